@@ -1,0 +1,42 @@
+import type { DType, JsonArtifact, JsonValue, NdArray, TypedArrayFor } from './types.js';
+
+const CONSTRUCTORS = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+} as const;
+
+export function ndarray<D extends DType>(dtype: D, shape: readonly number[], data?: TypedArrayFor<D>): NdArray<D> {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const buf = data ?? (new CONSTRUCTORS[dtype](size) as TypedArrayFor<D>);
+  if (buf.length !== size) {
+    throw new RangeError(`ndarray: shape [${shape.join(', ')}] holds ${size} values, data has ${buf.length}`);
+  }
+  return { kind: 'ndarray', dtype, shape: [...shape], data: buf };
+}
+
+export function jsonArtifact(value: JsonValue): JsonArtifact {
+  return { kind: 'json', value };
+}
+
+export function bytesPerElement(dtype: DType): number {
+  return CONSTRUCTORS[dtype].BYTES_PER_ELEMENT;
+}
+
+export function typedArrayFromBytes<D extends DType>(dtype: D, bytes: Uint8Array): TypedArrayFor<D> {
+  const size = bytesPerElement(dtype);
+  // Copy into an aligned buffer: a slice of a file buffer may start at any offset.
+  const aligned = new Uint8Array(bytes.byteLength);
+  aligned.set(bytes);
+  return new CONSTRUCTORS[dtype](aligned.buffer, 0, bytes.byteLength / size) as TypedArrayFor<D>;
+}
+
+export function isNdArray(a: unknown): a is NdArray {
+  return typeof a === 'object' && a !== null && (a as { kind?: unknown }).kind === 'ndarray';
+}
+
+/** Row `i` of a 2-D array, as a view (no copy). */
+export function row<D extends DType>(a: NdArray<D>, i: number): TypedArrayFor<D> {
+  const cols = a.shape[1] ?? 1;
+  return a.data.subarray(i * cols, (i + 1) * cols) as TypedArrayFor<D>;
+}

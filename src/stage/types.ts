@@ -1,0 +1,82 @@
+// The contract between paramflow and a stage. Stages see only this module (and
+// ndarray/random helpers): never the cache, the CLI or tracking.
+
+export type DType = 'float32' | 'float64' | 'int32';
+
+export type TypedArrayFor<D extends DType> = D extends 'float32'
+  ? Float32Array
+  : D extends 'float64'
+    ? Float64Array
+    : Int32Array;
+
+/** A dense C-order array; stored as `<name>.npy`. */
+export interface NdArray<D extends DType = DType> {
+  readonly kind: 'ndarray';
+  readonly dtype: D;
+  readonly shape: readonly number[];
+  readonly data: TypedArrayFor<D>;
+}
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+
+/** A JSON document output; stored as `<name>.json`. */
+export interface JsonArtifact {
+  readonly kind: 'json';
+  readonly value: JsonValue;
+}
+
+export type Artifact = NdArray | JsonArtifact;
+
+/** Inputs resolved from `needs`: output name → artifact. */
+export type StageInputs = Readonly<Record<string, Artifact>>;
+
+export interface StageResult {
+  outputs: Record<string, Artifact>;
+  /** Scalar metrics, keyed per the Conventions (e.g. `rmse.A`). */
+  metrics?: Record<string, number>;
+}
+
+export interface StageContext {
+  /** The stage's name in the pipeline. */
+  readonly stage: string;
+  /** 32-bit unsigned seed derived from the pipeline seed and the stage name (or the stage's own). */
+  readonly seed: number;
+  /** Project root; paths in params are already resolved against the pipeline folder. */
+  readonly root: string;
+  /** Report progress on long work (`done` of `total` units, e.g. datasets or epochs). */
+  progress(done: number, total: number, unit?: string): void;
+  /** A line for the run log. */
+  log(message: string): void;
+  /** Aborted on SIGINT; long loops should check it. */
+  readonly signal: AbortSignal;
+}
+
+export interface OutputSpec {
+  name: string;
+  kind: 'ndarray' | 'json';
+}
+
+export interface StageDefinition<P = unknown> {
+  /** Registered name, used by `uses:`. */
+  readonly name: string;
+  /** Implementation version: bump it whenever results change for the same params. */
+  readonly version: string;
+  /** Path of the JSON Schema of `with:`, relative to the package's `schemas/` folder. */
+  readonly schema: string;
+  /** Output names this stage consumes from the stages it `needs`. */
+  readonly inputs: readonly string[];
+  /** Inputs that may be absent. */
+  readonly optionalInputs?: readonly string[];
+  readonly outputs: readonly OutputSpec[];
+  /**
+   * Params (the validated `with:`, defaults filled in) that are file paths relative
+   * to the pipeline folder, as JSON pointers; paramflow checks they stay in the project
+   * and hashes the files' content into the stage key.
+   */
+  readonly pathParams?: readonly string[];
+  run(inputs: StageInputs, params: P, ctx: StageContext): Promise<StageResult> | StageResult;
+}
+
+export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P> {
+  return Object.freeze(def);
+}
