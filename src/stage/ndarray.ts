@@ -1,4 +1,5 @@
-import type { DType, JsonArtifact, JsonValue, NdArray, TypedArrayFor } from './types.js';
+import { ParamflowError } from '../errors.js';
+import type { DType, JsonArtifact, JsonValue, NdArray, StageInputs, TypedArrayFor } from './types.js';
 
 const CONSTRUCTORS = {
   float32: Float32Array,
@@ -39,4 +40,20 @@ export function isNdArray(a: unknown): a is NdArray {
 export function row<D extends DType>(a: NdArray<D>, i: number): TypedArrayFor<D> {
   const cols = a.shape[1] ?? 1;
   return a.data.subarray(i * cols, (i + 1) * cols) as TypedArrayFor<D>;
+}
+
+/** Input `name` as an ndarray; stages call this instead of trusting the wiring blindly. */
+export function requireArray(inputs: StageInputs, name: string, stage: string): NdArray {
+  const a = inputs[name];
+  if (a === undefined) {
+    throw new ParamflowError('PF_INPUT_MISSING', `stage ${stage} needs an input named ${name}, and none was given`, {
+      hint: `list a stage that outputs ${name} under this stage's needs:`,
+    });
+  }
+  if (!isNdArray(a)) {
+    throw new ParamflowError('PF_INPUT_MISSING', `stage ${stage} expected input ${name} to be an array, got a JSON document`, {
+      hint: `check which stage in needs: provides ${name}`,
+    });
+  }
+  return a;
 }

@@ -1,14 +1,17 @@
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import { createHash } from 'node:crypto';
 
 // A seeded source of random numbers for stages. Every draw goes through here so
 // that the same seed gives the same bytes on every run of the same build.
 export class Rng {
-  private readonly gen: ReturnType<typeof xoroshiro128plus>;
+  private readonly gen: ReturnType<typeof xoroshiro128plusFromState>;
   private spare: number | undefined;
 
   constructor(seed: number) {
-    this.gen = xoroshiro128plus(seed | 0);
+    // pure-rand's xoroshiro128plus(seed) makes the first output ~seed, so small
+    // user seeds (0, 1, 7…) would all start with next() ≈ 1; scramble the seed
+    // into the whole 128-bit state instead.
+    this.gen = xoroshiro128plusFromState(seedState(seed));
   }
 
   /** Uniform on [0, 1) with 53 random bits. */
@@ -80,6 +83,24 @@ export class Rng {
     }
     return a;
   }
+}
+
+/** Four distinct 32-bit state words from one seed (splitmix32: golden-ratio steps, murmur3 finalizer). */
+function seedState(seed: number): number[] {
+  const state: number[] = [];
+  for (let i = 1; i <= 4; i++) state.push(mix32((seed + Math.imul(i, 0x9e3779b9)) | 0));
+  // mix32 is a bijection and its inputs differ, so at most one word is 0: never the all-zero state.
+  return state;
+}
+
+function mix32(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
 }
 
 /** A stage's seed from the pipeline seed and the stage name (Conventions: Seeds). */

@@ -74,9 +74,21 @@ export interface StageDefinition<P = unknown> {
    * and hashes the files' content into the stage key.
    */
   readonly pathParams?: readonly string[];
+  /**
+   * Checks across params that JSON Schema cannot express (e.g. priors must name the
+   * model's parameters); each problem is located at `pointer` inside `with:`.
+   */
+  check?(params: P): readonly ParamProblem[];
   run(inputs: StageInputs, params: P, ctx: StageContext): Promise<StageResult> | StageResult;
 }
 
 export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P> {
   return Object.freeze(def);
+}
+
+export interface ParamProblem {
+  /** JSON pointer inside `with:` (e.g. `/params/E`). */
+  pointer: string;
+  message: string;
+  hint: string;
 }

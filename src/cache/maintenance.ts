@@ -1,0 +1,102 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunRecord } from '../tracking/run-record.js';
+import { HOST, isOwnerDead } from '../util/process-alive.js';
+import { isLockLive } from './lock.js';
+import type { CacheStore } from './store.js';
+
+export interface EntryInfo {
+  key: string;
+  stage?: string;
+  type?: string;
+  created?: string;
+  size: number;
+  state: 'complete' | 'incomplete' | 'corrupt';
+  /** Run ids that used it, newest first. */
+  usedBy: string[];
+}
+
+export async function listEntries(cache: CacheStore, runs: readonly RunRecord[]): Promise<EntryInfo[]> {
+  const users = usage(runs);
+  const out: EntryInfo[] = [];
+  for (const key of await cache.keys()) {
+    const found = await cache.lookup(key);
+    const m = found.hit ? found.manifest : undefined;
+    out.push({
+      key,
+      ...(m ? { stage: m.stage, type: m.type, created: m.created } : {}),
+      size: await cache.size(key),
+      state: found.hit ? 'complete' : found.reason === 'corrupt' ? 'corrupt' : 'incomplete',
+      usedBy: users.get(key) ?? [],
+    });
+  }
+  return out;
+}
+
+function usage(runs: readonly RunRecord[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const r of runs) for (const s of Object.values(r.stages)) m.set(s.key, [...(m.get(s.key) ?? []), r.runId]);
+  return m;
+}
+
+export interface VerifyReport {
+  checked: number;
+  bad: { key: string; problem: string }[];
+}
+
+/** Re-reads every digest; a bad entry is named and removed (it would be recomputed). */
+export async function verifyCache(cache: CacheStore, options: { remove: boolean }): Promise<VerifyReport> {
+  const bad: VerifyReport['bad'] = [];
+  const keys = await cache.keys();
+  for (const key of keys) {
+    if (await isLockLive(cache.layout.lock(key))) continue; // being written right now
+    const v = await cache.verify(key);
+    if (!v.ok) {
+      bad.push({ key, problem: v.problem });
+      if (options.remove) await cache.remove(key);
+    }
+  }
+  await removeDeadTemps(cache);
+  return { checked: keys.length, bad };
+}
+
+export interface GcReport {
+  kept: string[];
+  removed: { key: string; size: number }[];
+}
+
+/**
+ * Keeps entries used by the newest `keep` runs, by any live run, or under a live lock;
+ * removes the rest. Live runs recorded their keys before running, so none is lost.
+ */
+export async function gcCache(cache: CacheStore, runs: readonly RunRecord[], options: { keep: number; dryRun?: boolean }): Promise<GcReport> {
+  const newest = [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1));
+  const protectedKeys = new Set<string>();
+  const live = (r: RunRecord) => r.status === 'RUNNING' && !isOwnerDead(r);
+  for (const [i, r] of newest.entries()) {
+    if (i < options.keep || live(r)) for (const s of Object.values(r.stages)) protectedKeys.add(s.key);
+  }
+  const report: GcReport = { kept: [], removed: [] };
+  for (const key of await cache.keys()) {
+    if (protectedKeys.has(key) || (await isLockLive(cache.layout.lock(key)))) {
+      report.kept.push(key);
+      continue;
+    }
+    const size = await cache.size(key);
+    if (!options.dryRun) await cache.remove(key);
+    report.removed.push({ key, size });
+  }
+  if (!options.dryRun) await removeDeadTemps(cache);
+  return report;
+}
+
+/** Temp folders of writers that died (`<key>.<pid>.<rand>`). */
+async function removeDeadTemps(cache: CacheStore): Promise<void> {
+  const names = await readdir(cache.layout.tmpDir).catch(() => [] as string[]);
+  for (const n of names) {
+    const pid = Number(/\.(\d+)\.[0-9a-f]+$/.exec(n)?.[1]);
+    if (Number.isFinite(pid) && isOwnerDead({ pid, host: HOST })) {
+      await rm(join(cache.layout.tmpDir, n), { recursive: true, force: true });
+    }
+  }
+}

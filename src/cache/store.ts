@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeNpy, npyData, npyHeader } from '../format/npy.js';
+import type { KeyDetails } from '../hash/stage-key.js';
+import { sha256File } from '../hash/sha256.js';
+import { jsonArtifact } from '../stage/ndarray.js';
+import type { Artifact } from '../stage/types.js';
+import { crashPoint } from '../util/crash.js';
+import { writeHashed, type WrittenFile } from './entry-writer.js';
+import type { Layout } from './layout.js';
+
+export const MANIFEST = 'manifest.json';
+export const COMPLETE = 'COMPLETE';
+
+export interface Manifest {
+  key: string;
+  stage: string;
+  type: string;
+  created: string;
+  /** Output name → file name inside the entry. */
+  outputs: Record<string, string>;
+  files: Record<string, WrittenFile>;
+  metrics: Record<string, number>;
+  details: KeyDetails;
+  durationMs: number;
+}
+
+/** Why an entry can or cannot be used: a reason, not a bare boolean. */
+export type Lookup = { hit: true; manifest: Manifest } | { hit: false; reason: 'absent' | 'incomplete' | 'corrupt'; detail?: string };
+
+export interface CommitInput {
+  key: string;
+  stage: string;
+  details: KeyDetails;
+  outputs: Record<string, Artifact>;
+  metrics: Record<string, number>;
+  durationMs: number;
+}
+
+// The content-addressed store: `.paramflow/cache/<key>/` holds a stage's outputs,
+// their digests (manifest.json) and a completion marker. Entries appear by rename only.
+export class CacheStore {
+  constructor(readonly layout: Layout) {}
+
+  /** Fast check (Conventions: marker and sizes only; digests are for verify/repro). */
+  async lookup(key: string): Promise<Lookup> {
+    const dir = this.layout.entry(key);
+    try {
+      await stat(join(dir, COMPLETE));
+    } catch {
+      try {
+        await stat(dir);
+        return { hit: false, reason: 'incomplete' };
+      } catch {
+        return { hit: false, reason: 'absent' };
+      }
+    }
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
+    } catch (err) {
+      return { hit: false, reason: 'corrupt', detail: `unreadable ${MANIFEST}: ${(err as Error).message}` };
+    }
+    for (const [file, meta] of Object.entries(manifest.files)) {
+      const size = await stat(join(dir, file)).then((s) => s.size, () => -1);
+      if (size !== meta.size) return { hit: false, reason: 'corrupt', detail: `${file} is ${size < 0 ? 'missing' : `${size} bytes, expected ${meta.size}`}` };
+    }
+    return { hit: true, manifest };
+  }
+
+  async load(manifest: Manifest): Promise<Record<string, Artifact>> {
+    const dir = this.layout.entry(manifest.key);
+    const out: Record<string, Artifact> = {};
+    for (const [name, file] of Object.entries(manifest.outputs)) {
+      const bytes = await readFile(join(dir, file));
+      out[name] = file.endsWith('.npy') ? decodeNpy(bytes) : jsonArtifact(JSON.parse(bytes.toString('utf8')));
+    }
+    return out;
+  }
+
+  async commit(input: CommitInput): Promise<Manifest> {
+    await mkdir(this.layout.tmpDir, { recursive: true });
+    const tmp = join(this.layout.tmpDir, `${input.key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await mkdir(tmp);
+    try {
+      const budget = { written: 0, stage: input.stage };
+      const files: Record<string, WrittenFile> = {};
+      const outputs: Record<string, string> = {};
+      for (const [name, artifact] of Object.entries(input.outputs)) {
+        const file = artifact.kind === 'ndarray' ? `${name}.npy` : `${name}.json`;
+        const parts = artifact.kind === 'ndarray' ? [npyHeader(artifact.dtype, artifact.shape), npyData(artifact)] : [Buffer.from(JSON.stringify(artifact.value, null, 2) + '\n')];
+        files[file] = await writeHashed(join(tmp, file), parts, budget);
+        outputs[name] = file;
+      }
+      const manifest: Manifest = {
+        key: input.key,
+        stage: input.stage,
+        type: input.details.type,
+        created: new Date().toISOString(),
+        outputs,
+        files,
+        metrics: input.metrics,
+        details: input.details,
+        durationMs: input.durationMs,
+      };
+      await writeHashed(join(tmp, MANIFEST), [Buffer.from(JSON.stringify(manifest, null, 2))], { written: 0 });
+      await writeHashed(join(tmp, COMPLETE), [Buffer.from(`${input.key}\n`)], { written: 0 });
+      crashPoint('cache-before-rename', input.stage);
+      await this.place(tmp, input.key);
+      crashPoint('cache-after-rename', input.stage);
+      return manifest;
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private async place(tmp: string, key: string): Promise<void> {
+    const dest = this.layout.entry(key);
+    try {
+      await rename(tmp, dest);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      // Someone else's entry is there (a lock-free writer, or a leftover): keep a good one.
+      if ((await this.lookup(key)).hit) {
+        await rm(tmp, { recursive: true, force: true });
+        return;
+      }
+      await this.remove(key);
+      await rename(tmp, dest);
+    }
+  }
+
+  /** Removes an entry by renaming it aside first, so no reader sees half of it. */
+  async remove(key: string): Promise<void> {
+    const dest = this.layout.entry(key);
+    const aside = join(this.layout.tmpDir, `${key}.rm.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await mkdir(this.layout.tmpDir, { recursive: true });
+    try {
+      await rename(dest, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await rm(aside, { recursive: true, force: true });
+  }
+
+  async keys(): Promise<string[]> {
+    const names = await readdir(this.layout.cacheDir).catch(() => [] as string[]);
+    return names.filter((n) => /^[0-9a-f]{64}$/.test(n)).sort();
+  }
+
+  /** Re-reads every file's digest. */
+  async verify(key: string): Promise<{ ok: true; manifest: Manifest } | { ok: false; problem: string }> {
+    const found = await this.lookup(key);
+    if (!found.hit) return { ok: false, problem: found.reason + (found.detail ? `: ${found.detail}` : '') };
+    for (const [file, meta] of Object.entries(found.manifest.files)) {
+      const digest = await sha256File(join(this.layout.entry(key), file));
+      if (digest !== meta.sha256) return { ok: false, problem: `${file} digest ${digest.slice(0, 12)}… does not match the recorded ${meta.sha256.slice(0, 12)}…` };
+    }
+    return { ok: true, manifest: found.manifest };
+  }
+
+  async size(key: string): Promise<number> {
+    const dir = this.layout.entry(key);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    let total = 0;
+    for (const n of names) total += await stat(join(dir, n)).then((s) => s.size, () => 0);
+    return total;
+  }
+}

@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { EXIT } from '../../errors.js';
+import { packageRoot } from '../../util/package-root.js';
+
+/** Scaffolds a project: `.paramflow/`, an example pipeline, and .gitignore lines. */
+export async function initCommand(dir: string, flags: { force?: boolean }): Promise<number> {
+  const root = resolve(dir);
+  const target = join(root, 'pipelines', 'example.yaml');
+  await mkdir(join(root, '.paramflow'), { recursive: true });
+  await mkdir(dirname(target), { recursive: true });
+  if (existsSync(target) && !flags.force) {
+    process.stdout.write(`kept existing ${relative(process.cwd(), target) || target} (--force overwrites)\n`);
+  } else {
+    const example = await readFile(join(packageRoot(), 'pipelines', 'data-study.yaml'), 'utf8');
+    const schema = relative(dirname(target), join(packageRoot(), 'schemas', 'pipeline.schema.json'));
+    await writeFile(target, example.replace(/\$schema=\S+/, `$schema=${schema}`).replace('name: data-study', 'name: example'));
+    process.stdout.write(`wrote ${relative(process.cwd(), target) || target}\n`);
+  }
+  const gitignore = join(root, '.gitignore');
+  const current = existsSync(gitignore) ? await readFile(gitignore, 'utf8') : '';
+  if (!current.split('\n').includes('.paramflow/')) {
+    await appendFile(gitignore, `${current && !current.endsWith('\n') ? '\n' : ''}# paramflow cache and local run store\n.paramflow/\n`);
+    process.stdout.write('added .paramflow/ to .gitignore\n');
+  }
+  process.stdout.write(`next: paramflow run ${relative(process.cwd(), target) || target}\n`);
+  return EXIT.ok;
+}

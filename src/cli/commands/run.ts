@@ -1,0 +1,57 @@
+import { EXIT } from '../../errors.js';
+import { runPipeline } from '../../runner/run-pipeline.js';
+import { locateOverrides } from '../overrides.js';
+import { plainReporter } from '../output/plain-reporter.js';
+import { ttyReporter } from '../output/tty-reporter.js';
+import { printStatus } from './status.js';
+
+export interface RunFlags {
+  set: string[];
+  cache: boolean;
+  dryRun?: boolean;
+  jobs?: number;
+  json?: boolean;
+}
+
+export async function runCommand(file: string, flags: RunFlags): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\ninterrupted: stopping (press Ctrl-C again to quit at once)\n');
+      controller.abort(new Error('interrupted by SIGINT'));
+    } else {
+      process.exit(EXIT.interrupted);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const reporter = process.stderr.isTTY ? ttyReporter() : plainReporter();
+    const summary = await runPipeline({
+      file,
+      overrides: locateOverrides(flags.set),
+      noCache: !flags.cache,
+      dryRun: flags.dryRun,
+      jobs: flags.jobs,
+      reporter,
+      signal: controller.signal,
+    });
+    if (summary.explained) {
+      printStatus(summary.explained, summary.runHash, Boolean(flags.json));
+      return EXIT.ok;
+    }
+    if (flags.json) {
+      process.stdout.write(JSON.stringify({ runId: summary.runId, runHash: summary.runHash, status: summary.status, executed: summary.executed, cached: summary.cached }, null, 2) + '\n');
+    }
+    if (summary.status === 'KILLED') return EXIT.interrupted;
+    if (summary.status === 'FAILED') {
+      const err = summary.record?.error;
+      if (err) process.stderr.write(`error ${err.code}: ${err.message}\n  hint: the stage log is in .paramflow/runs/${summary.runId}/logs/${err.stage ?? ''}.log\n`);
+      return EXIT.failed;
+    }
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,72 @@
+import { Layout } from '../../cache/layout.js';
+import { findProjectRoot } from '../../config/project-root.js';
+import { EXIT } from '../../errors.js';
+import type { RunRecord } from '../../tracking/run-record.js';
+import { resolveRunRef } from '../../tracking/resolve-ref.js';
+import { RunStore } from '../../tracking/run-store.js';
+import { table } from '../output/format.js';
+
+export function projectStore(): RunStore {
+  return new RunStore(new Layout(findProjectRoot(process.cwd())));
+}
+
+export async function listRuns(store: RunStore): Promise<RunRecord[]> {
+  return store.list((id, err) => process.stderr.write(`warning: skipping run ${id}: ${(err as Error).message}\n`));
+}
+
+export async function runsCommand(flags: { json?: boolean; limit?: number; pipeline?: string }): Promise<number> {
+  let runs = await listRuns(projectStore());
+  if (flags.pipeline) runs = runs.filter((r) => r.pipeline.name === flags.pipeline);
+  if (flags.limit) runs = runs.slice(0, flags.limit);
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(runs.map(summary), null, 2) + '\n');
+    return EXIT.ok;
+  }
+  if (runs.length === 0) {
+    process.stdout.write('no runs recorded yet (paramflow run <pipeline.yaml> records one)\n');
+    return EXIT.ok;
+  }
+  const rows = runs.map((r) => {
+    const s = summary(r);
+    return [s.runId, s.runHash.slice(0, 10), s.pipeline, s.status, s.started.replace('T', ' ').slice(0, 19), `${s.executed}/${s.cached}`, s.params, s.metrics];
+  });
+  process.stdout.write(table(['RUN', 'HASH', 'PIPELINE', 'STATUS', 'STARTED (UTC)', 'RAN/CACHED', 'SET', 'METRICS'], rows) + '\n');
+  return EXIT.ok;
+}
+
+function summary(r: RunRecord) {
+  const stages = Object.values(r.stages);
+  return {
+    runId: r.runId,
+    runHash: r.runHash,
+    pipeline: r.pipeline.name,
+    file: r.pipeline.file,
+    status: r.status,
+    started: r.startedAt,
+    ended: r.endedAt ?? null,
+    executed: stages.filter((s) => s.status === 'executed').length,
+    cached: stages.filter((s) => s.status === 'cached').length,
+    params: r.options.overrides.join(' '),
+    overrides: r.options.overrides,
+    metrics: Object.entries(r.metrics)
+      .slice(0, 4)
+      .map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`)
+      .join(' '),
+    metricValues: r.metrics,
+  };
+}
+
+export async function runsRmCommand(refs: string[]): Promise<number> {
+  const store = projectStore();
+  const runs = await listRuns(store);
+  const targets = refs.map((ref) => resolveRunRef(ref, runs));
+  for (const r of targets) {
+    if (r.status === 'RUNNING') {
+      process.stderr.write(`skipping ${r.runId}: it is still running (pid ${r.pid})\n`);
+      continue;
+    }
+    await store.remove(r.runId);
+    process.stdout.write(`removed run ${r.runId} (${r.pipeline.name}, ${r.status})\n`);
+  }
+  return EXIT.ok;
+}

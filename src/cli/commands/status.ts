@@ -1,0 +1,27 @@
+import { loadPipeline } from '../../config/load-pipeline.js';
+import { Layout } from '../../cache/layout.js';
+import { planPipeline } from '../../pipeline/plan.js';
+import { explainStages, type StageStatusReport } from '../../runner/status.js';
+import { builtinRegistry } from '../../stage/registry.js';
+import { EXIT } from '../../errors.js';
+import { locateOverrides } from '../overrides.js';
+import { table } from '../output/format.js';
+
+export async function statusCommand(file: string, flags: { set: string[]; json?: boolean }): Promise<number> {
+  const registry = await builtinRegistry();
+  const pipeline = await loadPipeline(file, { registry, overrides: locateOverrides(flags.set) });
+  const plan = await planPipeline(pipeline, registry);
+  printStatus(await explainStages(plan, new Layout(pipeline.root)), plan.runHash, Boolean(flags.json));
+  return EXIT.ok;
+}
+
+export function printStatus(reports: StageStatusReport[], runHash: string, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ runHash, stages: reports }, null, 2) + '\n');
+    return;
+  }
+  const rows = reports.map((r) => [r.stage, r.type, r.state === 'cached' ? 'cached' : 'will run', r.key.slice(0, 12), r.reasons.join('; ')]);
+  process.stdout.write(table(['STAGE', 'TYPE', 'STATE', 'KEY', 'WHY'], rows) + '\n');
+  const n = reports.filter((r) => r.state === 'will-run').length;
+  process.stdout.write(`${n === 0 ? 'up to date: a run would execute nothing' : `${n} of ${reports.length} stages would run`} (run hash ${runHash.slice(0, 12)})\n`);
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { EXIT, formatError, ParamflowError } from '../errors.js';
+import { packageVersion } from '../util/package-root.js';
+import { cacheGcCommand, cacheLsCommand, cacheVerifyCommand } from './commands/cache.js';
+import { initCommand } from './commands/init.js';
+import { runCommand } from './commands/run.js';
+import { runsCommand, runsRmCommand } from './commands/runs.js';
+import { statusCommand } from './commands/status.js';
+import { validateCommand } from './commands/validate.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+  return n;
+};
+
+let exitCode: number = EXIT.ok;
+const program = new Command('paramflow')
+  .description('Run declarative YAML pipelines for simulation-based regression studies, cached by content hash.')
+  .version(packageVersion())
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(str) });
+
+program
+  .command('run <file>')
+  .description('run a pipeline (stages whose inputs and params are unchanged come from the cache)')
+  .option('--set <key=value>', 'override a value: <stage>.<param>=v, seed=…, name=…, tracking.<k>=… (repeatable)', collect, [])
+  .option('--no-cache', 'execute every stage even when its outputs are cached')
+  .option('--dry-run', 'show what would run and why; write nothing')
+  .option('-j, --jobs <n>', 'independent stages to run at once', positiveInt('--jobs'))
+  .option('--json', 'print the run summary as JSON on stdout')
+  .action(async (file, flags) => {
+    exitCode = await runCommand(file, flags);
+  });
+
+program
+  .command('validate <file>')
+  .description('check a pipeline file (and --set overrides) without running anything')
+  .option('--set <key=value>', 'override a value (repeatable)', collect, [])
+  .action(async (file, flags) => {
+    exitCode = await validateCommand(file, flags);
+  });
+
+program
+  .command('status <file>')
+  .description('for each stage: cached, or why it would run')
+  .option('--set <key=value>', 'override a value (repeatable)', collect, [])
+  .option('--json', 'machine-readable output')
+  .action(async (file, flags) => {
+    exitCode = await statusCommand(file, flags);
+  });
+
+const runs = program
+  .command('runs')
+  .description('list recorded runs (newest first)')
+  .option('--json', 'machine-readable output')
+  .option('-n, --limit <n>', 'show at most n runs', positiveInt('--limit'))
+  .option('--pipeline <name>', 'only runs of this pipeline')
+  .action(async (flags) => {
+    exitCode = await runsCommand(flags);
+  });
+runs
+  .command('rm <ref...>')
+  .description('remove recorded runs (by run id, run hash or stage key prefix)')
+  .action(async (refs: string[]) => {
+    exitCode = await runsRmCommand(refs);
+  });
+
+const cache = program.command('cache').description('inspect and maintain the content-addressed cache');
+cache
+  .command('ls')
+  .description('list cache entries')
+  .option('--json', 'machine-readable output')
+  .action(async (flags) => {
+    exitCode = await cacheLsCommand(flags);
+  });
+cache
+  .command('verify')
+  .description('re-read every digest; remove entries that do not match')
+  .action(async () => {
+    exitCode = await cacheVerifyCommand();
+  });
+cache
+  .command('gc')
+  .description('remove entries not used by the newest N runs (never those a live run uses)')
+  .requiredOption('--keep <n>', 'keep entries used by the newest n runs', positiveInt('--keep'))
+  .option('--dry-run', 'list what would be removed')
+  .action(async (flags) => {
+    exitCode = await cacheGcCommand(flags);
+  });
+
+program
+  .command('init [dir]')
+  .description('set up a paramflow project: .paramflow/, an example pipeline, .gitignore')
+  .option('--force', 'overwrite an existing example pipeline')
+  .action(async (dir, flags) => {
+    exitCode = await initCommand(dir ?? '.', flags);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  exitCode = report(err);
+}
+process.exitCode = exitCode;
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    return EXIT.badInput;
+  }
+  if (err instanceof ParamflowError) {
+    process.stderr.write(formatError(err) + '\n');
+    return err.exitCode;
+  }
+  process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\n  hint: this is a bug in paramflow; please report it with the command you ran\n`);
+  return EXIT.failed;
+}

@@ -1,0 +1,46 @@
+import cliProgress from 'cli-progress';
+import type { Reporter } from '../../runner/reporter.js';
+import { plainReporter } from './plain-reporter.js';
+
+/** On a terminal: the plain lines above a live bar per running stage (with ETA). */
+export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Reporter {
+  const multi = new cliProgress.MultiBar(
+    {
+      stream,
+      clearOnComplete: true,
+      hideCursor: true,
+      format: ' {stage} [{bar}] {percentage}% {value}/{total} {unit} · ETA {eta_formatted}',
+      barsize: 24,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const bars = new Map<string, cliProgress.SingleBar>();
+  const lines = plainReporter((l) => multi.log(l + '\n'));
+  const endBar = (stage: string) => {
+    const bar = bars.get(stage);
+    if (bar) {
+      multi.remove(bar);
+      bars.delete(stage);
+    }
+  };
+  return {
+    ...lines,
+    stageProgress: (stage, done, total, unit) => {
+      let bar = bars.get(stage);
+      if (!bar) {
+        bar = multi.create(total, 0, { stage, unit: unit ?? '' });
+        bars.set(stage, bar);
+      }
+      bar.setTotal(total);
+      bar.update(done, { stage, unit: unit ?? '' });
+    },
+    stageEnd: (stage, outcome, ms, detail) => {
+      endBar(stage);
+      lines.stageEnd(stage, outcome, ms, detail);
+    },
+    runEnd: (info) => {
+      multi.stop();
+      plainReporter().runEnd(info);
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import type { ErrorObject } from 'ajv';
+import { closest } from 'fastest-levenshtein';
+import { ParamflowError, type SourceLocation } from '../errors.js';
+
+export type DocPath = readonly (string | number)[];
+
+/** Maps a document path to where the user wrote it (a YAML node or a `--set` flag). */
+export interface Locator {
+  locate(path: DocPath): SourceLocation;
+  locateKey(path: DocPath, key: string): SourceLocation;
+}
+
+/** Turns Ajv's errors into located, hinted ParamflowErrors; never shows Ajv's raw text. */
+export function mapSchemaErrors(errors: readonly ErrorObject[], base: DocPath, locator: Locator): ParamflowError[] {
+  const out: ParamflowError[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    // `if` failures only say "must match then": the `then` errors carry the detail.
+    if (e.keyword === 'if') continue;
+    const path = [...base, ...pointerToPath(e.instancePath)];
+    const err = mapOne(e, path, locator);
+    const id = `${err.location?.line}:${err.location?.column}:${err.message}`;
+    if (!seen.has(id)) {
+      seen.add(id);
+      out.push(err);
+    }
+  }
+  return out;
+}
+
+function pointerToPath(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+export function dotted(path: DocPath): string {
+  return path.length === 0 ? '(top level)' : path.join('.');
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `a list`;
+  if (typeof v === 'object') return 'a mapping';
+  const text = JSON.stringify(v);
+  return `${typeof v === 'number' && Number.isInteger(v) ? 'integer' : typeof v} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
+}
+
+function allowedKeys(schema: unknown): string[] {
+  const props = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? Object.keys(props) : [];
+}
+
+function didYouMean(value: string, options: readonly string[]): string {
+  if (options.length === 0) return '';
+  const guess = closest(value, [...options]);
+  const list = options.map((o) => `\`${o}\``).join(', ');
+  return guess && similar(value, guess) ? `did you mean \`${guess}\`? (one of ${list})` : `expected one of ${list}`;
+}
+
+function similar(a: string, b: string): boolean {
+  const la = a.toLowerCase();
+  const lb = b.toLowerCase();
+  if (la.includes(lb) || lb.includes(la)) return true;
+  let same = 0;
+  for (const ch of new Set(la)) if (lb.includes(ch)) same++;
+  return same / Math.max(new Set(la).size, new Set(lb).size) >= 0.6;
+}
+
+export { didYouMean };
+
+function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError {
+  const at = dotted(path);
+  const p = e.params as Record<string, unknown>;
+  const loc = locator.locate(path);
+  const fail = (message: string, hint: string, location: SourceLocation = loc) =>
+    new ParamflowError('PF_SCHEMA', message, { location, hint, pointer: '/' + path.join('/') });
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      return fail(`unknown key \`${key}\` in ${at}`, didYouMean(key, allowedKeys(e.parentSchema)), locator.locateKey(path, key));
+    }
+    case 'required': {
+      const key = String(p.missingProperty);
+      const desc = (e.parentSchema as { properties?: Record<string, { description?: string }> })?.properties?.[key]?.description;
+      return fail(`missing required key \`${key}\` in ${at}`, desc ? `add \`${key}:\` — ${desc}` : `add \`${key}:\``);
+    }
+    case 'type':
+      return fail(`${at} must be ${article(String(p.type))}, got ${describe(e.data)}`, hintFromDescription(e.parentSchema, `write ${article(String(p.type))} here`));
+    case 'enum': {
+      const options = (p.allowedValues as unknown[]).map(String);
+      return fail(`${at} must be one of ${options.join(', ')}; got ${describe(e.data)}`, didYouMean(String(e.data), options));
+    }
+    case 'const':
+      return fail(`${at} must be ${JSON.stringify(p.allowedValue)}, got ${describe(e.data)}`, `write ${JSON.stringify(p.allowedValue)}`);
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return fail(`${at} must be ${String(p.comparison)} ${String(p.limit)}, got ${String(e.data)}`, rangeHint(e.parentSchema));
+    case 'minItems':
+    case 'maxItems': {
+      const len = Array.isArray(e.data) ? e.data.length : 0;
+      return fail(`${at} must have ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(p.limit)} items, has ${len}`, hintFromDescription(e.parentSchema, 'see the stage schema'));
+    }
+    case 'minProperties':
+    case 'maxProperties': {
+      const keys = allowedKeys(e.parentSchema);
+      const one = (e.parentSchema as { maxProperties?: number }).maxProperties === 1;
+      const what = one ? 'exactly one of' : e.keyword === 'minProperties' ? `at least ${String(p.limit)} of` : `at most ${String(p.limit)} of`;
+      return fail(`${at} must have ${what} ${keys.map((k) => `\`${k}\``).join(', ') || 'its keys'}`, hintFromDescription(e.parentSchema, `keep ${what} these keys`));
+    }
+    case 'minLength':
+      return fail(`${at} must not be empty`, 'write a value here');
+    case 'pattern':
+      return fail(`${at} ${describe(e.data)} does not match ${String(p.pattern)}`, hintFromDescription(e.parentSchema, 'use letters, digits, `_` and `-`'));
+    case 'propertyNames':
+      return fail(`invalid name in ${at}`, 'names start with a letter and use letters, digits, `_` and `-`');
+    case 'uniqueItems':
+      return fail(`${at} lists the same item twice (items ${String(p.j)} and ${String(p.i)})`, 'remove the duplicate');
+    case 'multipleOf':
+      return fail(`${at} must be a multiple of ${String(p.multipleOf)}`, 'round the value');
+    default:
+      return fail(`${at} is invalid (${e.keyword})`, hintFromDescription(e.parentSchema, 'see the schema of this stage'));
+  }
+}
+
+function article(type: string): string {
+  const t = type.replace(/,/g, ' or ');
+  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+}
+
+function hintFromDescription(schema: unknown, fallback: string): string {
+  const d = (schema as { description?: string } | undefined)?.description;
+  return d ? `${fallback}: ${d}` : fallback;
+}
+
+function rangeHint(schema: unknown): string {
+  const s = (schema ?? {}) as Record<string, number | string | undefined>;
+  const lo = s.minimum !== undefined ? `≥ ${s.minimum}` : s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : undefined;
+  const hi = s.maximum !== undefined ? `≤ ${s.maximum}` : s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : undefined;
+  const range = [lo, hi].filter(Boolean).join(' and ');
+  return hintFromDescription(schema, `use a value ${range || 'in range'}`);
+}

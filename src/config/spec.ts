@@ -1,0 +1,42 @@
+// The typed pipeline, as the loader hands it on after validation.
+
+export interface StageSpec {
+  name: string;
+  /** `uses:` as written. */
+  uses: string;
+  needs: string[];
+  /** Validated `with:`, defaults filled in. */
+  with: Record<string, unknown>;
+  /** The stage's seed: its own, or derived from the pipeline seed and its name. */
+  seed: number;
+  /** Output name → the needed stage that provides it. */
+  inputs: Record<string, string>;
+}
+
+export interface TrackingSpec {
+  experiment: string;
+  uri?: string;
+}
+
+export interface PipelineSpec {
+  /** Absolute path of the pipeline file. */
+  file: string;
+  /** Folder of the pipeline file: params' paths resolve against it. */
+  dir: string;
+  /** Project root: where `.paramflow/` lives. */
+  root: string;
+  name: string;
+  seed: number;
+  tracking: TrackingSpec;
+  /** Stages in file order. */
+  stages: StageSpec[];
+  /** The pipeline as resolved (overrides applied, defaults filled): what the run hash covers. */
+  resolved: Record<string, unknown>;
+}
+
+export interface Override {
+  /** The flag's value as typed: `simulate.n=2000`. */
+  text: string;
+  /** 1-based column of the value on the command line, for error locations. */
+  column?: number;
+}

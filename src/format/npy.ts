@@ -1,0 +1,92 @@
+// The .npy format (NumPy format version 1.0): magic, a little-endian header length,
+// a Python-literal header dict padded so the data starts on a 64-byte boundary, then
+// the raw C-order data. Numpy, Julia (NPZ.jl) and others read it directly.
+import { bytesPerElement, ndarray, typedArrayFromBytes } from '../stage/ndarray.js';
+import type { DType, NdArray } from '../stage/types.js';
+
+const MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+const ALIGN = 64;
+
+const DESCR: Record<DType, string> = { float32: '<f4', float64: '<f8', int32: '<i4' };
+const DTYPE_OF_DESCR: Record<string, DType> = { '<f4': 'float32', '<f8': 'float64', '<i4': 'int32' };
+
+export class NpyFormatError extends Error {
+  override name = 'NpyFormatError';
+}
+
+function shapeLiteral(shape: readonly number[]): string {
+  if (shape.length === 1) return `(${shape[0]},)`;
+  return `(${shape.join(', ')})`;
+}
+
+/** The header bytes (magic through padding) for an array of this dtype and shape. */
+export function npyHeader(dtype: DType, shape: readonly number[]): Uint8Array {
+  const dict = `{'descr': '${DESCR[dtype]}', 'fortran_order': False, 'shape': ${shapeLiteral(shape)}, }`;
+  const unpadded = MAGIC.length + 2 + 2 + dict.length + 1;
+  const pad = (ALIGN - (unpadded % ALIGN)) % ALIGN;
+  const text = dict + ' '.repeat(pad) + '\n';
+  const out = new Uint8Array(MAGIC.length + 4 + text.length);
+  out.set(MAGIC, 0);
+  out[6] = 1; // major version
+  out[7] = 0; // minor version
+  new DataView(out.buffer).setUint16(8, text.length, true);
+  out.set(Buffer.from(text, 'latin1'), 10);
+  return out;
+}
+
+/** The array's data as little-endian bytes (a view when the host is little-endian). */
+export function npyData(a: NdArray): Uint8Array {
+  const view = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+  if (isLittleEndianHost()) return view;
+  const out = new Uint8Array(view);
+  const size = bytesPerElement(a.dtype);
+  for (let i = 0; i < out.length; i += size) out.subarray(i, i + size).reverse();
+  return out;
+}
+
+export function encodeNpy(a: NdArray): Buffer {
+  return Buffer.concat([npyHeader(a.dtype, a.shape), npyData(a)]);
+}
+
+export function decodeNpy(bytes: Uint8Array): NdArray {
+  if (bytes.length < 10 || !MAGIC.every((b, i) => bytes[i] === b)) {
+    throw new NpyFormatError('not a .npy file (bad magic)');
+  }
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = major === 1 ? 10 : 12;
+  const header = Buffer.from(bytes.subarray(start, start + headerLen)).toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) {
+    throw new NpyFormatError(`unreadable .npy header: ${header.trim()}`);
+  }
+  const dtype = DTYPE_OF_DESCR[descr];
+  if (!dtype) throw new NpyFormatError(`unsupported dtype ${descr} (paramflow reads <f4, <f8, <i4)`);
+  if (fortran === 'True') throw new NpyFormatError('Fortran-ordered arrays are not supported');
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
+  const dataStart = start + headerLen;
+  const expected = shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype);
+  if (bytes.length - dataStart !== expected) {
+    throw new NpyFormatError(`.npy data is ${bytes.length - dataStart} bytes, shape ${shapeLiteral(shape)} needs ${expected}`);
+  }
+  const data = typedArrayFromBytes(dtype, bytes.subarray(dataStart));
+  if (!isLittleEndianHost()) {
+    const raw = new Uint8Array(data.buffer);
+    const size = bytesPerElement(dtype);
+    for (let i = 0; i < raw.length; i += size) raw.subarray(i, i + size).reverse();
+  }
+  return ndarray(dtype, shape, data);
+}
+
+let littleEndian: boolean | undefined;
+function isLittleEndianHost(): boolean {
+  littleEndian ??= new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  return littleEndian;
+}

@@ -1,0 +1,60 @@
+import { relative, resolve } from 'node:path';
+import type { PipelineSpec, StageSpec } from '../config/spec.js';
+import { sha256File } from '../hash/sha256.js';
+import { computeRunHash, computeStageKey, type StageKey } from '../hash/stage-key.js';
+import type { StageRegistry } from '../stage/registry.js';
+import type { StageDefinition } from '../stage/types.js';
+import { topologicalOrder } from './dag.js';
+
+export interface PlannedStage {
+  spec: StageSpec;
+  def: StageDefinition<any>;
+  key: StageKey;
+  /** `with:` with path params made absolute: what the stage's `run` receives. */
+  runParams: Record<string, unknown>;
+}
+
+export interface Plan {
+  pipeline: PipelineSpec;
+  /** Dependency order. */
+  stages: PlannedStage[];
+  runHash: string;
+}
+
+/** Stage keys in dependency order; pure but for reading the files that params name. */
+export async function planPipeline(pipeline: PipelineSpec, registry: StageRegistry): Promise<Plan> {
+  const order = topologicalOrder(pipeline.stages, () => ({ file: pipeline.file }));
+  const keys = new Map<string, string>();
+  const stages: PlannedStage[] = [];
+  for (const spec of order) {
+    const def = registry.get(spec.uses);
+    const { files, runParams } = await pathParams(def, spec, pipeline);
+    const key = computeStageKey({
+      type: def.name,
+      version: def.version,
+      params: { ...spec.with, seed: spec.seed },
+      inputs: Object.fromEntries(spec.needs.map((n) => [n, keys.get(n)!])),
+      files,
+      env: {},
+    });
+    keys.set(spec.name, key.value);
+    stages.push({ spec, def, key, runParams });
+  }
+  return { pipeline, stages, runHash: computeRunHash(pipeline.resolved, Object.fromEntries(keys)) };
+}
+
+async function pathParams(def: StageDefinition<any>, spec: StageSpec, pipeline: PipelineSpec) {
+  const files: Record<string, string> = {};
+  const runParams = structuredClone(spec.with);
+  for (const pointer of def.pathParams ?? []) {
+    const parts = pointer.split('/').slice(1);
+    const parent = parts.slice(0, -1).reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, runParams);
+    const last = parts[parts.length - 1]!;
+    const written = parent?.[last];
+    if (typeof written !== 'string' || !parent) continue;
+    const abs = resolve(pipeline.dir, written);
+    files[relative(pipeline.root, abs)] = await sha256File(abs);
+    parent[last] = abs;
+  }
+  return { files, runParams };
+}

@@ -1,0 +1,24 @@
+// What a run tells the person watching it. The CLI picks a TTY or a plain-line
+// implementation; the library default says nothing.
+
+export type StageOutcome = 'cached' | 'executed' | 'failed' | 'skipped';
+
+export interface Reporter {
+  runStart(info: { runId: string; runHash: string; pipeline: string; stages: number }): void;
+  stageStart(stage: string, reason: string): void;
+  stageProgress(stage: string, done: number, total: number, unit?: string): void;
+  stageLog(stage: string, message: string): void;
+  stageWait(stage: string, holder: string): void;
+  stageEnd(stage: string, outcome: StageOutcome, durationMs: number, detail?: string): void;
+  runEnd(info: { status: string; executed: number; cached: number; durationMs: number; runId: string }): void;
+}
+
+export const silentReporter: Reporter = {
+  runStart() {},
+  stageStart() {},
+  stageProgress() {},
+  stageLog() {},
+  stageWait() {},
+  stageEnd() {},
+  runEnd() {},
+};

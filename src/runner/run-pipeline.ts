@@ -1,0 +1,106 @@
+import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
+import { Layout } from '../cache/layout.js';
+import { CacheStore } from '../cache/store.js';
+import { loadPipeline } from '../config/load-pipeline.js';
+import type { Override } from '../config/spec.js';
+import { planPipeline, type Plan } from '../pipeline/plan.js';
+import { builtinRegistry } from '../stage/registry.js';
+import { captureEnvironment } from '../tracking/environment.js';
+import { newRunId } from '../tracking/run-id.js';
+import { RUN_FORMAT, type RunRecord, type StageRecord } from '../tracking/run-record.js';
+import { RunStore } from '../tracking/run-store.js';
+import { HOST } from '../util/process-alive.js';
+import { InProcessExecutor, type Executor } from './executor.js';
+import { silentReporter, type Reporter } from './reporter.js';
+import { executeStages } from './schedule.js';
+import { explainStages, previousDetails, type StageStatusReport } from './status.js';
+
+export interface RunOptions {
+  file: string;
+  overrides?: readonly Override[];
+  /** Execute every stage even when its outputs are cached. */
+  noCache?: boolean;
+  /** Plan and explain, write nothing. */
+  dryRun?: boolean;
+  /** Stages run at once (independent ones only). */
+  jobs?: number;
+  reporter?: Reporter;
+  signal?: AbortSignal;
+  executor?: Executor;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface RunSummary {
+  runId?: string;
+  runHash: string;
+  status: RunRecord['status'] | 'PLANNED';
+  stages: Record<string, StageRecord>;
+  executed: string[];
+  cached: string[];
+  record?: RunRecord;
+  plan: Plan;
+  /** Dry runs: what each stage would do and why. */
+  explained?: StageStatusReport[];
+}
+
+/** Loads, validates, plans and runs a pipeline; the one API behind `paramflow run`. */
+export async function runPipeline(options: RunOptions): Promise<RunSummary> {
+  const registry = await builtinRegistry();
+  const pipeline = await loadPipeline(options.file, { registry, overrides: options.overrides ?? [], env: options.env });
+  const plan = await planPipeline(pipeline, registry);
+  const layout = new Layout(pipeline.root);
+  if (options.dryRun) {
+    const explained = await explainStages(plan, layout);
+    return { runHash: plan.runHash, status: 'PLANNED', stages: {}, executed: [], cached: [], plan, explained };
+  }
+
+  const store = new RunStore(layout);
+  const record: RunRecord = {
+    format: RUN_FORMAT,
+    runId: newRunId(),
+    runHash: plan.runHash,
+    pipeline: { name: pipeline.name, file: relative(pipeline.root, pipeline.file), experiment: pipeline.tracking.experiment },
+    resolved: pipeline.resolved,
+    status: 'RUNNING',
+    pid: process.pid,
+    host: HOST,
+    startedAt: new Date().toISOString(),
+    stages: Object.fromEntries(
+      plan.stages.map((s) => [s.spec.name, { type: s.def.name, key: s.key.value, details: s.key.details, status: 'pending' } satisfies StageRecord]),
+    ),
+    metrics: {},
+    environment: await captureEnvironment(pipeline.root),
+    options: { noCache: Boolean(options.noCache), overrides: (options.overrides ?? []).map((o) => o.text) },
+  };
+  const reporter = options.reporter ?? silentReporter;
+  const started = Date.now();
+  const previous = await previousDetails(store, record.pipeline.file);
+  await store.write(record);
+  reporter.runStart({ runId: record.runId, runHash: record.runHash, pipeline: pipeline.name, stages: plan.stages.length });
+
+  const outcome = await executeStages({
+    plan,
+    record,
+    cache: new CacheStore(layout),
+    store,
+    layout,
+    executor: options.executor ?? new InProcessExecutor(),
+    reporter,
+    noCache: Boolean(options.noCache),
+    jobs: Math.max(1, options.jobs ?? availableParallelism()),
+    signal: options.signal ?? new AbortController().signal,
+    previous,
+  });
+  record.status = outcome.status;
+  if (outcome.error) record.error = outcome.error;
+  record.endedAt = new Date().toISOString();
+  for (const s of Object.values(record.stages)) Object.assign(record.metrics, s.metrics ?? {});
+  await store.write(record);
+
+  const names = (status: string) => Object.entries(record.stages).filter(([, s]) => s.status === status).map(([n]) => n);
+  const executed = names('executed');
+  const cached = names('cached');
+  reporter.runEnd({ status: record.status, executed: executed.length, cached: cached.length, durationMs: Date.now() - started, runId: record.runId });
+  return { runId: record.runId, runHash: record.runHash, status: record.status, stages: record.stages, executed, cached, record, plan };
+}

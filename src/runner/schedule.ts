@@ -1,0 +1,204 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Layout } from '../cache/layout.js';
+import { acquireLock } from '../cache/lock.js';
+import type { CacheStore, Manifest } from '../cache/store.js';
+import { ParamflowError } from '../errors.js';
+import type { KeyDetails } from '../hash/stage-key.js';
+import type { Plan, PlannedStage } from '../pipeline/plan.js';
+import type { Artifact, StageInputs } from '../stage/types.js';
+import type { RunRecord, RunStatus } from '../tracking/run-record.js';
+import type { RunStore } from '../tracking/run-store.js';
+import { crashPoint } from '../util/crash.js';
+import type { Executor } from './executor.js';
+import type { Reporter } from './reporter.js';
+import { explainStage } from './status.js';
+
+export interface ExecuteContext {
+  plan: Plan;
+  record: RunRecord;
+  cache: CacheStore;
+  store: RunStore;
+  layout: Layout;
+  executor: Executor;
+  reporter: Reporter;
+  noCache: boolean;
+  jobs: number;
+  signal: AbortSignal;
+  previous: Map<string, KeyDetails>;
+}
+
+export interface ExecuteOutcome {
+  status: RunStatus;
+  error?: RunRecord['error'];
+}
+
+// Runs the plan's stages in dependency order, `jobs` at a time, each under its cache
+// key's lock: whoever holds the lock computes, everyone after finds the entry.
+export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> {
+  const outputs = new Map<string, Promise<Record<string, Artifact>>>();
+  const manifests = new Map<string, Manifest>();
+  const done = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  let failure: ExecuteOutcome | undefined;
+  let writes = Promise.resolve();
+  const saveRecord = () => (writes = writes.then(() => c.store.write(c.record)));
+
+  const loadOutputs = (name: string): Promise<Record<string, Artifact>> => {
+    let p = outputs.get(name);
+    if (!p) {
+      p = c.cache.load(manifests.get(name)!);
+      outputs.set(name, p);
+    }
+    return p;
+  };
+
+  const runOne = async (s: PlannedStage): Promise<void> => {
+    const name = s.spec.name;
+    const rec = c.record.stages[name]!;
+    try {
+      const result = await processStage(s, c, loadOutputs);
+      manifests.set(name, result.manifest);
+      if (result.outputs) outputs.set(name, Promise.resolve(result.outputs));
+      Object.assign(rec, {
+        status: result.cached ? 'cached' : 'executed',
+        reason: result.reason,
+        startedAt: result.startedAt,
+        durationMs: result.durationMs,
+        files: result.manifest.files,
+        metrics: result.manifest.metrics,
+      });
+      done.add(name);
+    } catch (err) {
+      const aborted = c.signal.aborted;
+      const e = toStageError(err, name, aborted);
+      Object.assign(rec, { status: 'failed', error: { code: e.code, message: e.message } });
+      failure ??= { status: aborted ? 'KILLED' : 'FAILED', error: { code: e.code, message: e.message, stage: name } };
+      await appendLog(c, name, `${e.message}\n${(err as Error)?.stack ?? ''}`);
+      c.reporter.stageEnd(name, 'failed', 0, e.message);
+    }
+    await saveRecord();
+  };
+
+  const pending = [...c.plan.stages];
+  while (pending.length > 0 || running.size > 0) {
+    if (!failure && !c.signal.aborted) {
+      for (const s of [...pending]) {
+        if (running.size >= c.jobs) break;
+        if (!s.spec.needs.every((n) => done.has(n))) continue;
+        pending.splice(pending.indexOf(s), 1);
+        const p = runOne(s).finally(() => running.delete(s.spec.name));
+        running.set(s.spec.name, p);
+      }
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  await writes;
+  if (c.signal.aborted && !failure) failure = { status: 'KILLED', error: { code: 'PF_INTERRUPTED', message: 'interrupted' } };
+  for (const s of pending) c.record.stages[s.spec.name]!.status = 'skipped';
+  return failure ?? { status: 'FINISHED' };
+}
+
+interface StageOutcome {
+  cached: boolean;
+  manifest: Manifest;
+  outputs?: Record<string, Artifact>;
+  reason: string;
+  startedAt: string;
+  durationMs: number;
+}
+
+async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n: string) => Promise<Record<string, Artifact>>): Promise<StageOutcome> {
+  const name = s.spec.name;
+  const key = s.key.value;
+  const startedAt = new Date().toISOString();
+  const t0 = Date.now();
+  // Cheapest check first: a finished entry needs no lock (entries are immutable).
+  if (!c.noCache) {
+    const quick = await c.cache.lookup(key);
+    if (quick.hit) return cachedOutcome(c, name, quick.manifest, startedAt);
+  }
+  const lock = await acquireLock(c.layout.lock(key), {
+    signal: c.signal,
+    purpose: `${c.record.runId} ${name}`,
+    onWait: (owner) => c.reporter.stageWait(name, owner ? `pid ${owner.pid} on ${owner.host}` : 'another process'),
+  });
+  try {
+    const lookup = await c.cache.lookup(key);
+    if (lookup.hit && !c.noCache) return cachedOutcome(c, name, lookup.manifest, startedAt);
+    if (!lookup.hit && lookup.reason !== 'absent') {
+      c.reporter.stageLog(name, `warning: cache entry ${key.slice(0, 12)} is ${lookup.reason}${lookup.detail ? ` (${lookup.detail})` : ''}; removing it and recomputing`);
+      await c.cache.remove(key);
+    }
+    const reason = c.noCache ? '--no-cache' : explainStage(s, lookup, c.previous.get(name)).reasons.join('; ');
+    c.reporter.stageStart(name, reason);
+    const inputs: Record<string, Artifact> = {};
+    for (const [input, from] of Object.entries(s.spec.inputs)) {
+      const artifact = (await loadOutputs(from))[input];
+      if (artifact) inputs[input] = artifact;
+    }
+    crashPoint('stage-start', name);
+    const result = await c.executor.execute({ def: s.def, inputs: inputs as StageInputs, params: s.runParams, ctx: stageContext(s, c) });
+    checkOutputs(s, result.outputs);
+    c.signal.throwIfAborted();
+    const durationMs = Date.now() - t0;
+    const existing = c.noCache ? await c.cache.lookup(key) : lookup;
+    const manifest = existing.hit
+      ? existing.manifest
+      : await c.cache.commit({ key, stage: name, details: s.key.details, outputs: result.outputs, metrics: result.metrics ?? {}, durationMs });
+    c.reporter.stageEnd(name, 'executed', durationMs);
+    return { cached: false, manifest, outputs: result.outputs, reason, startedAt, durationMs };
+  } finally {
+    await lock.release();
+  }
+}
+
+function cachedOutcome(c: ExecuteContext, name: string, manifest: Manifest, startedAt: string): StageOutcome {
+  c.reporter.stageEnd(name, 'cached', 0);
+  return { cached: true, manifest, reason: 'cached', startedAt, durationMs: 0 };
+}
+
+function stageContext(s: PlannedStage, c: ExecuteContext) {
+  const name = s.spec.name;
+  return {
+    stage: name,
+    seed: s.spec.seed,
+    root: c.plan.pipeline.root,
+    signal: c.signal,
+    progress: (done: number, total: number, unit?: string) => {
+      crashPoint('stage-progress', name);
+      c.reporter.stageProgress(name, done, total, unit);
+    },
+    log: (message: string) => {
+      c.reporter.stageLog(name, message);
+      void appendLog(c, name, message);
+    },
+  };
+}
+
+function checkOutputs(s: PlannedStage, outputs: Record<string, Artifact>): void {
+  for (const o of s.def.outputs) {
+    const a = outputs[o.name];
+    if (!a || a.kind !== o.kind) {
+      throw new ParamflowError('PF_STAGE_FAILED', `stage ${s.spec.name} (${s.def.name}) did not return its declared output \`${o.name}\` (${o.kind})`, {
+        hint: 'a stage must return every output it declares',
+      });
+    }
+  }
+}
+
+function toStageError(err: unknown, stage: string, aborted: boolean): ParamflowError {
+  if (aborted) return new ParamflowError('PF_INTERRUPTED', `stage ${stage} interrupted`, { cause: err });
+  if (err instanceof ParamflowError) return err;
+  return new ParamflowError('PF_STAGE_FAILED', `stage ${stage} failed: ${(err as Error)?.message ?? String(err)}`, {
+    hint: `see the stage log in .paramflow/runs/<run-id>/logs/${stage}.log`,
+    cause: err,
+  });
+}
+
+async function appendLog(c: ExecuteContext, stage: string, text: string): Promise<void> {
+  const dir = join(c.layout.run(c.record.runId), 'logs');
+  await mkdir(dir, { recursive: true }).catch(() => undefined);
+  await appendFile(join(dir, `${stage}.log`), `${new Date().toISOString()} ${text}\n`).catch(() => undefined);
+}

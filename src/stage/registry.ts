@@ -1,0 +1,42 @@
+import { ParamflowError, type SourceLocation } from '../errors.js';
+import { didYouMean } from '../config/schema-errors.js';
+import type { StageDefinition } from './types.js';
+
+// Stage types by name. Registered once; a second registration of a name is a bug.
+export class StageRegistry {
+  private readonly stages = new Map<string, StageDefinition<any>>();
+
+  register(def: StageDefinition<any>): void {
+    if (this.stages.has(def.name)) throw new Error(`stage type ${def.name} is registered twice`);
+    this.stages.set(def.name, def);
+  }
+
+  names(): string[] {
+    return [...this.stages.keys()].sort();
+  }
+
+  has(name: string): boolean {
+    return this.stages.has(name);
+  }
+
+  get(name: string, location?: SourceLocation): StageDefinition<any> {
+    const def = this.stages.get(name);
+    if (def) return def;
+    throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `unknown stage type \`${name}\``, {
+      location,
+      hint: `${didYouMean(name, this.names())}; files are written ./path.ts, packages npm:NAME`,
+    });
+  }
+}
+
+let builtins: StageRegistry | undefined;
+
+/** The built-in stages (importing them is cheap: heavy libraries load inside `run`). */
+export async function builtinRegistry(): Promise<StageRegistry> {
+  if (builtins) return builtins;
+  const { builtinStages } = await import('../../stages/index.js');
+  const r = new StageRegistry();
+  for (const def of builtinStages) r.register(def);
+  builtins = r;
+  return r;
+}

@@ -1,0 +1,47 @@
+import type { KeyDetails } from '../hash/stage-key.js';
+
+// The shape of `.paramflow/runs/<run-id>/run.json`. Bump RUN_FORMAT on breaking changes.
+export const RUN_FORMAT = 1;
+
+export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
+export type StageStatus = 'pending' | 'running' | 'cached' | 'executed' | 'failed' | 'skipped';
+
+export interface StageRecord {
+  type: string;
+  key: string;
+  details: KeyDetails;
+  status: StageStatus;
+  /** Why it ran (or was taken from the cache), in words. */
+  reason?: string;
+  startedAt?: string;
+  durationMs?: number;
+  files?: Record<string, { sha256: string; size: number }>;
+  metrics?: Record<string, number>;
+  error?: { code: string; message: string };
+}
+
+export interface Environment {
+  paramflow: string;
+  node: string;
+  platform: string;
+  arch: string;
+  git: { commit: string; dirty: boolean } | null;
+}
+
+export interface RunRecord {
+  format: number;
+  runId: string;
+  runHash: string;
+  pipeline: { name: string; file: string; experiment: string };
+  resolved: Record<string, unknown>;
+  status: RunStatus;
+  pid: number;
+  host: string;
+  startedAt: string;
+  endedAt?: string;
+  stages: Record<string, StageRecord>;
+  metrics: Record<string, number>;
+  environment: Environment;
+  options: { noCache: boolean; overrides: string[] };
+  error?: { code: string; message: string; stage?: string };
+}

@@ -1,0 +1,72 @@
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import type { Layout } from '../cache/layout.js';
+import { ParamflowError } from '../errors.js';
+import { crashPoint } from '../util/crash.js';
+import { isOwnerDead } from '../util/process-alive.js';
+import type { RunRecord } from './run-record.js';
+
+export interface StoredRun {
+  record: RunRecord;
+  dir: string;
+}
+
+// The local run store, the embedded default tracker: one folder per execution, its
+// run.json replaced atomically on every update so a reader never sees half a file.
+export class RunStore {
+  constructor(readonly layout: Layout) {}
+
+  async write(record: RunRecord): Promise<void> {
+    const dir = this.layout.run(record.runId);
+    await mkdir(dir, { recursive: true });
+    crashPoint('runstore-write');
+    try {
+      await writeFileAtomic(join(dir, 'run.json'), JSON.stringify(record, null, 2) + '\n', { fsync: true });
+    } catch (err) {
+      throw new ParamflowError('PF_RUN_STORE', `cannot write ${join(dir, 'run.json')}: ${(err as Error).message}`, {
+        hint: 'check that .paramflow/runs is writable and the disk has space',
+        cause: err,
+      });
+    }
+  }
+
+  async read(runId: string): Promise<RunRecord> {
+    const file = join(this.layout.run(runId), 'run.json');
+    try {
+      return withLiveness(JSON.parse(await readFile(file, 'utf8')) as RunRecord);
+    } catch (err) {
+      throw new ParamflowError('PF_RUN_STORE', `cannot read ${file}: ${(err as Error).message}`, {
+        hint: 'the run record is missing or damaged; `paramflow runs rm <id>` removes it',
+        cause: err,
+      });
+    }
+  }
+
+  /** All readable runs, newest first; unreadable ones are reported through `onBad`. */
+  async list(onBad?: (runId: string, err: unknown) => void): Promise<RunRecord[]> {
+    const ids = await readdir(this.layout.runsDir).catch(() => [] as string[]);
+    const out: RunRecord[] = [];
+    for (const id of ids.filter((n) => !n.startsWith('.')).sort().reverse()) {
+      try {
+        out.push(await this.read(id));
+      } catch (err) {
+        onBad?.(id, err);
+      }
+    }
+    return out;
+  }
+
+  async remove(runId: string): Promise<void> {
+    const dir = this.layout.run(runId);
+    const aside = join(this.layout.runsDir, `.rm-${runId}-${process.pid}`);
+    await rename(dir, aside);
+    await rm(aside, { recursive: true, force: true });
+  }
+}
+
+/** A RUNNING record whose process died without saying so was killed. */
+function withLiveness(r: RunRecord): RunRecord {
+  if (r.status === 'RUNNING' && isOwnerDead(r)) return { ...r, status: 'KILLED' };
+  return r;
+}

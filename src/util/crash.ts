@@ -1,0 +1,54 @@
+// Test-only crash hook. PARAMFLOW_CRASH_AT="<point>[:<stage>][@<n>]" makes the process
+// SIGKILL itself the n-th time (default 1st) it reaches <point> (for <stage>, if given),
+// so crash tests stop a run at an exact place without sleeps or timing. Points:
+//   cache-write          after n bytes of a cache entry's files were written (n = bytes)
+//   cache-before-rename  entry complete in its temp folder, not yet renamed into place
+//   cache-after-rename   entry in place, run store not yet told
+//   stage-start          lock held, stage code about to run
+//   stage-progress       the stage reported progress for the n-th time
+//   lock-acquired        a cache key's lock was just taken
+//   runstore-write       before the n-th write of run.json
+// Never set it outside tests: SIGKILL skips every cleanup on purpose.
+
+interface CrashSpec {
+  point: string;
+  stage?: string;
+  n: number;
+}
+
+let parsed: CrashSpec | null | undefined;
+const counts = new Map<string, number>();
+
+function spec(): CrashSpec | null {
+  if (parsed !== undefined) return parsed;
+  const raw = process.env.PARAMFLOW_CRASH_AT;
+  if (!raw) return (parsed = null);
+  const m = /^([a-z-]+)(?::([^@]+))?(?:@(\d+))?$/.exec(raw);
+  if (!m) throw new Error(`PARAMFLOW_CRASH_AT=${raw}: expected <point>[:<stage>][@<n>]`);
+  parsed = { point: m[1]!, ...(m[2] ? { stage: m[2] } : {}), n: m[3] ? Number(m[3]) : 1 };
+  return parsed;
+}
+
+function die(): never {
+  process.kill(process.pid, 'SIGKILL');
+  // SIGKILL is delivered before this line runs; keep the type checker honest.
+  throw new Error('unreachable');
+}
+
+/** Counts a visit to `point`; crashes on the configured visit. */
+export function crashPoint(point: string, stage?: string): void {
+  const s = spec();
+  if (!s || s.point !== point || (s.stage !== undefined && s.stage !== stage)) return;
+  const seen = (counts.get(point) ?? 0) + 1;
+  counts.set(point, seen);
+  if (seen >= s.n) die();
+}
+
+/** Byte limit for `point`, if a crash is configured there (writers stop exactly at it). */
+export function crashByteLimit(point: string, stage?: string): number | undefined {
+  const s = spec();
+  if (!s || s.point !== point || (s.stage !== undefined && s.stage !== stage)) return undefined;
+  return s.n;
+}
+
+export const crashNow = die;

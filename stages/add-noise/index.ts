@@ -1,0 +1,117 @@
+import { ParamflowError } from '../../src/errors.js';
+import { ndarray, requireArray } from '../../src/stage/ndarray.js';
+import { deriveSeed, Rng } from '../../src/stage/random.js';
+import { defineStage, type NdArray, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
+import { addGaussian, addOutliers, applyPoisson, rms } from './noise.js';
+
+/** The validated `with:` of add-noise; every key is optional and absent means off. */
+export interface AddNoiseParams {
+  readonly x_jitter?: { readonly sigma: number };
+  readonly poisson?: { readonly scale: number };
+  readonly gaussian?: { readonly sigma: number } | { readonly relative: number };
+  readonly snr?: { readonly db: number };
+  readonly outliers?: { readonly rate: number; readonly scale: number };
+}
+
+type FloatArray = NdArray<'float32' | 'float64'>;
+
+// Each kind of noise has its own random stream, seeded from the stage seed and the
+// kind's name. Turning one kind on, off or up then leaves the others' draws as they
+// were, so a sweep over gaussian.relative compares levels on the same outliers and
+// the same underlying normals (common random numbers).
+const STREAMS = ['x_jitter', 'poisson', 'gaussian', 'snr', 'outliers'] as const;
+type Stream = (typeof STREAMS)[number];
+
+const PROGRESS_STEPS = 100;
+
+/**
+ * Noise on simulated curves, applied in this order: x_jitter (on X), then on each
+ * curve of Y: poisson, gaussian, snr, outliers. Gaussian `relative`, snr and
+ * outliers scale with the RMS of the curve's clean y (the input, before any step).
+ * Within each stream draws go curve by curve, point by point. targets pass through.
+ */
+export const addNoise = defineStage<AddNoiseParams>({
+  name: 'add-noise',
+  version: '1',
+  schema: 'stages/add-noise.schema.json',
+  inputs: ['X', 'Y', 'targets'],
+  outputs: [
+    { name: 'X', kind: 'ndarray' },
+    { name: 'Y', kind: 'ndarray' },
+    { name: 'targets', kind: 'ndarray' },
+  ],
+  run: (inputs, params, ctx) => runAddNoise(inputs, params, ctx),
+});
+
+function runAddNoise(inputs: StageInputs, params: AddNoiseParams, ctx: StageContext): StageResult {
+  const X = requireCurves(inputs, 'X');
+  const Y = requireCurves(inputs, 'Y');
+  const targets = requireArray(inputs, 'targets', 'add-noise');
+  if (X.shape[0] !== Y.shape[0] || X.shape[1] !== Y.shape[1]) {
+    throw new ParamflowError('PF_STAGE_FAILED', `X is [${X.shape.join(', ')}] but Y is [${Y.shape.join(', ')}]`, {
+      hint: 'add-noise needs X and Y of the same stage (one row per curve, one column per point)',
+    });
+  }
+  const rngs = Object.fromEntries(STREAMS.map((s) => [s, new Rng(deriveSeed(ctx.seed, `add-noise:${s}`))])) as Record<
+    Stream,
+    Rng
+  >;
+  const xSigma = params.x_jitter?.sigma ?? 0;
+  const outX = xSigma > 0 ? jitterX(X, xSigma, rngs.x_jitter) : X;
+  const outY = touchesY(params) ? noisyY(Y, params, rngs, ctx) : Y;
+  ctx.progress(Y.shape[0] ?? 0, Y.shape[0] ?? 0, 'curves');
+  return { outputs: { X: outX, Y: outY, targets } };
+}
+
+function touchesY(p: AddNoiseParams): boolean {
+  return p.poisson !== undefined || gaussianLevel(p.gaussian) > 0 || p.snr !== undefined || (p.outliers?.rate ?? 0) > 0;
+}
+
+function gaussianLevel(g: AddNoiseParams['gaussian']): number {
+  if (g === undefined) return 0;
+  return 'sigma' in g ? g.sigma : g.relative;
+}
+
+function gaussianSigma(g: AddNoiseParams['gaussian'], cleanRms: number): number {
+  if (g === undefined) return 0;
+  return 'sigma' in g ? g.sigma : g.relative * cleanRms;
+}
+
+function jitterX(X: FloatArray, sigma: number, rng: Rng): FloatArray {
+  const out = ndarray(X.dtype, X.shape);
+  for (let i = 0; i < X.data.length; i++) out.data[i] = (X.data[i] as number) + sigma * rng.standardNormal();
+  return out;
+}
+
+function noisyY(Y: FloatArray, p: AddNoiseParams, rngs: Record<Stream, Rng>, ctx: StageContext): FloatArray {
+  const [n = 0, points = 0] = Y.shape;
+  const out = ndarray(Y.dtype, Y.shape);
+  const y = new Float64Array(points);
+  const gaussianOn = gaussianLevel(p.gaussian) > 0;
+  const every = Math.max(1, Math.ceil(n / PROGRESS_STEPS));
+  for (let i = 0; i < n; i++) {
+    ctx.signal.throwIfAborted();
+    y.set(Y.data.subarray(i * points, (i + 1) * points));
+    const clean = rms(y);
+    if (p.poisson) applyPoisson(y, p.poisson.scale, rngs.poisson);
+    // Decided per stage, not per curve: a flat curve (RMS 0) still draws, so later curves' draws stay put.
+    if (gaussianOn) addGaussian(y, gaussianSigma(p.gaussian, clean), rngs.gaussian);
+    if (p.snr) addGaussian(y, clean / 10 ** (p.snr.db / 20), rngs.snr);
+    if (p.outliers && p.outliers.rate > 0) addOutliers(y, p.outliers.rate, p.outliers.scale * clean, rngs.outliers);
+    out.data.set(y, i * points);
+    if ((i + 1) % every === 0 && i + 1 < n) ctx.progress(i + 1, n, 'curves');
+  }
+  return out;
+}
+
+function requireCurves(inputs: StageInputs, name: 'X' | 'Y'): FloatArray {
+  const a = requireArray(inputs, name, 'add-noise');
+  if (a.shape.length !== 2 || a.dtype === 'int32') {
+    throw new ParamflowError(
+      'PF_STAGE_FAILED',
+      `add-noise expects ${name} as a 2-D float32 or float64 array, got ${a.dtype} [${a.shape.join(', ')}]`,
+      { hint: `feed add-noise from a stage whose ${name} has one row per curve (e.g. simulate)` },
+    );
+  }
+  return a as FloatArray;
+}

@@ -1,0 +1,11 @@
+import { addNoise } from './add-noise/index.js';
+import { simulate } from './simulate/index.js';
+import { splitFolds } from './split-folds/index.js';
+import type { StageDefinition } from '../src/stage/types.js';
+
+export { addNoise, type AddNoiseParams } from './add-noise/index.js';
+export { checkSimulateParams, simulate, type ParamIssue, type SimulateParams } from './simulate/index.js';
+export { HOLDOUT, splitFolds, type SplitFoldsParams } from './split-folds/index.js';
+
+/** The stages a bare `uses:` name refers to (`any`: params differ per stage, each checked by its schema). */
+export const builtinStages: readonly StageDefinition<any>[] = [simulate, addNoise, splitFolds];

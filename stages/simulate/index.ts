@@ -1,0 +1,88 @@
+import { ParamflowError } from '../../src/errors.js';
+import { ndarray } from '../../src/stage/ndarray.js';
+import { Rng } from '../../src/stage/random.js';
+import { defineStage, type StageContext, type StageResult } from '../../src/stage/types.js';
+import { checkSimulateParams, issuesToError, type SimulateParams } from './check-params.js';
+import { fillX, gridStep, linspace } from './grid.js';
+import { getModel, type CurveModel } from './models.js';
+import { samplePrior, type Prior } from './priors.js';
+
+export { checkSimulateParams, MAX_VALUES, type ParamIssue, type SimulateParams } from './check-params.js';
+export { getModel, MODEL_NAMES, type CurveModel, type ModelName } from './models.js';
+export type { Prior } from './priors.js';
+
+// Progress is reported this many times per run, not per curve: a TTY redraw per
+// curve would cost more than the curve.
+const PROGRESS_STEPS = 100;
+
+/**
+ * Simulated datasets: for each of `n` datasets, parameters drawn from the priors,
+ * an x grid (optionally jittered) and the model's y on it.
+ *
+ * Draw order, fixed so that a seed gives the same bytes on every run: one stream
+ * `new Rng(seed)`; per dataset i = 0…n-1, first one draw per parameter in the
+ * model's parameter order (`fixed` draws nothing; `normal` uses the polar method,
+ * whose spare value carries over to the next normal draw), then, if x.jitter > 0,
+ * one standard-normal draw per grid point in order.
+ */
+export const simulate = defineStage<SimulateParams>({
+  name: 'simulate',
+  version: '1',
+  schema: 'stages/simulate.schema.json',
+  inputs: [],
+  outputs: [
+    { name: 'X', kind: 'ndarray' },
+    { name: 'Y', kind: 'ndarray' },
+    { name: 'targets', kind: 'ndarray' },
+  ],
+  check: checkSimulateParams,
+  run: (_inputs, params, ctx) => runSimulate(params, ctx),
+});
+
+function runSimulate(params: SimulateParams, ctx: StageContext): StageResult {
+  const issues = checkSimulateParams(params);
+  if (issues.length > 0) throw issuesToError(issues);
+
+  const model = getModel(params.model);
+  const { n, dtype } = params;
+  const points = params.x.points;
+  const k = model.params.length;
+  const priors = model.params.map((name) => params.params[name] as Prior);
+
+  const X = ndarray(dtype, [n, points]);
+  const Y = ndarray(dtype, [n, points]);
+  const targets = ndarray(dtype, [n, k]);
+
+  const rng = new Rng(ctx.seed);
+  const base = linspace(params.x.start, params.x.stop, points);
+  const jitterStd = params.x.jitter * gridStep(params.x);
+  const p = new Float64Array(k);
+  const xs = new Float64Array(points);
+  const every = Math.max(1, Math.ceil(n / PROGRESS_STEPS));
+
+  for (let i = 0; i < n; i++) {
+    ctx.signal.throwIfAborted();
+    for (let c = 0; c < k; c++) p[c] = samplePrior(rng, priors[c] as Prior);
+    fillX(xs, base, jitterStd, rng);
+
+    const offset = i * points;
+    for (let j = 0; j < points; j++) {
+      const x = xs[j] as number;
+      X.data[offset + j] = x;
+      Y.data[offset + j] = model.evaluate(x, p);
+      // Check the stored value: a finite float64 can still overflow float32.
+      if (!Number.isFinite(Y.data[offset + j])) throw nonFiniteError(model, i, x, p, Y.data[offset + j]);
+    }
+    targets.data.set(p, i * k);
+    if ((i + 1) % every === 0 && i + 1 < n) ctx.progress(i + 1, n, 'curves');
+  }
+  ctx.progress(n, n, 'curves');
+  return { outputs: { X, Y, targets } };
+}
+
+function nonFiniteError(model: CurveModel, i: number, x: number, p: Float64Array, y: number | undefined): ParamflowError {
+  const values = model.params.map((name, c) => `${name} = ${p[c]}`).join(', ');
+  return new ParamflowError('PF_STAGE_FAILED', `dataset ${i}: ${model.formula} gives ${y} at x = ${x} with ${values}`, {
+    hint: 'narrow the priors or the x range so that the model stays finite (and within float32 range unless dtype: float64)',
+  });
+}
