@@ -15,6 +15,7 @@ export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Report
     cliProgress.Presets.shades_classic,
   );
   const bars = new Map<string, cliProgress.SingleBar>();
+  let lastDraw = 0;
   const lines = plainReporter((l) => multi.log(l + '\n'));
   const endBar = (stage: string) => {
     const bar = bars.get(stage);
@@ -33,6 +34,13 @@ export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Report
       }
       bar.setTotal(total);
       bar.update(done, { stage, unit: unit ?? '' });
+      // In-process stages compute synchronously, so the bar's own timer never fires
+      // until they return: redraw from here, at most ten times a second.
+      const now = Date.now();
+      if (now - lastDraw > 100) {
+        lastDraw = now;
+        (multi as unknown as { update(): void }).update();
+      }
     },
     stageEnd: (stage, outcome, ms, detail) => {
       endBar(stage);
