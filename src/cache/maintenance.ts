@@ -35,7 +35,8 @@ export async function listEntries(cache: CacheStore, runs: readonly RunRecord[])
 
 function usage(runs: readonly RunRecord[]): Map<string, string[]> {
   const m = new Map<string, string[]>();
-  for (const r of runs) for (const s of Object.values(r.stages)) m.set(s.key, [...(m.get(s.key) ?? []), r.runId]);
+  const newest = [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1));
+  for (const r of newest) for (const s of Object.values(r.stages)) m.set(s.key, [...(m.get(s.key) ?? []), r.runId]);
   return m;
 }
 

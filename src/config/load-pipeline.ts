@@ -88,7 +88,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   const resolved = {
     name: raw.name,
     seed,
-    stages: Object.fromEntries(stages.map((s) => [s.name, { uses: s.uses, needs: s.needs, with: s.with, seed: s.seed }])),
+    stages: Object.fromEntries(stages.map((s) => [s.name, { uses: s.uses, needs: [...s.needs].sort(), with: s.with, seed: s.seed }])),
   };
   return { file: abs, dir: dirname(abs), root, name: raw.name, seed, tracking: { experiment, ...(uri ? { uri } : {}) }, stages, resolved };
 }

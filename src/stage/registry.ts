@@ -2,12 +2,17 @@ import { ParamflowError, type SourceLocation } from '../errors.js';
 import { didYouMean } from '../config/schema-errors.js';
 import type { StageDefinition } from './types.js';
 
+/** Names the cache uses for its own files inside an entry. */
+export const RESERVED_OUTPUT_NAMES = ['manifest', 'COMPLETE'];
+
 // Stage types by name. Registered once; a second registration of a name is a bug.
 export class StageRegistry {
   private readonly stages = new Map<string, StageDefinition<any>>();
 
   register(def: StageDefinition<any>): void {
     if (this.stages.has(def.name)) throw new Error(`stage type ${def.name} is registered twice`);
+    const clash = def.outputs.find((o) => RESERVED_OUTPUT_NAMES.includes(o.name));
+    if (clash) throw new Error(`stage type ${def.name}: output name \`${clash.name}\` is reserved by the cache (${RESERVED_OUTPUT_NAMES.join(', ')})`);
     this.stages.set(def.name, def);
   }
 

@@ -60,7 +60,14 @@ export class RunStore {
   async remove(runId: string): Promise<void> {
     const dir = this.layout.run(runId);
     const aside = join(this.layout.runsDir, `.rm-${runId}-${process.pid}`);
-    await rename(dir, aside);
+    try {
+      await rename(dir, aside);
+    } catch (err) {
+      throw new ParamflowError('PF_RUN_STORE', `cannot remove run ${runId}: ${(err as Error).message}`, {
+        hint: '`paramflow runs` lists the recorded runs',
+        cause: err,
+      });
+    }
     await rm(aside, { recursive: true, force: true });
   }
 }
