@@ -39,7 +39,7 @@ describe('paramflow cache', () => {
     const rec = await runRecord(dir, first.runId);
     const file = join(dir, '.paramflow', 'cache', rec.stages.noise!.key, 'Y.npy');
     const bytes = readFileSync(file);
-    bytes[bytes.length - 1] ^= 0xff; // same size: only a digest check can tell
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff; // same size: only a digest check can tell
     writeFileSync(file, bytes);
 
     const verify = await paramflow(dir, ['cache', 'verify']);
