@@ -10,9 +10,9 @@ import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-const positiveInt = (name: string) => (value: string) => {
+const wholeNumber = (name: string, min: number) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}`);
   return n;
 };
 
@@ -21,7 +21,8 @@ const program = new Command('paramflow')
   .description('Run declarative YAML pipelines for simulation-based regression studies, cached by content hash.')
   .version(packageVersion())
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(str) });
+  // Flag errors are printed once, by report(), in paramflow's own format.
+  .configureOutput({ outputError: () => undefined });
 
 program
   .command('run <file>')
@@ -29,7 +30,7 @@ program
   .option('--set <key=value>', 'override a value: <stage>.<param>=v, seed=…, name=…, tracking.<k>=… (repeatable)', collect, [])
   .option('--no-cache', 'execute every stage even when its outputs are cached')
   .option('--dry-run', 'show what would run and why; write nothing')
-  .option('-j, --jobs <n>', 'independent stages to run at once', positiveInt('--jobs'))
+  .option('-j, --jobs <n>', 'independent stages to run at once', wholeNumber('--jobs', 1))
   .option('--json', 'print the run summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await runCommand(file, flags);
@@ -56,7 +57,7 @@ const runs = program
   .command('runs')
   .description('list recorded runs (newest first)')
   .option('--json', 'machine-readable output')
-  .option('-n, --limit <n>', 'show at most n runs', positiveInt('--limit'))
+  .option('-n, --limit <n>', 'show at most n runs', wholeNumber('--limit', 1))
   .option('--pipeline <name>', 'only runs of this pipeline')
   .action(async (flags) => {
     exitCode = await runsCommand(flags);
@@ -85,7 +86,7 @@ cache
 cache
   .command('gc')
   .description('remove entries not used by the newest N runs (never those a live run uses)')
-  .requiredOption('--keep <n>', 'keep entries used by the newest n runs', positiveInt('--keep'))
+  .requiredOption('--keep <n>', 'keep entries used by the newest n runs', wholeNumber('--keep', 0))
   .option('--dry-run', 'list what would be removed')
   .action(async (flags) => {
     exitCode = await cacheGcCommand(flags);
@@ -109,6 +110,18 @@ process.exitCode = exitCode;
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    const [first, suggestion] = err.message.replace(/^error: /, '').split(/\n\((Did you mean [^)]*)\)/);
+    const words: string[] = [];
+    let cmd: Command = program;
+    for (const a of process.argv.slice(2)) {
+      const sub = cmd.commands.find((c) => c.name() === a);
+      if (!sub) break;
+      words.push(a);
+      cmd = sub;
+    }
+    const help = `see \`${['paramflow', ...words, '--help'].join(' ')}\``;
+    const hint = suggestion ? `${suggestion.replace('Did', 'did')} (${help})` : help;
+    process.stderr.write(formatError(new ParamflowError('PF_BAD_FLAG', first ?? err.message, { location: { file: '<command line>' }, hint })) + '\n');
     return EXIT.badInput;
   }
   if (err instanceof ParamflowError) {

@@ -43,9 +43,15 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   try {
     text = await readFile(abs, 'utf8');
   } catch (err) {
-    throw new ParamflowError('PF_FILE_NOT_FOUND', `cannot read pipeline file ${abs}`, {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ParamflowError('PF_FILE_NOT_FOUND', `cannot read pipeline file ${abs}${code === 'EISDIR' ? ': it is a folder' : ''}`, {
       location: { file },
-      hint: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'check the path; `paramflow init` writes an example pipeline' : String(err),
+      hint:
+        code === 'ENOENT'
+          ? 'check the path; `paramflow init` writes an example pipeline'
+          : code === 'EISDIR'
+            ? 'name a pipeline file (.yaml) inside the folder'
+            : `check the file's permissions (${code ?? String(err)})`,
       cause: err,
     });
   }
@@ -136,11 +142,11 @@ function checkStage(name: string, st: RawStage, raw: RawPipeline, c: StageContex
   for (const [i, need] of (st.needs ?? []).entries()) {
     if (need === name) {
       errors.push(new ParamflowError('PF_STAGE_CYCLE', `stage \`${name}\` needs itself`, { location: c.locator.locate([...path, 'needs', i]), hint: 'remove it from its own `needs`' }));
-    } else if (!(need in raw.stages)) {
+    } else if (!Object.hasOwn(raw.stages, need)) {
       errors.push(
         new ParamflowError('PF_UNKNOWN_NEED', `stage \`${name}\` needs \`${need}\`, which is not a stage of this pipeline`, {
           location: c.locator.locate([...path, 'needs', i]),
-          hint: didYouMean(need, Object.keys(raw.stages)),
+          hint: didYouMean(need, Object.keys(raw.stages).filter((s) => s !== name)),
         }),
       );
     }
@@ -194,32 +200,44 @@ function resolveUses(uses: string, at: DocPath, c: StageContextForCheck, errors:
   }
 }
 
-// Each declared input comes from exactly one needed stage that outputs it.
+// Each declared input comes from exactly one needed stage that outputs it. Problems are
+// reported once per stage (not once per input), naming every input concerned.
 function resolveInputs(stages: StageSpec[], registry: StageRegistry, locator: Locator, errors: ParamflowError[]): void {
   const byName = new Map(stages.map((s) => [s.name, s]));
+  const outputsOf = (stage: string) => registry.get(byName.get(stage)!.uses).outputs.map((o) => o.name);
   for (const s of stages) {
     const def = registry.get(s.uses);
+    const missing: string[] = [];
+    const ambiguous = new Map<string, string[]>();
     for (const input of def.inputs) {
-      const providers = s.needs.filter((n) => registry.get(byName.get(n)!.uses).outputs.some((o) => o.name === input));
-      const location: SourceLocation = s.needs.length ? locator.locateKey(['stages', s.name], 'needs') : locator.locateKey(['stages'], s.name);
-      if (providers.length === 1) {
-        s.inputs[input] = providers[0]!;
-      } else if (providers.length === 0 && !def.optionalInputs?.includes(input)) {
-        const candidates = stages.filter((o) => o !== s && registry.get(o.uses).outputs.some((out) => out.name === input)).map((o) => o.name);
-        errors.push(
-          new ParamflowError('PF_INPUT_MISSING', `stage \`${s.name}\` (${s.uses}) reads \`${input}\`, but none of its needs outputs it`, {
-            location,
-            hint: candidates.length ? `add one of ${candidates.map((n) => `\`${n}\``).join(', ')} to \`needs\`` : `add a stage that outputs \`${input}\` and list it in \`needs\``,
-          }),
-        );
-      } else if (providers.length > 1) {
-        errors.push(
-          new ParamflowError('PF_INPUT_AMBIGUOUS', `stage \`${s.name}\` could read \`${input}\` from ${providers.map((p) => `\`${p}\``).join(' or ')}`, {
-            location,
-            hint: `keep only one of them in \`needs\` (the one whose \`${input}\` you mean)`,
-          }),
-        );
-      }
+      const providers = s.needs.filter((n) => outputsOf(n).includes(input));
+      if (providers.length === 1) s.inputs[input] = providers[0]!;
+      else if (providers.length === 0 && !def.optionalInputs?.includes(input)) missing.push(input);
+      else if (providers.length > 1) ambiguous.set(input, providers);
+    }
+    const location: SourceLocation = s.needs.length ? locator.locateKey(['stages', s.name], 'needs') : locator.locateKey(['stages'], s.name);
+    const names = (xs: Iterable<string>) => [...xs].map((x) => `\`${x}\``).join(', ');
+    if (missing.length > 0) {
+      const candidates = stages.filter((o) => o !== s && missing.every((m) => outputsOf(o.name).includes(m))).map((o) => o.name);
+      errors.push(
+        new ParamflowError('PF_INPUT_MISSING', `stage \`${s.name}\` (${s.uses}) reads ${names(missing)}, but ${s.needs.length ? 'none of its needs outputs' : 'it has no `needs` to read'} ${missing.length > 1 ? 'them' : 'it'}`, {
+          location,
+          hint: candidates.length === 1
+            ? `add \`needs: [${candidates[0]}]\``
+            : candidates.length > 1
+              ? `add one of ${names(candidates)} to \`needs\``
+              : `add a stage that outputs ${names(missing)} and list it in \`needs\``,
+        }),
+      );
+    }
+    if (ambiguous.size > 0) {
+      const providers = [...new Set([...ambiguous.values()].flat())];
+      errors.push(
+        new ParamflowError('PF_INPUT_AMBIGUOUS', `stage \`${s.name}\` could read ${names(ambiguous.keys())} from ${providers.map((p) => `\`${p}\``).join(' or ')}`, {
+          location,
+          hint: `keep only the stage whose outputs you mean in \`needs\``,
+        }),
+      );
     }
   }
 }

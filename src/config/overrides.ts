@@ -33,7 +33,8 @@ export function parseOverride(o: Override, stageNames: readonly string[]): Parse
   } catch (err) {
     throw bad('the value is not valid YAML', 'quote strings with special characters; lists are [a, b]');
   }
-  if (value === undefined) value = null;
+  // `--set description=` means an empty string, not YAML's null.
+  if (value === undefined || (value === null && o.text.slice(eq + 1) === '')) value = '';
   const head = parts[0]!;
   if ((TOP_LEVEL_KEYS as readonly string[]).includes(head)) return { path: parts, value, location, text: o.text };
   if (!stageNames.includes(head)) {

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import { closest } from 'fastest-levenshtein';
+import { closest, distance } from 'fastest-levenshtein';
 import { ParamflowError, type SourceLocation } from '../errors.js';
 
 export type DocPath = readonly (string | number)[];
@@ -17,6 +17,8 @@ export function mapSchemaErrors(errors: readonly ErrorObject[], base: DocPath, l
   for (const e of errors) {
     // `if` failures only say "must match then": the `then` errors carry the detail.
     if (e.keyword === 'if') continue;
+    // Errors inside `propertyNames` repeat the propertyNames error itself.
+    if (e.propertyName !== undefined && e.keyword !== 'propertyNames') continue;
     const path = [...base, ...pointerToPath(e.instancePath)];
     const err = mapOne(e, path, locator);
     const id = `${err.location?.line}:${err.location?.column}:${err.message}`;
@@ -40,8 +42,14 @@ export function dotted(path: DocPath): string {
   return path.length === 0 ? '(top level)' : path.join('.');
 }
 
+/** The path as a `--set` key: `stages.simulate.with.n` → `simulate.n`. */
+function asSetKey(path: DocPath): string {
+  return path[0] === 'stages' && path[2] === 'with' ? [path[1], ...path.slice(3)].join('.') : dotted(path);
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (typeof v === 'number' && !Number.isFinite(v)) return `number ${String(v)}`;
   if (Array.isArray(v)) return `a list`;
   if (typeof v === 'object') return 'a mapping';
   const text = JSON.stringify(v);
@@ -55,26 +63,27 @@ function allowedKeys(schema: unknown): string[] {
 
 function didYouMean(value: string, options: readonly string[]): string {
   if (options.length === 0) return '';
-  const guess = closest(value, [...options]);
+  const guess = closest(value.toLowerCase(), options.map((o) => o.toLowerCase()));
+  const match = options.find((o) => o.toLowerCase() === guess);
   const list = options.map((o) => `\`${o}\``).join(', ');
-  return guess && similar(value, guess) ? `did you mean \`${guess}\`? (one of ${list})` : `expected one of ${list}`;
+  return match && similar(value, match) ? `did you mean \`${match}\`? (one of ${list})` : `expected one of ${list}`;
 }
 
+/** Close enough to be a typo: a few edits, or one name containing the other. */
 function similar(a: string, b: string): boolean {
   const la = a.toLowerCase();
   const lb = b.toLowerCase();
-  if (la.includes(lb) || lb.includes(la)) return true;
-  let same = 0;
-  for (const ch of new Set(la)) if (lb.includes(ch)) same++;
-  return same / Math.max(new Set(la).size, new Set(lb).size) >= 0.6;
+  if (la.length >= 3 && lb.length >= 3 && (la.includes(lb) || lb.includes(la))) return true;
+  return distance(la, lb) <= Math.max(1, Math.floor(Math.max(la.length, lb.length) / 3));
 }
 
 export { didYouMean };
 
 function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError {
-  const at = dotted(path);
   const p = e.params as Record<string, unknown>;
   const loc = locator.locate(path);
+  // On the command line, say the path as the user typed it in `--set`.
+  const at = loc.file === '<command line>' ? asSetKey(path) : dotted(path);
   const fail = (message: string, hint: string, location: SourceLocation = loc) =>
     new ParamflowError('PF_SCHEMA', message, { location, hint, pointer: '/' + path.join('/') });
   switch (e.keyword) {
@@ -99,7 +108,7 @@ function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return fail(`${at} must be ${String(p.comparison)} ${String(p.limit)}, got ${String(e.data)}`, rangeHint(e.parentSchema));
+      return fail(`${at} must be ${SYMBOL[String(p.comparison)] ?? String(p.comparison)} ${String(p.limit)}, got ${String(e.data)}`, rangeHint(e.parentSchema));
     case 'minItems':
     case 'maxItems': {
       const len = Array.isArray(e.data) ? e.data.length : 0;
@@ -109,15 +118,22 @@ function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError
     case 'maxProperties': {
       const keys = allowedKeys(e.parentSchema);
       const one = (e.parentSchema as { maxProperties?: number }).maxProperties === 1;
+      if (!one && e.keyword === 'minProperties' && p.limit === 1) {
+        return fail(`${at} must not be empty`, hintFromDescription(e.parentSchema, 'add at least one entry'));
+      }
       const what = one ? 'exactly one of' : e.keyword === 'minProperties' ? `at least ${String(p.limit)} of` : `at most ${String(p.limit)} of`;
       return fail(`${at} must have ${what} ${keys.map((k) => `\`${k}\``).join(', ') || 'its keys'}`, hintFromDescription(e.parentSchema, `keep ${what} these keys`));
     }
     case 'minLength':
       return fail(`${at} must not be empty`, 'write a value here');
-    case 'pattern':
-      return fail(`${at} ${describe(e.data)} does not match ${String(p.pattern)}`, hintFromDescription(e.parentSchema, 'use letters, digits, `_` and `-`'));
-    case 'propertyNames':
-      return fail(`invalid name in ${at}`, 'names start with a letter and use letters, digits, `_` and `-`');
+    case 'pattern': {
+      const rule = PATTERNS[String(p.pattern)];
+      return fail(`${at} ${describe(e.data)} ${rule?.says ?? `does not match ${String(p.pattern)}`}`, hintFromDescription(e.parentSchema, rule?.hint ?? 'see the schema'));
+    }
+    case 'propertyNames': {
+      const name = String(p.propertyName);
+      return fail(`name \`${name}\` in ${at} is not allowed`, 'names start with a letter and use letters, digits, `_` and `-` (up to 64 characters)', locator.locateKey(path, name));
+    }
     case 'uniqueItems':
       return fail(`${at} lists the same item twice (items ${String(p.j)} and ${String(p.i)})`, 'remove the duplicate');
     case 'multipleOf':
@@ -127,8 +143,21 @@ function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError
   }
 }
 
+const SYMBOL: Record<string, string> = { '>=': '≥', '<=': '≤', '>': '>', '<': '<' };
+
+/** Plain words for the patterns our schemas use. */
+const PATTERNS: Record<string, { says: string; hint: string }> = {
+  '^https?://': { says: 'is not an http(s) URL', hint: 'write an http:// or https:// URL, e.g. http://127.0.0.1:5000' },
+  '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$': { says: 'is not a valid name', hint: 'use letters, digits, `_`, `.` and `-`, starting with a letter or digit' },
+};
+
+const YAML_WORDS: Record<string, string> = { object: 'mapping', array: 'list' };
+
 function article(type: string): string {
-  const t = type.replace(/,/g, ' or ');
+  const t = type
+    .split(',')
+    .map((w) => YAML_WORDS[w] ?? w)
+    .join(' or ');
   return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
 

@@ -1,4 +1,4 @@
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { isCollection, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError } from 'yaml';
 import { ParamflowError, type SourceLocation } from '../errors.js';
 
 // A parsed YAML file that can say where any value came from: the loader maps
@@ -19,16 +19,94 @@ export class YamlSource {
     });
     const source = new YamlSource(file, doc, lines);
     const first = doc.errors[0];
-    if (first) {
-      const duplicate = first.code === 'DUPLICATE_KEY';
-      throw new ParamflowError(duplicate ? 'PF_DUPLICATE_STAGE' : 'PF_YAML_SYNTAX', cleanYamlMessage(first.message), {
-        location: source.at(first.pos[0]),
-        hint: duplicate
-          ? 'each key (and each stage name) may appear once in a mapping; rename or merge the duplicate'
-          : yamlHint(first.code),
+    if (first) throw source.syntaxError(first);
+    source.refuseCollectionKeys();
+    return source;
+  }
+
+  private syntaxError(e: YAMLError): ParamflowError {
+    if (e.code === 'DUPLICATE_KEY') return this.duplicateKeyError(e.pos[0]);
+    if (e.code === 'MULTIPLE_DOCS') {
+      return new ParamflowError('PF_YAML_SYNTAX', 'a pipeline file holds one YAML document, this one has more', {
+        location: this.at(e.pos[0]),
+        hint: 'remove the `---` line and everything after it, or move it to a file of its own',
       });
     }
-    return source;
+    const quote = /quote/i.test(e.message);
+    const flow = /flow (sequence|mapping)|\]|\}/i.test(e.message);
+    const origin = quote ? this.openerBefore(e.pos[0], 'quote') : flow ? this.openerBefore(e.pos[0], 'flow') : undefined;
+    const hint = quote
+      ? 'close the quote opened here (a string in quotes ends with the same quote character)'
+      : flow
+        ? 'close the bracket opened here: `[` with `]`, `{` with `}`'
+        : yamlHint(e.code);
+    return new ParamflowError('PF_YAML_SYNTAX', cleanYamlMessage(e.message), { location: this.at(origin ?? e.pos[0]), hint });
+  }
+
+  /** Where an unclosed quote or bracket that the parser gave up on at `pos` was opened. */
+  private openerBefore(pos: number, kind: 'quote' | 'flow'): number | undefined {
+    let best: number | undefined;
+    const consider = (n: Node) => {
+      if (n.range && n.range[0] < pos && n.range[1] >= pos && (best === undefined || n.range[0] > best)) best = n.range[0];
+    };
+    visit(this.doc, {
+      Scalar: (_, n) => {
+        if (kind === 'quote' && (n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE')) consider(n);
+      },
+      Map: (_, n) => {
+        if (kind === 'flow' && n.flow) consider(n);
+      },
+      Seq: (_, n) => {
+        if (kind === 'flow' && n.flow) consider(n);
+      },
+    });
+    return best;
+  }
+
+  private duplicateKeyError(pos: number): ParamflowError {
+    let underStages = false;
+    let key = '';
+    let first: number | undefined;
+    visit(this.doc, {
+      Pair: (_, pair, path) => {
+        const k = pair.key as Node | null;
+        if (!isScalar(k) || k.range?.[0] !== pos) return;
+        key = String(k.value);
+        const parent = path[path.length - 1];
+        if (isMap(parent)) {
+          const twin = (parent.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === key && p !== pair);
+          first = (twin?.key as Node | undefined)?.range?.[0];
+        }
+        const grand = path[path.length - 2];
+        underStages = path.length === 4 && isScalar((grand as Pair | undefined)?.key) && String(((grand as Pair).key as { value: unknown }).value) === 'stages';
+      },
+    });
+    const where = first !== undefined ? ` (first at line ${this.at(first).line})` : '';
+    return underStages
+      ? new ParamflowError('PF_DUPLICATE_STAGE', `stage \`${key}\` is defined twice${where}`, {
+          location: this.at(pos),
+          hint: 'stage names are unique: rename one of them, or merge the two',
+        })
+      : new ParamflowError('PF_YAML_SYNTAX', `key \`${key}\` appears twice in one mapping${where}`, {
+          location: this.at(pos),
+          hint: 'each key may appear once in a mapping: remove or merge the duplicate',
+        });
+  }
+
+  /** `? [a, b]: 1` keys would be stringified silently: refuse them instead. */
+  private refuseCollectionKeys(): void {
+    let bad: Node | undefined;
+    visit(this.doc, {
+      Pair: (_, pair) => {
+        if (!bad && isCollection(pair.key)) bad = pair.key as Node;
+      },
+    });
+    if (bad?.range) {
+      throw new ParamflowError('PF_YAML_SYNTAX', 'a mapping key must be a plain name, not a list or mapping', {
+        location: this.at(bad.range[0]),
+        hint: 'write the key as a word, e.g. `simulate:`',
+      });
+    }
   }
 
   /** Location of a byte offset. */
@@ -37,11 +115,17 @@ export class YamlSource {
     return { file: this.file, line, column: col };
   }
 
-  /** Location of the value at `path` (or of its nearest existing ancestor). */
+  /**
+   * Location of the value at `path` (or of its nearest existing ancestor). A mapping or
+   * list held by a key is located at that key: "stages.noise" points at `noise:`.
+   */
   locate(path: readonly (string | number)[]): SourceLocation {
     for (let n = path.length; n >= 0; n--) {
       const node = this.doc.getIn(path.slice(0, n), true) as Node | undefined;
-      if (node && typeof node === 'object' && node.range) return this.at(node.range[0]);
+      if (!node || typeof node !== 'object' || !node.range) continue;
+      const last = path[n - 1];
+      if (isCollection(node) && typeof last === 'string') return this.locateKey(path.slice(0, n - 1), last);
+      return this.at(node.range[0]);
     }
     return { file: this.file, line: 1, column: 1 };
   }

@@ -79,7 +79,7 @@ function checkGrid(params: SimulateParams, model: ModelName): ParamIssue[] {
     issues.push({
       pointer: '/x/stop',
       message: `x.stop (${stop}) must be greater than x.start (${start})`,
-      hint: 'the grid runs from start up to stop; swap the two values',
+      hint: stop === start ? 'the grid runs from start up to stop: make stop greater than start' : 'the grid runs from start up to stop; swap the two values',
     });
   }
   if (params.n * points > MAX_VALUES) {

@@ -54,8 +54,9 @@ describe('parseOverride', () => {
     expect(TOP_LEVEL_KEYS).toEqual(expect.arrayContaining(['seed', 'name', 'tracking']));
   });
 
-  it('treats an empty value as null', () => {
-    expect(parseOverride({ text: 'simulate.n=' }, STAGES).value).toBeNull();
+  it('treats an empty value as an empty string, and `null` as null', () => {
+    expect(parseOverride({ text: 'description=' }, STAGES).value).toBe('');
+    expect(parseOverride({ text: 'simulate.n=null' }, STAGES).value).toBeNull();
   });
 
   it('locates the override at its column on the command line', () => {

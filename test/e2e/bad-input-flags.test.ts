@@ -13,15 +13,15 @@ interface FlagCase {
   args: string[];
   /** Substrings stderr must contain. */
   says: string[];
-  /** Reported by commander, not by paramflow's own error type (see the known-bug block below). */
+  /** Found by the argument parser (commander), reported as PF_BAD_FLAG. */
   commander?: true;
 }
 
 const cases: FlagCase[] = [
   { name: 'unknown command', args: ['frobnicate', 'small.yaml'], says: ["unknown command 'frobnicate'"], commander: true },
-  { name: 'mistyped command', args: ['rn', 'small.yaml'], says: ["unknown command 'rn'", 'Did you mean run?'], commander: true },
+  { name: 'mistyped command', args: ['rn', 'small.yaml'], says: ["unknown command 'rn'", 'hint: did you mean run?'], commander: true },
   { name: 'unknown option', args: ['run', 'small.yaml', '--frobnicate'], says: ["unknown option '--frobnicate'"], commander: true },
-  { name: 'mistyped option', args: ['run', 'small.yaml', '--jbos', '2'], says: ["unknown option '--jbos'", 'Did you mean --jobs?'], commander: true },
+  { name: 'mistyped option', args: ['run', 'small.yaml', '--jbos', '2'], says: ["unknown option '--jbos'", 'hint: did you mean --jobs?'], commander: true },
   { name: '--jobs abc', args: ['run', 'small.yaml', '--jobs', 'abc'], says: ["argument 'abc' is invalid", '--jobs must be a whole number'], commander: true },
   { name: '--set without a value', args: ['run', 'small.yaml', '--set'], says: ["option '--set <key=value>' argument missing"], commander: true },
   { name: 'run without a file', args: ['run'], says: ["missing required argument 'file'"], commander: true },
@@ -89,12 +89,9 @@ describe('flag and argument errors', () => {
   });
 });
 
-// STYLE (CLI): every error is printed as `error PF_X: message` plus a `hint:` line. Flag
-// errors come straight from commander today (PF_BAD_FLAG is declared but never thrown),
-// so these fail; when src/cli/main.ts maps CommanderError to PF_BAD_FLAG, vitest reports
-// them and `.fails` goes.
-describe('known bug: flag errors lack the PF_BAD_FLAG code and a hint', () => {
-  it.fails.each(cases.filter((c) => c.commander))('$name', async (c) => {
+// STYLE (CLI): every error is printed as `error PF_X: message` plus a `hint:` line.
+describe('flag errors carry the PF_BAD_FLAG code and a hint', () => {
+  it.each(cases.filter((c) => c.commander))('$name', async (c) => {
     const r = await resultOf(c);
     expect(r.stderr).toContain('error PF_BAD_FLAG: ');
     expect(r.stderr).toContain('\n  hint: ');
