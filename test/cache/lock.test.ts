@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, isLockLive, readOwner, type LockOwner } from '../../src/cache/lock.js';
 import { HOST, isProcessAlive } from '../../src/util/process-alive.js';
+import { deadPid } from '../helpers/processes.js';
 
 let dir: string;
 let lockPath: string;
@@ -15,14 +16,6 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The PID of a process that has exited (spawned and awaited here). */
-async function deadPid(): Promise<number> {
-  const child = execa(process.execPath, ['-e', '']);
-  const pid = child.pid!;
-  await child;
-  expect(isProcessAlive(pid)).toBe(false);
-  return pid;
-}
 
 function writeLock(path: string, owner: LockOwner): void {
   writeFileSync(path, JSON.stringify(owner));

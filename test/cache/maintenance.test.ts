@@ -11,6 +11,7 @@ import { computeStageKey } from '../../src/hash/stage-key.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import { isProcessAlive } from '../../src/util/process-alive.js';
 import { runRecord } from '../helpers/run-record.js';
+import { deadPid } from '../helpers/processes.js';
 
 let root: string;
 let layout: Layout;
@@ -37,13 +38,6 @@ async function entry(n: number): Promise<string> {
   return key.value;
 }
 
-async function deadPid(): Promise<number> {
-  const child = execa(process.execPath, ['-e', '']);
-  const pid = child.pid!;
-  await child;
-  expect(isProcessAlive(pid)).toBe(false);
-  return pid;
-}
 
 const ID = (i: number) => `20260101-0000${String(i).padStart(2, '0')}-000-abcd`;
 

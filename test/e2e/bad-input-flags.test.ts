@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, snapshotTree, STACK_FRAME, type CliResult, type TreeSnapshot } from '../helpers/cli.js';
-import { SMALL_PIPELINE } from '../helpers/small-pipeline.js';
+import { SMALL_PIPELINE } from '../helpers/project.js';
 
 // The CLI's own flag and argument errors: exit code 2, a message that names the
 // offending flag or file, no stack trace, and nothing written to .paramflow/.

@@ -13,7 +13,7 @@ import {
   type CliResult,
   type TreeSnapshot,
 } from '../helpers/cli.js';
-import { SMALL_PIPELINE } from '../helpers/small-pipeline.js';
+import { SMALL_PIPELINE } from '../helpers/project.js';
 
 // The bad-input corpus: every `NN-name.yaml` under test/fixtures/bad/ is a malformed
 // pipeline (or a valid one with bad `--set` flags) and `NN-name.expect.json` says

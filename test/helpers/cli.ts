@@ -2,12 +2,10 @@ import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+import { CLI as cliPath, REPO as repoRoot } from './project.js';
 
-/** The compiled CLI (`npm run pretest` builds it before vitest runs). */
-export const cliPath = join(repoRoot, 'dist/src/cli/main.js');
+export { cliPath, repoRoot };
 
 export interface CliResult {
   exitCode: number | undefined;

@@ -8,6 +8,7 @@ import { ParamflowError } from '../../src/errors.js';
 import { RunStore } from '../../src/tracking/run-store.js';
 import { HOST, isProcessAlive } from '../../src/util/process-alive.js';
 import { runRecord } from '../helpers/run-record.js';
+import { deadPid } from '../helpers/processes.js';
 
 let root: string;
 let layout: Layout;
@@ -23,13 +24,6 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 /** A fixed run id for day `day` of January 2026 (same day, same id). */
 const idAt = (day: number) => `202601${String(day).padStart(2, '0')}-000000-000-abcd`;
 
-async function deadPid(): Promise<number> {
-  const child = execa(process.execPath, ['-e', '']);
-  const pid = child.pid!;
-  await child;
-  expect(isProcessAlive(pid)).toBe(false);
-  return pid;
-}
 
 describe('RunStore', () => {
   it('reads back what it wrote', async () => {
