@@ -16,6 +16,12 @@ export class Layout {
   get locksDir(): string {
     return join(this.home, 'locks');
   }
+  get checkpointsDir(): string {
+    return join(this.home, 'checkpoints');
+  }
+  checkpoint(key: string): string {
+    return join(this.checkpointsDir, key);
+  }
   get runsDir(): string {
     return join(this.home, 'runs');
   }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { decodeNpy, npyData, npyHeader } from '../format/npy.js';
 import type { KeyDetails } from '../hash/stage-key.js';
 import { sha256File } from '../hash/sha256.js';
 import { jsonArtifact } from '../stage/ndarray.js';
-import type { Artifact } from '../stage/types.js';
+import type { Artifact, FoldReport, MetricPoint } from '../stage/types.js';
 import { crashPoint } from '../util/crash.js';
 import { writeHashed, type WrittenFile } from './entry-writer.js';
 import type { Layout } from './layout.js';
@@ -22,6 +22,8 @@ export interface Manifest {
   outputs: Record<string, string>;
   files: Record<string, WrittenFile>;
   metrics: Record<string, number>;
+  series?: Record<string, MetricPoint[]>;
+  folds?: FoldReport[];
   details: KeyDetails;
   durationMs: number;
 }
@@ -35,6 +37,8 @@ export interface CommitInput {
   details: KeyDetails;
   outputs: Record<string, Artifact>;
   metrics: Record<string, number>;
+  series?: Record<string, MetricPoint[]>;
+  folds?: FoldReport[];
   durationMs: number;
 }
 
@@ -73,6 +77,14 @@ export class CacheStore {
     const dir = this.layout.entry(manifest.key);
     const out: Record<string, Artifact> = {};
     for (const [name, file] of Object.entries(manifest.outputs)) {
+      if (file.endsWith('/')) {
+        const files: Record<string, Uint8Array> = {};
+        for (const rel of Object.keys(manifest.files).filter((f) => f.startsWith(file))) {
+          files[rel.slice(file.length)] = await readFile(join(dir, rel));
+        }
+        out[name] = { kind: 'folder', files };
+        continue;
+      }
       const bytes = await readFile(join(dir, file));
       out[name] = file.endsWith('.npy') ? decodeNpy(bytes) : jsonArtifact(JSON.parse(bytes.toString('utf8')));
     }
@@ -88,10 +100,11 @@ export class CacheStore {
       const files: Record<string, WrittenFile> = {};
       const outputs: Record<string, string> = {};
       for (const [name, artifact] of Object.entries(input.outputs)) {
-        const file = artifact.kind === 'ndarray' ? `${name}.npy` : `${name}.json`;
-        const parts = artifact.kind === 'ndarray' ? [npyHeader(artifact.dtype, artifact.shape), npyData(artifact)] : [Buffer.from(JSON.stringify(artifact.value, null, 2) + '\n')];
-        files[file] = await writeHashed(join(tmp, file), parts, budget);
-        outputs[name] = file;
+        for (const [file, parts] of artifactFiles(name, artifact)) {
+          await mkdir(dirname(join(tmp, file)), { recursive: true });
+          files[file] = await writeHashed(join(tmp, file), parts, budget);
+        }
+        outputs[name] = artifact.kind === 'ndarray' ? `${name}.npy` : artifact.kind === 'json' ? `${name}.json` : `${name}/`;
       }
       const manifest: Manifest = {
         key: input.key,
@@ -101,6 +114,8 @@ export class CacheStore {
         outputs,
         files,
         metrics: input.metrics,
+        ...(input.series ? { series: input.series } : {}),
+        ...(input.folds ? { folds: input.folds } : {}),
         details: input.details,
         durationMs: input.durationMs,
       };
@@ -165,9 +180,21 @@ export class CacheStore {
 
   async size(key: string): Promise<number> {
     const dir = this.layout.entry(key);
-    const names = await readdir(dir).catch(() => [] as string[]);
+    const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
     let total = 0;
-    for (const n of names) total += await stat(join(dir, n)).then((s) => s.size, () => 0);
+    for (const n of names) total += await stat(join(dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0);
     return total;
   }
+}
+
+/** The files an artifact is stored as: `X.npy`, `metrics.json`, or `model/<relpath>` for a folder. */
+function artifactFiles(name: string, a: Artifact): [string, Uint8Array[]][] {
+  if (a.kind === 'ndarray') return [[`${name}.npy`, [npyHeader(a.dtype, a.shape), npyData(a)]]];
+  if (a.kind === 'json') return [[`${name}.json`, [Buffer.from(JSON.stringify(a.value, null, 2) + '\n')]]];
+  return Object.entries(a.files).map(([rel, bytes]) => {
+    if (rel.split('/').some((p) => p === '..' || p === '' || p === '.') || rel.startsWith('/')) {
+      throw new Error(`folder output ${name}: file name ${JSON.stringify(rel)} must be a plain relative path`);
+    }
+    return [`${name}/${rel}`, [bytes]];
+  });
 }

@@ -31,6 +31,7 @@ program
   .option('--no-cache', 'execute every stage even when its outputs are cached')
   .option('--dry-run', 'show what would run and why; write nothing')
   .option('-j, --jobs <n>', 'independent stages to run at once', wholeNumber('--jobs', 1))
+  .option('--backend <name>', 'TensorFlow.js backend: tfjs-node, wasm or cpu (default: the fastest that loads)')
   .option('--json', 'print the run summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await runCommand(file, flags);
@@ -48,6 +49,7 @@ program
   .command('status <file>')
   .description('for each stage: cached, or why it would run')
   .option('--set <key=value>', 'override a value (repeatable)', collect, [])
+  .option('--backend <name>', 'TensorFlow.js backend whose cache entries to look for')
   .option('--json', 'machine-readable output')
   .action(async (file, flags) => {
     exitCode = await statusCommand(file, flags);

@@ -4,6 +4,7 @@ import { sha256File } from '../hash/sha256.js';
 import { computeRunHash, computeStageKey, type StageKey } from '../hash/stage-key.js';
 import type { StageRegistry } from '../stage/registry.js';
 import type { StageDefinition } from '../stage/types.js';
+import { chooseBackend, type BackendChoice } from '../backend/probe.js';
 import { topologicalOrder } from './dag.js';
 
 export interface PlannedStage {
@@ -19,11 +20,20 @@ export interface Plan {
   /** Dependency order. */
   stages: PlannedStage[];
   runHash: string;
+  /** The TensorFlow.js backend, when a stage computes with it (or one was requested). */
+  backend?: BackendChoice;
+}
+
+export interface PlanOptions {
+  /** `--backend`: refused (exit 2) if it cannot load. */
+  backend?: string;
 }
 
 /** Stage keys in dependency order; pure but for reading the files that params name. */
-export async function planPipeline(pipeline: PipelineSpec, registry: StageRegistry): Promise<Plan> {
+export async function planPipeline(pipeline: PipelineSpec, registry: StageRegistry, options: PlanOptions = {}): Promise<Plan> {
   const order = topologicalOrder(pipeline.stages, () => ({ file: pipeline.file }));
+  const needsTf = order.some((s) => registry.get(s.uses).usesBackend);
+  const backend = needsTf || options.backend ? chooseBackend(options.backend) : undefined;
   const keys = new Map<string, string>();
   const stages: PlannedStage[] = [];
   for (const spec of order) {
@@ -35,12 +45,12 @@ export async function planPipeline(pipeline: PipelineSpec, registry: StageRegist
       params: { ...spec.with, seed: spec.seed },
       inputs: Object.fromEntries(spec.needs.map((n) => [n, keys.get(n)!])),
       files,
-      env: {},
+      env: def.usesBackend && backend ? { backend: backend.name, tfjs: backend.tfjsVersion } : {},
     });
     keys.set(spec.name, key.value);
     stages.push({ spec, def, key, runParams });
   }
-  return { pipeline, stages, runHash: computeRunHash(pipeline.resolved, Object.fromEntries(keys)) };
+  return { pipeline, stages, runHash: computeRunHash(pipeline.resolved, Object.fromEntries(keys)), ...(backend ? { backend } : {}) };
 }
 
 async function pathParams(def: StageDefinition<any>, spec: StageSpec, pipeline: PipelineSpec) {

@@ -4,7 +4,7 @@
 export type StageOutcome = 'cached' | 'executed' | 'failed' | 'skipped';
 
 export interface Reporter {
-  runStart(info: { runId: string; runHash: string; pipeline: string; stages: number }): void;
+  runStart(info: { runId: string; runHash: string; pipeline: string; stages: number; backend?: string }): void;
   stageStart(stage: string, reason: string): void;
   stageProgress(stage: string, done: number, total: number, unit?: string): void;
   stageLog(stage: string, message: string): void;

@@ -29,6 +29,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   executor?: Executor;
   env?: Readonly<Record<string, string | undefined>>;
+  /** `--backend`: tfjs-node, wasm or cpu (default: the fastest that loads). */
+  backend?: string;
 }
 
 export interface RunSummary {
@@ -48,7 +50,7 @@ export interface RunSummary {
 export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const registry = await builtinRegistry();
   const pipeline = await loadPipeline(options.file, { registry, overrides: options.overrides ?? [], env: options.env });
-  const plan = await planPipeline(pipeline, registry);
+  const plan = await planPipeline(pipeline, registry, { backend: options.backend });
   const layout = new Layout(pipeline.root);
   if (options.dryRun) {
     const explained = await explainStages(plan, layout);
@@ -70,14 +72,23 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       plan.stages.map((s) => [s.spec.name, { type: s.def.name, key: s.key.value, details: s.key.details, status: 'pending' } satisfies StageRecord]),
     ),
     metrics: {},
-    environment: await captureEnvironment(pipeline.root),
+    environment: {
+      ...(await captureEnvironment(pipeline.root)),
+      ...(plan.backend ? { backend: { name: plan.backend.name, reason: plan.backend.reason, tfjs: plan.backend.tfjsVersion } } : {}),
+    },
     options: { noCache: Boolean(options.noCache), overrides: (options.overrides ?? []).map((o) => o.text) },
   };
   const reporter = options.reporter ?? silentReporter;
   const started = Date.now();
   const previous = await previousDetails(store, record.pipeline.file);
   await store.write(record);
-  reporter.runStart({ runId: record.runId, runHash: record.runHash, pipeline: pipeline.name, stages: plan.stages.length });
+  reporter.runStart({
+    runId: record.runId,
+    runHash: record.runHash,
+    pipeline: pipeline.name,
+    stages: plan.stages.length,
+    ...(plan.backend ? { backend: `${plan.backend.name} (${plan.backend.reason})` } : {}),
+  });
 
   const outcome = await executeStages({
     plan,

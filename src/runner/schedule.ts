@@ -2,11 +2,13 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Layout } from '../cache/layout.js';
 import { acquireLock } from '../cache/lock.js';
+import { FolderCheckpoints } from '../cache/checkpoints.js';
+import { loadTensorflow } from '../backend/load.js';
 import type { CacheStore, Manifest } from '../cache/store.js';
 import { ParamflowError } from '../errors.js';
 import type { KeyDetails } from '../hash/stage-key.js';
 import type { Plan, PlannedStage } from '../pipeline/plan.js';
-import type { Artifact, StageInputs } from '../stage/types.js';
+import type { Artifact, StageContext, StageInputs } from '../stage/types.js';
 import type { RunRecord, RunStatus } from '../tracking/run-record.js';
 import type { RunStore } from '../tracking/run-store.js';
 import { crashPoint } from '../util/crash.js';
@@ -67,6 +69,8 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
         durationMs: result.durationMs,
         files: result.manifest.files,
         metrics: result.manifest.metrics,
+        ...(result.manifest.series ? { series: result.manifest.series } : {}),
+        ...(result.manifest.folds ? { folds: result.manifest.folds } : {}),
       });
       done.add(name);
     } catch (err) {
@@ -139,14 +143,25 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
       if (artifact) inputs[input] = artifact;
     }
     crashPoint('stage-start', name);
-    const result = await c.executor.execute({ def: s.def, inputs: inputs as StageInputs, params: s.runParams, ctx: stageContext(s, c) });
+    const checkpoint = new FolderCheckpoints(c.layout, key);
+    const result = await c.executor.execute({ def: s.def, inputs: inputs as StageInputs, params: s.runParams, ctx: stageContext(s, c, checkpoint) });
     checkOutputs(s, result.outputs);
     c.signal.throwIfAborted();
     const durationMs = Date.now() - t0;
     const existing = c.noCache ? await c.cache.lookup(key) : lookup;
     const manifest = existing.hit
       ? existing.manifest
-      : await c.cache.commit({ key, stage: name, details: s.key.details, outputs: result.outputs, metrics: result.metrics ?? {}, durationMs });
+      : await c.cache.commit({
+          key,
+          stage: name,
+          details: s.key.details,
+          outputs: result.outputs,
+          metrics: result.metrics ?? {},
+          ...(result.series ? { series: result.series } : {}),
+          ...(result.folds ? { folds: result.folds } : {}),
+          durationMs,
+        });
+    await checkpoint.clear();
     c.reporter.stageEnd(name, 'executed', durationMs);
     return { cached: false, manifest, outputs: result.outputs, reason, startedAt, durationMs };
   } finally {
@@ -159,9 +174,15 @@ function cachedOutcome(c: ExecuteContext, name: string, manifest: Manifest, star
   return { cached: true, manifest, reason: 'cached', startedAt, durationMs: 0 };
 }
 
-function stageContext(s: PlannedStage, c: ExecuteContext) {
+function stageContext(s: PlannedStage, c: ExecuteContext, checkpoint: FolderCheckpoints): StageContext {
   const name = s.spec.name;
+  const backend = c.plan.backend;
   return {
+    checkpoint,
+    tf: () => {
+      if (!backend) throw new Error(`stage ${s.def.name} uses TensorFlow but does not declare usesBackend`);
+      return loadTensorflow(backend.name);
+    },
     stage: name,
     seed: s.spec.seed,
     root: c.plan.pipeline.root,

@@ -25,15 +25,63 @@ export interface JsonArtifact {
   readonly value: JsonValue;
 }
 
-export type Artifact = NdArray | JsonArtifact;
+/** A folder of files (a saved model, plots); stored as `<name>/` in the cache entry. */
+export interface FolderArtifact {
+  readonly kind: 'folder';
+  /** Relative path (forward slashes, no `..`) → bytes. */
+  readonly files: Readonly<Record<string, Uint8Array>>;
+}
+
+export type Artifact = NdArray | JsonArtifact | FolderArtifact;
+
+/** One point of a metric curve (e.g. `loss` at an epoch). */
+export interface MetricPoint {
+  step: number;
+  value: number;
+  /** Milliseconds since the epoch, when the value was measured. */
+  timestamp: number;
+}
+
+/** What one cross-validation fold reports (an MLflow run nested under the pipeline run). */
+export interface FoldReport {
+  fold: number;
+  metrics: Record<string, number>;
+  series: Record<string, MetricPoint[]>;
+}
 
 /** Inputs resolved from `needs`: output name → artifact. */
 export type StageInputs = Readonly<Record<string, Artifact>>;
 
 export interface StageResult {
   outputs: Record<string, Artifact>;
-  /** Scalar metrics, keyed per the Conventions (e.g. `rmse.A`). */
+  /** Scalar metrics, keyed per the Conventions (e.g. `rmse.A.mean`, `cv_rmse_mean`). */
   metrics?: Record<string, number>;
+  /** Metric curves of the stage as a whole (step = epoch, …). */
+  series?: Record<string, MetricPoint[]>;
+  /** Per-fold metrics and curves (`loss`, `val_loss`, `rmse.A`, …). */
+  folds?: FoldReport[];
+}
+
+export type BackendName = 'tfjs-node' | 'wasm' | 'cpu';
+
+/** TensorFlow.js, initialised on the run's backend. Only type imports here: nothing loads TF until `ctx.tf()`. */
+export interface TfRuntime {
+  readonly tf: typeof import('@tensorflow/tfjs-core');
+  readonly layers: typeof import('@tensorflow/tfjs-layers');
+  readonly backend: BackendName;
+  /** tfjs-core version. */
+  readonly version: string;
+}
+
+/**
+ * Per-stage scratch that survives an interrupted run (keyed by the stage key): a stage
+ * saves its progress here and resumes from it; paramflow clears it once the stage's
+ * outputs are in the cache.
+ */
+export interface CheckpointStore {
+  load(): Promise<Record<string, Uint8Array> | undefined>;
+  /** Replaces the whole checkpoint atomically. */
+  save(files: Record<string, Uint8Array>): Promise<void>;
 }
 
 export interface StageContext {
@@ -49,11 +97,14 @@ export interface StageContext {
   log(message: string): void;
   /** Aborted on SIGINT; long loops should check it. */
   readonly signal: AbortSignal;
+  /** TensorFlow.js on the run's backend (loaded on first call). */
+  tf(): Promise<TfRuntime>;
+  readonly checkpoint: CheckpointStore;
 }
 
 export interface OutputSpec {
   name: string;
-  kind: 'ndarray' | 'json';
+  kind: Artifact['kind'];
 }
 
 export interface StageDefinition<P = unknown> {
@@ -74,6 +125,11 @@ export interface StageDefinition<P = unknown> {
    * and hashes the files' content into the stage key.
    */
   readonly pathParams?: readonly string[];
+  /**
+   * The stage computes with TensorFlow.js: its key includes the backend name and the
+   * tfjs version (another backend gives other numbers).
+   */
+  readonly usesBackend?: boolean;
   /**
    * Checks across params that JSON Schema cannot express (e.g. priors must name the
    * model's parameters); each problem is located at `pointer` inside `with:`.

@@ -1,4 +1,5 @@
 import type { KeyDetails } from '../hash/stage-key.js';
+import type { BackendName, FoldReport, MetricPoint } from '../stage/types.js';
 
 // The shape of `.paramflow/runs/<run-id>/run.json`. Bump RUN_FORMAT on breaking changes.
 export const RUN_FORMAT = 1;
@@ -17,6 +18,8 @@ export interface StageRecord {
   durationMs?: number;
   files?: Record<string, { sha256: string; size: number }>;
   metrics?: Record<string, number>;
+  series?: Record<string, MetricPoint[]>;
+  folds?: FoldReport[];
   error?: { code: string; message: string };
 }
 
@@ -26,6 +29,8 @@ export interface Environment {
   platform: string;
   arch: string;
   git: { commit: string; dirty: boolean } | null;
+  /** The TensorFlow.js backend of the run's train/evaluate stages, if any. */
+  backend?: { name: BackendName; reason: string; tfjs: string };
 }
 
 export interface RunRecord {

@@ -11,6 +11,7 @@ export interface RunFlags {
   dryRun?: boolean;
   jobs?: number;
   json?: boolean;
+  backend?: string;
 }
 
 export async function runCommand(file: string, flags: RunFlags): Promise<number> {
@@ -34,6 +35,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       noCache: !flags.cache,
       dryRun: flags.dryRun,
       jobs: flags.jobs,
+      backend: flags.backend,
       reporter,
       signal: controller.signal,
     });

@@ -7,10 +7,10 @@ import { EXIT } from '../../errors.js';
 import { locateOverrides } from '../overrides.js';
 import { table } from '../output/format.js';
 
-export async function statusCommand(file: string, flags: { set: string[]; json?: boolean }): Promise<number> {
+export async function statusCommand(file: string, flags: { set: string[]; json?: boolean; backend?: string }): Promise<number> {
   const registry = await builtinRegistry();
   const pipeline = await loadPipeline(file, { registry, overrides: locateOverrides(flags.set) });
-  const plan = await planPipeline(pipeline, registry);
+  const plan = await planPipeline(pipeline, registry, { backend: flags.backend });
   printStatus(await explainStages(plan, new Layout(pipeline.root)), plan.runHash, Boolean(flags.json));
   return EXIT.ok;
 }

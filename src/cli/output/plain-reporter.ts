@@ -5,7 +5,10 @@ import { formatDuration } from './format.js';
 export function plainReporter(write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Reporter {
   const lastQuarter = new Map<string, number>();
   return {
-    runStart: (i) => write(`run ${i.runId} · ${i.pipeline} · hash ${i.runHash.slice(0, 12)} · ${i.stages} stages`),
+    runStart: (i) => {
+      write(`run ${i.runId} · ${i.pipeline} · hash ${i.runHash.slice(0, 12)} · ${i.stages} stages`);
+      if (i.backend) write(`backend ${i.backend}`);
+    },
     stageStart: (stage, reason) => write(`▶ ${stage}: running (${reason || 'no earlier run'})`),
     stageProgress: (stage, done, total, unit) => {
       const q = Math.floor((4 * done) / Math.max(1, total));

@@ -1,0 +1,58 @@
+import { ParamflowError } from '../errors.js';
+import type { BackendName, TfRuntime } from '../stage/types.js';
+import { tfjsVersion } from './probe.js';
+
+const loaded = new Map<BackendName, Promise<TfRuntime>>();
+
+/** TensorFlow.js on `name`, imported and initialised once per process. */
+export function loadTensorflow(name: BackendName): Promise<TfRuntime> {
+  let p = loaded.get(name);
+  if (!p) {
+    p = initialise(name);
+    loaded.set(name, p);
+  }
+  return p;
+}
+
+async function initialise(name: BackendName): Promise<TfRuntime> {
+  const tf = await quietly(async () => {
+    const core = await import('@tensorflow/tfjs-core');
+    // tfjs prints a "use tfjs-node" banner on Node unless it thinks it is under test.
+    core.env().set('IS_TEST', true);
+    if (name === 'tfjs-node') await import('@tensorflow/tfjs-node' as string);
+    else if (name === 'wasm') await setUpWasm();
+    else await import('@tensorflow/tfjs-backend-cpu');
+    return core;
+  });
+  const registered = name === 'tfjs-node' ? 'tensorflow' : name;
+  const ok = await tf.setBackend(registered);
+  await tf.ready();
+  // wasm can fall back to cpu silently: check what we really got (PERF-NOTES 2).
+  if (!ok || tf.getBackend() !== registered) {
+    throw new ParamflowError('PF_NOT_SUPPORTED', `TensorFlow.js backend ${name} did not initialise (got ${tf.getBackend() ?? 'none'})`, {
+      hint: `run with --backend ${name === 'wasm' ? 'cpu' : 'wasm'}, or reinstall dependencies`,
+    });
+  }
+  const layers = await import('@tensorflow/tfjs-layers');
+  return { tf, layers, backend: name, version: tfjsVersion() };
+}
+
+async function setUpWasm(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const { createRequire } = await import('node:module');
+  const { dirname, join } = await import('node:path');
+  const dist = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  wasm.setWasmPaths(`${dist}/`);
+}
+
+/** Runs `fn` with console output muted: tfjs logs on import, and paramflow's output is its own. */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = { log: console.log, warn: console.warn, info: console.info };
+  console.log = console.warn = console.info = () => undefined;
+  try {
+    return await fn();
+  } finally {
+    Object.assign(console, saved);
+  }
+}

@@ -1,0 +1,75 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ParamflowError } from '../errors.js';
+import type { BackendName } from '../stage/types.js';
+
+export const BACKENDS: readonly BackendName[] = ['tfjs-node', 'wasm', 'cpu'];
+
+export interface BackendChoice {
+  name: BackendName;
+  /** Why this one: "fastest that loads", "--backend", and why faster ones were passed over. */
+  reason: string;
+  /** tfjs-core version (part of a train stage's key). */
+  tfjsVersion: string;
+}
+
+const require = createRequire(import.meta.url);
+
+function packageDir(name: string): string | undefined {
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a backend cannot load, or undefined if its files are all there. Reads files only. */
+export function backendProblem(name: BackendName): string | undefined {
+  switch (name) {
+    case 'tfjs-node': {
+      const dir = packageDir('@tensorflow/tfjs-node');
+      if (!dir) return '@tensorflow/tfjs-node is not installed (it is optional: its install downloads libtensorflow, which needs internet)';
+      const lib = ['deps/lib/libtensorflow.so', 'deps/lib/libtensorflow.dylib', 'deps/lib/tensorflow.dll'].some((f) => existsSync(join(dir, f)));
+      return lib ? undefined : '@tensorflow/tfjs-node is installed without libtensorflow (its download failed at install time)';
+    }
+    case 'wasm':
+      return packageDir('@tensorflow/tfjs-backend-wasm') ? undefined : '@tensorflow/tfjs-backend-wasm is not installed';
+    case 'cpu':
+      return packageDir('@tensorflow/tfjs-backend-cpu') ? undefined : '@tensorflow/tfjs-backend-cpu is not installed';
+  }
+}
+
+export function tfjsVersion(): string {
+  const dir = packageDir('@tensorflow/tfjs-core');
+  return dir ? (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version : 'none';
+}
+
+/**
+ * The backend a run will use, decided without importing TensorFlow (a cached no-op run
+ * must stay fast): the requested one, or the fastest whose files are present.
+ * `PARAMFLOW_BACKEND` stands in for `--backend`.
+ */
+export function chooseBackend(requested: string | undefined = process.env.PARAMFLOW_BACKEND || undefined): BackendChoice {
+  const version = tfjsVersion();
+  if (requested !== undefined) {
+    if (!(BACKENDS as readonly string[]).includes(requested)) {
+      throw new ParamflowError('PF_BAD_FLAG', `unknown backend \`${requested}\``, { location: { file: '<command line>' }, hint: `choose one of ${BACKENDS.join(', ')}` });
+    }
+    const problem = backendProblem(requested as BackendName);
+    if (problem) {
+      throw new ParamflowError('PF_BAD_FLAG', `backend ${requested} cannot load: ${problem}`, {
+        location: { file: '<command line>' },
+        hint: `leave --backend out to use the fastest backend that loads, or pick another of ${BACKENDS.join(', ')}`,
+      });
+    }
+    return { name: requested as BackendName, reason: 'requested', tfjsVersion: version };
+  }
+  const skipped: string[] = [];
+  for (const name of BACKENDS) {
+    const problem = backendProblem(name);
+    if (!problem) return { name, reason: skipped.length ? `fastest that loads (${skipped.join('; ')})` : 'fastest that loads', tfjsVersion: version };
+    skipped.push(`${name}: ${problem}`);
+  }
+  throw new ParamflowError('PF_NOT_SUPPORTED', 'no TensorFlow.js backend can load', { hint: `reinstall paramflow's dependencies (${skipped.join('; ')})` });
+}
