@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'PF_FILE_NOT_FOUND'
   | 'PF_BAD_FLAG'
   | 'PF_BAD_REF'
+  | 'PF_BAD_DATA'
   | 'PF_STAGE_FAILED'
   | 'PF_CACHE_CORRUPT'
   | 'PF_RUN_STORE'
@@ -47,6 +48,7 @@ const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PF_FILE_NOT_FOUND',
   'PF_BAD_FLAG',
   'PF_BAD_REF',
+  'PF_BAD_DATA',
 ]);
 
 export interface ParamflowErrorOptions {

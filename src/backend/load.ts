@@ -1,6 +1,7 @@
 import { ParamflowError } from '../errors.js';
 import type { BackendName, TfRuntime } from '../stage/types.js';
 import { tfjsVersion } from './probe.js';
+import { registerWasmMatMulFix } from './wasm-matmul-fix.js';
 
 const loaded = new Map<BackendName, Promise<TfRuntime>>();
 
@@ -33,6 +34,7 @@ async function initialise(name: BackendName): Promise<TfRuntime> {
       hint: `run with --backend ${name === 'wasm' ? 'cpu' : 'wasm'}, or reinstall dependencies`,
     });
   }
+  if (name === 'wasm') registerWasmMatMulFix(tf);
   const layers = await import('@tensorflow/tfjs-layers');
   return { tf, layers, backend: name, version: tfjsVersion() };
 }

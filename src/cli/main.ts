@@ -4,6 +4,7 @@ import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { cacheGcCommand, cacheLsCommand, cacheVerifyCommand } from './commands/cache.js';
 import { initCommand } from './commands/init.js';
+import { predictCommand } from './commands/predict.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand, runsRmCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
@@ -92,6 +93,15 @@ cache
   .option('--dry-run', 'list what would be removed')
   .action(async (flags) => {
     exitCode = await cacheGcCommand(flags);
+  });
+
+program
+  .command('predict <ref> <curves>')
+  .description('predict parameters of new curves (.npy [N, 2, P] or .csv x,y1,y2,…) with a run\'s fold models')
+  .option('-o, --out <file>', 'write .csv, or .npy (means; spread in <file>.std.npy); default: CSV on stdout')
+  .option('--backend <name>', 'TensorFlow.js backend (default: the run\'s, if it loads)')
+  .action(async (ref, curves, flags) => {
+    exitCode = await predictCommand(ref, curves, flags);
   });
 
 program
