@@ -34,6 +34,10 @@ export async function runsCommand(flags: { json?: boolean; limit?: number; pipel
   return EXIT.ok;
 }
 
+/** The objective first, then the per-target summaries, then the rest. */
+const KEY_METRICS = ['cv_rmse_mean', 'cv_rmse_std', 'val_loss_mean'];
+const rank = (k: string) => (KEY_METRICS.includes(k) ? KEY_METRICS.indexOf(k) : k.endsWith('.mean') ? 10 : 20);
+
 function summary(r: RunRecord) {
   const stages = Object.values(r.stages);
   return {
@@ -47,9 +51,11 @@ function summary(r: RunRecord) {
     executed: stages.filter((s) => s.status === 'executed').length,
     cached: stages.filter((s) => s.status === 'cached').length,
     params: r.options.overrides.join(' '),
+    backend: r.environment.backend?.name ?? null,
     overrides: r.options.overrides,
     metrics: Object.entries(r.metrics)
-      .slice(0, 4)
+      .sort(([a], [b]) => rank(a) - rank(b))
+      .slice(0, 3)
       .map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`)
       .join(' '),
     metricValues: r.metrics,
