@@ -3,7 +3,7 @@ import type { Matrix } from './features.js';
 // Standardisation fitted on a fold's training rows only (never on its validation rows:
 // that would leak), stored with the model so evaluate and predict apply the same one.
 
-export type InputMode = 'per-feature' | 'per-curve' | 'none';
+export type InputMode = 'per-feature' | 'per-block' | 'per-curve' | 'none';
 
 export interface FoldScaler {
   inputs: { mode: InputMode; mean: number[] | null; std: number[] | null };
@@ -45,9 +45,25 @@ function columnStats(m: Matrix): { mean: number[]; std: number[] } {
   return { mean: Array.from(mean), std };
 }
 
+/** One mean and std over all x values (first half of the columns) and one over all y values. */
+function blockStats(m: Matrix): { mean: number[]; std: number[] } {
+  const half = m.cols / 2;
+  const stats = [0, half].map((start) => {
+    let sum = 0;
+    let sq = 0;
+    for (let r = 0; r < m.rows; r++) for (let c = start; c < start + half; c++) sum += m.data[r * m.cols + c]!;
+    const mean = sum / Math.max(1, m.rows * half);
+    for (let r = 0; r < m.rows; r++) for (let c = start; c < start + half; c++) sq += (m.data[r * m.cols + c]! - mean) ** 2;
+    const std = Math.sqrt(sq / Math.max(1, m.rows * half));
+    return { mean, std: std > EPS ? std : 1 };
+  });
+  return { mean: stats.map((s) => s.mean), std: stats.map((s) => s.std) };
+}
+
 /** Fits a fold's scaler on its training rows (`features` and `targets` hold only those rows). */
 export function fitScaler(features: Matrix, targets: Matrix, mode: InputMode, standardizeTargets: boolean): FoldScaler {
-  const inputs = mode === 'per-feature' ? { mode, ...columnStats(features) } : { mode, mean: null, std: null };
+  const inputs =
+    mode === 'per-feature' ? { mode, ...columnStats(features) } : mode === 'per-block' ? { mode, ...blockStats(features) } : { mode, mean: null, std: null };
   return { inputs, targets: { ...columnStats(targets), standardize: standardizeTargets } };
 }
 
@@ -58,6 +74,13 @@ export function scaleInputs(s: FoldScaler, m: Matrix): Matrix {
     const { mean, std } = s.inputs as { mean: number[]; std: number[] };
     for (let r = 0; r < m.rows; r++) {
       for (let c = 0; c < m.cols; c++) out[r * m.cols + c] = (m.data[r * m.cols + c]! - mean[c]!) / std[c]!;
+    }
+  } else if (s.inputs.mode === 'per-block') {
+    const { mean, std } = s.inputs as { mean: number[]; std: number[] };
+    const half = m.cols / 2;
+    for (let i = 0; i < m.data.length; i++) {
+      const b = i % m.cols < half ? 0 : 1;
+      out[i] = (m.data[i]! - mean[b]!) / std[b]!;
     }
   } else if (s.inputs.mode === 'per-curve') {
     const half = m.cols / 2;

@@ -1,4 +1,19 @@
-import type { StageContext, StageResult } from '../../src/stage/types.js';
+import { loadTensorflow } from '../../src/backend/load.js';
+import type { CheckpointStore, StageContext, StageResult } from '../../src/stage/types.js';
+
+/** A checkpoint store in memory (what a resumed stage reads back). */
+export function memoryCheckpoints(): CheckpointStore & { files: Record<string, Uint8Array> | undefined } {
+  const store = {
+    files: undefined as Record<string, Uint8Array> | undefined,
+    async load() {
+      return store.files;
+    },
+    async save(files: Record<string, Uint8Array>) {
+      store.files = { ...files };
+    },
+  };
+  return store;
+}
 
 export interface FakeContext extends StageContext {
   /** Every progress() call, in order. */
@@ -21,6 +36,8 @@ export function fakeContext(overrides: Partial<StageContext> = {}): FakeContext 
     log(message) {
       logs.push(message);
     },
+    tf: () => loadTensorflow('wasm'),
+    checkpoint: memoryCheckpoints(),
     ...overrides,
     progressCalls,
     logs,

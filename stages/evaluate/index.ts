@@ -1,0 +1,107 @@
+import { ParamflowError } from '../../src/errors.js';
+import { jsonArtifact } from '../../src/stage/ndarray.js';
+import { defineStage, type FoldReport, type JsonValue, type MetricPoint, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
+import { takeRows } from '../train/features.js';
+import { readInputs, type FoldHistory } from './inputs.js';
+import { cvRmse, foldMetricRecord, standardizedRmse, summarizeFolds, targetErrors } from './metrics.js';
+import { renderPlots } from './plots.js';
+import { predictOutOfFold } from './predict.js';
+
+/** The validated `with:` of evaluate (the schema fills plots = true, batch_size = 1024). */
+export interface EvaluateParams {
+  /** Names of the target columns, in order; absent → A, B, C, … */
+  readonly target_names?: readonly string[];
+  readonly plots: boolean;
+  readonly batch_size: number;
+}
+
+/**
+ * Scores train's fold models on the data they never saw. Each dataset is predicted by
+ * the model of its own fold (holdout datasets by the mean of all fold models) →
+ * `predictions` (N×k float32, targets' units). Per fold and target: RMSE, MAE, R², bias
+ * on that fold's validation datasets; over folds: their mean and std, and cv_rmse_mean
+ * (the sweep's objective) → `metrics` (JSON). Predicted-vs-true, residual and learning
+ * curve plots → `plots` (SVG and PNG).
+ */
+export const evaluate = defineStage<EvaluateParams>({
+  name: 'evaluate',
+  version: '1',
+  schema: 'stages/evaluate.schema.json',
+  inputs: ['model', 'scalers', 'history', 'X', 'Y', 'targets', 'folds'],
+  optionalInputs: ['history'],
+  outputs: [
+    { name: 'predictions', kind: 'ndarray' },
+    { name: 'metrics', kind: 'json' },
+    { name: 'plots', kind: 'folder' },
+  ],
+  usesBackend: true,
+  run: (inputs, params, ctx) => runEvaluate(inputs, params, ctx),
+});
+
+async function runEvaluate(inputs: StageInputs, params: EvaluateParams, ctx: StageContext): Promise<StageResult> {
+  const input = readInputs(inputs);
+  const targetNames = resolveTargetNames(params.target_names, input.k);
+  const rt = await ctx.tf();
+  const { predictions, folds } = await predictOutOfFold(rt, input, params.batch_size, ctx);
+
+  const perFold = folds.map(({ fold, validation }) => {
+    const pred = takeRows(predictions, validation);
+    const truth = takeRows(input.targets, validation);
+    return {
+      fold,
+      n: validation.length,
+      metrics: foldMetricRecord(targetErrors(pred, truth), targetNames),
+      standardized: standardizedRmse(input.scalers.folds[fold]!, pred, truth),
+    };
+  });
+  const summary = { ...summarizeFolds(perFold.map((f) => f.metrics)), ...cvRmse(perFold.map((f) => f.standardized)) };
+
+  const metrics: JsonValue = {
+    target_names: [...targetNames],
+    folds: perFold.map((f) => ({ fold: f.fold, n_validation: f.n, metrics: f.metrics, standardized_rmse: f.standardized })),
+    summary,
+  };
+  const plots = params.plots
+    ? await renderPlots({ targetNames, targets: input.targets, predictions, folds: input.folds, summary }, input.history, (m) => ctx.log(m))
+    : {};
+  // history carries no clock times: its points are stamped when evaluate reports them.
+  const now = Date.now();
+  const reports: FoldReport[] = perFold.map((f) => ({ fold: f.fold, metrics: f.metrics, series: learningSeries(input.history, f.fold, now) }));
+  return {
+    outputs: { predictions, metrics: jsonArtifact(metrics), plots: { kind: 'folder', files: plots } },
+    metrics: summary,
+    folds: reports,
+  };
+}
+
+/** `target_names`, or A, B, C, … (the parameter names of the simulate models) when absent. */
+export function resolveTargetNames(given: readonly string[] | undefined, k: number): readonly string[] {
+  if (given === undefined) return Array.from({ length: k }, (_, i) => columnLetters(i));
+  if (given.length !== k) {
+    throw new ParamflowError('PF_STAGE_FAILED', `evaluate target_names has ${given.length} names (${given.join(', ')}) but targets has ${k} columns`, {
+      hint: `give ${k} names, one per targets column in order, or leave target_names out to use ${Array.from({ length: k }, (_, i) => columnLetters(i)).join(', ')}`,
+    });
+  }
+  return given;
+}
+
+/** A, B, …, Z, AA, AB, …: spreadsheet column names, valid metric key parts for any k. */
+function columnLetters(i: number): string {
+  const head = i >= 26 ? columnLetters(Math.floor(i / 26) - 1) : '';
+  return head + String.fromCharCode(65 + (i % 26));
+}
+
+/** The fold's `loss` and `val_loss` per epoch (step = epoch), so its run shows the learning curves. */
+function learningSeries(history: readonly FoldHistory[] | undefined, fold: number, timestamp: number): Record<string, MetricPoint[]> {
+  const h = history?.find((f) => f.fold === fold);
+  if (!h) return {};
+  const series: Record<string, MetricPoint[]> = {};
+  for (const curve of ['loss', 'val_loss'] as const) {
+    const points = h.epochs.flatMap((e) => {
+      const value = e[curve];
+      return typeof value === 'number' && Number.isFinite(value) ? [{ step: e.epoch, value, timestamp }] : [];
+    });
+    if (points.length > 0) series[curve] = points;
+  }
+  return series;
+}

@@ -1,0 +1,235 @@
+import type { Optimizer, Tensor } from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { ParamflowError } from '../../src/errors.js';
+import { deriveSeed, Rng } from '../../src/stage/random.js';
+import type { TfRuntime } from '../../src/stage/types.js';
+import type { Matrix } from './features.js';
+import { buildModel, dropoutLayers } from './layers.js';
+import { decode, encodeNamed, makeOptimizer, restoreOptimizerState, setLearningRate, type EncodedWeights, type OptimizerState } from './optimizer.js';
+import { baseLearningRate, type LossName, type TrainParams } from './params.js';
+import { afterEpoch, initialPlateau, scheduledLearningRate, type PlateauState } from './schedule.js';
+
+// paramflow's own training loop for one fold (tfjs `fit` shuffles with Math.random and
+// has no restore-best or schedules: PERF-NOTES 8). Everything random is a function of
+// the stage seed, the fold, the epoch and the batch, never of what ran before, so a
+// run resumed at an epoch boundary continues bit for bit.
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  val_loss: number;
+  lr: number;
+}
+
+/** What the loop carries from one epoch to the next (saved in checkpoints). */
+export interface FoldState {
+  epochs: EpochRecord[];
+  /** When each epoch ended (ms since the epoch), for the metric series. */
+  timestamps: number[];
+  best: { val_loss: number; epoch: number };
+  /** Epochs since the last improvement (early stopping). */
+  wait: number;
+  /** The learning rate of the last epoch (plateau reduces it). */
+  lr: number;
+  plateau: PlateauState;
+  /** Weights of the best epoch, kept when early_stopping.restore_best asks for them. */
+  bestWeights?: EncodedWeights;
+}
+
+/** A fold in training, as the epoch hook sees it (to checkpoint it). */
+export interface FoldSnapshot {
+  state: FoldState;
+  model: LayersModel;
+  optimizer: Optimizer;
+}
+
+export interface FoldJob {
+  rt: TfRuntime;
+  params: TrainParams;
+  fold: number;
+  seed: number;
+  /** Standardised training and validation rows (inputs x, targets t). */
+  train: { x: Matrix; t: Matrix };
+  validation: { x: Matrix; t: Matrix };
+  signal: AbortSignal;
+  /** Where a checkpoint left this fold. */
+  resume?: { state: FoldState; weights: EncodedWeights; optimizer: OptimizerState };
+  /** Called after every epoch but the fold's last (the caller saves the finished fold itself). */
+  onEpoch(s: FoldSnapshot): Promise<void>;
+}
+
+export interface FoldOutcome {
+  state: FoldState;
+  /** The model to save (best weights restored when asked), owned by the caller. */
+  model: LayersModel;
+}
+
+// Rows per forward pass when computing val_loss (memory only: results do not depend on it).
+const VALIDATION_BATCH = 1024;
+
+export function newFoldState(params: TrainParams): FoldState {
+  return { epochs: [], timestamps: [], best: { val_loss: Infinity, epoch: 0 }, wait: 0, lr: baseLearningRate(params), plateau: initialPlateau() };
+}
+
+/** Seed of layer `index`'s initializer (and of a dropout layer's base mask) in fold `fold`. */
+export function layerSeed(seed: number, fold: number, index: number): number {
+  return deriveSeed(seed, `fold${fold}/layer${index}`);
+}
+
+export function createFoldModel(rt: TfRuntime, params: TrainParams, fold: number, seed: number, features: number): { model: LayersModel; optimizer: Optimizer } {
+  const model = buildModel(rt, params.layers, features, (i) => layerSeed(seed, fold, i), `fold_${fold}`);
+  const optimizer = makeOptimizer(rt, params.optimizer);
+  model.compile({ optimizer, loss: lossFunction(rt, params.loss, params.huber_delta) });
+  return { model, optimizer };
+}
+
+function lossFunction(rt: TfRuntime, loss: LossName, delta: number): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
+  if (loss === 'mse') return 'meanSquaredError';
+  if (loss === 'mae') return 'meanAbsoluteError';
+  // tfjs-layers has no 'huber' loss string (PERF-NOTES 8); tf.losses.huberLoss means over all values.
+  return (yTrue, yPred) => rt.tf.losses.huberLoss(yTrue, yPred, undefined, delta);
+}
+
+/** Trains fold `job.fold` from scratch or from `job.resume`, to its last epoch or early stop. */
+export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
+  const { rt, params, fold, seed } = job;
+  const { model, optimizer } = createFoldModel(rt, params, fold, seed, job.train.x.cols);
+  try {
+    const state = job.resume ? job.resume.state : newFoldState(params);
+    if (job.resume) {
+      await loadModelWeights(rt, model, job.resume.weights);
+      await restoreOptimizerState(rt, optimizer, job.resume.optimizer);
+    }
+    const dropouts = dropoutLayers(model, params.layers);
+    const es = params.early_stopping;
+    const batches = new BatchGatherer(job.train.x, job.train.t, params.batch_size);
+    let finished = state.epochs.length >= params.epochs || (es !== undefined && state.wait >= es.patience);
+
+    for (let epoch = state.epochs.length + 1; !finished; epoch++) {
+      const lr = scheduledLearningRate(params.lr_schedule, baseLearningRate(params), epoch, params.epochs, state.lr);
+      setLearningRate(optimizer, lr);
+      const order = new Int32Array(job.train.x.rows);
+      for (let i = 0; i < order.length; i++) order[i] = i;
+      new Rng(deriveSeed(seed, `fold${fold}/epoch${epoch}`)).shuffle(order);
+
+      let sum = 0;
+      for (let b = 0; b * params.batch_size < order.length; b++) {
+        if (job.signal.aborted) throw job.signal.reason;
+        // Stateless dropout: tfjs reuses one mask per seed, so each batch gets its own.
+        for (const d of dropouts) d.layer.seed = deriveSeed(seed, `fold${fold}/epoch${epoch}/batch${b}/layer${d.index}`);
+        const { x, y, rows } = batches.batch(rt, order, b);
+        // trainOnBatch runs the forward pass with training = true, so BatchNormalization uses
+        // batch statistics and updates its moving mean and variance (in its call()), and
+        // the compiled optimizer takes one step (regularization penalties included).
+        try {
+          sum += ((await model.trainOnBatch(x, y)) as number) * rows;
+        } finally {
+          x.dispose();
+          y.dispose();
+        }
+      }
+      for (const d of dropouts) d.layer.seed = layerSeed(seed, fold, d.index);
+
+      const loss = sum / order.length;
+      const valLoss = await validationLoss(rt, model, job.validation, params.loss, params.huber_delta);
+      if (!Number.isFinite(loss) || !Number.isFinite(valLoss)) throw divergedError(fold, epoch, loss, valLoss, lr);
+      state.epochs.push({ epoch, loss, val_loss: valLoss, lr });
+      state.timestamps.push(Date.now());
+      state.lr = afterEpoch(params.lr_schedule, state.plateau, valLoss, lr);
+
+      const minDelta = es?.min_delta ?? 0;
+      if (valLoss < state.best.val_loss - minDelta) {
+        state.best = { val_loss: valLoss, epoch };
+        state.wait = 0;
+        if (es?.restore_best) state.bestWeights = await encodeModelWeights(rt, model);
+      } else {
+        state.wait++;
+      }
+      finished = epoch >= params.epochs || (es !== undefined && state.wait >= es.patience);
+      if (finished && es?.restore_best && state.bestWeights && state.best.epoch !== epoch) await loadModelWeights(rt, model, state.bestWeights);
+      if (!finished) await job.onEpoch({ state, model, optimizer });
+    }
+    return { state, model };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/**
+ * Copies batch rows into two reusable Float32Arrays (a plain loop over row slices:
+ * much faster than tfjs's element-wise gather) and wraps them in tensors.
+ */
+class BatchGatherer {
+  private readonly xBuf: Float32Array;
+  private readonly yBuf: Float32Array;
+
+  constructor(
+    private readonly xs: Matrix,
+    private readonly ts: Matrix,
+    private readonly size: number,
+  ) {
+    const rows = Math.min(size, xs.rows);
+    this.xBuf = new Float32Array(rows * xs.cols);
+    this.yBuf = new Float32Array(rows * ts.cols);
+  }
+
+  batch(rt: TfRuntime, order: Int32Array, b: number): { x: Tensor; y: Tensor; rows: number } {
+    const start = b * this.size;
+    const rows = Math.min(this.size, order.length - start);
+    const { xs, ts, xBuf, yBuf } = this;
+    for (let r = 0; r < rows; r++) {
+      const i = order[start + r]!;
+      xBuf.set(xs.data.subarray(i * xs.cols, (i + 1) * xs.cols), r * xs.cols);
+      yBuf.set(ts.data.subarray(i * ts.cols, (i + 1) * ts.cols), r * ts.cols);
+    }
+    // The cpu backend keeps the array it is given: the caller disposes both tensors before the next batch overwrites it.
+    const x = rt.tf.tensor2d(xBuf.subarray(0, rows * xs.cols), [rows, xs.cols]);
+    const y = rt.tf.tensor2d(yBuf.subarray(0, rows * ts.cols), [rows, ts.cols]);
+    return { x, y, rows };
+  }
+}
+
+/** Mean loss over every validation value, predicting in inference mode (no dropout, BN moving statistics). */
+export async function validationLoss(rt: TfRuntime, model: LayersModel, v: { x: Matrix; t: Matrix }, loss: LossName, delta: number): Promise<number> {
+  let sum = 0;
+  const k = v.t.cols;
+  for (let start = 0; start < v.x.rows; start += VALIDATION_BATCH) {
+    const rows = Math.min(VALIDATION_BATCH, v.x.rows - start);
+    const out = rt.tf.tidy(() => model.apply(rt.tf.tensor2d(v.x.data.subarray(start * v.x.cols, (start + rows) * v.x.cols), [rows, v.x.cols]), { training: false }) as Tensor);
+    const pred = (await out.data()) as Float32Array;
+    out.dispose();
+    for (let i = 0; i < rows * k; i++) sum += pointLoss(pred[i]! - v.t.data[start * k + i]!, loss, delta);
+  }
+  return sum / Math.max(1, v.x.rows * k);
+}
+
+/** The loss of one residual, as tfjs computes it (huber: tf.losses.huberLoss). */
+export function pointLoss(d: number, loss: LossName, delta: number): number {
+  const a = Math.abs(d);
+  if (loss === 'mse') return d * d;
+  if (loss === 'mae') return a;
+  const q = Math.min(a, delta);
+  return 0.5 * q * q + delta * (a - q);
+}
+
+export async function encodeModelWeights(rt: TfRuntime, model: LayersModel): Promise<EncodedWeights> {
+  return encodeNamed(rt, model.weights.map((w) => ({ name: w.originalName, tensor: w.read() })));
+}
+
+export async function loadModelWeights(rt: TfRuntime, model: LayersModel, w: EncodedWeights): Promise<void> {
+  const map = decode(rt, w);
+  try {
+    model.loadWeights(map);
+  } finally {
+    rt.tf.dispose(Object.values(map));
+  }
+}
+
+function divergedError(fold: number, epoch: number, loss: number, valLoss: number, lr: number): ParamflowError {
+  return new ParamflowError('PF_STAGE_FAILED', `train: fold ${fold} diverged at epoch ${epoch} (loss ${loss}, val_loss ${valLoss}, lr ${lr})`, {
+    hint: 'lower the learning rate, standardize inputs and targets (standardize: { inputs: per-feature, targets: true }), or use loss: huber',
+  });
+}
