@@ -10,11 +10,13 @@ export function interpolateOnto(x: Float64Array, y: Float64Array, grid: ArrayLik
   const ys = Float64Array.from(order, (i) => y[i]!);
   const lo = xs[0]!;
   const hi = xs[xs.length - 1]!;
-  const tol = 1e-6 * Math.max(1, Math.abs(hi - lo));
   const gmin = grid[0]!;
   const gmax = grid[grid.length - 1]!;
+  // A trained grid averaged over jittered curves ends a hair outside [start, stop]:
+  // a few hundredths of a grid step is not extrapolation.
+  const tol = Math.max(1e-9 * Math.max(1, Math.abs(hi - lo)), (0.05 * Math.abs(gmax - gmin)) / Math.max(1, grid.length - 1));
   if (gmin < lo - tol || gmax > hi + tol) {
-    throw new ParamflowError('PF_BAD_DATA', `curve ${curve} covers x ∈ [${lo}, ${hi}], but the model was trained on x ∈ [${gmin}, ${gmax}]`, {
+    throw new ParamflowError('PF_BAD_DATA', `curve ${curve} covers x ∈ [${lo}, ${hi}], but the model was trained on x ∈ [${round(gmin)}, ${round(gmax)}]`, {
       location: { file },
       hint: 'predicting outside the measured range would extrapolate; measure over the trained x range, or train on the range you have',
     });
@@ -31,3 +33,5 @@ export function interpolateOnto(x: Float64Array, y: Float64Array, grid: ArrayLik
   }
   return out;
 }
+
+const round = (v: number) => Number(v.toPrecision(6));
