@@ -5,6 +5,8 @@ import { packageVersion } from '../util/package-root.js';
 import { cacheGcCommand, cacheLsCommand, cacheVerifyCommand } from './commands/cache.js';
 import { initCommand } from './commands/init.js';
 import { predictCommand } from './commands/predict.js';
+import { syncCommand } from './commands/sync.js';
+import { isMlflowError } from '../tracking/mlflow/index.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand, runsRmCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
@@ -105,6 +107,13 @@ program
   });
 
 program
+  .command('sync [ref]')
+  .description('send MLflow logging that was spooled while the server was unreachable (all runs, or one)')
+  .action(async (ref) => {
+    exitCode = await syncCommand(ref);
+  });
+
+program
   .command('init [dir]')
   .description('set up a paramflow project: .paramflow/, an example pipeline, .gitignore')
   .option('--force', 'overwrite an existing example pipeline')
@@ -135,6 +144,10 @@ function report(err: unknown): number {
     const hint = suggestion ? `${suggestion.replace('Did', 'did')} (${help})` : help;
     process.stderr.write(formatError(new ParamflowError('PF_BAD_FLAG', first ?? err.message, { location: { file: '<command line>' }, hint })) + '\n');
     return EXIT.badInput;
+  }
+  if (isMlflowError(err)) {
+    process.stderr.write(`error PF_MLFLOW: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
+    return EXIT.failed;
   }
   if (err instanceof ParamflowError) {
     process.stderr.write(formatError(err) + '\n');

@@ -11,6 +11,7 @@ import { didYouMean, mapSchemaErrors, type DocPath, type Locator } from './schem
 import { schemaValidator, structuralPipelineValidator } from './schema-registry.js';
 import type { Override, PipelineSpec, StageSpec } from './spec.js';
 import { YamlSource } from './yaml-source.js';
+import { experimentNameProblem, mlflowKeyProblems, pipelineParamKeys, TRACKING_URI_HINT, trackingUriProblem } from '../tracking/mlflow/index.js';
 
 export interface LoadOptions {
   overrides?: readonly Override[];
@@ -96,7 +97,23 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     seed,
     stages: Object.fromEntries(stages.map((s) => [s.name, { uses: s.uses, needs: [...s.needs].sort(), with: s.with, seed: s.seed }])),
   };
+  checkTracking(resolved, experiment, uri, { file }, !cliSet('uri') && env.MLFLOW_TRACKING_URI ? undefined : located.locate(['tracking', 'uri']));
   return { file: abs, dir: dirname(abs), root, name: raw.name, seed, tracking: { experiment, ...(uri ? { uri } : {}) }, stages, resolved };
+}
+
+// MLflow's limits are checked here, before anything runs, not discovered mid-run.
+function checkTracking(resolved: Record<string, unknown>, experiment: string, uri: string | undefined, fileLocation: SourceLocation, uriLocation: SourceLocation | undefined): void {
+  const errors: ParamflowError[] = [];
+  for (const problem of mlflowKeyProblems(pipelineParamKeys(resolved))) {
+    errors.push(new ParamflowError('PF_SCHEMA', problem, { location: fileLocation, hint: 'MLflow keys use letters, digits, `_ - . : /` and spaces, up to 250 characters: rename the stage or parameter' }));
+  }
+  const name = experimentNameProblem(experiment);
+  if (name) errors.push(new ParamflowError('PF_SCHEMA', name, { location: fileLocation, hint: 'set tracking.experiment or MLFLOW_EXPERIMENT_NAME' }));
+  const bad = uri ? trackingUriProblem(uri) : undefined;
+  if (bad) {
+    errors.push(new ParamflowError('PF_BAD_FLAG', bad, { location: uriLocation ?? { file: 'MLFLOW_TRACKING_URI' }, hint: TRACKING_URI_HINT }));
+  }
+  if (errors.length > 0) throw new InputErrors(errors);
 }
 
 function makeLocator(source: YamlSource, overrides: readonly ParsedOverride[]): Locator {

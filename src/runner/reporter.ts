@@ -10,6 +10,8 @@ export interface Reporter {
   stageLog(stage: string, message: string): void;
   stageWait(stage: string, holder: string): void;
   stageEnd(stage: string, outcome: StageOutcome, durationMs: number, detail?: string): void;
+  /** A line about the run as a whole (tracking, warnings). */
+  note(line: string): void;
   runEnd(info: { status: string; executed: number; cached: number; durationMs: number; runId: string }): void;
 }
 
@@ -20,5 +22,6 @@ export const silentReporter: Reporter = {
   stageLog() {},
   stageWait() {},
   stageEnd() {},
+  note() {},
   runEnd() {},
 };

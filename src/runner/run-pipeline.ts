@@ -10,6 +10,7 @@ import { captureEnvironment } from '../tracking/environment.js';
 import { newRunId } from '../tracking/run-id.js';
 import { RUN_FORMAT, type RunRecord, type StageRecord } from '../tracking/run-record.js';
 import { RunStore } from '../tracking/run-store.js';
+import { MlflowTracker, syncAll } from '../tracking/mlflow/index.js';
 import { HOST } from '../util/process-alive.js';
 import { InProcessExecutor, type Executor } from './executor.js';
 import { silentReporter, type Reporter } from './reporter.js';
@@ -58,6 +59,9 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   }
 
   const store = new RunStore(layout);
+  const reporter = options.reporter ?? silentReporter;
+  // Built before anything is written: a bad tracking URI is bad input (exit 2).
+  const tracker = MlflowTracker.fromEnv(options.env ?? process.env, pipeline.tracking.uri, { layout, log: (line) => reporter.note(line) });
   const record: RunRecord = {
     format: RUN_FORMAT,
     runId: newRunId(),
@@ -78,10 +82,10 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     },
     options: { noCache: Boolean(options.noCache), overrides: (options.overrides ?? []).map((o) => o.text) },
   };
-  const reporter = options.reporter ?? silentReporter;
   const started = Date.now();
   const previous = await previousDetails(store, record.pipeline.file);
   await store.write(record);
+  tracker?.start(record);
   reporter.runStart({
     runId: record.runId,
     runHash: record.runHash,
@@ -102,16 +106,32 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     jobs: Math.max(1, options.jobs ?? availableParallelism()),
     signal: options.signal ?? new AbortController().signal,
     previous,
+    tracker,
   });
   record.status = outcome.status;
   if (outcome.error) record.error = outcome.error;
   record.endedAt = new Date().toISOString();
   for (const s of Object.values(record.stages)) Object.assign(record.metrics, s.metrics ?? {});
-  await store.write(record);
+  try {
+    await store.write(record);
+  } finally {
+    if (tracker) {
+      const tracked = await tracker.finish(record);
+      reporter.note(tracked.message);
+      // Earlier runs spooled while the server was away: send them too, briefly.
+      if (tracked.synced) await syncEarlier(layout, record.runId, options.env ?? process.env, reporter);
+    }
+  }
 
   const names = (status: string) => Object.entries(record.stages).filter(([, s]) => s.status === status).map(([n]) => n);
   const executed = names('executed');
   const cached = names('cached');
   reporter.runEnd({ status: record.status, executed: executed.length, cached: cached.length, durationMs: Date.now() - started, runId: record.runId });
   return { runId: record.runId, runHash: record.runHash, status: record.status, stages: record.stages, executed, cached, record, plan };
+}
+
+async function syncEarlier(layout: Layout, current: string, env: Readonly<Record<string, string | undefined>>, reporter: Reporter): Promise<void> {
+  const results = await syncAll(layout, { env, deadline: Date.now() + 5000 }).catch(() => []);
+  const sent = results.filter((r) => r.runId !== current && r.sent > 0);
+  if (sent.length > 0) reporter.note(`also sent the MLflow logging of ${sent.length} earlier run(s) (${sent.map((r) => r.runId).join(', ')})`);
 }

@@ -13,6 +13,7 @@ import type { RunRecord, RunStatus } from '../tracking/run-record.js';
 import type { RunStore } from '../tracking/run-store.js';
 import { crashPoint } from '../util/crash.js';
 import type { Executor } from './executor.js';
+import type { MlflowTracker } from '../tracking/mlflow/index.js';
 import type { Reporter } from './reporter.js';
 import { explainStage } from './status.js';
 
@@ -28,6 +29,7 @@ export interface ExecuteContext {
   jobs: number;
   signal: AbortSignal;
   previous: Map<string, KeyDetails>;
+  tracker?: MlflowTracker;
 }
 
 export interface ExecuteOutcome {
@@ -73,6 +75,7 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
         ...(result.manifest.folds ? { folds: result.manifest.folds } : {}),
       });
       done.add(name);
+      c.tracker?.stage(c.record, name, trackedArtifacts(c, name, result.manifest));
     } catch (err) {
       const aborted = c.signal.aborted;
       const e = toStageError(err, name, aborted);
@@ -167,6 +170,13 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
   } finally {
     await lock.release();
   }
+}
+
+/** Files worth seeing in the MLflow UI: JSON outputs and folders (plots, model); not the big arrays. */
+function trackedArtifacts(c: ExecuteContext, stage: string, m: Manifest): { path: string; file: string }[] {
+  return Object.keys(m.files)
+    .filter((f) => !f.endsWith('.npy'))
+    .map((f) => ({ path: `${stage}/${f}`, file: join(c.layout.entry(m.key), f) }));
 }
 
 function cachedOutcome(c: ExecuteContext, name: string, manifest: Manifest, startedAt: string): StageOutcome {

@@ -1,8 +1,8 @@
 import { ParamflowError } from '../../src/errors.js';
 import { jsonArtifact } from '../../src/stage/ndarray.js';
-import { defineStage, type FoldReport, type JsonValue, type MetricPoint, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
+import { defineStage, type FoldReport, type JsonValue, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
 import { takeRows } from '../train/features.js';
-import { readInputs, type FoldHistory } from './inputs.js';
+import { readInputs } from './inputs.js';
 import { cvRmse, foldMetricRecord, standardizedRmse, summarizeFolds, targetErrors } from './metrics.js';
 import { renderPlots } from './plots.js';
 import { predictOutOfFold } from './predict.js';
@@ -64,9 +64,9 @@ async function runEvaluate(inputs: StageInputs, params: EvaluateParams, ctx: Sta
   const plots = params.plots
     ? await renderPlots({ targetNames, targets: input.targets, predictions, folds: input.folds, summary }, input.history, (m) => ctx.log(m))
     : {};
-  // history carries no clock times: its points are stamped when evaluate reports them.
-  const now = Date.now();
-  const reports: FoldReport[] = perFold.map((f) => ({ fold: f.fold, metrics: f.metrics, series: learningSeries(input.history, f.fold, now) }));
+  // The fold runs' learning curves come from train's own fold reports (with their clock
+  // times); evaluate adds the fold's error metrics to the same fold runs.
+  const reports: FoldReport[] = perFold.map((f) => ({ fold: f.fold, metrics: f.metrics, series: {} }));
   return {
     outputs: { predictions, metrics: jsonArtifact(metrics), plots: { kind: 'folder', files: plots } },
     metrics: summary,
@@ -89,19 +89,4 @@ export function resolveTargetNames(given: readonly string[] | undefined, k: numb
 function columnLetters(i: number): string {
   const head = i >= 26 ? columnLetters(Math.floor(i / 26) - 1) : '';
   return head + String.fromCharCode(65 + (i % 26));
-}
-
-/** The fold's `loss` and `val_loss` per epoch (step = epoch), so its run shows the learning curves. */
-function learningSeries(history: readonly FoldHistory[] | undefined, fold: number, timestamp: number): Record<string, MetricPoint[]> {
-  const h = history?.find((f) => f.fold === fold);
-  if (!h) return {};
-  const series: Record<string, MetricPoint[]> = {};
-  for (const curve of ['loss', 'val_loss'] as const) {
-    const points = h.epochs.flatMap((e) => {
-      const value = e[curve];
-      return typeof value === 'number' && Number.isFinite(value) ? [{ step: e.epoch, value, timestamp }] : [];
-    });
-    if (points.length > 0) series[curve] = points;
-  }
-  return series;
 }

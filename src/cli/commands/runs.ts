@@ -5,6 +5,7 @@ import type { RunRecord } from '../../tracking/run-record.js';
 import { resolveRunRef } from '../../tracking/resolve-ref.js';
 import { RunStore } from '../../tracking/run-store.js';
 import { table } from '../output/format.js';
+import { mlflowState } from '../../tracking/mlflow/index.js';
 
 export function projectStore(): RunStore {
   return new RunStore(new Layout(findProjectRoot(process.cwd())));
@@ -15,22 +16,27 @@ export async function listRuns(store: RunStore): Promise<RunRecord[]> {
 }
 
 export async function runsCommand(flags: { json?: boolean; limit?: number; pipeline?: string }): Promise<number> {
-  let runs = await listRuns(projectStore());
+  const store = projectStore();
+  let runs = await listRuns(store);
   if (flags.pipeline) runs = runs.filter((r) => r.pipeline.name === flags.pipeline);
   if (flags.limit) runs = runs.slice(0, flags.limit);
+  const tracking = await Promise.all(runs.map((r) => mlflowState(store.layout, r.runId)));
   if (flags.json) {
-    process.stdout.write(JSON.stringify(runs.map(summary), null, 2) + '\n');
+    const rows = runs.map((r, i) => ({ ...summary(r), mlflow: { state: tracking[i]!.state, pending: tracking[i]!.pending, runId: tracking[i]!.mlflowRunId ?? null, url: tracking[i]!.url ?? null } }));
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return EXIT.ok;
   }
   if (runs.length === 0) {
     process.stdout.write('no runs recorded yet (paramflow run <pipeline.yaml> records one)\n');
     return EXIT.ok;
   }
-  const rows = runs.map((r) => {
+  const rows = runs.map((r, i) => {
     const s = summary(r);
-    return [s.runId, s.runHash.slice(0, 10), s.pipeline, s.status, s.started.replace('T', ' ').slice(0, 19), `${s.executed}/${s.cached}`, s.params, s.metrics];
+    const t = tracking[i]!;
+    const mlflow = t.state === 'off' ? '-' : `${t.label}${t.mlflowRunId ? ` ${t.mlflowRunId.slice(0, 8)}` : ''}`;
+    return [s.runId, s.runHash.slice(0, 10), s.pipeline, s.status, s.started.replace('T', ' ').slice(0, 19), `${s.executed}/${s.cached}`, mlflow, s.params, s.metrics];
   });
-  process.stdout.write(table(['RUN', 'HASH', 'PIPELINE', 'STATUS', 'STARTED (UTC)', 'RAN/CACHED', 'SET', 'METRICS'], rows) + '\n');
+  process.stdout.write(table(['RUN', 'HASH', 'PIPELINE', 'STATUS', 'STARTED (UTC)', 'RAN/CACHED', 'MLFLOW', 'SET', 'METRICS'], rows) + '\n');
   return EXIT.ok;
 }
 

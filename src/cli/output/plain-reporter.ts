@@ -18,6 +18,7 @@ export function plainReporter(write: (line: string) => void = (l) => process.std
       }
     },
     stageLog: (stage, message) => write(`  ${stage}: ${message}`),
+    note: (line) => write(line),
     stageWait: (stage, holder) => write(`… ${stage}: waiting for ${holder}, which is computing it`),
     stageEnd: (stage, outcome, ms, detail) => {
       if (outcome === 'cached') write(`• ${stage}: cached`);

@@ -116,14 +116,11 @@ describe('evaluate', () => {
     expect([...a.data]).toEqual([...b.data]);
   });
 
-  it('reports per-fold metrics under the tracking keys, with the learning curves as series', async () => {
+  it('reports per-fold metrics under the tracking keys (the learning curves are train\'s to report)', async () => {
     const result = await run();
     expect(result.folds?.map((f) => f.fold)).toEqual([0, 1]);
     result.folds!.forEach((f, i) => expectClose(f.metrics, FOLD_METRICS[i]!));
-    const series = result.folds![1]!.series;
-    expect(Object.keys(series).sort()).toEqual(['loss', 'val_loss']);
-    expect(series.loss!.map((p) => [p.step, p.value])).toEqual([[1, 2], [2, 1.5]]);
-    expect(series.val_loss!.map((p) => [p.step, p.value])).toEqual([[1, 2.5], [2, 2.6]]);
+    expect(result.folds!.every((f) => Object.keys(f.series).length === 0)).toBe(true);
   });
 
   it('reports mean and std over folds and cv_rmse_mean as pipeline metrics', async () => {

@@ -1,0 +1,64 @@
+import type { RunStatus } from '../run-record.js';
+import type { KeyValue, Metric } from './types.js';
+
+// What paramflow asks of MLflow for one local run, as data: spooled one JSON line each,
+// then replayed in order. Runs are named by local scope (`run`, `fold-0`, …); their
+// MLflow ids are only known once `create-run` went through, and live in the sync state.
+
+/** The MLflow run that stands for the whole pipeline run. */
+export const RUN_SCOPE = 'run';
+
+export const foldScope = (fold: number): string => `fold-${fold}`;
+
+export type TrackOp =
+  | { op: 'experiment'; name: string }
+  | {
+      op: 'create-run';
+      scope: string;
+      /** Scope of the parent run: its MLflow id becomes the `mlflow.parentRunId` tag. */
+      parent?: string;
+      runName: string;
+      startTime: number;
+      userId?: string;
+      tags: KeyValue[];
+    }
+  /** One request's worth (see splitBatch). */
+  | { op: 'log-batch'; scope: string; metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] }
+  | {
+      op: 'artifact';
+      scope: string;
+      /** Where it goes under the run's artifacts (`plots/fold-0.png`). */
+      path: string;
+      /** The local file, relative to the project root (absolute when outside it); read when sent. */
+      file: string;
+      contentType: string;
+    }
+  | { op: 'update-run'; scope: string; status: RunStatus; endTime: number };
+
+export type SpooledOp = TrackOp & { seq: number };
+
+/** A file the tracker writes into the run's folder before spooling an op that uploads it. */
+export interface GeneratedFile {
+  /** Relative to the project root, as the artifact op names it. */
+  file: string;
+  content: string;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  png: 'image/png',
+  svg: 'image/svg+xml',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  json: 'application/json',
+  yaml: 'application/x-yaml',
+  yml: 'application/x-yaml',
+  txt: 'text/plain',
+  log: 'text/plain',
+  csv: 'text/csv',
+  html: 'text/html',
+};
+
+export function contentTypeOf(path: string): string {
+  const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase() ?? '';
+  return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+}

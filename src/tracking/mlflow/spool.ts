@@ -1,0 +1,94 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import type { Layout } from '../../cache/layout.js';
+import type { SpooledOp } from './ops.js';
+
+// The run's MLflow operations on disk, in the run's folder:
+//   mlflow-spool.jsonl  every operation, one JSON line each, appended before it is sent
+//   mlflow-sync.json    how far the server has acknowledged them, and the MLflow ids
+// Together they let a later `paramflow sync` finish the job after a crash, a dead server
+// or a killed process. Neither holds credentials: the server is stored redacted.
+
+export const SPOOL_FILE = 'mlflow-spool.jsonl';
+export const STATE_FILE = 'mlflow-sync.json';
+export const LOCK_FILE = 'mlflow-sync.lock';
+export const STATE_FORMAT = 1;
+
+export interface RejectedOp {
+  seq: number;
+  op: string;
+  message: string;
+}
+
+export interface SyncState {
+  format: number;
+  /** The tracking server (no credentials) this run is logged to. */
+  server: string;
+  experimentId?: string;
+  /** Local scope (`run`, `fold-0`) → its MLflow run. */
+  runs: Record<string, { runId: string; artifactUri?: string }>;
+  /** Every op with seq ≤ acked is done (sent, or refused for good and listed in `rejected`). */
+  acked: number;
+  /** An op sent, or about to be, whose answer was not recorded: check the server before resending it. */
+  inFlight?: number;
+  rejected: RejectedOp[];
+  /** Why the last attempt stopped, when it did. */
+  lastError?: string;
+  updatedAt: string;
+}
+
+export const spoolPath = (layout: Layout, runId: string): string => join(layout.run(runId), SPOOL_FILE);
+export const statePath = (layout: Layout, runId: string): string => join(layout.run(runId), STATE_FILE);
+export const lockPath = (layout: Layout, runId: string): string => join(layout.run(runId), LOCK_FILE);
+
+export function newState(server: string): SyncState {
+  return { format: STATE_FORMAT, server, runs: {}, acked: 0, rejected: [], updatedAt: new Date().toISOString() };
+}
+
+export async function appendOps(file: string, ops: readonly SpooledOp[]): Promise<void> {
+  if (ops.length === 0) return;
+  await mkdir(dirname(file), { recursive: true });
+  await appendFile(file, ops.map((o) => JSON.stringify(o)).join('\n') + '\n');
+}
+
+/**
+ * The spooled ops in seq order. A last line cut short (the process died while appending)
+ * is dropped: that op was never sent, since sending starts after the append.
+ */
+export async function readSpool(file: string): Promise<SpooledOp[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const bySeq = new Map<number, SpooledOp>();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const op = JSON.parse(line) as SpooledOp;
+      if (typeof op.seq === 'number' && !bySeq.has(op.seq)) bySeq.set(op.seq, op);
+    } catch {
+      // a torn line: never sent
+    }
+  }
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+export async function readState(file: string): Promise<SyncState | undefined> {
+  try {
+    const s = JSON.parse(await readFile(file, 'utf8')) as SyncState;
+    return { ...s, runs: s.runs ?? {}, rejected: s.rejected ?? [], acked: s.acked ?? 0 };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Replaced atomically: a reader (or a crash) never sees half a file. */
+export async function writeState(file: string, state: SyncState): Promise<void> {
+  state.updatedAt = new Date().toISOString();
+  await writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n', { fsync: false });
+}

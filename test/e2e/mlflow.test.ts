@@ -1,0 +1,100 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MlflowDouble } from '../helpers/mlflow-double.js';
+import { mlflowView, type MlflowView } from '../helpers/mlflow-runs.js';
+import { makeProject, paramflow, REPO } from '../helpers/project.js';
+
+// quick.yaml through the CLI against the MLflow test double (which enforces the
+// recorded contract): online, then with the server down for the whole run and a sync.
+const FAST = ['--set', 'train.epochs=5'];
+
+function quickProject(): string {
+  const dir = makeProject();
+  copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
+  return dir;
+}
+
+async function run(dir: string, uri: string) {
+  const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', ...FAST], { env: { MLFLOW_TRACKING_URI: uri } });
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  return { runId: (JSON.parse(String(r.stdout)) as { runId: string }).runId, stderr: String(r.stderr) };
+}
+
+/** A view without the clock: timestamps differ between two executions, nothing else may. */
+function timeless(view: Record<string, MlflowView>) {
+  return Object.fromEntries(
+    Object.entries(view).map(([scope, v]) => [
+      scope,
+      { ...v, histories: Object.fromEntries(Object.entries(v.histories).map(([k, h]) => [k, h.map(([step, , value]) => [step, value])])) },
+    ]),
+  );
+}
+
+let double: MlflowDouble;
+beforeAll(async () => {
+  double = await MlflowDouble.start();
+});
+afterAll(async () => {
+  await double.down();
+});
+
+describe('MLflow tracking from `paramflow run`', () => {
+  let online: { runId: string; view: Record<string, MlflowView> };
+
+  it('logs the experiment, params, per-epoch curves, nested fold runs and artifacts', async () => {
+    const dir = quickProject();
+    const { runId, stderr } = await run(dir, double.url);
+    expect(stderr).toMatch(/logged to MLflow/);
+    expect([...double.store.experiments.values()].map((e) => e.name)).toContain('quick');
+    const view = mlflowView(double, runId);
+    online = { runId, view };
+    const top = view.run!;
+    expect(top.status).toBe('FINISHED');
+    expect(top.params).toMatchObject({ 'train.batch_size': '64', 'simulate.n': '1000', 'simulate.model': 'exponential-decay' });
+    expect(top.tags['paramflow.run_hash']).toMatch(/^[0-9a-f]{64}$/);
+    expect(top.histories.cv_rmse_mean).toHaveLength(1);
+    const folds = Object.keys(view).filter((s) => s !== 'run');
+    expect(folds.length).toBeGreaterThanOrEqual(4);
+    const fold0 = Object.values(view).find((v) => v.histories.loss && v.histories['rmse.A']);
+    expect(fold0?.histories.loss!.map(([step]) => step)).toEqual([1, 2, 3, 4, 5].slice(0, fold0!.histories.loss!.length));
+    expect(top.artifacts).toEqual(expect.arrayContaining(['pipeline.yaml', 'run.json', 'evaluate/plots/pred-vs-true.png']));
+
+    const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { mlflow: { state: string; runId: string } }[];
+    expect(listed[0]!.mlflow.state).toBe('synced');
+    expect(listed[0]!.mlflow.runId).toMatch(/^[0-9a-f]+$/);
+  });
+
+  it('with the server down for the whole run: the run finishes, `sync` makes it equal to the online one, a second sync changes nothing', async () => {
+    const dir = quickProject();
+    await double.down();
+    let spooled: string;
+    try {
+      const { runId, stderr } = await run(dir, double.url);
+      spooled = runId;
+      expect(stderr).toMatch(/tracking pending/);
+      const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { mlflow: { state: string } }[];
+      expect(listed[0]!.mlflow.state).toBe('pending');
+    } finally {
+      await double.up();
+    }
+    const sync = await paramflow(dir, ['sync'], { env: { MLFLOW_TRACKING_URI: double.url } });
+    expect(sync.exitCode, String(sync.stderr)).toBe(0);
+    expect(sync.stdout).toMatch(new RegExp(`${spooled}: synced`));
+    const view = mlflowView(double, spooled);
+    expect(timeless(view)).toEqual(timeless(online.view));
+
+    const before = JSON.stringify([...double.store.runs.values()].map((r) => [r.run_id, r.metrics.length, [...r.params], [...r.tags]]));
+    const again = await paramflow(dir, ['sync'], { env: { MLFLOW_TRACKING_URI: double.url } });
+    expect(again.exitCode).toBe(0);
+    expect(JSON.stringify([...double.store.runs.values()].map((r) => [r.run_id, r.metrics.length, [...r.params], [...r.tags]]))).toBe(before);
+  });
+
+  it('refuses a file: tracking URI before anything runs (exit 2)', async () => {
+    const dir = quickProject();
+    const r = await paramflow(dir, ['run', 'pipeline.yaml'], { env: { MLFLOW_TRACKING_URI: 'file:///tmp/mlruns' } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/mlflow server/);
+    expect(JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout))).toEqual([]);
+  });
+});

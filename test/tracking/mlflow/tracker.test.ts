@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ParamflowError } from '../../../src/errors.js';
+import { MlflowClient } from '../../../src/tracking/mlflow/client.js';
+import { mlflowState } from '../../../src/tracking/mlflow/sync.js';
+import { MlflowTracker } from '../../../src/tracking/mlflow/tracker.js';
+import { MlflowDouble } from '../../helpers/mlflow-double.js';
+import { FAST_RETRY, tempLayout } from '../../helpers/mlflow-kit.js';
+import { eventually, mlflowView, trackStudyRun } from '../../helpers/mlflow-runs.js';
+
+let double: MlflowDouble;
+beforeAll(async () => {
+  double = await MlflowDouble.start();
+});
+afterAll(() => double.down());
+beforeEach(() => double.clearFaults());
+
+const tracker = (layout = tempLayout(), extra: Partial<Parameters<typeof MlflowTracker.fromEnv>[2]> = {}) =>
+  MlflowTracker.fromEnv({}, double.url, { layout, user: 'alice', retry: FAST_RETRY, flushTimeoutMs: 10_000, ...extra })!;
+
+describe('MlflowTracker.fromEnv', () => {
+  it('is off without a tracking URI, and refuses file: URIs before anything runs', () => {
+    expect(MlflowTracker.fromEnv({}, undefined, { layout: tempLayout() })).toBeUndefined();
+    expect(() => MlflowTracker.fromEnv({}, 'file:./mlruns', { layout: tempLayout() })).toThrow(ParamflowError);
+    expect(() => MlflowTracker.fromEnv({}, 'file:./mlruns', { layout: tempLayout() })).toThrow(/mlflow server|file store/);
+  });
+});
+
+describe('a run logged online', () => {
+  it('creates the experiment, the run with params, tags, curves, nested fold runs and artifacts', async () => {
+    const layout = tempLayout();
+    const { record, result } = await trackStudyRun(layout, 'online-1', tracker(layout), { epochs: 6, folds: 3 });
+    expect(result).toMatchObject({ synced: true, pending: 0, rejected: 0 });
+    expect(result.url).toBe(`${double.url}/#/experiments/1/runs/${result.runId}`);
+    expect(result.message).toContain('logged to MLflow');
+
+    const view = mlflowView(double, 'online-1');
+    expect(Object.keys(view).sort()).toEqual(['fold-0', 'fold-1', 'fold-2', 'run']);
+    expect(view.run!.status).toBe('FINISHED');
+    expect(view.run!.params).toMatchObject({ 'train.batch_size': '32', 'simulate.x.points': '50', seed: '7' });
+    expect(view.run!.tags).toMatchObject({ 'paramflow.run_hash': record.runHash, 'mlflow.user': 'alice', 'paramflow.stage.train.key': 'b'.repeat(64) });
+    expect(view.run!.histories.cv_rmse_mean).toHaveLength(1); // logged by the stage, not again at the end
+    expect(view.run!.histories.lr!.map((p) => p[0])).toEqual([0, 1, 2]);
+    expect(view.run!.artifacts).toEqual(['pipeline.yaml', 'plots/pred-vs-true.png', 'run.json']);
+    const fold1 = view['fold-1']!;
+    expect(fold1.status).toBe('FINISHED');
+    expect(fold1.histories.loss!.map((p) => p[0])).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(fold1.histories['rmse.A']).toEqual([[0, Date.parse('2026-11-25T10:00:00.000Z') + 1000, 0.2]]);
+
+    const parentId = result.runId!;
+    const folds = [...double.store.runs.values()].filter((r) => r.tags.get('mlflow.parentRunId') === parentId);
+    expect(folds.map((r) => r.run_name).sort()).toEqual(['fold-0', 'fold-1', 'fold-2']);
+
+    const client = new MlflowClient({ uri: double.url });
+    const found = await client.searchRuns({ experimentIds: ['1'], filter: "params.train.batch_size = '32' AND tags.paramflow.run_id = 'online-1'" });
+    expect(found.items.map((r) => r.info.run_id)).toEqual([parentId]);
+    await client.close();
+    expect(await mlflowState(layout, 'online-1')).toMatchObject({ state: 'synced', label: 'synced', mlflowRunId: parentId, pending: 0 });
+  });
+
+  it('a 3000-point curve goes in ≥ 3 log-batch requests, none refused', async () => {
+    const layout = tempLayout();
+    const before = double.calls('runs/log-batch').length;
+    const { result } = await trackStudyRun(layout, 'big-1', tracker(layout), { epochs: 1500, folds: 1 }); // loss + val_loss: 3000 points
+    expect(result).toMatchObject({ synced: true, rejected: 0 });
+    expect(double.calls('runs/log-batch').length - before).toBeGreaterThanOrEqual(3);
+    const fold = mlflowView(double, 'big-1')['fold-0']!;
+    expect(fold.histories.loss).toHaveLength(1500);
+    expect(fold.histories.val_loss).toHaveLength(1500);
+  });
+});
+
+describe('never in the way', () => {
+  it('stage() returns at once while the server is slow; finish waits a bounded time and says tracking is pending', async () => {
+    const layout = tempLayout();
+    double.fault({ kind: 'slow', delayMs: 400, times: 1000 });
+    const t = tracker(layout, { flushTimeoutMs: 150 });
+    const t0 = Date.now();
+    const { result } = await trackStudyRun(layout, 'slow-1', t);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(result.synced).toBe(false);
+    expect(result.pending).toBeGreaterThan(0);
+    expect(result.message).toMatch(/^tracking pending \(\d+ operations spooled\)/);
+    expect(await mlflowState(layout, 'slow-1')).toMatchObject({ state: 'pending', label: `pending ${result.pending}` });
+  });
+
+  it('a server that dies mid-run and comes back: the queue resumes, nothing lost, nothing twice', async () => {
+    const layout = tempLayout();
+    const logs: string[] = [];
+    const { result } = await trackStudyRun(layout, 'flaky-1', MlflowTracker.fromEnv({}, double.url, { layout, user: 'alice', retry: FAST_RETRY, log: (l) => logs.push(l) })!, {
+      between: async (stage) => {
+        if (stage === 'train') {
+          await eventually(async () => (await mlflowState(layout, 'flaky-1')).pending === 0);
+          await double.down();
+        }
+        if (stage === 'evaluate') {
+          await eventually(() => logs.some((l) => l.includes('cannot reach'))); // the queue met the dead server
+          await double.up();
+        }
+      },
+    });
+    expect(result).toMatchObject({ synced: true, pending: 0 });
+    expect(logs.some((l) => l.includes('cannot reach'))).toBe(true);
+    const view = mlflowView(double, 'flaky-1');
+    expect(view['fold-0']!.histories.loss).toHaveLength(5);
+    expect(view.run!.histories.cv_rmse_mean).toHaveLength(1);
+    expect(view.run!.status).toBe('FINISHED');
+  });
+
+  it('an answer lost after the server applied a batch: checked, not sent twice', async () => {
+    const layout = tempLayout();
+    double.fault({ kind: 'drop-after', match: 'log-batch', body: '"val_loss"' });
+    double.fault({ kind: 'drop-after', match: 'log-batch', body: '"lr"' });
+    double.fault({ kind: 'drop-after', match: 'runs/create', body: '"fold-1"' });
+    const { result } = await trackStudyRun(layout, 'lost-1', tracker(layout));
+    expect(double.faultsLeft).toBe(0);
+    expect(result).toMatchObject({ synced: true, pending: 0 });
+    const view = mlflowView(double, 'lost-1');
+    expect(view['fold-0']!.histories.loss).toHaveLength(5);
+    expect(view['fold-1']!.histories.val_loss).toHaveLength(5);
+    expect(view.run!.histories.lr).toHaveLength(3);
+    // the create-run whose answer was lost was found by its tags, not repeated
+    expect([...double.store.runs.values()].filter((r) => r.tags.get('paramflow.run_id') === 'lost-1')).toHaveLength(3);
+    expect(double.calls('metrics/get-history').length).toBeGreaterThan(0);
+  });
+});
