@@ -64,7 +64,7 @@ beforeAll(async () => {
   await mkdir(join(project, '.paramflow'));
   await writeFile(join(project, 'small.yaml'), SMALL_PIPELINE);
   const r = await runCli(['run', 'small.yaml'], project);
-  expect(r.exitCode, r.stderr).toBe(0);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
   before = await snapshotTree(join(project, '.paramflow'));
 });
 
@@ -73,7 +73,7 @@ afterAll(async () => {
 });
 
 function expectCleanRefusal(r: CliResult): void {
-  expect(r.exitCode, r.stderr).toBe(2);
+  expect(r.exitCode, String(r.stderr)).toBe(2);
   expect(r.stdout).toBe('');
   expect(r.stdout + r.stderr).not.toContain(STACK_FRAME);
   expect(r.stderr).not.toContain('internal error');

@@ -76,7 +76,7 @@ beforeAll(async () => {
   await mkdir(join(template, '.paramflow'));
   await writeFile(join(template, 'small.yaml'), SMALL_PIPELINE);
   const r = await runCli(['run', 'small.yaml'], template);
-  expect(r.exitCode, r.stderr).toBe(0);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
 });
 
 afterAll(async () => {
@@ -114,7 +114,7 @@ function expectedWhere(c: Case, o: Outcome, command: 'run' | 'validate'): string
 }
 
 function expectRefused(r: CliResult, c: Case): void {
-  expect(r.exitCode, r.stderr).toBe(2);
+  expect(r.exitCode, String(r.stderr)).toBe(2);
   expect(r.stdout).toBe('');
   expect(r.stdout + r.stderr).not.toContain(STACK_FRAME);
   expect(r.stderr).not.toContain('internal error');

@@ -29,7 +29,7 @@ describe('paramflow predict', () => {
     const rows = x.map((v, i) => [v, ...ys.map((y) => y[i])].join(','));
     writeFileSync(join(dir, 'new.csv'), ['x,y1,y2', ...rows].join('\n'));
     const r = await paramflow(dir, ['predict', runId.slice(0, 20), 'new.csv']);
-    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
     const [header, ...lines] = String(r.stdout).trim().split('\n');
     expect(header).toBe('curve,A,A_std,B,B_std,C,C_std');
     lines.forEach((line, i) => {
@@ -50,7 +50,7 @@ describe('paramflow predict', () => {
     });
     writeFileSync(join(dir, 'new.npy'), encodeNpy(ndarray('float32', [2, 2, 200], data)));
     const r = await paramflow(dir, ['predict', runId, 'new.npy', '--out', 'pred.npy']);
-    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
     const mean = decodeNpy(readFileSync(join(dir, 'pred.npy')));
     const std = decodeNpy(readFileSync(join(dir, 'pred.std.npy')));
     expect(mean.shape).toEqual([2, 3]);

@@ -15,7 +15,7 @@ describe('quick.yaml end to end', () => {
   it('learns: R² > 0.9 on every target; records backend, metrics, plots; a rerun is all cached', async () => {
     const dir = quickProject();
     const run = await paramflow(dir, ['run', 'pipeline.yaml']);
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.exitCode, String(run.stderr)).toBe(0);
     expect(run.stderr).toMatch(/^backend (wasm|tfjs-node|cpu) \(/m);
     const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string; metrics: string; backend: string }[];
     expect(listed[0]!.metrics).toMatch(/^cv_rmse_mean=/);
@@ -63,7 +63,7 @@ describe('quick.yaml end to end', () => {
     expect(killed.exitCode).toBe(130);
 
     const resumed = await paramflow(dir, ['run', 'pipeline.yaml', '--set', 'train.epochs=12', '--json']);
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.exitCode, String(resumed.stderr)).toBe(0);
     expect(resumed.stderr).toMatch(/train: resuming from the checkpoint/);
     const rec = await runRecord(dir, (JSON.parse(String(resumed.stdout)) as { runId: string }).runId);
     expect(rec.stages.train!.status).toBe('executed');
