@@ -18,8 +18,9 @@ export function loadTensorflow(name: BackendName): Promise<TfRuntime> {
 async function initialise(name: BackendName): Promise<TfRuntime> {
   const tf = await quietly(async () => {
     const core = await import('@tensorflow/tfjs-core');
-    // tfjs prints a "use tfjs-node" banner on Node unless it thinks it is under test.
-    core.env().set('IS_TEST', true);
+    // tfjs prints a "use tfjs-node" banner on Node unless in PROD (or IS_TEST) mode. Not IS_TEST:
+    // it also turns on per-kernel leak checks, which throw while training tfjs-layers models on wasm.
+    core.env().set('PROD', true);
     if (name === 'tfjs-node') await import('@tensorflow/tfjs-node' as string);
     else if (name === 'wasm') await setUpWasm();
     else await import('@tensorflow/tfjs-backend-cpu');

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// Training throughput of paramflow (tfjs-layers on each TensorFlow.js backend that loads) against
+// a PyTorch reference, on the PERF-NOTES workload: 10,000 samples × 2,000 inputs → 4 targets,
+// Adam, MSE; models M1 and M2 at batch 32 and 256; warm-up, then the best of 2 epochs.
+//
+//   npm run bench [-- --json FILE] [--quick] [--backends wasm,cpu] [--models M1] [--batches 32]
+//                    [--cores 1,2] [--epoch-seconds 10] [--no-pytorch]
+//
+// cores = parallel training processes (tfjs-backend-wasm runs on one thread in Node, PERF-NOTES
+// 2); samples/s are summed over them. PyTorch at 2 cores is the better of 1 process × 2 threads
+// and 2 processes × 1 thread. Epochs of slow cases stop after --epoch-seconds (whole batches;
+// see samples_timed). PARAMFLOW_WASM_MATMUL_FIX=0 measures wasm without the matMul fix.
+// JSON (--json): an array of rows { backend, model, batch, samples_per_s, pytorch_samples_per_s,
+// ratio, cores, matmul_fix, samples_timed, pytorch_mode }; pytorch fields are null without it.
+import { execa } from 'execa';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { BACKENDS, backendProblem } from '../dist/src/backend/probe.js';
+import { runGroup } from './process-group.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const PYTHON = '/usr/bin/python3';
+const INSTALL_PYTORCH = 'apt-get install python3-torch python3-numpy libopenblas0-pthread';
+const FULL = { n: 10000, inputs: 2000, epochSeconds: 10, warmupSeconds: 2 };
+const QUICK = { n: 256, inputs: 32, epochSeconds: 0.2, warmupSeconds: 0.05 };
+
+const { values: opts } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    backends: { type: 'string' },
+    models: { type: 'string', default: 'M1,M2' },
+    batches: { type: 'string', default: '32,256' },
+    cores: { type: 'string', default: '1,2' },
+    'epoch-seconds': { type: 'string' },
+    'no-pytorch': { type: 'boolean', default: false },
+  },
+});
+const size = { ...(opts.quick ? QUICK : FULL) };
+if (opts['epoch-seconds']) size.epochSeconds = Number(opts['epoch-seconds']);
+const cores = opts.cores.split(',').map(Number);
+const common = ['--models', opts.models, '--batches', opts.batches, '--n', `${size.n}`, '--inputs', `${size.inputs}`, '--epoch-seconds', `${size.epochSeconds}`, '--warmup-seconds', `${size.warmupSeconds}`];
+const log = (line) => process.stderr.write(`${line}\n`);
+const key = (r) => `${r.model}/${r.batch}`;
+
+/** Why the PyTorch reference cannot run here, or undefined. */
+async function pytorchProblem() {
+  if (opts['no-pytorch']) return '--no-pytorch';
+  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  const probe = await execa(PYTHON, ['-c', 'import torch, numpy'], { reject: false });
+  if (probe.failed) return `${PYTHON} cannot import torch and numpy`;
+  const blas = await execa('dpkg-query', ['-W', '-f=${Status}', 'libopenblas0-pthread'], { reject: false });
+  if (blas.failed || !blas.stdout.includes('install ok installed')) return 'libopenblas0-pthread is not installed (torch would use the reference BLAS, ~30× slower)';
+  return undefined;
+}
+
+/** PyTorch samples/s per (model, batch) at `n` cores: { samples_per_s, mode, torch } by key. */
+async function measurePytorch(n) {
+  const script = [join(HERE, 'torch_mlp.py'), ...common];
+  const modes = n === 1 ? [['1 process × 1 thread', 1, 1]] : [[`1 process × ${n} threads`, n, 1], [`${n} processes × 1 thread`, 1, n]];
+  const best = new Map();
+  for (const [mode, threads, copies] of modes) {
+    log(`  PyTorch, ${mode}…`);
+    for (const r of await runGroup(PYTHON, [...script, '--threads', `${threads}`], copies)) {
+      const prev = best.get(key(r));
+      if (!prev || r.samples_per_s > prev.samples_per_s) best.set(key(r), { samples_per_s: r.samples_per_s, mode, torch: r.torch });
+    }
+  }
+  return best;
+}
+
+/**
+ * Throughput of `n` busy-loop processes relative to one: how many cores this machine really
+ * gives at once (a VM can show 2 CPUs that share one), to read the cores > 1 rows by.
+ */
+async function parallelSpeedup(n) {
+  const loop = `let x = 0; const t = performance.now(); for (let i = 0; i < ${opts.quick ? 3e7 : 4e8}; i++) x += i % 7; process.stdout.write(String(performance.now() - t));`;
+  const spin = async () => Number((await execa(process.execPath, ['-e', loop])).stdout);
+  const alone = await spin();
+  const together = await Promise.all(Array.from({ length: n }, spin));
+  return (n * alone) / Math.max(...together);
+}
+
+async function main() {
+  const started = performance.now();
+  const rows = [];
+  const notes = [];
+  const backends = opts.backends ? opts.backends.split(',') : BACKENDS;
+  const unknown = backends.filter((b) => !BACKENDS.includes(b));
+  if (unknown.length) throw new Error(`unknown backend ${unknown.join(', ')}: choose from ${BACKENDS.join(', ')}`);
+  // The machine's real parallelism, measured before and after: shared VMs vary over minutes.
+  const parallel = opts.quick ? [] : cores.filter((c) => c > 1); // too short to mean anything in --quick
+  const speedups = new Map();
+  for (const n of parallel) speedups.set(n, await parallelSpeedup(n));
+  log(`bench: ${size.n} samples × ${size.inputs} inputs → 4 targets${opts.quick ? ' (--quick)' : ''}; models ${opts.models}; batches ${opts.batches}; cores ${opts.cores}`);
+
+  for (const backend of backends) {
+    const problem = backendProblem(backend);
+    if (problem) {
+      notes.push(`${backend}: not measured: ${problem}`);
+      continue;
+    }
+    for (const n of cores) {
+      log(`  paramflow on ${backend}, ${n} process${n > 1 ? 'es' : ''}…`);
+      try {
+        const results = await runGroup(process.execPath, [join(HERE, 'train-bench.mjs'), '--backend', backend, ...common], n);
+        for (const r of results) rows.push({ backend, model: r.model, batch: r.batch, samples_per_s: r.samples_per_s, pytorch_samples_per_s: null, ratio: null, cores: n, matmul_fix: r.matmul_fix, samples_timed: r.samples_timed, pytorch_mode: null });
+      } catch (e) {
+        notes.push(`${backend}: did not load or train: ${e.message}`);
+        break;
+      }
+    }
+  }
+
+  const missing = await pytorchProblem();
+  if (missing) {
+    notes.push(`PyTorch reference not measured: ${missing}.${missing === '--no-pytorch' ? '' : ` Install it with \`${INSTALL_PYTORCH}\` (Debian).`}`);
+  } else {
+    for (const n of cores) {
+      const reference = await measurePytorch(n);
+      for (const row of rows.filter((r) => r.cores === n)) {
+        const ref = reference.get(key(row));
+        if (!ref) continue;
+        row.pytorch_samples_per_s = ref.samples_per_s;
+        row.ratio = Math.round((row.samples_per_s / ref.samples_per_s) * 1000) / 1000;
+        row.pytorch_mode = ref.mode;
+        if (!notes.some((t) => t.startsWith('PyTorch'))) notes.push(`PyTorch ${ref.torch} (${PYTHON}, OpenBLAS); 1 core = 1 thread with OPENBLAS_NUM_THREADS=1.`);
+      }
+    }
+  }
+
+  printTable(rows);
+  for (const n of parallel) {
+    const [before, after] = [speedups.get(n), await parallelSpeedup(n)].map((x) => `${x.toFixed(2)}×`);
+    notes.push(`${n} busy-loop processes got ${before} (before the runs) and ${after} (after) the throughput of one, ideal ${n}×: the cores = ${n} rows cannot scale beyond that.`);
+  }
+  const fix = rows.find((r) => r.backend === 'wasm')?.matmul_fix;
+  if (fix !== undefined) notes.push(`wasm matMul fix ${fix ? 'on' : 'off'} (PARAMFLOW_WASM_MATMUL_FIX=${fix ? '0 turns it off' : '0'}).`);
+  notes.push('cores = parallel training processes, samples/s summed; wasm uses one thread per process in Node.');
+  for (const n of notes) console.log(`- ${n}`);
+  console.log(`- took ${Math.round((performance.now() - started) / 1000)} s`);
+  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(rows, null, 2)}\n`);
+  if (!rows.length) process.exitCode = 1;
+}
+
+function printTable(rows) {
+  const fmt = (x) => (x === null ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : `${x}`);
+  const header = ['backend', 'model', 'batch', 'cores', 'paramflow samples/s', 'PyTorch samples/s', 'ratio', 'timed samples'];
+  const body = rows.map((r) => [r.backend + (r.matmul_fix === false ? ' (no fix)' : ''), r.model, `${r.batch}`, `${r.cores}`, fmt(r.samples_per_s), fmt(r.pytorch_samples_per_s), r.ratio === null ? '–' : r.ratio.toFixed(3), r.samples_timed < size.n ? fmt(r.samples_timed) : 'full epoch']);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i < 2 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.message}`);
+  process.exitCode = 1;
+});
