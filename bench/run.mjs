@@ -4,7 +4,7 @@
 // Adam, MSE; models M1 and M2 at batch 32 and 256; warm-up, then the best of 2 epochs.
 //
 //   npm run bench [-- --json FILE] [--quick] [--backends wasm,cpu] [--models M1] [--batches 32]
-//                    [--cores 1,2] [--epoch-seconds 10] [--no-pytorch]
+//                    [--cores 1,2] [--epoch-seconds 10] [--no-pytorch] [--no-tracking]
 //
 // cores = parallel training processes (tfjs-backend-wasm runs on one thread in Node, PERF-NOTES
 // 2); samples/s are summed over them. PyTorch at 2 cores is the better of 1 process × 2 threads
@@ -37,6 +37,7 @@ const { values: opts } = parseArgs({
     cores: { type: 'string', default: '1,2' },
     'epoch-seconds': { type: 'string' },
     'no-pytorch': { type: 'boolean', default: false },
+    'no-tracking': { type: 'boolean', default: false },
   },
 });
 const size = { ...(opts.quick ? QUICK : FULL) };
@@ -141,9 +142,17 @@ async function main() {
   if (fix !== undefined) notes.push(`wasm matMul fix ${fix ? 'on' : 'off'} (PARAMFLOW_WASM_MATMUL_FIX=${fix ? '0 turns it off' : '0'}).`);
   notes.push('cores = parallel training processes, samples/s summed; wasm uses one thread per process in Node.');
   for (const n of notes) console.log(`- ${n}`);
+  if (!opts['no-tracking']) await trackingOverhead();
   console.log(`- took ${Math.round((performance.now() - started) / 1000)} s`);
   if (opts.json) writeFileSync(opts.json, `${JSON.stringify(rows, null, 2)}\n`);
   if (!rows.length) process.exitCode = 1;
+}
+
+/** MLflow logging's cost: the seed study logged to the test double vs not (quick.yaml with --quick). */
+async function trackingOverhead() {
+  const args = opts.quick ? ['--pipeline', 'pipelines/quick.yaml', '--set', 'train.epochs=3', '--rounds', '1'] : ['--pipeline', 'pipelines/seed-study.yaml'];
+  const r = await execa(process.execPath, [join(HERE, 'tracking-overhead.mjs'), ...args], { reject: false, stderr: 'inherit' });
+  console.log(r.exitCode === 0 ? `- ${r.stdout.trim()}` : `- tracking overhead not measured: ${r.stdout || r.message}`);
 }
 
 function printTable(rows) {

@@ -68,7 +68,7 @@ export function chooseBackend(requested: string | undefined = process.env.PARAMF
   const skipped: string[] = [];
   for (const name of BACKENDS) {
     const problem = backendProblem(name);
-    if (!problem) return { name, reason: skipped.length ? `fastest that loads (${skipped.join('; ')})` : 'fastest that loads', tfjsVersion: version };
+    if (!problem) return { name, reason: skipped.length ? `fastest that loads; skipped ${skipped.join('; ')}` : 'fastest that loads', tfjsVersion: version };
     skipped.push(`${name}: ${problem}`);
   }
   throw new ParamflowError('PF_NOT_SUPPORTED', 'no TensorFlow.js backend can load', { hint: `reinstall paramflow's dependencies (${skipped.join('; ')})` });

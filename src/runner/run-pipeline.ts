@@ -91,7 +91,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     runHash: record.runHash,
     pipeline: pipeline.name,
     stages: plan.stages.length,
-    ...(plan.backend ? { backend: `${plan.backend.name} (${plan.backend.reason})` } : {}),
+    ...(plan.backend ? { backend: `${plan.backend.name}: ${plan.backend.reason}` } : {}),
   });
 
   const outcome = await executeStages({

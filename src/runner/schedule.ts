@@ -75,7 +75,9 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
         ...(result.manifest.folds ? { folds: result.manifest.folds } : {}),
       });
       done.add(name);
-      c.tracker?.stage(c.record, name, trackedArtifacts(c, name, result.manifest));
+      const reports = reportFiles(c, result.manifest);
+      await c.store.keepArtifacts(c.record.runId, name, reports);
+      c.tracker?.stage(c.record, name, reports.map((r) => ({ path: `${name}/${r.path}`, file: r.file })));
     } catch (err) {
       const aborted = c.signal.aborted;
       const e = toStageError(err, name, aborted);
@@ -172,11 +174,11 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
   }
 }
 
-/** Files worth seeing in the MLflow UI: JSON outputs and folders (plots, model); not the big arrays. */
-function trackedArtifacts(c: ExecuteContext, stage: string, m: Manifest): { path: string; file: string }[] {
+/** A stage's files worth reading after the run: JSON outputs and folders (plots, model); not the big arrays. */
+function reportFiles(c: ExecuteContext, m: Manifest): { path: string; file: string }[] {
   return Object.keys(m.files)
     .filter((f) => !f.endsWith('.npy'))
-    .map((f) => ({ path: `${stage}/${f}`, file: join(c.layout.entry(m.key), f) }));
+    .map((f) => ({ path: f, file: join(c.layout.entry(m.key), f) }));
 }
 
 function cachedOutcome(c: ExecuteContext, name: string, manifest: Manifest, startedAt: string): StageOutcome {

@@ -1,5 +1,5 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Layout } from '../cache/layout.js';
 import { ParamflowError } from '../errors.js';
@@ -55,6 +55,20 @@ export class RunStore {
       }
     }
     return out;
+  }
+
+  /**
+   * Keeps a stage's reports (plots, JSON outputs) in the run's folder, at
+   * `artifacts/<stage>/<path>`, so a run's results stay readable after `cache gc`.
+   * Hard links when possible: cache entries are never modified in place.
+   */
+  async keepArtifacts(runId: string, stage: string, files: readonly { path: string; file: string }[]): Promise<void> {
+    for (const f of files) {
+      const dest = join(this.layout.run(runId), 'artifacts', stage, f.path);
+      await mkdir(dirname(dest), { recursive: true });
+      await rm(dest, { force: true });
+      await link(f.file, dest).catch(() => copyFile(f.file, dest));
+    }
   }
 
   async remove(runId: string): Promise<void> {

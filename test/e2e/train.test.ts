@@ -16,7 +16,7 @@ describe('quick.yaml end to end', () => {
     const dir = quickProject();
     const run = await paramflow(dir, ['run', 'pipeline.yaml']);
     expect(run.exitCode, String(run.stderr)).toBe(0);
-    expect(run.stderr).toMatch(/^backend (wasm|tfjs-node|cpu) \(/m);
+    expect(run.stderr).toMatch(/^backend (wasm|tfjs-node|cpu): /m);
     const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string; metrics: string; backend: string }[];
     expect(listed[0]!.metrics).toMatch(/^cv_rmse_mean=/);
     const rec = await runRecord(dir, listed[0]!.runId);
@@ -31,6 +31,10 @@ describe('quick.yaml end to end', () => {
     expect(Object.keys(rec.stages.evaluate!.files!)).toEqual(expect.arrayContaining(['plots/pred-vs-true.png', 'plots/residuals.svg', 'plots/learning-curves.png', 'predictions.npy']));
     const png = readFileSync(join(dir, '.paramflow', 'cache', rec.stages.evaluate!.key, 'plots', 'pred-vs-true.png'));
     expect(png.subarray(1, 4).toString()).toBe('PNG');
+    // The run's own folder keeps its plots and metrics (they outlive `cache gc`).
+    const kept = join(dir, '.paramflow', 'runs', rec.runId, 'artifacts', 'evaluate');
+    expect(readFileSync(join(kept, 'plots', 'pred-vs-true.png')).equals(png)).toBe(true);
+    expect(JSON.parse(readFileSync(join(kept, 'metrics.json'), 'utf8')).summary.cv_rmse_mean).toBe(rec.metrics.cv_rmse_mean);
 
     const again = await runJson(dir);
     expect(again.executed).toEqual([]);
