@@ -35,7 +35,9 @@ program
   .option('--dry-run', 'show what would run and why; write nothing')
   .option('-j, --jobs <n>', 'independent stages to run at once', wholeNumber('--jobs', 1))
   .option('--backend <name>', 'TensorFlow.js backend: tfjs-node, wasm or cpu (default: the fastest that loads)')
-  .option('--json', 'print the run summary as JSON on stdout')
+  .option('--sweep <key=v1,v2,…>', 'sweep a key over values (grid; repeatable; adds to the file\'s sweep:)', collect, [])
+  .option('--fail-fast', 'stop a sweep at its first failed trial')
+  .option('--json', 'print the run (or sweep) summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await runCommand(file, flags);
   });
@@ -64,6 +66,8 @@ const runs = program
   .option('--json', 'machine-readable output')
   .option('-n, --limit <n>', 'show at most n runs', wholeNumber('--limit', 1))
   .option('--pipeline <name>', 'only runs of this pipeline')
+  .option('--sweep [ref]', 'the trials of a sweep (default: the newest), best first')
+  .option('--sort <metric>', 'with --sweep: sort trials by this metric (default: the objective)')
   .action(async (flags) => {
     exitCode = await runsCommand(flags);
   });

@@ -34,6 +34,7 @@ interface RawPipeline {
   tracking?: { experiment?: string; uri?: string };
   stages: Record<string, RawStage>;
   description?: string;
+  sweep?: PipelineSpec['sweep'];
 }
 
 // The front door: file → YAML with positions → overrides → JSON Schema → typed spec.
@@ -98,7 +99,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     stages: Object.fromEntries(stages.map((s) => [s.name, { uses: s.uses, needs: [...s.needs].sort(), with: s.with, seed: s.seed }])),
   };
   checkTracking(resolved, experiment, uri, { file }, !cliSet('uri') && env.MLFLOW_TRACKING_URI ? undefined : located.locate(['tracking', 'uri']));
-  return { file: abs, dir: dirname(abs), root, name: raw.name, seed, tracking: { experiment, ...(uri ? { uri } : {}) }, stages, resolved };
+  return { file: abs, dir: dirname(abs), root, name: raw.name, seed, tracking: { experiment, ...(uri ? { uri } : {}) }, stages, resolved, ...(raw.sweep ? { sweep: raw.sweep } : {}) };
 }
 
 // MLflow's limits are checked here, before anything runs, not discovered mid-run.

@@ -14,7 +14,7 @@ export interface ParsedOverride {
 }
 
 export function overrideLocation(o: Override): SourceLocation {
-  return { file: '<command line>', line: 1, column: o.column ?? 1 };
+  return o.location ?? { file: '<command line>', line: 1, column: o.column ?? 1 };
 }
 
 /** `simulate.n=2000` → the document path it sets and the value (parsed as YAML: numbers, lists). */

@@ -32,6 +32,8 @@ export interface PipelineSpec {
   stages: StageSpec[];
   /** The pipeline as resolved (overrides applied, defaults filled): what the run hash covers. */
   resolved: Record<string, unknown>;
+  /** The `sweep:` section, if any (not part of `resolved`: each trial is a plain run). */
+  sweep?: Partial<import('../sweep/spec.js').SweepSpec>;
 }
 
 export interface Override {
@@ -39,4 +41,6 @@ export interface Override {
   text: string;
   /** 1-based column of the value on the command line, for error locations. */
   column?: number;
+  /** Where the value was written, when not on the command line (a sweep key in the file). */
+  location?: import('../errors.js').SourceLocation;
 }

@@ -32,6 +32,8 @@ export interface RunOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** `--backend`: tfjs-node, wasm or cpu (default: the fastest that loads). */
   backend?: string;
+  /** This run is a replicate of a sweep's trial. */
+  trial?: import('../sweep/record.js').TrialTag;
 }
 
 export interface RunSummary {
@@ -81,6 +83,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       ...(plan.backend ? { backend: { name: plan.backend.name, reason: plan.backend.reason, tfjs: plan.backend.tfjsVersion } } : {}),
     },
     options: { noCache: Boolean(options.noCache), overrides: (options.overrides ?? []).map((o) => o.text) },
+    ...(options.trial ? { sweep: options.trial } : {}),
   };
   const started = Date.now();
   const previous = await previousDetails(store, record.pipeline.file);

@@ -48,5 +48,7 @@ export interface RunRecord {
   metrics: Record<string, number>;
   environment: Environment;
   options: { noCache: boolean; overrides: string[] };
+  /** Set when the run is one replicate of a sweep's trial. */
+  sweep?: import('../sweep/record.js').TrialTag;
   error?: { code: string; message: string; stage?: string };
 }

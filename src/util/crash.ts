@@ -8,6 +8,8 @@
 //   stage-progress       the stage reported progress for the n-th time
 //   lock-acquired        a cache key's lock was just taken
 //   runstore-write       before the n-th write of run.json
+//   mlflow-sent          an MLflow operation was sent, its acknowledgement not yet recorded
+// PARAMFLOW_CRASH_TRIAL=<trial id> applies the crash only in that sweep trial's workers.
 // Never set it outside tests: SIGKILL skips every cleanup on purpose.
 
 interface CrashSpec {
@@ -23,6 +25,9 @@ function spec(): CrashSpec | null {
   if (parsed !== undefined) return parsed;
   const raw = process.env.PARAMFLOW_CRASH_AT;
   if (!raw) return (parsed = null);
+  // PARAMFLOW_CRASH_TRIAL=<trial id> limits the crash to that trial's sweep workers.
+  const onlyTrial = process.env.PARAMFLOW_CRASH_TRIAL;
+  if (onlyTrial && (JSON.parse(process.env.PARAMFLOW_SWEEP_TRIAL ?? '{}') as { trial?: string }).trial !== onlyTrial) return (parsed = null);
   const m = /^([a-z-]+)(?::([^@]+))?(?:@(\d+))?$/.exec(raw);
   if (!m) throw new Error(`PARAMFLOW_CRASH_AT=${raw}: expected <point>[:<stage>][@<n>]`);
   parsed = { point: m[1]!, ...(m[2] ? { stage: m[2] } : {}), n: m[3] ? Number(m[3]) : 1 };

@@ -4,6 +4,8 @@ import { locateOverrides } from '../overrides.js';
 import { plainReporter } from '../output/plain-reporter.js';
 import { ttyReporter } from '../output/tty-reporter.js';
 import { printStatus } from './status.js';
+import { runSweep } from '../../sweep/run-sweep.js';
+import type { TrialTag } from '../../sweep/record.js';
 
 export interface RunFlags {
   set: string[];
@@ -12,6 +14,8 @@ export interface RunFlags {
   jobs?: number;
   json?: boolean;
   backend?: string;
+  sweep?: string[];
+  failFast?: boolean;
 }
 
 export async function runCommand(file: string, flags: RunFlags): Promise<number> {
@@ -28,6 +32,27 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   };
   process.on('SIGINT', onSigint);
   try {
+    // A sweep's worker runs one trial: the parent passes which (and never sweeps again).
+    const trial = process.env.PARAMFLOW_SWEEP_TRIAL ? (JSON.parse(process.env.PARAMFLOW_SWEEP_TRIAL) as TrialTag) : undefined;
+    if (!trial && !flags.dryRun) {
+      const sweep = await runSweep({
+        file,
+        overrides: locateOverrides(flags.set),
+        sweepFlags: locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'),
+        jobs: flags.jobs,
+        noCache: !flags.cache,
+        backend: flags.backend,
+        failFast: flags.failFast,
+        signal: controller.signal,
+        log: (line) => process.stderr.write(line + '\n'),
+      });
+      if (sweep) {
+        if (flags.json) process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
+        const b = sweep.best;
+        process.stderr.write(`${sweep.status === 'FINISHED' ? '✓' : '✗'} sweep ${sweep.sweepId} ${sweep.status.toLowerCase()}${b ? `: best ${b.trial} ${sweep.spec.objective.metric} ${b.objective.mean.toPrecision(4)}` : ''} — \`paramflow runs --sweep ${sweep.sweepId.slice(0, 24)}\` compares the trials\n`);
+        return sweep.status === 'KILLED' ? EXIT.interrupted : sweep.status === 'FAILED' ? EXIT.failed : EXIT.ok;
+      }
+    }
     const reporter = process.stderr.isTTY ? ttyReporter() : plainReporter();
     const summary = await runPipeline({
       file,
@@ -36,6 +61,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       dryRun: flags.dryRun,
       jobs: flags.jobs,
       backend: flags.backend,
+      ...(trial ? { trial } : {}),
       reporter,
       signal: controller.signal,
     });

@@ -6,6 +6,7 @@ import { resolveRunRef } from '../../tracking/resolve-ref.js';
 import { RunStore } from '../../tracking/run-store.js';
 import { table } from '../output/format.js';
 import { mlflowState } from '../../tracking/mlflow/index.js';
+import { sweepTableCommand } from './sweep-table.js';
 
 export function projectStore(): RunStore {
   return new RunStore(new Layout(findProjectRoot(process.cwd())));
@@ -15,8 +16,9 @@ export async function listRuns(store: RunStore): Promise<RunRecord[]> {
   return store.list((id, err) => process.stderr.write(`warning: skipping run ${id}: ${(err as Error).message}\n`));
 }
 
-export async function runsCommand(flags: { json?: boolean; limit?: number; pipeline?: string }): Promise<number> {
+export async function runsCommand(flags: { json?: boolean; limit?: number; pipeline?: string; sweep?: string | true; sort?: string }): Promise<number> {
   const store = projectStore();
+  if (flags.sweep !== undefined) return sweepTableCommand(store, flags.sweep, flags);
   let runs = await listRuns(store);
   if (flags.pipeline) runs = runs.filter((r) => r.pipeline.name === flags.pipeline);
   if (flags.limit) runs = runs.slice(0, flags.limit);

@@ -1,0 +1,53 @@
+import { canonicalJson } from '../hash/canonical-json.js';
+import { sha256 } from '../hash/sha256.js';
+import { deriveSeed, Rng } from '../stage/random.js';
+import type { Distribution, SweepSpec } from './spec.js';
+
+export interface Trial {
+  /** Stable from the values: the same values are the same trial in every rerun. */
+  id: string;
+  values: Record<string, unknown>;
+}
+
+export function trialId(values: Record<string, unknown>): string {
+  return `t${sha256(canonicalJson(values)).slice(0, 8)}`;
+}
+
+/**
+ * The trials of a sweep: the grid's cartesian product (keys in written order, the last
+ * varying fastest), each crossed with `random.trials` seeded draws when both are given.
+ */
+export function expandTrials(spec: SweepSpec, pipelineSeed: number): Trial[] {
+  let combos: Record<string, unknown>[] = [{}];
+  for (const [key, values] of Object.entries(spec.grid ?? {})) {
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  }
+  if (spec.random) {
+    const rng = new Rng(deriveSeed(pipelineSeed, 'sweep/random'));
+    const draws = Array.from({ length: spec.random.trials }, () =>
+      Object.fromEntries(Object.entries(spec.random!.params).map(([k, d]) => [k, draw(rng, d)])),
+    );
+    combos = combos.flatMap((c) => draws.map((d) => ({ ...c, ...d })));
+  }
+  const seen = new Set<string>();
+  const trials: Trial[] = [];
+  for (const values of combos) {
+    const id = trialId(values);
+    if (seen.has(id)) continue; // a repeated grid value or draw is one trial
+    seen.add(id);
+    trials.push({ id, values });
+  }
+  return trials;
+}
+
+function draw(rng: Rng, d: Distribution): unknown {
+  if ('uniform' in d) return rng.uniform(d.uniform[0], d.uniform[1]);
+  if ('loguniform' in d) return rng.loguniform(d.loguniform[0], d.loguniform[1]);
+  if ('int' in d) return d.int[0] + rng.int(d.int[1] - d.int[0] + 1);
+  return d.choice[rng.int(d.choice.length)];
+}
+
+/** Replicate r's seed: replicate 0 keeps the pipeline's seed, so a one-replicate trial is a plain run. */
+export function replicateSeed(pipelineSeed: number, replicate: number): number {
+  return replicate === 0 ? pipelineSeed : deriveSeed(pipelineSeed, `replicate/${replicate}`);
+}

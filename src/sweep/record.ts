@@ -1,0 +1,62 @@
+import type { RunStatus } from '../tracking/run-record.js';
+import type { SweepSpec } from './spec.js';
+
+export type ReplicateStatus = 'pending' | 'running' | 'FINISHED' | 'FAILED' | 'KILLED';
+
+export interface ReplicateRecord {
+  replicate: number;
+  seed: number;
+  status: ReplicateStatus;
+  attempts: number;
+  runId?: string;
+  objective?: number;
+  error?: string;
+}
+
+export interface TrialRecord {
+  id: string;
+  values: Record<string, unknown>;
+  replicates: ReplicateRecord[];
+  /** Over the finished replicates. */
+  objective?: { mean: number; std: number; n: number };
+}
+
+/** `.paramflow/sweeps/<sweep-id>/sweep.json`: the sweep, its trials and their runs. */
+export interface SweepRecord {
+  format: 1;
+  sweepId: string;
+  pipeline: { name: string; file: string; experiment: string };
+  spec: SweepSpec;
+  /** The `--set` overrides every trial shares. */
+  overrides: string[];
+  status: RunStatus;
+  pid: number;
+  host: string;
+  startedAt: string;
+  endedAt?: string;
+  trials: TrialRecord[];
+  best?: { trial: string; values: Record<string, unknown>; objective: { mean: number; std: number; n: number } };
+}
+
+/** What a trial's own run records about the sweep it belongs to. */
+export interface TrialTag {
+  sweep: string;
+  trial: string;
+  replicate: number;
+  values: Record<string, unknown>;
+}
+
+/** Mean and sample std of the finished replicates' objectives. */
+export function summarize(t: TrialRecord): TrialRecord['objective'] {
+  const xs = t.replicates.filter((r) => r.status === 'FINISHED' && r.objective !== undefined).map((r) => r.objective!);
+  if (xs.length === 0) return undefined;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, std, n: xs.length };
+}
+
+export function bestTrial(trials: readonly TrialRecord[], goal: 'minimize' | 'maximize'): TrialRecord | undefined {
+  const scored = trials.filter((t) => t.objective);
+  const sign = goal === 'minimize' ? 1 : -1;
+  return scored.sort((a, b) => sign * (a.objective!.mean - b.objective!.mean))[0];
+}

@@ -1,0 +1,145 @@
+import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Layout } from '../cache/layout.js';
+import { loadPipeline } from '../config/load-pipeline.js';
+import type { Override, PipelineSpec } from '../config/spec.js';
+import { YamlSource } from '../config/yaml-source.js';
+import { builtinRegistry } from '../stage/registry.js';
+import { newRunId } from '../tracking/run-id.js';
+import { RunStore } from '../tracking/run-store.js';
+import { HOST } from '../util/process-alive.js';
+import { expandTrials, replicateSeed, type Trial } from './expand.js';
+import { ProcessTrialExecutor, type TrialExecutor } from './process-executor.js';
+import { bestTrial, summarize, type ReplicateRecord, type SweepRecord, type TrialRecord } from './record.js';
+import { mergeSweep, parseSweepFlag, type SweepSpec } from './spec.js';
+import { SweepStore } from './store.js';
+import { formatProgress, formatValues } from './progress.js';
+
+export interface SweepOptions {
+  file: string;
+  overrides: readonly Override[];
+  /** `--sweep KEY=V1,V2` flags. */
+  sweepFlags: readonly Override[];
+  jobs?: number;
+  noCache?: boolean;
+  backend?: string;
+  failFast?: boolean;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  executor?: TrialExecutor;
+}
+
+/** The sweep of a pipeline (file `sweep:` and `--sweep` flags), or undefined when it has none. */
+export async function sweepOf(file: string, overrides: readonly Override[], flags: readonly Override[]): Promise<{ base: PipelineSpec; spec: SweepSpec } | undefined> {
+  const base = await loadPipeline(file, { registry: await builtinRegistry(), overrides });
+  const spec = mergeSweep(base.sweep, flags.map((f) => parseSweepFlag(f.text, f.column)));
+  return spec ? { base, spec } : undefined;
+}
+
+/** Runs every trial × replicate as its own `paramflow run`, `jobs` at a time; records the sweep. */
+export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined> {
+  const found = await sweepOf(o.file, o.overrides, o.sweepFlags);
+  if (!found) return undefined;
+  const { base, spec } = found;
+  const trials = expandTrials(spec, base.seed);
+  // Every trial is validated before anything runs: a bad value is bad input (exit 2).
+  const locations = sweepKeyLocations(base.file, o.file, o.sweepFlags);
+  for (const t of trials) await loadPipeline(o.file, { registry: await builtinRegistry(), overrides: [...o.overrides, ...trialOverrides(t, locations)] });
+
+  const layout = new Layout(base.root);
+  const store = new SweepStore(layout);
+  const record: SweepRecord = {
+    format: 1,
+    sweepId: `sweep-${newRunId()}`,
+    pipeline: { name: base.name, file: relative(base.root, base.file), experiment: base.tracking.experiment },
+    spec,
+    overrides: o.overrides.map((x) => x.text),
+    status: 'RUNNING',
+    pid: process.pid,
+    host: HOST,
+    startedAt: new Date().toISOString(),
+    trials: trials.map((t) => ({
+      id: t.id,
+      values: t.values,
+      replicates: Array.from({ length: spec.replicates }, (_, r) => ({ replicate: r, seed: replicateSeed(trialSeed(t, base), r), status: 'pending', attempts: 0 }) satisfies ReplicateRecord),
+    })),
+  };
+  const log = o.log ?? (() => undefined);
+  let writes = store.write(record);
+  const save = () => (writes = writes.then(() => store.write(record)));
+  log(`sweep ${record.sweepId} · ${base.name} · ${trials.length} trials × ${spec.replicates} replicate(s) · objective ${spec.objective.metric} (${spec.objective.goal})`);
+
+  const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
+  const executor = o.executor ?? new ProcessTrialExecutor();
+  const controller = new AbortController();
+  o.signal?.addEventListener('abort', () => controller.abort(o.signal?.reason), { once: true });
+  const started = Date.now();
+  const runs = new RunStore(layout);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length && !controller.signal.aborted) {
+      const { t, r } = tasks[next++]!;
+      await runReplicate(t, r);
+      t.objective = summarize(t);
+      const best = bestTrial(record.trials, spec.objective.goal);
+      log(formatProgress(record, best, spec.objective.metric, Date.now() - started));
+      await save();
+      if (o.failFast && r.status === 'FAILED') controller.abort(new Error('--fail-fast'));
+    }
+  };
+  const runReplicate = async (t: TrialRecord, r: ReplicateRecord) => {
+    r.status = 'running';
+    const sets = [...record.overrides, ...trialOverrides(t, {}).map((x) => x.text), ...(r.replicate > 0 ? [`seed=${r.seed}`] : [])];
+    // A worker that dies (killed, out of memory) gets one more attempt; bad input none.
+    for (r.attempts = 1; r.attempts <= 2; r.attempts++) {
+      const out = await executor.run({ file: base.file, sets, tag: { sweep: record.sweepId, trial: t.id, replicate: r.replicate, values: t.values }, noCache: Boolean(o.noCache), ...(o.backend ? { backend: o.backend } : {}), cwd: process.cwd() }, controller.signal);
+      if (out.ok) {
+        r.runId = out.runId;
+        r.objective = (await runs.read(out.runId)).metrics[spec.objective.metric];
+        r.status = 'FINISHED';
+        delete r.error;
+        return;
+      }
+      r.error = out.message;
+      if (out.runId) r.runId = out.runId;
+      if (controller.signal.aborted) {
+        r.status = 'KILLED';
+        return;
+      }
+      log(`trial ${t.id} (${formatValues(t.values)}) replicate ${r.replicate} attempt ${r.attempts} failed: ${out.message}`);
+      if (out.badInput) break;
+    }
+    r.attempts = Math.min(r.attempts, 2);
+    r.status = 'FAILED';
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs ?? availableParallelism(), tasks.length)) }, worker));
+  for (const { r } of tasks) if (r.status === 'pending' || r.status === 'running') r.status = 'KILLED';
+
+  const best = bestTrial(record.trials, spec.objective.goal);
+  if (best?.objective) record.best = { trial: best.id, values: best.values, objective: best.objective };
+  const failed = tasks.some(({ r }) => r.status === 'FAILED');
+  record.status = o.signal?.aborted ? 'KILLED' : failed ? 'FAILED' : 'FINISHED';
+  record.endedAt = new Date().toISOString();
+  await save();
+  return record;
+}
+
+function trialSeed(t: Trial, base: PipelineSpec): number {
+  return typeof t.values.seed === 'number' ? t.values.seed : base.seed;
+}
+
+/** A trial's values as `--set` overrides, located where the sweep key was written. */
+function trialOverrides(t: Pick<Trial, 'values'>, locations: Record<string, Override['location']>): Override[] {
+  return Object.entries(t.values).map(([k, v]) => ({ text: `${k}=${JSON.stringify(v)}`, ...(locations[k] ? { location: locations[k] } : {}) }));
+}
+
+function sweepKeyLocations(abs: string, file: string, flags: readonly Override[]): Record<string, Override['location']> {
+  const out: Record<string, Override['location']> = {};
+  const src = YamlSource.parse(file, readFileSync(abs, 'utf8'));
+  const sweep = (src.toJS() as { sweep?: { grid?: object; random?: { params?: object } } }).sweep;
+  for (const k of Object.keys(sweep?.grid ?? {})) out[k] = src.locateKey(['sweep', 'grid'], k);
+  for (const k of Object.keys(sweep?.random?.params ?? {})) out[k] = src.locateKey(['sweep', 'random', 'params'], k);
+  for (const f of flags) out[f.text.slice(0, f.text.indexOf('='))] = { file: '<command line>', line: 1, column: f.column ?? 1 };
+  return out;
+}

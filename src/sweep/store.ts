@@ -1,0 +1,46 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import type { Layout } from '../cache/layout.js';
+import { ParamflowError } from '../errors.js';
+import { isOwnerDead } from '../util/process-alive.js';
+import type { SweepRecord } from './record.js';
+
+// Sweeps live beside runs: `.paramflow/sweeps/<sweep-id>/sweep.json`, replaced atomically.
+export class SweepStore {
+  constructor(readonly layout: Layout) {}
+
+  private dir(id: string): string {
+    return join(this.layout.home, 'sweeps', id);
+  }
+
+  async write(r: SweepRecord): Promise<void> {
+    await mkdir(this.dir(r.sweepId), { recursive: true });
+    await writeFileAtomic(join(this.dir(r.sweepId), 'sweep.json'), JSON.stringify(r, null, 2) + '\n', { fsync: true });
+  }
+
+  async list(): Promise<SweepRecord[]> {
+    const ids = await readdir(join(this.layout.home, 'sweeps')).catch(() => [] as string[]);
+    const out: SweepRecord[] = [];
+    for (const id of ids.filter((n) => !n.startsWith('.')).sort().reverse()) {
+      try {
+        const r = JSON.parse(await readFile(join(this.dir(id), 'sweep.json'), 'utf8')) as SweepRecord;
+        out.push(r.status === 'RUNNING' && isOwnerDead(r) ? { ...r, status: 'KILLED' } : r);
+      } catch {
+        // a sweep killed before its first write: nothing to show
+      }
+    }
+    return out;
+  }
+
+  /** A sweep id prefix; the newest sweep when `ref` is undefined. */
+  async resolve(ref: string | undefined): Promise<SweepRecord> {
+    const all = await this.list();
+    const found = ref === undefined ? all.slice(0, 1) : all.filter((s) => s.sweepId.startsWith(ref));
+    if (found.length === 1) return found[0]!;
+    throw new ParamflowError('PF_BAD_REF', found.length === 0 ? `no sweep matches \`${ref ?? ''}\`` : `\`${ref}\` matches ${found.length} sweeps: ${found.map((s) => s.sweepId).join(', ')}`, {
+      location: { file: '<command line>' },
+      hint: '`paramflow runs --sweeps` lists the sweeps',
+    });
+  }
+}
