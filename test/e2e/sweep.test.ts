@@ -1,0 +1,86 @@
+import { execSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { trialId } from '../../src/sweep/expand.js';
+import type { SweepRecord } from '../../src/sweep/record.js';
+import { makeProject, paramflow, REPO, runRecord } from '../helpers/project.js';
+
+// quick.yaml made smaller still: sweeps run many trials.
+const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.epochs=2'];
+
+function quickProject(): string {
+  const dir = makeProject();
+  copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
+  return dir;
+}
+
+async function sweep(dir: string, args: string[], env: Record<string, string> = {}) {
+  const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, ...args], { env });
+  return { r, record: r.stdout ? (JSON.parse(String(r.stdout)) as SweepRecord) : undefined };
+}
+
+const runsOf = (s: SweepRecord) => s.trials.flatMap((t) => t.replicates.map((x) => x.runId!));
+
+describe('sweeps', () => {
+  it('a 2×3 grid runs 6 trials, simulates once, and a rerun executes nothing', async () => {
+    const dir = quickProject();
+    const grid = ['--sweep', 'train.batch_size=16,32', '--sweep', 'noise.gaussian.relative=0,0.02,0.05'];
+    const { r, record } = await sweep(dir, [...grid, '--jobs', '2']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(record!.trials).toHaveLength(6);
+    expect(record!.trials.every((t) => t.replicates[0]!.status === 'FINISHED' && typeof t.objective?.mean === 'number')).toBe(true);
+    const recs = await Promise.all(runsOf(record!).map((id) => runRecord(dir, id)));
+    expect(recs.filter((x) => x.stages.simulate!.status === 'executed')).toHaveLength(1);
+    expect(recs.filter((x) => x.stages.noise!.status === 'executed')).toHaveLength(3);
+    expect(recs.every((x) => x.sweep?.sweep === record!.sweepId)).toBe(true);
+    const best = [...record!.trials].sort((a, b) => a.objective!.mean - b.objective!.mean)[0]!;
+    expect(record!.best!.trial).toBe(best.id);
+
+    const again = await sweep(dir, [...grid, '--jobs', '2']);
+    expect(again.record!.trials.map((t) => t.id)).toEqual(record!.trials.map((t) => t.id));
+    const rerun = await Promise.all(runsOf(again.record!).map((id) => runRecord(dir, id)));
+    expect(rerun.flatMap((x) => Object.values(x.stages).filter((s) => s.status === 'executed'))).toEqual([]);
+
+    const table = await paramflow(dir, ['runs', '--sweep', record!.sweepId]);
+    expect(table.stdout).toMatch(/TRIAL\s+train\.batch_size\s+noise\.gaussian\.relative\s+cv_rmse_mean \(minimize\)\s+rmse\.A/);
+    expect(String(table.stdout).split('\n')[2]).toContain(best.id);
+  });
+
+  it('--jobs 2 and --jobs 1 give identical results on 8 trials', async () => {
+    const grid = ['--sweep', 'train.batch_size=16,32', '--sweep', 'train.optimizer.adam.lr=0.001,0.002,0.005,0.01'];
+    const one = await sweep(quickProject(), [...grid, '--jobs', '1']);
+    const two = await sweep(quickProject(), [...grid, '--jobs', '2']);
+    expect(one.record!.trials).toHaveLength(8);
+    const objectives = (s: SweepRecord) => Object.fromEntries(s.trials.map((t) => [t.id, t.objective!.mean]));
+    expect(objectives(two.record!)).toEqual(objectives(one.record!));
+  });
+
+  it('a worker killed mid-trial is retried once, then that trial is FAILED; the others finish; exit 1', async () => {
+    const dir = quickProject();
+    const victim = trialId({ 'train.batch_size': 32 });
+    const { r, record } = await sweep(dir, ['--sweep', 'train.batch_size=16,32,64', '--jobs', '2'], {
+      PARAMFLOW_CRASH_AT: 'stage-progress:train@1',
+      PARAMFLOW_CRASH_TRIAL: victim,
+    });
+    expect(r.exitCode).toBe(1);
+    const byId = Object.fromEntries(record!.trials.map((t) => [t.id, t.replicates[0]!]));
+    expect(byId[victim]).toMatchObject({ status: 'FAILED', attempts: 2 });
+    expect(byId[victim]!.error).toMatch(/killed by SIGKILL/);
+    expect(Object.entries(byId).filter(([id]) => id !== victim).every(([, x]) => x.status === 'FINISHED')).toBe(true);
+    const verify = await paramflow(dir, ['cache', 'verify']);
+    expect(verify.exitCode, String(verify.stdout)).toBe(0);
+    expect(execSync('ps -eo args').toString()).not.toContain(dir);
+  });
+
+  it('a bad value in the sweep is refused before anything runs, located at its key (exit 2)', async () => {
+    const dir = quickProject();
+    const text = readFileSync(join(dir, 'pipeline.yaml'), 'utf8') + 'sweep:\n  grid:\n    train.batch_size: [32, 0]\n';
+    writeFileSync(join(dir, 'pipeline.yaml'), text);
+    const r = await paramflow(dir, ['run', 'pipeline.yaml']);
+    expect(r.exitCode).toBe(2);
+    const line = text.split('\n').findIndex((l) => l.includes('train.batch_size: [32, 0]')) + 1;
+    expect(r.stderr).toMatch(new RegExp(`pipeline\\.yaml:${line}:5: error PF_SCHEMA: stages\\.train\\.with\\.batch_size must be ≥ 1, got 0`));
+    expect(JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout))).toEqual([]);
+  });
+});
