@@ -44,8 +44,9 @@ program
 
 program
   .command('validate <file>')
-  .description('check a pipeline file (and --set overrides) without running anything')
+  .description('check a pipeline file (with --set overrides and every sweep trial) without running anything')
   .option('--set <key=value>', 'override a value (repeatable)', collect, [])
+  .option('--sweep <key=v1,v2,…>', 'sweep a key over values (repeatable)', collect, [])
   .action(async (file, flags) => {
     exitCode = await validateCommand(file, flags);
   });

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isSeq } from 'yaml';
 import { dirname, resolve } from 'node:path';
 import { InputErrors, ParamflowError, type SourceLocation } from '../errors.js';
 import { topologicalOrder } from '../pipeline/dag.js';
@@ -127,6 +128,16 @@ function makeLocator(source: YamlSource, overrides: readonly ParsedOverride[]): 
 }
 
 function applyOverride(source: YamlSource, o: ParsedOverride): void {
+  for (let i = 1; i < o.path.length; i++) {
+    const parent = source.doc.getIn(o.path.slice(0, i), true);
+    const seg = String(o.path[i]);
+    if (isSeq(parent) && (!/^\d+$/.test(seg) || Number(seg) >= parent.items.length)) {
+      throw new ParamflowError('PF_BAD_OVERRIDE', `--set ${o.text}: ${o.path.slice(0, i).join('.')} is a list of ${parent.items.length} items; \`${seg}\` is not one of its indexes`, {
+        location: o.location,
+        hint: `use an index from 0 to ${parent.items.length - 1}, or replace the whole list`,
+      });
+    }
+  }
   try {
     source.doc.setIn(o.path, source.doc.createNode(o.value));
   } catch (err) {

@@ -49,6 +49,7 @@ function asSetKey(path: DocPath): string {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (typeof v === 'number' && !Number.isFinite(v)) return `number ${String(v)}`;
   if (Array.isArray(v)) return `a list`;
   if (typeof v === 'object') return 'a mapping';

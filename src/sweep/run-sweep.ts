@@ -37,15 +37,24 @@ export async function sweepOf(file: string, overrides: readonly Override[], flag
   return spec ? { base, spec } : undefined;
 }
 
+/**
+ * The sweep's trials, each validated like a `--set` run (a bad value is bad input, exit 2,
+ * located at its sweep key), or undefined when the pipeline has no sweep.
+ */
+export async function prepareSweep(file: string, overrides: readonly Override[], flags: readonly Override[]): Promise<{ base: PipelineSpec; spec: SweepSpec; trials: Trial[] } | undefined> {
+  const found = await sweepOf(file, overrides, flags);
+  if (!found) return undefined;
+  const trials = expandTrials(found.spec, found.base.seed);
+  const locations = sweepKeyLocations(found.base.file, file, flags);
+  for (const t of trials) await loadPipeline(file, { registry: await builtinRegistry(), overrides: [...overrides, ...trialOverrides(t, locations)] });
+  return { ...found, trials };
+}
+
 /** Runs every trial × replicate as its own `paramflow run`, `jobs` at a time; records the sweep. */
 export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined> {
-  const found = await sweepOf(o.file, o.overrides, o.sweepFlags);
-  if (!found) return undefined;
-  const { base, spec } = found;
-  const trials = expandTrials(spec, base.seed);
-  // Every trial is validated before anything runs: a bad value is bad input (exit 2).
-  const locations = sweepKeyLocations(base.file, o.file, o.sweepFlags);
-  for (const t of trials) await loadPipeline(o.file, { registry: await builtinRegistry(), overrides: [...o.overrides, ...trialOverrides(t, locations)] });
+  const prepared = await prepareSweep(o.file, o.overrides, o.sweepFlags);
+  if (!prepared) return undefined;
+  const { base, spec, trials } = prepared;
 
   const layout = new Layout(base.root);
   const store = new SweepStore(layout);

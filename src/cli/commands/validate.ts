@@ -2,9 +2,13 @@ import { loadPipeline } from '../../config/load-pipeline.js';
 import { EXIT } from '../../errors.js';
 import { builtinRegistry } from '../../stage/registry.js';
 import { locateOverrides } from '../overrides.js';
+import { prepareSweep } from '../../sweep/run-sweep.js';
 
-export async function validateCommand(file: string, flags: { set: string[] }): Promise<number> {
-  const pipeline = await loadPipeline(file, { registry: await builtinRegistry(), overrides: locateOverrides(flags.set) });
-  process.stdout.write(`${file}: ok — pipeline ${pipeline.name}, ${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.name).join(', ')})\n`);
+export async function validateCommand(file: string, flags: { set: string[]; sweep?: string[] }): Promise<number> {
+  const overrides = locateOverrides(flags.set);
+  const pipeline = await loadPipeline(file, { registry: await builtinRegistry(), overrides });
+  const sweep = await prepareSweep(file, overrides, locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'));
+  const trials = sweep ? `; sweep of ${sweep.trials.length} trials × ${sweep.spec.replicates} replicate(s), all valid` : '';
+  process.stdout.write(`${file}: ok — pipeline ${pipeline.name}, ${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.name).join(', ')})${trials}\n`);
   return EXIT.ok;
 }

@@ -1,0 +1,106 @@
+import type { Config, TopLevelSpec } from 'vega-lite';
+import type { FoldHistory } from '../../stages/evaluate/inputs.js';
+import { FONT_FAMILY } from '../../stages/evaluate/plot-specs.js';
+import type { RunRecord } from '../tracking/run-record.js';
+
+// The report's own plots as Vega-Lite specs: plain data in, JSON out, no rendering here.
+
+const BLUE = '#4c78a8';
+const BEST = '#d62728';
+
+const CONFIG: Config = {
+  font: FONT_FAMILY,
+  background: 'white',
+  aria: false,
+  title: { fontSize: 15, anchor: 'start', subtitleFontSize: 12 },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' },
+};
+
+/** One trial as a point of an objective plot. */
+export interface ObjectivePoint {
+  trial: string;
+  /** The swept key's value in this trial. */
+  value: unknown;
+  mean: number;
+  std: number;
+  /** Finished replicates behind mean and std. */
+  n: number;
+  /** The trial's other swept values (`k=v …`): trials sharing them are joined by a line. */
+  group: string;
+}
+
+export interface ObjectivePlot {
+  key: string;
+  metric: string;
+  goal: 'minimize' | 'maximize';
+  points: readonly ObjectivePoint[];
+  /** The swept values in sweep order (the axis order of non-numeric values). */
+  order: readonly unknown[];
+  best?: string;
+}
+
+/** More groups than this get no colour legend, only a line each. */
+const MAX_COLOURS = 10;
+
+/** The objective of each trial against one swept key, with ± std bars where trials have replicates. */
+export function objectiveVsParamSpec(plot: ObjectivePlot): TopLevelSpec {
+  const numeric = plot.points.every((p) => typeof p.value === 'number');
+  const rows = plot.points.map((p) => ({ trial: p.trial, x: numeric ? p.value : label(p.value), y: p.mean, lo: p.mean - p.std, hi: p.mean + p.std, group: p.group, best: p.trial === plot.best }));
+  const xs = numeric ? plot.points.map((p) => p.value as number) : [];
+  const log = numeric && xs.every((v) => v > 0) && Math.max(...xs) / Math.min(...xs) >= 10;
+  const x = numeric
+    ? { field: 'x', type: 'quantitative' as const, title: plot.key, scale: log ? { type: 'log' as const, nice: false } : { zero: false } }
+    : { field: 'x', type: 'ordinal' as const, title: plot.key, sort: [...new Set(plot.order.map(label))], axis: { labelAngle: 0 } };
+  const y = { field: 'y', type: 'quantitative' as const, title: `${plot.metric} (${plot.goal})`, scale: { zero: false } };
+  const groups = new Set(rows.map((r) => r.group)).size;
+  const colour = groups > 1 && groups <= MAX_COLOURS ? { color: { field: 'group', type: 'nominal' as const, title: 'other swept values' } } : {};
+  const replicated = plot.points.some((p) => p.n > 1);
+  const layer: object[] = [];
+  if (numeric && rows.length > 1) layer.push({ mark: { type: 'line', strokeWidth: 1.5, color: BLUE }, encoding: { x, y, detail: { field: 'group' }, ...colour } });
+  if (replicated) layer.push({ mark: { type: 'rule', strokeWidth: 1.5, color: BLUE }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, ...colour } });
+  layer.push({ mark: { type: 'point', filled: true, size: 60, color: BLUE, opacity: 0.9 }, encoding: { x, y, ...colour } });
+  if (plot.best !== undefined) {
+    layer.push({ transform: [{ filter: 'datum.best' }], mark: { type: 'point', filled: false, size: 260, strokeWidth: 2, color: BEST }, encoding: { x, y } });
+  }
+  const parts = ['one point per trial', replicated ? 'bars: mean ± std over replicates' : undefined, plot.best !== undefined ? 'ringed: best trial' : undefined];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: `${plot.metric} vs ${plot.key}`, subtitle: parts.filter((p) => p !== undefined).join(' · ') },
+    data: { values: rows },
+    width: 360,
+    height: 240,
+    layer,
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+/** A value as an axis label: strings as they are, anything else as JSON. */
+export function label(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/**
+ * The training history of a run from its run.json: the folds of the first stage that
+ * reports a `loss` series, in the shape the evaluate stage's learning-curve plot takes.
+ */
+export function foldHistories(run: Pick<RunRecord, 'stages'>): { stage: string; history: FoldHistory[] } | undefined {
+  for (const [stage, s] of Object.entries(run.stages)) {
+    const folds = (s.folds ?? []).filter((f) => (f.series.loss ?? []).length > 0);
+    if (folds.length === 0) continue;
+    const history = folds.map((f): FoldHistory => {
+      const val = new Map((f.series.val_loss ?? []).map((p) => [p.step, p.value]));
+      const epochs = f.series.loss!.map((p) => ({ epoch: p.step, loss: p.value, val_loss: val.get(p.step) ?? null }));
+      const last = epochs[epochs.length - 1]?.epoch ?? 0;
+      return { fold: f.fold, best_epoch: f.metrics.best_epoch ?? bestEpoch(epochs) ?? last, stopped_epoch: last, epochs };
+    });
+    return { stage, history };
+  }
+  return undefined;
+}
+
+function bestEpoch(epochs: FoldHistory['epochs']): number | undefined {
+  let best: { epoch: number; v: number } | undefined;
+  for (const e of epochs) if (e.val_loss !== null && (!best || e.val_loss < best.v)) best = { epoch: e.epoch, v: e.val_loss };
+  return best?.epoch;
+}
