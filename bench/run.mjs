@@ -4,7 +4,7 @@
 // Adam, MSE; models M1 and M2 at batch 32 and 256; warm-up, then the best of 2 epochs.
 //
 //   npm run bench [-- --json FILE] [--quick] [--backends wasm,cpu] [--models M1] [--batches 32]
-//                    [--cores 1,2] [--epoch-seconds 10] [--no-pytorch] [--no-tracking]
+//                    [--cores 1,2] [--epoch-seconds 10] [--no-pytorch] [--no-tracking] [--no-sweep]
 //
 // cores = parallel training processes (tfjs-backend-wasm runs on one thread in Node, PERF-NOTES
 // 2); samples/s are summed over them. PyTorch at 2 cores is the better of 1 process × 2 threads
@@ -38,6 +38,7 @@ const { values: opts } = parseArgs({
     'epoch-seconds': { type: 'string' },
     'no-pytorch': { type: 'boolean', default: false },
     'no-tracking': { type: 'boolean', default: false },
+    'no-sweep': { type: 'boolean', default: false },
   },
 });
 const size = { ...(opts.quick ? QUICK : FULL) };
@@ -143,6 +144,7 @@ async function main() {
   notes.push('cores = parallel training processes, samples/s summed; wasm uses one thread per process in Node.');
   for (const n of notes) console.log(`- ${n}`);
   if (!opts['no-tracking']) await trackingOverhead();
+  if (!opts['no-sweep']) await sweepSpeedup();
   console.log(`- took ${Math.round((performance.now() - started) / 1000)} s`);
   if (opts.json) writeFileSync(opts.json, `${JSON.stringify(rows, null, 2)}\n`);
   if (!rows.length) process.exitCode = 1;
@@ -153,6 +155,12 @@ async function trackingOverhead() {
   const args = opts.quick ? ['--pipeline', 'pipelines/quick.yaml', '--set', 'train.epochs=3', '--rounds', '1'] : ['--pipeline', 'pipelines/seed-study.yaml'];
   const r = await execa(process.execPath, [join(HERE, 'tracking-overhead.mjs'), ...args], { reject: false, stderr: 'inherit' });
   console.log(r.exitCode === 0 ? `- ${r.stdout.trim()}` : `- tracking overhead not measured: ${r.stdout || r.message}`);
+}
+
+/** Trials in parallel worker processes: --jobs 2 against --jobs 1 on the same 8-trial sweep. */
+async function sweepSpeedup() {
+  const r = await execa(process.execPath, [join(HERE, 'sweep-speedup.mjs'), ...(opts.quick ? ['--epochs', '2'] : [])], { reject: false, stderr: 'inherit' });
+  console.log(r.exitCode === 0 ? `- ${r.stdout.trim()}` : `- sweep speed-up not measured: ${r.stdout || r.message}`);
 }
 
 function printTable(rows) {

@@ -27,7 +27,7 @@ describe('npm run bench -- --quick', () => {
   it('writes one JSON row per backend, model, batch and core count', { timeout: 180_000 }, async () => {
     expect(existsSync(join(REPO, 'dist', 'src', 'backend', 'load.js')), 'run `npm run build` first').toBe(true);
     const file = join(dir, 'bench.json');
-    const r = await execa(process.execPath, ['bench/run.mjs', '--quick', '--no-tracking', '--backends', 'cpu,wasm', '--json', file], { cwd: REPO, reject: false, timeout: 170_000 });
+    const r = await execa(process.execPath, ['bench/run.mjs', '--quick', '--no-tracking', '--no-sweep', '--backends', 'cpu,wasm', '--json', file], { cwd: REPO, reject: false, timeout: 170_000 });
     expect(r.exitCode, r.stderr).toBe(0);
 
     const rows = JSON.parse(readFileSync(file, 'utf8')) as Row[];

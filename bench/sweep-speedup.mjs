@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Sweep parallelism: the wall time of one sweep of 8 trials on quick.yaml with --jobs 1
+// and with --jobs 2, each in a fresh project (cold cache), in one session. Workers get
+// one BLAS thread each; the speed-up can not exceed what the machine's cores give.
+//
+//   node bench/sweep-speedup.mjs [--epochs 10] [--json FILE]
+import { execa } from 'execa';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const { values: opts } = parseArgs({ options: { epochs: { type: 'string', default: '10' }, json: { type: 'string' } } });
+const SWEEP = ['--sweep', 'train.batch_size=16,32', '--sweep', 'train.optimizer.adam.lr=0.001,0.002,0.005,0.01', '--set', `train.epochs=${opts.epochs}`];
+
+async function timed(jobs) {
+  const dir = mkdtempSync(join(tmpdir(), `pf-bench-sweep-${jobs}-`));
+  mkdirSync(join(dir, '.paramflow'));
+  copyFileSync(join(ROOT, 'pipelines', 'quick.yaml'), join(dir, 'quick.yaml'));
+  const t0 = process.hrtime.bigint();
+  const r = await execa(process.execPath, [CLI, 'run', 'quick.yaml', '--json', '--jobs', `${jobs}`, ...SWEEP], { cwd: dir, reject: false });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.exitCode !== 0) throw new Error(`sweep failed:\n${r.stderr}`);
+  const sweep = JSON.parse(r.stdout);
+  return { seconds, objectives: Object.fromEntries(sweep.trials.map((t) => [t.id, t.objective?.mean])) };
+}
+
+const one = await timed(1);
+const two = await timed(2);
+const row = { trials: 8, jobs1_s: one.seconds, jobs2_s: two.seconds, speedup: one.seconds / two.seconds, identical: JSON.stringify(one.objectives) === JSON.stringify(two.objectives) };
+process.stdout.write(
+  `sweep of 8 trials (quick.yaml, ${opts.epochs} epochs): --jobs 1 ${one.seconds.toFixed(1)} s, --jobs 2 ${two.seconds.toFixed(1)} s → ${row.speedup.toFixed(2)}× (goal ≥ 1.8× on 2 cores); results ${row.identical ? 'identical' : 'DIFFER'}\n`,
+);
+if (opts.json) writeFileSync(opts.json, JSON.stringify(row, null, 2) + '\n');
+if (!row.identical) process.exitCode = 1;
