@@ -120,9 +120,10 @@ function result(finished: readonly FinishedFold[], data: Data): StageResult {
   const folds: FoldReport[] = finished.map(({ history: h, timestamps }) => {
     const best = h.epochs.find((e) => e.epoch === h.best_epoch)!;
     const series = (pick: (e: (typeof h.epochs)[number]) => number): MetricPoint[] => h.epochs.map((e, i) => ({ step: e.epoch, value: pick(e), timestamp: timestamps[i] ?? 0 }));
-    return { fold: h.fold, metrics: { best_epoch: h.best_epoch, val_loss: best.val_loss }, series: { loss: series((e) => e.loss), val_loss: series((e) => e.val_loss) } };
+    // `best_val_loss`, not `val_loss`: a scalar under the curve's key would add a step-0 point to it in MLflow.
+    return { fold: h.fold, metrics: { best_epoch: h.best_epoch, best_val_loss: best.val_loss }, series: { loss: series((e) => e.loss), val_loss: series((e) => e.val_loss) } };
   });
-  const mean = folds.reduce((a, f) => a + f.metrics.val_loss!, 0) / Math.max(1, folds.length);
+  const mean = folds.reduce((a, f) => a + f.metrics.best_val_loss!, 0) / Math.max(1, folds.length);
   return {
     outputs: {
       model: { kind: 'folder', files: model },

@@ -162,7 +162,7 @@ describe('train: early stopping', () => {
       expect(h.epochs[h.best_epoch - 1]!.val_loss).toBe(best);
       const p = await predictValidation(rt, r, data, h.fold);
       expect(mse(p.predictedScaled, p.truthScaled)).toBeCloseTo(best, 5);
-      expect(r.folds![h.fold]!.metrics).toEqual({ best_epoch: h.best_epoch, val_loss: best });
+      expect(r.folds![h.fold]!.metrics).toEqual({ best_epoch: h.best_epoch, best_val_loss: best });
     }
   });
 
@@ -231,7 +231,7 @@ describe('train: run', () => {
       expect(f.series.val_loss!.map((p) => p.value)).toEqual(h[f.fold]!.epochs.map((e) => e.val_loss));
       expect(f.series.loss!.every((p) => p.timestamp > 0)).toBe(true);
     }
-    expect(r.metrics!.val_loss_mean).toBeCloseTo(r.folds!.reduce((a, f) => a + f.metrics.val_loss!, 0) / 3, 12);
+    expect(r.metrics!.val_loss_mean).toBeCloseTo(r.folds!.reduce((a, f) => a + f.metrics.best_val_loss!, 0) / 3, 12);
     expect(h[0]).toMatchObject({ fold: 0, stopped_epoch: 3 });
     expect(Object.keys(h[0]!.epochs[0]!)).toEqual(['epoch', 'loss', 'val_loss', 'lr']);
   });

@@ -33,7 +33,10 @@ export function metricNumber(v: number | string): number {
 
 /** Identity of a metric point, for telling whether the server already has it. */
 export function pointKey(m: Metric): string {
-  return `${m.key}\u0000${m.step}\u0000${m.timestamp}\u0000${String(metricNumber(m.value))}`;
+  // The server stores ±Infinity as ±Number.MAX_VALUE and answers with that.
+  const v = metricNumber(m.value);
+  const value = v === Infinity ? Number.MAX_VALUE : v === -Infinity ? -Number.MAX_VALUE : v;
+  return `${m.key}\u0000${m.step}\u0000${m.timestamp}\u0000${String(value)}`;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -142,7 +142,8 @@ export class HttpTransport {
       status,
       ...(errorCode ? { errorCode } : {}),
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-      ...(statusHint(status) ? { hint: statusHint(status) } : {}),
+      // A JSON error (RESOURCE_DOES_NOT_EXIST…) is the server speaking: no hint about the URI.
+      ...(!errorCode && statusHint(status) ? { hint: statusHint(status) } : {}),
     });
   }
 

@@ -23,7 +23,9 @@ export const MAX_TAG_VALUE_LENGTH = 8000;
 export const MAX_EXPERIMENT_NAME_LENGTH = 500;
 
 // Python's `\w` on str is Unicode-aware: letters, digits (and marks) of any script, and `_`.
-const KEY_CHARSET = /^[\p{L}\p{N}\p{M}_/.\- :]*$/u;
+// Python's `\w`, which MLflow checks names with, takes letters and digits but not combining
+// marks (a real 3.6 server refused "e\u0301" and "कि").
+const KEY_CHARSET = /^[\p{L}\p{N}_/.\- :]*$/u;
 
 /** Why MLflow would refuse `key` as a metric, param or tag name, or undefined when it is fine. */
 export function checkKey(key: string): string | undefined {

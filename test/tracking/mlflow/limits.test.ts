@@ -45,3 +45,10 @@ describe('values', () => {
     expect(experimentNameProblem('e'.repeat(501))).toMatch(/500/);
   });
 });
+
+describe('key charset as a real MLflow 3.6 server applies it (Python \\w)', () => {
+  it('takes letters and digits of any script, refuses combining marks', () => {
+    for (const ok of ['température', 'α_β', 'x٣']) expect(checkKey(ok), ok).toBeUndefined();
+    for (const bad of ['e\u0301', 'कि', 'x\u200d']) expect(checkKey(bad), JSON.stringify(bad)).toBeDefined();
+  });
+});
