@@ -3,8 +3,10 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { cacheGcCommand, cacheLsCommand, cacheVerifyCommand } from './commands/cache.js';
+import { compareCommand } from './commands/compare.js';
 import { initCommand } from './commands/init.js';
 import { predictCommand } from './commands/predict.js';
+import { reportCommand } from './commands/report.js';
 import { syncCommand } from './commands/sync.js';
 import { isMlflowError } from '../tracking/mlflow/index.js';
 import { runCommand } from './commands/run.js';
@@ -116,6 +118,23 @@ program
   .description('send MLflow logging that was spooled while the server was unreachable (all runs, or one)')
   .action(async (ref) => {
     exitCode = await syncCommand(ref);
+  });
+
+program
+  .command('compare <refs...>')
+  .description('params side by side (differences marked) and metric deltas of runs, or of a sweep\'s trials')
+  .option('--all', 'show every param, not only those that differ')
+  .option('--json', 'machine-readable output')
+  .action(async (refs: string[], flags) => {
+    exitCode = await compareCommand(refs, flags);
+  });
+
+program
+  .command('report [ref]')
+  .description('write a self-contained HTML report of a sweep (default: the newest) or of a run')
+  .option('-o, --out <file>', 'where to write the page (default: .paramflow/reports/<id>.html)')
+  .action(async (ref, flags) => {
+    exitCode = await reportCommand(ref, flags);
   });
 
 program

@@ -34,8 +34,8 @@ export function compareRuns(runs: readonly RunRecord[], objective: string): Comp
 
 const LEADING = ['cv_rmse_mean', 'cv_rmse_std', 'val_loss_mean'];
 
-/** The objective first, then the usual summaries, per-target means, the rest; alphabetical within each group. */
+/** The objective first, then the usual summaries, per-target RMSE, other means, the rest; alphabetical within each group. */
 export function orderMetrics(keys: readonly string[], objective: string): string[] {
-  const rank = (k: string) => (k === objective ? -1 : LEADING.includes(k) ? LEADING.indexOf(k) : k.endsWith('.mean') ? 10 : 20);
+  const rank = (k: string) => (k === objective ? -1 : LEADING.includes(k) ? LEADING.indexOf(k) : /^rmse\..+\.mean$/.test(k) ? 10 : k.endsWith('.mean') ? 11 : 20);
   return [...keys].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }

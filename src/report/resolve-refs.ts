@@ -63,7 +63,7 @@ export async function resolveCompareRefs(refs: readonly string[], store: RunStor
   }
   const unique = out.filter((r, i) => out.findIndex((x) => x.runId === r.runId) === i);
   if (unique.length < 2) {
-    throw new ParamflowError('PF_BAD_REF', `compare needs two or more runs; ${refs.map((r) => `\`${r}\``).join(', ')} ${unique.length === 1 ? `name only run ${unique[0]!.runId}` : 'name no run'}`, {
+    throw new ParamflowError('PF_BAD_REF', `compare needs two or more runs; ${refs.map((r) => `\`${r}\``).join(', ')} ${refs.length === 1 ? 'names' : 'name'} ${unique.length === 1 ? `only run ${unique[0]!.runId}` : 'no run'}`, {
       location: { file: '<command line>' },
       hint: 'name two runs, or a sweep (`paramflow runs` lists the runs; sweep ids are the folders of .paramflow/sweeps)',
     });
