@@ -51,6 +51,7 @@ export const pre = (text: string) => `<pre>${escapeHtml(text)}</pre>`;
 const STYLE = `
 body { font-family: DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
+h3 { font-size: 1rem; margin-top: 1.2rem; }
 h2 { font-size: 1.15rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
 .subtitle { color: #666; margin-top: 0; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }

@@ -14,7 +14,7 @@ const CONFIG: Config = {
   aria: false,
   title: { fontSize: 15, anchor: 'start', subtitleFontSize: 12 },
   axis: { labelFontSize: 11, titleFontSize: 12 },
-  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom', labelLimit: 480 },
 };
 
 /** One trial as a point of an objective plot. */
@@ -26,7 +26,7 @@ export interface ObjectivePoint {
   std: number;
   /** Finished replicates behind mean and std. */
   n: number;
-  /** The trial's other swept values (`k=v …`): trials sharing them are joined by a line. */
+  /** The trial's other swept values: trials sharing them are joined by a line. */
   group: string;
 }
 
@@ -38,10 +38,13 @@ export interface ObjectivePlot {
   /** The swept values in sweep order (the axis order of non-numeric values). */
   order: readonly unknown[];
   best?: string;
+  /** The legend's title for `group` (default: "other swept values"). */
+  groupTitle?: string;
 }
 
 /** More groups than this get no colour legend, only a line each. */
 const MAX_COLOURS = 10;
+const MAX_TICKS = 12;
 
 /** The objective of each trial against one swept key, with ± std bars where trials have replicates. */
 export function objectiveVsParamSpec(plot: ObjectivePlot): TopLevelSpec {
@@ -49,12 +52,15 @@ export function objectiveVsParamSpec(plot: ObjectivePlot): TopLevelSpec {
   const rows = plot.points.map((p) => ({ trial: p.trial, x: numeric ? p.value : label(p.value), y: p.mean, lo: p.mean - p.std, hi: p.mean + p.std, group: p.group, best: p.trial === plot.best }));
   const xs = numeric ? plot.points.map((p) => p.value as number) : [];
   const log = numeric && xs.every((v) => v > 0) && Math.max(...xs) / Math.min(...xs) >= 10;
+  const ticks = [...new Set(xs)].sort((a, b) => a - b);
+  // Ticks at the swept values themselves, unless there are too many (a random sweep).
+  const axis = ticks.length <= MAX_TICKS ? { values: ticks } : {};
   const x = numeric
-    ? { field: 'x', type: 'quantitative' as const, title: plot.key, scale: log ? { type: 'log' as const, nice: false } : { zero: false } }
+    ? { field: 'x', type: 'quantitative' as const, title: plot.key, axis, scale: log ? { type: 'log' as const, nice: false } : { zero: false } }
     : { field: 'x', type: 'ordinal' as const, title: plot.key, sort: [...new Set(plot.order.map(label))], axis: { labelAngle: 0 } };
   const y = { field: 'y', type: 'quantitative' as const, title: `${plot.metric} (${plot.goal})`, scale: { zero: false } };
   const groups = new Set(rows.map((r) => r.group)).size;
-  const colour = groups > 1 && groups <= MAX_COLOURS ? { color: { field: 'group', type: 'nominal' as const, title: 'other swept values' } } : {};
+  const colour = groups > 1 && groups <= MAX_COLOURS ? { color: { field: 'group', type: 'nominal' as const, title: plot.groupTitle ?? 'other swept values' } } : {};
   const replicated = plot.points.some((p) => p.n > 1);
   const layer: object[] = [];
   if (numeric && rows.length > 1) layer.push({ mark: { type: 'line', strokeWidth: 1.5, color: BLUE }, encoding: { x, y, detail: { field: 'group' }, ...colour } });
