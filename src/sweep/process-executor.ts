@@ -11,6 +11,8 @@ export interface TrialTask {
   noCache: boolean;
   backend?: string;
   cwd: string;
+  /** More environment for the worker (the MLflow parent link, see mlflow-parent.ts). */
+  env?: Record<string, string>;
 }
 
 export type TrialOutcome =
@@ -37,6 +39,7 @@ export class ProcessTrialExecutor implements TrialExecutor {
       // SIGTERM first, then SIGKILL: the worker marks its run KILLED when it can.
       forceKillAfterDelay: 3000,
       env: {
+        ...task.env,
         PARAMFLOW_SWEEP_TRIAL: JSON.stringify(task.tag),
         // One BLAS/OpenMP thread per worker: the workers share the cores.
         OPENBLAS_NUM_THREADS: '1',

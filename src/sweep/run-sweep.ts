@@ -15,6 +15,7 @@ import { bestTrial, summarize, type ReplicateRecord, type SweepRecord, type Tria
 import { mergeSweep, parseSweepFlag, type SweepSpec } from './spec.js';
 import { SweepStore } from './store.js';
 import { formatProgress, formatValues } from './progress.js';
+import { startSweepMlflow } from './mlflow-parent.js';
 
 export interface SweepOptions {
   file: string;
@@ -78,6 +79,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   let writes = store.write(record);
   const save = () => (writes = writes.then(() => store.write(record)));
   log(`sweep ${record.sweepId} · ${base.name} · ${trials.length} trials × ${spec.replicates} replicate(s) · objective ${spec.objective.metric} (${spec.objective.goal})`);
+  // MLflow: the sweep's parent run, spooled before any worker starts (mlflow-parent.ts).
+  const mlflow = await startSweepMlflow(base, record, log);
 
   const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
   const executor = o.executor ?? new ProcessTrialExecutor();
@@ -102,7 +105,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
     const sets = [...record.overrides, ...trialOverrides(t, {}).map((x) => x.text), ...(r.replicate > 0 ? [`seed=${r.seed}`] : [])];
     // A worker that dies (killed, out of memory) gets one more attempt; bad input none.
     for (r.attempts = 1; r.attempts <= 2; r.attempts++) {
-      const out = await executor.run({ file: base.file, sets, tag: { sweep: record.sweepId, trial: t.id, replicate: r.replicate, values: t.values }, noCache: Boolean(o.noCache), ...(o.backend ? { backend: o.backend } : {}), cwd: process.cwd() }, controller.signal);
+      const out = await executor.run({ file: base.file, sets, tag: { sweep: record.sweepId, trial: t.id, replicate: r.replicate, values: t.values }, noCache: Boolean(o.noCache), ...(o.backend ? { backend: o.backend } : {}), ...(mlflow ? { env: mlflow.env(t, r.replicate) } : {}), cwd: process.cwd() }, controller.signal);
       if (out.ok) {
         r.runId = out.runId;
         r.objective = (await runs.read(out.runId)).metrics[spec.objective.metric];
@@ -131,6 +134,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   record.status = o.signal?.aborted ? 'KILLED' : failed ? 'FAILED' : 'FINISHED';
   record.endedAt = new Date().toISOString();
   await save();
+  await mlflow?.finish(record); // MLflow: best trial, objective and status on the parent run
   return record;
 }
 

@@ -1,6 +1,8 @@
 // The MLflow tracking API the runner and the CLI use (see tracker.ts and sync.ts).
 export { MlflowTracker, type FinishResult, type TrackerOptions } from './tracker.js';
-export { syncRun, syncAll, mlflowState, type SyncOptions, type SyncRunResult, type MlflowRunState, type SyncStateName } from './sync.js';
+export { SweepTracker, PARENT_ENV, sweepLinkFromEnv, type SweepLink, type SweepTrackerOptions } from './sweep.js';
+export { trialNamer, sweepRunName } from './sweep-mapping.js';
+export { syncRun, syncSweep, syncAll, mlflowState, sweepMlflowState, type SyncOptions, type SyncRunResult, type MlflowRunState, type SyncStateName } from './sync.js';
 export { mlflowKeyProblems, checkKey, experimentNameProblem } from './limits.js';
 export { pipelineParamKeys, defaultRunName } from './mapping.js';
 export { trackingUriProblem, parseTrackingUri, redactUri, TRACKING_URI_HINT } from './uri.js';

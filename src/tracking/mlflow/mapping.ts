@@ -5,7 +5,7 @@ import type { RunRecord } from '../run-record.js';
 import { splitBatch } from './batch.js';
 import { flattenParams, metricValue } from './flatten.js';
 import { checkKey, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, truncateChars } from './limits.js';
-import { contentTypeOf, foldScope, RUN_SCOPE, type GeneratedFile, type TrackOp } from './ops.js';
+import { contentTypeOf, foldScope, RUN_SCOPE, type GeneratedFile, type ParentRef, type TrackOp } from './ops.js';
 import type { KeyValue, Metric } from './types.js';
 
 // How a paramflow run appears in MLflow (see the README's "MLflow" section): the experiment
@@ -21,6 +21,8 @@ export interface MappingContext {
   now: number;
   /** The run's name in MLflow; default `<pipeline> <short hash>` (sweeps pass the values that vary). */
   runName?: string;
+  /** The run is a sweep's trial: its MLflow run is nested under the sweep's. */
+  parent?: ParentRef;
 }
 
 /** What has been mapped so far for one run (updated by the functions below). */
@@ -49,7 +51,15 @@ export function mapStart(record: RunRecord, ctx: MappingContext, state: MappingS
   const out: Mapped = { ops: [{ op: 'experiment', name: record.pipeline.experiment }], files: [], skipped: [] };
   const runName = ctx.runName ?? defaultRunName(record);
   const base = baseTags(record, ctx, RUN_SCOPE);
-  out.ops.push({ op: 'create-run', scope: RUN_SCOPE, runName, startTime: time(record.startedAt, ctx.now), userId: ctx.user, tags: [{ key: 'mlflow.runName', value: runName }, ...base] });
+  out.ops.push({
+    op: 'create-run',
+    scope: RUN_SCOPE,
+    ...(ctx.parent ? { parent: ctx.parent } : {}),
+    runName,
+    startTime: time(record.startedAt, ctx.now),
+    userId: ctx.user,
+    tags: [{ key: 'mlflow.runName', value: runName }, ...base],
+  });
   state.scopes.add(RUN_SCOPE);
 
   const tags: KeyValue[] = [
@@ -60,6 +70,13 @@ export function mapStart(record: RunRecord, ctx: MappingContext, state: MappingS
     ...(record.environment.git ? [{ key: 'paramflow.git.dirty', value: String(record.environment.git.dirty) }] : []),
     ...(record.environment.backend ? [{ key: 'paramflow.backend', value: record.environment.backend.name }] : []),
     ...Object.entries(record.stages).map(([name, s]) => ({ key: `paramflow.stage.${name}.key`, value: s.key })),
+    ...(record.sweep
+      ? [
+          { key: 'paramflow.sweep_id', value: record.sweep.sweep },
+          { key: 'paramflow.trial', value: record.sweep.trial },
+          { key: 'paramflow.replicate', value: String(record.sweep.replicate) },
+        ]
+      : []),
   ];
   const params = runParams(record, ctx, out);
   push(out, RUN_SCOPE, { params, tags: clean(tags, out, MAX_TAG_VALUE_LENGTH) });
@@ -168,25 +185,25 @@ function curves(series: Record<string, MetricPoint[]>, out: Mapped): Metric[] {
   return res;
 }
 
-function clean(kvs: KeyValue[], out: Mapped, maxValue: number): KeyValue[] {
+export function clean(kvs: KeyValue[], out: Mapped, maxValue: number): KeyValue[] {
   return kvs.filter((kv) => keyOk(kv.key, out)).map((kv) => ({ key: kv.key, value: truncateChars(kv.value, maxValue) }));
 }
 
-function keyOk(key: string, out: Mapped): boolean {
+export function keyOk(key: string, out: Mapped): boolean {
   if (checkKey(key) === undefined) return true;
   out.skipped.push(key);
   return false;
 }
 
-function push(out: Mapped, scope: string, body: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): void {
+export function push(out: Mapped, scope: string, body: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): void {
   for (const b of splitBatch(body)) out.ops.push({ op: 'log-batch', scope, ...b });
 }
 
-function artifact(scope: string, path: string, file: string): TrackOp {
+export function artifact(scope: string, path: string, file: string): TrackOp {
   return { op: 'artifact', scope, path: posix.normalize(path).replace(/^(\.\.\/)+/, ''), file, contentType: contentTypeOf(path) };
 }
 
-function time(iso: string, fallback: number): number {
+export function time(iso: string, fallback: number): number {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? fallback : t;
 }

@@ -10,13 +10,28 @@ export const RUN_SCOPE = 'run';
 
 export const foldScope = (fold: number): string => `fold-${fold}`;
 
+/** The MLflow run that stands for a whole sweep (in the sweep's own spool). */
+export const SWEEP_SCOPE = 'sweep';
+
+/**
+ * A parent run living in another spool: the sweep's run, named symbolically because its
+ * MLflow id may not exist yet when a trial's worker spools its create-run (the server was
+ * down). The sender resolves it from the sweep's sync state when it sends the op.
+ */
+export interface ParentRef {
+  sweep: string;
+}
+
 export type TrackOp =
   | { op: 'experiment'; name: string }
   | {
       op: 'create-run';
       scope: string;
-      /** Scope of the parent run: its MLflow id becomes the `mlflow.parentRunId` tag. */
-      parent?: string;
+      /**
+       * The parent run, whose MLflow id becomes the `mlflow.parentRunId` tag: a scope of
+       * this spool (a fold's run), or a reference to a sweep's run (a trial's run).
+       */
+      parent?: string | ParentRef;
       runName: string;
       startTime: number;
       userId?: string;

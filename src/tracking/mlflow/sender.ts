@@ -5,15 +5,27 @@ import { crashPoint } from '../../util/crash.js';
 import type { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
 import { pointKey } from './flatten.js';
-import type { SpooledOp } from './ops.js';
+import type { ParentRef, SpooledOp } from './ops.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
-import { statePath, writeState, type SyncState } from './spool.js';
+import { writeState, type SyncState } from './spool.js';
 import type { Metric } from './types.js';
+
+/**
+ * The MLflow id of a parent run that lives in another spool (a sweep's run), or null when
+ * there is none to link (that sweep is not tracked). Throws while it cannot be known yet:
+ * the op waits, and a later drain or `paramflow sync` tries again.
+ */
+export type ParentResolver = (ref: ParentRef, ctx: { server: string; signal: AbortSignal; deadline?: number }) => Promise<string | null>;
 
 export interface SenderOptions {
   client: MlflowClient;
   layout: Layout;
-  runId: string;
+  /** The spool's sync state file (`mlflow-sync.json`). */
+  statePath: string;
+  /** The tag naming what the spool logs (`paramflow.run_id` = the run id), to find its runs again. */
+  identity: { tag: string; value: string };
+  /** For create-run ops whose parent is a ParentRef. */
+  resolveParent?: ParentResolver;
   retry?: Partial<RetryPolicy>;
   log?: (line: string) => void;
   /** Tests: runs after an op reached the server and before its ack is recorded. */
@@ -117,7 +129,7 @@ export class SpoolSender {
           const found = await this.findRun(experimentId, op.scope);
           if (found) return;
         }
-        const parent = op.parent ? this.requireRun(op.parent).runId : undefined;
+        const parent = typeof op.parent === 'string' ? this.requireRun(op.parent).runId : op.parent ? await this.resolveParent(op.parent) : undefined;
         const tags = parent ? [...op.tags, { key: 'mlflow.parentRunId', value: parent }] : op.tags;
         const run = await c.createRun({ experimentId, runName: op.runName, startTime: op.startTime, tags, ...(op.userId ? { userId: op.userId } : {}) }, call);
         this.state.runs[op.scope] = { runId: run.info.run_id, ...(run.info.artifact_uri ? { artifactUri: run.info.artifact_uri } : {}) };
@@ -158,8 +170,8 @@ export class SpoolSender {
 
   /** A run this op created before its answer was lost: found by its paramflow tags. */
   private async findRun(experimentId: string, scope: string): Promise<boolean> {
-    // Run ids and scopes are paramflow's own ([0-9a-z-]): no quoting needed.
-    const filter = `tags.paramflow.run_id = '${this.o.runId}' AND tags.paramflow.scope = '${scope}'`;
+    // Run and sweep ids and scopes are paramflow's own ([0-9a-z-]): no quoting needed.
+    const filter = `tags.${this.o.identity.tag} = '${this.o.identity.value}' AND tags.paramflow.scope = '${scope}'`;
     const page = await this.o.client.searchRuns(
       { experimentIds: [experimentId], filter, maxResults: 10 },
       { retry: false, deadline: this.deadline, signal: this.abort.signal },
@@ -168,6 +180,12 @@ export class SpoolSender {
     if (!run) return false;
     this.state.runs[scope] = { runId: run.info.run_id, ...(run.info.artifact_uri ? { artifactUri: run.info.artifact_uri } : {}) };
     return true;
+  }
+
+  private async resolveParent(ref: ParentRef): Promise<string | undefined> {
+    if (!this.o.resolveParent) return undefined;
+    const id = await this.o.resolveParent(ref, { server: this.o.client.server, signal: this.abort.signal, ...(this.deadline !== undefined ? { deadline: this.deadline } : {}) });
+    return id ?? undefined;
   }
 
   private requireExperiment(): string {
@@ -182,7 +200,7 @@ export class SpoolSender {
   }
 
   private save(): Promise<void> {
-    return writeState(statePath(this.o.layout, this.o.runId), this.state);
+    return writeState(this.o.statePath, this.state);
   }
 }
 

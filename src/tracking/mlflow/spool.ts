@@ -42,6 +42,25 @@ export const spoolPath = (layout: Layout, runId: string): string => join(layout.
 export const statePath = (layout: Layout, runId: string): string => join(layout.run(runId), STATE_FILE);
 export const lockPath = (layout: Layout, runId: string): string => join(layout.run(runId), LOCK_FILE);
 
+/** The three files of one spool, in the folder of what it logs (a run, or a sweep). */
+export interface SpoolFiles {
+  dir: string;
+  spool: string;
+  state: string;
+  lock: string;
+}
+
+const filesIn = (dir: string): SpoolFiles => ({ dir, spool: join(dir, SPOOL_FILE), state: join(dir, STATE_FILE), lock: join(dir, LOCK_FILE) });
+
+/** A run's spool: `.paramflow/runs/<run-id>/`. */
+export const runSpool = (layout: Layout, runId: string): SpoolFiles => filesIn(layout.run(runId));
+
+/** Where sweeps live (as SweepStore writes them): `.paramflow/sweeps/<sweep-id>/`. */
+export const sweepDir = (layout: Layout, sweepId: string): string => join(layout.home, 'sweeps', sweepId);
+
+/** A sweep's own spool (its parent run), beside its sweep.json. */
+export const sweepSpool = (layout: Layout, sweepId: string): SpoolFiles => filesIn(sweepDir(layout, sweepId));
+
 export function newState(server: string): SyncState {
   return { format: STATE_FORMAT, server, runs: {}, acked: 0, rejected: [], updatedAt: new Date().toISOString() };
 }

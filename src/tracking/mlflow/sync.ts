@@ -1,15 +1,18 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Layout } from '../../cache/layout.js';
 import { acquireLock, type HeldLock } from '../../cache/lock.js';
+import type { SweepRecord } from '../../sweep/record.js';
+import { isOwnerDead } from '../../util/process-alive.js';
 import { RunStore } from '../run-store.js';
-import type { RunRecord } from '../run-record.js';
+import type { RunStatus } from '../run-record.js';
 import { authFromEnv, type Env } from './auth.js';
 import { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
-import { RUN_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
+import { RUN_SCOPE, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
 import type { Clock, RetryPolicy } from './retry.js';
-import { SpoolSender } from './sender.js';
-import { appendOps, lockPath, newState, readSpool, readState, spoolPath, statePath, writeState } from './spool.js';
+import { SpoolSender, type ParentResolver } from './sender.js';
+import { appendOps, newState, readSpool, readState, runSpool, sweepDir, sweepSpool, writeState, type SpoolFiles } from './spool.js';
 import { parseTrackingUri, redactUri, runUrl, splitTrackingUri } from './uri.js';
 
 export interface SyncOptions {
@@ -33,6 +36,7 @@ export interface SyncOptions {
 export type SyncStateName = 'synced' | 'pending' | 'off';
 
 export interface SyncRunResult {
+  /** The run id, or the sweep id for a sweep's own run. */
   runId: string;
   state: SyncStateName;
   /** Operations sent (and acknowledged) by this call. */
@@ -47,41 +51,85 @@ export interface SyncRunResult {
   error?: string;
 }
 
+/** One spool to replay: a run's, or a sweep's (its parent run). */
+interface SpoolTarget {
+  id: string;
+  files: SpoolFiles;
+  identity: { tag: string; value: string };
+  mainScope: string;
+  /** Its own process is still logging it. */
+  running: boolean;
+  /** How it ended, to close MLflow runs a dead process left RUNNING; undefined when unknown (no local record). */
+  end?: { status: RunStatus; endTime: number };
+}
+
 // `paramflow sync`: replays what runs spooled, from where each stopped. Idempotent: ops
 // acknowledged are never resent, an op whose answer was lost is checked against the
 // server first, so a second sync of a synced run sends nothing.
 export async function syncRun(layout: Layout, runId: string, options: SyncOptions = {}): Promise<SyncRunResult> {
-  const env = options.env ?? process.env;
-  const spool = await readSpool(spoolPath(layout, runId));
-  if (spool.length === 0) return { runId, state: 'off', sent: 0, rejected: 0, pending: 0 };
   const record = await new RunStore(layout).read(runId).catch(() => undefined);
-  if (record?.status === 'RUNNING') return { ...(await summary(layout, runId)), error: 'the run is still going: its own process is logging it' };
-  const before = await summary(layout, runId);
-  if (before.pending === 0 && (!record || hasFinalStatus(spool))) return before;
+  const target: SpoolTarget = {
+    id: runId,
+    files: runSpool(layout, runId),
+    identity: { tag: 'paramflow.run_id', value: runId },
+    mainScope: RUN_SCOPE,
+    running: record?.status === 'RUNNING',
+    ...(record ? { end: endOf(record) } : {}),
+  };
+  return syncSpool(layout, target, options, (client) => sweepParentResolver(layout, options, client));
+}
+
+/**
+ * A sweep's own run (its parent run in MLflow): `.paramflow/sweeps/<id>/mlflow-spool.jsonl`.
+ * Synced before the runs of its trials, whose create-run ops name it.
+ */
+export async function syncSweep(layout: Layout, sweepId: string, options: SyncOptions = {}): Promise<SyncRunResult> {
+  const record = await readSweep(layout, sweepId);
+  const target: SpoolTarget = {
+    id: sweepId,
+    files: sweepSpool(layout, sweepId),
+    identity: { tag: 'paramflow.sweep_id', value: sweepId },
+    mainScope: SWEEP_SCOPE,
+    running: record?.status === 'RUNNING' && !isOwnerDead(record),
+    ...(record ? { end: endOf(record) } : {}),
+  };
+  return syncSpool(layout, target, options);
+}
+
+async function syncSpool(layout: Layout, t: SpoolTarget, options: SyncOptions, resolver?: (client: MlflowClient) => ParentResolver): Promise<SyncRunResult> {
+  const env = options.env ?? process.env;
+  const spool = await readSpool(t.files.spool);
+  if (spool.length === 0) return { runId: t.id, state: 'off', sent: 0, rejected: 0, pending: 0 };
+  if (t.running) return { ...(await summary(t)), error: 'the run is still going: its own process is logging it' };
+  const before = await summary(t);
+  if (before.pending === 0 && (!t.end || hasFinalStatus(spool, t.mainScope))) return before;
 
   const explicit = options.uri ?? env.MLFLOW_TRACKING_URI;
-  const saved = await readState(statePath(layout, runId));
+  const saved = await readState(t.files.state);
   if (explicit && saved && saved.acked > 0 && redactUri(explicit) !== saved.server) {
-    return { ...before, error: `run ${runId} was logged to ${saved.server}, and MLFLOW_TRACKING_URI now names ${redactUri(explicit)}: point it back to finish the sync` };
+    return { ...before, error: `${t.id} was logged to ${saved.server}, and MLFLOW_TRACKING_URI now names ${redactUri(explicit)}: point it back to finish the sync` };
   }
   const uri = explicit ?? saved?.server;
   if (!uri) return { ...before, error: 'no MLflow server: set MLFLOW_TRACKING_URI' };
 
-  const lock = await tryLock(lockPath(layout, runId));
+  const lock = await tryLock(t.files.lock);
   if (!lock) return { ...before, error: 'another paramflow process is syncing this run' };
   const client = options.client ?? new MlflowClient({ uri, auth: authFromEnv(env, splitTrackingUri(parseTrackingUri(uri))), timeoutMs: options.timeoutMs, retry: options.retry, clock: options.clock });
   try {
     let ops = spool;
-    if (record && !hasFinalStatus(spool)) ops = await appendFinalStatus(layout, record, spool);
+    if (t.end && !hasFinalStatus(spool, t.mainScope)) ops = await appendFinalStatus(t, t.end, spool);
     const state = saved ?? newState(client.server);
     state.server = client.server; // nothing acknowledged elsewhere (checked above): this server is the run's now
-    const sender = new SpoolSender({ client, layout, runId, retry: options.retry, log: options.log, afterSend: options.afterSend }, state);
+    const sender = new SpoolSender(
+      { client, layout, statePath: t.files.state, identity: t.identity, retry: options.retry, log: options.log, afterSend: options.afterSend, ...(resolver ? { resolveParent: resolver(client) } : {}) },
+      state,
+    );
     if (options.signal) options.signal.addEventListener('abort', () => sender.abort.abort(), { once: true });
     sender.deadline = options.deadline;
     const stop = options.deadline === undefined ? undefined : setTimeout(() => sender.abort.abort(), Math.max(0, options.deadline - Date.now()));
-    await writeState(statePath(layout, runId), state);
+    await writeState(t.files.state, state);
     const r = await sender.drain(() => ops).finally(() => clearTimeout(stop));
-    const after = await summary(layout, runId);
+    const after = await summary(t);
     return { ...after, sent: r.sent, rejected: r.rejected, ...(r.error ? { error: r.error instanceof MlflowError ? r.error.describe() : r.error.message } : {}) };
   } finally {
     if (!options.client) await client.close().catch(() => undefined);
@@ -89,19 +137,46 @@ export async function syncRun(layout: Layout, runId: string, options: SyncOption
   }
 }
 
-/** Syncs every run with spooled operations, oldest first; stops early when the server is unreachable. */
+// A trial's run names its parent as `{ sweep: <id> }`: the MLflow id is in the sweep's
+// sync state, once the sweep's own spool went through, which is synced first if needed.
+function sweepParentResolver(layout: Layout, options: SyncOptions, client: MlflowClient): ParentResolver {
+  return async (ref, ctx) => {
+    const files = sweepSpool(layout, ref.sweep);
+    let st = await readState(files.state);
+    let why: string | undefined;
+    if (!st?.runs[SWEEP_SCOPE]) {
+      if ((await readSpool(files.spool)).length === 0) {
+        options.log?.(`MLflow: sweep ${ref.sweep} has no MLflow spool; its trial's run is logged without a parent`);
+        return null;
+      }
+      const r = await syncSweep(layout, ref.sweep, { ...options, client, ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}) });
+      why = r.error;
+      st = await readState(files.state);
+    }
+    const run = st?.runs[SWEEP_SCOPE];
+    if (!run || !st) throw new Error(`the sweep's MLflow run (${ref.sweep}) is not created yet${why ? ` (${why})` : ''}`);
+    if (st.server !== ctx.server) throw new Error(`the sweep ${ref.sweep} is logged to ${st.server}, this run to ${ctx.server}`);
+    return run.runId;
+  };
+}
+
+/** Syncs every sweep's and run's spooled operations, sweeps first (trial runs name them), oldest first; stops early when the server is unreachable. */
 export async function syncAll(layout: Layout, options: SyncOptions = {}): Promise<SyncRunResult[]> {
-  const ids = (await readdir(layout.runsDir).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
+  const list = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
+  const targets = [
+    ...(await list(join(layout.home, 'sweeps'))).map((id) => ({ id, sync: () => syncSweep(layout, id, options), state: () => sweepMlflowState(layout, id) })),
+    ...(await list(layout.runsDir)).map((id) => ({ id, sync: () => syncRun(layout, id, options), state: () => mlflowState(layout, id) })),
+  ];
   const out: SyncRunResult[] = [];
   let unreachable: string | undefined;
-  for (const id of ids) {
+  for (const t of targets) {
     if (options.deadline !== undefined && Date.now() >= options.deadline) unreachable ??= 'out of time: `paramflow sync` sends the rest';
     if (unreachable) {
-      const s = await summary(layout, id);
-      if (s.state !== 'off') out.push({ ...s, error: unreachable });
+      const s = await t.state();
+      if (s.state !== 'off') out.push({ ...resultOf(t.id, s), error: unreachable });
       continue;
     }
-    const r = await syncRun(layout, id, options);
+    const r = await t.sync();
     if (r.state === 'off' && r.sent === 0) continue;
     out.push(r);
     if (r.error && r.sent === 0 && /cannot reach/.test(r.error)) unreachable = r.error;
@@ -123,13 +198,22 @@ export interface MlflowRunState {
 }
 
 /** A run's MLflow state as recorded locally (no network): for `paramflow runs`. */
-export async function mlflowState(layout: Layout, runId: string): Promise<MlflowRunState> {
-  const spool = await readSpool(spoolPath(layout, runId));
+export function mlflowState(layout: Layout, runId: string): Promise<MlflowRunState> {
+  return spoolState(runSpool(layout, runId), RUN_SCOPE);
+}
+
+/** A sweep's own MLflow run (its parent run), as recorded locally. */
+export function sweepMlflowState(layout: Layout, sweepId: string): Promise<MlflowRunState> {
+  return spoolState(sweepSpool(layout, sweepId), SWEEP_SCOPE);
+}
+
+async function spoolState(files: SpoolFiles, mainScope: string): Promise<MlflowRunState> {
+  const spool = await readSpool(files.spool);
   if (spool.length === 0) return { state: 'off', label: 'off', pending: 0, rejected: 0 };
-  const st = await readState(statePath(layout, runId));
+  const st = await readState(files.state);
   const acked = st?.acked ?? 0;
   const pending = spool.filter((op) => op.seq > acked).length;
-  const run = st?.runs[RUN_SCOPE];
+  const run = st?.runs[mainScope];
   return {
     state: pending === 0 ? 'synced' : 'pending',
     label: pending === 0 ? 'synced' : `pending ${pending}`,
@@ -143,26 +227,39 @@ export async function mlflowState(layout: Layout, runId: string): Promise<Mlflow
   };
 }
 
-async function summary(layout: Layout, runId: string): Promise<SyncRunResult> {
-  const s = await mlflowState(layout, runId);
-  return { runId, state: s.state, sent: 0, rejected: 0, pending: s.pending, ...(s.mlflowRunId ? { mlflowRunId: s.mlflowRunId } : {}), ...(s.url ? { url: s.url } : {}) };
+function resultOf(id: string, s: MlflowRunState): SyncRunResult {
+  return { runId: id, state: s.state, sent: 0, rejected: 0, pending: s.pending, ...(s.mlflowRunId ? { mlflowRunId: s.mlflowRunId } : {}), ...(s.url ? { url: s.url } : {}) };
 }
 
-function hasFinalStatus(spool: readonly SpooledOp[]): boolean {
-  return spool.some((op) => op.op === 'update-run' && op.scope === RUN_SCOPE);
+async function summary(t: SpoolTarget): Promise<SyncRunResult> {
+  return resultOf(t.id, await spoolState(t.files, t.mainScope));
+}
+
+function hasFinalStatus(spool: readonly SpooledOp[], mainScope: string): boolean {
+  return spool.some((op) => op.op === 'update-run' && op.scope === mainScope);
+}
+
+function endOf(record: { status: RunStatus; endedAt?: string }): { status: RunStatus; endTime: number } {
+  return { status: record.status === 'RUNNING' ? 'KILLED' : record.status, endTime: record.endedAt ? Date.parse(record.endedAt) : Date.now() };
 }
 
 // A run whose process died before `finish` left its MLflow runs RUNNING: close them with
 // the status the local store gives it (KILLED, or FAILED), as `finish` would have.
-async function appendFinalStatus(layout: Layout, record: RunRecord, spool: SpooledOp[]): Promise<SpooledOp[]> {
-  const endTime = record.endedAt ? Date.parse(record.endedAt) : Date.now();
-  const status = record.status === 'RUNNING' ? 'KILLED' : record.status;
+async function appendFinalStatus(t: SpoolTarget, end: { status: RunStatus; endTime: number }, spool: SpooledOp[]): Promise<SpooledOp[]> {
   const scopes = spool.flatMap((op) => (op.op === 'create-run' ? [op.scope] : []));
-  const ops: TrackOp[] = [...scopes.filter((s) => s !== RUN_SCOPE).sort(), ...scopes.filter((s) => s === RUN_SCOPE)].map((scope) => ({ op: 'update-run', scope, status, endTime }));
+  const ops: TrackOp[] = [...scopes.filter((s) => s !== t.mainScope).sort(), ...scopes.filter((s) => s === t.mainScope)].map((scope) => ({ op: 'update-run', scope, status: end.status, endTime: end.endTime }));
   let seq = Math.max(0, ...spool.map((o) => o.seq));
   const added = ops.map((op) => ({ ...op, seq: ++seq }) as SpooledOp);
-  await appendOps(spoolPath(layout, record.runId), added);
+  await appendOps(t.files.spool, added);
   return [...spool, ...added];
+}
+
+async function readSweep(layout: Layout, sweepId: string): Promise<SweepRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(join(sweepDir(layout, sweepId), 'sweep.json'), 'utf8')) as SweepRecord;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The lock, or undefined at once when another live process holds it. */

@@ -1,0 +1,156 @@
+import { relative, sep } from 'node:path';
+import { stringify } from 'yaml';
+import { canonicalJson } from '../../hash/canonical-json.js';
+import { sha256 } from '../../hash/sha256.js';
+import type { SweepRecord } from '../../sweep/record.js';
+import type { Layout } from '../../cache/layout.js';
+import { flattenParams, metricValue } from './flatten.js';
+import { MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, truncateChars } from './limits.js';
+import { artifact, clean, keyOk, push, time, type Mapped } from './mapping.js';
+import { SWEEP_SCOPE } from './ops.js';
+import { sweepDir } from './spool.js';
+import type { KeyValue, Metric } from './types.js';
+
+// How a sweep appears in MLflow: one parent run (scope `sweep`, in the sweep's own spool)
+// with the trial replicates' runs nested under it (their folds under them), so the UI
+// shows sweep → trials → folds as expandable rows. Trials are named by the values that
+// vary (`batch_size=16 relative=0.05`), since the runs table shows names first. At the
+// end the parent gets the best trial's values as params, the objective (mean and
+// `<metric>_std`) as metrics, and the sweep's status. Pure, like mapping.ts.
+
+export interface SweepContext {
+  /** `mlflow.user`. */
+  user: string;
+  /** The sweep's folder relative to the project root (`.paramflow/sweeps/<id>`): generated files go below it. */
+  sweepDir: string;
+  now: number;
+  /** The resolved base pipeline (shared overrides applied, no trial values): the sweep's identity with its spec. */
+  resolved?: Record<string, unknown>;
+  git?: { commit: string; dirty: boolean } | null;
+  version?: string;
+}
+
+export const sweepDirOf = (layout: Layout, sweepId: string): string => relative(layout.root, sweepDir(layout, sweepId)).split(sep).join('/');
+
+/** `quick sweep 20261125-171503`: the pipeline and the start of the sweep id (a ref `paramflow runs --sweep` takes). */
+export function sweepRunName(record: Pick<SweepRecord, 'sweepId' | 'pipeline'>): string {
+  return `${record.pipeline.name} sweep ${record.sweepId.replace(/^sweep-/, '').slice(0, 15)}`;
+}
+
+/** What identifies a sweep's content (pipeline and sweep, not when it ran): `paramflow.sweep_hash`. */
+export function sweepHash(record: Pick<SweepRecord, 'spec' | 'pipeline'>, resolved: Record<string, unknown> | undefined): string {
+  return sha256(canonicalJson({ pipeline: resolved ?? record.pipeline.file, sweep: record.spec }));
+}
+
+/**
+ * Names for the trials' runs: the values that vary between trials, each under the
+ * shortest tail of its key that tells it from the others (`batch_size=16 relative=0.05`),
+ * and ` rep=<r>` when the sweep has several replicates.
+ */
+export function trialNamer(trials: readonly { id: string; values: Record<string, unknown> }[], replicates: number): (trial: { id: string; values: Record<string, unknown> }, replicate: number) => string {
+  const keys = [...new Set(trials.flatMap((t) => Object.keys(t.values)))];
+  const varying = keys.filter((k) => new Set(trials.map((t) => canonicalJson(t.values[k] ?? null))).size > 1);
+  const shown = varying.length > 0 ? varying : keys;
+  const short = shortKeys(shown);
+  return (trial, replicate) => {
+    const parts = shown.filter((k) => k in trial.values).map((k) => `${short.get(k)}=${formatValue(trial.values[k])}`);
+    const name = `${parts.length > 0 ? parts.join(' ') : trial.id}${replicates > 1 ? ` rep=${replicate}` : ''}`;
+    return truncateChars(name, 250);
+  };
+}
+
+/** Each key's shortest dotted tail that no other key shares (`train.batch_size` → `batch_size`). */
+export function shortKeys(keys: readonly string[]): Map<string, string> {
+  const segs = new Map(keys.map((k) => [k, k.split('.')]));
+  const n = new Map(keys.map((k) => [k, 1]));
+  const tail = (k: string) => segs.get(k)!.slice(-n.get(k)!).join('.');
+  for (let changed = true; changed; ) {
+    changed = false;
+    const by = new Map<string, string[]>();
+    for (const k of keys) by.set(tail(k), [...(by.get(tail(k)) ?? []), k]);
+    for (const group of by.values()) {
+      if (group.length < 2) continue;
+      for (const k of group) {
+        if (n.get(k)! < segs.get(k)!.length) {
+          n.set(k, n.get(k)! + 1);
+          changed = true;
+        }
+      }
+    }
+  }
+  return new Map(keys.map((k) => [k, tail(k)]));
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  if (typeof v === 'string') return /\s/.test(v) || v === '' ? JSON.stringify(v) : v;
+  return JSON.stringify(v) ?? String(v);
+}
+
+/** At sweep start: the experiment, the parent run with its identity and the sweep's spec (params, and `sweep.yaml`). */
+export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
+  const out: Mapped = { ops: [{ op: 'experiment', name: record.pipeline.experiment }], files: [], skipped: [] };
+  const runName = sweepRunName(record);
+  const tags: KeyValue[] = [
+    { key: 'mlflow.runName', value: runName },
+    { key: 'mlflow.user', value: ctx.user },
+    { key: 'mlflow.source.name', value: record.pipeline.file },
+    { key: 'mlflow.source.type', value: 'LOCAL' },
+    ...(ctx.git ? [{ key: 'mlflow.source.git.commit', value: ctx.git.commit }] : []),
+    { key: 'paramflow.sweep_id', value: record.sweepId },
+    { key: 'paramflow.scope', value: SWEEP_SCOPE },
+  ];
+  out.ops.push({ op: 'create-run', scope: SWEEP_SCOPE, runName, startTime: time(record.startedAt, ctx.now), userId: ctx.user, tags });
+  const more: KeyValue[] = [
+    { key: 'paramflow.sweep_hash', value: sweepHash(record, ctx.resolved) },
+    { key: 'paramflow.pipeline', value: record.pipeline.name },
+    ...(ctx.version ? [{ key: 'paramflow.version', value: ctx.version }] : []),
+    ...(ctx.git ? [{ key: 'paramflow.git.dirty', value: String(ctx.git.dirty) }] : []),
+    { key: 'paramflow.objective', value: `${record.spec.objective.metric} (${record.spec.objective.goal})` },
+    { key: 'paramflow.trials', value: String(record.trials.length) },
+    { key: 'paramflow.replicates', value: String(record.spec.replicates) },
+  ];
+  const params = flattenParams(record.spec, 'sweep')
+    .filter((p) => keyOk(p.key, out))
+    .map((p) => ({ key: p.key, value: [...p.value].length > MAX_PARAM_VALUE_LENGTH ? `${truncateChars(p.value, MAX_PARAM_VALUE_LENGTH - 1)}…` : p.value }));
+  push(out, SWEEP_SCOPE, { params, tags: clean(more, out, MAX_TAG_VALUE_LENGTH) });
+  const file = `${ctx.sweepDir}/mlflow/sweep.yaml`;
+  const doc = { pipeline: record.pipeline.file, overrides: record.overrides, sweep: record.spec, trials: record.trials.map((t) => ({ id: t.id, values: t.values })) };
+  out.files.push({ file, content: stringify(doc) });
+  out.ops.push(artifact(SWEEP_SCOPE, 'sweep.yaml', file));
+  return out;
+}
+
+/**
+ * At sweep end: the best trial's swept values as params, the objective as metrics
+ * (`<metric>` = the best trial's mean over its replicates, `<metric>_std`), `sweep.json`,
+ * and the parent's final status.
+ */
+export function mapSweepFinish(record: SweepRecord, ctx: SweepContext): Mapped {
+  const out: Mapped = { ops: [], files: [], skipped: [] };
+  const end = record.endedAt ? time(record.endedAt, ctx.now) : ctx.now;
+  const best = record.best;
+  const reps = record.trials.flatMap((t) => t.replicates);
+  const tags: KeyValue[] = [
+    { key: 'paramflow.trials.finished', value: String(reps.filter((r) => r.status === 'FINISHED').length) },
+    { key: 'paramflow.trials.failed', value: String(reps.filter((r) => r.status === 'FAILED').length) },
+  ];
+  const params: KeyValue[] = [];
+  const metrics: Metric[] = [];
+  if (best) {
+    const byKey = new Map<string, string>();
+    for (const [k, v] of Object.entries(best.values)) for (const p of flattenParams(v, k)) byKey.set(p.key, p.value);
+    for (const [key, value] of byKey) if (keyOk(key, out)) params.push({ key, value: truncateChars(value, MAX_PARAM_VALUE_LENGTH) });
+    const metric = record.spec.objective.metric;
+    for (const [key, v] of [[metric, best.objective.mean], [`${metric}_std`, best.objective.std]] as const) {
+      if (keyOk(key, out)) metrics.push({ key, value: metricValue(v), timestamp: end, step: 0 });
+    }
+    tags.push({ key: 'paramflow.best_trial', value: best.trial });
+    const runs = record.trials.find((t) => t.id === best.trial)?.replicates.flatMap((r) => (r.runId && r.status === 'FINISHED' ? [r.runId] : [])) ?? [];
+    if (runs.length > 0) tags.push({ key: 'paramflow.best_runs', value: runs.join(',') });
+  }
+  push(out, SWEEP_SCOPE, { params, metrics, tags: clean(tags, out, MAX_TAG_VALUE_LENGTH) });
+  out.ops.push(artifact(SWEEP_SCOPE, 'sweep.json', `${ctx.sweepDir}/sweep.json`));
+  out.ops.push({ op: 'update-run', scope: SWEEP_SCOPE, status: record.status === 'RUNNING' ? 'KILLED' : record.status, endTime: end });
+  return out;
+}

@@ -1,0 +1,186 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Layout } from '../../cache/layout.js';
+import type { SweepRecord } from '../../sweep/record.js';
+import { packageVersion } from '../../util/package-root.js';
+import { gitState } from '../environment.js';
+import { authFromEnv, type Env } from './auth.js';
+import { MlflowClient } from './client.js';
+import { SWEEP_SCOPE, type SpooledOp } from './ops.js';
+import { SpoolQueue, type FinishResult } from './queue.js';
+import type { Clock, RetryPolicy } from './retry.js';
+import type { ParentResolver } from './sender.js';
+import { readState, sweepSpool } from './spool.js';
+import { mapSweepFinish, mapSweepStart, sweepDirOf, trialNamer, type SweepContext } from './sweep-mapping.js';
+import { mlflowState, syncRun } from './sync.js';
+import { parseTrackingUri, splitTrackingUri } from './uri.js';
+import { osUser } from './user.js';
+
+// A sweep in MLflow: the parent run, logged by the sweep's own process through its own
+// spool (`.paramflow/sweeps/<sweep-id>/mlflow-spool.jsonl` and `mlflow-sync.json`), and
+// the link its trial workers get to nest their runs under it.
+//
+// The link is symbolic. A worker's spooled create-run names its parent as
+// `parent: { sweep: <sweep-id> }`, never as an MLflow id: the id may not exist yet (the
+// server is down, or the parent's create-run is still queued). Whoever sends the op
+// resolves the reference from the sweep's sync state, the one place the id is recorded:
+// the worker's queue waits a little for the sweep process to create the parent, and
+// `paramflow sync` syncs the sweep's spool first (or on demand, for `sync <run>`). So
+// replaying is idempotent and order-proof, and no process ever writes another's spool.
+
+/** Set by the sweep for each worker: JSON `{ sweep, runName }` (see sweepLinkFromEnv). */
+export const PARENT_ENV = 'PARAMFLOW_MLFLOW_PARENT';
+
+export interface SweepLink {
+  /** The sweep whose MLflow run is the parent. */
+  sweep: string;
+  /** The trial replicate's run name (`batch_size=16 relative=0.05`). */
+  runName: string;
+}
+
+/** The link a sweep gave this worker, if any (malformed: none, the run is logged on its own). */
+export function sweepLinkFromEnv(env: Env): SweepLink | undefined {
+  const raw = env[PARENT_ENV];
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as Partial<SweepLink>;
+    return typeof v.sweep === 'string' && /^[0-9a-z-]+$/.test(v.sweep) && typeof v.runName === 'string' ? { sweep: v.sweep, runName: v.runName } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A worker's resolver: the sweep's MLflow run id from its sync state, waiting up to
+ * `waitMs` for the sweep process to create it (it does at once when the server answers).
+ * Stops waiting when the sweep's own queue has failed (the server is down): the op then
+ * stays spooled, and a later drain or `paramflow sync` resolves it.
+ */
+export function waitForSweepRun(layout: Layout, { waitMs = 10_000, pollMs = 100 } = {}): ParentResolver {
+  return async (ref, ctx) => {
+    const files = sweepSpool(layout, ref.sweep);
+    const end = Math.min(Date.now() + waitMs, ctx.deadline ?? Infinity);
+    for (;;) {
+      const st = await readState(files.state).catch(() => undefined);
+      const run = st?.runs[SWEEP_SCOPE];
+      if (run && st) {
+        if (st.server !== ctx.server) throw new Error(`the sweep ${ref.sweep} is logged to ${st.server}, this run to ${ctx.server}`);
+        return run.runId;
+      }
+      if (st?.lastError || ctx.signal.aborted || Date.now() + pollMs > end) {
+        throw new Error(`the sweep's MLflow run (${ref.sweep}) is not created yet${st?.lastError ? ` (${st.lastError})` : ''}`);
+      }
+      await delay(pollMs, undefined, { signal: ctx.signal }).catch(() => undefined);
+    }
+  };
+}
+
+export interface SweepTrackerOptions {
+  layout: Layout;
+  /** `mlflow.user`; default the OS user. */
+  user?: string;
+  /** How long `finish` waits for the parent's queue to drain. Default 15 s. */
+  flushTimeoutMs?: number;
+  /** After the parent is synced, how long `finish` may spend sending trial runs left pending (their parent was missing). Default 5 s; 0: none. */
+  trialSyncMs?: number;
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  clock?: Clock;
+  log?: (line: string) => void;
+  /** Tests: a ready client. */
+  client?: MlflowClient;
+  afterSend?: (op: SpooledOp) => void | Promise<void>;
+}
+
+// The parent run of a sweep, "never in the way" like MlflowTracker: spooled first, sent
+// by a background queue, a bounded wait at the end, the rest left to `paramflow sync`.
+export class SweepTracker {
+  private queue?: SpoolQueue;
+  private ctx?: SweepContext;
+  private names?: (trial: { id: string; values: Record<string, unknown> }, replicate: number) => string;
+  private record?: SweepRecord;
+  private finished?: Promise<FinishResult>;
+
+  private constructor(
+    private readonly client: MlflowClient,
+    private readonly env: Env,
+    private readonly uri: string,
+    private readonly o: SweepTrackerOptions,
+  ) {}
+
+  /** As MlflowTracker.fromEnv: undefined without a URI, a bad-input error for `file:` and other non-http URIs. */
+  static fromEnv(env: Env, uri: string | undefined, options: SweepTrackerOptions): SweepTracker | undefined {
+    if (!uri) return undefined;
+    const parts = splitTrackingUri(parseTrackingUri(uri));
+    const client =
+      options.client ??
+      new MlflowClient({ uri, auth: authFromEnv(env, parts), timeoutMs: options.timeoutMs, retry: options.retry, clock: options.clock });
+    return new SweepTracker(client, env, uri, options);
+  }
+
+  /**
+   * Spools the parent run (its create-run first). Resolves once the sweep's spool exists,
+   * which workers look for: await it before starting them. Never waits for the server.
+   * `resolved`: the base pipeline, for the sweep's identity hash.
+   */
+  async start(record: SweepRecord, resolved?: Record<string, unknown>): Promise<void> {
+    const { layout } = this.o;
+    this.record = record;
+    this.names = trialNamer(record.trials, record.spec.replicates);
+    const ctx: SweepContext = { user: this.o.user ?? osUser(), sweepDir: sweepDirOf(layout, record.sweepId), now: Date.now(), ...(resolved ? { resolved } : {}), version: packageVersion() };
+    this.ctx = ctx;
+    this.queue = new SpoolQueue({
+      client: this.client,
+      layout,
+      files: sweepSpool(layout, record.sweepId),
+      identity: { tag: 'paramflow.sweep_id', value: record.sweepId },
+      mainScope: SWEEP_SCOPE,
+      purpose: `${record.sweepId} mlflow`,
+      flushTimeoutMs: this.o.flushTimeoutMs,
+      retry: this.o.retry,
+      log: this.o.log,
+      afterSend: this.o.afterSend,
+    });
+    const git = gitState(layout.root);
+    this.queue.enqueue(async () => mapSweepStart(record, { ...ctx, git: await git }));
+    await this.queue.settled();
+  }
+
+  /** The environment a trial replicate's worker needs to nest its run under this sweep's (PARAMFLOW_MLFLOW_PARENT). */
+  workerEnv(trial: { id: string; values: Record<string, unknown> }, replicate: number): Record<string, string> {
+    if (!this.record || !this.names) return {};
+    return { [PARENT_ENV]: JSON.stringify({ sweep: this.record.sweepId, runName: this.names(trial, replicate) } satisfies SweepLink) };
+  }
+
+  /**
+   * Call once the sweep's final record is written: logs the best trial and the status,
+   * waits at most `flushTimeoutMs`, then (parent synced) sends briefly what trial runs
+   * could not while their parent was missing. Never throws.
+   */
+  finish(record: SweepRecord): Promise<FinishResult> {
+    if (!this.queue || !this.ctx) return Promise.resolve({ synced: false, pending: 0, rejected: 0, message: 'MLflow tracking was not started' });
+    const queue = this.queue;
+    const ctx = this.ctx;
+    this.finished ??= (async () => {
+      const result = await queue.flush(() => mapSweepFinish(record, { ...ctx, now: Date.now() }));
+      if (result.synced) await this.syncTrials(record).catch(() => undefined);
+      return result;
+    })();
+    return this.finished;
+  }
+
+  private async syncTrials(record: SweepRecord): Promise<void> {
+    const ms = this.o.trialSyncMs ?? 5_000;
+    if (ms <= 0) return;
+    const deadline = Date.now() + ms;
+    const ids = record.trials.flatMap((t) => t.replicates.flatMap((r) => (r.runId ? [r.runId] : [])));
+    let sent = 0;
+    for (const id of ids) {
+      if (Date.now() >= deadline) break;
+      if ((await mlflowState(this.o.layout, id)).state !== 'pending') continue;
+      const r = await syncRun(this.o.layout, id, { env: this.env, uri: this.uri, deadline, retry: this.o.retry, ...(this.o.log ? { log: this.o.log } : {}) });
+      if (r.sent > 0) sent++;
+      if (r.error && /cannot reach/.test(r.error)) break;
+    }
+    if (sent > 0) this.o.log?.(`MLflow: also sent the logging of ${sent} trial run(s) that waited for the sweep's run`);
+  }
+}
