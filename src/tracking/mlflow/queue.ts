@@ -131,7 +131,9 @@ export class SpoolQueue {
     await this.appends;
     this.flushing = true;
     clearTimeout(this.timer);
-    const timeout = this.o.flushTimeoutMs ?? 15_000;
+    // A server that already failed during the run gets one short last try, not the full
+    // wait: the run should not hang on its way out when tracking is off-line anyway.
+    const timeout = Math.min(this.o.flushTimeoutMs ?? 15_000, this.pauseIndex >= 0 ? 2_000 : Infinity);
     sender.deadline = this.o.client.http.clock.now() + timeout;
     const stop = setTimeout(() => sender.abort.abort(), timeout);
     try {
