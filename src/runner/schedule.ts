@@ -77,7 +77,9 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
       done.add(name);
       const reports = reportFiles(c, result.manifest);
       await c.store.keepArtifacts(c.record.runId, name, reports);
-      c.tracker?.stage(c.record, name, reports.map((r) => ({ path: `${name}/${r.path}`, file: r.file })));
+      // MLflow previews the PNGs; the SVGs (megabytes for a 5000-point scatter) stay in the run store.
+      const tracked = reports.filter((r) => !r.path.endsWith('.svg'));
+      c.tracker?.stage(c.record, name, tracked.map((r) => ({ path: `${name}/${r.path}`, file: r.file })));
     } catch (err) {
       const aborted = c.signal.aborted;
       const e = toStageError(err, name, aborted);
