@@ -1,0 +1,14 @@
+import { execa } from 'execa';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, REPO } from '../helpers/project.js';
+
+describe('the paramflow bin', () => {
+  it('stays executable after a rebuild, so `npx paramflow` works in a clone after `npm test`', async () => {
+    expect(statSync(CLI).mode & 0o111).not.toBe(0);
+    const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+    const r = await execa(CLI, ['--version']);
+    expect(r.stdout.trim()).toBe(version);
+  });
+});
