@@ -5,15 +5,15 @@ import { packageVersion } from '../../util/package-root.js';
 import { gitState } from '../environment.js';
 import { authFromEnv, type Env } from './auth.js';
 import { MlflowClient } from './client.js';
-import { SWEEP_SCOPE, type SpooledOp } from './ops.js';
+import { SWEEP_SCOPE } from './ops.js';
 import { SpoolQueue, type FinishResult } from './queue.js';
-import type { Clock, RetryPolicy } from './retry.js';
 import type { ParentResolver } from './sender.js';
 import { readState, sweepSpool } from './spool.js';
 import { mapSweepFinish, mapSweepStart, sweepDirOf, trialNamer, type SweepContext } from './sweep-mapping.js';
 import { mlflowState, syncRun } from './sync.js';
 import { parseTrackingUri, splitTrackingUri } from './uri.js';
 import { osUser } from './user.js';
+import type { BaseTrackerOptions } from './tracker.js';
 
 // A sweep in MLflow: the parent run, logged by the sweep's own process through its own
 // spool (`.paramflow/sweeps/<sweep-id>/mlflow-spool.jsonl` and `mlflow-sync.json`), and
@@ -74,21 +74,9 @@ export function waitForSweepRun(layout: Layout, { waitMs = 10_000, pollMs = 100 
   };
 }
 
-export interface SweepTrackerOptions {
-  layout: Layout;
-  /** `mlflow.user`; default the OS user. */
-  user?: string;
-  /** How long `finish` waits for the parent's queue to drain. Default 15 s. */
-  flushTimeoutMs?: number;
+export interface SweepTrackerOptions extends BaseTrackerOptions {
   /** After the parent is synced, how long `finish` may spend sending trial runs left pending (their parent was missing). Default 5 s; 0: none. */
   trialSyncMs?: number;
-  timeoutMs?: number;
-  retry?: Partial<RetryPolicy>;
-  clock?: Clock;
-  log?: (line: string) => void;
-  /** Tests: a ready client. */
-  client?: MlflowClient;
-  afterSend?: (op: SpooledOp) => void | Promise<void>;
 }
 
 // The parent run of a sweep, "never in the way" like MlflowTracker: spooled first, sent

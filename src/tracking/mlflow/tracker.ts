@@ -14,14 +14,11 @@ import { osUser } from './user.js';
 
 export type { FinishResult } from './queue.js';
 
-export interface TrackerOptions {
+/** What every tracker (a run's, a sweep's) is built with. */
+export interface BaseTrackerOptions {
   layout: Layout;
   /** `mlflow.user`; default the OS user. */
   user?: string;
-  /** The MLflow run's name; default `<pipeline> <short run hash>`. */
-  runName?: string;
-  /** The run is a sweep's trial: nest it under the sweep's MLflow run (see sweep.ts). */
-  parent?: ParentRef;
   /** How long `finish` waits for the queue to drain. Default 15 s. */
   flushTimeoutMs?: number;
   /** Per request. Default 30 s. */
@@ -34,6 +31,13 @@ export interface TrackerOptions {
   client?: MlflowClient;
   /** Tests: see SenderOptions.afterSend. */
   afterSend?: (op: SpooledOp) => void | Promise<void>;
+}
+
+export interface TrackerOptions extends BaseTrackerOptions {
+  /** The MLflow run's name; default `<pipeline> <short run hash>`. */
+  runName?: string;
+  /** The run is a sweep's trial: nest it under the sweep's MLflow run (see sweep.ts). */
+  parent?: ParentRef;
 }
 
 // "Never in the way": logs a run to MLflow from a background queue. Each call maps the
