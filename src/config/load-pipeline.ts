@@ -59,7 +59,6 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     });
   }
   const source = YamlSource.parse(file, text);
-  const locator = makeLocator(source, []);
   const top = source.toJS();
   if (typeof top !== 'object' || top === null || Array.isArray(top)) {
     throw new ParamflowError('PF_SCHEMA', 'a pipeline file must be a mapping with `name:` and `stages:`', {

@@ -1,6 +1,6 @@
 import type { Config, TopLevelSpec } from 'vega-lite';
 import type { FoldHistory } from '../../stages/evaluate/inputs.js';
-import { FONT_FAMILY } from '../../stages/evaluate/plot-specs.js';
+import { PLOT_CONFIG } from '../../stages/evaluate/plot-specs.js';
 import type { RunRecord } from '../tracking/run-record.js';
 
 // The report's own plots as Vega-Lite specs: plain data in, JSON out, no rendering here.
@@ -8,14 +8,8 @@ import type { RunRecord } from '../tracking/run-record.js';
 const BLUE = '#4c78a8';
 const BEST = '#d62728';
 
-const CONFIG: Config = {
-  font: FONT_FAMILY,
-  background: 'white',
-  aria: false,
-  title: { fontSize: 15, anchor: 'start', subtitleFontSize: 12 },
-  axis: { labelFontSize: 11, titleFontSize: 12 },
-  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom', labelLimit: 480 },
-};
+// Long legend labels: the "other swept values" of a trial.
+const CONFIG: Config = { ...PLOT_CONFIG, legend: { ...PLOT_CONFIG.legend, labelLimit: 480 } };
 
 /** One trial as a point of an objective plot. */
 export interface ObjectivePoint {

@@ -86,7 +86,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     ...(options.trial ? { sweep: options.trial } : {}),
   };
   const started = Date.now();
-  const previous = await previousDetails(store, record.pipeline.file);
+  const previous = await previousDetails(store, record.pipeline.file, plan.stages.map((s) => s.spec.name));
   await store.write(record);
   tracker?.start(record);
   reporter.runStart({

@@ -17,13 +17,16 @@ export interface StageStatusReport {
 }
 
 /** Stage name → key details from the newest earlier run of the same pipeline file that produced it. */
-export async function previousDetails(store: RunStore, pipelineFile: string): Promise<Map<string, KeyDetails>> {
+export async function previousDetails(store: RunStore, pipelineFile: string, stages: readonly string[]): Promise<Map<string, KeyDetails>> {
   const out = new Map<string, KeyDetails>();
-  for (const run of await store.list()) {
+  // Newest first, and stop once every stage has its details: after a long sweep the
+  // store holds hundreds of runs, and a cached no-op run must not read them all.
+  for await (const run of store.newestFirst()) {
     if (run.pipeline.file !== pipelineFile) continue;
     for (const [name, s] of Object.entries(run.stages)) {
       if (!out.has(name) && (s.status === 'executed' || s.status === 'cached')) out.set(name, s.details);
     }
+    if (stages.every((n) => out.has(n))) break;
   }
   return out;
 }
@@ -40,7 +43,7 @@ export function explainStage(stage: PlannedStage, lookup: Lookup, previous: KeyD
 
 export async function explainStages(plan: Plan, layout: Layout): Promise<StageStatusReport[]> {
   const cache = new CacheStore(layout);
-  const previous = await previousDetails(new RunStore(layout), relative(plan.pipeline.root, plan.pipeline.file));
+  const previous = await previousDetails(new RunStore(layout), relative(plan.pipeline.root, plan.pipeline.file), plan.stages.map((s) => s.spec.name));
   const reports: StageStatusReport[] = [];
   const willRun = new Set<string>();
   for (const s of plan.stages) {

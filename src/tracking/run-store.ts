@@ -45,16 +45,24 @@ export class RunStore {
 
   /** All readable runs, newest first; unreadable ones are reported through `onBad`. */
   async list(onBad?: (runId: string, err: unknown) => void): Promise<RunRecord[]> {
-    const ids = await readdir(this.layout.runsDir).catch(() => [] as string[]);
     const out: RunRecord[] = [];
+    for await (const r of this.newestFirst(onBad)) out.push(r);
+    return out;
+  }
+
+  /** Readable runs, newest first, read one at a time (callers may stop early). */
+  async *newestFirst(onBad?: (runId: string, err: unknown) => void): AsyncGenerator<RunRecord> {
+    const ids = await readdir(this.layout.runsDir).catch(() => [] as string[]);
     for (const id of ids.filter((n) => !n.startsWith('.')).sort().reverse()) {
+      let record: RunRecord;
       try {
-        out.push(await this.read(id));
+        record = await this.read(id);
       } catch (err) {
         onBad?.(id, err);
+        continue;
       }
+      yield record;
     }
-    return out;
   }
 
   /**

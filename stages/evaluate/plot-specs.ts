@@ -20,7 +20,8 @@ const SET_HOLDOUT = 'holdout';
  */
 export const FONT_FAMILY = 'DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif';
 
-const CONFIG: Config = {
+/** The look every paramflow plot shares (the report's too). */
+export const PLOT_CONFIG: Config = {
   font: FONT_FAMILY,
   background: 'white',
   // No ARIA labels per mark: they would triple the size of an SVG of thousands of points.
@@ -79,7 +80,7 @@ export function predVsTrueSpec(input: ScatterInput): TopLevelSpec {
     title: { text: 'Predicted vs true', subtitle: subtitleOf(input) },
     columns: gridColumns(panels.length),
     concat: panels,
-    config: CONFIG,
+    config: PLOT_CONFIG,
   };
 }
 
@@ -114,7 +115,7 @@ export function residualsSpec(input: ScatterInput): TopLevelSpec {
     title: { text: 'Residuals (predicted − true)', subtitle: subtitleOf(input) },
     columns: gridColumns(panels.length),
     concat: panels,
-    config: CONFIG,
+    config: PLOT_CONFIG,
   };
 }
 
@@ -157,7 +158,7 @@ export function learningCurvesSpec(history: readonly FoldHistory[]): TopLevelSpe
     title: { text: 'Learning curves', subtitle: 'dashed: best epoch' },
     columns: gridColumns(panels.length),
     concat: panels,
-    config: CONFIG,
+    config: PLOT_CONFIG,
   };
 }
 

@@ -1,4 +1,7 @@
+import { authFromEnv, type Env } from './auth.js';
 import { isMlflowError, MlflowError } from './errors.js';
+import type { Clock, RetryPolicy } from './retry.js';
+import { parseTrackingUri, splitTrackingUri } from './uri.js';
 import { HttpTransport, type TransportOptions } from './http.js';
 import type { BatchBody, Experiment, FileInfo, KeyValue, Metric, MlflowRunStatus, Page, Run, RunInfo } from './types.js';
 
@@ -32,6 +35,11 @@ export interface SearchRunsInput {
 
 // A typed wrapper over MLflow's REST API 2.0 (the subset paramflow uses), on one
 // keep-alive connection pool. Every method throws MlflowError on failure.
+/** The client for `uri` with credentials from `env`; throws bad input for non-http URIs. */
+export function clientFromEnv(env: Env, uri: string, o: { client?: MlflowClient; timeoutMs?: number; retry?: Partial<RetryPolicy>; clock?: Clock }): MlflowClient {
+  return o.client ?? new MlflowClient({ uri, auth: authFromEnv(env, splitTrackingUri(parseTrackingUri(uri))), timeoutMs: o.timeoutMs, retry: o.retry, clock: o.clock });
+}
+
 export class MlflowClient {
   readonly http: HttpTransport;
 

@@ -3,15 +3,14 @@ import type { Layout } from '../../cache/layout.js';
 import type { SweepRecord } from '../../sweep/record.js';
 import { packageVersion } from '../../util/package-root.js';
 import { gitState } from '../environment.js';
-import { authFromEnv, type Env } from './auth.js';
-import { MlflowClient } from './client.js';
+import type { Env } from './auth.js';
+import { clientFromEnv, type MlflowClient } from './client.js';
 import { SWEEP_SCOPE } from './ops.js';
 import { SpoolQueue, type FinishResult } from './queue.js';
 import type { ParentResolver } from './sender.js';
 import { readState, sweepSpool } from './spool.js';
 import { mapSweepFinish, mapSweepStart, sweepDirOf, trialNamer, type SweepContext } from './sweep-mapping.js';
 import { mlflowState, syncRun } from './sync.js';
-import { parseTrackingUri, splitTrackingUri } from './uri.js';
 import { osUser } from './user.js';
 import type { BaseTrackerOptions } from './tracker.js';
 
@@ -98,10 +97,7 @@ export class SweepTracker {
   /** As MlflowTracker.fromEnv: undefined without a URI, a bad-input error for `file:` and other non-http URIs. */
   static fromEnv(env: Env, uri: string | undefined, options: SweepTrackerOptions): SweepTracker | undefined {
     if (!uri) return undefined;
-    const parts = splitTrackingUri(parseTrackingUri(uri));
-    const client =
-      options.client ??
-      new MlflowClient({ uri, auth: authFromEnv(env, parts), timeoutMs: options.timeoutMs, retry: options.retry, clock: options.clock });
+    const client = clientFromEnv(env, uri, options);
     return new SweepTracker(client, env, uri, options);
   }
 

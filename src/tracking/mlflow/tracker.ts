@@ -1,15 +1,14 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import type { Layout } from '../../cache/layout.js';
 import type { RunRecord } from '../run-record.js';
-import { authFromEnv, type Env } from './auth.js';
-import { MlflowClient } from './client.js';
+import type { Env } from './auth.js';
+import { clientFromEnv, type MlflowClient } from './client.js';
 import { mapFinish, mapStage, mapStart, newMappingState, type MappingContext } from './mapping.js';
 import { RUN_SCOPE, type ParentRef, type SpooledOp } from './ops.js';
 import { SpoolQueue, type FinishResult } from './queue.js';
 import type { Clock, RetryPolicy } from './retry.js';
 import { runSpool } from './spool.js';
 import { sweepLinkFromEnv, waitForSweepRun } from './sweep.js';
-import { parseTrackingUri, splitTrackingUri } from './uri.js';
 import { osUser } from './user.js';
 
 export type { FinishResult } from './queue.js';
@@ -64,10 +63,7 @@ export class MlflowTracker {
    */
   static fromEnv(env: Env, uri: string | undefined, options: TrackerOptions): MlflowTracker | undefined {
     if (!uri) return undefined;
-    const parts = splitTrackingUri(parseTrackingUri(uri));
-    const client =
-      options.client ??
-      new MlflowClient({ uri, auth: authFromEnv(env, parts), timeoutMs: options.timeoutMs, retry: options.retry, clock: options.clock });
+    const client = clientFromEnv(env, uri, options);
     const link = sweepLinkFromEnv(env);
     return new MlflowTracker(client, link ? { runName: link.runName, parent: { sweep: link.sweep }, ...options } : options);
   }
