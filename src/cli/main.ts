@@ -145,6 +145,15 @@ program
     exitCode = await initCommand(dir ?? '.', flags);
   });
 
+// A sweep's worker process (src/sweep/worker.ts); started by `run`, never by users.
+program
+  .command('sweep-worker', { hidden: true })
+  .requiredOption('--root <dir>', 'the project whose sweep this worker serves (shown by ps)')
+  .action(async () => {
+    const { serveTrials } = await import('../sweep/worker.js');
+    exitCode = await serveTrials();
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

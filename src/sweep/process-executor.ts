@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execa, type Message } from 'execa';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import type { TrialTag } from './record.js';
@@ -11,7 +11,7 @@ export interface TrialTask {
   noCache: boolean;
   backend?: string;
   cwd: string;
-  /** More environment for the worker (the MLflow parent link, see mlflow-parent.ts). */
+  /** More environment for the run (the MLflow parent link, see mlflow-parent.ts). */
   env?: Record<string, string>;
 }
 
@@ -19,43 +19,106 @@ export type TrialOutcome =
   | { ok: true; runId: string }
   | { ok: false; badInput: boolean; message: string; runId?: string };
 
-// Where a sweep's trials run. Local worker processes today (each its own `paramflow run`,
-// so a crash takes down one trial, and the cache's per-key locks share upstream stages);
-// a job queue across machines plugs in here later.
+// Where a sweep's trials run. Local worker processes today; a job queue across machines
+// plugs in here later.
 export interface TrialExecutor {
   run(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome>;
+  /** Stops whatever the executor keeps between trials. */
+  close?(): Promise<void>;
 }
 
+/** Parent → worker and worker → parent messages (see worker.ts). */
+export type ToWorker = { type: 'trial'; task: TrialTask } | { type: 'stop' };
+export type FromWorker = { type: 'outcome'; outcome: TrialOutcome };
+
+const STDERR_TAIL = 4;
+
+interface Worker {
+  proc: ReturnType<typeof startWorker>;
+  /** The worker's stderr lines since its current trial began. */
+  lines: string[];
+}
+
+/**
+ * A pool of worker processes (`paramflow sweep-worker`), one trial at a time each. A worker
+ * stays up between trials, so TensorFlow is loaded and its code warmed once per worker,
+ * not once per trial; a crash still takes down only the trial it was running, and the
+ * next trial gets a fresh worker. Upstream stages are shared through the cache's locks.
+ */
 export class ProcessTrialExecutor implements TrialExecutor {
+  private readonly idle: Worker[] = [];
+  private readonly all = new Set<Worker>();
+
+  /** `root` is named on each worker's command line, so `ps` shows whose worker it is. */
+  constructor(private readonly root: string) {}
+
   async run(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome> {
-    const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-    const args = [cli, 'run', task.file, '--json', ...task.sets.flatMap((s) => ['--set', s])];
-    if (task.noCache) args.push('--no-cache');
-    if (task.backend) args.push('--backend', task.backend);
-    const r = await execa(process.execPath, args, {
-      cwd: task.cwd,
-      reject: false,
-      cancelSignal: signal,
-      // SIGTERM first, then SIGKILL: the worker marks its run KILLED when it can.
-      forceKillAfterDelay: 3000,
-      env: {
-        ...task.env,
-        PARAMFLOW_SWEEP_TRIAL: JSON.stringify(task.tag),
-        // One BLAS/OpenMP thread per worker: the workers share the cores.
-        OPENBLAS_NUM_THREADS: '1',
-        OMP_NUM_THREADS: '1',
-      },
-    });
-    const runId = (() => {
-      try {
-        return (JSON.parse(String(r.stdout)) as { runId?: string }).runId;
-      } catch {
-        return undefined;
+    const w = this.idle.pop() ?? this.spawn(task.cwd);
+    w.lines = [];
+    const stop = () => void w.proc.kill('SIGTERM');
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      // Listen before sending: a trial refused at once answers quickly.
+      const answer = w.proc.getOneMessage().catch(() => undefined);
+      await w.proc.sendMessage(asMessage({ type: 'trial', task }));
+      const reply = (await answer) as FromWorker | undefined;
+      if (reply?.type === 'outcome' && !signal.aborted) {
+        this.idle.push(w);
+        return reply.outcome;
       }
-    })();
-    if (r.exitCode === 0 && runId) return { ok: true, runId };
-    const tail = String(r.stderr).trim().split('\n').slice(-4).join('\n    ');
-    const how = r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
-    return { ok: false, badInput: r.exitCode === 2, message: `${how}${tail ? `:\n    ${tail}` : ''}`, ...(runId ? { runId } : {}) };
+    } catch {
+      // the worker died before it took the trial: reported from its exit below
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
+    const r = await w.proc.catch((e: unknown) => e as { signal?: string; exitCode?: number });
+    this.all.delete(w);
+    const how = r.signal ? `killed by ${r.signal}` : `worker exited with code ${r.exitCode}`;
+    const tail = w.lines.slice(-STDERR_TAIL).join('\n    ');
+    return { ok: false, badInput: false, message: `${how}${tail ? `:\n    ${tail}` : ''}` };
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.idle.splice(0)) await w.proc.sendMessage(asMessage({ type: 'stop' })).catch(() => undefined);
+    await Promise.all([...this.all].map((w) => w.proc.catch(() => undefined)));
+    this.all.clear();
+  }
+
+  private spawn(cwd: string): Worker {
+    const proc = startWorker(this.root, cwd);
+    const w: Worker = { proc, lines: [] };
+    let partial = '';
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (chunk: string) => {
+      const parts = (partial + chunk).split('\n');
+      partial = parts.pop() ?? '';
+      w.lines.push(...parts.filter((l) => l.trim() !== ''));
+      if (w.lines.length > 4 * STDERR_TAIL) w.lines.splice(0, w.lines.length - STDERR_TAIL);
+    });
+    proc.stderr.on('end', () => partial.trim() && w.lines.push(partial));
+    // A dead worker is noticed by the trial waiting on it; never an unhandled rejection.
+    proc.catch(() => undefined);
+    this.all.add(w);
+    return w;
   }
 }
+
+function startWorker(root: string, cwd: string) {
+  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+  return execa(process.execPath, [cli, 'sweep-worker', '--root', root], {
+    cwd,
+    ipc: true,
+    serialization: 'json',
+    buffer: false,
+    stdout: 'ignore',
+    // SIGTERM first, then SIGKILL: the worker marks its run KILLED when it can.
+    forceKillAfterDelay: 3000,
+    env: {
+      // One BLAS/OpenMP thread per worker: the workers share the cores.
+      OPENBLAS_NUM_THREADS: '1',
+      OMP_NUM_THREADS: '1',
+    },
+  });
+}
+
+const asMessage = (m: ToWorker) => m as unknown as Message<'json'>;

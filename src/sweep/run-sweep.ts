@@ -83,7 +83,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   const mlflow = await startSweepMlflow(base, record, log);
 
   const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
-  const executor = o.executor ?? new ProcessTrialExecutor();
+  const executor = o.executor ?? new ProcessTrialExecutor(base.root);
   const controller = new AbortController();
   o.signal?.addEventListener('abort', () => controller.abort(o.signal?.reason), { once: true });
   const started = Date.now();
@@ -125,7 +125,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
     r.attempts = Math.min(r.attempts, 2);
     r.status = 'FAILED';
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs ?? availableParallelism(), tasks.length)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs ?? availableParallelism(), tasks.length)) }, worker));
+  } finally {
+    await executor.close?.();
+  }
   for (const { r } of tasks) if (r.status === 'pending' || r.status === 'running') r.status = 'KILLED';
 
   const best = bestTrial(record.trials, spec.objective.goal);

@@ -9,28 +9,33 @@
 //   lock-acquired        a cache key's lock was just taken
 //   runstore-write       before the n-th write of run.json
 //   mlflow-sent          an MLflow operation was sent, its acknowledgement not yet recorded
-// PARAMFLOW_CRASH_TRIAL=<trial id> applies the crash only in that sweep trial's workers.
+// PARAMFLOW_CRASH_TRIAL=<trial id> applies the crash only while a sweep worker runs that trial.
 // Never set it outside tests: SIGKILL skips every cleanup on purpose.
 
 interface CrashSpec {
   point: string;
   stage?: string;
   n: number;
+  /** PARAMFLOW_CRASH_TRIAL: crash only while running this sweep trial. */
+  trial?: string;
 }
 
 let parsed: CrashSpec | null | undefined;
 const counts = new Map<string, number>();
+let currentTrial: string | undefined;
+
+/** The sweep trial this process is running now (a sweep worker runs several, one at a time). */
+export function setCrashTrial(trial: string | undefined): void {
+  currentTrial = trial;
+}
 
 function spec(): CrashSpec | null {
   if (parsed !== undefined) return parsed;
   const raw = process.env.PARAMFLOW_CRASH_AT;
   if (!raw) return (parsed = null);
-  // PARAMFLOW_CRASH_TRIAL=<trial id> limits the crash to that trial's sweep workers.
-  const onlyTrial = process.env.PARAMFLOW_CRASH_TRIAL;
-  if (onlyTrial && (JSON.parse(process.env.PARAMFLOW_SWEEP_TRIAL ?? '{}') as { trial?: string }).trial !== onlyTrial) return (parsed = null);
   const m = /^([a-z-]+)(?::([^@]+))?(?:@(\d+))?$/.exec(raw);
   if (!m) throw new Error(`PARAMFLOW_CRASH_AT=${raw}: expected <point>[:<stage>][@<n>]`);
-  parsed = { point: m[1]!, ...(m[2] ? { stage: m[2] } : {}), n: m[3] ? Number(m[3]) : 1 };
+  parsed = { point: m[1]!, ...(m[2] ? { stage: m[2] } : {}), n: m[3] ? Number(m[3]) : 1, ...(process.env.PARAMFLOW_CRASH_TRIAL ? { trial: process.env.PARAMFLOW_CRASH_TRIAL } : {}) };
   return parsed;
 }
 
@@ -43,7 +48,7 @@ function die(): never {
 /** Counts a visit to `point`; crashes on the configured visit. */
 export function crashPoint(point: string, stage?: string): void {
   const s = spec();
-  if (!s || s.point !== point || (s.stage !== undefined && s.stage !== stage)) return;
+  if (!s || s.point !== point || (s.stage !== undefined && s.stage !== stage) || (s.trial !== undefined && s.trial !== currentTrial)) return;
   const seen = (counts.get(point) ?? 0) + 1;
   counts.set(point, seen);
   if (seen >= s.n) die();

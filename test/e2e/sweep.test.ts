@@ -2,6 +2,8 @@ import { execSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Layout } from '../../src/cache/layout.js';
+import { acquireLock } from '../../src/cache/lock.js';
 import { trialId } from '../../src/sweep/expand.js';
 import type { SweepRecord } from '../../src/sweep/record.js';
 import { makeProject, paramflow, REPO, runRecord } from '../helpers/project.js';
@@ -17,7 +19,7 @@ function quickProject(): string {
 
 async function sweep(dir: string, args: string[], env: Record<string, string> = {}) {
   const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, ...args], { env });
-  return { r, record: r.stdout ? (JSON.parse(String(r.stdout)) as SweepRecord) : undefined };
+  return { r, dir, record: r.stdout ? (JSON.parse(String(r.stdout)) as SweepRecord) : undefined };
 }
 
 const runsOf = (s: SweepRecord) => s.trials.flatMap((t) => t.replicates.map((x) => x.runId!));
@@ -54,6 +56,17 @@ describe('sweeps', () => {
     expect(one.record!.trials).toHaveLength(8);
     const objectives = (s: SweepRecord) => Object.fromEntries(s.trials.map((t) => [t.id, t.objective!.mean]));
     expect(objectives(two.record!)).toEqual(objectives(one.record!));
+    // Workers stay up between trials: one process ran all 8 at --jobs 1, at most two at --jobs 2 ...
+    const pids = async (s: SweepRecord, dir: string) => new Set((await Promise.all(runsOf(s).map((id) => runRecord(dir, id)))).map((x) => x.pid));
+    expect((await pids(one.record!, one.dir)).size).toBe(1);
+    expect((await pids(two.record!, two.dir)).size).toBeLessThanOrEqual(2);
+    // ... and a warm worker's trial equals the same run in a fresh process, bit for bit.
+    const last = one.record!.trials.at(-1)!;
+    const alone = await paramflow(one.dir, ['run', 'pipeline.yaml', '--json', '--no-cache', ...SMALL, ...Object.entries(last.values).flatMap(([k, v]) => ['--set', `${k}=${v}`])]);
+    const fresh = await runRecord(one.dir, JSON.parse(String(alone.stdout)).runId);
+    const inSweep = await runRecord(one.dir, last.replicates[0]!.runId!);
+    expect(fresh.stages.train!.files).toEqual(inSweep.stages.train!.files);
+    expect(fresh.metrics).toEqual(inSweep.metrics);
   });
 
   it('a worker killed mid-trial is retried once, then that trial is FAILED; the others finish; exit 1', async () => {
@@ -70,6 +83,28 @@ describe('sweeps', () => {
     expect(Object.entries(byId).filter(([id]) => id !== victim).every(([, x]) => x.status === 'FINISHED')).toBe(true);
     const verify = await paramflow(dir, ['cache', 'verify']);
     expect(verify.exitCode, String(verify.stdout)).toBe(0);
+    expect(execSync('ps -eo args').toString()).not.toContain(dir);
+  });
+
+  it('SIGINT stops the workers: their runs and the sweep are KILLED, exit 130, no cache entry, no process left', async () => {
+    const dir = quickProject();
+    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json', ...SMALL])).stdout)) as { stages: { stage: string; key: string }[] };
+    // Both workers block on simulate's lock, so the interrupt lands while two trials run.
+    const held = await acquireLock(new Layout(dir).lock(status.stages.find((s) => s.stage === 'simulate')!.key));
+    const proc = paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, '--sweep', 'train.batch_size=16,32,64', '--jobs', '2']);
+    const running = async () => (JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[]).filter((x) => x.status === 'RUNNING').length;
+    for (let i = 0; i < 600 && (await running()) < 2; i++) await new Promise((r) => setImmediate(r));
+    expect(await running()).toBe(2);
+    proc.kill('SIGINT');
+    const r = await proc;
+    await held.release();
+    expect(r.exitCode).toBe(130);
+    const record = JSON.parse(String(r.stdout)) as SweepRecord;
+    expect(record.status).toBe('KILLED');
+    expect(record.trials.map((t) => t.replicates[0]!.status)).toEqual(['KILLED', 'KILLED', 'KILLED']);
+    const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
+    expect(runs.map((x) => x.status)).toEqual(['KILLED', 'KILLED']);
+    expect(JSON.parse(String((await paramflow(dir, ['cache', 'ls', '--json'])).stdout))).toEqual([]);
     expect(execSync('ps -eo args').toString()).not.toContain(dir);
   });
 

@@ -5,7 +5,6 @@ import { plainReporter } from '../output/plain-reporter.js';
 import { ttyReporter } from '../output/tty-reporter.js';
 import { printStatus } from './status.js';
 import { runSweep } from '../../sweep/run-sweep.js';
-import type { TrialTag } from '../../sweep/record.js';
 
 export interface RunFlags {
   set: string[];
@@ -32,9 +31,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   };
   process.on('SIGINT', onSigint);
   try {
-    // A sweep's worker runs one trial: the parent passes which (and never sweeps again).
-    const trial = process.env.PARAMFLOW_SWEEP_TRIAL ? (JSON.parse(process.env.PARAMFLOW_SWEEP_TRIAL) as TrialTag) : undefined;
-    if (!trial && !flags.dryRun) {
+    if (!flags.dryRun) {
       const sweep = await runSweep({
         file,
         overrides: locateOverrides(flags.set),
@@ -61,7 +58,6 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       dryRun: flags.dryRun,
       jobs: flags.jobs,
       backend: flags.backend,
-      ...(trial ? { trial } : {}),
       reporter,
       signal: controller.signal,
     });

@@ -1,0 +1,58 @@
+import { getEachMessage, sendMessage, type Message } from 'execa';
+import { ParamflowError, formatError } from '../errors.js';
+import { runPipeline } from '../runner/run-pipeline.js';
+import { locateOverrides } from '../cli/overrides.js';
+import { plainReporter } from '../cli/output/plain-reporter.js';
+import { setCrashTrial } from '../util/crash.js';
+import type { FromWorker, ToWorker, TrialOutcome, TrialTask } from './process-executor.js';
+
+/**
+ * `paramflow sweep-worker`: runs the trials its sweep sends over IPC, one at a time, each
+ * as `paramflow run` would, until told to stop. SIGTERM or SIGINT stops the current trial
+ * (its run is recorded KILLED) and then the worker.
+ */
+export async function serveTrials(): Promise<number> {
+  let current: AbortController | undefined;
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    current?.abort(new Error('sweep stopped'));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  for await (const raw of getEachMessage()) {
+    const msg = raw as ToWorker;
+    if (msg.type === 'stop' || stopping) break;
+    current = new AbortController();
+    const outcome = await runTrial(msg.task, current.signal);
+    current = undefined;
+    await sendMessage({ type: 'outcome', outcome } satisfies FromWorker as unknown as Message<'json'>);
+    if (stopping) break;
+  }
+  return 0;
+}
+
+async function runTrial(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome> {
+  setCrashTrial(task.tag.trial);
+  try {
+    const summary = await runPipeline({
+      file: task.file,
+      overrides: locateOverrides(task.sets),
+      noCache: task.noCache,
+      ...(task.backend ? { backend: task.backend } : {}),
+      trial: task.tag,
+      env: { ...process.env, ...task.env },
+      reporter: plainReporter(),
+      signal,
+    });
+    if (summary.status === 'FINISHED' && summary.runId) return { ok: true, runId: summary.runId };
+    const err = summary.record?.error;
+    const message = err ? `${err.code}${err.stage ? ` in ${err.stage}` : ''}: ${err.message}` : `run ${summary.status.toLowerCase()}`;
+    return { ok: false, badInput: false, message, ...(summary.runId ? { runId: summary.runId } : {}) };
+  } catch (e) {
+    if (e instanceof ParamflowError) return { ok: false, badInput: e.exitCode === 2, message: formatError(e) };
+    return { ok: false, badInput: false, message: `internal error: ${(e as Error)?.stack ?? String(e)}` };
+  } finally {
+    setCrashTrial(undefined);
+  }
+}
