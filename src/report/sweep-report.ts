@@ -5,7 +5,8 @@ import type { RunRecord } from '../tracking/run-record.js';
 import type { RunStore } from '../tracking/run-store.js';
 import { facts, figure, htmlPage, htmlTable, note, pre, section } from './html.js';
 import { inlineSvg } from './inline-svg.js';
-import { label, objectiveVsParamSpec, type ObjectivePoint } from './plot-specs.js';
+import { label } from './plot-specs.js';
+import { objectiveFigures, sweptKeys } from './objective-figures.js';
 import { renderSvg } from './render.js';
 import { FigureIds, fmt, keptPlots, learningCurvesFigure } from './run-sections.js';
 
@@ -44,12 +45,6 @@ export async function summarizeTrials(store: RunStore, sweep: SweepRecord): Prom
   return out.sort((a, b) => score(a) - score(b));
 }
 
-/** The swept keys, in the order the sweep declares them. */
-export function sweptKeys(sweep: SweepRecord): string[] {
-  const declared = [...Object.keys(sweep.spec.grid ?? {}), ...Object.keys(sweep.spec.random?.params ?? {})];
-  return [...new Set([...declared, ...sweep.trials.flatMap((t) => Object.keys(t.values))])];
-}
-
 /** The self-contained HTML page of a sweep. */
 export async function sweepReportHtml(store: RunStore, sweep: SweepRecord, warn: (m: string) => void): Promise<string> {
   const trials = await summarizeTrials(store, sweep);
@@ -76,7 +71,7 @@ export async function sweepReportHtml(store: RunStore, sweep: SweepRecord, warn:
     section('Summary', summary),
     section('Sweep spec', pre(toYaml(sweep.spec))),
     section('Trials (best first)', trialsTable(trials, keys, metric, bestId)),
-    section(`${metric} vs each swept param`, ...(await objectivePlots(sweep, keys, bestId, ids, warn))),
+    section(`${metric} vs each swept param`, ...(await objectivePlots(sweep, ids, warn))),
     section(`Best trial${best ? ` ${best.trial.id}` : ''}`, ...(await bestTrialParts(store, best, ids, warn))),
   ]);
 }
@@ -103,29 +98,16 @@ function trialsTable(trials: readonly TrialSummary[], keys: readonly string[], m
   return htmlTable(headers, rows, { numeric, marked });
 }
 
-async function objectivePlots(sweep: SweepRecord, keys: readonly string[], best: string | undefined, ids: FigureIds, warn: (m: string) => void): Promise<string[]> {
-  const scored = sweep.trials.filter((t) => t.objective);
-  if (scored.length === 0) return [note('no trial has an objective yet: nothing to plot')];
+async function objectivePlots(sweep: SweepRecord, ids: FigureIds, warn: (m: string) => void): Promise<string[]> {
+  const figures = objectiveFigures(sweep);
+  if (figures.length === 0) return [note('no trial has an objective yet: nothing to plot')];
   const out: string[] = [];
-  for (const key of keys) {
-    const others = keys.filter((k) => k !== key);
-    const points: ObjectivePoint[] = scored.map((t) => ({
-      trial: t.id,
-      value: t.values[key],
-      mean: t.objective!.mean,
-      std: t.objective!.std,
-      n: t.objective!.n,
-      // One other key: its value names the line (the legend's title names the key).
-      group: others.length === 1 ? label(t.values[others[0]!]) : others.map((k) => `${k}=${label(t.values[k])}`).join(' ') || 'all',
-    }));
-    const groupTitle = others.length === 1 ? others[0] : undefined;
-    const order = sweep.spec.grid?.[key] ?? sweep.trials.map((t) => t.values[key]);
+  for (const f of figures) {
     try {
-      const svg = await renderSvg(objectiveVsParamSpec({ key, metric: sweep.spec.objective.metric, goal: sweep.spec.objective.goal, points, order, best, groupTitle }));
-      out.push(figure(inlineSvg(svg, ids.next()), `${sweep.spec.objective.metric} of each trial against ${key}${others.length > 0 ? `; lines join trials with the same ${others.join(', ')}` : ''}`));
+      out.push(figure(inlineSvg(await renderSvg(f.spec), ids.next()), f.caption));
     } catch (err) {
-      warn(`cannot draw ${sweep.spec.objective.metric} vs ${key}: ${(err as Error).message}`);
-      out.push(note(`the plot against ${key} could not be drawn: ${(err as Error).message}`));
+      warn(`cannot draw ${sweep.spec.objective.metric} vs ${f.key}: ${(err as Error).message}`);
+      out.push(note(`the plot against ${f.key} could not be drawn: ${(err as Error).message}`));
     }
   }
   return out;

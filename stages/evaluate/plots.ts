@@ -35,6 +35,12 @@ export async function renderPlots(
   return files;
 }
 
+/** One chart's SVG and PNG, cropped like the evaluate plots (for other figures: a sweep's objective plots). */
+export async function renderFigure(spec: TopLevelSpec): Promise<{ svg: string; png: Uint8Array }> {
+  const r = await loadRenderers();
+  return renderChart(r, await toSvg(r, spec), textRenders(r));
+}
+
 let renderers: Promise<Renderers> | undefined;
 
 function loadRenderers(): Promise<Renderers> {

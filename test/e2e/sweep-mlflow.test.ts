@@ -1,4 +1,4 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepRecord } from '../../src/sweep/record.js';
@@ -84,6 +84,22 @@ function checkTree(root: Node, record: SweepRecord) {
   }
 }
 
+/** The parent run's artifact files (path → bytes). */
+function parentArtifacts(double: MlflowDouble, sweepId: string): Map<string, Buffer> {
+  const parent = [...double.store.runs.values()].find((r) => r.tags.get('paramflow.sweep_id') === sweepId && r.tags.get('paramflow.scope') === 'sweep')!;
+  const prefix = `${parent.experiment_id}/${parent.run_id}/artifacts/`;
+  return new Map([...double.store.artifacts].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
+function checkObjectivePlots(double: MlflowDouble, dir: string, sweepId: string) {
+  const files = parentArtifacts(double, sweepId);
+  expect([...files.keys()].sort()).toEqual(['plots/cv_rmse_mean-vs-train.batch_size.png', 'plots/cv_rmse_mean-vs-train.batch_size.svg', 'sweep.json', 'sweep.yaml']);
+  const svg = files.get('plots/cv_rmse_mean-vs-train.batch_size.svg')!.toString('utf8');
+  expect(svg).toMatch(/^<svg[\s\S]*cv_rmse_mean vs train\.batch_size[\s\S]*<\/svg>$/);
+  expect(svg).toBe(readFileSync(join(dir, '.paramflow', 'sweeps', sweepId, 'plots', 'cv_rmse_mean-vs-train.batch_size.svg'), 'utf8'));
+  expect(files.get('plots/cv_rmse_mean-vs-train.batch_size.png')!.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+}
+
 /** The tree without what differs between two executions (names of the parent, values learnt with other timings are equal). */
 const shape = (n: Node): unknown => ({ name: n.name.replace(/^quick sweep .*/, 'quick sweep'), status: n.status, params: Object.keys(n.params).sort(), metrics: Object.fromEntries(Object.entries(n.metrics).map(([k, v]) => [k, v.length])), children: n.children.map(shape) });
 
@@ -105,6 +121,7 @@ describe('a sweep in MLflow', () => {
     expect(record.trials).toHaveLength(2);
     const { root } = tree(double, record.sweepId);
     checkTree(root, record);
+    checkObjectivePlots(double, dir, record.sweepId);
     online = root;
     const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { mlflow: { state: string } }[];
     expect(listed.map((r) => r.mlflow.state)).toEqual(['synced', 'synced']);
@@ -128,6 +145,7 @@ describe('a sweep in MLflow', () => {
     expect(sync.stdout).toMatch(new RegExp(`${record.sweepId}: synced`));
     const { root } = tree(double, record.sweepId);
     checkTree(root, record);
+    checkObjectivePlots(double, dir, record.sweepId);
     expect(shape(root)).toEqual(shape(online));
 
     const before = JSON.stringify(double.snapshot());

@@ -1,4 +1,4 @@
-import { relative, sep } from 'node:path';
+import { posix, relative, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { canonicalJson } from '../../hash/canonical-json.js';
 import { sha256 } from '../../hash/sha256.js';
@@ -124,9 +124,10 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
 /**
  * At sweep end: the best trial's swept values as params, the objective as metrics
  * (`<metric>` = the best trial's mean over its replicates, `<metric>_std`), `sweep.json`,
+ * the objective plots (`plots`: files relative to the project root, logged under `plots/`),
  * and the parent's final status.
  */
-export function mapSweepFinish(record: SweepRecord, ctx: SweepContext): Mapped {
+export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: readonly string[] = []): Mapped {
   const out: Mapped = { ops: [], files: [], skipped: [] };
   const end = record.endedAt ? time(record.endedAt, ctx.now) : ctx.now;
   const best = record.best;
@@ -151,6 +152,7 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext): Mapped {
   }
   push(out, SWEEP_SCOPE, { params, metrics, tags: clean(tags, out, MAX_TAG_VALUE_LENGTH) });
   out.ops.push(artifact(SWEEP_SCOPE, 'sweep.json', `${ctx.sweepDir}/sweep.json`));
+  for (const file of plots) out.ops.push(artifact(SWEEP_SCOPE, `plots/${posix.basename(file)}`, file));
   out.ops.push({ op: 'update-run', scope: SWEEP_SCOPE, status: record.status === 'RUNNING' ? 'KILLED' : record.status, endTime: end });
   return out;
 }

@@ -140,12 +140,12 @@ export class SweepTracker {
    * waits at most `flushTimeoutMs`, then (parent synced) sends briefly what trial runs
    * could not while their parent was missing. Never throws.
    */
-  finish(record: SweepRecord): Promise<FinishResult> {
+  finish(record: SweepRecord, plots: readonly string[] = []): Promise<FinishResult> {
     if (!this.queue || !this.ctx) return Promise.resolve({ synced: false, pending: 0, rejected: 0, message: 'MLflow tracking was not started' });
     const queue = this.queue;
     const ctx = this.ctx;
     this.finished ??= (async () => {
-      const result = await queue.flush(() => mapSweepFinish(record, { ...ctx, now: Date.now() }));
+      const result = await queue.flush(() => mapSweepFinish(record, { ...ctx, now: Date.now() }, plots));
       if (result.synced) await this.syncTrials(record).catch(() => undefined);
       return result;
     })();
