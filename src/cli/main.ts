@@ -4,6 +4,8 @@ import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { cacheGcCommand, cacheLsCommand, cacheVerifyCommand } from './commands/cache.js';
 import { compareCommand } from './commands/compare.js';
+import { diffCommand } from './commands/diff.js';
+import { exportCommand } from './commands/export.js';
 import { initCommand } from './commands/init.js';
 import { predictCommand } from './commands/predict.js';
 import { reportCommand } from './commands/report.js';
@@ -11,6 +13,7 @@ import { syncCommand } from './commands/sync.js';
 import { isMlflowError } from '../tracking/mlflow/index.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand, runsRmCommand } from './commands/runs.js';
+import { showCommand } from './commands/show.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -127,6 +130,30 @@ program
   .option('--json', 'machine-readable output')
   .action(async (refs: string[], flags) => {
     exitCode = await compareCommand(refs, flags);
+  });
+
+program
+  .command('show <ref>')
+  .description('one run: pipeline, params, stages (keys, versions, times, metrics), artifacts, environment, MLflow link')
+  .option('--json', 'machine-readable output')
+  .action(async (ref, flags) => {
+    exitCode = await showCommand(ref, flags);
+  });
+
+program
+  .command('diff <refA> <refB>')
+  .description('why two runs\' hashes differ: stage by stage, the first that changed by itself and those that followed; metric and environment differences')
+  .option('--json', 'machine-readable output')
+  .action(async (refA, refB, flags) => {
+    exitCode = await diffCommand(refA, refB, flags);
+  });
+
+program
+  .command('export <ref> <dir>')
+  .description('write a run\'s resolved pipeline.yaml (same run hash when run) with summary.md and summary.json')
+  .option('--force', 'write into a folder that is not empty')
+  .action(async (ref, dir, flags) => {
+    exitCode = await exportCommand(ref, dir, flags);
   });
 
 program

@@ -39,6 +39,14 @@ export function explainKeyChange(previous: KeyDetails | undefined, current: KeyD
   return changes;
 }
 
+/**
+ * A change of the stage's own making (type, version, params, files, env, format), as
+ * opposed to an input change, which only passes on a change upstream.
+ */
+export function isOwnChange(c: Change): boolean {
+  return c.kind !== 'input' && c.kind !== 'never-run';
+}
+
 function diffValues(a: unknown, b: unknown, path: string, out: Change[]): void {
   if (isPlainObject(a) && isPlainObject(b)) {
     for (const k of unionKeys(a, b)) diffValues(a[k], b[k], `${path}.${k}`, out);
