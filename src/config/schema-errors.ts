@@ -11,10 +11,19 @@ export interface Locator {
 }
 
 /** Turns Ajv's errors into located, hinted ParamflowErrors; never shows Ajv's raw text. */
+/** Errors reported per validation; more are counted, not located. */
+const MAX_REPORTED = 25;
+
 export function mapSchemaErrors(errors: readonly ErrorObject[], base: DocPath, locator: Locator): ParamflowError[] {
   const out: ParamflowError[] = [];
   const seen = new Set<string>();
-  for (const e of errors) {
+  for (const [i, e] of errors.entries()) {
+    if (out.length === MAX_REPORTED) {
+      // Locating each error is linear in its mapping's size: thousands would take minutes, and help no one.
+      const last = out[out.length - 1]!;
+      out.push(new ParamflowError('PF_SCHEMA', `and ${errors.length - i} more problem(s) not shown`, { ...(last.location ? { location: last.location } : {}), hint: 'fix the ones above, then validate again' }));
+      break;
+    }
     // `if` failures only say "must match then": the `then` errors carry the detail.
     if (e.keyword === 'if') continue;
     // Errors inside `propertyNames` repeat the propertyNames error itself.

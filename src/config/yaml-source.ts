@@ -1,5 +1,8 @@
-import { isCollection, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError } from 'yaml';
 import { ParamflowError, type SourceLocation } from '../errors.js';
+
+/** Deeper than any pipeline needs; shallow enough for every recursive walk over the values. */
+const MAX_DEPTH = 64;
 
 // A parsed YAML file that can say where any value came from: the loader maps
 // every schema error back to file:line:column through this.
@@ -15,16 +18,64 @@ export class YamlSource {
     const doc = parseDocument(text, {
       lineCounter: lines,
       prettyErrors: false,
-      uniqueKeys: true,
+      // Duplicate keys are refused by checkStructure, in linear time.
+      uniqueKeys: false,
     });
     const source = new YamlSource(file, doc, lines);
     const first = doc.errors[0];
     if (first) throw source.syntaxError(first);
-    source.refuseCollectionKeys();
+    source.checkStructure();
     return source;
   }
 
+  /**
+   * Nesting depth, duplicate keys and collection keys, in one iterative walk in document
+   * order: no later recursive walk (validation, hashing) can overflow the stack, and
+   * duplicates are found in linear time (the yaml package's own check is quadratic).
+   */
+  private checkStructure(): void {
+    const stack: [unknown, number][] = [[this.doc.contents, 1]];
+    while (stack.length > 0) {
+      const [node, depth] = stack.pop()!;
+      if (!isCollection(node)) continue;
+      if (depth > MAX_DEPTH) {
+        throw new ParamflowError('PF_YAML_SYNTAX', `values nested more than ${MAX_DEPTH} levels deep`, {
+          location: this.at(node.range?.[0] ?? 0),
+          hint: 'a pipeline nests a few levels: look for runaway brackets or indentation here',
+        });
+      }
+      const seen = new Set<string>();
+      const children: unknown[] = [];
+      for (const item of node.items) {
+        if (!isPair(item)) {
+          children.push(item);
+          continue;
+        }
+        const key = item.key as Node | null;
+        if (isCollection(key)) {
+          throw new ParamflowError('PF_YAML_SYNTAX', 'a mapping key must be a plain name, not a list or mapping', {
+            location: this.at(key.range?.[0] ?? 0),
+            hint: 'write the key as a word, e.g. `simulate:`',
+          });
+        }
+        if (isScalar(key)) {
+          const name = String(key.value);
+          if (seen.has(name)) throw this.duplicateKeyError(key.range?.[0] ?? 0);
+          seen.add(name);
+        }
+        children.push(item.value);
+      }
+      for (let i = children.length - 1; i >= 0; i--) stack.push([children[i], depth + 1]);
+    }
+  }
+
   private syntaxError(e: YAMLError): ParamflowError {
+    if (/call stack/i.test(e.message)) {
+      return new ParamflowError('PF_YAML_SYNTAX', `values nested too deep to read (more than ${MAX_DEPTH} levels are refused)`, {
+        location: this.at(e.pos[0]),
+        hint: 'a pipeline nests a few levels: look for runaway brackets or indentation',
+      });
+    }
     if (e.code === 'DUPLICATE_KEY') return this.duplicateKeyError(e.pos[0]);
     if (e.code === 'MULTIPLE_DOCS') {
       return new ParamflowError('PF_YAML_SYNTAX', 'a pipeline file holds one YAML document, this one has more', {
@@ -93,21 +144,6 @@ export class YamlSource {
         });
   }
 
-  /** `? [a, b]: 1` keys would be stringified silently: refuse them instead. */
-  private refuseCollectionKeys(): void {
-    let bad: Node | undefined;
-    visit(this.doc, {
-      Pair: (_, pair) => {
-        if (!bad && isCollection(pair.key)) bad = pair.key as Node;
-      },
-    });
-    if (bad?.range) {
-      throw new ParamflowError('PF_YAML_SYNTAX', 'a mapping key must be a plain name, not a list or mapping', {
-        location: this.at(bad.range[0]),
-        hint: 'write the key as a word, e.g. `simulate:`',
-      });
-    }
-  }
 
   /** Location of a byte offset. */
   at(offset: number): SourceLocation {
@@ -142,8 +178,18 @@ export class YamlSource {
   }
 
   toJS(): unknown {
-    // Alias bombs: a handful of aliases is plenty for a pipeline file.
-    return this.doc.toJS({ maxAliasCount: 100 });
+    try {
+      // Alias bombs: a handful of aliases is plenty for a pipeline file.
+      return this.doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      if (!/alias/i.test((err as Error).message)) throw err;
+      let first: number | undefined;
+      visit(this.doc, { Alias: (_, n) => void (first ??= n.range?.[0]) });
+      throw new ParamflowError('PF_YAML_SYNTAX', 'the YAML aliases (`*name`) expand to too many values', {
+        location: this.at(first ?? 0),
+        hint: 'write the values out, or use fewer aliases: a pipeline file needs few if any',
+      });
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Layout } from '../cache/layout.js';
+import { ParamflowError } from '../errors.js';
 import { loadPipeline } from '../config/load-pipeline.js';
 import type { Override, PipelineSpec } from '../config/spec.js';
 import { YamlSource } from '../config/yaml-source.js';
@@ -45,8 +46,9 @@ export async function sweepOf(file: string, overrides: readonly Override[], flag
 export async function prepareSweep(file: string, overrides: readonly Override[], flags: readonly Override[]): Promise<{ base: PipelineSpec; spec: SweepSpec; trials: Trial[] } | undefined> {
   const found = await sweepOf(file, overrides, flags);
   if (!found) return undefined;
-  const trials = expandTrials(found.spec, found.base.seed);
   const locations = sweepKeyLocations(found.base.file, file, flags);
+  refuseNonFinite(found.spec, locations);
+  const trials = expandTrials(found.spec, found.base.seed);
   for (const t of trials) await loadPipeline(file, { registry: await builtinRegistry(), overrides: [...overrides, ...trialOverrides(t, locations)] });
   return { ...found, trials };
 }
@@ -140,6 +142,29 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   await save();
   await mlflow?.finish(record); // MLflow: best trial, objective and status on the parent run
   return record;
+}
+
+/** `.inf`, `.nan` or `1e400` among a key's values: no param takes them, and a trial id cannot hash them. */
+function refuseNonFinite(spec: SweepSpec, locations: Record<string, Override['location']>): void {
+  const lists: [string, unknown][] = [...Object.entries(spec.grid ?? {}), ...Object.entries(spec.random?.params ?? {})];
+  for (const [key, values] of lists) {
+    if (hasNonFinite(values)) {
+      throw new ParamflowError('PF_SCHEMA', `sweep key ${key}: a value is not a finite number (.inf, .nan or out of range)`, {
+        ...(locations[key] ? { location: locations[key] } : {}),
+        hint: 'sweep over finite numbers only',
+      });
+    }
+  }
+}
+
+function hasNonFinite(root: unknown): boolean {
+  const stack = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'number' && !Number.isFinite(v)) return true;
+    if (v && typeof v === 'object') stack.push(...Object.values(v));
+  }
+  return false;
 }
 
 function trialSeed(t: Trial, base: PipelineSpec): number {
