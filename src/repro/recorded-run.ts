@@ -1,16 +1,8 @@
-import { resolveRunRef } from '../tracking/resolve-ref.js';
-import type { RunRecord } from '../tracking/run-record.js';
-import type { RunStore } from '../tracking/run-store.js';
+import type { Layout } from '../cache/layout.js';
+import { loadRun, type LoadedRun } from '../tracking/load-run.js';
 
-export interface RecordedRun {
-  record: RunRecord;
-  /** Where the record came from: this project's run store, or an MLflow run's artifacts. */
-  source: 'local' | 'mlflow';
-}
-
-// The one place repro turns a reference into a run record, so that reading MLflow
-// runs' artifacts (tracking/load-run.ts, when it lands) is a change here only.
-export async function loadRecordedRun(ref: string, store: RunStore): Promise<RecordedRun> {
-  const runs = await store.list();
-  return { record: resolveRunRef(ref, runs), source: 'local' };
+// The one place repro turns a reference into a run record (Conventions: References):
+// the local store first, else the MLflow run's artifacts (run.json, with the resolved pipeline).
+export async function loadRecordedRun(ref: string, layout: Layout, env: Readonly<Record<string, string | undefined>>): Promise<LoadedRun> {
+  return loadRun(ref, { layout, env });
 }

@@ -11,7 +11,6 @@ import type { Reporter } from '../runner/reporter.js';
 import { builtinRegistry } from '../stage/registry.js';
 import { captureEnvironment } from '../tracking/environment.js';
 import type { RunRecord } from '../tracking/run-record.js';
-import { RunStore } from '../tracking/run-store.js';
 import { cacheFinding, compareStage, type CacheFinding, type StageComparison } from './compare-stage.js';
 import { compareEnvironments, formatTolerance, type EnvironmentDifference, type EnvironmentFacts } from './environment-check.js';
 import { loadRecordedRun } from './recorded-run.js';
@@ -35,13 +34,16 @@ export interface ReproOptions {
   signal?: AbortSignal;
   env?: Readonly<Record<string, string | undefined>>;
   /** Told the run and the environment differences before anything runs (the CLI prints them). */
-  onPlan?: (run: RunRecord, differences: EnvironmentDifference[], backend: BackendChoice | undefined) => void;
+  onPlan?: (run: { record: RunRecord; source: 'local' | 'mlflow' }, differences: EnvironmentDifference[], backend: BackendChoice | undefined) => void;
 }
 
 export interface ReproReport {
   runId: string;
   runHash: string;
+  /** `mlflow`: the record was downloaded from the MLflow run's artifacts (the local store lacks it). */
   source: 'local' | 'mlflow';
+  /** The MLflow run the record was logged to, when known. */
+  mlflow: { runId: string; url?: string } | null;
   pipeline: string;
   /** The run hash of the re-planned recorded pipeline. */
   runHashNow: string;
@@ -65,11 +67,11 @@ export interface ReproReport {
  */
 export async function reproduceRun(options: ReproOptions): Promise<ReproReport> {
   const layout = new Layout(options.root);
-  const { record, source } = await loadRecordedRun(options.ref, new RunStore(layout));
+  const { record, source, mlflow } = await loadRecordedRun(options.ref, layout, options.env ?? process.env);
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const backend = chooseReproBackend(record, options.backend);
   const differences = compareEnvironments(recordedFacts(record), await currentFacts(record, options.root, backend), tolerance);
-  options.onPlan?.(record, differences, backend);
+  options.onPlan?.({ record, source }, differences, backend);
   if (options.strict && differences.length > 0) throw strictMismatch(differences);
 
   const cache = new CacheStore(layout);
@@ -96,6 +98,7 @@ export async function reproduceRun(options: ReproOptions): Promise<ReproReport> 
       runId: record.runId,
       runHash: record.runHash,
       source,
+      mlflow: mlflow ? { runId: mlflow.runId, ...(mlflow.url ? { url: mlflow.url } : {}) } : null,
       pipeline: record.pipeline.name,
       runHashNow: summary.runHash,
       runHashMatches: summary.runHash === record.runHash,

@@ -1,12 +1,13 @@
 import { execa } from 'execa';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendProblem } from '../../src/backend/probe.js';
 import type { ReproReport } from '../../src/repro/reproduce.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
 import { printedErrors, snapshotTree } from '../helpers/cli.js';
-import { makeProject, paramflow, REPO, runJson, runRecord } from '../helpers/project.js';
+import { MlflowDouble } from '../helpers/mlflow-double.js';
+import { CLI, makeProject, paramflow, REPO, runJson, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
 
 function quickProject(): string {
   const dir = makeProject();
@@ -180,5 +181,63 @@ describe('paramflow repro', () => {
     expect(printedErrors(String(backend.stderr))[0]!.head).toMatch(/error PF_BAD_FLAG: unknown backend `gpu`/);
     expect(await snapshotTree(join(dir, '.paramflow'))).toEqual(before);
     expect(existsSync(join(dir, '.paramflow', 'tmp'))).toBe(false);
+  });
+});
+
+// The small study with a tiny model: a backend, metrics and a model to reproduce, in seconds.
+const TRAINED = `${SMALL_PIPELINE}  train:
+    uses: train
+    needs: [noise, folds]
+    with:
+      layers:
+        - dense: { units: 8, activation: relu }
+        - dense: { units: 4 }
+      batch_size: 16
+      epochs: 2
+  evaluate:
+    uses: evaluate
+    needs: [train, noise, folds]
+`;
+
+// Only the MLflow variables a test names: a developer's shell must not change what runs.
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLFLOW_')));
+const pf = (cwd: string, args: string[], env: Record<string, string> = {}) =>
+  execa(process.execPath, [CLI, ...args], { cwd, reject: false, extendEnv: false, env: { ...cleanEnv, ...env } });
+
+describe('paramflow repro of an MLflow run, from a project whose run store is empty', () => {
+  let double: MlflowDouble;
+  beforeAll(async () => {
+    double = await MlflowDouble.start();
+  });
+  afterAll(() => double.down());
+
+  it('downloads run.json from the MLflow run and reproduces it bit for bit; the project is left as it was', async () => {
+    const env = { MLFLOW_TRACKING_URI: double.url };
+    const projectA = makeProject(TRAINED);
+    const ran = await pf(projectA, ['run', 'pipeline.yaml', '--json'], env);
+    expect(ran.exitCode, String(ran.stderr)).toBe(0);
+    const a = JSON.parse(String(ran.stdout)) as { runId: string; runHash: string };
+    const listed = JSON.parse(String((await pf(projectA, ['runs', '--json'])).stdout)) as { runId: string; mlflow: { runId: string } }[];
+    const mlflowId = listed.find((r) => r.runId === a.runId)!.mlflow.runId;
+    expect(mlflowId).toMatch(/^[0-9a-f]{32}$/);
+
+    const projectB = makeProject('');
+    const before = await snapshotTree(join(projectB, '.paramflow'));
+    for (const ref of [mlflowId, `runs:/${mlflowId}`]) {
+      const r = await pf(projectB, ['repro', ref, '--json'], env);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stderr)).toContain(`repro of run ${a.runId} · small · hash ${a.runHash.slice(0, 12)} · read from MLflow`);
+      const report = JSON.parse(String(r.stdout)) as ReproReport;
+      expect(report).toMatchObject({ source: 'mlflow', runId: a.runId, runHash: a.runHash, runHashMatches: true, reproduced: true, mlflow: { runId: mlflowId } });
+      expect(report.stages.map((s) => [s.stage, s.verdict, s.cache.state])).toEqual(
+        ['simulate', 'noise', 'folds', 'train', 'evaluate'].map((s) => [s, 'bit-identical', 'absent']),
+      );
+    }
+    // Nothing recorded, cached or logged by the repro itself.
+    expect(await snapshotTree(join(projectB, '.paramflow'))).toEqual(before);
+
+    const noUri = await pf(projectB, ['repro', mlflowId]);
+    expect(noUri.exitCode).toBe(2);
+    expect(String(noUri.stderr)).toMatch(/hint: .*MLFLOW_TRACKING_URI/);
   });
 });

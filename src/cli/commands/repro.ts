@@ -42,10 +42,11 @@ export async function reproCommand(ref: string, flags: ReproFlags): Promise<numb
       jobs: flags.jobs,
       reporter: process.stderr.isTTY ? ttyReporter() : plainReporter(),
       signal: controller.signal,
-      onPlan: (run, differences, backend) => {
+      onPlan: ({ record: run, source }, differences, backend) => {
         // With --json, stdout is the JSON alone: the preamble goes to stderr.
         const say = flags.json ? (t: string) => process.stderr.write(t + '\n') : out;
-        say(`repro of run ${run.runId} · ${run.pipeline.name} · hash ${run.runHash.slice(0, 12)}${backend ? ` · backend ${backend.name} (${backend.reason})` : ''}`);
+        const from = source === 'mlflow' ? ' · read from MLflow' : '';
+        say(`repro of run ${run.runId} · ${run.pipeline.name} · hash ${run.runHash.slice(0, 12)}${from}${backend ? ` · backend ${backend.name} (${backend.reason})` : ''}`);
         say(environmentText(differences));
       },
     });
