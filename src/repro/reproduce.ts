@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { backendProblem, chooseBackend, type BackendChoice } from '../backend/probe.js';
+import { BACKENDS, backendProblem, chooseBackend, type BackendChoice } from '../backend/probe.js';
+import type { BackendName } from '../stage/types.js';
 import { Layout } from '../cache/layout.js';
 import { checkEntry } from '../cache/maintenance.js';
 import { CacheStore } from '../cache/store.js';
@@ -150,12 +151,18 @@ async function runRecorded(record: RunRecord, text: string, scratch: string, bac
 /** `--backend`, else the recorded backend when it loads here, else the fastest that loads. */
 export function chooseReproBackend(record: RunRecord, requested: string | undefined): BackendChoice | undefined {
   if (requested !== undefined) return chooseBackend(requested);
-  const recorded = record.environment.backend?.name;
+  // Records written before the environment held the backend still have it in train's key details.
+  const recorded = record.environment.backend?.name ?? keyBackend(record);
   if (!recorded) return undefined;
   const problem = backendProblem(recorded);
   if (!problem) return { ...chooseBackend(recorded), reason: 'as recorded' };
   const choice = chooseBackend();
   return { ...choice, reason: `the recorded ${recorded} cannot load here (${problem}); ${choice.reason}` };
+}
+
+function keyBackend(record: RunRecord): BackendName | undefined {
+  const names = Object.values(record.stages).map((s) => s.details.env.backend);
+  return names.find((n): n is BackendName => (BACKENDS as readonly (string | undefined)[]).includes(n));
 }
 
 function recordedFacts(record: RunRecord): EnvironmentFacts {

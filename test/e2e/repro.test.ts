@@ -107,6 +107,7 @@ describe('paramflow repro', () => {
     expect(String(strict.stdout)).toMatch(/^environment: 2 differences from the recorded run$/m);
     expect(String(strict.stdout)).toMatch(/^\s+node\s+v18\.20\.0 → v\d+\.\d+\.\d+\s+another V8/m);
     expect(String(strict.stdout)).toMatch(/^\s+stage noise \(add-noise\)\s+0 → 1\s+another implementation/m);
+    expect(String(strict.stdout)).not.toContain('re-executing');
     expect(printedErrors(String(strict.stderr))[0]!.head).toBe('<command line>: error PF_ENV_MISMATCH: --strict: the environment differs from the recorded run\'s in stage noise (add-noise), node');
     expect(await snapshotTree(join(dir, '.paramflow'))).toEqual(before);
 

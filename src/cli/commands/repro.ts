@@ -48,6 +48,7 @@ export async function reproCommand(ref: string, flags: ReproFlags): Promise<numb
         const from = source === 'mlflow' ? ' · read from MLflow' : '';
         say(`repro of run ${run.runId} · ${run.pipeline.name} · hash ${run.runHash.slice(0, 12)}${from}${backend ? ` · backend ${backend.name} (${backend.reason})` : ''}`);
         say(environmentText(differences));
+        if (!flags.strict || differences.length === 0) say("re-executing every stage into a scratch cache (the project's cache and run store are only read)…");
       },
     });
     if (flags.json) out(JSON.stringify(report, null, 2));
