@@ -6,7 +6,7 @@ import type { BackendName } from '../stage/types.js';
 import { Layout } from '../cache/layout.js';
 import { checkEntry } from '../cache/maintenance.js';
 import { CacheStore } from '../cache/store.js';
-import { formatError, ParamflowError } from '../errors.js';
+import { InputErrors, ParamflowError } from '../errors.js';
 import { runPipeline } from '../runner/run-pipeline.js';
 import type { Reporter } from '../runner/reporter.js';
 import { builtinRegistry } from '../stage/registry.js';
@@ -139,8 +139,10 @@ async function runRecorded(record: RunRecord, text: string, scratch: string, bac
     });
   } catch (err) {
     if (!(err instanceof ParamflowError) || !err.isBadInput) throw err;
-    // Located in the recorded pipeline's text, not in a file the user has: say so.
-    throw new ParamflowError(err.code, `the recorded pipeline of run ${record.runId} does not load with this paramflow:\n${formatError(err)}`, {
+    // Their lines and columns are in the recorded pipeline's text, not in a file the user has: name the values instead.
+    const all = err instanceof InputErrors ? err.errors : [err];
+    const problems = all.map((e) => `    ${e.pointer ? `at ${e.pointer}: ` : ''}${e.message}`).join('\n');
+    throw new ParamflowError(err.code, `the recorded pipeline of run ${record.runId} does not load with this paramflow:\n${problems}`, {
       location: { file: '<command line>' },
       hint: 'a stage schema changed since the run; use the paramflow version that made it (see the environment check above)',
       cause: err,

@@ -118,6 +118,18 @@ describe('paramflow repro', () => {
     expect(String(loose.stdout)).toMatch(/^key of noise differs from the record: implementation version 0 → 1$/m);
   });
 
+  it('a recorded pipeline this paramflow refuses: exit 2, naming the run and the value, nothing written', async () => {
+    const dir = makeProject();
+    const run = await runJson(dir);
+    editRecord(dir, run.runId, (r) => (((r.resolved.stages as Record<string, { with: Record<string, unknown> }>).simulate!.with.n = -5)));
+    const before = await snapshotTree(join(dir, '.paramflow'));
+    const r = await paramflow(dir, ['repro', run.runId]);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toContain(`error PF_SCHEMA: the recorded pipeline of run ${run.runId} does not load with this paramflow:`);
+    expect(String(r.stderr)).toMatch(/^ {4}at \/stages\/simulate\/with\/n: .*-5/m);
+    expect(await snapshotTree(join(dir, '.paramflow'))).toEqual(before);
+  });
+
   it('a run from another git commit: says so and prints the checkout that matches', async () => {
     const dir = makeProject();
     const git = (...args: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { cwd: dir });
