@@ -236,6 +236,7 @@ describe('paramflow repro of an MLflow run, from a project whose run store is em
 
     const projectB = makeProject('');
     const before = await snapshotTree(join(projectB, '.paramflow'));
+    const sentBefore = double.requests.length;
     for (const ref of [mlflowId, `runs:/${mlflowId}`]) {
       const r = await pf(projectB, ['repro', ref, '--json'], env);
       expect(r.exitCode, String(r.stderr)).toBe(0);
@@ -246,8 +247,11 @@ describe('paramflow repro of an MLflow run, from a project whose run store is em
         ['simulate', 'noise', 'folds', 'train', 'evaluate'].map((s) => [s, 'bit-identical', 'absent']),
       );
     }
-    // Nothing recorded, cached or logged by the repro itself.
+    // Nothing recorded, cached or logged by the repro itself: it only read from MLflow.
     expect(await snapshotTree(join(projectB, '.paramflow'))).toEqual(before);
+    expect(double.requests.length).toBeGreaterThan(sentBefore);
+    const writes = double.requests.slice(sentBefore).filter((q) => q.method !== 'GET' && !q.path.endsWith('/runs/search'));
+    expect(writes.map((q) => q.path)).toEqual([]);
 
     const noUri = await pf(projectB, ['repro', mlflowId]);
     expect(noUri.exitCode).toBe(2);
