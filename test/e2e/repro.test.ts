@@ -86,10 +86,15 @@ describe('paramflow repro', () => {
     const dir = makeProject();
     const run = await runJson(dir);
     writeFileSync(join(dir, 'pipeline.yaml'), readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace('n: 64', 'n: 80'));
-    const { exitCode, report, stderr } = await repro(dir, [run.runHash.slice(0, 8)]);
+    const { exitCode, report, stderr } = await repro(dir, [run.runHash.slice(0, 8), '--keep']);
     expect(exitCode, stderr).toBe(0);
     expect(report!.runHashMatches).toBe(true);
     expect(report!.runHashNow).toBe(run.runHash);
+    // --keep: the scratch cache stays, with the pipeline that was run and one entry per stage.
+    const scratch = report!.scratch!;
+    expect(scratch.startsWith(join(dir, '.paramflow', 'tmp', `repro-${run.runId}-`))).toBe(true);
+    expect(readFileSync(join(scratch, 'pipeline.yaml'), 'utf8')).toMatch(/^ {6}n: 64$/m);
+    for (const s of report!.stages) expect(existsSync(join(scratch, '.paramflow', 'cache', s.key!, 'COMPLETE')), s.stage).toBe(true);
   });
 
   it('environment differences are printed with their effect; --strict refuses them with exit 2 before running', async () => {
