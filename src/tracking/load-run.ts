@@ -3,6 +3,7 @@ import { ParamflowError } from '../errors.js';
 import type { Env } from './mlflow/auth.js';
 import { clientFromEnv, type MlflowClient } from './mlflow/client.js';
 import { downloadRunRecord, fetchMlflowRun } from './mlflow/fetch-run.js';
+import type { RetryPolicy } from './mlflow/retry.js';
 import { mlflowState } from './mlflow/sync.js';
 import { resolveRunRef } from './resolve-ref.js';
 import type { RunRecord } from './run-record.js';
@@ -24,7 +25,12 @@ export interface LoadRunOptions {
   env: Env;
   /** Tests: a ready client (not closed here). */
   client?: MlflowClient;
+  /** Default READ_RETRY. */
+  retry?: Partial<RetryPolicy>;
 }
+
+/** A reader waits at a terminal: fewer retries than the tracker's background queue makes. */
+export const READ_RETRY: Partial<RetryPolicy> = { retries: 2, baseDelayMs: 300, maxDelayMs: 2000 };
 
 /** `runs:/<id>` (MLflow's own spelling; a path after the id is ignored) always means an MLflow run. */
 const FORCED = /^runs:\/+([^/]+)/;
@@ -62,7 +68,7 @@ async function loadFromMlflow(id: string, store: RunStore, o: LoadRunOptions): P
       hint: 'set MLFLOW_TRACKING_URI to the server the run was logged to (e.g. http://127.0.0.1:5000)',
     });
   }
-  const client = clientFromEnv(o.env, uri, { client: o.client });
+  const client = clientFromEnv(o.env, uri, { client: o.client, retry: o.retry ?? READ_RETRY, timeoutMs: 15_000 });
   try {
     const fetched = await fetchMlflowRun(client, id, uri);
     const mlflow = fetched.ref;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParamflowError } from '../../src/errors.js';
+import { isMlflowError } from '../../src/tracking/mlflow/errors.js';
 import { MlflowTracker } from '../../src/tracking/mlflow/tracker.js';
 import { loadRun } from '../../src/tracking/load-run.js';
 import { RunStore } from '../../src/tracking/run-store.js';
@@ -131,5 +132,15 @@ describe('loadRun: MLflow run ids', () => {
     const run = double.store.createRun({ experiment_id: exp.experiment_id, start_time: Date.now(), tags: [{ key: 'paramflow.run_id', value: 'r1' }, { key: 'paramflow.scope', value: 'run' }] });
     const err = await refusal(loadRun(`runs:/${run.run_id}`, { layout: tempLayout(), env: { MLFLOW_TRACKING_URI: double.url } }));
     expect(err.message).toMatch(/no run\.json artifact/);
+  });
+
+  it('a server that cannot be reached is an MLflow failure naming the server, not a bad reference', async () => {
+    const gone = await MlflowDouble.start();
+    const url = gone.url;
+    await gone.down();
+    const err = await loadRun('0123456789abcdef0123456789abcdef', { layout: tempLayout(), env: { MLFLOW_TRACKING_URI: url }, retry: FAST_RETRY }).catch((e: unknown) => e);
+    expect(isMlflowError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/cannot reach/);
+    expect((err as Error).message).toContain(url);
   });
 });
