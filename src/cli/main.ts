@@ -115,6 +115,19 @@ program
   });
 
 program
+  .command('repro <ref>')
+  .description('re-run a recorded run into a scratch cache and check, stage by stage, that it reproduces (run id, run hash, stage key, MLflow run id)')
+  .option('--tolerance <rel>', 'relative tolerance for metrics of stages run on another backend: 0.02 or 2%', parseTolerance)
+  .option('--strict', 'refuse to run (exit 2) when the environment differs from the recorded one')
+  .option('--keep', 'keep the scratch cache for inspection (its path is printed)')
+  .option('--backend <name>', 'TensorFlow.js backend (default: the recorded one, if it loads)')
+  .option('-j, --jobs <n>', 'independent stages to run at once', wholeNumber('--jobs', 1))
+  .option('--json', 'print the report as JSON on stdout')
+  .action(async (ref, flags) => {
+    exitCode = await reproCommand(ref, flags);
+  });
+
+program
   .command('sync [ref]')
   .description('send MLflow logging that was spooled while the server was unreachable (all runs, or one)')
   .action(async (ref) => {
@@ -128,19 +141,6 @@ program
   .option('--json', 'machine-readable output')
   .action(async (refs: string[], flags) => {
     exitCode = await compareCommand(refs, flags);
-  });
-
-program
-  .command('repro <ref>')
-  .description('re-run a recorded run into a scratch cache and check, stage by stage, that it reproduces (run id, run hash, stage key, MLflow run id)')
-  .option('--tolerance <rel>', 'relative tolerance for metrics of stages run on another backend: 0.02 or 2%', parseTolerance)
-  .option('--strict', 'refuse to run (exit 2) when the environment differs from the recorded one')
-  .option('--keep', 'keep the scratch cache for inspection (its path is printed)')
-  .option('--backend <name>', 'TensorFlow.js backend (default: the recorded one, if it loads)')
-  .option('-j, --jobs <n>', 'independent stages to run at once', wholeNumber('--jobs', 1))
-  .option('--json', 'print the report as JSON on stdout')
-  .action(async (ref, flags) => {
-    exitCode = await reproCommand(ref, flags);
   });
 
 program
