@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'PF_BAD_FLAG'
   | 'PF_BAD_REF'
   | 'PF_BAD_DATA'
+  | 'PF_ENV_MISMATCH'
   | 'PF_STAGE_FAILED'
   | 'PF_CACHE_CORRUPT'
   | 'PF_RUN_STORE'
@@ -49,6 +50,8 @@ const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PF_BAD_FLAG',
   'PF_BAD_REF',
   'PF_BAD_DATA',
+  // `repro --strict` refuses to run in another environment: the user asked for exactly this one.
+  'PF_ENV_MISMATCH',
 ]);
 
 export interface ParamflowErrorOptions {

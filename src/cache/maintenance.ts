@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunRecord } from '../tracking/run-record.js';
 import { HOST, isOwnerDead } from '../util/process-alive.js';
 import { isLockLive } from './lock.js';
-import type { CacheStore } from './store.js';
+import type { CacheStore, Manifest } from './store.js';
 
 export interface EntryInfo {
   key: string;
@@ -45,15 +45,25 @@ export interface VerifyReport {
   bad: { key: string; problem: string }[];
 }
 
+export type EntryCheck = { state: 'absent' } | { state: 'busy' } | { state: 'intact'; manifest: Manifest } | { state: 'corrupt'; problem: string };
+
+/** One entry's digests re-read; nothing is removed (`cache verify` removes, `repro` only reports). */
+export async function checkEntry(cache: CacheStore, key: string): Promise<EntryCheck> {
+  if (await isLockLive(cache.layout.lock(key))) return { state: 'busy' }; // being written right now
+  const found = await cache.lookup(key);
+  if (!found.hit && found.reason === 'absent') return { state: 'absent' };
+  const v = await cache.verify(key);
+  return v.ok ? { state: 'intact', manifest: v.manifest } : { state: 'corrupt', problem: v.problem };
+}
+
 /** Re-reads every digest; a bad entry is named and removed (it would be recomputed). */
 export async function verifyCache(cache: CacheStore, options: { remove: boolean }): Promise<VerifyReport> {
   const bad: VerifyReport['bad'] = [];
   const keys = await cache.keys();
   for (const key of keys) {
-    if (await isLockLive(cache.layout.lock(key))) continue; // being written right now
-    const v = await cache.verify(key);
-    if (!v.ok) {
-      bad.push({ key, problem: v.problem });
+    const c = await checkEntry(cache, key);
+    if (c.state === 'corrupt') {
+      bad.push({ key, problem: c.problem });
       if (options.remove) await cache.remove(key);
     }
   }

@@ -9,6 +9,7 @@ import { exportCommand } from './commands/export.js';
 import { initCommand } from './commands/init.js';
 import { predictCommand } from './commands/predict.js';
 import { reportCommand } from './commands/report.js';
+import { parseTolerance, reproCommand } from './commands/repro.js';
 import { syncCommand } from './commands/sync.js';
 import { isMlflowError } from '../tracking/mlflow/index.js';
 import { runCommand } from './commands/run.js';
@@ -114,6 +115,19 @@ program
   .option('--backend <name>', 'TensorFlow.js backend (default: the run\'s, if it loads)')
   .action(async (ref, curves, flags) => {
     exitCode = await predictCommand(ref, curves, flags);
+  });
+
+program
+  .command('repro <ref>')
+  .description('re-run a recorded run into a scratch cache and check, stage by stage, that it reproduces (run id, run hash, stage key, MLflow run id)')
+  .option('--tolerance <rel>', 'relative tolerance for metrics of stages run on another backend: 0.02 or 2%', parseTolerance)
+  .option('--strict', 'refuse to run (exit 2) when the environment differs from the recorded one')
+  .option('--keep', 'keep the scratch cache for inspection (its path is printed)')
+  .option('--backend <name>', 'TensorFlow.js backend (default: the recorded one, if it loads)')
+  .option('-j, --jobs <n>', 'independent stages to run at once', wholeNumber('--jobs', 1))
+  .option('--json', 'print the report as JSON on stdout')
+  .action(async (ref, flags) => {
+    exitCode = await reproCommand(ref, flags);
   });
 
 program

@@ -19,6 +19,8 @@ export interface LoadOptions {
   registry: StageRegistry;
   /** Environment for MLFLOW_* (defaults to process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The pipeline's text, used instead of reading `file` (repro runs a recorded pipeline); `file` still places it. */
+  text?: string;
 }
 
 const RESERVED_STAGE_NAMES = ['name', 'seed', 'tracking', 'stages', 'sweep', 'description'];
@@ -44,7 +46,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   const abs = resolve(file);
   let text: string;
   try {
-    text = await readFile(abs, 'utf8');
+    text = options.text ?? (await readFile(abs, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ParamflowError('PF_FILE_NOT_FOUND', `cannot read pipeline file ${abs}${code === 'EISDIR' ? ': it is a folder' : ''}`, {

@@ -34,6 +34,12 @@ export interface RunOptions {
   backend?: string;
   /** This run is a replicate of a sweep's trial. */
   trial?: import('../sweep/record.js').TrialTag;
+  /** The pipeline's text, used instead of reading `file` (which still places it: paths, project root). */
+  source?: string;
+  /** Cache, locks, checkpoints and run record under `<stateRoot>/.paramflow/` instead of the project's: repro's scratch cache. */
+  stateRoot?: string;
+  /** `false`: no MLflow logging, whatever the tracking URI. */
+  tracking?: boolean;
 }
 
 export interface RunSummary {
@@ -52,9 +58,9 @@ export interface RunSummary {
 /** Loads, validates, plans and runs a pipeline; the one API behind `paramflow run`. */
 export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const registry = await builtinRegistry();
-  const pipeline = await loadPipeline(options.file, { registry, overrides: options.overrides ?? [], env: options.env });
+  const pipeline = await loadPipeline(options.file, { registry, overrides: options.overrides ?? [], env: options.env, text: options.source });
   const plan = await planPipeline(pipeline, registry, { backend: options.backend });
-  const layout = new Layout(pipeline.root);
+  const layout = new Layout(options.stateRoot ?? pipeline.root);
   if (options.dryRun) {
     const explained = await explainStages(plan, layout);
     return { runHash: plan.runHash, status: 'PLANNED', stages: {}, executed: [], cached: [], plan, explained };
@@ -63,7 +69,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const store = new RunStore(layout);
   const reporter = options.reporter ?? silentReporter;
   // Built before anything is written: a bad tracking URI is bad input (exit 2).
-  const tracker = MlflowTracker.fromEnv(options.env ?? process.env, pipeline.tracking.uri, { layout, log: (line) => reporter.note(line) });
+  const tracker = options.tracking === false ? undefined : MlflowTracker.fromEnv(options.env ?? process.env, pipeline.tracking.uri, { layout, log: (line) => reporter.note(line) });
   const record: RunRecord = {
     format: RUN_FORMAT,
     runId: newRunId(),
