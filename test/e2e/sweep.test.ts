@@ -47,7 +47,7 @@ describe('sweeps', () => {
     const table = await paramflow(dir, ['runs', '--sweep', record!.sweepId]);
     expect(table.stdout).toMatch(/TRIAL\s+train\.batch_size\s+noise\.gaussian\.relative\s+cv_rmse_mean \(minimize\)\s+rmse\.A/);
     expect(String(table.stdout).split('\n')[2]).toContain(best.id);
-  });
+  }, 180_000);
 
   it('--jobs 2 and --jobs 1 give identical results on 8 trials', async () => {
     const grid = ['--sweep', 'train.batch_size=16,32', '--sweep', 'train.optimizer.adam.lr=0.001,0.002,0.005,0.01'];
@@ -67,7 +67,7 @@ describe('sweeps', () => {
     const inSweep = await runRecord(one.dir, last.replicates[0]!.runId!);
     expect(fresh.stages.train!.files).toEqual(inSweep.stages.train!.files);
     expect(fresh.metrics).toEqual(inSweep.metrics);
-  });
+  }, 180_000);
 
   it('a worker killed mid-trial is retried once, then that trial is FAILED; the others finish; exit 1', async () => {
     const dir = quickProject();
