@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CheckpointStore } from '../stage/types.js';
+import { crashPoint } from '../util/crash.js';
 import { writeHashed } from './entry-writer.js';
 import type { Layout } from './layout.js';
 
@@ -40,10 +41,12 @@ export class FolderCheckpoints implements CheckpointStore {
     for (const [rel, bytes] of Object.entries(files)) {
       await mkdir(dirname(join(tmp, rel)), { recursive: true });
       await writeHashed(join(tmp, rel), [bytes], budget);
+      crashPoint('checkpoint-partial');
     }
     await writeHashed(join(tmp, COMPLETE), [Buffer.from('ok\n')], budget);
     const old = `${tmp}.old`;
     await rename(this.dir, old).catch(() => undefined);
+    crashPoint('checkpoint-swap');
     await rename(tmp, this.dir);
     await rm(old, { recursive: true, force: true });
   }

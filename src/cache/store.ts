@@ -159,6 +159,7 @@ export class CacheStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
+    crashPoint('cache-remove');
     await rm(aside, { recursive: true, force: true });
   }
 

@@ -3,7 +3,7 @@ import { ParamflowError, formatError } from '../errors.js';
 import { runPipeline } from '../runner/run-pipeline.js';
 import { locateOverrides } from '../cli/overrides.js';
 import { plainReporter } from '../cli/output/plain-reporter.js';
-import { setCrashTrial } from '../util/crash.js';
+import { crashPoint, setCrashTrial } from '../util/crash.js';
 import type { FromWorker, ToWorker, TrialOutcome, TrialTask } from './process-executor.js';
 
 /**
@@ -12,6 +12,7 @@ import type { FromWorker, ToWorker, TrialOutcome, TrialTask } from './process-ex
  * (its run is recorded KILLED) and then the worker.
  */
 export async function serveTrials(): Promise<number> {
+  crashPoint('worker-start');
   let current: AbortController | undefined;
   let stopping = false;
   const stop = () => {

@@ -9,6 +9,12 @@
 //   lock-acquired        a cache key's lock was just taken
 //   runstore-write       before the n-th write of run.json
 //   mlflow-sent          an MLflow operation was sent, its acknowledgement not yet recorded
+//   train-batch          the train stage finished its n-th batch (mid-epoch)
+//   checkpoint-partial   a checkpoint's first file is written to its temp folder, the rest not
+//   checkpoint-swap      the old checkpoint is moved aside, the new one not yet in place
+//   spool-append         half of an MLflow spool append is written (a torn last line)
+//   cache-remove         an entry was moved aside for removal (gc, verify), not yet deleted
+//   worker-start         a sweep worker process started, before its first trial
 // PARAMFLOW_CRASH_TRIAL=<trial id> applies the crash only while a sweep worker runs that trial.
 // Never set it outside tests: SIGKILL skips every cleanup on purpose.
 
@@ -45,13 +51,16 @@ function die(): never {
   throw new Error('unreachable');
 }
 
-/** Counts a visit to `point`; crashes on the configured visit. */
-export function crashPoint(point: string, stage?: string): void {
+/** Counts a visit to `point`; crashes on the configured visit, after `last` (a partial write to leave behind). */
+export function crashPoint(point: string, stage?: string, last?: () => void): void {
   const s = spec();
   if (!s || s.point !== point || (s.stage !== undefined && s.stage !== stage) || (s.trial !== undefined && s.trial !== currentTrial)) return;
   const seen = (counts.get(point) ?? 0) + 1;
   counts.set(point, seen);
-  if (seen >= s.n) die();
+  if (seen >= s.n) {
+    last?.();
+    die();
+  }
 }
 
 /** Byte limit for `point`, if a crash is configured there (writers stop exactly at it). */

@@ -1,6 +1,7 @@
 import type { Optimizer, Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ParamflowError } from '../../src/errors.js';
+import { crashPoint } from '../../src/util/crash.js';
 import { deriveSeed, Rng } from '../../src/stage/random.js';
 import type { TfRuntime } from '../../src/stage/types.js';
 import type { Matrix } from './features.js';
@@ -127,6 +128,7 @@ export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
           x.dispose();
           y.dispose();
         }
+        crashPoint('train-batch');
       }
       for (const d of dropouts) d.layer.seed = layerSeed(seed, fold, d.index);
 

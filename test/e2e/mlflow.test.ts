@@ -1,19 +1,11 @@
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 import { mlflowView, type MlflowView } from '../helpers/mlflow-runs.js';
-import { makeProject, paramflow, REPO } from '../helpers/project.js';
+import { paramflow, quickProject } from '../helpers/project.js';
 
 // quick.yaml through the CLI against the MLflow test double (which enforces the
 // recorded contract): online, then with the server down for the whole run and a sync.
 const FAST = ['--set', 'train.epochs=5'];
-
-function quickProject(): string {
-  const dir = makeProject();
-  copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
-  return dir;
-}
 
 async function run(dir: string, uri: string) {
   const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', ...FAST], { env: { MLFLOW_TRACKING_URI: uri } });

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendProblem } from '../../src/backend/probe.js';
@@ -7,13 +7,7 @@ import type { ReproReport } from '../../src/repro/reproduce.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
 import { printedErrors, snapshotTree } from '../helpers/cli.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
-import { CLI, makeProject, paramflow, REPO, runJson, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
-
-function quickProject(): string {
-  const dir = makeProject();
-  copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
-  return dir;
-}
+import { CLI, makeProject, paramflow, runJson, runRecord, SMALL_PIPELINE, quickProject } from '../helpers/project.js';
 
 const FEW_EPOCHS = ['--set', 'train.epochs=3'];
 

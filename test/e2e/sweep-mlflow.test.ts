@@ -1,10 +1,10 @@
-import { copyFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepRecord } from '../../src/sweep/record.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 import type { DoubleRun } from '../helpers/mlflow-double-store.js';
-import { makeProject, paramflow, REPO } from '../helpers/project.js';
+import { paramflow, quickProject } from '../helpers/project.js';
 
 // A sweep through the CLI against the MLflow test double: one parent run for the sweep,
 // the trials' runs nested under it, their folds under them (sweep → trial → fold), the
@@ -12,12 +12,6 @@ import { makeProject, paramflow, REPO } from '../helpers/project.js';
 // down for the whole sweep and a `paramflow sync` afterwards: the same tree.
 const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.epochs=2'];
 const SWEEP = ['--sweep', 'train.batch_size=16,32'];
-
-function quickProject(): string {
-  const dir = makeProject();
-  copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
-  return dir;
-}
 
 async function sweep(dir: string, uri: string) {
   const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, ...SWEEP, '--jobs', '2'], { env: { MLFLOW_TRACKING_URI: uri } });

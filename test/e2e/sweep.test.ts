@@ -1,21 +1,15 @@
 import { execSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Layout } from '../../src/cache/layout.js';
 import { acquireLock } from '../../src/cache/lock.js';
 import { trialId } from '../../src/sweep/expand.js';
 import type { SweepRecord } from '../../src/sweep/record.js';
-import { makeProject, paramflow, REPO, runRecord } from '../helpers/project.js';
+import { paramflow, runRecord, quickProject } from '../helpers/project.js';
 
 // quick.yaml made smaller still: sweeps run many trials.
 const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.epochs=2'];
-
-function quickProject(): string {
-  const dir = makeProject();
-  copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
-  return dir;
-}
 
 async function sweep(dir: string, args: string[], env: Record<string, string> = {}) {
   const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, ...args], { env });

@@ -1,13 +1,7 @@
-import { copyFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeProject, paramflow, REPO, runJson, runRecord } from '../helpers/project.js';
-
-function quickProject(): string {
-  const dir = makeProject();
-  copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
-  return dir;
-}
+import { paramflow, runJson, runRecord, quickProject } from '../helpers/project.js';
 
 const r2s = (metrics: Record<string, number>) => Object.entries(metrics).filter(([k]) => /^r2\.[A-Z]+\.mean$/.test(k));
 

@@ -1,5 +1,5 @@
 import { execa, type Options } from 'execa';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +38,13 @@ export function makeProject(pipeline = SMALL_PIPELINE): string {
   const dir = mkdtempSync(join(tmpdir(), 'pf-e2e-'));
   mkdirSync(join(dir, '.paramflow'));
   writeFileSync(join(dir, 'pipeline.yaml'), pipeline);
+  return dir;
+}
+
+/** A temp project holding the shipped quick.yaml as `pipeline.yaml`. */
+export function quickProject(): string {
+  const dir = makeProject();
+  copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
   return dir;
 }
 

@@ -1,4 +1,6 @@
+import { appendFileSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { crashPoint } from '../../util/crash.js';
 import { dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Layout } from '../../cache/layout.js';
@@ -68,7 +70,9 @@ export function newState(server: string): SyncState {
 export async function appendOps(file: string, ops: readonly SpooledOp[]): Promise<void> {
   if (ops.length === 0) return;
   await mkdir(dirname(file), { recursive: true });
-  await appendFile(file, ops.map((o) => JSON.stringify(o)).join('\n') + '\n');
+  const text = ops.map((o) => JSON.stringify(o)).join('\n') + '\n';
+  crashPoint('spool-append', undefined, () => appendFileSync(file, text.slice(0, Math.ceil(text.length / 2))));
+  await appendFile(file, text);
 }
 
 /**
