@@ -104,6 +104,7 @@ cache
   .description('remove entries not used by the newest N runs (never those a live run uses)')
   .requiredOption('--keep <n>', 'keep entries used by the newest n runs', wholeNumber('--keep', 0))
   .option('--dry-run', 'list what would be removed')
+  .option('--json', 'print what was removed and kept as JSON')
   .action(async (flags) => {
     exitCode = await cacheGcCommand(flags);
   });

@@ -30,8 +30,12 @@ export async function cacheVerifyCommand(): Promise<number> {
   return report.bad.length === 0 ? EXIT.ok : EXIT.failed;
 }
 
-export async function cacheGcCommand(flags: { keep: number; dryRun?: boolean }): Promise<number> {
+export async function cacheGcCommand(flags: { keep: number; dryRun?: boolean; json?: boolean }): Promise<number> {
   const report = await gcCache(projectCache(), await listRuns(projectStore()), { keep: flags.keep, dryRun: flags.dryRun });
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ dryRun: Boolean(flags.dryRun), ...report }, null, 2) + '\n');
+    return EXIT.ok;
+  }
   const freed = report.removed.reduce((a, r) => a + r.size, 0);
   const verb = flags.dryRun ? 'would remove' : 'removed';
   for (const r of report.removed) process.stdout.write(`${verb} ${r.key.slice(0, 12)} (${formatBytes(r.size)})\n`);
