@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'PF_STAGE_FAILED'
   | 'PF_CACHE_CORRUPT'
   | 'PF_RUN_STORE'
+  | 'PF_STORAGE'
   | 'PF_NOT_SUPPORTED'
   | 'PF_INTERRUPTED';
 

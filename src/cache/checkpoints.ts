@@ -38,12 +38,17 @@ export class FolderCheckpoints implements CheckpointStore {
     await mkdir(this.layout.checkpointsDir, { recursive: true });
     const tmp = join(this.layout.checkpointsDir, `.${this.key}.${process.pid}.${randomBytes(4).toString('hex')}`);
     const budget = { written: 0 };
-    for (const [rel, bytes] of Object.entries(files)) {
-      await mkdir(dirname(join(tmp, rel)), { recursive: true });
-      await writeHashed(join(tmp, rel), [bytes], budget);
-      crashPoint('checkpoint-partial');
+    try {
+      for (const [rel, bytes] of Object.entries(files)) {
+        await mkdir(dirname(join(tmp, rel)), { recursive: true });
+        await writeHashed(join(tmp, rel), [bytes], budget);
+        crashPoint('checkpoint-partial');
+      }
+      await writeHashed(join(tmp, COMPLETE), [Buffer.from('ok\n')], budget);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
     }
-    await writeHashed(join(tmp, COMPLETE), [Buffer.from('ok\n')], budget);
     const old = `${tmp}.old`;
     await rename(this.dir, old).catch(() => undefined);
     crashPoint('checkpoint-swap');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { crashByteLimit, crashNow } from '../util/crash.js';
+import { crashByteLimit, crashNow, faultPoint } from '../util/crash.js';
+import { withPath } from '../util/storage-errors.js';
 
 const CHUNK = 1 << 20;
 
@@ -16,9 +17,10 @@ export interface WrittenFile {
 export async function writeHashed(path: string, parts: readonly Uint8Array[], budget: { written: number; stage?: string }): Promise<WrittenFile> {
   const hash = createHash('sha256');
   const limit = crashByteLimit('cache-write', budget.stage);
-  const fh = await open(path, 'wx');
+  const fh = await open(path, 'wx').catch((err: unknown) => Promise.reject(withPath(err, path)));
   let size = 0;
   try {
+    faultPoint('cache-write', path);
     for (const part of parts) {
       for (let off = 0; off < part.length; off += CHUNK) {
         let chunk = part.subarray(off, Math.min(off + CHUNK, part.length));
@@ -34,6 +36,8 @@ export async function writeHashed(path: string, parts: readonly Uint8Array[], bu
       }
     }
     await fh.sync();
+  } catch (err) {
+    throw withPath(err, path);
   } finally {
     await fh.close();
   }

@@ -67,7 +67,7 @@ export async function verifyCache(cache: CacheStore, options: { remove: boolean 
       if (options.remove) await cache.remove(key);
     }
   }
-  await removeDeadTemps(cache);
+  await removeLeftovers(cache);
   return { checked: keys.length, bad };
 }
 
@@ -97,17 +97,28 @@ export async function gcCache(cache: CacheStore, runs: readonly RunRecord[], opt
     if (!options.dryRun) await cache.remove(key);
     report.removed.push({ key, size });
   }
-  if (!options.dryRun) await removeDeadTemps(cache);
+  if (!options.dryRun) await removeLeftovers(cache);
   return report;
 }
 
-/** Temp folders of writers that died (`<key>.<pid>.<rand>`). */
+/**
+ * Left-overs: temp folders of writers that died, and checkpoints of keys whose entry is
+ * complete (a run killed between committing a stage and clearing its checkpoint).
+ */
+async function removeLeftovers(cache: CacheStore): Promise<void> {
+  await removeDeadTemps(cache);
+  for (const key of await readdir(cache.layout.checkpointsDir).catch(() => [] as string[])) {
+    if (!/^[0-9a-f]{64}$/.test(key) || (await isLockLive(cache.layout.lock(key)))) continue;
+    if ((await cache.lookup(key)).hit) await rm(cache.layout.checkpoint(key), { recursive: true, force: true });
+  }
+}
+
+/** Temp folders of writers that died: entries (`<key>.<pid>.<rand>`) and checkpoints (`.<key>.<pid>.<rand>[.old]`). */
 async function removeDeadTemps(cache: CacheStore): Promise<void> {
-  const names = await readdir(cache.layout.tmpDir).catch(() => [] as string[]);
-  for (const n of names) {
-    const pid = Number(/\.(\d+)\.[0-9a-f]+$/.exec(n)?.[1]);
-    if (Number.isFinite(pid) && isOwnerDead({ pid, host: HOST })) {
-      await rm(join(cache.layout.tmpDir, n), { recursive: true, force: true });
+  for (const dir of [cache.layout.tmpDir, cache.layout.checkpointsDir]) {
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      const pid = Number(/\.(\d+)\.[0-9a-f]+(\.old)?$/.exec(n)?.[1]);
+      if (Number.isFinite(pid) && isOwnerDead({ pid, host: HOST })) await rm(join(dir, n), { recursive: true, force: true });
     }
   }
 }

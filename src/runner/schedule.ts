@@ -16,6 +16,7 @@ import type { Executor } from './executor.js';
 import type { MlflowTracker } from '../tracking/mlflow/index.js';
 import type { Reporter } from './reporter.js';
 import { explainStage } from './status.js';
+import { storageError } from '../util/storage-errors.js';
 
 export interface ExecuteContext {
   plan: Plan;
@@ -84,7 +85,7 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
       const aborted = c.signal.aborted;
       const e = toStageError(err, name, aborted);
       Object.assign(rec, { status: 'failed', error: { code: e.code, message: e.message } });
-      failure ??= { status: aborted ? 'KILLED' : 'FAILED', error: { code: e.code, message: e.message, stage: name } };
+      failure ??= { status: aborted ? 'KILLED' : 'FAILED', error: { code: e.code, message: e.message, stage: name, ...(e.hint ? { hint: e.hint } : {}) } };
       await appendLog(c, name, `${e.message}\n${(err as Error)?.stack ?? ''}`);
       c.reporter.stageEnd(name, 'failed', 0, e.message);
     }
@@ -226,6 +227,8 @@ function checkOutputs(s: PlannedStage, outputs: Record<string, Artifact>): void 
 function toStageError(err: unknown, stage: string, aborted: boolean): ParamflowError {
   if (aborted) return new ParamflowError('PF_INTERRUPTED', `stage ${stage} interrupted`, { cause: err });
   if (err instanceof ParamflowError) return err;
+  const storage = storageError(err, `stage ${stage} wrote its results`);
+  if (storage) return storage;
   return new ParamflowError('PF_STAGE_FAILED', `stage ${stage} failed: ${(err as Error)?.message ?? String(err)}`, {
     hint: `see the stage log in .paramflow/runs/<run-id>/logs/${stage}.log`,
     cause: err,

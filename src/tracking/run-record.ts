@@ -50,5 +50,5 @@ export interface RunRecord {
   options: { noCache: boolean; overrides: string[] };
   /** Set when the run is one replicate of a sweep's trial. */
   sweep?: import('../sweep/record.js').TrialTag;
-  error?: { code: string; message: string; stage?: string };
+  error?: { code: string; message: string; stage?: string; hint?: string };
 }

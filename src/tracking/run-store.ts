@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Layout } from '../cache/layout.js';
 import { ParamflowError } from '../errors.js';
-import { crashPoint } from '../util/crash.js';
+import { crashPoint, faultPoint } from '../util/crash.js';
+import { storageError } from '../util/storage-errors.js';
 import { isOwnerDead } from '../util/process-alive.js';
 import type { RunRecord } from './run-record.js';
 
@@ -21,10 +22,12 @@ export class RunStore {
     const dir = this.layout.run(record.runId);
     await mkdir(dir, { recursive: true });
     crashPoint('runstore-write');
+    const file = join(dir, 'run.json');
     try {
-      await writeFileAtomic(join(dir, 'run.json'), JSON.stringify(record, null, 2) + '\n', { fsync: true });
+      faultPoint('runstore-write', file);
+      await writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n', { fsync: true });
     } catch (err) {
-      throw new ParamflowError('PF_RUN_STORE', `cannot write ${join(dir, 'run.json')}: ${(err as Error).message}`, {
+      throw storageError(err, 'recording the run', file) ?? new ParamflowError('PF_RUN_STORE', `cannot write ${file}: ${(err as Error).message}`, {
         hint: 'check that .paramflow/runs is writable and the disk has space',
         cause: err,
       });

@@ -71,3 +71,22 @@ export function crashByteLimit(point: string, stage?: string): number | undefine
 }
 
 export const crashNow = die;
+
+// PARAMFLOW_FAULT_AT="<point>:<CODE>[@<n>]" makes the n-th visit to <point> throw a
+// file-system error with that code (ENOSPC, EACCES, EROFS…) for <path>, as a full or
+// read-only disk would: tests of those faults need neither root nor a small disk.
+// Points: cache-write (a cache entry's or checkpoint's file), runstore-write (run.json).
+let faultSpec: { point: string; code: string; n: number } | null | undefined;
+const faultCounts = new Map<string, number>();
+
+export function faultPoint(point: string, path: string): void {
+  if (faultSpec === undefined) {
+    const m = /^([a-z-]+):([A-Z]+)(?:@(\d+))?$/.exec(process.env.PARAMFLOW_FAULT_AT ?? '');
+    faultSpec = m ? { point: m[1]!, code: m[2]!, n: m[3] ? Number(m[3]) : 1 } : null;
+  }
+  if (!faultSpec || faultSpec.point !== point) return;
+  const seen = (faultCounts.get(point) ?? 0) + 1;
+  faultCounts.set(point, seen);
+  if (seen !== faultSpec.n) return;
+  throw Object.assign(new Error(`${faultSpec.code}: injected fault, write '${path}'`), { code: faultSpec.code, path, syscall: 'write' });
+}

@@ -55,7 +55,9 @@ describe('crash consistency with training', () => {
     const trainLog = rerun.includes('train') ? readFileSync(join(dir, '.paramflow', 'runs', next.runId, 'logs', 'train.log'), 'utf8') : '';
     if (resumes) expect(trainLog).toMatch(/resuming from the checkpoint/);
 
+    // verify cleared the killed writers' temp folders; the finished run left no checkpoint.
     const tmp = join(dir, '.paramflow', 'cache', '.tmp');
     expect(readdirSync(tmp, { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
+    expect(readdirSync(join(dir, '.paramflow', 'checkpoints'))).toEqual([]);
   }, 120_000);
 });

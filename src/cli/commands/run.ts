@@ -71,7 +71,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     if (summary.status === 'KILLED') return EXIT.interrupted;
     if (summary.status === 'FAILED') {
       const err = summary.record?.error;
-      if (err) process.stderr.write(`error ${err.code}: ${err.message}\n  hint: the stage log is in .paramflow/runs/${summary.runId}/logs/${err.stage ?? ''}.log\n`);
+      const log = `.paramflow/runs/${summary.runId}/logs/${err?.stage ?? ''}.log`;
+      if (err) process.stderr.write(`error ${err.code}: ${err.message}\n  hint: ${err.code === 'PF_STAGE_FAILED' || !err.hint ? `the stage log is in ${log}` : `${err.hint} (stage log: ${log})`}\n`);
       return EXIT.failed;
     }
     return EXIT.ok;

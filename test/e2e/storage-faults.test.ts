@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { snapshotTree } from '../helpers/cli.js';
+import { paramflow, quickProject, runJson, runRecord } from '../helpers/project.js';
+
+// Disk and permission faults: a full disk, a folder the user may not write, a read-only
+// file system, a damaged run store. Faults are injected (PARAMFLOW_FAULT_AT, see
+// src/util/crash.ts) so the tests need neither root nor a small disk; where a tmpfs can be
+// mounted, a really full one is tried too. Each time: a clear error naming the path and
+// what to do, a non-zero exit, and nothing already stored damaged.
+const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.epochs=2'];
+const OTHER = [...SMALL, '--set', 'train.batch_size=16'];
+const entries = (dir: string) => snapshotTree(join(dir, '.paramflow', 'cache')).then((t) => ({ ...t, dirs: t.dirs.filter((d) => d !== '.tmp') }));
+
+/** A project whose cache holds one finished run's entries. */
+async function primed(): Promise<string> {
+  const dir = quickProject();
+  await runJson(dir, SMALL);
+  return dir;
+}
+
+describe('storage faults', () => {
+  it.each([
+    { code: 'ENOSPC', says: /no space left on the device holding \S+\.paramflow\/(cache|checkpoints)\/\S+ \(ENOSPC\) while stage train wrote its results/, hint: /free some space/ },
+    { code: 'EACCES', says: /cannot write \S+\.paramflow\/(cache|checkpoints)\/\S+: permission denied \(EACCES\)/, hint: /writable for this user/ },
+    { code: 'EROFS', says: /cannot write \S+\.paramflow\/(cache|checkpoints)\/\S+: the file system is read-only \(EROFS\)/, hint: /writable for this user/ },
+  ])('$code writing a cache entry: exit 1, the path and a hint; stored entries intact; the rerun completes', async ({ code, says, hint }) => {
+    const dir = await primed();
+    const before = await entries(dir);
+    const r = await paramflow(dir, ['run', 'pipeline.yaml', ...OTHER], { env: { PARAMFLOW_FAULT_AT: `cache-write:${code}` } });
+    expect(r.exitCode, String(r.stderr)).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`error PF_STORAGE: ${says.source}`));
+    expect(r.stderr).toMatch(new RegExp(`hint: .*${hint.source}`));
+    expect(await entries(dir)).toEqual(before);
+    expect(readdirSync(join(dir, '.paramflow', 'checkpoints'))).toEqual([]);
+    const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
+    expect(runs.map((x) => x.status)).toEqual(['FAILED', 'FINISHED']);
+    expect((await paramflow(dir, ['cache', 'verify'])).exitCode).toBe(0);
+
+    const reference = quickProject();
+    const ref = await runRecord(reference, (await runJson(reference, OTHER)).runId);
+    const redo = await runJson(dir, OTHER);
+    expect(redo.executed.sort()).toEqual(['evaluate', 'train']);
+    expect((await runRecord(dir, redo.runId)).stages.train!.files).toEqual(ref.stages.train!.files);
+  }, 120_000);
+
+  it('a read-only run store: exit 1 naming run.json, nothing computed into the cache', async () => {
+    const dir = await primed();
+    const before = await entries(dir);
+    const r = await paramflow(dir, ['run', 'pipeline.yaml', ...OTHER], { env: { PARAMFLOW_FAULT_AT: 'runstore-write:EROFS' } });
+    expect(r.exitCode, String(r.stderr)).toBe(1);
+    expect(r.stderr).toMatch(/error PF_STORAGE: cannot write \S+\.paramflow\/runs\/[\w-]+\/run\.json: the file system is read-only \(EROFS\) while recording the run/);
+    expect(await entries(dir)).toEqual(before);
+  }, 120_000);
+
+  it('a damaged run.json is skipped with a warning naming it; a missing run store is recreated', async () => {
+    const dir = await primed();
+    const [run] = readdirSync(join(dir, '.paramflow', 'runs'));
+    const file = join(dir, '.paramflow', 'runs', run!, 'run.json');
+    writeFileSync(file, '{"format": 1, "runId": ');
+    const listed = await paramflow(dir, ['runs']);
+    expect(listed.exitCode).toBe(0);
+    expect(listed.stderr).toContain(`warning: skipping run ${run}: cannot read ${file}`);
+    const again = await runJson(dir, SMALL);
+    expect(again.executed).toEqual([]);
+
+    rmSync(join(dir, '.paramflow', 'runs'), { recursive: true });
+    const fresh = await runJson(dir, SMALL);
+    expect(fresh.status).toBe('FINISHED');
+    expect(JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout))).toHaveLength(1);
+  }, 120_000);
+});
+
+// A really full disk: a 300 kB tmpfs as the cache, where this process may mount one (root
+// with CAP_SYS_ADMIN); skipped elsewhere, the injected ENOSPC above covering the same path.
+let tmpfs: string | undefined;
+beforeAll(() => {
+  const dir = quickProject();
+  const cache = join(dir, '.paramflow', 'cache');
+  mkdirSync(cache, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=300k', 'tmpfs', cache], { stdio: 'ignore' });
+    tmpfs = dir;
+  } catch {
+    tmpfs = undefined;
+  }
+});
+afterAll(() => {
+  if (tmpfs) execFileSync('umount', [join(tmpfs, '.paramflow', 'cache')]);
+});
+
+describe('a really full disk', () => {
+  it.skipIf(process.platform !== 'linux')('on a 300 kB tmpfs cache (when one can be mounted): exit 1 with PF_STORAGE, no partial entry left', async (ctx) => {
+    if (!tmpfs) ctx.skip();
+    const r = await paramflow(tmpfs!, ['run', 'pipeline.yaml']);
+    expect(r.exitCode, String(r.stderr)).toBe(1);
+    expect(r.stderr).toMatch(/error PF_STORAGE: no space left on the device holding \S+ \(ENOSPC\)/);
+    const verify = await paramflow(tmpfs!, ['cache', 'verify']);
+    expect(verify.exitCode).toBe(0);
+    expect(readdirSync(join(tmpfs!, '.paramflow', 'cache', '.tmp'), { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
+  }, 120_000);
+});
