@@ -9,7 +9,7 @@ import { ApiError, DoubleStore, experimentJson, infoJson, type Answer } from './
 // HTML pages), slow answers, or a request applied and its answer lost.
 
 export type Fault =
-  | { kind: 'status'; status: number; times?: number; match?: string; retryAfter?: string; html?: boolean }
+  | { kind: 'status'; status: number; times?: number; match?: string; retryAfter?: string; html?: boolean; body?: string; errorCode?: string }
   | { kind: 'slow'; delayMs: number; times?: number; match?: string }
   /** Holds matching requests until `count` of them arrived, then answers them all: forces a race. */
   | { kind: 'barrier'; count: number; match?: string; times?: number }
@@ -127,7 +127,7 @@ export class MlflowDouble {
 
   private takeFault(path: string, kind?: Fault['kind'], body = ''): Fault | undefined {
     const i = this.faults.findIndex(
-      (f) => (!kind || f.kind === kind) && (!f.match || path.includes(f.match)) && (f.kind !== 'drop-after' || !f.body || body.includes(f.body)),
+      (f) => (!kind || f.kind === kind) && (!f.match || path.includes(f.match)) && ((f.kind !== 'drop-after' && f.kind !== 'status') || !f.body || body.includes(f.body)),
     );
     if (i < 0) return undefined;
     const f = this.faults[i]!;
@@ -152,11 +152,11 @@ export class MlflowDouble {
     }
     const slow = this.faults.find((f) => f.kind === 'slow' && (!f.match || path.includes(f.match)));
     if (slow && this.takeFault(path, 'slow')) await new Promise((r) => setTimeout(r, (slow as { delayMs: number }).delayMs));
-    const injected = this.faults.find((f) => f.kind === 'status' && (!f.match || path.includes(f.match)));
-    if (injected && injected.kind === 'status' && this.takeFault(path, 'status')) {
+    const injected = this.takeFault(path, 'status', raw.toString('utf8'));
+    if (injected?.kind === 'status') {
       const headers: Record<string, string> = injected.retryAfter ? { 'retry-after': injected.retryAfter } : {};
       if (injected.html || injected.status === 502) return send(res, { status: injected.status, html: page(injected.status) }, headers);
-      return send(res, { status: injected.status, json: { error_code: injected.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'INTERNAL_ERROR', message: 'injected fault' } }, headers);
+      return send(res, { status: injected.status, json: { error_code: injected.errorCode ?? (injected.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'INTERNAL_ERROR'), message: 'injected fault' } }, headers);
     }
     if (this.requireAuthorization && req.headers.authorization !== this.requireAuthorization) {
       return send(res, { status: 401, html: 'You are not authenticated. Please see the documentation on how to authenticate.' });

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ParamflowError } from '../../../src/errors.js';
 import { MlflowClient } from '../../../src/tracking/mlflow/client.js';
-import { mlflowState } from '../../../src/tracking/mlflow/sync.js';
+import { mlflowState, syncRun } from '../../../src/tracking/mlflow/sync.js';
 import { MlflowTracker } from '../../../src/tracking/mlflow/tracker.js';
 import { MlflowDouble } from '../../helpers/mlflow-double.js';
 import { FAST_RETRY, tempLayout } from '../../helpers/mlflow-kit.js';
@@ -121,5 +123,24 @@ describe('never in the way', () => {
     // the create-run whose answer was lost was found by its tags, not repeated
     expect([...double.store.runs.values()].filter((r) => r.tags.get('paramflow.run_id') === 'lost-1')).toHaveLength(3);
     expect(double.calls('metrics/get-history').length).toBeGreaterThan(0);
+  });
+
+  it('a batch the server refuses (400 INVALID_PARAMETER_VALUE): the rest is logged, the refusal counted and kept in the spool; sync sends nothing again', async () => {
+    const layout = tempLayout();
+    double.fault({ kind: 'status', status: 400, errorCode: 'INVALID_PARAMETER_VALUE', match: 'log-batch', body: '"val_loss"' });
+    const { result } = await trackStudyRun(layout, 'refused-1', tracker(layout));
+    expect(double.faultsLeft).toBe(0);
+    expect(result).toMatchObject({ synced: true, pending: 0, rejected: 1 });
+    expect(result.message).toMatch(/1 operations refused: see mlflow-sync\.json/);
+    const view = mlflowView(double, 'refused-1');
+    expect(view.run!.status).toBe('FINISHED');
+    expect(view['fold-1']!.histories.loss).toHaveLength(5);
+    const spool = readFileSync(join(layout.run('refused-1'), 'mlflow-spool.jsonl'), 'utf8');
+    expect(spool).toContain('"val_loss"');
+    const requests = double.requests.length;
+    const again = await syncRun(layout, 'refused-1', { env: { MLFLOW_TRACKING_URI: double.url }, retry: FAST_RETRY });
+    expect(again).toMatchObject({ state: 'synced', sent: 0, rejected: 0 });
+    expect(double.requests.length).toBe(requests);
+    expect(await mlflowState(layout, 'refused-1')).toMatchObject({ state: 'synced', rejected: 1 });
   });
 });
