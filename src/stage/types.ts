@@ -100,6 +100,13 @@ export interface StageContext {
   /** TensorFlow.js on the run's backend (loaded on first call). */
   tf(): Promise<TfRuntime>;
   readonly checkpoint: CheckpointStore;
+  /** Folder of the pipeline file (a command's working directory); the runner always sets it. */
+  readonly dir?: string;
+  /**
+   * A fresh scratch folder inside the project for this stage's execution (a command's
+   * inputs and outputs); removed after the outputs are cached, kept when the stage fails.
+   */
+  scratch?(): Promise<string>;
 }
 
 export interface OutputSpec {
@@ -107,13 +114,30 @@ export interface OutputSpec {
   kind: Artifact['kind'];
 }
 
+/**
+ * What a stage reads and writes when that depends on its `with:` (a command declares its
+ * outputs and names its inputs in `run`). Inputs written `stage.output` name the needed
+ * stage explicitly; files are paths relative to the pipeline folder whose content goes
+ * into the stage key.
+ */
+export interface StagePorts {
+  inputs?: readonly string[];
+  outputs?: readonly OutputSpec[];
+  files?: readonly string[];
+  /** Files hashed into the key when they exist inside the project (scripts named in a command). */
+  optionalFiles?: readonly string[];
+}
+
 export interface StageDefinition<P = unknown> {
   /** Registered name, used by `uses:`. */
   readonly name: string;
   /** Implementation version: bump it whenever results change for the same params. */
   readonly version: string;
-  /** Path of the JSON Schema of `with:`, relative to the package's `schemas/` folder. */
-  readonly schema: string;
+  /**
+   * The JSON Schema of `with:`: a path relative to the package's `schemas/` folder
+   * (built-ins), or the schema itself (stage modules).
+   */
+  readonly schema: string | object;
   /** Output names this stage consumes from the stages it `needs`. */
   readonly inputs: readonly string[];
   /** Inputs that may be absent. */
@@ -130,11 +154,15 @@ export interface StageDefinition<P = unknown> {
    * tfjs version (another backend gives other numbers).
    */
   readonly usesBackend?: boolean;
+  /** Top-level params that cannot change results (a timeout): left out of the stage key. */
+  readonly keyExcluded?: readonly string[];
   /**
    * Checks across params that JSON Schema cannot express (e.g. priors must name the
    * model's parameters); each problem is located at `pointer` inside `with:`.
    */
   check?(params: P): readonly ParamProblem[];
+  /** Per-stage inputs, outputs and key files, from the validated params (see StagePorts). */
+  ports?(params: P): StagePorts;
   run(inputs: StageInputs, params: P, ctx: StageContext): Promise<StageResult> | StageResult;
 }
 
