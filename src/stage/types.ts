@@ -1,5 +1,8 @@
 // The contract between paramflow and a stage. Stages see only this module (and
 // ndarray/random helpers): never the cache, the CLI or tracking.
+import type { FromSchema, JsonSchema } from './from-schema.js';
+
+export type { FromSchema, JsonSchema } from './from-schema.js';
 
 export type DType = 'float32' | 'float64' | 'int32';
 
@@ -166,8 +169,21 @@ export interface StageDefinition<P = unknown> {
   run(inputs: StageInputs, params: P, ctx: StageContext): Promise<StageResult> | StageResult;
 }
 
-export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P> {
-  return Object.freeze(def);
+/** A stage module's definition: its schema is an object, and `run`'s params are typed from it. */
+export type ModuleStageDefinition<S extends JsonSchema> = Omit<StageDefinition<FromSchema<S>>, 'schema' | 'inputs'> & {
+  readonly schema: S;
+  /** Output names this stage reads from the stages it `needs` (default: none). */
+  readonly inputs?: readonly string[];
+};
+
+/**
+ * Declares a stage. Stage modules pass their `with:` schema as an object and get `run`'s
+ * params typed from it; built-ins name a schema file under schemas/ and give the type.
+ */
+export function defineStage<const S extends JsonSchema>(def: ModuleStageDefinition<S>): StageDefinition<FromSchema<S>>;
+export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P>;
+export function defineStage(def: Omit<StageDefinition<unknown>, 'inputs'> & { inputs?: readonly string[] }): StageDefinition<unknown> {
+  return Object.freeze({ ...def, inputs: def.inputs ?? [] });
 }
 
 export interface ParamProblem {

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { ParamflowError } from '../../src/errors.js';
 import { defineStage, type Artifact, type OutputSpec, type ParamProblem, type StageContext, type StageInputs, type StagePorts, type StageResult } from '../../src/stage/types.js';
 import { artifactPath, envName, readMetrics, readOutput, readPlots, writeArtifact } from './files.js';
-import { runProcess, type ProcessOutcome } from './process.js';
+import type { ProcessOutcome } from './process.js';
 import { parseRun, placeholders, render, shellQuote, type Placeholder } from './template.js';
 
 export interface CommandParams {
@@ -121,6 +121,8 @@ async function runCommand(inputs: StageInputs, params: CommandParams, ctx: Stage
   // Shown (log, errors) with project-relative paths: the absolute scratch paths are noise.
   const shown = argv.join(' ').split(`${ctx.root}/`).join('');
   ctx.log(`$ ${shown}`);
+  // execa loads here, not with the registry: validating a pipeline never starts a process.
+  const { runProcess } = await import('./process.js');
   const outcome = await runProcess(argv, {
     cwd: ctx.dir,
     shell: params.shell,

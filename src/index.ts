@@ -1,0 +1,25 @@
+// paramflow's public API: what stage modules (`uses: ./stages/x.ts`) and custom curve
+// models (`model: ./models/x.ts`) import, and the programmatic runner.
+export { defineStage } from './stage/types.js';
+export type {
+  Artifact,
+  DType,
+  FolderArtifact,
+  FromSchema,
+  JsonArtifact,
+  JsonSchema,
+  JsonValue,
+  MetricPoint,
+  ModuleStageDefinition,
+  NdArray,
+  OutputSpec,
+  ParamProblem,
+  StageContext,
+  StageDefinition,
+  StageInputs,
+  StageResult,
+} from './stage/types.js';
+export { isNdArray, jsonArtifact, ndarray, requireArray, row } from './stage/ndarray.js';
+export { Rng } from './stage/random.js';
+export { ParamflowError } from './errors.js';
+export { runPipeline, type RunOptions, type RunSummary } from './runner/run-pipeline.js';
