@@ -194,11 +194,7 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
     errors.push(...mapSchemaErrors(validate.errors ?? [], [...path, 'with'], c.locator));
     return undefined;
   }
-  const problems = loaded.def.check?.(params) ?? [];
-  for (const p of problems) {
-    const at = [...path, 'with', ...p.pointer.split('/').slice(1)];
-    errors.push(new ParamflowError('PF_SCHEMA', p.message, { location: c.locator.locate(at), hint: p.hint }));
-  }
+  let escaped = false;
   for (const pointer of loaded.def.pathParams ?? []) {
     const value = pointer.split('/').slice(1).reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], params);
     if (typeof value !== 'string') continue;
@@ -206,9 +202,23 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
       resolveProjectPath(c.root, c.dir, value, c.locator.locate([...path, 'with', ...pointer.split('/').slice(1)]));
     } catch (err) {
       errors.push(err as ParamflowError);
+      escaped = true;
     }
   }
-  if (problems.length > 0) return undefined;
+  const problems = [...(loaded.def.check?.(params) ?? [])];
+  if (problems.length === 0 && !escaped && loaded.def.prepare) {
+    try {
+      problems.push(...(await loaded.def.prepare(params, { dir: c.dir, root: c.root })));
+    } catch (err) {
+      errors.push(err as ParamflowError);
+      return undefined;
+    }
+  }
+  for (const p of problems) {
+    const at = [...path, 'with', ...p.pointer.split('/').slice(1)];
+    errors.push(new ParamflowError('PF_SCHEMA', p.message, { location: c.locator.locate(at), hint: p.hint }));
+  }
+  if (problems.length > 0 || escaped) return undefined;
   const ported = applyPorts(loaded, params, { ...c, at: [...path, 'with'] }, errors);
   if (!ported) return undefined;
   return { name, uses: st.uses, needs: st.needs ?? [], with: params, seed: st.seed ?? deriveSeed(c.seed, name), inputs: {}, ...ported };

@@ -164,6 +164,12 @@ export interface StageDefinition<P = unknown> {
    * model's parameters); each problem is located at `pointer` inside `with:`.
    */
   check?(params: P): readonly ParamProblem[];
+  /**
+   * Checks that need files (a data file's content, a custom model's parameters), run by
+   * the loader after `check`: `dir` is the pipeline folder, `root` the project root.
+   * Returns problems located in `with:`, or throws a ParamflowError located in the file.
+   */
+  prepare?(params: P, site: { dir: string; root: string }): Promise<readonly ParamProblem[]>;
   /** Per-stage inputs, outputs and key files, from the validated params (see StagePorts). */
   ports?(params: P): StagePorts;
   run(inputs: StageInputs, params: P, ctx: StageContext): Promise<StageResult> | StageResult;
