@@ -21,5 +21,6 @@ export type {
 } from './stage/types.js';
 export { isNdArray, jsonArtifact, ndarray, requireArray, row } from './stage/ndarray.js';
 export { Rng } from './stage/random.js';
+export { defineModel, type CurveFunction, type CurveModelModule } from '../stages/simulate/custom-model.js';
 export { ParamflowError } from './errors.js';
 export { runPipeline, type RunOptions, type RunSummary } from './runner/run-pipeline.js';

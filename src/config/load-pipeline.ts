@@ -206,7 +206,9 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
     }
   }
   const problems = [...(loaded.def.check?.(params) ?? [])];
-  if (problems.length === 0 && !escaped && loaded.def.prepare) {
+  // Files are checked (inside the project, present) before prepare may read or import them.
+  const ported = problems.length === 0 && !escaped ? applyPorts(loaded, params, { ...c, at: [...path, 'with'] }, errors) : undefined;
+  if (ported && loaded.def.prepare) {
     try {
       problems.push(...(await loaded.def.prepare(params, { dir: c.dir, root: c.root })));
     } catch (err) {
@@ -218,9 +220,7 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
     const at = [...path, 'with', ...p.pointer.split('/').slice(1)];
     errors.push(new ParamflowError('PF_SCHEMA', p.message, { location: c.locator.locate(at), hint: p.hint }));
   }
-  if (problems.length > 0 || escaped) return undefined;
-  const ported = applyPorts(loaded, params, { ...c, at: [...path, 'with'] }, errors);
-  if (!ported) return undefined;
+  if (problems.length > 0 || !ported) return undefined;
   return { name, uses: st.uses, needs: st.needs ?? [], with: params, seed: st.seed ?? deriveSeed(c.seed, name), inputs: {}, ...ported };
 }
 

@@ -44,14 +44,17 @@ export function applyPorts(loaded: LoadedModule, params: Record<string, unknown>
   const def: StageDefinition<any> = ports.inputs || ports.outputs ? { ...loaded.def, inputs: ports.inputs ?? loaded.def.inputs, outputs: ports.outputs ?? loaded.def.outputs } : loaded.def;
   const keyFiles = loaded.file ? [loaded.file] : [];
   let ok = true;
-  for (const [i, written] of (ports.files ?? []).entries()) {
-    const location = site.locator.locate([...site.at, 'deps', i]);
+  for (const [i, file] of (ports.files ?? []).entries()) {
+    const written = typeof file === 'string' ? file : file.path;
+    const pointer = typeof file === 'string' ? ['deps', i] : file.pointer.split('/').slice(1);
+    const location = site.locator.locate([...site.at, ...pointer]);
     try {
       const abs = resolveProjectPath(site.root, site.dir, written, location);
       if (!existsSync(abs) || !statSync(abs).isFile()) {
-        throw new ParamflowError('PF_FILE_NOT_FOUND', `dependency ${JSON.stringify(written)} is not a file (${abs})`, {
+        const what = typeof file === 'string' ? 'dependency' : `${pointer[pointer.length - 1]} file`;
+        throw new ParamflowError('PF_FILE_NOT_FOUND', `${what} ${JSON.stringify(written)} ${existsSync(abs) ? 'is not a file' : 'not found'} (${abs})`, {
           location,
-          hint: 'deps are files (scripts, data) relative to the pipeline file\'s folder; their content goes into the stage key',
+          hint: `paths resolve against the pipeline file's folder; the file's content goes into the stage key${typeof file === 'string' ? ' (deps are files: scripts, data)' : ''}`,
         });
       }
       if (!keyFiles.includes(abs)) keyFiles.push(abs);

@@ -29,25 +29,33 @@ const imported = new Map<string, Promise<unknown>>();
  * never pay for tsx.
  */
 export async function loadStageFile(abs: string, written: string, location: SourceLocation): Promise<LoadedModule> {
+  const ns = await importUserModule(abs, written, location, 'stage module', '`paramflow stage new <name>` writes one');
+  return { def: stageFromNamespace(ns, written, location), file: abs };
+}
+
+/**
+ * The namespace of a user's module file (a stage, a curve model): `.ts` through tsx
+ * (Node 20 cannot strip types), `.js` natively; imported once per file content.
+ */
+export async function importUserModule(abs: string, written: string, location: SourceLocation, what: string, example: string): Promise<unknown> {
   if (!SOURCE_EXTENSIONS.includes(extname(abs))) {
-    throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `stage module ${JSON.stringify(written)} is not a .ts or .js file`, {
+    throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `${what} ${JSON.stringify(written)} is not a .ts or .js file`, {
       location,
-      hint: `name a module file (${SOURCE_EXTENSIONS.join(', ')}) exporting a stage definition; \`paramflow stage new <name>\` writes one`,
+      hint: `name a module file (${SOURCE_EXTENSIONS.join(', ')}); ${example}`,
     });
   }
   let text: Buffer;
   try {
     text = await readFile(abs);
   } catch (err) {
-    throw new ParamflowError('PF_FILE_NOT_FOUND', `stage module ${JSON.stringify(written)} not found (${abs})`, {
+    throw new ParamflowError('PF_FILE_NOT_FOUND', `${what} ${JSON.stringify(written)} not found (${abs})`, {
       location,
-      hint: 'paths in `uses:` resolve against the pipeline file\'s folder; `paramflow stage new <name>` writes a module',
+      hint: `paths resolve against the pipeline file's folder; ${example}`,
       cause: err,
     });
   }
   const digest = sha256(text);
-  const ns = await importOnce(`${abs}#${digest}`, () => importSource(abs, digest), written, location);
-  return { def: stageFromNamespace(ns, written, location), file: abs };
+  return importOnce(`${abs}#${digest}`, () => importSource(abs, digest), `${what} ${JSON.stringify(written)}`, location);
 }
 
 /** `npm:NAME`: a package, resolved from the pipeline's folder, whose main export is a stage definition. */
@@ -62,7 +70,7 @@ export async function loadStagePackage(name: string, fromDir: string, location: 
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as PackageManifest;
   const version = manifest.version ?? '0.0.0';
   const entry = join(dirname(manifestPath), packageEntry(manifest));
-  const ns = await importOnce(`npm:${name}@${version}:${entry}`, () => importSource(entry, version), `npm:${name}`, location);
+  const ns = await importOnce(`npm:${name}@${version}:${entry}`, () => importSource(entry, version), `stage package npm:${name}`, location);
   return { def: stageFromNamespace(ns, `npm:${name}`, location), pkg: { name, version } };
 }
 
@@ -98,12 +106,12 @@ async function importSource(abs: string, version: string): Promise<unknown> {
   return import(`${pathToFileURL(abs).href}?v=${version.slice(0, 16)}`);
 }
 
-function importOnce(id: string, load: () => Promise<unknown>, written: string, location: SourceLocation): Promise<unknown> {
+function importOnce(id: string, load: () => Promise<unknown>, what: string, location: SourceLocation): Promise<unknown> {
   let p = imported.get(id);
   if (!p) {
     p = load().catch((err: unknown) => {
       imported.delete(id);
-      throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `stage module ${JSON.stringify(written)} failed to load: ${firstLine(err)}`, {
+      throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `${what} failed to load: ${firstLine(err)}`, {
         location,
         hint: 'fix the error in the module (run it with `npx tsx` to see the full trace)',
         cause: err,

@@ -121,12 +121,13 @@ export interface OutputSpec {
  * What a stage reads and writes when that depends on its `with:` (a command declares its
  * outputs and names its inputs in `run`). Inputs written `stage.output` name the needed
  * stage explicitly; files are paths relative to the pipeline folder whose content goes
- * into the stage key.
+ * into the stage key (with the JSON pointer in `with:` that names each, for errors;
+ * default `/deps/<i>`).
  */
 export interface StagePorts {
   inputs?: readonly string[];
   outputs?: readonly OutputSpec[];
-  files?: readonly string[];
+  files?: readonly (string | { path: string; pointer: string })[];
   /** Files hashed into the key when they exist inside the project (scripts named in a command). */
   optionalFiles?: readonly string[];
 }

@@ -145,7 +145,7 @@ describe('command stages', () => {
     { what: 'a stage it does not need', run: 'node x.mjs {inputs.simulate.Y}', needs: '[]', extra: '', message: /refers to \{inputs\.simulate\.Y\}, but does not need `simulate`/, line: 15 },
     { what: 'an undeclared output', run: 'node x.mjs {outputs.nope}', needs: '[simulate]', extra: '', message: /run refers to \{outputs\.nope\}, which is not a declared output/, line: 15 },
     { what: 'an unknown placeholder', run: 'node x.mjs {input.simulate.Y}', needs: '[simulate]', extra: '', message: /unknown placeholder \{input\.simulate\.Y\}/, line: 15 },
-    { what: 'a missing deps file', run: 'node x.mjs', needs: '[simulate]', extra: '\n      deps: [nothere.csv]', message: /dependency "nothere\.csv" is not a file/, line: 16 },
+    { what: 'a missing deps file', run: 'node x.mjs', needs: '[simulate]', extra: '\n      deps: [nothere.csv]', message: /dependency "nothere\.csv" not found/, line: 16 },
     { what: 'a deps file outside the project', run: 'node x.mjs', needs: '[simulate]', extra: '\n      deps: [../../etc/passwd]', message: /outside the project/, line: 16 },
   ])('refers to $what: a located error, exit 2, nothing written', async ({ run, needs, extra, message, line }) => {
     const stage = `  bad:\n    uses: command\n    needs: ${needs}\n    with:\n      run: ${run}${extra}\n`;
