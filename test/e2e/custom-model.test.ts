@@ -65,7 +65,7 @@ describe('custom curve models for simulate', () => {
     ]);
   });
 
-  it.each([
+  it.each<{ what: string; model: string; files: Record<string, string>; message: RegExp }>([
     { what: 'a missing model file', model: './models/nope.ts', files: {}, message: /model file "\.\/models\/nope\.ts" not found/ },
     { what: 'a module that exports no model', model: './m.ts', files: { 'm.ts': 'export const k = 1;\n' }, message: /curve model "\.\/m\.ts" exports no model/ },
     { what: 'a model outside the project', model: '../../elsewhere.ts', files: {}, message: /outside the project/ },
