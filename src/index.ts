@@ -1,5 +1,6 @@
 // paramflow's public API: what stage modules (`uses: ./stages/x.ts`) and custom curve
-// models (`model: ./models/x.ts`) import, and the programmatic runner.
+// models (`model: ./models/x.ts`) import. Kept light on purpose (no runner, no execa):
+// it loads inside users' modules and their tests.
 export { defineStage } from './stage/types.js';
 export type {
   Artifact,
@@ -21,6 +22,6 @@ export type {
 } from './stage/types.js';
 export { isNdArray, jsonArtifact, ndarray, requireArray, row } from './stage/ndarray.js';
 export { Rng } from './stage/random.js';
+export { stageTestContext, type TestStageContext } from './stage/test-context.js';
 export { defineModel, type CurveFunction, type CurveModelModule } from '../stages/simulate/custom-model.js';
 export { ParamflowError } from './errors.js';
-export { runPipeline, type RunOptions, type RunSummary } from './runner/run-pipeline.js';

@@ -11,6 +11,7 @@ import { syncCommand } from './commands/sync.js';
 import { isMlflowError } from '../tracking/mlflow/index.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand, runsRmCommand } from './commands/runs.js';
+import { stageNewCommand } from './commands/stage-new.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -135,6 +136,17 @@ program
   .option('-o, --out <file>', 'where to write the page (default: .paramflow/reports/<id>.html)')
   .action(async (ref, flags) => {
     exitCode = await reportCommand(ref, flags);
+  });
+
+program
+  .command('stage')
+  .description('write your own stages')
+  .command('new <name>')
+  .description('scaffold a TypeScript stage module (stages/<name>.ts) and its test')
+  .option('--dir <dir>', 'folder to write into (default: stages)')
+  .option('--force', 'overwrite existing files')
+  .action(async (name, flags) => {
+    exitCode = await stageNewCommand(name, flags);
   });
 
 program
