@@ -25,9 +25,29 @@ const TAIL_LINES = 12;
 /** After SIGTERM, how long the process tree has to exit before SIGKILL. */
 const GRACE_MS = 2000;
 
-// Process groups still running, killed if paramflow exits first (a second Ctrl-C exits at once).
+// Process groups still running, killed if paramflow exits first (a second Ctrl-C exits at
+// once) or is terminated (a sweep stopping its workers sends SIGTERM).
 const live = new Set<number>();
 let exitHookInstalled = false;
+const FATAL_SIGNALS = ['SIGTERM', 'SIGHUP'] as const;
+
+// While a program runs, SIGTERM/SIGHUP first take its process group down, then paramflow
+// dies of the same signal as it would have without the handler.
+function onFatalSignal(signal: NodeJS.Signals): void {
+  for (const pid of live) killGroup(pid, 'SIGKILL');
+  for (const s of FATAL_SIGNALS) process.off(s, onFatalSignal);
+  process.kill(process.pid, signal);
+}
+
+function track(pid: number): void {
+  if (live.size === 0) for (const s of FATAL_SIGNALS) process.on(s, onFatalSignal);
+  live.add(pid);
+}
+
+function untrack(pid: number): void {
+  live.delete(pid);
+  if (live.size === 0) for (const s of FATAL_SIGNALS) process.off(s, onFatalSignal);
+}
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -96,7 +116,7 @@ export async function runProcess(argv: readonly string[], o: ProcessOptions): Pr
     aborted = true;
     stop();
   };
-  if (pid !== undefined) live.add(pid);
+  if (pid !== undefined) track(pid);
   if (o.signal.aborted) onAbort();
   else o.signal.addEventListener('abort', onAbort, { once: true });
   if (o.timeoutMs !== undefined) {
@@ -123,7 +143,7 @@ export async function runProcess(argv: readonly string[], o: ProcessOptions): Pr
     // The program is done: whatever it left running in its group goes with it.
     if (pid !== undefined) {
       killGroup(pid, 'SIGKILL');
-      live.delete(pid);
+      untrack(pid);
     }
   }
 }

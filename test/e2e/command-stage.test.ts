@@ -91,6 +91,7 @@ describe('command stages', () => {
   it.each([
     { what: 'exits non-zero', script: FAILING_SCRIPT, extra: '', expected: [/stage fit: command `node fit\.mjs \S+Y\.npy \S+pred\.npy` exited with code 3/, /problem line 20/, /problem line 9\b/] },
     { what: 'omits a declared output', script: SILENT_SCRIPT, extra: '', expected: [/stage fit: command `node fit\.mjs .*` did not write its declared output `pred`/] },
+    { what: 'is killed by a signal', script: "console.error('about to die'); process.kill(process.pid, 'SIGKILL');\n", extra: '', expected: [/stage fit: command `node fit\.mjs .*` was killed by SIGKILL/, /\| about to die/] },
     { what: 'times out', script: 'setInterval(() => {}, 1000);\n', extra: '\n      timeout: 0.3', expected: [/stage fit: command `node fit\.mjs .*` timed out after 0\.3 s/] },
   ])('a command that $what fails the run with a clear error and leaves the cache as it was', async ({ script, extra, expected }) => {
     const dir = commandProject(failing(script, extra), { 'fit.mjs': script });
@@ -109,7 +110,11 @@ describe('command stages', () => {
     expect(await cacheKeys(dir)).toEqual([stored.stages.simulate!.key]);
   });
 
-  it('SIGINT during a long command kills the whole process tree and marks the run KILLED', async () => {
+  it.each([
+    { signal: 'SIGINT' as const, exit: { exitCode: 130 } },
+    // A sweep stops its workers with SIGTERM: paramflow takes the tree down, then dies of it.
+    { signal: 'SIGTERM' as const, exit: { signal: 'SIGTERM' } },
+  ])('$signal during a long command kills the whole process tree and the run is KILLED', async ({ signal, exit }) => {
     const stage = `  long:
     uses: command
     needs: [simulate]
@@ -129,10 +134,9 @@ describe('command stages', () => {
     });
     const pids = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as { child: number; grandchild: number };
     expect(isRunning(pids.child) && isRunning(pids.grandchild)).toBe(true);
-    proc.kill('SIGINT');
+    proc.kill(signal);
     const r = await proc;
-    const stderr = String(r.stderr);
-    expect(r.exitCode, stderr).toBe(130);
+    expect(r, String(r.stderr)).toMatchObject(exit);
     // SIGKILL was sent before paramflow exited; give the kernel a bounded number of looks.
     for (let i = 0; i < 200 && (isRunning(pids.child) || isRunning(pids.grandchild)); i++) await new Promise((res) => setImmediate(res));
     expect({ child: isRunning(pids.child), grandchild: isRunning(pids.grandchild) }).toEqual({ child: false, grandchild: false });
