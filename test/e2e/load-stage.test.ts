@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { printedErrors, snapshotTree } from '../helpers/cli.js';
@@ -60,6 +60,44 @@ describe('the load stage', () => {
     expect((await runJson(dir)).executed).toEqual([]);
     writeFileSync(join(dir, 'data', 'params.csv'), data.targets.replace(/\n0\.5,0\.1\n/, '\n0.5,0.1001\n'));
     expect((await runJson(dir)).executed.sort()).toEqual(['data', 'evaluate', 'folds', 'train']);
+  });
+
+  it('evaluates models trained on simulated curves on the measured ones (evaluate measured: true)', async () => {
+    const data = measured();
+    const pipeline = `name: sim-to-real
+seed: 5
+stages:
+  simulate:
+    uses: simulate
+    with:
+      n: 96
+      model: exponential-decay
+      x: { start: 0, stop: 2.75, points: 12 }
+      params: { A: { uniform: [0.5, 2] }, B: { uniform: [0.1, 0.9] }, C: { fixed: 0 } }
+  folds: { uses: split-folds, needs: [simulate], with: { k: 3 } }
+  train:
+    uses: train
+    needs: [simulate, folds]
+    with: { layers: [ { dense: { units: 8, activation: relu } }, { dense: { units: 3 } } ], epochs: 2, batch_size: 16 }
+  data:
+    uses: load
+    with: { curves: data/curves.csv, targets: data/params.csv }
+  real:
+    uses: evaluate
+    needs: [train, data]
+    with: { measured: true }
+`;
+    const dir = makeProject(pipeline);
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'curves.csv'), data.curves);
+    writeFileSync(join(dir, 'data', 'params.csv'), data.targets.replace('A,B', 'A,B,C').replace(/\n(\S+,\S+)(?=\n)/g, '\n$1,0'));
+    const run = await runJson(dir);
+    expect(run.executed.sort()).toEqual(['data', 'folds', 'real', 'simulate', 'train']);
+    const rec = await runRecord(dir, run.runId);
+    expect(Object.keys(rec.stages.real!.metrics!).sort()).toEqual(['bias', 'mae', 'r2', 'rmse'].flatMap((m) => ['A', 'B', 'C'].map((t) => `${m}.${t}`)).sort());
+    expect(rec.stages.real!.metrics!['rmse.A']).toBeGreaterThan(0);
+    const metrics = JSON.parse(readFileSync(join(dir, '.paramflow', 'cache', rec.stages.real!.key, 'metrics.json'), 'utf8')) as { measured: { n: number } };
+    expect(metrics.measured.n).toBe(48);
   });
 
   it('a malformed CSV is bad input located at its line and column, and nothing is written', async () => {
