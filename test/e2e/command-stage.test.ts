@@ -62,6 +62,31 @@ describe('command stages', () => {
     expect((await runJson(dir)).executed.sort()).toEqual(['check', 'smooth']);
     expect((await runJson(dir)).executed).toEqual([]);
     expect((await runJson(dir, ['--set', 'smooth.params.factor=3'])).executed.sort()).toEqual(['check', 'smooth']);
+    // A timeout cannot change results: it is not part of the key.
+    expect((await runJson(dir, ['--set', 'smooth.params.factor=3', '--set', 'smooth.timeout=100'])).executed).toEqual([]);
+  });
+
+  it('runs through /bin/sh only when asked', async () => {
+    const stage = `  size:
+    uses: command
+    needs: [simulate]
+    with:
+      shell: true
+      run: cat {inputs.simulate.Y} | wc -c > {outputs.bytes}
+      outputs: [bytes.json]
+`;
+    const dir = commandProject(stage, {});
+    const run = await runJson(dir);
+    const rec = await runRecord(dir, run.runId);
+    const entry = (stage: string, file: string) => readFileSync(join(dir, '.paramflow', 'cache', rec.stages[stage]!.key, file));
+    expect(JSON.parse(entry('size', 'bytes.json').toString())).toBe(entry('simulate', 'Y.npy').length);
+
+    // Without shell: true the same words go to the program as arguments: `|` is not a pipe.
+    const plain = commandProject(stage.replace('      shell: true\n', ''), {});
+    const r = await paramflow(plain, ['run', 'pipeline.yaml']);
+    expect(r.exitCode).toBe(1);
+    // cat got `|`, `wc`, `-c`, `>` as arguments, and says so.
+    expect(String(r.stderr)).toMatch(/exited with code 1\nlast stderr lines:\n {2}\| cat: /);
   });
 
   it('streams output to the terminal and the run log, and records metrics.json and PNGs like a built-in stage\'s', async () => {
