@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isSeq } from 'yaml';
 import { dirname, resolve } from 'node:path';
+import { Layout } from '../cache/layout.js';
 import { InputErrors, ParamflowError, type SourceLocation } from '../errors.js';
 import { topologicalOrder } from '../pipeline/dag.js';
 import { deriveSeed } from '../stage/random.js';
@@ -183,7 +184,7 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
   const usesAt = c.locator.locate([...path, 'uses']);
   let loaded: LoadedModule;
   try {
-    loaded = await c.registry.resolve(st.uses, { root: c.root, dir: c.dir, location: usesAt });
+    loaded = await c.registry.resolve(st.uses, { root: c.root, dir: c.dir, location: usesAt, contracts: new Layout(c.root).modulesDir });
   } catch (err) {
     errors.push(err as ParamflowError);
     return undefined;
@@ -221,7 +222,7 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
     errors.push(new ParamflowError('PF_SCHEMA', p.message, { location: c.locator.locate(at), hint: p.hint }));
   }
   if (problems.length > 0 || !ported) return undefined;
-  return { name, uses: st.uses, needs: st.needs ?? [], with: params, seed: st.seed ?? deriveSeed(c.seed, name), inputs: {}, ...ported };
+  return { name, uses: st.uses, needs: st.needs ?? [], with: params, seed: st.seed ?? deriveSeed(c.seed, name), inputs: {}, ...ported, ...(loaded.contract ? { contract: loaded.contract } : {}) };
 }
 
 export { overrideLocation };

@@ -20,6 +20,8 @@ export interface StageSpec {
   keyFiles: string[];
   /** `npm:` stages: the package version goes into the key. */
   pkg?: { name: string; version: string };
+  /** A stage module imported while loading: its contract, for the runner to record. */
+  contract?: { digest: string; value: import('../stage/module-contract.js').ModuleContract };
 }
 
 export interface TrackingSpec {

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { ParamflowError, type SourceLocation } from '../errors.js';
 import { sha256 } from '../hash/sha256.js';
 import { RESERVED_OUTPUT_NAMES } from './reserved.js';
+import { contractOf, lazyDefinition, readContract, type ModuleContract } from './module-contract.js';
 import type { StageDefinition } from './types.js';
 
 /** A stage definition loaded from the user's code, with what identifies that code in the key. */
@@ -14,39 +15,44 @@ export interface LoadedModule {
   file?: string;
   /** `npm:NAME`: the package's name and version (in the key instead of a file digest). */
   pkg?: { name: string; version: string };
+  /** A module imported now whose contract can be recorded (see module-contract.ts). */
+  contract?: { digest: string; value: ModuleContract };
 }
 
 const SOURCE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 const OUTPUT_KINDS = ['ndarray', 'json', 'folder'];
+const STAGE_EXAMPLE = '`paramflow stage new <name>` writes one';
 
 // The same file content is imported once per process: a sweep validates every trial
 // with the same modules. The content digest is the cache key, so an edit re-imports.
 const imported = new Map<string, Promise<unknown>>();
 
 /**
- * Imports a stage module file: `.ts` through tsx (Node 20 cannot strip types), `.js`
- * natively. Loaded only for pipelines that use module stages: built-in-only pipelines
- * never pay for tsx.
+ * A stage module file. When `contracts` holds the contract recorded for this exact file
+ * content (name, version, schema, inputs, outputs), the module is not imported: a cached
+ * no-op run of a pipeline with `.ts` stages does not start tsx. It is imported when the
+ * stage runs, or when the file changed (then `contract` is returned, for the runner to record).
  */
-export async function loadStageFile(abs: string, written: string, location: SourceLocation): Promise<LoadedModule> {
-  const ns = await importUserModule(abs, written, location, 'stage module', '`paramflow stage new <name>` writes one');
-  return { def: stageFromNamespace(ns, written, location), file: abs };
+export async function loadStageFile(abs: string, written: string, location: SourceLocation, contracts?: string): Promise<LoadedModule> {
+  const digest = await readModuleFile(abs, written, location, 'stage module', STAGE_EXAMPLE);
+  const recorded = contracts ? await readContract(contracts, digest) : undefined;
+  const importDef = async () => stageFromNamespace(await importUserModule(abs, written, location, 'stage module', STAGE_EXAMPLE), written, location);
+  if (recorded && contracts) return { def: lazyDefinition(recorded, importDef, written, join(contracts, `${digest}.json`)), file: abs };
+  const def = await importDef();
+  const value = contractOf(def);
+  return { def, file: abs, ...(value ? { contract: { digest, value } } : {}) };
 }
 
-/**
- * The namespace of a user's module file (a stage, a curve model): `.ts` through tsx
- * (Node 20 cannot strip types), `.js` natively; imported once per file content.
- */
-export async function importUserModule(abs: string, written: string, location: SourceLocation, what: string, example: string): Promise<unknown> {
+/** Checks the file is a module and readable; its content digest. */
+async function readModuleFile(abs: string, written: string, location: SourceLocation, what: string, example: string): Promise<string> {
   if (!SOURCE_EXTENSIONS.includes(extname(abs))) {
     throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `${what} ${JSON.stringify(written)} is not a .ts or .js file`, {
       location,
       hint: `name a module file (${SOURCE_EXTENSIONS.join(', ')}); ${example}`,
     });
   }
-  let text: Buffer;
   try {
-    text = await readFile(abs);
+    return sha256(await readFile(abs));
   } catch (err) {
     throw new ParamflowError('PF_FILE_NOT_FOUND', `${what} ${JSON.stringify(written)} not found (${abs})`, {
       location,
@@ -54,7 +60,14 @@ export async function importUserModule(abs: string, written: string, location: S
       cause: err,
     });
   }
-  const digest = sha256(text);
+}
+
+/**
+ * The namespace of a user's module file (a stage, a curve model): `.ts` through tsx
+ * (Node 20 cannot strip types), `.js` natively; imported once per file content.
+ */
+export async function importUserModule(abs: string, written: string, location: SourceLocation, what: string, example: string): Promise<unknown> {
+  const digest = await readModuleFile(abs, written, location, what, example);
   return importOnce(`${abs}#${digest}`, () => importSource(abs, digest), `${what} ${JSON.stringify(written)}`, location);
 }
 
@@ -113,7 +126,9 @@ function importOnce(id: string, load: () => Promise<unknown>, what: string, loca
       imported.delete(id);
       throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `${what} failed to load: ${firstLine(err)}`, {
         location,
-        hint: 'fix the error in the module (run it with `npx tsx` to see the full trace)',
+        hint: /Cannot find (package|module) 'paramflow'/.test(String((err as Error)?.message))
+          ? 'install paramflow in the project (npm install --save-dev paramflow), or export a plain object { name, version, schema, outputs, run } without importing it'
+          : 'fix the error in the module (run it with `npx tsx` to see the full trace)',
         cause: err,
       });
     });

@@ -12,6 +12,8 @@ export interface UsesSite {
   root: string;
   dir: string;
   location: SourceLocation;
+  /** Where recorded module contracts live (a module whose file is unchanged is not imported). */
+  contracts?: string;
 }
 
 // Stage types by name. Registered once; a second registration of a name is a bug.
@@ -41,7 +43,7 @@ export class StageRegistry {
   async resolve(uses: string, at: UsesSite): Promise<LoadedModule> {
     if (uses.startsWith('npm:')) return loadStagePackage(uses.slice(4), at.dir, at.location);
     if (uses.startsWith('.') || uses.startsWith('/')) {
-      return loadStageFile(resolveProjectPath(at.root, at.dir, uses, at.location), uses, at.location);
+      return loadStageFile(resolveProjectPath(at.root, at.dir, uses, at.location), uses, at.location, at.contracts);
     }
     return { def: this.get(uses, at.location) };
   }

@@ -1,4 +1,5 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { sha256 } from '../../src/hash/sha256.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TINY_SIMULATE } from '../helpers/command-scripts.js';
@@ -53,6 +54,34 @@ describe('stage modules', () => {
     expect(status.stages.find((s) => s.stage === 'scale')!.reasons).toEqual(['file stages/scale.ts changed']);
     expect((await runJson(dir)).executed).toEqual(['scale']);
     expect((await runJson(dir, ['--set', 'scale.factor=3'])).executed).toEqual(['scale']);
+  });
+
+  it('is not imported again while its file is unchanged, unless the stage runs', async () => {
+    // The module counts its imports in a file: a cached no-op run must not add one.
+    const counting = `import { appendFileSync } from 'node:fs';\nappendFileSync('imports.log', 'i');\n${SCALE_TS}`;
+    const dir = moduleProject('./stages/scale.ts', { 'stages/scale.ts': counting });
+    const imports = () => readFileSync(join(dir, 'imports.log'), 'utf8').length;
+    expect((await runJson(dir)).executed.sort()).toEqual(['scale', 'simulate']);
+    expect(imports()).toBe(1);
+    expect(readdirSync(join(dir, '.paramflow', 'modules'))).toEqual([`${sha256(counting)}.json`]);
+    expect((await runJson(dir)).executed).toEqual([]);
+    expect((await paramflow(dir, ['validate', 'pipeline.yaml'])).exitCode).toBe(0);
+    expect(imports()).toBe(1);
+    // The stage runs: now the module is needed.
+    expect((await runJson(dir, ['--set', 'scale.factor=5'])).executed).toEqual(['scale']);
+    expect(imports()).toBe(2);
+  });
+
+  it('a recorded contract that a changed helper file made stale fails the stage once, then is re-recorded', async () => {
+    const main = SCALE_TS.replace("schema: { type: 'object', additionalProperties: false, properties: { factor: { type: 'number', default: 1 } } }", 'schema').replace("interface Params", "import { schema } from './schema.ts';\ninterface Params");
+    const schema = (extra: string) => `export const schema = { type: 'object', additionalProperties: false, properties: { factor: { type: 'number', default: 1 }${extra} } };\n`;
+    const dir = moduleProject('./stages/scale.ts', { 'stages/scale.ts': main, 'stages/schema.ts': schema('') });
+    await runJson(dir);
+    writeFileSync(join(dir, 'stages', 'schema.ts'), schema(", offset: { type: 'number', default: 0 }"));
+    const stale = await paramflow(dir, ['run', 'pipeline.yaml', '--set', 'scale.factor=7']);
+    expect(stale.exitCode).toBe(1);
+    expect(String(stale.stderr)).toMatch(/stage module "\.\/stages\/scale\.ts" no longer declares what was recorded/);
+    expect((await runJson(dir, ['--set', 'scale.factor=7'])).executed).toEqual(['scale']);
   });
 
   it('a .mjs module importing defineStage from paramflow runs too', async () => {
