@@ -167,7 +167,7 @@ function commandFailed(stage: string, shown: string, o: ProcessOutcome, params: 
       ? 'check that the program is installed and on PATH (or name it by path); python: or PARAMFLOW_PYTHON picks the Python interpreter'
       : o.timedOut
         ? 'raise with.timeout, or make the command faster'
-        : `the full output is in the stage log (.paramflow/runs/<run-id>/logs/${stage}.log)`,
+        : `the full output is in the stage log (.paramflow/runs/<run-id>/logs/${stage}.log); the inputs it got and what it wrote are kept in .paramflow/runs/<run-id>/work/`,
   });
 }
 
