@@ -22,6 +22,10 @@ export class Layout {
   checkpoint(key: string): string {
     return join(this.checkpointsDir, key);
   }
+  /** Recorded stage module contracts, by file content (see stage/module-contract.ts). */
+  get modulesDir(): string {
+    return join(this.home, 'modules');
+  }
   get runsDir(): string {
     return join(this.home, 'runs');
   }

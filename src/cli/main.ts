@@ -15,6 +15,7 @@ import { isMlflowError } from '../tracking/mlflow/index.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand, runsRmCommand } from './commands/runs.js';
 import { showCommand } from './commands/show.js';
+import { stageNewCommand } from './commands/stage-new.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -177,6 +178,17 @@ program
   .option('-o, --out <file>', 'where to write the page (default: .paramflow/reports/<id>.html)')
   .action(async (ref, flags) => {
     exitCode = await reportCommand(ref, flags);
+  });
+
+program
+  .command('stage')
+  .description('write your own stages')
+  .command('new <name>')
+  .description('scaffold a TypeScript stage module (stages/<name>.ts) and its test')
+  .option('--dir <dir>', 'folder to write into (default: stages)')
+  .option('--force', 'overwrite existing files')
+  .action(async (name, flags) => {
+    exitCode = await stageNewCommand(name, flags);
   });
 
 program

@@ -1,15 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { isSeq } from 'yaml';
 import { dirname, resolve } from 'node:path';
+import { Layout } from '../cache/layout.js';
 import { InputErrors, ParamflowError, type SourceLocation } from '../errors.js';
 import { topologicalOrder } from '../pipeline/dag.js';
 import { deriveSeed } from '../stage/random.js';
 import type { StageRegistry } from '../stage/registry.js';
-import type { StageDefinition } from '../stage/types.js';
+import type { LoadedModule } from '../stage/load-module.js';
 import { overrideLocation, parseOverride, type ParsedOverride } from './overrides.js';
 import { findProjectRoot, resolveProjectPath } from './project-root.js';
 import { didYouMean, mapSchemaErrors, type DocPath, type Locator } from './schema-errors.js';
-import { schemaValidator, structuralPipelineValidator } from './schema-registry.js';
+import { structuralPipelineValidator } from './schema-registry.js';
+import { applyPorts, resolveInputs, withValidator } from './stage-ports.js';
 import type { Override, PipelineSpec, StageSpec } from './spec.js';
 import { YamlSource } from './yaml-source.js';
 import { experimentNameProblem, mlflowKeyProblems, pipelineParamKeys, TRACKING_URI_HINT, trackingUriProblem } from '../tracking/mlflow/index.js';
@@ -82,12 +84,12 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   const seed = raw.seed ?? 0;
   const stages: StageSpec[] = [];
   for (const [name, st] of Object.entries(raw.stages)) {
-    const stage = checkStage(name, st, raw, { registry: options.registry, locator: located, root, dir: dirname(abs), seed }, errors);
+    const stage = await checkStage(name, st, raw, { registry: options.registry, locator: located, root, dir: dirname(abs), seed }, errors);
     if (stage) stages.push(stage);
   }
   if (errors.length === 0) {
     topologicalOrder(stages, (s) => located.locateKey(['stages', s], 'needs'));
-    resolveInputs(stages, options.registry, located, errors);
+    resolveInputs(stages, located, errors);
   }
   if (errors.length > 0) throw new InputErrors(errors);
 
@@ -158,7 +160,7 @@ interface StageContextForCheck {
   seed: number;
 }
 
-function checkStage(name: string, st: RawStage, raw: RawPipeline, c: StageContextForCheck, errors: ParamflowError[]): StageSpec | undefined {
+async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: StageContextForCheck, errors: ParamflowError[]): Promise<StageSpec | undefined> {
   const path = ['stages', name];
   if (RESERVED_STAGE_NAMES.includes(name)) {
     errors.push(
@@ -181,95 +183,48 @@ function checkStage(name: string, st: RawStage, raw: RawPipeline, c: StageContex
       );
     }
   }
-  const def = resolveUses(st.uses, [...path, 'uses'], c, errors);
-  if (!def) return undefined;
+  const usesAt = c.locator.locate([...path, 'uses']);
+  let loaded: LoadedModule;
+  try {
+    loaded = await c.registry.resolve(st.uses, { root: c.root, dir: c.dir, location: usesAt, contracts: new Layout(c.root).modulesDir });
+  } catch (err) {
+    errors.push(err as ParamflowError);
+    return undefined;
+  }
   const params = structuredClone(st.with ?? {});
-  const validate = schemaValidator(def.schema);
+  const validate = withValidator(loaded.def, st.uses, usesAt);
   if (!validate(params)) {
     errors.push(...mapSchemaErrors(validate.errors ?? [], [...path, 'with'], c.locator));
     return undefined;
   }
-  const problems = def.check?.(params) ?? [];
-  for (const p of problems) {
-    const at = [...path, 'with', ...p.pointer.split('/').slice(1)];
-    errors.push(new ParamflowError('PF_SCHEMA', p.message, { location: c.locator.locate(at), hint: p.hint }));
-  }
-  for (const pointer of def.pathParams ?? []) {
+  let escaped = false;
+  for (const pointer of loaded.def.pathParams ?? []) {
     const value = pointer.split('/').slice(1).reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], params);
     if (typeof value !== 'string') continue;
     try {
       resolveProjectPath(c.root, c.dir, value, c.locator.locate([...path, 'with', ...pointer.split('/').slice(1)]));
     } catch (err) {
       errors.push(err as ParamflowError);
+      escaped = true;
     }
   }
-  if (problems.length > 0) return undefined;
-  return { name, uses: st.uses, needs: st.needs ?? [], with: params, seed: st.seed ?? deriveSeed(c.seed, name), inputs: {} };
-}
-
-function resolveUses(uses: string, at: DocPath, c: StageContextForCheck, errors: ParamflowError[]): StageDefinition<any> | undefined {
-  const location = c.locator.locate(at);
-  try {
-    if (uses.startsWith('.') || uses.startsWith('/')) {
-      resolveProjectPath(c.root, c.dir, uses, location);
-      throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `stage modules from files (\`${uses}\`) are not supported yet`, {
-        location,
-        hint: `use a built-in stage: ${c.registry.names().join(', ')}`,
-      });
-    }
-    if (uses.startsWith('npm:')) {
-      throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `stage packages (\`${uses}\`) are not supported yet`, {
-        location,
-        hint: `use a built-in stage: ${c.registry.names().join(', ')}`,
-      });
-    }
-    return c.registry.get(uses, location);
-  } catch (err) {
-    errors.push(err as ParamflowError);
-    return undefined;
-  }
-}
-
-// Each declared input comes from exactly one needed stage that outputs it. Problems are
-// reported once per stage (not once per input), naming every input concerned.
-function resolveInputs(stages: StageSpec[], registry: StageRegistry, locator: Locator, errors: ParamflowError[]): void {
-  const byName = new Map(stages.map((s) => [s.name, s]));
-  const outputsOf = (stage: string) => registry.get(byName.get(stage)!.uses).outputs.map((o) => o.name);
-  for (const s of stages) {
-    const def = registry.get(s.uses);
-    const missing: string[] = [];
-    const ambiguous = new Map<string, string[]>();
-    for (const input of def.inputs) {
-      const providers = s.needs.filter((n) => outputsOf(n).includes(input));
-      if (providers.length === 1) s.inputs[input] = providers[0]!;
-      else if (providers.length === 0 && !def.optionalInputs?.includes(input)) missing.push(input);
-      else if (providers.length > 1) ambiguous.set(input, providers);
-    }
-    const location: SourceLocation = s.needs.length ? locator.locateKey(['stages', s.name], 'needs') : locator.locateKey(['stages'], s.name);
-    const names = (xs: Iterable<string>) => [...xs].map((x) => `\`${x}\``).join(', ');
-    if (missing.length > 0) {
-      const candidates = stages.filter((o) => o !== s && missing.every((m) => outputsOf(o.name).includes(m))).map((o) => o.name);
-      errors.push(
-        new ParamflowError('PF_INPUT_MISSING', `stage \`${s.name}\` (${s.uses}) reads ${names(missing)}, but ${s.needs.length ? 'none of its needs outputs' : 'it has no `needs` to read'} ${missing.length > 1 ? 'them' : 'it'}`, {
-          location,
-          hint: candidates.length === 1
-            ? `add \`needs: [${candidates[0]}]\``
-            : candidates.length > 1
-              ? `add one of ${names(candidates)} to \`needs\``
-              : `add a stage that outputs ${names(missing)} and list it in \`needs\``,
-        }),
-      );
-    }
-    if (ambiguous.size > 0) {
-      const providers = [...new Set([...ambiguous.values()].flat())];
-      errors.push(
-        new ParamflowError('PF_INPUT_AMBIGUOUS', `stage \`${s.name}\` could read ${names(ambiguous.keys())} from ${providers.map((p) => `\`${p}\``).join(' or ')}`, {
-          location,
-          hint: `keep only the stage whose outputs you mean in \`needs\``,
-        }),
-      );
+  const problems = [...(loaded.def.check?.(params) ?? [])];
+  // Files are checked (inside the project, present) before prepare may read or import them.
+  const ported = problems.length === 0 && !escaped ? applyPorts(loaded, params, { ...c, at: [...path, 'with'] }, errors) : undefined;
+  if (ported && loaded.def.prepare) {
+    try {
+      problems.push(...(await loaded.def.prepare(params, { dir: c.dir, root: c.root })));
+    } catch (err) {
+      errors.push(err as ParamflowError);
+      return undefined;
     }
   }
+  for (const p of problems) {
+    const at = [...path, 'with', ...p.pointer.split('/').slice(1)];
+    errors.push(new ParamflowError('PF_SCHEMA', p.message, { location: c.locator.locate(at), hint: p.hint }));
+  }
+  if (problems.length > 0 || !ported) return undefined;
+  return { name, uses: st.uses, needs: st.needs ?? [], with: params, seed: st.seed ?? deriveSeed(c.seed, name), inputs: {}, ...ported, ...(loaded.contract ? { contract: loaded.contract } : {}) };
 }
 
 export { overrideLocation };

@@ -9,8 +9,19 @@ export interface StageSpec {
   with: Record<string, unknown>;
   /** The stage's seed: its own, or derived from the pipeline seed and its name. */
   seed: number;
-  /** Output name → the needed stage that provides it. */
+  /**
+   * Input name → the needed stage that provides it. Names written `stage.output` (a
+   * command's `{inputs.stage.output}`) read that output of that stage.
+   */
   inputs: Record<string, string>;
+  /** The stage's definition: built-in, or loaded from a module; per-stage outputs applied. */
+  def: import('../stage/types.js').StageDefinition<any>;
+  /** Absolute paths of files whose content goes into the key (module source, a command's deps). */
+  keyFiles: string[];
+  /** `npm:` stages: the package version goes into the key. */
+  pkg?: { name: string; version: string };
+  /** A stage module imported while loading: its contract, for the runner to record. */
+  contract?: { digest: string; value: import('../stage/module-contract.js').ModuleContract };
 }
 
 export interface TrackingSpec {

@@ -65,7 +65,6 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
   }
   const dtype = DTYPE_OF_DESCR[descr];
   if (!dtype) throw new NpyFormatError(`unsupported dtype ${descr} (paramflow reads <f4, <f8, <i4)`);
-  if (fortran === 'True') throw new NpyFormatError('Fortran-ordered arrays are not supported');
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
@@ -82,7 +81,23 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
     const size = bytesPerElement(dtype);
     for (let i = 0; i < raw.length; i += size) raw.subarray(i, i + size).reverse();
   }
-  return ndarray(dtype, shape, data);
+  // numpy writes Fortran order for some views (a transpose, fancy indexing): reorder to C.
+  return ndarray(dtype, shape, fortran === 'True' ? fortranToC(data, shape) : data);
+}
+
+function fortranToC<T extends Float32Array | Float64Array | Int32Array>(data: T, shape: readonly number[]): T {
+  const out = new (data.constructor as new (n: number) => T)(data.length);
+  const index = shape.map(() => 0);
+  for (let c = 0; c < data.length; c++) {
+    let f = 0;
+    for (let d = shape.length - 1; d >= 0; d--) f = f * shape[d]! + index[d]!;
+    out[c] = data[f]!;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++index[d]! < shape[d]!) break;
+      index[d] = 0;
+    }
+  }
+  return out;
 }
 
 let littleEndian: boolean | undefined;

@@ -30,22 +30,27 @@ export interface PlanOptions {
 }
 
 /** Stage keys in dependency order; pure but for reading the files that params name. */
-export async function planPipeline(pipeline: PipelineSpec, registry: StageRegistry, options: PlanOptions = {}): Promise<Plan> {
+// The registry argument is kept for callers: the loader already resolved each stage's definition.
+export async function planPipeline(pipeline: PipelineSpec, _registry?: StageRegistry, options: PlanOptions = {}): Promise<Plan> {
   const order = topologicalOrder(pipeline.stages, () => ({ file: pipeline.file }));
-  const needsTf = order.some((s) => registry.get(s.uses).usesBackend);
+  const needsTf = order.some((s) => s.def.usesBackend);
   const backend = needsTf || options.backend ? chooseBackend(options.backend) : undefined;
   const keys = new Map<string, string>();
   const stages: PlannedStage[] = [];
   for (const spec of order) {
-    const def = registry.get(spec.uses);
+    const def = spec.def;
     const { files, runParams } = await pathParams(def, spec, pipeline);
+    for (const abs of spec.keyFiles) files[relative(pipeline.root, abs)] = await sha256File(abs);
     const key = computeStageKey({
       type: def.name,
       version: def.version,
-      params: { ...spec.with, seed: spec.seed },
+      params: keyParams(spec.with, def.keyExcluded, spec.seed),
       inputs: Object.fromEntries(spec.needs.map((n) => [n, keys.get(n)!])),
       files,
-      env: def.usesBackend && backend ? { backend: backend.name, tfjs: backend.tfjsVersion } : {},
+      env: {
+        ...(def.usesBackend && backend ? { backend: backend.name, tfjs: backend.tfjsVersion } : {}),
+        ...(spec.pkg ? { package: `${spec.pkg.name}@${spec.pkg.version}` } : {}),
+      },
     });
     keys.set(spec.name, key.value);
     stages.push({ spec, def, key, runParams });
@@ -67,4 +72,8 @@ async function pathParams(def: StageDefinition<any>, spec: StageSpec, pipeline: 
     parent[last] = abs;
   }
   return { files, runParams };
+}
+
+function keyParams(params: Record<string, unknown>, excluded: readonly string[] = [], seed: number): Record<string, unknown> {
+  return { ...Object.fromEntries(Object.entries(params).filter(([k]) => !excluded.includes(k))), seed };
 }

@@ -51,24 +51,57 @@ function fromNpy(file: string, bytes: Buffer): Curves {
 }
 
 function fromCsv(file: string, text: string): Curves {
-  let rows: string[][];
-  try {
-    rows = parse(text, { trim: true, skip_empty_lines: true, comment: '#' }) as string[][];
-  } catch (err) {
-    throw bad(file, `unreadable CSV: ${(err as Error).message}`, 'one header line, then numbers separated by commas');
-  }
-  const [header, ...body] = rows;
-  if (!header || header.length < 2 || header[0]!.toLowerCase() !== 'x' || body.length < 2) {
+  const { header, body } = readCsvTable(file, text, 'x,y1,y2,…');
+  if (header.length < 2 || header[0]!.toLowerCase() !== 'x' || body.length < 2) {
     throw bad(file, 'expected a header `x,y` (or `x,y1,y2,…`) and at least two rows', 'the first column is x, each further column one curve', 1);
   }
+  const columns = numericColumns(file, header, body);
+  const x = columns[0]!;
+  return { x: columns.slice(1).map(() => x), y: columns.slice(1) };
+}
+
+/** A CSV's rows after its header, each with the line it is on (comments and blank lines skipped). */
+export interface CsvTable {
+  header: string[];
+  body: { cells: string[]; line: number; raw: string }[];
+}
+
+export function readCsvTable(file: string, text: string, layout: string): CsvTable {
+  let rows: { record: string[]; info: { lines: number } }[];
+  try {
+    rows = parse(text, { trim: true, skip_empty_lines: true, comment: '#', info: true }) as unknown as typeof rows;
+  } catch (err) {
+    const line = (err as { lines?: number }).lines;
+    const message = (err as Error).message.replace(/ on line \d+$/, '').replace(/ at line \d+$/, '');
+    throw bad(file, `unreadable CSV: ${message}`, `one header line (${layout}), then numbers separated by commas, the same number on every line`, line);
+  }
+  const lines = text.split(/\r?\n/);
+  const [head, ...rest] = rows;
+  return { header: head?.record ?? [], body: rest.map((r) => ({ cells: r.record, line: r.info.lines, raw: lines[r.info.lines - 1] ?? '' })) };
+}
+
+/** The table's cells as numbers, column by column; a bad cell is located at its line and column. */
+export function numericColumns(file: string, header: readonly string[], body: CsvTable['body']): Float64Array[] {
   const columns = header.map(() => new Float64Array(body.length));
   body.forEach((row, r) =>
-    row.forEach((cell, c) => {
+    row.cells.forEach((cell, c) => {
       const v = Number(cell);
-      if (cell === '' || !Number.isFinite(v)) throw bad(file, `not a number: ${JSON.stringify(cell)} in column ${header[c]}`, 'every cell must be a finite number', r + 2);
+      if (cell === '' || !Number.isFinite(v)) {
+        throw new ParamflowError('PF_BAD_DATA', `not a number: ${JSON.stringify(cell)} in column ${header[c]}`, {
+          location: { file, line: row.line, column: cellColumn(row.raw, c) },
+          hint: 'every cell must be a finite number',
+        });
+      }
       columns[c]![r] = v;
     }),
   );
-  const x = columns[0]!;
-  return { x: columns.slice(1).map(() => x), y: columns.slice(1) };
+  return columns;
+}
+
+// 1-based column where cell `index` starts (quotes ignored: good enough for numbers).
+function cellColumn(raw: string, index: number): number {
+  let at = 0;
+  for (let i = 0; i < index; i++) at = raw.indexOf(',', at) + 1;
+  while (raw[at] === ' ' || raw[at] === '\t') at++;
+  return at + 1;
 }

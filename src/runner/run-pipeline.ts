@@ -5,6 +5,7 @@ import { CacheStore } from '../cache/store.js';
 import { loadPipeline } from '../config/load-pipeline.js';
 import type { Override } from '../config/spec.js';
 import { planPipeline, type Plan } from '../pipeline/plan.js';
+import { writeContract } from '../stage/module-contract.js';
 import { builtinRegistry } from '../stage/registry.js';
 import { captureEnvironment } from '../tracking/environment.js';
 import { newRunId } from '../tracking/run-id.js';
@@ -93,6 +94,8 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   };
   const started = Date.now();
   const previous = await previousDetails(store, record.pipeline.file, plan.stages.map((s) => s.spec.name));
+  // The next load of this pipeline then needs no import of its unchanged stage modules.
+  for (const s of pipeline.stages) if (s.contract) await writeContract(layout.modulesDir, s.contract.digest, s.contract.value).catch(() => undefined);
   await store.write(record);
   tracker?.start(record);
   reporter.runStart({

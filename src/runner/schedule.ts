@@ -1,5 +1,5 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Layout } from '../cache/layout.js';
 import { acquireLock } from '../cache/lock.js';
 import { FolderCheckpoints } from '../cache/checkpoints.js';
@@ -147,12 +147,15 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
     c.reporter.stageStart(name, reason);
     const inputs: Record<string, Artifact> = {};
     for (const [input, from] of Object.entries(s.spec.inputs)) {
-      const artifact = (await loadOutputs(from))[input];
+      // `noise.Y` (a command's {inputs.noise.Y}) reads output Y of noise.
+      const output = input.startsWith(`${from}.`) ? input.slice(from.length + 1) : input;
+      const artifact = (await loadOutputs(from))[output];
       if (artifact) inputs[input] = artifact;
     }
     crashPoint('stage-start', name);
     const checkpoint = new FolderCheckpoints(c.layout, key);
-    const result = await c.executor.execute({ def: s.def, inputs: inputs as StageInputs, params: s.runParams, ctx: stageContext(s, c, checkpoint) });
+    const scratches: string[] = [];
+    const result = await c.executor.execute({ def: s.def, inputs: inputs as StageInputs, params: s.runParams, ctx: stageContext(s, c, checkpoint, scratches) });
     checkOutputs(s, result.outputs);
     c.signal.throwIfAborted();
     const durationMs = Date.now() - t0;
@@ -170,6 +173,9 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
           durationMs,
         });
     await checkpoint.clear();
+    // Kept when the stage fails (the program's inputs and partial outputs help to debug it).
+    for (const d of scratches) await rm(d, { recursive: true, force: true });
+    if (scratches.length > 0) await rmdir(dirname(scratches[0]!)).catch(() => undefined);
     c.reporter.stageEnd(name, 'executed', durationMs);
     return { cached: false, manifest, outputs: result.outputs, reason, startedAt, durationMs };
   } finally {
@@ -189,11 +195,19 @@ function cachedOutcome(c: ExecuteContext, name: string, manifest: Manifest, star
   return { cached: true, manifest, reason: 'cached', startedAt, durationMs: 0 };
 }
 
-function stageContext(s: PlannedStage, c: ExecuteContext, checkpoint: FolderCheckpoints): StageContext {
+function stageContext(s: PlannedStage, c: ExecuteContext, checkpoint: FolderCheckpoints, scratches: string[]): StageContext {
   const name = s.spec.name;
   const backend = c.plan.backend;
   return {
     checkpoint,
+    dir: c.plan.pipeline.dir,
+    scratch: async () => {
+      const parent = join(c.layout.run(c.record.runId), 'work');
+      await mkdir(parent, { recursive: true });
+      const dir = await mkdtemp(join(parent, `${name}-`));
+      scratches.push(dir);
+      return dir;
+    },
     tf: () => {
       if (!backend) throw new Error(`stage ${s.def.name} uses TensorFlow but does not declare usesBackend`);
       return loadTensorflow(backend.name);

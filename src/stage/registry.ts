@@ -1,9 +1,20 @@
 import { ParamflowError, type SourceLocation } from '../errors.js';
 import { didYouMean } from '../config/schema-errors.js';
+import { resolveProjectPath } from '../config/project-root.js';
+import { loadStageFile, loadStagePackage, type LoadedModule } from './load-module.js';
+import { RESERVED_OUTPUT_NAMES } from './reserved.js';
 import type { StageDefinition } from './types.js';
 
-/** Names the cache uses for its own files inside an entry. */
-export const RESERVED_OUTPUT_NAMES = ['manifest', 'COMPLETE'];
+export { RESERVED_OUTPUT_NAMES };
+
+/** Where a `uses:` was written: paths resolve against `dir` and must stay inside `root`. */
+export interface UsesSite {
+  root: string;
+  dir: string;
+  location: SourceLocation;
+  /** Where recorded module contracts live (a module whose file is unchanged is not imported). */
+  contracts?: string;
+}
 
 // Stage types by name. Registered once; a second registration of a name is a bug.
 export class StageRegistry {
@@ -22,6 +33,19 @@ export class StageRegistry {
 
   has(name: string): boolean {
     return this.stages.has(name);
+  }
+
+  /**
+   * Any `uses:` (Conventions): a bare name is a registered stage, `./x.ts` or `../x.js` a
+   * module file relative to the pipeline, `npm:NAME` a package. Modules are imported
+   * here, so only pipelines that use them pay for it.
+   */
+  async resolve(uses: string, at: UsesSite): Promise<LoadedModule> {
+    if (uses.startsWith('npm:')) return loadStagePackage(uses.slice(4), at.dir, at.location);
+    if (uses.startsWith('.') || uses.startsWith('/')) {
+      return loadStageFile(resolveProjectPath(at.root, at.dir, uses, at.location), uses, at.location, at.contracts);
+    }
+    return { def: this.get(uses, at.location) };
   }
 
   get(name: string, location?: SourceLocation): StageDefinition<any> {

@@ -1,5 +1,8 @@
 // The contract between paramflow and a stage. Stages see only this module (and
 // ndarray/random helpers): never the cache, the CLI or tracking.
+import type { FromSchema, JsonSchema } from './from-schema.js';
+
+export type { FromSchema, JsonSchema } from './from-schema.js';
 
 export type DType = 'float32' | 'float64' | 'int32';
 
@@ -100,6 +103,13 @@ export interface StageContext {
   /** TensorFlow.js on the run's backend (loaded on first call). */
   tf(): Promise<TfRuntime>;
   readonly checkpoint: CheckpointStore;
+  /** Folder of the pipeline file (a command's working directory); the runner always sets it. */
+  readonly dir?: string;
+  /**
+   * A fresh scratch folder inside the project for this stage's execution (a command's
+   * inputs and outputs); removed after the outputs are cached, kept when the stage fails.
+   */
+  scratch?(): Promise<string>;
 }
 
 export interface OutputSpec {
@@ -107,13 +117,31 @@ export interface OutputSpec {
   kind: Artifact['kind'];
 }
 
+/**
+ * What a stage reads and writes when that depends on its `with:` (a command declares its
+ * outputs and names its inputs in `run`). Inputs written `stage.output` name the needed
+ * stage explicitly; files are paths relative to the pipeline folder whose content goes
+ * into the stage key (with the JSON pointer in `with:` that names each, for errors;
+ * default `/deps/<i>`).
+ */
+export interface StagePorts {
+  inputs?: readonly string[];
+  outputs?: readonly OutputSpec[];
+  files?: readonly (string | { path: string; pointer: string })[];
+  /** Files hashed into the key when they exist inside the project (scripts named in a command). */
+  optionalFiles?: readonly string[];
+}
+
 export interface StageDefinition<P = unknown> {
   /** Registered name, used by `uses:`. */
   readonly name: string;
   /** Implementation version: bump it whenever results change for the same params. */
   readonly version: string;
-  /** Path of the JSON Schema of `with:`, relative to the package's `schemas/` folder. */
-  readonly schema: string;
+  /**
+   * The JSON Schema of `with:`: a path relative to the package's `schemas/` folder
+   * (built-ins), or the schema itself (stage modules).
+   */
+  readonly schema: string | object;
   /** Output names this stage consumes from the stages it `needs`. */
   readonly inputs: readonly string[];
   /** Inputs that may be absent. */
@@ -130,16 +158,39 @@ export interface StageDefinition<P = unknown> {
    * tfjs version (another backend gives other numbers).
    */
   readonly usesBackend?: boolean;
+  /** Top-level params that cannot change results (a timeout): left out of the stage key. */
+  readonly keyExcluded?: readonly string[];
   /**
    * Checks across params that JSON Schema cannot express (e.g. priors must name the
    * model's parameters); each problem is located at `pointer` inside `with:`.
    */
   check?(params: P): readonly ParamProblem[];
+  /**
+   * Checks that need files (a data file's content, a custom model's parameters), run by
+   * the loader after `check`: `dir` is the pipeline folder, `root` the project root.
+   * Returns problems located in `with:`, or throws a ParamflowError located in the file.
+   */
+  prepare?(params: P, site: { dir: string; root: string }): Promise<readonly ParamProblem[]>;
+  /** Per-stage inputs, outputs and key files, from the validated params (see StagePorts). */
+  ports?(params: P): StagePorts;
   run(inputs: StageInputs, params: P, ctx: StageContext): Promise<StageResult> | StageResult;
 }
 
-export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P> {
-  return Object.freeze(def);
+/** A stage module's definition: its schema is an object, and `run`'s params are typed from it. */
+export type ModuleStageDefinition<S extends JsonSchema> = Omit<StageDefinition<FromSchema<S>>, 'schema' | 'inputs'> & {
+  readonly schema: S;
+  /** Output names this stage reads from the stages it `needs` (default: none). */
+  readonly inputs?: readonly string[];
+};
+
+/**
+ * Declares a stage. Stage modules pass their `with:` schema as an object and get `run`'s
+ * params typed from it; built-ins name a schema file under schemas/ and give the type.
+ */
+export function defineStage<const S extends JsonSchema>(def: ModuleStageDefinition<S>): StageDefinition<FromSchema<S>>;
+export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P>;
+export function defineStage(def: Omit<StageDefinition<unknown>, 'inputs'> & { inputs?: readonly string[] }): StageDefinition<unknown> {
+  return Object.freeze({ ...def, inputs: def.inputs ?? [] });
 }
 
 export interface ParamProblem {

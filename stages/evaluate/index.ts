@@ -1,8 +1,8 @@
 import { ParamflowError } from '../../src/errors.js';
 import { jsonArtifact } from '../../src/stage/ndarray.js';
-import { defineStage, type FoldReport, type JsonValue, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
+import { defineStage, type FoldReport, type JsonValue, type NdArray, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
 import { takeRows } from '../train/features.js';
-import { readInputs } from './inputs.js';
+import { readInputs, type EvaluateInputs } from './inputs.js';
 import { cvRmse, foldMetricRecord, standardizedRmse, summarizeFolds, targetErrors } from './metrics.js';
 import { renderPlots } from './plots.js';
 import { predictOutOfFold } from './predict.js';
@@ -13,6 +13,8 @@ export interface EvaluateParams {
   readonly target_names?: readonly string[];
   readonly plots: boolean;
   readonly batch_size: number;
+  /** New data (measured curves): no folds, all fold models' mean, metrics over all datasets. */
+  readonly measured?: boolean;
 }
 
 /**
@@ -35,14 +37,16 @@ export const evaluate = defineStage<EvaluateParams>({
     { name: 'plots', kind: 'folder' },
   ],
   usesBackend: true,
+  ports: (params) => (params.measured ? { inputs: ['model', 'scalers', 'history', 'X', 'Y', 'targets'] } : {}),
   run: (inputs, params, ctx) => runEvaluate(inputs, params, ctx),
 });
 
 async function runEvaluate(inputs: StageInputs, params: EvaluateParams, ctx: StageContext): Promise<StageResult> {
-  const input = readInputs(inputs);
+  const input = readInputs(inputs, params.measured);
   const targetNames = resolveTargetNames(params.target_names, input.k);
   const rt = await ctx.tf();
   const { predictions, folds } = await predictOutOfFold(rt, input, params.batch_size, ctx);
+  if (input.measured) return scoreMeasured(input, predictions, targetNames, params, ctx);
 
   const perFold = folds.map(({ fold, validation }) => {
     const pred = takeRows(predictions, validation);
@@ -73,6 +77,20 @@ async function runEvaluate(inputs: StageInputs, params: EvaluateParams, ctx: Sta
     folds: reports,
   };
 }
+
+// Measured data: one set of metrics over every dataset, each predicted by the mean of the fold models.
+async function scoreMeasured(input: EvaluateInputs, predictions: NdArray, targetNames: readonly string[], params: EvaluateParams, ctx: StageContext): Promise<StageResult> {
+  const summary = foldMetricRecord(targetErrors(takeRows(predictions, allRows(input.n)), takeRows(input.targets, allRows(input.n))), targetNames);
+  const metrics: JsonValue = { target_names: [...targetNames], measured: { n: input.n, metrics: summary } };
+  const plots = params.plots
+    ? await renderPlots({ targetNames, targets: input.targets, predictions, folds: input.folds, summary: asSubtitles(summary) }, input.history, (m) => ctx.log(m))
+    : {};
+  return { outputs: { predictions, metrics: jsonArtifact(metrics), plots: { kind: 'folder', files: plots } }, metrics: summary };
+}
+
+// The plots' subtitles read `<metric>.<t>.mean`: here the one value over all datasets.
+const asSubtitles = (summary: Record<string, number>) => Object.fromEntries(Object.entries(summary).map(([k, v]) => [`${k}.mean`, v]));
+const allRows = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 
 /** `target_names`, or A, B, C, … (the parameter names of the simulate models) when absent. */
 export function resolveTargetNames(given: readonly string[] | undefined, k: number): readonly string[] {

@@ -1,5 +1,5 @@
 import { ParamflowError } from '../../src/errors.js';
-import { requireArray } from '../../src/stage/ndarray.js';
+import { ndarray, requireArray } from '../../src/stage/ndarray.js';
 import type { FolderArtifact, JsonValue, NdArray, StageInputs } from '../../src/stage/types.js';
 import { foldCount } from '../train/features.js';
 import { MODEL_JSON, WEIGHTS_BIN } from '../train/model-io.js';
@@ -30,16 +30,21 @@ export interface EvaluateInputs {
   k: number;
   /** Cross-validation folds (holdout rows, fold −1, belong to none). */
   foldCount: number;
+  /** Every dataset is new data (fold −1): predicted by the mean of all fold models. */
+  measured: boolean;
 }
 
-/** Reads and cross-checks the inputs: shapes agree, and there is a model and a scaler for every fold. */
-export function readInputs(inputs: StageInputs): EvaluateInputs {
+/**
+ * Reads and cross-checks the inputs: shapes agree, and there is a model and a scaler for
+ * every fold. `measured`: no folds input; every dataset is new to every fold model (fold −1).
+ */
+export function readInputs(inputs: StageInputs, measured = false): EvaluateInputs {
   const X = requireArray(inputs, 'X', STAGE);
   const Y = requireArray(inputs, 'Y', STAGE);
   const targets = requireArray(inputs, 'targets', STAGE);
-  const folds = requireArray(inputs, 'folds', STAGE);
   const model = requireFolder(inputs, 'model');
   const scalers = requireJson(inputs, 'scalers') as unknown as Scalers;
+  const folds = measured ? ndarray('int32', [X.shape[0] ?? 0], new Int32Array(X.shape[0] ?? 0).fill(-1)) : requireArray(inputs, 'folds', STAGE);
   const history = inputs.history === undefined ? undefined : readHistory(requireJson(inputs, 'history'));
 
   const n = X.shape[0] ?? 0;
@@ -49,7 +54,7 @@ export function readInputs(inputs: StageInputs): EvaluateInputs {
     const shapes = `X [${X.shape.join(', ')}], Y [${Y.shape.join(', ')}], targets [${targets.shape.join(', ')}], folds [${folds.shape.join(', ')}]`;
     fail(`inputs disagree on the number of datasets or points: ${shapes}`, 'X, Y and targets must come from one simulate/add-noise stage, and folds from a split-folds stage over those targets');
   }
-  const count = foldCount(folds);
+  const count = measured ? (Array.isArray(scalers?.folds) ? scalers.folds.length : 0) : foldCount(folds);
   if (count < 1) fail('folds has no cross-validation fold (every dataset is in the holdout)', 'lower split-folds holdout');
   checkScalers(scalers, count, k, 2 * (X.shape[1] ?? 0));
   for (let fold = 0; fold < count; fold++) {
@@ -59,7 +64,7 @@ export function readInputs(inputs: StageInputs): EvaluateInputs {
       }
     }
   }
-  return { X, Y, targets, folds, model, scalers, history, n, k, foldCount: count };
+  return { X, Y, targets, folds, model, scalers, history, n, k, foldCount: count, measured };
 }
 
 function checkScalers(s: Scalers, count: number, k: number, features: number): void {

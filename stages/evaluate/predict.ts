@@ -34,12 +34,12 @@ export async function predictOutOfFold(
   let done = 0;
   for (let fold = 0; fold < foldCount; fold++) {
     const { validation } = foldIndices(input.folds, fold);
-    if (validation.length === 0) {
+    if (validation.length === 0 && !input.measured) {
       throw new ParamflowError('PF_STAGE_FAILED', `fold ${fold} has no validation datasets (folds has ${foldCount} folds)`, {
         hint: 'fold ids must run 0…k-1 without gaps: use the folds output of split-folds',
       });
     }
-    folds.push({ fold, validation });
+    if (!input.measured) folds.push({ fold, validation });
     const model = await modelFromFiles(rt, foldModelFiles(input.model.files, fold));
     try {
       checkModelShape(model, fold, 2 * (input.X.shape[1] ?? 0), k);

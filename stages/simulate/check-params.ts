@@ -1,13 +1,14 @@
 import { InputErrors, ParamflowError } from '../../src/errors.js';
 import type { ParamProblem } from '../../src/stage/types.js';
 import type { GridParams } from './grid.js';
-import { getModel, MODEL_NAMES, type ModelName } from './models.js';
+import { getModel, MODEL_NAMES, type CurveModel, type ModelName } from './models.js';
 import { priorAllowsNegative, type Prior } from './priors.js';
 
 /** The validated `with:` of simulate (the schema has filled `x.jitter` and `dtype`). */
 export interface SimulateParams {
   readonly n: number;
-  readonly model: ModelName;
+  /** A built-in model's name, or a module file (`./models/my-curve.ts`, see custom-model.ts). */
+  readonly model: ModelName | (string & {});
   readonly x: GridParams;
   readonly params: Readonly<Record<string, Prior>>;
   readonly dtype: 'float32' | 'float64';
@@ -22,12 +23,13 @@ export const MAX_VALUES = 2 ** 31 - 1;
 /**
  * Checks the schema cannot express: `params` keys must be exactly the model's
  * parameters, ranges must be ordered, the grid must suit the model. Call it after
- * the schema has validated `with:`; it returns [] when the model is unknown.
+ * the schema has validated `with:`; it returns [] when the model is unknown (a custom
+ * model is checked once loaded: pass it as `custom`).
  */
-export function checkSimulateParams(params: SimulateParams): ParamIssue[] {
-  if (!(MODEL_NAMES as readonly string[]).includes(params.model)) return [];
+export function checkSimulateParams(params: SimulateParams, custom?: CurveModel): ParamIssue[] {
+  if (!custom && !(MODEL_NAMES as readonly string[]).includes(params.model)) return [];
   const issues: ParamIssue[] = [];
-  const model = getModel(params.model);
+  const model = custom ?? getModel(params.model as ModelName);
   const priors = typeof params.params === 'object' && params.params !== null ? params.params : {};
   const given = Object.keys(priors);
   const missing = model.params.filter((p) => !given.includes(p));
@@ -72,7 +74,7 @@ function checkRange(name: string, prior: Prior): ParamIssue[] {
   ];
 }
 
-function checkGrid(params: SimulateParams, model: ModelName): ParamIssue[] {
+function checkGrid(params: SimulateParams, model: string): ParamIssue[] {
   const issues: ParamIssue[] = [];
   const { start, stop, points } = params.x;
   if (!(stop > start)) {

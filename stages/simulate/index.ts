@@ -4,12 +4,14 @@ import { Rng } from '../../src/stage/random.js';
 import { defineStage, type StageContext, type StageResult } from '../../src/stage/types.js';
 import { checkSimulateParams, issuesToError, type SimulateParams } from './check-params.js';
 import { fillX, gridStep, linspace } from './grid.js';
-import { getModel, type CurveModel } from './models.js';
+import { isModelFile, loadCustomModel } from './custom-model.js';
+import { getModel, type CurveModel, type ModelName } from './models.js';
 import { samplePrior, type Prior } from './priors.js';
 
 export { checkSimulateParams, MAX_VALUES, type ParamIssue, type SimulateParams } from './check-params.js';
 export { getModel, MODEL_NAMES, type CurveModel, type ModelName } from './models.js';
 export type { Prior } from './priors.js';
+export { defineModel, type CurveFunction, type CurveModelModule } from './custom-model.js';
 
 // Progress is reported this many times per run, not per curve: a TTY redraw per
 // curve would cost more than the curve.
@@ -36,14 +38,28 @@ export const simulate = defineStage<SimulateParams>({
     { name: 'targets', kind: 'ndarray' },
   ],
   check: checkSimulateParams,
-  run: (_inputs, params, ctx) => runSimulate(params, ctx),
+  // A custom model's file: its content is in the key, and it must stay inside the project.
+  ports: (params) => (isModelFile(params.model) ? { files: [{ path: params.model, pointer: '/model' }] } : {}),
+  prepare: async (params, site) => {
+    if (!isModelFile(params.model)) return [];
+    try {
+      return checkSimulateParams(params, await loadCustomModel(site.dir, params.model, Object.keys(params.params), { file: params.model }));
+    } catch (err) {
+      if (!(err instanceof ParamflowError)) throw err;
+      return [{ pointer: '/model', message: err.message, hint: err.hint ?? '' }];
+    }
+  },
+  run: (_inputs, params, ctx) => {
+    if (!isModelFile(params.model)) return runSimulate(params, ctx, getModel(params.model as ModelName));
+    // Custom models load here; the built-ins stay synchronous.
+    return loadCustomModel(ctx.dir ?? ctx.root, params.model, Object.keys(params.params), { file: params.model }).then((m) => runSimulate(params, ctx, m));
+  },
 });
 
-function runSimulate(params: SimulateParams, ctx: StageContext): StageResult {
-  const issues = checkSimulateParams(params);
+function runSimulate(params: SimulateParams, ctx: StageContext, model: CurveModel): StageResult {
+  const issues = checkSimulateParams(params, isModelFile(params.model) ? model : undefined);
   if (issues.length > 0) throw issuesToError(issues);
 
-  const model = getModel(params.model);
   const { n, dtype } = params;
   const points = params.x.points;
   const k = model.params.length;

@@ -13,7 +13,8 @@ export const MODEL_NAMES = [
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 export interface CurveModel {
-  readonly name: ModelName;
+  /** A built-in's name, or the module file a custom model came from. */
+  readonly name: string;
   /** Parameter names, in `targets` column order. */
   readonly params: readonly string[];
   /** The formula as users read it in docs and messages. */

@@ -69,3 +69,26 @@ describe('npy round trip', () => {
     expect(out.toString().trim()).toBe('float64 (2, 2) 7.5');
   });
 });
+
+describe('Fortran-ordered .npy (numpy writes one for transposed or fancy-indexed arrays)', () => {
+  it('is read back in C order', () => {
+    // C order of [[1, 2, 3], [4, 5, 6]] (shape 2×3), and [2,3,4] arange, stored column-major.
+    const fortran = (shape: number[], cOrder: number[]) => {
+      const header = Buffer.from(npyHeader('float64', shape)).toString('latin1').replace("'fortran_order': False", "'fortran_order': True ");
+      const f = new Float64Array(cOrder.length);
+      const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+      cOrder.forEach((v, c) => {
+        const idx = shape.map((s, d) => Math.floor(c / strides[d]!) % s);
+        let off = 0;
+        for (let d = shape.length - 1; d >= 0; d--) off = off * shape[d]! + idx[d]!;
+        f[off] = v;
+      });
+      return Buffer.concat([Buffer.from(header, 'latin1'), Buffer.from(f.buffer)]);
+    };
+    const a = decodeNpy(fortran([2, 3], [1, 2, 3, 4, 5, 6]));
+    expect(a.shape).toEqual([2, 3]);
+    expect([...a.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    const cube = Array.from({ length: 24 }, (_, i) => i);
+    expect([...decodeNpy(fortran([2, 3, 4], cube)).data]).toEqual(cube);
+  });
+});

@@ -1,0 +1,27 @@
+// paramflow's public API: what stage modules (`uses: ./stages/x.ts`) and custom curve
+// models (`model: ./models/x.ts`) import. Kept light on purpose (no runner, no execa):
+// it loads inside users' modules and their tests.
+export { defineStage } from './stage/types.js';
+export type {
+  Artifact,
+  DType,
+  FolderArtifact,
+  FromSchema,
+  JsonArtifact,
+  JsonSchema,
+  JsonValue,
+  MetricPoint,
+  ModuleStageDefinition,
+  NdArray,
+  OutputSpec,
+  ParamProblem,
+  StageContext,
+  StageDefinition,
+  StageInputs,
+  StageResult,
+} from './stage/types.js';
+export { isNdArray, jsonArtifact, ndarray, requireArray, row } from './stage/ndarray.js';
+export { Rng } from './stage/random.js';
+export { stageTestContext, type TestStageContext } from './stage/test-context.js';
+export { defineModel, type CurveFunction, type CurveModelModule } from '../stages/simulate/custom-model.js';
+export { ParamflowError } from './errors.js';
