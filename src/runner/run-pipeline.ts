@@ -30,7 +30,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   executor?: Executor;
   env?: Readonly<Record<string, string | undefined>>;
-  /** `--backend`: tfjs-node, wasm or cpu (default: the fastest that loads). */
+  /** `--backend`: tfjs-node, native, wasm or cpu (default: the fastest that loads). */
   backend?: string;
   /** This run is a replicate of a sweep's trial. */
   trial?: import('../sweep/record.js').TrialTag;
