@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <node_api.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #ifdef __APPLE__
 #include <Accelerate/Accelerate.h>
@@ -329,6 +332,39 @@ static napi_value reduce(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- optimizer ---- */
+
+/*
+ * adam(value, m, v, grad, outValue, outM, outV, beta1, beta2, oneMinusAccBeta1,
+ * oneMinusAccBeta2, epsilon, lr): one Adam step in one pass, with the same float32 operations
+ * in the same order as tfjs's AdamOptimizer.applyGradients (each of its ops rounds to float32),
+ * so the result equals what its dozen elementwise kernels would give.
+ */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  ARGS(13);
+  float *val, *m, *v, *g, *ov, *om, *ovv;
+  size_t l0, l1, l2, l3, l4, l5, l6;
+  double b1, b2, c1, c2, eps, lr;
+  if (!arg_f32(env, argv[0], &val, &l0) || !arg_f32(env, argv[1], &m, &l1) || !arg_f32(env, argv[2], &v, &l2) || !arg_f32(env, argv[3], &g, &l3) ||
+      !arg_f32(env, argv[4], &ov, &l4) || !arg_f32(env, argv[5], &om, &l5) || !arg_f32(env, argv[6], &ovv, &l6) || !arg_f64(env, argv[7], &b1) ||
+      !arg_f64(env, argv[8], &b2) || !arg_f64(env, argv[9], &c1) || !arg_f64(env, argv[10], &c2) || !arg_f64(env, argv[11], &eps) ||
+      !arg_f64(env, argv[12], &lr))
+    return NULL;
+  if (!check(env, l1 == l0 && l2 == l0 && l3 == l0 && l4 == l0 && l5 == l0 && l6 == l0, "adam: arrays of different sizes")) return NULL;
+  const float beta1 = (float)b1, beta2 = (float)b2, k1 = (float)(1 - b1), k2 = (float)(1 - b2);
+  const float acc1 = (float)c1, acc2 = (float)c2, epsf = (float)eps, step = (float)(-lr);
+  for (size_t i = 0; i < l0; i++) {
+    const float gi = g[i];
+    const float nm = m[i] * beta1 + gi * k1;
+    const float nv = v[i] * beta2 + (gi * gi) * k2;
+    const float mh = nm / acc1, vh = nv / acc2;
+    om[i] = nm;
+    ovv[i] = nv;
+    ov[i] = (mh / (sqrtf(vh) + epsf)) * step + val[i]; /* sqrtf is exact: equals JS's Math.sqrt rounded to float32 */
+  }
+  return NULL;
+}
+
 /* ---- BLAS threads and identity ---- */
 
 static napi_value set_blas_threads(napi_env env, napi_callback_info info) {
@@ -356,12 +392,20 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   set_threads(1); /* see "Threads" above */
+#ifdef __GLIBC__
+  /* Every kernel returns a fresh array (tfjs tensors are immutable), and glibc serves arrays
+     over 128 KiB with mmap: each step then page-faults through new memory, slower than the
+     kernel itself for a 1M-weight Adam step. Keep such blocks in the heap for reuse. */
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
   napi_property_descriptor props[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"unary", NULL, unary, NULL, NULL, NULL, napi_default, NULL},
       {"biasAct", NULL, bias_act, NULL, NULL, NULL, napi_default, NULL},
       {"binary", NULL, binary, NULL, NULL, NULL, napi_default, NULL},
       {"reduce", NULL, reduce, NULL, NULL, NULL, napi_default, NULL},
+      {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_blas_threads, NULL, NULL, NULL, napi_default, NULL},
       {"getThreads", NULL, get_blas_threads, NULL, NULL, NULL, napi_default, NULL},
       {"blas", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},

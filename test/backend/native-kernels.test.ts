@@ -52,9 +52,10 @@ describe.skipIf(problem !== undefined)('native kernels agree with cpu', () => {
   });
 
   it('registers every cpu kernel, replacing the heavy ones', () => {
-    expect(tf.getKernelsForBackend('native').length).toBe(tf.getKernelsForBackend('cpu').length);
-    expect(nativeNames).toEqual(expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Add', 'Multiply', 'Sum', 'Relu', 'Step']));
-    for (const n of nativeNames) expect(tf.getKernel(n, 'native')!.kernelFunc).not.toBe(tf.getKernel(n, 'cpu')!.kernelFunc);
+    const names = (backend: string) => tf.getKernelsForBackend(backend).map((k) => k.kernelName);
+    expect(names('native').sort()).toEqual([...names('cpu'), 'ParamflowAdam'].sort());
+    expect(nativeNames).toEqual(expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Add', 'Multiply', 'Sum', 'Relu', 'Step', 'Tile', 'Adam']));
+    for (const n of nativeNames.filter((k) => k !== 'Adam')) expect(tf.getKernel(n, 'native')!.kernelFunc).not.toBe(tf.getKernel(n, 'cpu')!.kernelFunc);
   });
 
   it.each([
@@ -132,6 +133,30 @@ describe.skipIf(problem !== undefined)('native kernels agree with cpu', () => {
   ] as const)('sum, mean, max and min of %j over %j (keepDims %s)', (shape, axis, keepDims) => {
     const ax = axis as number | number[] | undefined;
     for (const op of [tf.sum, tf.mean, tf.max, tf.min]) expectClose(both([[...shape]], (x) => op(x!, ax, keepDims)));
+  });
+
+  it.each([
+    [[3, 4], [2, 1]],
+    [[1, 5], [4, 1]],
+    [[2, 3, 2], [2, 1, 3]],
+    [[4], [3]],
+  ])('tile of %j by %j', (shape, reps) => {
+    expectClose(both([shape], (x) => tf.tile(x!, reps)));
+  });
+
+  it('an Adam step in one native kernel, equal to the dozen kernels it replaces', () => {
+    // The same float32 operations in the same order: equal, not merely close.
+    const step = (backend: string) => {
+      tf.setBackend(backend);
+      const w = tf.variable(tf.tensor(values(40, 7), [8, 5]));
+      const opt = tf.train.adam(0.01);
+      for (let i = 0; i < 3; i++) opt.applyGradients({ [w.name]: tf.tensor(values(40, 8 + i), [8, 5]) });
+      return { w: Array.from(w.dataSync()) };
+    };
+    expect((tf.AdamOptimizer.prototype as unknown as Record<symbol, unknown>)[Symbol.for('paramflow.nativeAdam')]).toBe(true);
+    const native = step('native');
+    const cpu = step('cpu');
+    expect(native.w).toEqual(cpu.w);
   });
 
   it('leaves int32 tensors to the cpu kernels', () => {

@@ -19,7 +19,15 @@ export interface NativeAddon {
   binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, out: Float32Array, shape: Int32Array): void;
   /** out[o, i] = op over r of x[o, r, i] (a {@link REDUCE} code). */
   reduce(op: number, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
+  /** One Adam step over a weight: new value, first and second moments into the three outputs. */
+  adam(
+    value: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array,
+    outValue: Float32Array, outM: Float32Array, outV: Float32Array,
+    beta1: number, beta2: number, oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, lr: number,
+  ): void;
+  /** Threads for large products (rows split; results identical on any count). */
   setThreads(n: number): void;
+  /** The thread count setThreads set. */
   getThreads(): number;
   /** The BLAS's own description (OpenBLAS: version, kernel, max threads). */
   blas(): string;

@@ -1,9 +1,9 @@
-import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 
 /** The part of tfjs's `cpu` backend (MathBackendCPU) the native kernels use. */
 export interface CpuBackend {
   data: { get(dataId: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+  makeTensorInfo(shape: number[], dtype: DataType, values: Float32Array | Int32Array | Uint8Array): TensorInfo;
   disposeIntermediateTensorInfo(t: TensorInfo): void;
 }
 
