@@ -150,7 +150,7 @@ describe.skipIf(problem !== undefined)('native kernels agree with cpu', () => {
       tf.setBackend(backend);
       const w = tf.variable(tf.tensor(values(40, 7), [8, 5]));
       const opt = tf.train.adam(0.01);
-      for (let i = 0; i < 3; i++) opt.applyGradients({ [w.name]: tf.tensor(values(40, 8 + i), [8, 5]) });
+      for (let i = 0; i < 3; i++) opt.applyGradients([{ name: w.name, tensor: tf.tensor(values(40, 8 + i), [8, 5]) }]);
       return { w: Array.from(w.dataSync()) };
     };
     expect((tf.AdamOptimizer.prototype as unknown as Record<symbol, unknown>)[Symbol.for('paramflow.nativeAdam')]).toBe(true);
