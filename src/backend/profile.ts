@@ -7,6 +7,19 @@ export interface KernelTime {
   ms: number;
 }
 
+/** `paramflow run --profile`: one executed stage's wall time and the kernels it ran. */
+export interface StageProfile {
+  stage: string;
+  ms: number;
+  /** Time inside kernels, summed; the rest of `ms` is tfjs's engine and layers, and the stage's own JS. */
+  kernelMs: number;
+  kernels: KernelTime[];
+}
+
+export function stageProfile(stage: string, ms: number, kernels: KernelTime[]): StageProfile {
+  return { stage, ms, kernelMs: Math.round(kernels.reduce((t, k) => t + k.ms, 0) * 100) / 100, kernels };
+}
+
 /** The part of tfjs-core the profiler touches (the kernel registry). */
 export type KernelRegistry = Pick<typeof import('@tensorflow/tfjs-core'), 'getKernelsForBackend' | 'registerKernel' | 'unregisterKernel'>;
 

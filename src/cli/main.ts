@@ -42,6 +42,7 @@ program
   .option('--backend <name>', 'TensorFlow.js backend: tfjs-node, native, wasm or cpu (default: the fastest that loads)')
   .option('--sweep <key=v1,v2,…>', 'sweep a key over values (grid; repeatable; adds to the file\'s sweep:)', collect, [])
   .option('--fail-fast', 'stop a sweep at its first failed trial')
+  .option('--profile', 'time every TensorFlow.js kernel: per stage, and per kernel for stages that train or predict')
   .option('--json', 'print the run (or sweep) summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await runCommand(file, flags);
