@@ -10,10 +10,16 @@
 // 2); samples/s are summed over them. PyTorch at 2 cores is the better of 1 process × 2 threads
 // and 2 processes × 1 thread. Epochs of slow cases stop after --epoch-seconds (whole batches;
 // see samples_timed). PARAMFLOW_WASM_MATMUL_FIX=0 measures wasm without the matMul fix.
-// JSON (--json): an array of rows { backend, model, batch, samples_per_s, pytorch_samples_per_s,
-// ratio, cores, matmul_fix, samples_timed, pytorch_mode }; pytorch fields are null without it.
+// native runs one BLAS thread per process (PARAMFLOW_BLAS_THREADS=1), like PyTorch's 1-thread rows.
+// Also, in the same run: sgemm GFLOP/s of the native addon and of numpy (bench/sgemm.mjs);
+// seed-study.yaml cold, its simulate + add-noise stages (10,000 × 1,000) and its cached no-op
+// rerun next to a bare Node start (bench/pipelines.mjs); the sweep speed-up (sweep-speedup.mjs).
+// JSON (--json): { training: rows { backend, model, batch, samples_per_s, pytorch_samples_per_s,
+// ratio, cores, matmul_fix, samples_timed, pytorch_mode }, sgemm, pipeline, sweep, tracking,
+// load_before, load_after, notes }; pytorch fields are null without it, sections null when skipped.
 import { execa } from 'execa';
 import { existsSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,6 +45,8 @@ const { values: opts } = parseArgs({
     'no-pytorch': { type: 'boolean', default: false },
     'no-tracking': { type: 'boolean', default: false },
     'no-sweep': { type: 'boolean', default: false },
+    'no-sgemm': { type: 'boolean', default: false },
+    'no-pipeline': { type: 'boolean', default: false },
   },
 });
 const size = { ...(opts.quick ? QUICK : FULL) };
@@ -46,6 +54,8 @@ if (opts['epoch-seconds']) size.epochSeconds = Number(opts['epoch-seconds']);
 const cores = opts.cores.split(',').map(Number);
 const common = ['--models', opts.models, '--batches', opts.batches, '--n', `${size.n}`, '--inputs', `${size.inputs}`, '--epoch-seconds', `${size.epochSeconds}`, '--warmup-seconds', `${size.warmupSeconds}`];
 const log = (line) => process.stderr.write(`${line}\n`);
+// One BLAS thread per training process: "cores" are processes (see above).
+process.env.PARAMFLOW_BLAS_THREADS = '1';
 const key = (r) => `${r.model}/${r.batch}`;
 
 /** Why the PyTorch reference cannot run here, or undefined. */
@@ -88,6 +98,7 @@ async function parallelSpeedup(n) {
 
 async function main() {
   const started = performance.now();
+  const loadBefore = loadavg()[0];
   const rows = [];
   const notes = [];
   const backends = opts.backends ? opts.backends.split(',') : BACKENDS;
@@ -143,10 +154,15 @@ async function main() {
   if (fix !== undefined) notes.push(`wasm matMul fix ${fix ? 'on' : 'off'} (PARAMFLOW_WASM_MATMUL_FIX=${fix ? '0 turns it off' : '0'}).`);
   notes.push('cores = parallel training processes, samples/s summed; wasm uses one thread per process in Node.');
   for (const n of notes) console.log(`- ${n}`);
-  if (!opts['no-tracking']) await trackingOverhead();
-  if (!opts['no-sweep']) await sweepSpeedup();
+  const sgemm = opts['no-sgemm'] ? null : await sgemmFigures();
+  const pipeline = opts['no-pipeline'] ? null : await pipelineFigures();
+  const tracking = opts['no-tracking'] ? null : await trackingOverhead();
+  const sweep = opts['no-sweep'] ? null : await sweepSpeedup();
+  const loadAfter = loadavg()[0];
+  console.log(`- load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (figures mean little above ~1.5 on 2 cores)`);
   console.log(`- took ${Math.round((performance.now() - started) / 1000)} s`);
-  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(rows, null, 2)}\n`);
+  const report = { training: rows, sgemm, pipeline, sweep, tracking, load_before: loadBefore, load_after: loadAfter, notes };
+  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
   if (!rows.length) process.exitCode = 1;
 }
 
@@ -155,12 +171,46 @@ async function trackingOverhead() {
   const args = opts.quick ? ['--pipeline', 'pipelines/quick.yaml', '--set', 'train.epochs=3', '--rounds', '1'] : ['--pipeline', 'pipelines/seed-study.yaml'];
   const r = await execa(process.execPath, [join(HERE, 'tracking-overhead.mjs'), ...args], { reject: false, stderr: 'inherit' });
   console.log(r.exitCode === 0 ? `- ${r.stdout.trim()}` : `- tracking overhead not measured: ${r.stdout || r.message}`);
+  return r.exitCode === 0 ? { summary: r.stdout.trim() } : null;
 }
 
 /** Trials in parallel worker processes: --jobs 2 against --jobs 1 on the same 8-trial sweep. */
 async function sweepSpeedup() {
-  const r = await execa(process.execPath, [join(HERE, 'sweep-speedup.mjs'), ...(opts.quick ? ['--epochs', '2'] : [])], { reject: false, stderr: 'inherit' });
+  const { tmpdir } = await import('node:os');
+  const file = join(tmpdir(), `paramflow-bench-sweep-${process.pid}.json`);
+  const r = await execa(process.execPath, [join(HERE, 'sweep-speedup.mjs'), '--json', file, ...(opts.quick ? ['--epochs', '2'] : [])], { reject: false, stderr: 'inherit' });
   console.log(r.exitCode === 0 ? `- ${r.stdout.trim()}` : `- sweep speed-up not measured: ${r.stdout || r.message}`);
+  if (r.exitCode !== 0) return null;
+  try {
+    const { readFileSync, rmSync } = await import('node:fs');
+    const figures = JSON.parse(readFileSync(file, 'utf8'));
+    rmSync(file, { force: true });
+    return figures;
+  } catch {
+    return { summary: r.stdout.trim() };
+  }
+}
+
+/** sgemm 2000×2000 GFLOP/s: the native addon and numpy, 1 and 2 threads. */
+async function sgemmFigures() {
+  log('  sgemm 2000×2000: addon and numpy…');
+  const r = await execa(process.execPath, [join(HERE, 'sgemm.mjs'), opts.quick ? '500' : '2000'], { reject: false });
+  if (r.exitCode !== 0) return console.log(`- sgemm not measured: ${r.stderr || r.message}`), null;
+  const s = JSON.parse(r.stdout);
+  const f = (x) => (x ? `${x.threads_1} (1 thread), ${x.threads_2} (2 threads)` : 'not measured');
+  s.addon_over_numpy_1 = s.addon && s.numpy ? Math.round((s.addon.threads_1 / s.numpy.threads_1) * 100) / 100 : null;
+  console.log(`- sgemm ${s.n}×${s.n} GFLOP/s: native addon ${f(s.addon)}; numpy ${f(s.numpy)}${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`);
+  return s;
+}
+
+/** seed-study.yaml cold, its simulate + add-noise, and its cached no-op rerun against a bare Node start. */
+async function pipelineFigures() {
+  log(`  ${opts.quick ? 'quick' : 'seed-study'}.yaml cold, then cached…`);
+  const r = await execa(process.execPath, [join(HERE, 'pipelines.mjs'), ...(opts.quick ? ['--quick'] : [])], { reject: false });
+  if (r.exitCode !== 0) return console.log(`- pipeline figures not measured: ${r.stderr || r.message}`), null;
+  const p = JSON.parse(r.stdout);
+  console.log(`- ${p.pipeline}: cold ${p.cold_s} s (--jobs 1); simulate + add-noise of ${p.simulate_noise_size} in ${p.simulate_noise_ms} ms; cached no-op rerun ${Math.round(p.cached_noop_ms)} ms = ${p.noop_over_node_start}× a bare \`node -e 0\` (${Math.round(p.node_start_ms)} ms)`);
+  return p;
 }
 
 function printTable(rows) {

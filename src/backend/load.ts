@@ -1,6 +1,7 @@
 import { ParamflowError } from '../errors.js';
 import type { BackendName, TfRuntime } from '../stage/types.js';
 import { tfjsVersion } from './probe.js';
+import { kernelProfileWanted, timeKernels } from './profile.js';
 import { registerWasmMatMulFix } from './wasm-matmul-fix.js';
 
 const loaded = new Map<BackendName, Promise<TfRuntime>>();
@@ -24,6 +25,7 @@ async function initialise(name: BackendName): Promise<TfRuntime> {
     if (name === 'tfjs-node') await import('@tensorflow/tfjs-node' as string);
     else if (name === 'wasm') await setUpWasm();
     else await import('@tensorflow/tfjs-backend-cpu');
+    if (name === 'native') await setUpNative(core);
     return core;
   });
   const registered = name === 'tfjs-node' ? 'tensorflow' : name;
@@ -36,8 +38,24 @@ async function initialise(name: BackendName): Promise<TfRuntime> {
     });
   }
   if (name === 'wasm') registerWasmMatMulFix(tf);
+  if (kernelProfileWanted()) timeKernels(tf, registered);
   const layers = await import('@tensorflow/tfjs-layers');
   return { tf, layers, backend: name, version: tfjsVersion() };
+}
+
+/** Registers the `native` backend (cpu kernels, the heavy ones on the addon's BLAS). */
+async function setUpNative(core: typeof import('@tensorflow/tfjs-core')): Promise<void> {
+  const { loadAddon, addonPath } = await import('./native/addon.js');
+  const { registerNativeBackend } = await import('./native/register.js');
+  let addon;
+  try {
+    addon = loadAddon();
+  } catch (e) {
+    throw new ParamflowError('PF_NOT_SUPPORTED', `the native kernels (${addonPath()}) do not load: ${(e as Error).message}`, {
+      hint: 'rebuild them with `npm run build:native`, or run with --backend wasm (PARAMFLOW_NO_NATIVE=1 makes wasm the default)',
+    });
+  }
+  registerNativeBackend(core, addon);
 }
 
 async function setUpWasm(): Promise<void> {

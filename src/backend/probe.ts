@@ -3,8 +3,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ParamflowError } from '../errors.js';
 import type { BackendName } from '../stage/types.js';
+import { nativeProblem } from './native/addon.js';
 
-export const BACKENDS: readonly BackendName[] = ['tfjs-node', 'wasm', 'cpu'];
+export const BACKENDS: readonly BackendName[] = ['tfjs-node', 'native', 'wasm', 'cpu'];
 
 export interface BackendChoice {
   name: BackendName;
@@ -33,6 +34,8 @@ export function backendProblem(name: BackendName): string | undefined {
       const lib = ['deps/lib/libtensorflow.so', 'deps/lib/libtensorflow.dylib', 'deps/lib/tensorflow.dll'].some((f) => existsSync(join(dir, f)));
       return lib ? undefined : '@tensorflow/tfjs-node is installed without libtensorflow (its download failed at install time)';
     }
+    case 'native':
+      return packageDir('@tensorflow/tfjs-backend-cpu') ? nativeProblem() : '@tensorflow/tfjs-backend-cpu is not installed';
     case 'wasm':
       return packageDir('@tensorflow/tfjs-backend-wasm') ? undefined : '@tensorflow/tfjs-backend-wasm is not installed';
     case 'cpu':

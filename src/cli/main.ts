@@ -41,9 +41,10 @@ program
   .option('--no-cache', 'execute every stage even when its outputs are cached')
   .option('--dry-run', 'show what would run and why; write nothing')
   .option('-j, --jobs <n>', 'independent stages to run at once', wholeNumber('--jobs', 1))
-  .option('--backend <name>', 'TensorFlow.js backend: tfjs-node, wasm or cpu (default: the fastest that loads)')
+  .option('--backend <name>', 'TensorFlow.js backend: tfjs-node, native, wasm or cpu (default: the fastest that loads)')
   .option('--sweep <key=v1,v2,…>', 'sweep a key over values (grid; repeatable; adds to the file\'s sweep:)', collect, [])
   .option('--fail-fast', 'stop a sweep at its first failed trial')
+  .option('--profile', 'time every TensorFlow.js kernel: per stage, and per kernel for stages that train or predict')
   .option('--json', 'print the run (or sweep) summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await runCommand(file, flags);

@@ -14,6 +14,7 @@ import { RunStore } from '../tracking/run-store.js';
 import { MlflowTracker, syncAll } from '../tracking/mlflow/index.js';
 import { HOST } from '../util/process-alive.js';
 import { InProcessExecutor, type Executor } from './executor.js';
+import { enableKernelProfile, type StageProfile } from '../backend/profile.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { executeStages } from './schedule.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
@@ -31,8 +32,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   executor?: Executor;
   env?: Readonly<Record<string, string | undefined>>;
-  /** `--backend`: tfjs-node, wasm or cpu (default: the fastest that loads). */
+  /** `--backend`: tfjs-node, native, wasm or cpu (default: the fastest that loads). */
   backend?: string;
+  /** `--profile`: time every TensorFlow kernel, per executed stage (RunSummary.profile). */
+  profile?: boolean;
   /** This run is a replicate of a sweep's trial. */
   trial?: import('../sweep/record.js').TrialTag;
   /** The pipeline's text, used instead of reading `file` (which still places it: paths, project root). */
@@ -54,6 +57,8 @@ export interface RunSummary {
   plan: Plan;
   /** Dry runs: what each stage would do and why. */
   explained?: StageStatusReport[];
+  /** With `profile`: each executed stage's time and kernel times. */
+  profile?: StageProfile[];
 }
 
 /** Loads, validates, plans and runs a pipeline; the one API behind `paramflow run`. */
@@ -106,7 +111,10 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     ...(plan.backend ? { backend: `${plan.backend.name}: ${plan.backend.reason}` } : {}),
   });
 
+  const profile: StageProfile[] | undefined = options.profile ? [] : undefined;
+  if (profile) enableKernelProfile();
   const outcome = await executeStages({
+    ...(profile ? { profile } : {}),
     plan,
     record,
     cache: new CacheStore(layout),
@@ -139,7 +147,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const executed = names('executed');
   const cached = names('cached');
   reporter.runEnd({ status: record.status, executed: executed.length, cached: cached.length, durationMs: Date.now() - started, runId: record.runId });
-  return { runId: record.runId, runHash: record.runHash, status: record.status, stages: record.stages, executed, cached, record, plan };
+  return { runId: record.runId, runHash: record.runHash, status: record.status, stages: record.stages, executed, cached, record, plan, ...(profile ? { profile } : {}) };
 }
 
 async function syncEarlier(layout: Layout, current: string, env: Readonly<Record<string, string | undefined>>, reporter: Reporter): Promise<void> {

@@ -4,6 +4,7 @@ import type { Layout } from '../cache/layout.js';
 import { acquireLock } from '../cache/lock.js';
 import { FolderCheckpoints } from '../cache/checkpoints.js';
 import { loadTensorflow } from '../backend/load.js';
+import { stageProfile, takeKernelProfile, type StageProfile } from '../backend/profile.js';
 import type { CacheStore, Manifest } from '../cache/store.js';
 import { ParamflowError } from '../errors.js';
 import type { KeyDetails } from '../hash/stage-key.js';
@@ -31,6 +32,8 @@ export interface ExecuteContext {
   signal: AbortSignal;
   previous: Map<string, KeyDetails>;
   tracker?: MlflowTracker;
+  /** `--profile`: each executed stage's time and kernel times are appended here. */
+  profile?: StageProfile[];
 }
 
 export interface ExecuteOutcome {
@@ -153,12 +156,15 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
       if (artifact) inputs[input] = artifact;
     }
     crashPoint('stage-start', name);
+    if (c.profile) takeKernelProfile(); // kernels of earlier stages are theirs, not this one's
     const checkpoint = new FolderCheckpoints(c.layout, key);
     const scratches: string[] = [];
     const result = await c.executor.execute({ def: s.def, inputs: inputs as StageInputs, params: s.runParams, ctx: stageContext(s, c, checkpoint, scratches) });
     checkOutputs(s, result.outputs);
     c.signal.throwIfAborted();
     const durationMs = Date.now() - t0;
+    // With --jobs > 1 stages running at once share the kernel counts (the CLI says so).
+    if (c.profile) c.profile.push(stageProfile(name, durationMs, takeKernelProfile()));
     const existing = c.noCache ? await c.cache.lookup(key) : lookup;
     const manifest = existing.hit
       ? existing.manifest

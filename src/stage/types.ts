@@ -65,7 +65,7 @@ export interface StageResult {
   folds?: FoldReport[];
 }
 
-export type BackendName = 'tfjs-node' | 'wasm' | 'cpu';
+export type BackendName = 'tfjs-node' | 'native' | 'wasm' | 'cpu';
 
 /** TensorFlow.js, initialised on the run's backend. Only type imports here: nothing loads TF until `ctx.tf()`. */
 export interface TfRuntime {

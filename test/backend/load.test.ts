@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { backendProblem } from '../../src/backend/probe.js';
 import { REPO } from '../helpers/project.js';
 
 const LOAD = join(REPO, 'dist', 'src', 'backend', 'load.js');
@@ -50,6 +51,13 @@ describe('loadTensorflow', () => {
     const { stdout, report } = await load('wasm', { PARAMFLOW_WASM_MATMUL_FIX: '0' });
     expect(stdout).toBe('');
     expect(report).toMatchObject({ backend: 'wasm', matMulFix: false, sum: 12 });
+  });
+
+  it.skipIf(backendProblem('native') !== undefined)('gives native, printing nothing', async () => {
+    const { stdout, otherStderr, report } = await load('native');
+    expect(stdout).toBe('');
+    expect(otherStderr).toBe('');
+    expect(report).toMatchObject({ backend: 'native', runtimeBackend: 'native', matMulFix: false, sum: 12 });
   });
 
   it('gives cpu without its "install tfjs-node" banner', async () => {

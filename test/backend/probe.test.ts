@@ -5,6 +5,8 @@ import { ParamflowError } from '../../src/errors.js';
 
 // tfjs-node is optional and normally absent here (it needs internet to install, PERF-NOTES 3).
 const tfjsNodeProblem = backendProblem('tfjs-node');
+// The native kernels are built at install when a C compiler and OpenBLAS are there.
+const nativeProblemNow = backendProblem('native');
 
 beforeEach(() => {
   vi.stubEnv('PARAMFLOW_BACKEND', '');
@@ -25,10 +27,37 @@ function thrown(fn: () => unknown): ParamflowError {
 
 describe('chooseBackend', () => {
   it('lists the backends fastest first', () => {
-    expect(BACKENDS).toEqual(['tfjs-node', 'wasm', 'cpu']);
+    expect(BACKENDS).toEqual(['tfjs-node', 'native', 'wasm', 'cpu']);
   });
 
-  it.skipIf(tfjsNodeProblem === undefined)('picks wasm when tfjs-node cannot load, and says why', () => {
+  // CI sets PARAMFLOW_EXPECT_NATIVE=1 after installing libopenblas-dev: there the native path must really be taken.
+  it.runIf(process.env.PARAMFLOW_EXPECT_NATIVE === '1')('has the native kernels built (CI installs OpenBLAS)', () => {
+    expect(nativeProblemNow).toBeUndefined();
+  });
+
+  it.skipIf(tfjsNodeProblem === undefined || nativeProblemNow !== undefined)('picks native when tfjs-node cannot load', () => {
+    const choice = chooseBackend();
+    expect(choice.name).toBe('native');
+    expect(choice.reason).toMatch(/^fastest that loads; skipped tfjs-node: /);
+  });
+
+  it.skipIf(tfjsNodeProblem === undefined)('falls back to wasm with PARAMFLOW_NO_NATIVE=1, saying why', () => {
+    vi.stubEnv('PARAMFLOW_NO_NATIVE', '1');
+    const choice = chooseBackend();
+    expect(choice.name).toBe('wasm');
+    expect(choice.reason).toContain('native: PARAMFLOW_NO_NATIVE=1');
+  });
+
+  it('refuses --backend native when the native kernels are switched off, with the reason', () => {
+    vi.stubEnv('PARAMFLOW_NO_NATIVE', '1');
+    const e = thrown(() => chooseBackend('native'));
+    expect(e.code).toBe('PF_BAD_FLAG');
+    expect(e.isBadInput).toBe(true);
+    expect(e.message).toContain('PARAMFLOW_NO_NATIVE=1');
+  });
+
+  it.skipIf(tfjsNodeProblem === undefined)('picks wasm when tfjs-node and native cannot load, and says why', () => {
+    vi.stubEnv('PARAMFLOW_NO_NATIVE', '1');
     const choice = chooseBackend();
     expect(choice.name).toBe('wasm');
     expect(choice.reason).toMatch(/^fastest that loads/);
@@ -51,7 +80,7 @@ describe('chooseBackend', () => {
     expect(e.code).toBe('PF_BAD_FLAG');
     expect(e.isBadInput).toBe(true);
     expect(e.message).toContain('bogus');
-    expect(e.hint).toContain('tfjs-node, wasm, cpu');
+    expect(e.hint).toContain('tfjs-node, native, wasm, cpu');
   });
 
   it.skipIf(tfjsNodeProblem === undefined)('refuses tfjs-node when it cannot load, with the reason', () => {

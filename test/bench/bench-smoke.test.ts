@@ -4,12 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { backendProblem } from '../../src/backend/probe.js';
 import { REPO } from '../helpers/project.js';
 
 // Runs the real benchmark at its --quick size (tiny data, short epochs): checks the shape of
 // what it reports, never how fast anything is.
 const dir = mkdtempSync(join(tmpdir(), 'paramflow-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Sgemm {
+  n: number;
+  addon: { threads_1: number; threads_2: number } | null;
+  numpy: { threads_1: number; threads_2: number } | null;
+}
 
 interface Row {
   backend: string;
@@ -27,12 +34,14 @@ describe('npm run bench -- --quick', () => {
   it('writes one JSON row per backend, model, batch and core count', { timeout: 180_000 }, async () => {
     expect(existsSync(join(REPO, 'dist', 'src', 'backend', 'load.js')), 'run `npm run build` first').toBe(true);
     const file = join(dir, 'bench.json');
-    const r = await execa(process.execPath, ['bench/run.mjs', '--quick', '--no-tracking', '--no-sweep', '--backends', 'cpu,wasm', '--json', file], { cwd: REPO, reject: false, timeout: 170_000 });
+    const backends = backendProblem('native') === undefined ? ['native', 'wasm'] : ['cpu', 'wasm'];
+    const r = await execa(process.execPath, ['bench/run.mjs', '--quick', '--no-tracking', '--no-sweep', '--backends', backends.join(','), '--json', file], { cwd: REPO, reject: false, timeout: 170_000 });
     expect(r.exitCode, r.stderr).toBe(0);
 
-    const rows = JSON.parse(readFileSync(file, 'utf8')) as Row[];
+    const report = JSON.parse(readFileSync(file, 'utf8')) as { training: Row[]; sgemm: Sgemm | null; pipeline: Record<string, unknown> | null; sweep: unknown; load_before: number };
+    const rows = report.training;
     const keys = rows.map((row) => `${row.backend} ${row.model} ${row.batch} ${row.cores}`).sort();
-    const expected = ['cpu', 'wasm'].flatMap((b) => ['M1', 'M2'].flatMap((m) => [32, 256].flatMap((batch) => [1, 2].map((c) => `${b} ${m} ${batch} ${c}`))));
+    const expected = backends.flatMap((b) => ['M1', 'M2'].flatMap((m) => [32, 256].flatMap((batch) => [1, 2].map((c) => `${b} ${m} ${batch} ${c}`))));
     expect(keys).toEqual(expected.sort());
 
     for (const row of rows) {
@@ -47,6 +56,14 @@ describe('npm run bench -- --quick', () => {
         expect(row.ratio).toBeCloseTo(row.samples_per_s / row.pytorch_samples_per_s, 2);
       }
     }
+
+    // The other figures of the same run, each named.
+    expect(report.sweep).toBeNull(); // --no-sweep
+    expect(report.load_before).toBeGreaterThanOrEqual(0);
+    expect(report.sgemm).not.toBeNull();
+    if (backends.includes('native')) expect(report.sgemm!.addon!.threads_1).toBeGreaterThan(0);
+    expect(report.pipeline).toMatchObject({ pipeline: 'quick.yaml', simulate_noise_size: '1000 × 200' });
+    for (const k of ['cold_s', 'simulate_noise_ms', 'cached_noop_ms', 'node_start_ms', 'noop_over_node_start']) expect(report.pipeline![k]).toBeGreaterThan(0);
 
     expect(r.stdout).toMatch(/^\| backend +\| model +\| batch \| cores \| paramflow samples\/s \| PyTorch samples\/s \| ratio \|/);
     if (rows.every((row) => row.pytorch_samples_per_s === null)) {

@@ -10,7 +10,7 @@ describe('quick.yaml end to end', () => {
     const dir = quickProject();
     const run = await paramflow(dir, ['run', 'pipeline.yaml']);
     expect(run.exitCode, String(run.stderr)).toBe(0);
-    expect(run.stderr).toMatch(/^backend (wasm|tfjs-node|cpu): /m);
+    expect(run.stderr).toMatch(/^backend (native|wasm|tfjs-node|cpu): /m);
     const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string; metrics: string; backend: string }[];
     expect(listed[0]!.metrics).toMatch(/^cv_rmse_mean=/);
     const rec = await runRecord(dir, listed[0]!.runId);

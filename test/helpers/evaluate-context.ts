@@ -4,10 +4,11 @@ import type { CheckpointStore, FolderArtifact, NdArray, StageContext, TfRuntime 
 import { modelToFiles } from '../../stages/train/model-io.js';
 import type { FoldScaler } from '../../stages/train/scalers.js';
 import { fakeContext, type FakeContext } from './stage-context.js';
+import { TRAIN_BACKEND } from './train-context.js';
 
-/** A StageContext whose TensorFlow is the wasm backend, as a run with --backend wasm gets it. */
+/** A StageContext whose TensorFlow is the train tests' backend (native, or wasm without it). */
 export function evaluateContext(overrides: Partial<StageContext> = {}): FakeContext {
-  return fakeContext({ stage: 'evaluate', tf: () => loadTensorflow('wasm'), checkpoint: noCheckpoint, ...overrides });
+  return fakeContext({ stage: 'evaluate', tf: () => loadTensorflow(TRAIN_BACKEND), checkpoint: noCheckpoint, ...overrides });
 }
 
 const noCheckpoint: CheckpointStore = {

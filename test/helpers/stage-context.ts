@@ -1,5 +1,6 @@
 import { loadTensorflow } from '../../src/backend/load.js';
 import type { CheckpointStore, StageContext, StageResult } from '../../src/stage/types.js';
+import { TRAIN_BACKEND } from './train-context.js';
 
 /** A checkpoint store in memory (what a resumed stage reads back). */
 export function memoryCheckpoints(): CheckpointStore & { files: Record<string, Uint8Array> | undefined } {
@@ -36,7 +37,7 @@ export function fakeContext(overrides: Partial<StageContext> = {}): FakeContext 
     log(message) {
       logs.push(message);
     },
-    tf: () => loadTensorflow('wasm'),
+    tf: () => loadTensorflow(TRAIN_BACKEND),
     checkpoint: memoryCheckpoints(),
     ...overrides,
     progressCalls,

@@ -1,12 +1,17 @@
 import { loadTensorflow } from '../../src/backend/load.js';
+import { backendProblem } from '../../src/backend/probe.js';
 import type { BackendName, CheckpointStore, NdArray, StageContext, StageResult, TfRuntime } from '../../src/stage/types.js';
 import { simulate, type SimulateParams } from '../../stages/simulate/index.js';
 import { splitFolds } from '../../stages/split-folds/index.js';
 import type { TrainParams } from '../../stages/train/index.js';
 import { compileStageSchema } from './stage-schema.js';
 
-/** The backend train tests run on: wasm loads everywhere and is the fastest without tfjs-node. */
-export const TRAIN_BACKEND: BackendName = 'wasm';
+/**
+ * The backend train tests run on: native when its kernels are built (what a run picks
+ * without tfjs-node), else wasm (loads everywhere). CI runs these tests both ways
+ * (PARAMFLOW_NO_NATIVE=1 for the fallback path).
+ */
+export const TRAIN_BACKEND: BackendName = backendProblem('native') === undefined ? 'native' : 'wasm';
 
 export function trainRuntime(): Promise<TfRuntime> {
   return loadTensorflow(TRAIN_BACKEND);

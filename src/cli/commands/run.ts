@@ -4,6 +4,7 @@ import { locateOverrides } from '../overrides.js';
 import { plainReporter } from '../output/plain-reporter.js';
 import { ttyReporter } from '../output/tty-reporter.js';
 import { printStatus } from './status.js';
+import { profileTable } from '../output/profile-table.js';
 import { runSweep } from '../../sweep/run-sweep.js';
 
 export interface RunFlags {
@@ -15,6 +16,7 @@ export interface RunFlags {
   backend?: string;
   sweep?: string[];
   failFast?: boolean;
+  profile?: boolean;
 }
 
 export async function runCommand(file: string, flags: RunFlags): Promise<number> {
@@ -44,6 +46,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
         log: (line) => process.stderr.write(line + '\n'),
       });
       if (sweep) {
+        if (flags.profile) process.stderr.write('note: --profile profiles a single run, not a sweep\n');
         if (flags.json) process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
         const b = sweep.best;
         process.stderr.write(`${sweep.status === 'FINISHED' ? '✓' : '✗'} sweep ${sweep.sweepId} ${sweep.status.toLowerCase()}${b ? `: best ${b.trial} ${sweep.spec.objective.metric} ${b.objective.mean.toPrecision(4)}` : ''} — \`paramflow runs --sweep ${sweep.sweepId.slice(0, 24)}\` compares the trials\n`);
@@ -58,6 +61,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       dryRun: flags.dryRun,
       jobs: flags.jobs,
       backend: flags.backend,
+      profile: Boolean(flags.profile),
       reporter,
       signal: controller.signal,
     });
@@ -65,8 +69,10 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       printStatus(summary.explained, summary.runHash, Boolean(flags.json));
       return EXIT.ok;
     }
+    if (summary.profile) process.stderr.write(profileTable(summary.profile, summary.plan.backend?.name, flags.jobs));
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ runId: summary.runId, runHash: summary.runHash, status: summary.status, executed: summary.executed, cached: summary.cached }, null, 2) + '\n');
+      const profile = summary.profile ? { profile: summary.profile } : {};
+      process.stdout.write(JSON.stringify({ runId: summary.runId, runHash: summary.runHash, status: summary.status, executed: summary.executed, cached: summary.cached, ...profile }, null, 2) + '\n');
     }
     if (summary.status === 'KILLED') return EXIT.interrupted;
     if (summary.status === 'FAILED') {

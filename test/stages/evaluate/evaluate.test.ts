@@ -6,6 +6,7 @@ import type { FolderArtifact, JsonArtifact, NdArray, StageInputs, StageResult } 
 import { evaluate, type EvaluateParams } from '../../../stages/evaluate/index.js';
 import type { Scalers } from '../../../stages/train/scalers.js';
 import { evaluateContext, foldScaler, linearModelFolder, matrixArray, pngSize } from '../../helpers/evaluate-context.js';
+import { TRAIN_BACKEND } from '../../helpers/train-context.js';
 
 // Five curves of two points (x = 0, 1), two targets, folds 0, 1, 0, 1 and one holdout.
 // Features are x0, x1, y0, y1. Two hand-set linear models:
@@ -82,7 +83,7 @@ describe('evaluate', () => {
   let inputs: StageInputs;
 
   beforeAll(async () => {
-    const rt = await loadTensorflow('wasm');
+    const rt = await loadTensorflow(TRAIN_BACKEND);
     model = await linearModelFolder(rt, [
       { kernel: [[0, 0], [0, 0], [2, 0], [0, 1]], bias: [0, 0.5] },
       { kernel: [[0, 0], [0, 0], [1, 1], [1, -1]], bias: [0, 1] },
@@ -198,7 +199,7 @@ describe('evaluate', () => {
   });
 
   it('refuses a model whose output does not match the targets', async () => {
-    const rt = await loadTensorflow('wasm');
+    const rt = await loadTensorflow(TRAIN_BACKEND);
     const three = await linearModelFolder(rt, [0, 1].map(() => ({ kernel: [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]], bias: [0, 0, 0] })));
     await expect(run({}, { model: three })).rejects.toThrow(/model of fold 0 takes \[batch, 4\] and gives \[batch, 3\], but the data has 4 inputs per dataset \(2 × points\) and 2 targets/);
   });

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Builds paramflow's native kernel addon (native/paramflow_native.c → build/native.node) with the
+// system C compiler against a BLAS: OpenBLAS on Linux (Debian: libopenblas-dev), Accelerate on
+// macOS. Runs from the root package's `install` script, so `npm ci` builds it; it calls the
+// compiler directly (no node-gyp: nothing is downloaded, Node's own headers are used).
+//
+// It never fails the install: when the compiler, Node's headers or the BLAS is missing, it
+// prints why, records the reason in build/native.json and exits 0; paramflow then falls back
+// to wasm and says why (src/backend/probe.ts reads that file). PARAMFLOW_NO_NATIVE=1 skips it.
+//
+//   node scripts/build-native.mjs [--quiet]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, 'build');
+const ADDON = join(OUT, 'native.node');
+const STATUS = join(OUT, 'native.json');
+const SOURCE = join(ROOT, 'native', 'paramflow_native.c');
+const quiet = process.argv.includes('--quiet');
+
+/** Folders that may hold node_api.h: next to this Node (official builds), then distro packages. */
+function nodeIncludeDir() {
+  const candidates = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
+  if (process.env.npm_config_nodedir) candidates.unshift(join(process.env.npm_config_nodedir, 'include', 'node'));
+  return candidates.find((d) => existsSync(join(d, 'node_api.h')));
+}
+
+/** Compiler flags for the BLAS: Accelerate on macOS, else OpenBLAS (its cblas.h may sit in a subfolder). */
+function blasFlags() {
+  if (process.platform === 'darwin') return { cflags: ['-DACCELERATE_NEW_LAPACK'], libs: ['-framework', 'Accelerate', '-undefined', 'dynamic_lookup'] };
+  const arch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+  const headers = [`/usr/include/${arch}/openblas-pthread`, '/usr/include/openblas', `/usr/include/${arch}`, '/usr/include'].find((d) => existsSync(join(d, 'cblas.h')));
+  if (!headers) return { problem: 'OpenBLAS headers (cblas.h) not found: install libopenblas-dev (Debian/Ubuntu) or openblas-devel' };
+  return { cflags: [`-I${headers}`], libs: ['-lopenblas', '-lm', '-lpthread'] };
+}
+
+function record(status) {
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(STATUS, `${JSON.stringify({ ...status, node: process.version, platform: `${process.platform}-${process.arch}`, builtAt: new Date().toISOString() }, null, 2)}\n`);
+}
+
+function fail(reason) {
+  rmSync(ADDON, { force: true });
+  record({ ok: false, reason });
+  process.stderr.write(`paramflow: native kernels not built (${reason}); paramflow will use the wasm backend instead\n`);
+  process.exit(0);
+}
+
+function main() {
+  if (process.env.PARAMFLOW_NO_NATIVE === '1') fail('PARAMFLOW_NO_NATIVE=1');
+  if (!['linux', 'darwin'].includes(process.platform)) fail(`no native build for ${process.platform}`);
+  const include = nodeIncludeDir();
+  if (!include) fail(`Node's headers (node_api.h) not found next to ${process.execPath} or in /usr/include/node`);
+  const blas = blasFlags();
+  if (blas.problem) fail(blas.problem);
+  const cc = process.env.CC || 'cc';
+  mkdirSync(OUT, { recursive: true });
+  // No -ffast-math and no FMA contraction: results must not depend on the compiler's mood.
+  // -fno-math-errno only lets sqrt be an instruction (errno is never read).
+  const args = ['-O3', '-std=c11', '-ffp-contract=off', '-fno-math-errno', '-shared', '-fPIC', '-Wall', `-I${include}`, ...blas.cflags, SOURCE, '-o', ADDON, ...blas.libs];
+  try {
+    execFileSync(cc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const detail = e.code === 'ENOENT' ? `no C compiler (${cc}) on PATH` : `${cc} failed: ${String(e.stderr || e.message).trim().split('\n').slice(0, 6).join(' | ')}`;
+    fail(detail);
+  }
+  // Load it once here, so a library missing at run time shows now and not in the middle of a run.
+  try {
+    const addon = { exports: {} };
+    process.dlopen(addon, ADDON);
+    record({ ok: true, blas: addon.exports.blas(), compiler: cc });
+    if (!quiet) process.stderr.write(`paramflow: native kernels built (${ADDON}; BLAS: ${addon.exports.blas()})\n`);
+  } catch (e) {
+    fail(`the built addon does not load: ${e.message}`);
+  }
+}
+
+main();

@@ -1,0 +1,85 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../util/package-root.js';
+
+/**
+ * The N-API addon of native/paramflow_native.c, built at install time by
+ * scripts/build-native.mjs into build/native.node. Every function works in place on
+ * Float32Arrays owned by the caller (no copies); sizes are checked on the C side.
+ */
+export interface NativeAddon {
+  /** For each batch i: C[i] (m×n) = op(A[i]) · op(B[i]), row-major; a batch stride of 0 broadcasts. */
+  sgemm(transA: number, transB: number, batch: number, m: number, n: number, k: number, a: Float32Array, aStride: number, b: Float32Array, bStride: number, c: Float32Array): void;
+  /** out[i] = op(x[i]) (op: a {@link UNARY} code); out may be x. */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** c[r, j] = op(c[r, j] + bias[j]) in place: a fused matmul's epilogue. */
+  biasAct(c: Float32Array, rows: number, cols: number, bias: Float32Array | null, op: number, alpha: number): void;
+  /** out = a op b, broadcasting by strides per output dimension (0 where broadcast). */
+  binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, out: Float32Array, shape: Int32Array): void;
+  /** out[o, i] = op over r of x[o, r, i] (a {@link REDUCE} code). */
+  reduce(op: number, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
+  /** One Adam step over a weight: new value, first and second moments into the three outputs. */
+  adam(
+    value: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array,
+    outValue: Float32Array, outM: Float32Array, outV: Float32Array,
+    beta1: number, beta2: number, oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, lr: number,
+  ): void;
+  /** Threads for large products (rows split; results identical on any count). */
+  setThreads(n: number): void;
+  /** The thread count setThreads set. */
+  getThreads(): number;
+  /** The BLAS's own description (OpenBLAS: version, kernel, max threads). */
+  blas(): string;
+}
+
+// Codes shared with native/paramflow_native.c.
+export const UNARY = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, step: 4, sqrt: 5, square: 6, neg: 7, abs: 8, exp: 9, log: 10, rsqrt: 11, sigmoid: 12, reciprocal: 13 } as const;
+export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, sqdiff: 6 } as const;
+export const REDUCE = { sum: 0, max: 1, min: 2 } as const;
+
+export function addonPath(): string {
+  return join(packageRoot(), 'build', 'native.node');
+}
+
+/**
+ * Why the native backend cannot load, or undefined. Reads files only (no dlopen: a cached
+ * no-op run must stay fast): `PARAMFLOW_NO_NATIVE=1`, or the install-time build's own reason.
+ */
+export function nativeProblem(): string | undefined {
+  if (process.env.PARAMFLOW_NO_NATIVE === '1') return 'PARAMFLOW_NO_NATIVE=1';
+  if (existsSync(addonPath())) return undefined;
+  const status = join(packageRoot(), 'build', 'native.json');
+  let reason = 'it was not built';
+  try {
+    const s = JSON.parse(readFileSync(status, 'utf8')) as { ok?: boolean; reason?: string };
+    if (s.reason) reason = `its build failed: ${s.reason}`;
+  } catch {
+    // no status file: the install script never ran (e.g. --ignore-scripts)
+  }
+  return `the native kernels are not available (${reason}; \`npm run build:native\` builds them)`;
+}
+
+let addon: NativeAddon | undefined;
+
+/** Loads the addon once per process and sets its BLAS threads ({@link blasThreads}). */
+export function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  const module = { exports: {} as NativeAddon };
+  process.dlopen(module, addonPath());
+  addon = module.exports;
+  addon.setThreads(blasThreads());
+  return addon;
+}
+
+/**
+ * BLAS threads for this process: `PARAMFLOW_BLAS_THREADS` (a sweep sets 1 per worker), else
+ * `OPENBLAS_NUM_THREADS`, else every core the process may use.
+ */
+export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
+  for (const v of [env.PARAMFLOW_BLAS_THREADS, env.OPENBLAS_NUM_THREADS]) {
+    const n = Number(v);
+    if (v && Number.isInteger(n) && n >= 1) return n;
+  }
+  return availableParallelism();
+}

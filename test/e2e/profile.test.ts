@@ -1,0 +1,36 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import type { StageProfile } from '../../src/backend/profile.js';
+import { makeProject, paramflow, REPO } from '../helpers/project.js';
+
+// `paramflow run --profile`: time per stage, and per kernel for the stages that run TensorFlow.
+describe('paramflow run --profile', () => {
+  it('reports each executed stage, and the train stage kernel by kernel; a cached rerun says there is nothing to profile', async () => {
+    const dir = makeProject();
+    copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
+    const args = ['run', 'pipeline.yaml', '--set', 'train.epochs=2', '--set', 'simulate.n=200', '--jobs', '1', '--profile', '--json'];
+    const run = await paramflow(dir, args);
+    expect(run.exitCode, String(run.stderr)).toBe(0);
+    const out = JSON.parse(String(run.stdout)) as { executed: string[]; profile: StageProfile[] };
+    expect(out.profile.map((p) => p.stage)).toEqual(out.executed);
+    const train = out.profile.find((p) => p.stage === 'train')!;
+    const names = train.kernels.map((k) => k.kernel);
+    // Dense layers: a matmul forward and two backward per layer and step.
+    expect(names.some((n) => n === 'BatchMatMul' || n === '_FusedMatMul')).toBe(true);
+    for (const k of train.kernels) {
+      expect(k.calls).toBeGreaterThan(0);
+      expect(k.ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(train.kernelMs).toBeLessThanOrEqual(train.ms + 1);
+    expect(out.profile.find((p) => p.stage === 'simulate')!.kernels).toEqual([]);
+    expect(String(run.stderr)).toMatch(/^profile \(ms; TensorFlow\.js backend \S+\)$/m);
+    expect(String(run.stderr)).toMatch(/^train: kernels, slowest first/m);
+
+    const again = await paramflow(dir, args);
+    expect(again.exitCode).toBe(0);
+    expect((JSON.parse(String(again.stdout)) as { profile: StageProfile[] }).profile).toEqual([]);
+    expect(String(again.stderr)).toContain('profile: no stage executed (all cached)');
+  });
+});
