@@ -2,23 +2,10 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
-import { cacheGcCommand, cacheLsCommand, cacheVerifyCommand } from './commands/cache.js';
-import { compareCommand } from './commands/compare.js';
-import { diffCommand } from './commands/diff.js';
-import { exportCommand } from './commands/export.js';
-import { initCommand } from './commands/init.js';
-import { predictCommand } from './commands/predict.js';
-import { reportCommand } from './commands/report.js';
-import { parseTolerance, reproCommand } from './commands/repro.js';
-import { syncCommand } from './commands/sync.js';
-import { isMlflowError } from '../tracking/mlflow/index.js';
-import { runCommand } from './commands/run.js';
-import { runsCommand, runsRmCommand } from './commands/runs.js';
-import { showCommand } from './commands/show.js';
-import { stageNewCommand } from './commands/stage-new.js';
-import { statusCommand } from './commands/status.js';
-import { validateCommand } from './commands/validate.js';
+import { isMlflowError } from '../tracking/mlflow/errors.js';
+import { parseTolerance } from './parse-tolerance.js';
 
+// Commands load on use: a cached no-op `run` should not pay for every other command's modules.
 const collect = (value: string, previous: string[]) => [...previous, value];
 const wholeNumber = (name: string, min: number) => (value: string) => {
   const n = Number(value);
@@ -47,7 +34,7 @@ program
   .option('--profile', 'time every TensorFlow.js kernel: per stage, and per kernel for stages that train or predict')
   .option('--json', 'print the run (or sweep) summary as JSON on stdout')
   .action(async (file, flags) => {
-    exitCode = await runCommand(file, flags);
+    exitCode = await (await import('./commands/run.js')).runCommand(file, flags);
   });
 
 program
@@ -56,7 +43,7 @@ program
   .option('--set <key=value>', 'override a value (repeatable)', collect, [])
   .option('--sweep <key=v1,v2,…>', 'sweep a key over values (repeatable)', collect, [])
   .action(async (file, flags) => {
-    exitCode = await validateCommand(file, flags);
+    exitCode = await (await import('./commands/validate.js')).validateCommand(file, flags);
   });
 
 program
@@ -66,7 +53,7 @@ program
   .option('--backend <name>', 'TensorFlow.js backend whose cache entries to look for')
   .option('--json', 'machine-readable output')
   .action(async (file, flags) => {
-    exitCode = await statusCommand(file, flags);
+    exitCode = await (await import('./commands/status.js')).statusCommand(file, flags);
   });
 
 const runs = program
@@ -78,13 +65,13 @@ const runs = program
   .option('--sweep [ref]', 'the trials of a sweep (default: the newest), best first')
   .option('--sort <metric>', 'with --sweep: sort trials by this metric (default: the objective)')
   .action(async (flags) => {
-    exitCode = await runsCommand(flags);
+    exitCode = await (await import('./commands/runs.js')).runsCommand(flags);
   });
 runs
   .command('rm <ref...>')
   .description('remove recorded runs (by run id, run hash or stage key prefix)')
   .action(async (refs: string[]) => {
-    exitCode = await runsRmCommand(refs);
+    exitCode = await (await import('./commands/runs.js')).runsRmCommand(refs);
   });
 
 const cache = program.command('cache').description('inspect and maintain the content-addressed cache');
@@ -93,13 +80,13 @@ cache
   .description('list cache entries')
   .option('--json', 'machine-readable output')
   .action(async (flags) => {
-    exitCode = await cacheLsCommand(flags);
+    exitCode = await (await import('./commands/cache.js')).cacheLsCommand(flags);
   });
 cache
   .command('verify')
   .description('re-read every digest; remove entries that do not match')
   .action(async () => {
-    exitCode = await cacheVerifyCommand();
+    exitCode = await (await import('./commands/cache.js')).cacheVerifyCommand();
   });
 cache
   .command('gc')
@@ -108,7 +95,7 @@ cache
   .option('--dry-run', 'list what would be removed')
   .option('--json', 'print what was removed and kept as JSON')
   .action(async (flags) => {
-    exitCode = await cacheGcCommand(flags);
+    exitCode = await (await import('./commands/cache.js')).cacheGcCommand(flags);
   });
 
 program
@@ -117,7 +104,7 @@ program
   .option('-o, --out <file>', 'write .csv, or .npy (means; spread in <file>.std.npy); default: CSV on stdout')
   .option('--backend <name>', 'TensorFlow.js backend (default: the run\'s, if it loads)')
   .action(async (ref, curves, flags) => {
-    exitCode = await predictCommand(ref, curves, flags);
+    exitCode = await (await import('./commands/predict.js')).predictCommand(ref, curves, flags);
   });
 
 program
@@ -130,14 +117,14 @@ program
   .option('-j, --jobs <n>', 'independent stages to run at once', wholeNumber('--jobs', 1))
   .option('--json', 'print the report as JSON on stdout')
   .action(async (ref, flags) => {
-    exitCode = await reproCommand(ref, flags);
+    exitCode = await (await import('./commands/repro.js')).reproCommand(ref, flags);
   });
 
 program
   .command('sync [ref]')
   .description('send MLflow logging that was spooled while the server was unreachable (all runs, or one)')
   .action(async (ref) => {
-    exitCode = await syncCommand(ref);
+    exitCode = await (await import('./commands/sync.js')).syncCommand(ref);
   });
 
 program
@@ -146,7 +133,7 @@ program
   .option('--all', 'show every param, not only those that differ')
   .option('--json', 'machine-readable output')
   .action(async (refs: string[], flags) => {
-    exitCode = await compareCommand(refs, flags);
+    exitCode = await (await import('./commands/compare.js')).compareCommand(refs, flags);
   });
 
 program
@@ -154,7 +141,7 @@ program
   .description('one run: pipeline, params, stages (keys, versions, times, metrics), artifacts, environment, MLflow link')
   .option('--json', 'machine-readable output')
   .action(async (ref, flags) => {
-    exitCode = await showCommand(ref, flags);
+    exitCode = await (await import('./commands/show.js')).showCommand(ref, flags);
   });
 
 program
@@ -162,7 +149,7 @@ program
   .description('why two runs\' hashes differ: stage by stage, the first that changed by itself and those that followed; metric and environment differences')
   .option('--json', 'machine-readable output')
   .action(async (refA, refB, flags) => {
-    exitCode = await diffCommand(refA, refB, flags);
+    exitCode = await (await import('./commands/diff.js')).diffCommand(refA, refB, flags);
   });
 
 program
@@ -170,7 +157,7 @@ program
   .description('write a run\'s resolved pipeline.yaml (same run hash when run) with summary.md and summary.json')
   .option('--force', 'write into a folder that is not empty')
   .action(async (ref, dir, flags) => {
-    exitCode = await exportCommand(ref, dir, flags);
+    exitCode = await (await import('./commands/export.js')).exportCommand(ref, dir, flags);
   });
 
 program
@@ -178,7 +165,7 @@ program
   .description('write a self-contained HTML report of a sweep (default: the newest) or of a run')
   .option('-o, --out <file>', 'where to write the page (default: .paramflow/reports/<id>.html)')
   .action(async (ref, flags) => {
-    exitCode = await reportCommand(ref, flags);
+    exitCode = await (await import('./commands/report.js')).reportCommand(ref, flags);
   });
 
 program
@@ -189,7 +176,7 @@ program
   .option('--dir <dir>', 'folder to write into (default: stages)')
   .option('--force', 'overwrite existing files')
   .action(async (name, flags) => {
-    exitCode = await stageNewCommand(name, flags);
+    exitCode = await (await import('./commands/stage-new.js')).stageNewCommand(name, flags);
   });
 
 program
@@ -197,7 +184,7 @@ program
   .description('set up a paramflow project: .paramflow/, an example pipeline, .gitignore')
   .option('--force', 'overwrite an existing example pipeline')
   .action(async (dir, flags) => {
-    exitCode = await initCommand(dir ?? '.', flags);
+    exitCode = await (await import('./commands/init.js')).initCommand(dir ?? '.', flags);
   });
 
 // A sweep's worker process (src/sweep/worker.ts); started by `run`, never by users.

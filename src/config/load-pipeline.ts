@@ -14,7 +14,10 @@ import { structuralPipelineValidator } from './schema-registry.js';
 import { applyPorts, resolveInputs, withValidator } from './stage-ports.js';
 import type { Override, PipelineSpec, StageSpec } from './spec.js';
 import { YamlSource } from './yaml-source.js';
-import { experimentNameProblem, mlflowKeyProblems, pipelineParamKeys, TRACKING_URI_HINT, trackingUriProblem } from '../tracking/mlflow/index.js';
+// The light parts of tracking/mlflow only: validation must not load the HTTP client.
+import { experimentNameProblem, mlflowKeyProblems } from '../tracking/mlflow/limits.js';
+import { pipelineParamKeys } from '../tracking/mlflow/mapping.js';
+import { TRACKING_URI_HINT, trackingUriProblem } from '../tracking/mlflow/uri.js';
 
 export interface LoadOptions {
   overrides?: readonly Override[];

@@ -11,7 +11,6 @@ import { captureEnvironment } from '../tracking/environment.js';
 import { newRunId } from '../tracking/run-id.js';
 import { RUN_FORMAT, type RunRecord, type StageRecord } from '../tracking/run-record.js';
 import { RunStore } from '../tracking/run-store.js';
-import { MlflowTracker, syncAll } from '../tracking/mlflow/index.js';
 import { HOST } from '../util/process-alive.js';
 import { InProcessExecutor, type Executor } from './executor.js';
 import { enableKernelProfile, type StageProfile } from '../backend/profile.js';
@@ -75,7 +74,11 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const store = new RunStore(layout);
   const reporter = options.reporter ?? silentReporter;
   // Built before anything is written: a bad tracking URI is bad input (exit 2).
-  const tracker = options.tracking === false ? undefined : MlflowTracker.fromEnv(options.env ?? process.env, pipeline.tracking.uri, { layout, log: (line) => reporter.note(line) });
+  // The MLflow client (undici) loads only for a run that is tracked.
+  const tracker =
+    options.tracking === false || !pipeline.tracking.uri
+      ? undefined
+      : (await import('../tracking/mlflow/tracker.js')).MlflowTracker.fromEnv(options.env ?? process.env, pipeline.tracking.uri, { layout, log: (line) => reporter.note(line) });
   const record: RunRecord = {
     format: RUN_FORMAT,
     runId: newRunId(),
@@ -151,6 +154,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
 }
 
 async function syncEarlier(layout: Layout, current: string, env: Readonly<Record<string, string | undefined>>, reporter: Reporter): Promise<void> {
+  const { syncAll } = await import('../tracking/mlflow/sync.js');
   const results = await syncAll(layout, { env, deadline: Date.now() + 5000 }).catch(() => []);
   const sent = results.filter((r) => r.runId !== current && r.sent > 0);
   if (sent.length > 0) reporter.note(`also sent the MLflow logging of ${sent.length} earlier run(s) (${sent.map((r) => r.runId).join(', ')})`);

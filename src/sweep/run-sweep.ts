@@ -16,7 +16,6 @@ import { bestTrial, summarize, type ReplicateRecord, type SweepRecord, type Tria
 import { mergeSweep, parseSweepFlag, type SweepSpec } from './spec.js';
 import { SweepStore } from './store.js';
 import { formatProgress, formatValues } from './progress.js';
-import { startSweepMlflow } from './mlflow-parent.js';
 
 export interface SweepOptions {
   file: string;
@@ -82,7 +81,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   const save = () => (writes = writes.then(() => store.write(record)));
   log(`sweep ${record.sweepId} · ${base.name} · ${trials.length} trials × ${spec.replicates} replicate(s) · objective ${spec.objective.metric} (${spec.objective.goal})`);
   // MLflow: the sweep's parent run, spooled before any worker starts (mlflow-parent.ts).
-  const mlflow = await startSweepMlflow(base, record, log);
+  const mlflow = base.tracking.uri ? await (await import('./mlflow-parent.js')).startSweepMlflow(base, record, log) : undefined;
 
   const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
   const executor = o.executor ?? new ProcessTrialExecutor(base.root);

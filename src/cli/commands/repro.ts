@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from 'commander';
 import { findProjectRoot } from '../../config/project-root.js';
 import { EXIT } from '../../errors.js';
 import type { StageComparison } from '../../repro/compare-stage.js';
@@ -15,15 +14,6 @@ export interface ReproFlags {
   backend?: string;
   jobs?: number;
   json?: boolean;
-}
-
-/** `--tolerance 2%` or `--tolerance 0.02`: a relative tolerance. */
-export function parseTolerance(value: string): number {
-  const t = value.trim();
-  const digits = t.endsWith('%') ? t.slice(0, -1).trim() : t;
-  const n = t.endsWith('%') ? Number(digits) / 100 : Number(digits);
-  if (digits === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('--tolerance must be a fraction in [0, 1) such as 0.02, or a percentage such as 2%');
-  return n;
 }
 
 /** `paramflow repro <ref>`: environment check, re-execution into a scratch cache, a per-stage verdict. */

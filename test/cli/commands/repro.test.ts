@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { environmentText, parseTolerance } from '../../../src/cli/commands/repro.js';
+import { environmentText } from '../../../src/cli/commands/repro.js';
+import { parseTolerance } from '../../../src/cli/parse-tolerance.js';
 
 describe('parseTolerance', () => {
   it('takes a fraction or a percentage', () => {
