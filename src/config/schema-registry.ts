@@ -1,64 +1,77 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
+import { AJV_OPTIONS, BASE_ID, schemaDigest, schemaFiles, STRUCTURAL_ID, structuralSchema } from './schema-sources.js';
 
-// One Ajv instance holding every schema under schemas/, compiled lazily and once.
+// Validators for the schemas under schemas/. `npm run build` precompiles them
+// (scripts/compile-schemas.mjs → dist/schemas/validators.cjs) so a run does not spend
+// a few hundred milliseconds compiling; without that file, or when the schemas changed
+// since, one Ajv instance compiles them lazily, once.
+
+interface Precompiled {
+  digest: string;
+  ids: Record<string, string>;
+  [name: string]: unknown;
+}
+
 let ajv: Ajv | undefined;
+let files: Map<string, object> | undefined;
+let precompiled: Precompiled | null | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
-const BASE_ID = 'https://paramflow.dev/schemas/';
+function sources(): Map<string, object> {
+  return (files ??= schemaFiles());
+}
 
 function instance(): Ajv {
   if (ajv) return ajv;
-  ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true, allowUnionTypes: true });
-  const root = join(packageRoot(), 'schemas');
-  for (const rel of listJson(root, '')) {
-    ajv.addSchema(JSON.parse(readFileSync(join(root, rel), 'utf8')) as object, BASE_ID + rel);
-  }
+  ajv = new Ajv(AJV_OPTIONS);
+  for (const [rel, schema] of sources()) ajv.addSchema(schema, BASE_ID + rel);
   return ajv;
 }
 
-function listJson(root: string, rel: string): string[] {
-  return readdirSync(join(root, rel), { withFileTypes: true }).flatMap((e) => {
-    const child = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) return listJson(root, child);
-    return e.name.endsWith('.schema.json') ? [child] : [];
-  });
+function fromBuild(id: string): ValidateFunction | undefined {
+  if (precompiled === undefined) {
+    try {
+      const mod = createRequire(import.meta.url)(join(packageRoot(), 'dist', 'schemas', 'validators.cjs')) as Precompiled;
+      precompiled = mod.digest === schemaDigest(sources()) ? mod : null;
+    } catch {
+      precompiled = null;
+    }
+  }
+  const name = precompiled?.ids[id];
+  return name ? (precompiled![name] as ValidateFunction) : undefined;
+}
+
+function validator(id: string, compile: () => ValidateFunction | undefined): ValidateFunction {
+  let v = compiled.get(id);
+  if (!v) {
+    v = fromBuild(id) ?? compile();
+    if (!v) throw new Error(`paramflow: no schema ${id}`);
+    compiled.set(id, v);
+  }
+  return v;
 }
 
 /** A validator for a schema file under schemas/ (e.g. `stages/simulate.schema.json`). */
 export function schemaValidator(relPath: string): ValidateFunction {
-  let v = compiled.get(relPath);
-  if (!v) {
-    v = instance().getSchema(BASE_ID + relPath);
-    if (!v) throw new Error(`paramflow: no schema ${relPath} under schemas/`);
-    compiled.set(relPath, v);
-  }
-  return v;
+  const id = BASE_ID + relPath;
+  return validator(id, () => instance().getSchema(id));
 }
 
 /** Register a schema object that does not live under schemas/ (user stage modules). */
 export function registerSchema(id: string, schema: object): ValidateFunction {
   const a = instance();
   if (!a.getSchema(id)) a.addSchema(schema, id);
-  return schemaValidator(id.startsWith(BASE_ID) ? id.slice(BASE_ID.length) : id);
+  return validator(id, () => a.getSchema(id));
 }
 
-/**
- * The pipeline schema without its per-stage `with:` branches: editors use the full
- * file, the loader validates each stage's `with:` itself (so module stages work and
- * each error is reported once).
- */
+/** The pipeline schema without its per-stage `with:` branches (see structuralSchema). */
 export function structuralPipelineValidator(): ValidateFunction {
-  const id = `${BASE_ID}pipeline.structural.json`;
-  const a = instance();
-  if (!a.getSchema(id)) {
-    const full = JSON.parse(readFileSync(join(packageRoot(), 'schemas', 'pipeline.schema.json'), 'utf8')) as {
-      definitions: { stage: { allOf?: unknown } };
-    };
-    delete full.definitions.stage.allOf;
-    a.addSchema({ ...full, $id: id });
-  }
-  return a.getSchema(id)!;
+  return validator(STRUCTURAL_ID, () => {
+    const a = instance();
+    if (!a.getSchema(STRUCTURAL_ID)) a.addSchema(structuralSchema(sources().get('pipeline.schema.json')!));
+    return a.getSchema(STRUCTURAL_ID);
+  });
 }
