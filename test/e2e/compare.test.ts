@@ -1,29 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Comparison } from '../../src/report/compare-runs.js';
 import type { SweepRecord } from '../../src/sweep/record.js';
-import { makeProject, paramflow, runJson, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
+import { makeProject, paramflow, runJson, runRecord, TRAINED_PIPELINE } from '../helpers/project.js';
 
-// The small study with a tiny model, so runs have metrics to compare.
-const TRAINED = `${SMALL_PIPELINE}  train:
-    uses: train
-    needs: [noise, folds]
-    with:
-      layers:
-        - dense: { units: 8, activation: relu }
-        - dense: { units: 4 }
-      batch_size: 16
-      epochs: 2
-  evaluate:
-    uses: evaluate
-    needs: [train, noise, folds]
-    with: { plots: false }
-`;
 
 const rowOf = (text: string, head: string) => text.split('\n').find((l) => l.startsWith(head)) ?? '';
 
 describe('paramflow compare', () => {
   it('marks the differing param, shows deltas against the first run, and prints the --json shape', async () => {
-    const dir = makeProject(TRAINED);
+    const dir = makeProject(TRAINED_PIPELINE);
     const a = await runJson(dir, ['--set', 'train.batch_size=16']);
     const b = await runJson(dir, ['--set', 'train.batch_size=32']);
     const [ra, rb] = [await runRecord(dir, a.runId), await runRecord(dir, b.runId)];
@@ -66,7 +51,7 @@ describe('paramflow compare', () => {
   });
 
   it('a sweep ref means its trials\' first-replicate runs; one run alone is refused', async () => {
-    const dir = makeProject(TRAINED);
+    const dir = makeProject(TRAINED_PIPELINE);
     const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', '--sweep', 'train.batch_size=16,32', '--jobs', '1']);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     const sweep = JSON.parse(String(r.stdout)) as SweepRecord;

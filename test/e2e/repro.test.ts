@@ -7,7 +7,7 @@ import type { ReproReport } from '../../src/repro/reproduce.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
 import { printedErrors, snapshotTree } from '../helpers/cli.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
-import { CLI, makeProject, paramflow, runJson, runRecord, SMALL_PIPELINE, quickProject } from '../helpers/project.js';
+import { CLI, makeProject, paramflow, runJson, runRecord, quickProject, TRAINED_PIPELINE } from '../helpers/project.js';
 
 const FEW_EPOCHS = ['--set', 'train.epochs=3'];
 
@@ -196,20 +196,6 @@ describe('paramflow repro', () => {
   });
 });
 
-// The small study with a tiny model: a backend, metrics and a model to reproduce, in seconds.
-const TRAINED = `${SMALL_PIPELINE}  train:
-    uses: train
-    needs: [noise, folds]
-    with:
-      layers:
-        - dense: { units: 8, activation: relu }
-        - dense: { units: 4 }
-      batch_size: 16
-      epochs: 2
-  evaluate:
-    uses: evaluate
-    needs: [train, noise, folds]
-`;
 
 // Only the MLflow variables a test names: a developer's shell must not change what runs.
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLFLOW_')));
@@ -225,7 +211,7 @@ describe('paramflow repro of an MLflow run, from a project whose run store is em
 
   it('downloads run.json from the MLflow run and reproduces it bit for bit; the project is left as it was', async () => {
     const env = { MLFLOW_TRACKING_URI: double.url };
-    const projectA = makeProject(TRAINED);
+    const projectA = makeProject(TRAINED_PIPELINE);
     const ran = await pf(projectA, ['run', 'pipeline.yaml', '--json'], env);
     expect(ran.exitCode, String(ran.stderr)).toBe(0);
     const a = JSON.parse(String(ran.stdout)) as { runId: string; runHash: string };

@@ -6,23 +6,8 @@ import type { RunDescription } from '../../src/report/describe-run.js';
 import type { RunDiff } from '../../src/report/diff-runs.js';
 import { snapshotTree } from '../helpers/cli.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
-import { CLI, makeProject, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
+import { CLI, makeProject, runRecord, TRAINED_PIPELINE } from '../helpers/project.js';
 
-// show, diff and export through the built CLI on the small study with a tiny model.
-const TRAINED = `${SMALL_PIPELINE}  train:
-    uses: train
-    needs: [noise, folds]
-    with:
-      layers:
-        - dense: { units: 8, activation: relu }
-        - dense: { units: 4 }
-      batch_size: 16
-      epochs: 2
-  evaluate:
-    uses: evaluate
-    needs: [train, noise, folds]
-    with: { plots: false }
-`;
 
 // Only the MLflow variables a test names: a developer's shell must not change what runs.
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLFLOW_')));
@@ -44,7 +29,7 @@ async function json<T>(cwd: string, args: string[], env: Record<string, string> 
 }
 
 describe('paramflow show, diff and export (local runs)', () => {
-  const dir = makeProject(TRAINED);
+  const dir = makeProject(TRAINED_PIPELINE);
   let a: { runId: string; runHash: string };
 
   beforeAll(async () => {
@@ -163,7 +148,7 @@ describe('show and diff with MLflow run ids, from a project whose run store is e
 
   it('downloads the runs from MLflow: show, diff and export work from the MLflow run ids', async () => {
     const env = { MLFLOW_TRACKING_URI: double.url };
-    const projectA = makeProject(TRAINED);
+    const projectA = makeProject(TRAINED_PIPELINE);
     const a = await run(projectA, [], env);
     const b = await run(projectA, ['--set', 'train.batch_size=32'], env);
     const listed = await json<{ runId: string; mlflow: { runId: string; url: string } }[]>(projectA, ['runs']);

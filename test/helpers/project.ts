@@ -33,6 +33,22 @@ stages:
     with: { k: 4 }
 `;
 
+/** SMALL_PIPELINE with a tiny model trained and evaluated (no plots): metrics, a backend and a model in seconds. */
+export const TRAINED_PIPELINE = `${SMALL_PIPELINE}  train:
+    uses: train
+    needs: [noise, folds]
+    with:
+      layers:
+        - dense: { units: 8, activation: relu }
+        - dense: { units: 4 }
+      batch_size: 16
+      epochs: 2
+  evaluate:
+    uses: evaluate
+    needs: [train, noise, folds]
+    with: { plots: false }
+`;
+
 /** A temp project (with `.paramflow/`) holding `pipeline.yaml`. */
 export function makeProject(pipeline = SMALL_PIPELINE): string {
   const dir = mkdtempSync(join(tmpdir(), 'pf-e2e-'));
