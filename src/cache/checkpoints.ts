@@ -12,10 +12,18 @@ const COMPLETE = 'CHECKPOINT_COMPLETE';
 // whole new folder renamed over the old one, so a crash leaves the previous checkpoint
 // or the new one, never a mix. Only one process computes a key at a time (its lock).
 export class FolderCheckpoints implements CheckpointStore {
+  private lastSave = Date.now();
+
   constructor(
     private readonly layout: Layout,
     private readonly key: string,
+    /** At most one save per this many ms (PARAMFLOW_CHECKPOINT_SECONDS, default 10 s; 0: every epoch). */
+    private readonly intervalMs = checkpointInterval(),
   ) {}
+
+  due(): boolean {
+    return Date.now() - this.lastSave >= this.intervalMs;
+  }
 
   private get dir(): string {
     return this.layout.checkpoint(this.key);
@@ -54,9 +62,15 @@ export class FolderCheckpoints implements CheckpointStore {
     crashPoint('checkpoint-swap');
     await rename(tmp, this.dir);
     await rm(old, { recursive: true, force: true });
+    this.lastSave = Date.now();
   }
 
   async clear(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+function checkpointInterval(): number {
+  const s = Number(process.env.PARAMFLOW_CHECKPOINT_SECONDS ?? 10);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : 10_000;
 }

@@ -85,6 +85,12 @@ export interface CheckpointStore {
   load(): Promise<Record<string, Uint8Array> | undefined>;
   /** Replaces the whole checkpoint atomically. */
   save(files: Record<string, Uint8Array>): Promise<void>;
+  /**
+   * Whether a save is worth its cost now (absent: always). Saving every epoch of a
+   * seconds-long training is mostly fsync; resuming is exact from any checkpoint, so
+   * how often one is taken never changes results.
+   */
+  due?(): boolean;
 }
 
 export interface StageContext {

@@ -91,7 +91,7 @@ async function runTrain(inputs: StageInputs, params: TrainParams, ctx: StageCont
       signal: ctx.signal,
       ...(resume ? { resume } : {}),
       onEpoch: async (snapshot) => {
-        await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished, { fold, snapshot }));
+        if (ctx.checkpoint.due?.() ?? true) await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished, { fold, snapshot }));
         ctx.progress(fold * shape.epochs + snapshot.state.epochs.length, total, 'epochs');
       },
     });
@@ -100,7 +100,7 @@ async function runTrain(inputs: StageInputs, params: TrainParams, ctx: StageCont
     const s = outcome.state;
     const history: FoldHistory = { fold, best_epoch: s.best.epoch, stopped_epoch: s.epochs.length, epochs: s.epochs };
     finished.push({ history, timestamps: s.timestamps, scaler, files });
-    await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished));
+    if (ctx.checkpoint.due?.() ?? true) await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished));
     ctx.progress((fold + 1) * shape.epochs, total, 'epochs');
     const early = s.epochs.length < shape.epochs ? `, stopped early at epoch ${s.epochs.length}` : '';
     ctx.log(`fold ${fold}: best epoch ${s.best.epoch} of ${shape.epochs}, val_loss ${s.best.val_loss.toPrecision(6)}${early}`);

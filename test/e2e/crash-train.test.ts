@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/tracking/run-record.js';
-import { paramflow, runJson, runRecord, quickProject } from '../helpers/project.js';
+import { paramflow, runJson, runRecord, quickProject, leftCheckpoints } from '../helpers/project.js';
 
 // Crash consistency with training in the pipeline (crash.test.ts covers the data stages):
 // each case SIGKILLs a run of quick.yaml at one named point (PARAMFLOW_CRASH_AT, see
@@ -38,7 +38,7 @@ beforeAll(async () => {
 describe('crash consistency with training', () => {
   it.each(cases)('killed at $at: the next run recomputes $rerun and matches an uninterrupted run', async ({ at, rerun, resumes }) => {
     const dir = quickProject();
-    const killed = await paramflow(dir, ['run', 'pipeline.yaml', ...SMALL], { env: { PARAMFLOW_CRASH_AT: at } });
+    const killed = await paramflow(dir, ['run', 'pipeline.yaml', ...SMALL], { env: { PARAMFLOW_CRASH_AT: at, PARAMFLOW_CHECKPOINT_SECONDS: '0' } });
     expect(killed.signal, String(killed.stderr)).toBe('SIGKILL');
     const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
     expect(runs.map((r) => r.status)).toEqual(['KILLED']);
@@ -58,6 +58,6 @@ describe('crash consistency with training', () => {
     // verify cleared the killed writers' temp folders; the finished run left no checkpoint.
     const tmp = join(dir, '.paramflow', 'cache', '.tmp');
     expect(readdirSync(tmp, { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
-    expect(readdirSync(join(dir, '.paramflow', 'checkpoints'))).toEqual([]);
+    expect(leftCheckpoints(dir)).toEqual([]);
   }, 120_000);
 });

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotTree } from '../helpers/cli.js';
-import { paramflow, quickProject, runJson, runRecord } from '../helpers/project.js';
+import { paramflow, quickProject, runJson, runRecord, leftCheckpoints } from '../helpers/project.js';
 
 // Disk and permission faults: a full disk, a folder the user may not write, a read-only
 // file system, a damaged run store. Faults are injected (PARAMFLOW_FAULT_AT, see
@@ -34,7 +34,7 @@ describe('storage faults', () => {
     expect(r.stderr).toMatch(new RegExp(`error PF_STORAGE: ${says.source}`));
     expect(r.stderr).toMatch(new RegExp(`hint: .*${hint.source}`));
     expect(await entries(dir)).toEqual(before);
-    expect(readdirSync(join(dir, '.paramflow', 'checkpoints'))).toEqual([]);
+    expect(leftCheckpoints(dir)).toEqual([]);
     const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
     expect(runs.map((x) => x.status)).toEqual(['FAILED', 'FINISHED']);
     expect((await paramflow(dir, ['cache', 'verify'])).exitCode).toBe(0);

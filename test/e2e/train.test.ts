@@ -48,7 +48,8 @@ describe('quick.yaml end to end', () => {
     const ref = await runRecord(reference, (await runJson(reference, ['--set', 'train.epochs=12'])).runId);
 
     const dir = quickProject();
-    const proc = paramflow(dir, ['run', 'pipeline.yaml', '--set', 'train.epochs=12']);
+    // A checkpoint every epoch (the default is at most one per 10 s), so fold 0's end is saved.
+    const proc = paramflow(dir, ['run', 'pipeline.yaml', '--set', 'train.epochs=12'], { env: { PARAMFLOW_CHECKPOINT_SECONDS: '0' } });
     await new Promise<void>((resolve) => {
       let seen = '';
       proc.stderr!.on('data', (c: Buffer) => {

@@ -1,5 +1,5 @@
 import { execa, type Options } from 'execa';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,6 +62,12 @@ export function quickProject(): string {
   const dir = makeProject();
   copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
   return dir;
+}
+
+/** What is left in a project's checkpoints folder (none: the folder may not even exist). */
+export function leftCheckpoints(dir: string): string[] {
+  const at = join(dir, '.paramflow', 'checkpoints');
+  return existsSync(at) ? readdirSync(at) : [];
 }
 
 /** Runs the compiled CLI in `cwd`; never throws on a non-zero exit. */
