@@ -3,7 +3,7 @@
 // and with --jobs 2, each in a fresh project (cold cache), in one session. Workers get
 // one BLAS thread each; the speed-up can not exceed what the machine's cores give.
 //
-//   node bench/sweep-speedup.mjs [--epochs 10] [--json FILE]
+//   node bench/sweep-speedup.mjs [--epochs 10] [--trials 8] [--json FILE]
 import { execa } from 'execa';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,10 @@ import { parseArgs } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const { values: opts } = parseArgs({ options: { epochs: { type: 'string', default: '10' }, json: { type: 'string' } } });
-const SWEEP = ['--sweep', 'train.batch_size=16,32', '--sweep', 'train.optimizer.adam.lr=0.001,0.002,0.005,0.01', '--set', `train.epochs=${opts.epochs}`];
+const { values: opts } = parseArgs({ options: { epochs: { type: 'string', default: '10' }, trials: { type: 'string', default: '8' }, json: { type: 'string' } } });
+// trials = 2 batch sizes × n learning rates (8: 4 rates; 16: 8 rates …).
+const RATES = Array.from({ length: Math.max(1, Math.round(Number(opts.trials) / 2)) }, (_, i) => (0.001 * (i + 1)).toFixed(3));
+const SWEEP = ['--sweep', 'train.batch_size=16,32', '--sweep', `train.optimizer.adam.lr=${RATES.join(',')}`, '--set', `train.epochs=${opts.epochs}`];
 
 async function timed(jobs) {
   const dir = mkdtempSync(join(tmpdir(), `pf-bench-sweep-${jobs}-`));
@@ -30,9 +32,9 @@ async function timed(jobs) {
 
 const one = await timed(1);
 const two = await timed(2);
-const row = { trials: 8, jobs1_s: one.seconds, jobs2_s: two.seconds, speedup: one.seconds / two.seconds, identical: JSON.stringify(one.objectives) === JSON.stringify(two.objectives) };
+const row = { trials: 2 * RATES.length, jobs1_s: one.seconds, jobs2_s: two.seconds, speedup: one.seconds / two.seconds, identical: JSON.stringify(one.objectives) === JSON.stringify(two.objectives) };
 process.stdout.write(
-  `sweep of 8 trials (quick.yaml, ${opts.epochs} epochs): --jobs 1 ${one.seconds.toFixed(1)} s, --jobs 2 ${two.seconds.toFixed(1)} s → ${row.speedup.toFixed(2)}× (goal ≥ 1.8× on 2 cores); results ${row.identical ? 'identical' : 'DIFFER'}\n`,
+  `sweep of ${row.trials} trials (quick.yaml, ${opts.epochs} epochs): --jobs 1 ${one.seconds.toFixed(1)} s, --jobs 2 ${two.seconds.toFixed(1)} s → ${row.speedup.toFixed(2)}× (goal ≥ 1.8× on 2 cores); results ${row.identical ? 'identical' : 'DIFFER'}\n`,
 );
 if (opts.json) writeFileSync(opts.json, JSON.stringify(row, null, 2) + '\n');
 if (!row.identical) process.exitCode = 1;
