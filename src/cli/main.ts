@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { cacheGcCommand, cacheLsCommand, cacheVerifyCommand } from './commands/cache.js';
+import { cachePullCommand, cachePushCommand } from './commands/cache-remote.js';
 import { compareCommand } from './commands/compare.js';
 import { diffCommand } from './commands/diff.js';
 import { exportCommand } from './commands/export.js';
@@ -107,6 +108,23 @@ cache
   .option('--json', 'print what was removed and kept as JSON')
   .action(async (flags) => {
     exitCode = await cacheGcCommand(flags);
+  });
+
+cache
+  .command('push [file]')
+  .description('upload the local entries the remote cache lacks (remote: --remote, PARAMFLOW_CACHE_REMOTE, or the file\'s cache.remote)')
+  .option('--remote <where>', 'a shared folder or s3://bucket/prefix')
+  .option('--json', 'print what was pushed as JSON')
+  .action(async (file, flags) => {
+    exitCode = await cachePushCommand(file, flags);
+  });
+cache
+  .command('pull [file]')
+  .description('download the remote cache\'s entries the local cache lacks (digests checked)')
+  .option('--remote <where>', 'a shared folder or s3://bucket/prefix')
+  .option('--json', 'print what was pulled as JSON')
+  .action(async (file, flags) => {
+    exitCode = await cachePullCommand(file, flags);
   });
 
 program

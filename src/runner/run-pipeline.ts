@@ -15,6 +15,7 @@ import { HOST } from '../util/process-alive.js';
 import { InProcessExecutor, type Executor } from './executor.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { executeStages } from './schedule.js';
+import { openRemote } from '../cache/remote/remote.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
 
 export interface RunOptions {
@@ -40,6 +41,8 @@ export interface RunOptions {
   stateRoot?: string;
   /** `false`: no MLflow logging, whatever the tracking URI. */
   tracking?: boolean;
+  /** `false`: ignore `cache.remote` / PARAMFLOW_CACHE_REMOTE (repro's scratch cache does, implicitly). */
+  remote?: boolean;
 }
 
 export interface RunSummary {
@@ -69,6 +72,8 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const store = new RunStore(layout);
   const reporter = options.reporter ?? silentReporter;
   // Built before anything is written: a bad tracking URI is bad input (exit 2).
+  // Opened before anything is written: a remote folder that is not there is bad input (exit 2).
+  const remote = options.remote === false || options.stateRoot || !pipeline.cache ? undefined : await openRemote(pipeline.cache.remote);
   const tracker = options.tracking === false ? undefined : MlflowTracker.fromEnv(options.env ?? process.env, pipeline.tracking.uri, { layout, log: (line) => reporter.note(line) });
   const record: RunRecord = {
     format: RUN_FORMAT,
@@ -116,6 +121,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     signal: options.signal ?? new AbortController().signal,
     previous,
     tracker,
+    ...(remote ? { remote } : {}),
   });
   record.status = outcome.status;
   if (outcome.error) record.error = outcome.error;
