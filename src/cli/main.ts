@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { cacheGcCommand, cacheLsCommand, cacheVerifyCommand } from './commands/cache.js';
@@ -44,6 +44,7 @@ program
   .option('--backend <name>', 'TensorFlow.js backend: tfjs-node, wasm or cpu (default: the fastest that loads)')
   .option('--sweep <key=v1,v2,…>', 'sweep a key over values (grid; repeatable; adds to the file\'s sweep:)', collect, [])
   .option('--fail-fast', 'stop a sweep at its first failed trial')
+  .addOption(new Option('--executor <name>', 'where a sweep\'s trials run: local worker processes, or a Slurm job array (settings from executor.slurm:)').choices(['local', 'slurm']).default('local'))
   .option('--json', 'print the run (or sweep) summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await runCommand(file, flags);
@@ -212,6 +213,14 @@ program
   .action(async () => {
     const { serveTrials } = await import('../sweep/worker.js');
     exitCode = await serveTrials();
+  });
+
+// One trial of a Slurm job array (src/sweep/slurm/task.ts); written into the sbatch script, never typed by users.
+program
+  .command('slurm-task <dir>', { hidden: true })
+  .action(async (dir) => {
+    const { runSlurmTask } = await import('../sweep/slurm/task.js');
+    exitCode = await runSlurmTask(dir);
   });
 
 try {
