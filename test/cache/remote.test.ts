@@ -92,6 +92,19 @@ describe.each(kinds)('remote cache on %s', (_name, open) => {
     expect(await pullIfPresent(remote, freshCache(), input(99).key)).toBeUndefined();
   });
 
+  it('two machines pushing the same entry at once leave one complete entry', async () => {
+    const a = freshCache();
+    const b = freshCache();
+    const m = await a.commit(input(5));
+    await b.commit(input(5));
+    const pushed = await Promise.all([pushEntry(remote, a, m.key), pushEntry(remote, b, m.key)]);
+    expect(pushed).toContain(true);
+    expect((await remote.keys()).filter((k) => k === m.key)).toHaveLength(1);
+    const c = freshCache();
+    await pullEntry(remote, c, m.key);
+    expect((await c.verify(m.key)).ok).toBe(true);
+  });
+
   it('an upload cut short before its COMPLETE marker is not an entry', async () => {
     const a = freshCache();
     const m = await a.commit(input(2));

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SweepRecord } from '../../src/sweep/record.js';
 import { paramflow, quickProject, runJson, runRecord } from '../helpers/project.js';
 import { startS3 } from '../helpers/s3.js';
 
@@ -36,6 +37,25 @@ describe('remote cache: a shared folder (PARAMFLOW_CACHE_REMOTE)', () => {
     const verify = await paramflow(b, ['cache', 'verify']);
     expect(verify.exitCode, String(verify.stdout)).toBe(0);
   }, 120_000);
+
+  it('a sweep on a second, empty folder pulls every stage of every trial and executes nothing', async () => {
+    const shared = mkdtempSync(join(tmpdir(), 'pf-shared-'));
+    const env = { PARAMFLOW_CACHE_REMOTE: shared };
+    const grid = ['--sweep', 'train.batch_size=16,32', '--sweep', 'noise.gaussian.relative=0,0.05', '--jobs', '2'];
+    const sweep = async (dir: string) => {
+      const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, ...grid], { env });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const rec = JSON.parse(String(r.stdout)) as SweepRecord;
+      const runs = await Promise.all(rec.trials.map((t) => runRecord(dir, t.replicates[0]!.runId!)));
+      return { rec, runs };
+    };
+    const a = await sweep(quickProject());
+    expect(a.runs.filter((x) => x.stages.simulate!.status === 'executed')).toHaveLength(1);
+    const c = await sweep(quickProject());
+    expect(c.runs.flatMap((x) => Object.values(x.stages).filter((st) => st.status !== 'cached'))).toEqual([]);
+    const objectives = (s: SweepRecord) => Object.fromEntries(s.trials.map((t) => [t.id, t.objective?.mean]));
+    expect(objectives(c.rec)).toEqual(objectives(a.rec));
+  }, 240_000);
 
   it('a remote folder that does not exist is bad input: exit 2, located, nothing recorded', async () => {
     const dir = quickProject();

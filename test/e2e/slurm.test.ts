@@ -73,6 +73,30 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     expect(readdirSync(join(dir, '.paramflow', 'slurm'))).toHaveLength(2); // the sweep's array, then the retry's
   }, 240_000);
 
+  it.skipIf(REAL)('Ctrl-C scancels the array: the sweep is KILLED (exit 130) and every task is scancelled', async () => {
+    const dir = slurmProject();
+    const env = slurmEnv();
+    const child = paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, '--set', 'train.epochs=200', '--sweep', 'train.batch_size=16,32', '--executor', 'slurm'], { env });
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (/submitted job array/.test(seen)) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode, seen + String(r.stderr)).toBe(130);
+    const record = JSON.parse(String(r.stdout)) as SweepRecord;
+    expect(record.status).toBe('KILLED');
+    expect(record.trials.flatMap((t) => t.replicates.map((x) => x.status))).toEqual(['KILLED', 'KILLED']);
+    // scancel reached every task the stand-in had started (it marks them before signalling them).
+    const state = readdirSync(env.FAKE_SLURM_DIR!);
+    const tasks = state.filter((f) => f.endsWith('.task')).map((f) => f.slice(0, -'.task'.length));
+    expect(tasks).toHaveLength(2);
+    for (const t of tasks) expect(state.includes(`${t}.cancelled`) || state.includes(`${t}.rc`)).toBe(true);
+  }, 240_000);
+
   it('without sbatch, --executor slurm is bad input (exit 2) and nothing is recorded', async () => {
     const dir = slurmProject();
     const r = await paramflow(dir, ['run', 'pipeline.yaml', '--sweep', 'train.batch_size=16,32', '--executor', 'slurm'], { env: { PATH: '/nonexistent' } });

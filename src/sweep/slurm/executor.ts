@@ -42,6 +42,8 @@ export class SlurmTrialExecutor implements TrialExecutor {
   private readonly batches = new Set<Batch>();
   private polling: Promise<void> | undefined;
   private closed = false;
+  /** Ends the wait between two polls when the sweep is over (Ctrl-C must not wait for it). */
+  private readonly stopWaiting = new AbortController();
 
   constructor(private readonly o: SlurmOptions) {}
 
@@ -86,7 +88,7 @@ export class SlurmTrialExecutor implements TrialExecutor {
     const every = (this.o.settings.poll_seconds ?? 15) * 1000;
     while (!this.closed && this.batches.size > 0) {
       for (const b of [...this.batches]) await this.check(b);
-      if (this.batches.size > 0) await delay(every);
+      if (this.batches.size > 0) await delay(every, undefined, { signal: this.stopWaiting.signal }).catch(() => undefined);
     }
     this.polling = undefined;
   }
@@ -132,6 +134,7 @@ export class SlurmTrialExecutor implements TrialExecutor {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopWaiting.abort();
     for (const b of [...this.batches]) await this.cancel(b);
   }
 }
