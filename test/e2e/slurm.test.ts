@@ -41,6 +41,7 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     const { r, record } = await sweep(dir, [...grid, '--executor', 'slurm'], slurmEnv());
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(String(r.stderr)).toMatch(/slurm: submitted job array \d+ \(3 tasks/);
+    expect(String(r.stderr)).toMatch(/slurm \d+: 3 RUNNING/); // the first poll follows sbatch at once
     const local = await sweep(quickProject(), grid, {});
     expect(objectives(record!)).toEqual(objectives(local.record!));
 

@@ -19,6 +19,7 @@ interface Batch {
   dir: string;
   jobId: string;
   pending: Map<number, Waiting>;
+  lastProgress?: string;
 }
 
 export interface SlurmOptions {
@@ -102,6 +103,7 @@ export class SlurmTrialExecutor implements TrialExecutor {
     if (live.exitCode !== 0 && !forgotten) return;
     const states = forgotten ? [] : parseSqueue(String(live.stdout));
     const running = new Set(states.filter((s) => !isTerminal(s.state)).map((s) => s.index));
+    this.progress(b, states);
     const ended = [...b.pending.keys()].filter((i) => !running.has(i));
     if (ended.length === 0) return;
     let accounting: TaskState[] | undefined;
@@ -119,6 +121,18 @@ export class SlurmTrialExecutor implements TrialExecutor {
       const how = end ? describeEnd(end) : `slurm task ${b.jobId}_${i} ended without a result`;
       this.finish(b, i, { ok: false, badInput: false, message: `${how}; log: ${join(b.dir, 'logs', `${b.jobId}_${i}.log`)}` });
     }
+  }
+
+  /** A line when the array's counts change: `slurm 4711: 2 RUNNING, 4 PENDING (Priority)`. */
+  private progress(b: Batch, states: TaskState[]): void {
+    const counts = new Map<string, number>();
+    for (const s of states.filter((x) => b.pending.has(x.index))) {
+      const label = s.state === 'PENDING' && s.detail ? `PENDING (${s.detail})` : s.state;
+      counts.set(label, (counts.get(label) ?? 0) + 1);
+    }
+    const line = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
+    if (line && line !== b.lastProgress) this.o.log(`slurm ${b.jobId}: ${line}`);
+    b.lastProgress = line;
   }
 
   private finish(b: Batch, i: number, outcome: TrialOutcome): void {
