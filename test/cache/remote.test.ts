@@ -59,9 +59,16 @@ const kinds: [string, () => Promise<{ remote: RemoteCache; close: () => Promise<
     'an S3 bucket (s3rver)',
     async () => {
       const s3 = await startS3();
+      const saved = Object.fromEntries(Object.keys(s3.env).map((k) => [k, process.env[k]]));
       Object.assign(process.env, s3.env);
       const remote = await openRemote(parseRemoteSpec('s3://pf-cache/team/cache', '/', here));
-      return { remote, close: s3.close };
+      const restore = () => {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      };
+      return { remote, close: async () => (restore(), s3.close()) };
     },
   ],
 ];
