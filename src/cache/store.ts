@@ -131,7 +131,8 @@ export class CacheStore {
     }
   }
 
-  private async place(tmp: string, key: string): Promise<void> {
+  /** Makes the finished folder `tmp` (under tmpDir) the entry `key`, by rename; also how pulled entries arrive. */
+  async place(tmp: string, key: string): Promise<void> {
     const dest = this.layout.entry(key);
     try {
       await rename(tmp, dest);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { isMlflowError } from '../tracking/mlflow/errors.js';
@@ -32,6 +32,7 @@ program
   .option('--sweep <key=v1,v2,…>', 'sweep a key over values (grid; repeatable; adds to the file\'s sweep:)', collect, [])
   .option('--fail-fast', 'stop a sweep at its first failed trial')
   .option('--profile', 'time every TensorFlow.js kernel: per stage, and per kernel for stages that train or predict')
+  .addOption(new Option('--executor <name>', 'where a sweep\'s trials run: local worker processes, or a Slurm job array (settings from executor.slurm:)').choices(['local', 'slurm']).default('local'))
   .option('--json', 'print the run (or sweep) summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await (await import('./commands/run.js')).runCommand(file, flags);
@@ -96,6 +97,23 @@ cache
   .option('--json', 'print what was removed and kept as JSON')
   .action(async (flags) => {
     exitCode = await (await import('./commands/cache.js')).cacheGcCommand(flags);
+  });
+
+cache
+  .command('push [file]')
+  .description('upload the local entries the remote cache lacks (remote: --remote, PARAMFLOW_CACHE_REMOTE, or the file\'s cache.remote)')
+  .option('--remote <where>', 'a shared folder or s3://bucket/prefix')
+  .option('--json', 'print what was pushed as JSON')
+  .action(async (file, flags) => {
+    exitCode = await (await import('./commands/cache-remote.js')).cachePushCommand(file, flags);
+  });
+cache
+  .command('pull [file]')
+  .description('download the remote cache\'s entries the local cache lacks (digests checked)')
+  .option('--remote <where>', 'a shared folder or s3://bucket/prefix')
+  .option('--json', 'print what was pulled as JSON')
+  .action(async (file, flags) => {
+    exitCode = await (await import('./commands/cache-remote.js')).cachePullCommand(file, flags);
   });
 
 program
@@ -194,6 +212,14 @@ program
   .action(async () => {
     const { serveTrials } = await import('../sweep/worker.js');
     exitCode = await serveTrials();
+  });
+
+// One trial of a Slurm job array (src/sweep/slurm/task.ts); written into the sbatch script, never typed by users.
+program
+  .command('slurm-task <dir>', { hidden: true })
+  .action(async (dir) => {
+    const { runSlurmTask } = await import('../sweep/slurm/task.js');
+    exitCode = await runSlurmTask(dir);
   });
 
 try {

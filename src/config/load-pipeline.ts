@@ -14,6 +14,7 @@ import { structuralPipelineValidator } from './schema-registry.js';
 import { applyPorts, resolveInputs, withValidator } from './stage-ports.js';
 import type { Override, PipelineSpec, StageSpec } from './spec.js';
 import { YamlSource } from './yaml-source.js';
+import { chooseRemote } from '../cache/remote/spec.js';
 // The light parts of tracking/mlflow only: validation must not load the HTTP client.
 import { experimentNameProblem, mlflowKeyProblems } from '../tracking/mlflow/limits.js';
 import { pipelineParamKeys } from '../tracking/mlflow/mapping.js';
@@ -43,6 +44,8 @@ interface RawPipeline {
   stages: Record<string, RawStage>;
   description?: string;
   sweep?: PipelineSpec['sweep'];
+  cache?: { remote?: string };
+  executor?: PipelineSpec['executor'];
 }
 
 // The front door: file → YAML with positions → overrides → JSON Schema → typed spec.
@@ -106,7 +109,20 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     stages: Object.fromEntries(stages.map((s) => [s.name, { uses: s.uses, needs: [...s.needs].sort(), with: s.with, seed: s.seed }])),
   };
   checkTracking(resolved, experiment, uri, { file }, !cliSet('uri') && env.MLFLOW_TRACKING_URI ? undefined : located.locate(['tracking', 'uri']));
-  return { file: abs, dir: dirname(abs), root, name: raw.name, seed, tracking: { experiment, ...(uri ? { uri } : {}) }, stages, resolved, ...(raw.sweep ? { sweep: raw.sweep } : {}) };
+  const remote = chooseRemote(env, raw.cache?.remote, dirname(abs), located.locate(['cache', 'remote']));
+  return {
+    file: abs,
+    dir: dirname(abs),
+    root,
+    name: raw.name,
+    seed,
+    tracking: { experiment, ...(uri ? { uri } : {}) },
+    stages,
+    resolved,
+    ...(raw.sweep ? { sweep: raw.sweep } : {}),
+    ...(remote ? { cache: { remote } } : {}),
+    ...(raw.executor ? { executor: raw.executor } : {}),
+  };
 }
 
 // MLflow's limits are checked here, before anything runs, not discovered mid-run.

@@ -45,6 +45,21 @@ export interface PipelineSpec {
   resolved: Record<string, unknown>;
   /** The `sweep:` section, if any (not part of `resolved`: each trial is a plain run). */
   sweep?: Partial<import('../sweep/spec.js').SweepSpec>;
+  /** `cache.remote:` or PARAMFLOW_CACHE_REMOTE: the cache machines share (not hashed). */
+  cache?: { remote: import('../cache/remote/spec.js').RemoteSpec };
+  /** `executor:` settings for sweeps run elsewhere (not hashed). */
+  executor?: { slurm?: SlurmSettings };
+}
+
+/** `executor.slurm:` — each array task's resources. */
+export interface SlurmSettings {
+  partition?: string;
+  cpus?: number;
+  mem?: string;
+  time?: string;
+  account?: string;
+  max_parallel?: number;
+  poll_seconds?: number;
 }
 
 export interface Override {

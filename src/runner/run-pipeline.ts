@@ -16,6 +16,7 @@ import { InProcessExecutor, type Executor } from './executor.js';
 import { enableKernelProfile, type StageProfile } from '../backend/profile.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { executeStages } from './schedule.js';
+import { openRemote } from '../cache/remote/remote.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
 
 export interface RunOptions {
@@ -43,6 +44,8 @@ export interface RunOptions {
   stateRoot?: string;
   /** `false`: no MLflow logging, whatever the tracking URI. */
   tracking?: boolean;
+  /** `false`: ignore `cache.remote` / PARAMFLOW_CACHE_REMOTE (repro's scratch cache does, implicitly). */
+  remote?: boolean;
 }
 
 export interface RunSummary {
@@ -74,6 +77,8 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const store = new RunStore(layout);
   const reporter = options.reporter ?? silentReporter;
   // Built before anything is written: a bad tracking URI is bad input (exit 2).
+  // Opened before anything is written: a remote folder that is not there is bad input (exit 2).
+  const remote = options.remote === false || options.stateRoot || !pipeline.cache ? undefined : await openRemote(pipeline.cache.remote);
   // The MLflow client (undici) loads only for a run that is tracked.
   const tracker =
     options.tracking === false || !pipeline.tracking.uri
@@ -130,6 +135,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     signal: options.signal ?? new AbortController().signal,
     previous,
     tracker,
+    ...(remote ? { remote } : {}),
   });
   record.status = outcome.status;
   if (outcome.error) record.error = outcome.error;

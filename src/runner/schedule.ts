@@ -18,6 +18,8 @@ import type { MlflowTracker } from '../tracking/mlflow/index.js';
 import type { Reporter } from './reporter.js';
 import { explainStage } from './status.js';
 import { storageError } from '../util/storage-errors.js';
+import type { RemoteCache } from '../cache/remote/remote.js';
+import { pullBeforeRun, pushAfterCommit } from './remote-hooks.js';
 
 export interface ExecuteContext {
   plan: Plan;
@@ -34,6 +36,8 @@ export interface ExecuteContext {
   tracker?: MlflowTracker;
   /** `--profile`: each executed stage's time and kernel times are appended here. */
   profile?: StageProfile[];
+  /** The cache other machines share (`cache.remote`), if any. */
+  remote?: RemoteCache;
 }
 
 export interface ExecuteOutcome {
@@ -146,6 +150,8 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
       c.reporter.stageLog(name, `warning: cache entry ${key.slice(0, 12)} is ${lookup.reason}${lookup.detail ? ` (${lookup.detail})` : ''}; removing it and recomputing`);
       await c.cache.remove(key);
     }
+    const pulled = c.remote && !c.noCache ? await pullBeforeRun(c.remote, c.cache, c.reporter, name, key) : undefined;
+    if (pulled) return cachedOutcome(c, name, pulled, startedAt, 'cached (pulled from the remote cache)');
     const reason = c.noCache ? '--no-cache' : explainStage(s, lookup, c.previous.get(name)).reasons.join('; ');
     c.reporter.stageStart(name, reason);
     const inputs: Record<string, Artifact> = {};
@@ -182,6 +188,7 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
     // Kept when the stage fails (the program's inputs and partial outputs help to debug it).
     for (const d of scratches) await rm(d, { recursive: true, force: true });
     if (scratches.length > 0) await rmdir(dirname(scratches[0]!)).catch(() => undefined);
+    if (c.remote && !existing.hit) await pushAfterCommit(c.remote, c.cache, c.reporter, name, key);
     c.reporter.stageEnd(name, 'executed', durationMs);
     return { cached: false, manifest, outputs: result.outputs, reason, startedAt, durationMs };
   } finally {
@@ -196,9 +203,9 @@ function reportFiles(c: ExecuteContext, m: Manifest): { path: string; file: stri
     .map((f) => ({ path: f, file: join(c.layout.entry(m.key), f) }));
 }
 
-function cachedOutcome(c: ExecuteContext, name: string, manifest: Manifest, startedAt: string): StageOutcome {
+function cachedOutcome(c: ExecuteContext, name: string, manifest: Manifest, startedAt: string, reason = 'cached'): StageOutcome {
   c.reporter.stageEnd(name, 'cached', 0);
-  return { cached: true, manifest, reason: 'cached', startedAt, durationMs: 0 };
+  return { cached: true, manifest, reason, startedAt, durationMs: 0 };
 }
 
 function stageContext(s: PlannedStage, c: ExecuteContext, checkpoint: FolderCheckpoints, scratches: string[]): StageContext {

@@ -29,6 +29,8 @@ export interface SweepOptions {
   signal?: AbortSignal;
   log?: (line: string) => void;
   executor?: TrialExecutor;
+  /** Builds the executor once the pipeline is loaded (`--executor slurm` reads its `executor.slurm:`). */
+  makeExecutor?: (base: PipelineSpec, layout: Layout) => TrialExecutor;
 }
 
 /** The sweep of a pipeline (file `sweep:` and `--sweep` flags), or undefined when it has none. */
@@ -84,7 +86,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   const mlflow = base.tracking.uri ? await (await import('./mlflow-parent.js')).startSweepMlflow(base, record, log) : undefined;
 
   const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
-  const executor = o.executor ?? new ProcessTrialExecutor(base.root);
+  const executor = o.executor ?? o.makeExecutor?.(base, layout) ?? new ProcessTrialExecutor(base.root);
   const controller = new AbortController();
   o.signal?.addEventListener('abort', () => controller.abort(o.signal?.reason), { once: true });
   const started = Date.now();

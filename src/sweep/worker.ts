@@ -33,7 +33,7 @@ export async function serveTrials(): Promise<number> {
   return 0;
 }
 
-async function runTrial(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome> {
+export async function runTrial(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome> {
   setCrashTrial(task.tag.trial);
   try {
     const summary = await runPipeline({

@@ -1,4 +1,5 @@
-import { EXIT } from '../../errors.js';
+import { EXIT, ParamflowError } from '../../errors.js';
+import { slurmExecutor } from './run-executor.js';
 import { runPipeline } from '../../runner/run-pipeline.js';
 import { locateOverrides } from '../overrides.js';
 import { plainReporter } from '../output/plain-reporter.js';
@@ -17,6 +18,7 @@ export interface RunFlags {
   sweep?: string[];
   failFast?: boolean;
   profile?: boolean;
+  executor?: string;
 }
 
 export async function runCommand(file: string, flags: RunFlags): Promise<number> {
@@ -33,12 +35,14 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   };
   process.on('SIGINT', onSigint);
   try {
+    const slurm = flags.executor === 'slurm' ? await slurmExecutor(flags) : undefined;
     if (!flags.dryRun) {
       const sweep = await runSweep({
+        ...slurm,
         file,
         overrides: locateOverrides(flags.set),
         sweepFlags: locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'),
-        jobs: flags.jobs,
+        jobs: slurm ? (flags.jobs ?? Number.MAX_SAFE_INTEGER) : flags.jobs,
         noCache: !flags.cache,
         backend: flags.backend,
         failFast: flags.failFast,
@@ -52,6 +56,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
         process.stderr.write(`${sweep.status === 'FINISHED' ? '✓' : '✗'} sweep ${sweep.sweepId} ${sweep.status.toLowerCase()}${b ? `: best ${b.trial} ${sweep.spec.objective.metric} ${b.objective.mean.toPrecision(4)}` : ''} — \`paramflow runs --sweep ${sweep.sweepId.slice(0, 24)}\` compares the trials\n`);
         return sweep.status === 'KILLED' ? EXIT.interrupted : sweep.status === 'FAILED' ? EXIT.failed : EXIT.ok;
       }
+    }
+    if (flags.executor && flags.executor !== 'local') {
+      throw new ParamflowError('PF_BAD_FLAG', `--executor ${flags.executor} runs a sweep's trials elsewhere, and this pipeline has no sweep`, {
+        location: { file: '<command line>' },
+        hint: 'add `sweep:` to the pipeline or pass --sweep KEY=V1,V2; a single run runs here',
+      });
     }
     const reporter = process.stderr.isTTY ? ttyReporter() : plainReporter();
     const summary = await runPipeline({

@@ -1,0 +1,23 @@
+import { execa } from 'execa';
+import { ParamflowError } from '../../errors.js';
+import type { SweepOptions } from '../../sweep/run-sweep.js';
+
+/**
+ * `--executor slurm`: checked before anything runs (no sbatch here is bad input, exit 2);
+ * the Slurm code itself is loaded only when a sweep uses it.
+ */
+export async function slurmExecutor(flags: { dryRun?: boolean }): Promise<Pick<SweepOptions, 'makeExecutor'>> {
+  if (flags.dryRun) return {};
+  const probe = await execa('sbatch', ['--version'], { reject: false });
+  if (probe.exitCode !== 0) {
+    throw new ParamflowError('PF_BAD_FLAG', `--executor slurm: sbatch does not run here (${probe.code === 'ENOENT' ? 'not on PATH' : String(probe.stderr || probe.message).trim().split('\n')[0]})`, {
+      location: { file: '<command line>' },
+      hint: 'submit from a Slurm login node (where `sbatch --version` works), or use the default local executor',
+    });
+  }
+  const { SlurmTrialExecutor } = await import('../../sweep/slurm/executor.js');
+  return {
+    makeExecutor: (base, layout) =>
+      new SlurmTrialExecutor({ settings: base.executor?.slurm ?? {}, layout, name: `paramflow-${base.name}`, log: (line) => process.stderr.write(line + '\n') }),
+  };
+}
