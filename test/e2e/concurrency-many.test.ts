@@ -26,23 +26,24 @@ async function untilRunning(dir: string, n: number): Promise<void> {
 }
 
 describe('many processes on one project', () => {
-  it('three runs (one overlapping) and a 2-trial sweep at once: every stage key computed once, all correct', async () => {
+  it('four runs (two overlapping) and a 2-trial sweep at once: every stage key computed once, all correct', async () => {
     const dir = quickProject();
-    // Everyone blocks on simulate's lock until all five runs are up, so they truly overlap.
+    // Everyone blocks on simulate's lock until all six runs are up, so they truly overlap.
     const held = await acquireLock(new Layout(dir).lock(await keyOf(dir, 'simulate')));
     const procs = [
       paramflow(dir, ['run', 'pipeline.yaml', ...SMALL]),
       paramflow(dir, ['run', 'pipeline.yaml', ...SMALL]),
       paramflow(dir, ['run', 'pipeline.yaml', ...SMALL, '--set', 'train.batch_size=16']),
+      paramflow(dir, ['run', 'pipeline.yaml', ...SMALL, '--set', 'train.batch_size=32']),
       paramflow(dir, ['run', 'pipeline.yaml', ...SMALL, '--sweep', 'train.batch_size=16,32', '--jobs', '2']),
     ];
-    await untilRunning(dir, 5);
+    await untilRunning(dir, 6);
     await held.release();
     const results = await Promise.all(procs);
-    expect(results.map((r) => r.exitCode), results.map((r) => String(r.stderr)).join('\n')).toEqual([0, 0, 0, 0]);
+    expect(results.map((r) => r.exitCode), results.map((r) => String(r.stderr)).join('\n')).toEqual([0, 0, 0, 0, 0]);
 
     const runs = await allRuns(dir);
-    expect(runs).toHaveLength(5);
+    expect(runs).toHaveLength(6);
     expect(runs.every((r) => r.status === 'FINISHED')).toBe(true);
     const executions = new Map<string, number>();
     const files = new Map<string, string>();
