@@ -110,7 +110,7 @@ function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError
       return fail(`${at} must be ${article(String(p.type))}, got ${describe(e.data)}`, hintFromDescription(e.parentSchema, `write ${article(String(p.type))} here`));
     case 'enum': {
       const options = (p.allowedValues as unknown[]).map(String);
-      return fail(`${at} must be one of ${options.join(', ')}; got ${describe(e.data)}`, didYouMean(String(e.data), options));
+      return fail(`${at} must be one of ${options.join(', ')}; got ${describe(e.data)}`, didYouMean(typeof e.data === 'string' ? e.data : '', options));
     }
     case 'const':
       return fail(`${at} must be ${JSON.stringify(p.allowedValue)}, got ${describe(e.data)}`, `write ${JSON.stringify(p.allowedValue)}`);
@@ -118,7 +118,7 @@ function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return fail(`${at} must be ${SYMBOL[String(p.comparison)] ?? String(p.comparison)} ${String(p.limit)}, got ${String(e.data)}`, rangeHint(e.parentSchema));
+      return fail(`${at} must be ${SYMBOL[String(p.comparison)] ?? String(p.comparison)} ${String(p.limit)}, got ${typeof e.data === 'number' ? String(e.data) : describe(e.data)}`, rangeHint(e.parentSchema));
     case 'minItems':
     case 'maxItems': {
       const len = Array.isArray(e.data) ? e.data.length : 0;

@@ -35,6 +35,8 @@ export const HOSTILE: Hostile[] = [
   { name: 'a NUL byte', text: () => 'name: x\u0000\nseed: 1\nstages: {}\n' },
   { name: 'tabs as indentation', text: () => `${HEAD}stages:\n\tsimulate:\n\t\tuses: simulate\n` },
   { name: '__proto__ keys', text: () => `${HEAD}__proto__: { polluted: true }\nstages:\n  __proto__:\n    uses: simulate\n` },
+  // Found by the fuzzer: a mapping where an enum goes, holding a key named toString.
+  { name: 'a mapping with a toString key where a name goes', text: () => `${HEAD}${SIMULATE}      n: 10\n      model: { toString: "" }\n` },
   { name: 'tags and binary', text: () => 'name: !!binary aGVsbG8=\nseed: !!float 1\nstages:\n  simulate:\n    uses: !custom simulate\n' },
   { name: 'several documents', text: () => `${HEAD}stages: {}\n---\n${HEAD}` },
   { name: 'a bare scalar', text: () => '42\n' },
