@@ -32,7 +32,7 @@ program
   .option('--sweep <key=v1,v2,…>', 'sweep a key over values (grid; repeatable; adds to the file\'s sweep:)', collect, [])
   .option('--fail-fast', 'stop a sweep at its first failed trial')
   .option('--profile', 'time every TensorFlow.js kernel: per stage, and per kernel for stages that train or predict')
-  .addOption(new Option('--executor <name>', 'where a sweep\'s trials run: local worker processes, or a Slurm job array (settings from executor.slurm:)').choices(['local', 'slurm']).default('local'))
+  .addOption(new Option('--executor <name>', 'where a sweep\'s trials run: local worker processes, a Slurm job array (settings from executor.slurm:), or a Redis job queue served by `paramflow worker` (PARAMFLOW_REDIS_URL)').choices(['local', 'slurm', 'queue']).default('local'))
   .option('--json', 'print the run (or sweep) summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await (await import('./commands/run.js')).runCommand(file, flags);
@@ -203,6 +203,29 @@ program
   .option('--force', 'overwrite an existing example pipeline')
   .action(async (dir, flags) => {
     exitCode = await (await import('./commands/init.js')).initCommand(dir ?? '.', flags);
+  });
+
+program
+  .command('worker')
+  .description('serve a sweep job queue (`run --executor queue`): run its trials in this project folder until SIGTERM/SIGINT')
+  .option('--concurrency <n>', 'trials at once', wholeNumber('--concurrency', 1), 1)
+  .option('--redis <url>', 'the Redis server (default: PARAMFLOW_REDIS_URL, else redis://127.0.0.1:6379)')
+  .option('--queue <name>', 'the queue (default: PARAMFLOW_QUEUE, else paramflow)')
+  .action(async (flags) => {
+    const { queueSettings } = await import('../sweep/queue/settings.js');
+    const { serveQueue } = await import('../sweep/queue/worker.js');
+    exitCode = await serveQueue({ settings: queueSettings(flags), concurrency: flags.concurrency, log: (line) => process.stderr.write(line + '\n') });
+  });
+
+const queueCmd = program.command('queue').description('inspect the sweep job queue (`run --executor queue`)');
+queueCmd
+  .command('status')
+  .description('waiting/active/completed/failed jobs and the connected workers')
+  .option('--redis <url>', 'the Redis server (default: PARAMFLOW_REDIS_URL, else redis://127.0.0.1:6379)')
+  .option('--queue <name>', 'the queue (default: PARAMFLOW_QUEUE, else paramflow)')
+  .option('--json', 'print the status as JSON')
+  .action(async (flags) => {
+    exitCode = await (await import('./commands/queue-status.js')).queueStatusCommand(flags);
   });
 
 // A sweep's worker process (src/sweep/worker.ts); started by `run`, never by users.

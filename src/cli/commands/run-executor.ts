@@ -21,3 +21,26 @@ export async function slurmExecutor(flags: { dryRun?: boolean }): Promise<Pick<S
       new SlurmTrialExecutor({ settings: base.executor?.slurm ?? {}, layout, name: `paramflow-${base.name}`, log: (line) => process.stderr.write(line + '\n') }),
   };
 }
+
+/**
+ * `--executor queue`: the Redis server (PARAMFLOW_REDIS_URL) must answer before anything
+ * runs — an unreachable one is bad input, exit 2 — the BullMQ code loads only then.
+ */
+export async function queueExecutor(flags: { dryRun?: boolean }): Promise<Pick<SweepOptions, 'makeExecutor'>> {
+  if (flags.dryRun) return {};
+  const { queueSettings } = await import('../../sweep/queue/settings.js');
+  const settings = queueSettings();
+  const { queueStatus } = await import('../../sweep/queue/status.js');
+  try {
+    await queueStatus(settings);
+  } catch (err) {
+    throw new ParamflowError('PF_BAD_FLAG', `--executor queue: cannot reach Redis at ${settings.redis} (${(err as Error).message})`, {
+      location: { file: 'PARAMFLOW_REDIS_URL' },
+      hint: 'start redis-server, or set PARAMFLOW_REDIS_URL=redis://host:port',
+    });
+  }
+  const { QueueTrialExecutor } = await import('../../sweep/queue/executor.js');
+  return {
+    makeExecutor: (_base, layout) => new QueueTrialExecutor({ settings, layout, log: (line) => process.stderr.write(line + '\n') }),
+  };
+}

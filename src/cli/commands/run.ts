@@ -1,5 +1,5 @@
 import { EXIT, ParamflowError } from '../../errors.js';
-import { slurmExecutor } from './run-executor.js';
+import { queueExecutor, slurmExecutor } from './run-executor.js';
 import { runPipeline } from '../../runner/run-pipeline.js';
 import { locateOverrides } from '../overrides.js';
 import { plainReporter } from '../output/plain-reporter.js';
@@ -35,7 +35,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   };
   process.on('SIGINT', onSigint);
   try {
-    const slurm = flags.executor === 'slurm' ? await slurmExecutor(flags) : undefined;
+    const slurm = flags.executor === 'slurm' ? await slurmExecutor(flags) : flags.executor === 'queue' ? await queueExecutor(flags) : undefined;
     if (!flags.dryRun) {
       const sweep = await runSweep({
         ...slurm,

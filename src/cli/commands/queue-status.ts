@@ -1,0 +1,25 @@
+import { ParamflowError } from '../../errors.js';
+import { queueSettings } from '../../sweep/queue/settings.js';
+import { queueStatus } from '../../sweep/queue/status.js';
+
+/** `paramflow queue status [--json]`. An unreachable Redis is bad input (exit 2). */
+export async function queueStatusCommand(flags: { redis?: string; queue?: string; json?: boolean }): Promise<number> {
+  const settings = queueSettings(flags);
+  let s;
+  try {
+    s = await queueStatus(settings);
+  } catch (err) {
+    throw new ParamflowError('PF_BAD_FLAG', `cannot reach Redis at ${settings.redis} (${(err as Error).message})`, {
+      location: { file: flags.redis ? '--redis' : 'PARAMFLOW_REDIS_URL' },
+      hint: 'start redis-server, or pass --redis redis://host:port',
+    });
+  }
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+    return 0;
+  }
+  process.stdout.write(`queue ${s.queue} at ${s.redis}\n`);
+  process.stdout.write(`  waiting ${s.waiting}  active ${s.active}  delayed ${s.delayed}  completed ${s.completed}  failed ${s.failed}\n`);
+  process.stdout.write(`  workers ${s.workers.length}${s.workers.map((w) => `\n    ${w.name || '(unnamed)'}${w.addr ? ` ${w.addr}` : ''}`).join('')}\n`);
+  return 0;
+}

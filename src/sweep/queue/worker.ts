@@ -1,0 +1,63 @@
+import { Worker, type Job } from 'bullmq';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { Layout } from '../../cache/layout.js';
+import { findProjectRoot } from '../../config/project-root.js';
+import { RunStore } from '../../tracking/run-store.js';
+import { runTrial } from '../worker.js';
+import { connection, type QueueJobData, type QueueJobResult, type QueueSettings } from './settings.js';
+
+export interface WorkerOptions {
+  settings: QueueSettings;
+  concurrency: number;
+  log: (line: string) => void;
+}
+
+/**
+ * `paramflow worker`: takes trial jobs from the queue and runs each, in this process, as
+ * `paramflow run` would in this project folder (its own cache; the remote cache, if set,
+ * shares stages with other machines). SIGTERM/SIGINT: stop taking jobs, stop the running
+ * trials (recorded KILLED) and close; a job cut short this way fails and is retried elsewhere.
+ * Lock timings come from PARAMFLOW_QUEUE_LOCK_MS (tests shorten them; default BullMQ's 30 s).
+ */
+export async function serveQueue(o: WorkerOptions): Promise<number> {
+  const root = findProjectRoot(process.cwd());
+  const me = `${hostname()}:${process.pid}`;
+  const controllers = new Set<AbortController>();
+  const lockMs = Number(process.env.PARAMFLOW_QUEUE_LOCK_MS) || undefined;
+  const processor = async (job: Job<QueueJobData, QueueJobResult>): Promise<QueueJobResult> => {
+    const file = resolve(root, job.data.file);
+    const controller = new AbortController();
+    controllers.add(controller);
+    o.log(`worker ${me}: job ${job.id} (${job.name}) started`);
+    try {
+      const outcome = await runTrial({ ...job.data.task, file, cwd: root }, controller.signal);
+      const record = outcome.runId ? await new RunStore(new Layout(findProjectRoot(dirname(file)))).read(outcome.runId).catch(() => undefined) : undefined;
+      o.log(`worker ${me}: job ${job.id} ${outcome.ok ? 'finished' : `failed: ${outcome.message}`}`);
+      if (controller.signal.aborted) throw new Error(`worker ${me} stopped mid-trial`);
+      return { outcome, ...(record ? { record } : {}), worker: me };
+    } finally {
+      controllers.delete(controller);
+    }
+  };
+  const worker = new Worker<QueueJobData, QueueJobResult>(o.settings.queue, processor, {
+    connection: connection(o.settings),
+    concurrency: o.concurrency,
+    name: me,
+    // A job whose worker died is handed on twice before it counts as failed.
+    maxStalledCount: 2,
+    ...(lockMs ? { lockDuration: lockMs, stalledInterval: Math.max(500, Math.floor(lockMs / 2)) } : {}),
+  });
+  worker.on('error', (err) => o.log(`worker ${me}: ${err.message}`));
+  await worker.waitUntilReady();
+  o.log(`worker ${me}: serving queue ${o.settings.queue} at ${o.settings.redis} from ${root} (concurrency ${o.concurrency})`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      for (const c of controllers) c.abort(new Error('worker stopped'));
+      void worker.close().then(done, done);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
+}
