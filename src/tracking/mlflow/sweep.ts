@@ -12,7 +12,7 @@ import { readState, sweepSpool } from './spool.js';
 import { mapSweepFinish, mapSweepStart, sweepDirOf, trialNamer, type SweepContext } from './sweep-mapping.js';
 import { mlflowState, syncRun } from './sync.js';
 import { osUser } from './user.js';
-import type { BaseTrackerOptions } from './tracker.js';
+import { queueSettings, type BaseTrackerOptions } from './tracker.js';
 
 // A sweep in MLflow: the parent run, logged by the sweep's own process through its own
 // spool (`.paramflow/sweeps/<sweep-id>/mlflow-spool.jsonl` and `mlflow-sync.json`), and
@@ -119,10 +119,7 @@ export class SweepTracker {
       identity: { tag: 'paramflow.sweep_id', value: record.sweepId },
       mainScope: SWEEP_SCOPE,
       purpose: `${record.sweepId} mlflow`,
-      flushTimeoutMs: this.o.flushTimeoutMs,
-      retry: this.o.retry,
-      log: this.o.log,
-      afterSend: this.o.afterSend,
+      ...queueSettings(this.o),
     });
     const git = gitState(layout.root);
     this.queue.enqueue(async () => mapSweepStart(record, { ...ctx, git: await git }));

@@ -39,6 +39,11 @@ export interface TrackerOptions extends BaseTrackerOptions {
   parent?: ParentRef;
 }
 
+/** What a tracker's spool queue takes from the tracker's options (run and sweep trackers alike). */
+export function queueSettings(o: BaseTrackerOptions): Pick<BaseTrackerOptions, 'flushTimeoutMs' | 'retry' | 'log' | 'afterSend'> {
+  return { flushTimeoutMs: o.flushTimeoutMs, retry: o.retry, log: o.log, afterSend: o.afterSend };
+}
+
 // "Never in the way": logs a run to MLflow from a background queue. Each call maps the
 // run onto MLflow operations, appends them to the spool, and returns at once; a queue
 // sends them in order. A dead or failing server pauses the queue, never the run;
@@ -78,10 +83,7 @@ export class MlflowTracker {
       identity: { tag: 'paramflow.run_id', value: record.runId },
       mainScope: RUN_SCOPE,
       purpose: `${record.runId} mlflow`,
-      flushTimeoutMs: this.o.flushTimeoutMs,
-      retry: this.o.retry,
-      log: this.o.log,
-      afterSend: this.o.afterSend,
+      ...queueSettings(this.o),
       ...(this.o.parent ? { resolveParent: waitForSweepRun(layout) } : {}),
     });
     this.queue.enqueue(() => mapStart(record, this.ctx(record), this.mapping));
