@@ -8,7 +8,7 @@ import type { Layout } from '../../cache/layout.js';
 import { packageRoot } from '../../util/package-root.js';
 import type { TrialExecutor, TrialOutcome, TrialTask } from '../process-executor.js';
 import { parseSbatch, sbatchScript } from './script.js';
-import { describeEnd, isTerminal, parseSacct, parseSqueue, type TaskState } from './states.js';
+import { describeEnd, isTerminal, parseSacct, parseSqueue, stoppedBySlurm, taskEnd, type TaskState } from './states.js';
 
 interface Waiting {
   task: TrialTask;
@@ -94,32 +94,50 @@ export class SlurmTrialExecutor implements TrialExecutor {
     this.polling = undefined;
   }
 
-  /** One look at a batch: tasks squeue no longer lists are finished. */
+  /** One look at a batch: tasks squeue no longer lists as pending or running are finished. */
   async check(b: Batch): Promise<void> {
-    const live = await execa('squeue', ['-h', '-r', '-j', b.jobId, '-o', '%i|%T|%r'], { reject: false });
+    // -t all: slurmctld also lists tasks that ended in the last MinJobAge, with their end
+    // state (TIMEOUT, CANCELLED, ...) before the accounting database has it.
+    const live = await execa('squeue', ['-h', '-r', '-t', 'all', '-j', b.jobId, '-o', '%i|%T|%r'], { reject: false });
     // squeue refuses a job id it has already forgotten (every task done): nothing is live.
     // Any other failure (slurmctld busy or restarting) says nothing: look again later.
     const forgotten = live.exitCode !== 0 && /invalid job id/i.test(String(live.stderr));
     if (live.exitCode !== 0 && !forgotten) return;
     const states = forgotten ? [] : parseSqueue(String(live.stdout));
     const running = new Set(states.filter((s) => !isTerminal(s.state)).map((s) => s.index));
-    this.progress(b, states);
+    this.progress(b, states.filter((s) => !isTerminal(s.state)));
     const ended = [...b.pending.keys()].filter((i) => !running.has(i));
     if (ended.length === 0) return;
-    let accounting: TaskState[] | undefined;
+    /** sacct's answer (fetched once a check, when needed); null when sacct failed. */
+    let accounting: TaskState[] | null | undefined;
+    const log = (i: number) => `log: ${join(b.dir, 'logs', `${b.jobId}_${i}.log`)}`;
     for (const i of ended) {
       const result = await readResult(b.dir, i);
+      // squeue's reason is no exit code: describeEnd gets sacct's, or none.
+      const queued = states.find((s) => s.index === i && isTerminal(s.state));
       if (result) {
-        this.finish(b, i, result);
+        if (result.ok) {
+          this.finish(b, i, result);
+          continue;
+        }
+        // A task Slurm stopped (time limit, scancel, preemption) still leaves a result when
+        // it has time to; the trial's own message then says only that it was stopped.
+        const end = queued ? { ...queued, detail: undefined } : taskEnd((accounting ??= await sacct(b.jobId)) ?? [], b.jobId, i);
+        const why = end && stoppedBySlurm(end.state) ? `${describeEnd(end)}: ` : '';
+        this.finish(b, i, { ...result, message: `${why}${result.message}; ${log(i)}` });
         continue;
       }
       accounting ??= await sacct(b.jobId);
-      const end = accounting.find((t) => t.index === i);
-      // Not in squeue, not yet in sacct, no result: slurmctld has not caught up; look again.
-      if (!end && states.length > 0) continue;
+      // sacct has the exit code; squeue's end state stands in only when sacct does not answer.
+      const end = taskEnd(accounting ?? [], b.jobId, i) ?? (accounting ? undefined : queued && { ...queued, detail: undefined });
+      // slurmctld says it ended, sacct does not have it yet (its database lags): look again.
+      if (!end && queued) continue;
       if (end && !isTerminal(end.state)) continue;
-      const how = end ? describeEnd(end) : `slurm task ${b.jobId}_${i} ended without a result`;
-      this.finish(b, i, { ok: false, badInput: false, message: `${how}; log: ${join(b.dir, 'logs', `${b.jobId}_${i}.log`)}` });
+      // A pending task scancelled on its own is cut from the array: slurmctld still lists the
+      // array's other tasks but not this one, and sacct never will (recorded on Slurm 22.05).
+      const cut = !end && states.length > 0;
+      const how = end ? describeEnd(end) : cut ? `slurm task ${b.jobId}_${i} CANCELLED while pending (Slurm no longer lists it)` : `slurm task ${b.jobId}_${i} ended without a result`;
+      this.finish(b, i, { ok: false, badInput: false, message: `${how}; ${log(i)}` });
     }
   }
 
@@ -161,7 +179,8 @@ async function readResult(dir: string, i: number): Promise<TrialOutcome | undefi
   }
 }
 
-async function sacct(jobId: string): Promise<TaskState[]> {
+/** sacct's answer; null when it has none (no accounting here, or slurmdbd down). */
+async function sacct(jobId: string): Promise<TaskState[] | null> {
   const r = await execa('sacct', ['-n', '-P', '-X', '-j', jobId, '-o', 'JobID,State,ExitCode'], { reject: false });
-  return r.exitCode === 0 ? parseSacct(r.stdout) : [];
+  return r.exitCode === 0 ? parseSacct(r.stdout) : null;
 }

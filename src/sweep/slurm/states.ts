@@ -1,7 +1,8 @@
 // Reading Slurm's answers about a job array. `squeue -h -r -o '%i|%T|%r'` prints one
 // line per array task (`1234_5|RUNNING|None`); without -r, or from sacct, pending tasks
 // may come folded as `1234_[3-5,7%2]`. `sacct -n -P -X -o JobID,State,ExitCode` prints
-// `1234_1|CANCELLED by 1000|0:15` for finished ones.
+// `1234_1|CANCELLED by 1000|0:15` for finished ones, and (briefly, after a scancel of
+// tasks still pending) the array's own line `1234|CANCELLED by 0|0:0`.
 
 export interface TaskState {
   jobId: string;
@@ -32,13 +33,17 @@ export function arrayIndexes(id: string): { jobId: string; indexes: number[] } {
   return { jobId: m[1]!, indexes };
 }
 
-function parseLines(text: string, withDetail: (cols: string[]) => string | undefined): TaskState[] {
+/** The index of an array's own line in sacct (`4711|CANCELLED by 0`): see taskEnd. */
+export const WHOLE_ARRAY = -1;
+
+function parseLines(text: string, withDetail: (cols: string[]) => string | undefined, whole = false): TaskState[] {
   const out: TaskState[] = [];
   for (const line of text.split('\n')) {
     const cols = line.trim().split('|');
     if (cols.length < 2 || cols[0] === '' || /^JobID$/i.test(cols[0]!)) continue;
     const { jobId, indexes } = arrayIndexes(cols[0]!);
     const detail = withDetail(cols);
+    if (whole && indexes.length === 0 && /^\d+$/.test(cols[0]!.trim())) indexes.push(WHOLE_ARRAY);
     for (const index of indexes) out.push({ jobId, index, state: cols[1]!.trim(), ...(detail ? { detail } : {}) });
   }
   return out;
@@ -52,8 +57,26 @@ export function parseSqueue(text: string): TaskState[] {
 /** `sacct -n -P -X -j <id> -o JobID,State,ExitCode`; a task requeued appears more than once: the last line wins. */
 export function parseSacct(text: string): TaskState[] {
   const byIndex = new Map<string, TaskState>();
-  for (const t of parseLines(text, (c) => c[2])) byIndex.set(`${t.jobId}_${t.index}`, t);
+  for (const t of parseLines(text, (c) => c[2], true)) byIndex.set(`${t.jobId}_${t.index}`, t);
   return [...byIndex.values()];
+}
+
+/**
+ * A task's end in sacct's answer. Tasks Slurm never split off the array (pending ones,
+ * scancelled) have no line of their own until the accounting catches up: the array's own
+ * line (`4711|CANCELLED by 0`) stands for them.
+ */
+export function taskEnd(accounting: TaskState[], jobId: string, index: number): TaskState | undefined {
+  const own = accounting.find((t) => t.jobId === jobId && t.index === index);
+  if (own) return own;
+  const whole = accounting.find((t) => t.jobId === jobId && t.index === WHOLE_ARRAY);
+  return whole && isTerminal(whole.state) ? { ...whole, index } : undefined;
+}
+
+/** Ends Slurm imposed on a task (time limit, scancel, memory, node), not the task's own exit. */
+export function stoppedBySlurm(state: string): boolean {
+  const s = state.split(' ')[0]!.replace(/\+$/, '');
+  return isTerminal(s) && s !== 'COMPLETED' && s !== 'FAILED';
 }
 
 /** How a finished task that left no result is reported: `CANCELLED by 1000 (exit 0:15)`. */

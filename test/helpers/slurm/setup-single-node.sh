@@ -82,6 +82,8 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+# A job without --mem gets 1 GB a CPU, not the whole node (which would run one task at a time).
+DefMemPerCPU=1024
 ReturnToService=2
 StateSaveLocation=/var/lib/slurm/slurmctld
 SlurmdSpoolDir=/var/lib/slurm/slurmd
@@ -93,6 +95,8 @@ SchedulerType=sched/backfill
 # Poll-driven tests: schedule at once, keep ended jobs in squeue briefly.
 SchedulerParameters=sched_interval=5
 MinJobAge=60
+# Time limit or scancel: SIGTERM, then SIGKILL this much later (default 30 s).
+KillWait=5
 $accounting_lines
 NodeName=$NODE CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
