@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSbatch, sbatchScript } from '../../src/sweep/slurm/script.js';
-import { arrayIndexes, describeEnd, isTerminal, parseSacct, parseSqueue } from '../../src/sweep/slurm/states.js';
+import { arrayIndexes, describeEnd, isTerminal, parseSacct, parseSqueue, stoppedBySlurm, taskEnd } from '../../src/sweep/slurm/states.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'slurm', name), 'utf8');
 
@@ -54,6 +54,53 @@ describe('Slurm state parsing (recorded squeue/sacct output)', () => {
     expect(parseSbatch(fixture('sbatch-parsable.txt'))).toBe('4711');
     expect(parseSbatch('4712\n')).toBe('4712');
     expect(() => parseSbatch('sbatch: error: invalid partition specified: gpu\n')).toThrow(/did not print a job id/);
+  });
+});
+
+// Recorded from a real Slurm 22.05 (test/helpers/slurm/record-fixtures.sh; see real/README.md).
+describe('Slurm state parsing (recorded on a real single-node Slurm 22.05)', () => {
+  const real = (name: string) => fixture(join('real', name));
+  const tasks = (text: string) => parseSqueue(text).map((t) => `${t.index} ${t.state}${t.detail ? ` (${t.detail})` : ''}`);
+
+  it('squeue -t all: ended tasks keep their end state (until MinJobAge); squeue\'s reason is no exit code', () => {
+    const states = parseSqueue(real('squeue-all-ended.txt'));
+    expect(tasks(real('squeue-all-ended.txt'))).toEqual(['0 COMPLETED', '2 FAILED (JobLaunchFailure)', '1 FAILED (NonZeroExitCode)', '3 RUNNING']);
+    expect(states.filter((t) => !isTerminal(t.state)).map((t) => t.index)).toEqual([3]);
+  });
+
+  it('sacct: exit codes and signals, a task scancelled while running', () => {
+    const ends = parseSacct(real('sacct-ended.txt'));
+    expect(ends.map((t) => describeEnd(t))).toEqual([
+      'slurm task 37_0 COMPLETED',
+      'slurm task 37_1 FAILED (exit code 3)',
+      'slurm task 37_2 FAILED (exit code 0, signal 9)',
+      'slurm task 37_3 CANCELLED by 0',
+    ]);
+    expect(ends.map((t) => stoppedBySlurm(t.state))).toEqual([false, false, false, true]);
+  });
+
+  it('a throttled array (%1): pending tasks wait on JobArrayTaskLimit, with -r one line each or folded without', () => {
+    expect(tasks(real('squeue-all-throttled.txt'))).toEqual(['1 PENDING (JobArrayTaskLimit)', '2 PENDING (JobArrayTaskLimit)', '0 RUNNING']);
+    expect(tasks(real('squeue-folded.txt'))).toEqual(['1 PENDING (JobArrayTaskLimit)', '2 PENDING (JobArrayTaskLimit)', '0 RUNNING']);
+  });
+
+  it('a pending task scancelled on its own is cut from the array: squeue lists the others, sacct nothing for it', () => {
+    expect(parseSqueue(real('squeue-all-pending-cut.txt')).map((t) => t.index).sort()).toEqual([0, 1]);
+    expect(taskEnd(parseSacct(real('sacct-pending-cut.txt')), '41', 2)).toBeUndefined();
+  });
+
+  it('a whole array scancelled: at once sacct has only the array\'s own line, which stands for every task; later one line per task', () => {
+    const atOnce = parseSacct(real('sacct-array-cancelled-at-once.txt'));
+    expect(describeEnd(taskEnd(atOnce, '41', 1)!)).toBe('slurm task 41_1 CANCELLED by 0');
+    expect(taskEnd(atOnce, '42', 1)).toBeUndefined(); // another job's line stands for nothing here
+    const later = parseSacct(real('sacct-array-cancelled.txt'));
+    expect([0, 1].map((i) => taskEnd(later, '41', i)?.state)).toEqual(['CANCELLED by 0', 'CANCELLED by 0']);
+  });
+
+  it('sbatch --parsable and squeue on a forgotten job, as recorded', () => {
+    expect(parseSbatch(real('sbatch-parsable.txt'))).toBe('37');
+    expect(real('squeue-invalid.txt')).toMatch(/invalid job id/i);
+    expect(parseSqueue(real('squeue-invalid.txt'))).toEqual([]);
   });
 });
 

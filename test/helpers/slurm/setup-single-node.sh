@@ -95,8 +95,9 @@ SchedulerType=sched/backfill
 # Poll-driven tests: schedule at once, keep ended jobs in squeue briefly.
 SchedulerParameters=sched_interval=5
 MinJobAge=60
-# Time limit or scancel: SIGTERM, then SIGKILL this much later (default 30 s).
-KillWait=5
+# Time limit or scancel: SIGTERM, then SIGKILL this much later (default 30 s). A stopped
+# paramflow task needs a few seconds to record its run KILLED and leave its result.
+KillWait=15
 $accounting_lines
 NodeName=$NODE CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
