@@ -137,7 +137,7 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     const victim = trialId({ 'train.epochs': 5000 });
     const cancelled: string[] = [];
     const targets = new Map<string, string>();
-    const args = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--sweep', 'train.epochs=2,5000', '--executor', 'slurm'];
+    const args = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.early_stopping.patience=5000', '--sweep', 'train.epochs=2,5000', '--executor', 'slurm'];
     const child = watched(dir, args, env, (line) => {
       const m = /submitted job array (\d+) \((\d+) tasks?; scripts and logs in (.+)\)$/.exec(line);
       if (m) {

@@ -118,12 +118,19 @@ describe('sbatch script', () => {
       '#SBATCH --cpus-per-task=4',
       '#SBATCH --mem=8G',
       '#SBATCH --time=01:30:00',
-      '#SBATCH --output=/shared/proj/.paramflow/slurm/b1/logs/%A_%a.log',
-      '#SBATCH --chdir=/shared/proj',
+      '#SBATCH --output="/shared/proj/.paramflow/slurm/b1/logs/%A_%a.log"',
+      '#SBATCH --chdir="/shared/proj"',
     ]);
     expect(s.startsWith('#!/bin/bash\n')).toBe(true);
     // Paths are quoted for bash, even with a quote inside.
     expect(s).toContain(`exec '/opt/node/bin/node' '/opt/pf'\\''s/dist/src/cli/main.js' slurm-task '/shared/proj/.paramflow/slurm/b1'`);
+  });
+
+  it('paths in #SBATCH lines are double-quoted (sbatch splits them at spaces); a double quote in one is refused', () => {
+    const s = sbatchScript({ ...base, dir: '/shared/my proj/.paramflow/slurm/b1', cwd: "/shared/my proj's", settings: {} });
+    expect(s).toContain('#SBATCH --output="/shared/my proj/.paramflow/slurm/b1/logs/%A_%a.log"\n');
+    expect(s).toContain(`#SBATCH --chdir="/shared/my proj's"\n`);
+    expect(() => sbatchScript({ ...base, cwd: '/shared/a"b', settings: {} })).toThrow(/cannot be written into an sbatch script/);
   });
 
   it('defaults: one cpu, no partition, memory or time limit of its own (the cluster\'s defaults apply)', () => {
