@@ -6,28 +6,10 @@ import type { SweepRecord } from '../../src/sweep/record.js';
 import { paramflow, quickProject, runRecord } from '../helpers/project.js';
 import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 import { startS3 } from '../helpers/s3.js';
+import { startWorker } from '../helpers/queue-worker.js';
 
 const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.epochs=2'];
 const GRID6 = ['--sweep', 'train.batch_size=16,32,64', '--sweep', 'noise.gaussian.relative=0,0.05'];
-
-/** A `paramflow worker` in `dir`; `line(re)` resolves at the first stderr line matching re. */
-function startWorker(dir: string, env: Record<string, string>) {
-  const proc = paramflow(dir, ['worker'], { env, buffer: false, stdout: 'ignore' });
-  let seen = '';
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (chunk: string) => {
-    seen += chunk;
-    for (const w of waiters.splice(0)) (w.re.test(seen) ? w.resolve() : waiters.push(w));
-  });
-  const line = (re: RegExp) =>
-    new Promise<void>((resolve, reject) => {
-      if (re.test(seen)) return resolve();
-      waiters.push({ re, resolve });
-      void proc.then(() => reject(new Error(`worker exited before ${re}:\n${seen}`)));
-    });
-  return { proc, line, log: () => seen };
-}
 
 function objectives(s: SweepRecord) {
   return Object.fromEntries(s.trials.map((t) => [t.id, t.objective?.mean]));

@@ -20,6 +20,20 @@ export const SWEEP_SCOPE = 'sweep';
  */
 export interface ParentRef {
   sweep: string;
+  /**
+   * The sweep run's MLflow id on `server`, when the worker runs in another project folder
+   * (a queue worker on another machine) where the sweep's sync state is not: the sweep's
+   * process waited for the id and sent it along.
+   */
+  runId?: string;
+  server?: string;
+}
+
+/** The parent's id the sweep sent along (ParentRef.runId), if any; it must be on the server this run logs to. */
+export function linkedRunId(ref: ParentRef, server: string): string | undefined {
+  if (!ref.runId) return undefined;
+  if (ref.server !== undefined && ref.server !== server) throw new Error(`the sweep ${ref.sweep} is logged to ${ref.server}, this run to ${server}`);
+  return ref.runId;
 }
 
 export type TrackOp =

@@ -5,7 +5,7 @@ import { packageVersion } from '../../util/package-root.js';
 import { gitState } from '../environment.js';
 import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';
-import { SWEEP_SCOPE } from './ops.js';
+import { linkedRunId, SWEEP_SCOPE } from './ops.js';
 import { SpoolQueue, type FinishResult } from './queue.js';
 import type { ParentResolver } from './sender.js';
 import { readState, sweepSpool } from './spool.js';
@@ -25,8 +25,11 @@ import { queueSettings, type BaseTrackerOptions } from './tracker.js';
 // the worker's queue waits a little for the sweep process to create the parent, and
 // `paramflow sync` syncs the sweep's spool first (or on demand, for `sync <run>`). So
 // replaying is idempotent and order-proof, and no process ever writes another's spool.
+// A worker in another project folder (a queue worker, another machine) cannot read the
+// sweep's sync state: for it the sweep process waits (bounded) for the id and sends it in
+// the link (`parentRunId`, with the server it belongs to).
 
-/** Set by the sweep for each worker: JSON `{ sweep, runName }` (see sweepLinkFromEnv). */
+/** Set by the sweep for each worker: JSON `{ sweep, runName, parentRunId?, server? }` (see sweepLinkFromEnv). */
 export const PARENT_ENV = 'PARAMFLOW_MLFLOW_PARENT';
 
 export interface SweepLink {
@@ -34,6 +37,10 @@ export interface SweepLink {
   sweep: string;
   /** The trial replicate's run name (`batch_size=16 relative=0.05`). */
   runName: string;
+  /** The sweep's MLflow run id, for a worker that cannot read the sweep's sync state (see ParentRef). */
+  parentRunId?: string;
+  /** The server (no credentials) where `parentRunId` lives. */
+  server?: string;
 }
 
 /** The link a sweep gave this worker, if any (malformed: none, the run is logged on its own). */
@@ -42,7 +49,9 @@ export function sweepLinkFromEnv(env: Env): SweepLink | undefined {
   if (!raw) return undefined;
   try {
     const v = JSON.parse(raw) as Partial<SweepLink>;
-    return typeof v.sweep === 'string' && /^[0-9a-z-]+$/.test(v.sweep) && typeof v.runName === 'string' ? { sweep: v.sweep, runName: v.runName } : undefined;
+    if (typeof v.sweep !== 'string' || !/^[0-9a-z-]+$/.test(v.sweep) || typeof v.runName !== 'string') return undefined;
+    const byId = typeof v.parentRunId === 'string' && /^[0-9A-Za-z_-]+$/.test(v.parentRunId) && typeof v.server === 'string';
+    return { sweep: v.sweep, runName: v.runName, ...(byId ? { parentRunId: v.parentRunId, server: v.server } : {}) };
   } catch {
     return undefined;
   }
@@ -56,6 +65,8 @@ export function sweepLinkFromEnv(env: Env): SweepLink | undefined {
  */
 export function waitForSweepRun(layout: Layout, { waitMs = 10_000, pollMs = 100 } = {}): ParentResolver {
   return async (ref, ctx) => {
+    const given = linkedRunId(ref, ctx.server);
+    if (given) return given;
     const files = sweepSpool(layout, ref.sweep);
     const end = Math.min(Date.now() + waitMs, ctx.deadline ?? Infinity);
     for (;;) {
@@ -86,6 +97,7 @@ export class SweepTracker {
   private names?: (trial: { id: string; values: Record<string, unknown> }, replicate: number) => string;
   private record?: SweepRecord;
   private finished?: Promise<FinishResult>;
+  private parent?: Promise<{ runId: string; server: string } | undefined>;
 
   private constructor(
     private readonly client: MlflowClient,
@@ -126,10 +138,35 @@ export class SweepTracker {
     await this.queue.settled();
   }
 
-  /** The environment a trial replicate's worker needs to nest its run under this sweep's (PARAMFLOW_MLFLOW_PARENT). */
-  workerEnv(trial: { id: string; values: Record<string, unknown> }, replicate: number): Record<string, string> {
+  /**
+   * The environment a trial replicate's worker needs to nest its run under this sweep's
+   * (PARAMFLOW_MLFLOW_PARENT). `byId`: the sweep's MLflow run id is sent along, for a
+   * worker in another project folder (see parentRun).
+   */
+  workerEnv(trial: { id: string; values: Record<string, unknown> }, replicate: number, byId?: { runId: string; server: string }): Record<string, string> {
     if (!this.record || !this.names) return {};
-    return { [PARENT_ENV]: JSON.stringify({ sweep: this.record.sweepId, runName: this.names(trial, replicate) } satisfies SweepLink) };
+    const link: SweepLink = { sweep: this.record.sweepId, runName: this.names(trial, replicate), ...(byId ? { parentRunId: byId.runId, server: byId.server } : {}) };
+    return { [PARENT_ENV]: JSON.stringify(link) };
+  }
+
+  /**
+   * The sweep's MLflow run id and its server, once its create-run went through: waits up to
+   * `waitMs` the first time (less when the server is found down), then answers at once.
+   * Undefined when it could not be had: the workers' runs are then spooled with the
+   * symbolic link, which only the sweep's own folder can resolve.
+   */
+  parentRun(waitMs = 15_000): Promise<{ runId: string; server: string } | undefined> {
+    if (!this.record) return Promise.resolve(undefined);
+    const sweep = this.record.sweepId;
+    const server = this.client.server;
+    this.parent ??= waitForSweepRun(this.o.layout, { waitMs })({ sweep }, { server, signal: new AbortController().signal }).then(
+      (runId) => (runId ? { runId, server } : undefined),
+      (err: Error) => {
+        this.o.log?.(`MLflow: ${err.message}; the trials' runs are logged without their parent until \`paramflow sync\` in the sweep's folder`);
+        return undefined;
+      },
+    );
+    return this.parent;
   }
 
   /**

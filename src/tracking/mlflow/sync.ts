@@ -9,7 +9,7 @@ import type { RunStatus } from '../run-record.js';
 import { authFromEnv, type Env } from './auth.js';
 import { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
-import { RUN_SCOPE, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
+import { linkedRunId, RUN_SCOPE, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
 import type { Clock, RetryPolicy } from './retry.js';
 import { SpoolSender, type ParentResolver } from './sender.js';
 import { appendOps, newState, readSpool, readState, runSpool, sweepDir, sweepSpool, writeState, type SpoolFiles } from './spool.js';
@@ -141,6 +141,8 @@ async function syncSpool(layout: Layout, t: SpoolTarget, options: SyncOptions, r
 // sync state, once the sweep's own spool went through, which is synced first if needed.
 function sweepParentResolver(layout: Layout, options: SyncOptions, client: MlflowClient): ParentResolver {
   return async (ref, ctx) => {
+    const given = linkedRunId(ref, ctx.server);
+    if (given) return given;
     const files = sweepSpool(layout, ref.sweep);
     let st = await readState(files.state);
     let why: string | undefined;
