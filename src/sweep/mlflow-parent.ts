@@ -32,8 +32,7 @@ export async function startSweepMlflow(base: PipelineSpec, record: SweepRecord, 
   return {
     env: async (trial, replicate, elsewhere) => {
       if (!elsewhere) return tracker.workerEnv(trial, replicate);
-      const parent = await tracker.parentRun();
-      return { ...tracker.workerEnv(trial, replicate, parent), MLFLOW_TRACKING_URI: redactUri(uri), MLFLOW_EXPERIMENT_NAME: base.tracking.experiment };
+      return { ...tracker.workerEnv(trial, replicate, await tracker.parentRun()), MLFLOW_TRACKING_URI: redactUri(uri), MLFLOW_EXPERIMENT_NAME: base.tracking.experiment };
     },
     finish: async (final) => {
       const plots = await writeObjectiveFigures(layout, final, sweepDir(layout, final.sweepId), (m) => log(`sweep ${final.sweepId}: ${m}`));

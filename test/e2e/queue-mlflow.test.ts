@@ -26,22 +26,25 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
     await redis?.stop();
   });
 
-  it('one parent run with both trials nested under it and their folds under them; the parent has the best trial', async () => {
+  /** Two workers in two folders, a 2-trial sweep submitted from a third; the workers are stopped after it. */
+  async function queuedSweep(queue: string) {
     const shared = mkdtempSync(join(tmpdir(), 'pf-shared-'));
     // The workers know nothing of MLflow: the server's address comes with each job.
-    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'mlflow', PARAMFLOW_CACHE_REMOTE: shared, MLFLOW_TRACKING_URI: '', MLFLOW_EXPERIMENT_NAME: '' };
+    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue, PARAMFLOW_CACHE_REMOTE: shared, MLFLOW_TRACKING_URI: '', MLFLOW_EXPERIMENT_NAME: '' };
     const [submitter, a, b] = [quickProject(), quickProject(), quickProject()];
     const workers = [startWorker(a, env), startWorker(b, env)];
     await Promise.all(workers.map((w) => w.line(/serving queue/)));
-
     const r = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, '--sweep', 'train.batch_size=16,32'], {
-      env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'mlflow', MLFLOW_TRACKING_URI: double.url },
+      env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue, MLFLOW_TRACKING_URI: double.url },
     });
     const logs = `${String(r.stderr)}\n--- workers:\n${workers.map((w) => w.log()).join('\n---\n')}`;
     expect(r.exitCode, logs).toBe(0);
-    const record = JSON.parse(String(r.stdout)) as SweepRecord;
-    expect(String(r.stderr)).toMatch(new RegExp(`sweep ${record.sweepId}: logged to MLflow`));
+    for (const w of workers) w.proc.kill('SIGTERM');
+    for (const w of workers) expect((await w.proc).exitCode).toBe(0);
+    return { record: JSON.parse(String(r.stdout)) as SweepRecord, stderr: String(r.stderr), logs, dirs: { submitter, a, b } };
+  }
 
+  function checkTree(record: SweepRecord, logs: string) {
     const all = [...double.store.runs.values()];
     const parents = all.filter((x) => x.tags.get('paramflow.sweep_id') === record.sweepId && x.tags.get('paramflow.scope') === 'sweep');
     expect(parents).toHaveLength(1);
@@ -75,8 +78,28 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
     }
     // Nothing was logged outside the tree (no trial run without its parent).
     expect(all.filter((x) => x.tags.get('paramflow.sweep_id') === record.sweepId && x !== parent && !x.tags.has('mlflow.parentRunId'))).toEqual([]);
+  }
 
-    for (const w of workers) w.proc.kill('SIGTERM');
-    for (const w of workers) expect((await w.proc).exitCode).toBe(0);
+  it('one parent run with both trials nested under it and their folds under them; the parent has the best trial', async () => {
+    const { record, stderr, logs } = await queuedSweep('mlflow');
+    expect(stderr).toMatch(new RegExp(`sweep ${record.sweepId}: logged to MLflow`));
+    checkTree(record, logs);
+  }, 300_000);
+
+  it('with the server down for the whole sweep: `paramflow sync` in the submitter\'s folder, then in each worker\'s, builds the same tree', async () => {
+    await double.down();
+    let out: Awaited<ReturnType<typeof queuedSweep>>;
+    try {
+      out = await queuedSweep('mlflow-down');
+    } finally {
+      await double.up();
+    }
+    const { record, logs, dirs } = out;
+    expect([...double.store.runs.values()].some((x) => x.tags.get('paramflow.sweep_id') === record.sweepId)).toBe(false);
+    for (const dir of [dirs.submitter, dirs.a, dirs.b]) {
+      const sync = await paramflow(dir, ['sync'], { env: { MLFLOW_TRACKING_URI: double.url } });
+      expect(sync.exitCode, String(sync.stdout) + String(sync.stderr)).toBe(0);
+    }
+    checkTree(record, logs);
   }, 300_000);
 });

@@ -21,12 +21,13 @@ export const SWEEP_SCOPE = 'sweep';
 export interface ParentRef {
   sweep: string;
   /**
-   * The sweep run's MLflow id on `server`, when the worker runs in another project folder
-   * (a queue worker on another machine) where the sweep's sync state is not: the sweep's
-   * process waited for the id and sent it along.
+   * Set when the worker runs in another project folder (a queue worker on another machine),
+   * where the sweep's sync state is not: the sweep's server, and its run's MLflow id there
+   * if the sweep's process had it (it waits a little for it); without the id, `paramflow
+   * sync` looks the run up on the server by its tags.
    */
-  runId?: string;
   server?: string;
+  runId?: string;
 }
 
 /** The parent's id the sweep sent along (ParentRef.runId), if any; it must be on the server this run logs to. */

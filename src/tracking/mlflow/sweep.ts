@@ -37,10 +37,10 @@ export interface SweepLink {
   sweep: string;
   /** The trial replicate's run name (`batch_size=16 relative=0.05`). */
   runName: string;
-  /** The sweep's MLflow run id, for a worker that cannot read the sweep's sync state (see ParentRef). */
-  parentRunId?: string;
-  /** The server (no credentials) where `parentRunId` lives. */
+  /** Set when the worker runs in another project folder, where the sweep's sync state is not: the sweep's server (no credentials). */
   server?: string;
+  /** With `server`: the sweep's MLflow run id there, when the sweep had it (see ParentRef). */
+  parentRunId?: string;
 }
 
 /** The link a sweep gave this worker, if any (malformed: none, the run is logged on its own). */
@@ -50,8 +50,9 @@ export function sweepLinkFromEnv(env: Env): SweepLink | undefined {
   try {
     const v = JSON.parse(raw) as Partial<SweepLink>;
     if (typeof v.sweep !== 'string' || !/^[0-9a-z-]+$/.test(v.sweep) || typeof v.runName !== 'string') return undefined;
-    const byId = typeof v.parentRunId === 'string' && /^[0-9A-Za-z_-]+$/.test(v.parentRunId) && typeof v.server === 'string';
-    return { sweep: v.sweep, runName: v.runName, ...(byId ? { parentRunId: v.parentRunId, server: v.server } : {}) };
+    const elsewhere = typeof v.server === 'string';
+    const byId = elsewhere && typeof v.parentRunId === 'string' && /^[0-9A-Za-z_-]+$/.test(v.parentRunId);
+    return { sweep: v.sweep, runName: v.runName, ...(elsewhere ? { server: v.server } : {}), ...(byId ? { parentRunId: v.parentRunId } : {}) };
   } catch {
     return undefined;
   }
@@ -68,6 +69,9 @@ export function waitForSweepRun(layout: Layout, { waitMs = 10_000, pollMs = 100 
     const given = linkedRunId(ref, ctx.server);
     if (given) return given;
     const files = sweepSpool(layout, ref.sweep);
+    // The sweep runs from another folder and could not send the id (its server was down):
+    // its sync state will never be here, no wait helps; `paramflow sync` finds the run later.
+    if (ref.server !== undefined) throw new Error(`the sweep ${ref.sweep} runs from another folder and had no MLflow id for its run yet`);
     const end = Math.min(Date.now() + waitMs, ctx.deadline ?? Infinity);
     for (;;) {
       const st = await readState(files.state).catch(() => undefined);
@@ -97,7 +101,7 @@ export class SweepTracker {
   private names?: (trial: { id: string; values: Record<string, unknown> }, replicate: number) => string;
   private record?: SweepRecord;
   private finished?: Promise<FinishResult>;
-  private parent?: Promise<{ runId: string; server: string } | undefined>;
+  private parent?: Promise<{ runId?: string; server: string }>;
 
   private constructor(
     private readonly client: MlflowClient,
@@ -143,27 +147,32 @@ export class SweepTracker {
    * (PARAMFLOW_MLFLOW_PARENT). `byId`: the sweep's MLflow run id is sent along, for a
    * worker in another project folder (see parentRun).
    */
-  workerEnv(trial: { id: string; values: Record<string, unknown> }, replicate: number, byId?: { runId: string; server: string }): Record<string, string> {
+  workerEnv(trial: { id: string; values: Record<string, unknown> }, replicate: number, elsewhere?: { runId?: string; server: string }): Record<string, string> {
     if (!this.record || !this.names) return {};
-    const link: SweepLink = { sweep: this.record.sweepId, runName: this.names(trial, replicate), ...(byId ? { parentRunId: byId.runId, server: byId.server } : {}) };
+    const link: SweepLink = {
+      sweep: this.record.sweepId,
+      runName: this.names(trial, replicate),
+      ...(elsewhere ? { server: elsewhere.server } : {}),
+      ...(elsewhere?.runId ? { parentRunId: elsewhere.runId } : {}),
+    };
     return { [PARENT_ENV]: JSON.stringify(link) };
   }
 
   /**
-   * The sweep's MLflow run id and its server, once its create-run went through: waits up to
+   * The sweep's server and MLflow run id, once its create-run went through: waits up to
    * `waitMs` the first time (less when the server is found down), then answers at once.
-   * Undefined when it could not be had: the workers' runs are then spooled with the
-   * symbolic link, which only the sweep's own folder can resolve.
+   * No id when it could not be had: the workers' runs then stay spooled until
+   * `paramflow sync` in their folders finds the sweep's run on the server.
    */
-  parentRun(waitMs = 15_000): Promise<{ runId: string; server: string } | undefined> {
-    if (!this.record) return Promise.resolve(undefined);
-    const sweep = this.record.sweepId;
+  parentRun(waitMs = 10_000): Promise<{ runId?: string; server: string }> {
     const server = this.client.server;
+    if (!this.record) return Promise.resolve({ server });
+    const sweep = this.record.sweepId;
     this.parent ??= waitForSweepRun(this.o.layout, { waitMs })({ sweep }, { server, signal: new AbortController().signal }).then(
-      (runId) => (runId ? { runId, server } : undefined),
+      (runId) => (runId ? { runId, server } : { server }),
       (err: Error) => {
-        this.o.log?.(`MLflow: ${err.message}; the trials' runs are logged without their parent until \`paramflow sync\` in the sweep's folder`);
-        return undefined;
+        this.o.log?.(`MLflow: ${err.message}; the trials' runs wait on their workers for \`paramflow sync\` (here first, then in each worker's folder)`);
+        return { server };
       },
     );
     return this.parent;

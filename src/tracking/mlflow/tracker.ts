@@ -70,7 +70,7 @@ export class MlflowTracker {
     if (!uri) return undefined;
     const client = clientFromEnv(env, uri, options);
     const link = sweepLinkFromEnv(env);
-    const parent: ParentRef | undefined = link ? { sweep: link.sweep, ...(link.parentRunId ? { runId: link.parentRunId, server: link.server } : {}) } : undefined;
+    const parent: ParentRef | undefined = link ? { sweep: link.sweep, ...(link.server !== undefined ? { server: link.server } : {}), ...(link.parentRunId ? { runId: link.parentRunId } : {}) } : undefined;
     return new MlflowTracker(client, link && parent ? { runName: link.runName, parent, ...options } : options);
   }
 

@@ -122,7 +122,9 @@ describe('trial run names', () => {
     const link = { sweep: 'sweep-1', runName: 'bs=16', parentRunId: 'abc123', server: 'http://mlflow:5000' };
     expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify(link) })).toEqual(link);
     // an id that is not an MLflow id is dropped (the symbolic link remains)
-    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ ...link, parentRunId: '../x' }) })).toEqual({ sweep: 'sweep-1', runName: 'bs=16' });
+    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ ...link, parentRunId: '../x' }) })).toEqual({ sweep: 'sweep-1', runName: 'bs=16', server: 'http://mlflow:5000' });
+    // an id without its server is not used (the link stays symbolic)
+    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ sweep: 'sweep-1', runName: 'bs=16', parentRunId: 'abc123' }) })).toEqual({ sweep: 'sweep-1', runName: 'bs=16' });
     expect(linkedRunId({ sweep: 'sweep-1', runId: 'abc123', server: 'http://mlflow:5000' }, 'http://mlflow:5000')).toBe('abc123');
     expect(linkedRunId({ sweep: 'sweep-1' }, 'http://mlflow:5000')).toBeUndefined();
     expect(() => linkedRunId({ sweep: 'sweep-1', runId: 'abc123', server: 'http://mlflow:5000' }, 'http://other:5000')).toThrow(/logged to http:\/\/mlflow:5000, this run to http:\/\/other:5000/);
