@@ -106,8 +106,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   const runReplicate = async (t: TrialRecord, r: ReplicateRecord) => {
     r.status = 'running';
     const sets = [...record.overrides, ...trialOverrides(t, {}).map((x) => x.text), ...(r.replicate > 0 ? [`seed=${r.seed}`] : [])];
-    // A worker that dies (killed, out of memory) gets one more attempt; bad input none.
     const env = mlflow ? await mlflow.env(t, r.replicate, executor.elsewhere) : undefined;
+    // A worker that dies (killed, out of memory) gets one more attempt; bad input none.
     for (r.attempts = 1; r.attempts <= 2; r.attempts++) {
       const out = await executor.run({ file: base.file, sets, tag: { sweep: record.sweepId, trial: t.id, replicate: r.replicate, values: t.values }, noCache: Boolean(o.noCache), ...(o.backend ? { backend: o.backend } : {}), ...(env ? { env } : {}), cwd: process.cwd() }, controller.signal);
       if (out.ok) {
