@@ -17,6 +17,7 @@ import { enableKernelProfile, type StageProfile } from '../backend/profile.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { executeStages } from './schedule.js';
 import { openRemote } from '../cache/remote/remote.js';
+import type { SharedKeyLock } from './shared-lock.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
 
 export interface RunOptions {
@@ -46,6 +47,8 @@ export interface RunOptions {
   tracking?: boolean;
   /** `false`: ignore `cache.remote` / PARAMFLOW_CACHE_REMOTE (repro's scratch cache does, implicitly). */
   remote?: boolean;
+  /** A queue worker's cache-key locks across machines; used only when the run has a remote cache. */
+  sharedLock?: SharedKeyLock;
 }
 
 export interface RunSummary {
@@ -136,6 +139,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     previous,
     tracker,
     ...(remote ? { remote } : {}),
+    ...(remote && options.sharedLock ? { shared: options.sharedLock } : {}),
   });
   record.status = outcome.status;
   if (outcome.error) record.error = outcome.error;

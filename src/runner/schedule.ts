@@ -19,7 +19,8 @@ import type { Reporter } from './reporter.js';
 import { explainStage } from './status.js';
 import { storageError } from '../util/storage-errors.js';
 import type { RemoteCache } from '../cache/remote/remote.js';
-import { pullBeforeRun, pushAfterCommit } from './remote-hooks.js';
+import { pullBeforeRun, pushAfterCommit, releaseSharedLock, takeSharedLock } from './remote-hooks.js';
+import type { SharedKeyHold, SharedKeyLock } from './shared-lock.js';
 
 export interface ExecuteContext {
   plan: Plan;
@@ -38,6 +39,8 @@ export interface ExecuteContext {
   profile?: StageProfile[];
   /** The cache other machines share (`cache.remote`), if any. */
   remote?: RemoteCache;
+  /** Under a queue worker with a remote cache: the cache keys' locks across machines. */
+  shared?: SharedKeyLock;
 }
 
 export interface ExecuteOutcome {
@@ -143,6 +146,7 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
     purpose: `${c.record.runId} ${name}`,
     onWait: (owner) => c.reporter.stageWait(name, owner ? `pid ${owner.pid} on ${owner.host}` : 'another process'),
   });
+  let shared: SharedKeyHold | undefined;
   try {
     const lookup = await c.cache.lookup(key);
     if (lookup.hit && !c.noCache) return cachedOutcome(c, name, lookup.manifest, startedAt);
@@ -150,6 +154,8 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
       c.reporter.stageLog(name, `warning: cache entry ${key.slice(0, 12)} is ${lookup.reason}${lookup.detail ? ` (${lookup.detail})` : ''}; removing it and recomputing`);
       await c.cache.remove(key);
     }
+    // Another machine may be computing it: wait for it, then pull what it pushed.
+    if (c.shared && c.remote && !c.noCache) shared = await takeSharedLock(c.shared, c.reporter, name, key, { signal: c.signal, purpose: `${c.record.runId} ${name}` });
     const pulled = c.remote && !c.noCache ? await pullBeforeRun(c.remote, c.cache, c.reporter, name, key) : undefined;
     if (pulled) return cachedOutcome(c, name, pulled, startedAt, 'cached (pulled from the remote cache)');
     const reason = c.noCache ? '--no-cache' : explainStage(s, lookup, c.previous.get(name)).reasons.join('; ');
@@ -192,6 +198,7 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
     c.reporter.stageEnd(name, 'executed', durationMs);
     return { cached: false, manifest, outputs: result.outputs, reason, startedAt, durationMs };
   } finally {
+    await releaseSharedLock(shared, c.reporter, name);
     await lock.release();
   }
 }

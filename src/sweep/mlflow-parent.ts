@@ -3,14 +3,21 @@ import type { PipelineSpec } from '../config/spec.js';
 import { writeObjectiveFigures } from '../report/objective-figures.js';
 import { SweepTracker } from '../tracking/mlflow/index.js';
 import { sweepDir } from '../tracking/mlflow/spool.js';
+import { redactUri } from '../tracking/mlflow/uri.js';
 import type { SweepRecord, TrialRecord } from './record.js';
 
 // The sweep's MLflow parent run, as runSweep uses it (see src/tracking/mlflow/sweep.ts):
 // started before the first worker, each worker told how to nest its run under it, and
 // finished with the best trial once the sweep's record is final.
 export interface SweepMlflow {
-  /** Extra environment for a trial replicate's worker (its run name, and the sweep to nest under). */
-  env(trial: TrialRecord, replicate: number): Record<string, string>;
+  /**
+   * Extra environment for a trial replicate's worker (its run name, and the sweep to nest
+   * under). `elsewhere`: the worker runs in another project folder (a queue worker), so
+   * the link carries the parent's MLflow id (waited for, bounded, once), and the server
+   * and experiment travel too: MLFLOW_TRACKING_URI without credentials (each machine
+   * keeps its own), MLFLOW_EXPERIMENT_NAME as resolved here.
+   */
+  env(trial: TrialRecord, replicate: number, elsewhere?: boolean): Promise<Record<string, string>>;
   /** The best trial's values and objective, the objective plots, the status; waits a bounded time, never throws. */
   finish(record: SweepRecord): Promise<void>;
 }
@@ -18,11 +25,15 @@ export interface SweepMlflow {
 /** Undefined when the pipeline has no tracking URI (MLFLOW_TRACKING_URI, else `tracking.uri`). */
 export async function startSweepMlflow(base: PipelineSpec, record: SweepRecord, log: (line: string) => void, env: Readonly<Record<string, string | undefined>> = process.env): Promise<SweepMlflow | undefined> {
   const layout = new Layout(base.root);
-  const tracker = SweepTracker.fromEnv(env, base.tracking.uri, { layout, log });
-  if (!tracker) return undefined;
+  const uri = base.tracking.uri;
+  const tracker = SweepTracker.fromEnv(env, uri, { layout, log });
+  if (!tracker || !uri) return undefined;
   await tracker.start(record, base.resolved);
   return {
-    env: (trial, replicate) => tracker.workerEnv(trial, replicate),
+    env: async (trial, replicate, elsewhere) => {
+      if (!elsewhere) return tracker.workerEnv(trial, replicate);
+      return { ...tracker.workerEnv(trial, replicate, await tracker.parentRun()), MLFLOW_TRACKING_URI: redactUri(uri), MLFLOW_EXPERIMENT_NAME: base.tracking.experiment };
+    },
     finish: async (final) => {
       const plots = await writeObjectiveFigures(layout, final, sweepDir(layout, final.sweepId), (m) => log(`sweep ${final.sweepId}: ${m}`));
       const r = await tracker.finish(final, plots);

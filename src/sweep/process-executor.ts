@@ -22,6 +22,8 @@ export type TrialOutcome =
 // Where a sweep's trials run. Local worker processes today; a job queue across machines
 // plugs in here later.
 export interface TrialExecutor {
+  /** Trials run in other project folders (other machines): what they need of this one travels in the task. */
+  readonly elsewhere?: boolean;
   run(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome>;
   /** Stops whatever the executor keeps between trials. */
   close?(): Promise<void>;

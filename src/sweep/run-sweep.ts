@@ -86,7 +86,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   const mlflow = base.tracking.uri ? await (await import('./mlflow-parent.js')).startSweepMlflow(base, record, log) : undefined;
 
   const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
-  const executor = o.executor ?? o.makeExecutor?.(base, layout) ?? new ProcessTrialExecutor(base.root);
+  const executor: TrialExecutor = o.executor ?? o.makeExecutor?.(base, layout) ?? new ProcessTrialExecutor(base.root);
   const controller = new AbortController();
   o.signal?.addEventListener('abort', () => controller.abort(o.signal?.reason), { once: true });
   const started = Date.now();
@@ -106,9 +106,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   const runReplicate = async (t: TrialRecord, r: ReplicateRecord) => {
     r.status = 'running';
     const sets = [...record.overrides, ...trialOverrides(t, {}).map((x) => x.text), ...(r.replicate > 0 ? [`seed=${r.seed}`] : [])];
+    const env = mlflow ? await mlflow.env(t, r.replicate, executor.elsewhere) : undefined;
     // A worker that dies (killed, out of memory) gets one more attempt; bad input none.
     for (r.attempts = 1; r.attempts <= 2; r.attempts++) {
-      const out = await executor.run({ file: base.file, sets, tag: { sweep: record.sweepId, trial: t.id, replicate: r.replicate, values: t.values }, noCache: Boolean(o.noCache), ...(o.backend ? { backend: o.backend } : {}), ...(mlflow ? { env: mlflow.env(t, r.replicate) } : {}), cwd: process.cwd() }, controller.signal);
+      const out = await executor.run({ file: base.file, sets, tag: { sweep: record.sweepId, trial: t.id, replicate: r.replicate, values: t.values }, noCache: Boolean(o.noCache), ...(o.backend ? { backend: o.backend } : {}), ...(env ? { env } : {}), cwd: process.cwd() }, controller.signal);
       if (out.ok) {
         r.runId = out.runId;
         r.objective = (await runs.read(out.runId)).metrics[spec.objective.metric];

@@ -1,6 +1,6 @@
 import { getEachMessage, sendMessage, type Message } from 'execa';
 import { ParamflowError, formatError } from '../errors.js';
-import { runPipeline } from '../runner/run-pipeline.js';
+import { runPipeline, type RunOptions } from '../runner/run-pipeline.js';
 import { locateOverrides } from '../cli/overrides.js';
 import { plainReporter } from '../cli/output/plain-reporter.js';
 import { crashPoint, setCrashTrial } from '../util/crash.js';
@@ -33,7 +33,8 @@ export async function serveTrials(): Promise<number> {
   return 0;
 }
 
-export async function runTrial(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome> {
+/** `sharedLock`: a queue worker's cache-key locks across machines (see src/runner/shared-lock.ts). */
+export async function runTrial(task: TrialTask, signal: AbortSignal, extra: Pick<RunOptions, 'sharedLock'> = {}): Promise<TrialOutcome> {
   setCrashTrial(task.tag.trial);
   try {
     const summary = await runPipeline({
@@ -45,6 +46,7 @@ export async function runTrial(task: TrialTask, signal: AbortSignal): Promise<Tr
       env: { ...process.env, ...task.env },
       reporter: plainReporter(),
       signal,
+      ...extra,
     });
     if (summary.status === 'FINISHED' && summary.runId) return { ok: true, runId: summary.runId };
     const err = summary.record?.error;

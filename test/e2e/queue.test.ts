@@ -1,32 +1,15 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepRecord } from '../../src/sweep/record.js';
 import { paramflow, quickProject, runRecord } from '../helpers/project.js';
 import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { startS3 } from '../helpers/s3.js';
+import { startWorker } from '../helpers/queue-worker.js';
 
 const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.epochs=2'];
-const GRID = ['--sweep', 'train.batch_size=16,32', '--sweep', 'noise.gaussian.relative=0,0.05'];
-
-/** A `paramflow worker` in `dir`; `line(re)` resolves at the first stderr line matching re. */
-function startWorker(dir: string, env: Record<string, string>) {
-  const proc = paramflow(dir, ['worker'], { env, buffer: false, stdout: 'ignore' });
-  let seen = '';
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (chunk: string) => {
-    seen += chunk;
-    for (const w of waiters.splice(0)) (w.re.test(seen) ? w.resolve() : waiters.push(w));
-  });
-  const line = (re: RegExp) =>
-    new Promise<void>((resolve, reject) => {
-      if (re.test(seen)) return resolve();
-      waiters.push({ re, resolve });
-      void proc.then(() => reject(new Error(`worker exited before ${re}:\n${seen}`)));
-    });
-  return { proc, line, log: () => seen };
-}
+const GRID6 = ['--sweep', 'train.batch_size=16,32,64', '--sweep', 'noise.gaussian.relative=0,0.05'];
 
 function objectives(s: SweepRecord) {
   return Object.fromEntries(s.trials.map((t) => [t.id, t.objective?.mean]));
@@ -45,47 +28,82 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
     await redis?.stop();
   });
 
-  it('a 4-trial sweep served by two workers in two folders sharing a remote cache: same objectives as locally, simulate executed once', async () => {
-    const local = quickProject();
-    const ref = await paramflow(local, ['run', 'pipeline.yaml', '--json', ...SMALL, ...GRID, '--jobs', '2']);
+  // The issue's acceptance: two workers in two folders (as two machines), both serving
+  // before the sweep is submitted, so they contend for the shared upstream stages.
+  let expected: Record<string, number | undefined>;
+  beforeAll(async () => {
+    const ref = await paramflow(quickProject(), ['run', 'pipeline.yaml', '--json', ...SMALL, ...GRID6, '--jobs', '2']);
     expect(ref.exitCode, String(ref.stderr)).toBe(0);
-    const expected = objectives(JSON.parse(String(ref.stdout)) as SweepRecord);
+    expected = objectives(JSON.parse(String(ref.stdout)) as SweepRecord);
+  }, 300_000);
 
-    const shared = mkdtempSync(join(tmpdir(), 'pf-shared-'));
-    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'four-trials', PARAMFLOW_CACHE_REMOTE: shared };
+  async function twoWorkerSweep(queue: string, remoteEnv: Record<string, string>) {
+    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue, ...remoteEnv };
     const [submitter, a, b] = [quickProject(), quickProject(), quickProject()];
-    const wa = startWorker(a, env);
-    await wa.line(/serving queue/);
-    const run = paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, ...GRID], { env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'four-trials' } });
-    // The second worker joins once the first has pushed the shared stages (the remote is a cache, not a lock).
-    await wa.line(/job \S+ finished/);
-    const wb = startWorker(b, env);
-    await wb.line(/serving queue/);
+    const [wa, wb] = [startWorker(a, env), startWorker(b, env)];
+    await Promise.all([wa.line(/serving queue/), wb.line(/serving queue/)]);
     const status = await paramflow(submitter, ['queue', 'status', '--json'], { env });
     expect(status.exitCode, String(status.stderr)).toBe(0);
     expect((JSON.parse(String(status.stdout)) as { workers: unknown[] }).workers).toHaveLength(2);
 
-    const r = await run;
-    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const r = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, ...GRID6], { env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue } });
+    const logs = () => `${String(r.stderr)}\n--- worker a:\n${wa.log()}\n--- worker b:\n${wb.log()}`;
+    expect(r.exitCode, logs()).toBe(0);
     const rec = JSON.parse(String(r.stdout)) as SweepRecord;
     expect(rec.status).toBe('FINISHED');
     expect(objectives(rec)).toEqual(expected);
     const runs = await records(submitter, rec);
-    expect(runs).toHaveLength(4);
-    expect(runs.filter((x) => x.stages.simulate!.status === 'executed')).toHaveLength(1);
+    expect(runs).toHaveLength(6);
+    // Each shared stage computed once across both machines, whichever took which trial.
+    const executed = (stage: string) => runs.filter((x) => x.stages[stage]!.status === 'executed').length;
+    expect(executed('simulate'), logs()).toBe(1);
+    expect(executed('noise'), logs()).toBe(2);
+    expect(executed('folds'), logs()).toBe(2);
+    expect(executed('train')).toBe(6);
+    // Both machines served trials.
+    expect(new Set(runs.map((x) => x.host + x.pid)).size).toBe(2);
     // The submitter computed nothing: its cache is empty, its run store has the workers' records.
-    expect(readdirSync(join(submitter, '.paramflow')).includes('cache') ? readdirSync(join(submitter, '.paramflow', 'cache')).filter((n) => /^[0-9a-f]{64}$/.test(n)) : []).toEqual([]);
+    expect(existsSync(join(submitter, '.paramflow', 'cache')) ? readdirSync(join(submitter, '.paramflow', 'cache')).filter((n) => /^[0-9a-f]{64}$/.test(n)) : []).toEqual([]);
     const table = await paramflow(submitter, ['runs', '--sweep', rec.sweepId]);
     expect(table.exitCode, String(table.stderr)).toBe(0);
 
     const after = JSON.parse(String((await paramflow(submitter, ['queue', 'status', '--json'], { env })).stdout)) as { completed: number; waiting: number; active: number; failed: number };
-    expect(after).toMatchObject({ completed: 4, waiting: 0, active: 0, failed: 0 });
-
+    expect(after).toMatchObject({ completed: 6, waiting: 0, active: 0, failed: 0 });
     wa.proc.kill('SIGTERM');
     wb.proc.kill('SIGTERM');
     expect((await wa.proc).exitCode).toBe(0);
     expect((await wb.proc).exitCode).toBe(0);
+    return rec;
+  }
+
+  it('a 6-trial sweep served by two workers started together in two folders sharing a remote folder: same objectives as locally, each shared stage executed once; a third, empty folder then executes nothing', async () => {
+    const shared = mkdtempSync(join(tmpdir(), 'pf-shared-'));
+    await twoWorkerSweep('six-trials', { PARAMFLOW_CACHE_REMOTE: shared });
+    const third = quickProject();
+    const again = await paramflow(third, ['run', 'pipeline.yaml', '--json', ...SMALL, ...GRID6, '--jobs', '2'], { env: { PARAMFLOW_CACHE_REMOTE: shared } });
+    expect(again.exitCode, String(again.stderr)).toBe(0);
+    const rec = JSON.parse(String(again.stdout)) as SweepRecord;
+    expect(objectives(rec)).toEqual(expected);
+    const runs = await records(third, rec);
+    expect(runs.flatMap((x) => Object.entries(x.stages).filter(([, st]) => st.status !== 'cached').map(([n]) => n))).toEqual([]);
   }, 300_000);
+
+  it('the same with the remote cache in an S3 bucket (s3rver)', async () => {
+    const s3 = await startS3();
+    try {
+      await twoWorkerSweep('six-trials-s3', { PARAMFLOW_CACHE_REMOTE: 's3://pf-cache/queue', ...s3.env });
+    } finally {
+      await s3.close();
+    }
+  }, 300_000);
+
+  it('a worker without a remote cache warns, at start, that stages are not shared', async () => {
+    const w = startWorker(quickProject(), { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'no-remote' });
+    await w.line(/serving queue/);
+    expect(w.log()).toMatch(/warning: no remote cache \(PARAMFLOW_CACHE_REMOTE is not set\)[^\n]*not shared/);
+    w.proc.kill('SIGTERM');
+    expect((await w.proc).exitCode).toBe(0);
+  }, 60_000);
 
   it('a worker SIGKILLed mid-trial: its stalled job goes to the other worker and the sweep completes', async () => {
     const shared = mkdtempSync(join(tmpdir(), 'pf-shared-'));

@@ -20,6 +20,7 @@ export interface QueueOptions {
  * BullMQ hands to another worker; `attempts: 2` covers a job whose worker threw.
  */
 export class QueueTrialExecutor implements TrialExecutor {
+  readonly elsewhere = true;
   private readonly queue: Queue<QueueJobData, QueueJobResult>;
   private readonly events: QueueEvents;
   private readonly runs: RunStore;

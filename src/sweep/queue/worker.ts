@@ -5,6 +5,7 @@ import { Layout } from '../../cache/layout.js';
 import { findProjectRoot } from '../../config/project-root.js';
 import { RunStore } from '../../tracking/run-store.js';
 import { runTrial } from '../worker.js';
+import { RedisKeyLock } from './redis-lock.js';
 import { connection, type QueueJobData, type QueueJobResult, type QueueSettings } from './settings.js';
 
 export interface WorkerOptions {
@@ -18,20 +19,24 @@ export interface WorkerOptions {
  * `paramflow run` would in this project folder (its own cache; the remote cache, if set,
  * shares stages with other machines). SIGTERM/SIGINT: stop taking jobs, stop the running
  * trials (recorded KILLED) and close; a job cut short this way fails and is retried elsewhere.
- * Lock timings come from PARAMFLOW_QUEUE_LOCK_MS (tests shorten them; default BullMQ's 30 s).
+ * Runs share stages through the remote cache, one machine computing each under a lock in
+ * the queue's Redis (redis-lock.ts) while the others wait and pull it.
+ * Lock timings (a job's, a cache key's lease) come from PARAMFLOW_QUEUE_LOCK_MS (tests
+ * shorten them; default BullMQ's 30 s).
  */
 export async function serveQueue(o: WorkerOptions): Promise<number> {
   const root = findProjectRoot(process.cwd());
   const me = `${hostname()}:${process.pid}`;
   const controllers = new Set<AbortController>();
   const lockMs = Number(process.env.PARAMFLOW_QUEUE_LOCK_MS) || undefined;
+  const keyLock = new RedisKeyLock(o.settings, { holder: me, ...(lockMs ? { leaseMs: lockMs } : {}) });
   const processor = async (job: Job<QueueJobData, QueueJobResult>): Promise<QueueJobResult> => {
     const file = resolve(root, job.data.file);
     const controller = new AbortController();
     controllers.add(controller);
     o.log(`worker ${me}: job ${job.id} (${job.name}) started`);
     try {
-      const outcome = await runTrial({ ...job.data.task, file, cwd: root }, controller.signal);
+      const outcome = await runTrial({ ...job.data.task, file, cwd: root }, controller.signal, { sharedLock: keyLock });
       const record = outcome.runId ? await new RunStore(new Layout(findProjectRoot(dirname(file)))).read(outcome.runId).catch(() => undefined) : undefined;
       o.log(`worker ${me}: job ${job.id} ${outcome.ok ? 'finished' : `failed: ${outcome.message}`}`);
       if (controller.signal.aborted) throw new Error(`worker ${me} stopped mid-trial`);
@@ -50,14 +55,23 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
   });
   worker.on('error', (err) => o.log(`worker ${me}: ${err.message}`));
   await worker.waitUntilReady();
-  o.log(`worker ${me}: serving queue ${o.settings.queue} at ${o.settings.redis} from ${root} (concurrency ${o.concurrency})`);
-  await new Promise<void>((done) => {
+  if (!process.env.PARAMFLOW_CACHE_REMOTE?.trim()) {
+    // The pipeline's `cache.remote:` may still name one (then stages are shared); the worker cannot know before a job comes.
+    o.log(`worker ${me}: warning: no remote cache (PARAMFLOW_CACHE_REMOTE is not set): unless the pipeline sets cache.remote, stages are not shared with other workers and each computes its own`);
+  }
+  // Handlers first: whoever reads the "serving" line may stop the worker at once.
+  const stopped = new Promise<void>((done) => {
     const stop = () => {
       for (const c of controllers) c.abort(new Error('worker stopped'));
-      void worker.close().then(done, done);
+      void worker
+        .close()
+        .then(() => keyLock.close())
+        .then(done, done);
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  o.log(`worker ${me}: serving queue ${o.settings.queue} at ${o.settings.redis} from ${root} (concurrency ${o.concurrency})`);
+  await stopped;
   return 0;
 }

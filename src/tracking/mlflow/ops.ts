@@ -20,6 +20,21 @@ export const SWEEP_SCOPE = 'sweep';
  */
 export interface ParentRef {
   sweep: string;
+  /**
+   * Set when the worker runs in another project folder (a queue worker on another machine),
+   * where the sweep's sync state is not: the sweep's server, and its run's MLflow id there
+   * if the sweep's process had it (it waits a little for it); without the id, `paramflow
+   * sync` looks the run up on the server by its tags.
+   */
+  server?: string;
+  runId?: string;
+}
+
+/** The parent's id the sweep sent along (ParentRef.runId), if any; it must be on the server this run logs to. */
+export function linkedRunId(ref: ParentRef, server: string): string | undefined {
+  if (!ref.runId) return undefined;
+  if (ref.server !== undefined && ref.server !== server) throw new Error(`the sweep ${ref.sweep} is logged to ${ref.server}, this run to ${server}`);
+  return ref.runId;
 }
 
 export type TrackOp =

@@ -15,7 +15,7 @@ import type { Metric } from './types.js';
  * there is none to link (that sweep is not tracked). Throws while it cannot be known yet:
  * the op waits, and a later drain or `paramflow sync` tries again.
  */
-export type ParentResolver = (ref: ParentRef, ctx: { server: string; signal: AbortSignal; deadline?: number }) => Promise<string | null>;
+export type ParentResolver = (ref: ParentRef, ctx: { server: string; signal: AbortSignal; deadline?: number; experimentId?: string }) => Promise<string | null>;
 
 export interface SenderOptions {
   client: MlflowClient;
@@ -184,7 +184,12 @@ export class SpoolSender {
 
   private async resolveParent(ref: ParentRef): Promise<string | undefined> {
     if (!this.o.resolveParent) return undefined;
-    const id = await this.o.resolveParent(ref, { server: this.o.client.server, signal: this.abort.signal, ...(this.deadline !== undefined ? { deadline: this.deadline } : {}) });
+    const id = await this.o.resolveParent(ref, {
+      server: this.o.client.server,
+      signal: this.abort.signal,
+      ...(this.deadline !== undefined ? { deadline: this.deadline } : {}),
+      ...(this.state.experimentId ? { experimentId: this.state.experimentId } : {}),
+    });
     return id ?? undefined;
   }
 

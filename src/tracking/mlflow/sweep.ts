@@ -5,7 +5,7 @@ import { packageVersion } from '../../util/package-root.js';
 import { gitState } from '../environment.js';
 import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';
-import { SWEEP_SCOPE } from './ops.js';
+import { linkedRunId, SWEEP_SCOPE } from './ops.js';
 import { SpoolQueue, type FinishResult } from './queue.js';
 import type { ParentResolver } from './sender.js';
 import { readState, sweepSpool } from './spool.js';
@@ -25,8 +25,11 @@ import { queueSettings, type BaseTrackerOptions } from './tracker.js';
 // the worker's queue waits a little for the sweep process to create the parent, and
 // `paramflow sync` syncs the sweep's spool first (or on demand, for `sync <run>`). So
 // replaying is idempotent and order-proof, and no process ever writes another's spool.
+// A worker in another project folder (a queue worker, another machine) cannot read the
+// sweep's sync state: for it the sweep process waits (bounded) for the id and sends it in
+// the link (`parentRunId`, with the server it belongs to).
 
-/** Set by the sweep for each worker: JSON `{ sweep, runName }` (see sweepLinkFromEnv). */
+/** Set by the sweep for each worker: JSON `{ sweep, runName, parentRunId?, server? }` (see sweepLinkFromEnv). */
 export const PARENT_ENV = 'PARAMFLOW_MLFLOW_PARENT';
 
 export interface SweepLink {
@@ -34,6 +37,10 @@ export interface SweepLink {
   sweep: string;
   /** The trial replicate's run name (`batch_size=16 relative=0.05`). */
   runName: string;
+  /** Set when the worker runs in another project folder, where the sweep's sync state is not: the sweep's server (no credentials). */
+  server?: string;
+  /** With `server`: the sweep's MLflow run id there, when the sweep had it (see ParentRef). */
+  parentRunId?: string;
 }
 
 /** The link a sweep gave this worker, if any (malformed: none, the run is logged on its own). */
@@ -42,7 +49,10 @@ export function sweepLinkFromEnv(env: Env): SweepLink | undefined {
   if (!raw) return undefined;
   try {
     const v = JSON.parse(raw) as Partial<SweepLink>;
-    return typeof v.sweep === 'string' && /^[0-9a-z-]+$/.test(v.sweep) && typeof v.runName === 'string' ? { sweep: v.sweep, runName: v.runName } : undefined;
+    if (typeof v.sweep !== 'string' || !/^[0-9a-z-]+$/.test(v.sweep) || typeof v.runName !== 'string') return undefined;
+    const elsewhere = typeof v.server === 'string';
+    const byId = elsewhere && typeof v.parentRunId === 'string' && /^[0-9A-Za-z_-]+$/.test(v.parentRunId);
+    return { sweep: v.sweep, runName: v.runName, ...(elsewhere ? { server: v.server } : {}), ...(byId ? { parentRunId: v.parentRunId } : {}) };
   } catch {
     return undefined;
   }
@@ -56,7 +66,12 @@ export function sweepLinkFromEnv(env: Env): SweepLink | undefined {
  */
 export function waitForSweepRun(layout: Layout, { waitMs = 10_000, pollMs = 100 } = {}): ParentResolver {
   return async (ref, ctx) => {
+    const given = linkedRunId(ref, ctx.server);
+    if (given) return given;
     const files = sweepSpool(layout, ref.sweep);
+    // The sweep runs from another folder and could not send the id (its server was down):
+    // its sync state will never be here, no wait helps; `paramflow sync` finds the run later.
+    if (ref.server !== undefined) throw new Error(`the sweep ${ref.sweep} runs from another folder and had no MLflow id for its run yet`);
     const end = Math.min(Date.now() + waitMs, ctx.deadline ?? Infinity);
     for (;;) {
       const st = await readState(files.state).catch(() => undefined);
@@ -86,6 +101,7 @@ export class SweepTracker {
   private names?: (trial: { id: string; values: Record<string, unknown> }, replicate: number) => string;
   private record?: SweepRecord;
   private finished?: Promise<FinishResult>;
+  private parent?: Promise<{ runId?: string; server: string }>;
 
   private constructor(
     private readonly client: MlflowClient,
@@ -126,10 +142,40 @@ export class SweepTracker {
     await this.queue.settled();
   }
 
-  /** The environment a trial replicate's worker needs to nest its run under this sweep's (PARAMFLOW_MLFLOW_PARENT). */
-  workerEnv(trial: { id: string; values: Record<string, unknown> }, replicate: number): Record<string, string> {
+  /**
+   * The environment a trial replicate's worker needs to nest its run under this sweep's
+   * (PARAMFLOW_MLFLOW_PARENT). `byId`: the sweep's MLflow run id is sent along, for a
+   * worker in another project folder (see parentRun).
+   */
+  workerEnv(trial: { id: string; values: Record<string, unknown> }, replicate: number, elsewhere?: { runId?: string; server: string }): Record<string, string> {
     if (!this.record || !this.names) return {};
-    return { [PARENT_ENV]: JSON.stringify({ sweep: this.record.sweepId, runName: this.names(trial, replicate) } satisfies SweepLink) };
+    const link: SweepLink = {
+      sweep: this.record.sweepId,
+      runName: this.names(trial, replicate),
+      ...(elsewhere ? { server: elsewhere.server } : {}),
+      ...(elsewhere?.runId ? { parentRunId: elsewhere.runId } : {}),
+    };
+    return { [PARENT_ENV]: JSON.stringify(link) };
+  }
+
+  /**
+   * The sweep's server and MLflow run id, once its create-run went through: waits up to
+   * `waitMs` the first time (less when the server is found down), then answers at once.
+   * No id when it could not be had: the workers' runs then stay spooled until
+   * `paramflow sync` in their folders finds the sweep's run on the server.
+   */
+  parentRun(waitMs = 10_000): Promise<{ runId?: string; server: string }> {
+    const server = this.client.server;
+    if (!this.record) return Promise.resolve({ server });
+    const sweep = this.record.sweepId;
+    this.parent ??= waitForSweepRun(this.o.layout, { waitMs })({ sweep }, { server, signal: new AbortController().signal }).then(
+      (runId) => (runId ? { runId, server } : { server }),
+      (err: Error) => {
+        this.o.log?.(`MLflow: ${err.message}; the trials' runs wait on their workers for \`paramflow sync\` (here first, then in each worker's folder)`);
+        return { server };
+      },
+    );
+    return this.parent;
   }
 
   /**

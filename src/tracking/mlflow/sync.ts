@@ -9,7 +9,7 @@ import type { RunStatus } from '../run-record.js';
 import { authFromEnv, type Env } from './auth.js';
 import { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
-import { RUN_SCOPE, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
+import { linkedRunId, RUN_SCOPE, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
 import type { Clock, RetryPolicy } from './retry.js';
 import { SpoolSender, type ParentResolver } from './sender.js';
 import { appendOps, newState, readSpool, readState, runSpool, sweepDir, sweepSpool, writeState, type SpoolFiles } from './spool.js';
@@ -141,12 +141,17 @@ async function syncSpool(layout: Layout, t: SpoolTarget, options: SyncOptions, r
 // sync state, once the sweep's own spool went through, which is synced first if needed.
 function sweepParentResolver(layout: Layout, options: SyncOptions, client: MlflowClient): ParentResolver {
   return async (ref, ctx) => {
+    const given = linkedRunId(ref, ctx.server);
+    if (given) return given;
     const files = sweepSpool(layout, ref.sweep);
     let st = await readState(files.state);
     let why: string | undefined;
     if (!st?.runs[SWEEP_SCOPE]) {
       if ((await readSpool(files.spool)).length === 0) {
-        options.log?.(`MLflow: sweep ${ref.sweep} has no MLflow spool; its trial's run is logged without a parent`);
+        // Run from another folder (a queue's submitter): its run may be on the server already.
+        const found = ctx.experimentId ? await findSweepRun(client, ctx.experimentId, ref.sweep, ctx) : undefined;
+        if (found) return found;
+        options.log?.(`MLflow: sweep ${ref.sweep} has no MLflow spool here nor a run on the server; its trial's run is logged without a parent`);
         return null;
       }
       const r = await syncSweep(layout, ref.sweep, { ...options, client, ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}) });
@@ -158,6 +163,13 @@ function sweepParentResolver(layout: Layout, options: SyncOptions, client: Mlflo
     if (st.server !== ctx.server) throw new Error(`the sweep ${ref.sweep} is logged to ${st.server}, this run to ${ctx.server}`);
     return run.runId;
   };
+}
+
+/** The sweep's run on the server, found by its paramflow tags (sweep ids are [0-9a-z-]: no quoting needed). */
+async function findSweepRun(client: MlflowClient, experimentId: string, sweep: string, ctx: { signal: AbortSignal; deadline?: number }): Promise<string | undefined> {
+  const filter = `tags.paramflow.sweep_id = '${sweep}' AND tags.paramflow.scope = '${SWEEP_SCOPE}'`;
+  const page = await client.searchRuns({ experimentIds: [experimentId], filter, maxResults: 1 }, { signal: ctx.signal, ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}) });
+  return page.items[0]?.info.run_id;
 }
 
 /** Syncs every sweep's and run's spooled operations, sweeps first (trial runs name them), oldest first; stops early when the server is unreachable. */

@@ -70,7 +70,8 @@ export class MlflowTracker {
     if (!uri) return undefined;
     const client = clientFromEnv(env, uri, options);
     const link = sweepLinkFromEnv(env);
-    return new MlflowTracker(client, link ? { runName: link.runName, parent: { sweep: link.sweep }, ...options } : options);
+    const parent: ParentRef | undefined = link ? { sweep: link.sweep, ...(link.server !== undefined ? { server: link.server } : {}), ...(link.parentRunId ? { runId: link.parentRunId } : {}) } : undefined;
+    return new MlflowTracker(client, link && parent ? { runName: link.runName, parent, ...options } : options);
   }
 
   /** Call once the run record exists (status RUNNING, stage keys known). */

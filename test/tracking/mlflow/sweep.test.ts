@@ -9,6 +9,7 @@ import type { SpooledOp } from '../../../src/tracking/mlflow/ops.js';
 import { appendOps, readSpool, sweepSpool } from '../../../src/tracking/mlflow/spool.js';
 import { mapSweepStart, shortKeys, sweepDirOf, trialNamer } from '../../../src/tracking/mlflow/sweep-mapping.js';
 import { PARENT_ENV, SweepTracker, sweepLinkFromEnv } from '../../../src/tracking/mlflow/sweep.js';
+import { linkedRunId } from '../../../src/tracking/mlflow/ops.js';
 import { mlflowState, sweepMlflowState, syncAll, syncRun, syncSweep } from '../../../src/tracking/mlflow/sync.js';
 import { MlflowTracker } from '../../../src/tracking/mlflow/tracker.js';
 import { HOST } from '../../../src/util/process-alive.js';
@@ -115,6 +116,18 @@ describe('trial run names', () => {
     expect(sweepLinkFromEnv({ [PARENT_ENV]: '{nope' })).toBeUndefined();
     expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ sweep: "x' OR 1=1", runName: 'a' }) })).toBeUndefined();
     expect(sweepLinkFromEnv({})).toBeUndefined();
+  });
+
+  it('a link for a worker in another folder carries the parent run id and its server; the id is used only on that server', () => {
+    const link = { sweep: 'sweep-1', runName: 'bs=16', parentRunId: 'abc123', server: 'http://mlflow:5000' };
+    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify(link) })).toEqual(link);
+    // an id that is not an MLflow id is dropped (the symbolic link remains)
+    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ ...link, parentRunId: '../x' }) })).toEqual({ sweep: 'sweep-1', runName: 'bs=16', server: 'http://mlflow:5000' });
+    // an id without its server is not used (the link stays symbolic)
+    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ sweep: 'sweep-1', runName: 'bs=16', parentRunId: 'abc123' }) })).toEqual({ sweep: 'sweep-1', runName: 'bs=16' });
+    expect(linkedRunId({ sweep: 'sweep-1', runId: 'abc123', server: 'http://mlflow:5000' }, 'http://mlflow:5000')).toBe('abc123');
+    expect(linkedRunId({ sweep: 'sweep-1' }, 'http://mlflow:5000')).toBeUndefined();
+    expect(() => linkedRunId({ sweep: 'sweep-1', runId: 'abc123', server: 'http://mlflow:5000' }, 'http://other:5000')).toThrow(/logged to http:\/\/mlflow:5000, this run to http:\/\/other:5000/);
   });
 });
 

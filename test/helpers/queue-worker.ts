@@ -1,0 +1,21 @@
+import { paramflow } from './project.js';
+
+/** A `paramflow worker` in `dir`; `line(re)` resolves at the first stderr line matching re. */
+export function startWorker(dir: string, env: Record<string, string>) {
+  const proc = paramflow(dir, ['worker'], { env, buffer: false, stdout: 'ignore' });
+  let seen = '';
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (chunk: string) => {
+    seen += chunk;
+    for (const w of waiters.splice(0)) (w.re.test(seen) ? w.resolve() : waiters.push(w));
+  });
+  const line = (re: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      if (re.test(seen)) return resolve();
+      waiters.push({ re, resolve });
+      void proc.then(() => reject(new Error(`worker exited before ${re}:\n${seen}`)));
+    });
+  return { proc, line, log: () => seen };
+}
+
