@@ -179,7 +179,7 @@ async function sweepSpeedup() {
   const { tmpdir } = await import('node:os');
   const file = join(tmpdir(), `paramflow-bench-sweep-${process.pid}.json`);
   const r = await execa(process.execPath, [join(HERE, 'sweep-speedup.mjs'), '--json', file, ...(opts.quick ? ['--epochs', '2'] : [])], { reject: false, stderr: 'inherit' });
-  console.log(r.exitCode === 0 ? `- ${r.stdout.trim()}` : `- sweep speed-up not measured: ${r.stdout || r.message}`);
+  console.log(r.exitCode === 0 ? r.stdout.trim().split('\n').map((l) => `- ${l}`).join('\n') : `- sweep speed-up not measured: ${r.stdout || r.message}`);
   if (r.exitCode !== 0) return null;
   try {
     const { readFileSync, rmSync } = await import('node:fs');

@@ -25,12 +25,14 @@ export interface TrialExecutor {
   /** Trials run in other project folders (other machines): what they need of this one travels in the task. */
   readonly elsewhere?: boolean;
   run(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome>;
+  /** Called once before the first trial with how many run at once: start what can start early. */
+  prepare?(slots: number, backend: string | undefined): void;
   /** Stops whatever the executor keeps between trials. */
   close?(): Promise<void>;
 }
 
 /** Parent → worker and worker → parent messages (see worker.ts). */
-export type ToWorker = { type: 'trial'; task: TrialTask } | { type: 'stop' };
+export type ToWorker = { type: 'warm'; backend?: string } | { type: 'trial'; task: TrialTask } | { type: 'stop' };
 export type FromWorker = { type: 'outcome'; outcome: TrialOutcome };
 
 const STDERR_TAIL = 4;
@@ -53,6 +55,15 @@ export class ProcessTrialExecutor implements TrialExecutor {
 
   /** `root` is named on each worker's command line, so `ps` shows whose worker it is. */
   constructor(private readonly root: string) {}
+
+  /** Starts the workers now, each loading what its trials need (warm-up.ts) while the sweep sets up. */
+  prepare(slots: number, backend: string | undefined): void {
+    for (let i = this.all.size; i < slots; i++) {
+      const w = this.spawn(process.cwd());
+      w.proc.sendMessage(asMessage({ type: 'warm', ...(backend ? { backend } : {}) })).catch(() => undefined);
+      this.idle.push(w);
+    }
+  }
 
   async run(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome> {
     const w = this.idle.pop() ?? this.spawn(task.cwd);

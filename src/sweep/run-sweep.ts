@@ -82,11 +82,17 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   let writes = store.write(record);
   const save = () => (writes = writes.then(() => store.write(record)));
   log(`sweep ${record.sweepId} · ${base.name} · ${trials.length} trials × ${spec.replicates} replicate(s) · objective ${spec.objective.metric} (${spec.objective.goal})`);
-  // MLflow: the sweep's parent run, spooled before any worker starts (mlflow-parent.ts).
-  const mlflow = base.tracking.uri ? await (await import('./mlflow-parent.js')).startSweepMlflow(base, record, log) : undefined;
-
   const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
+  const slots = Math.max(1, Math.min(o.jobs ?? availableParallelism(), tasks.length));
   const executor: TrialExecutor = o.executor ?? o.makeExecutor?.(base, layout) ?? new ProcessTrialExecutor(base.root);
+  executor.prepare?.(slots, o.backend);
+  // MLflow: the sweep's parent run, spooled before any trial starts (mlflow-parent.ts).
+  const mlflow = base.tracking.uri
+    ? await (await import('./mlflow-parent.js')).startSweepMlflow(base, record, log).catch(async (err: unknown) => {
+        await executor.close?.(); // the workers prepare() started must not outlive a sweep that never ran
+        throw err;
+      })
+    : undefined;
   const controller = new AbortController();
   o.signal?.addEventListener('abort', () => controller.abort(o.signal?.reason), { once: true });
   const started = Date.now();
@@ -130,7 +136,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
     r.status = 'FAILED';
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs ?? availableParallelism(), tasks.length)) }, worker));
+    await Promise.all(Array.from({ length: slots }, worker));
   } finally {
     await executor.close?.();
   }
