@@ -66,8 +66,6 @@ async function runTrain(inputs: StageInputs, params: TrainParams, ctx: StageCont
   useProdMode(rt);
   const { shape } = data;
   const total = shape.folds * shape.epochs;
-  const whyNotFused = fusedProblem(params, rt.tf.getBackend());
-  ctx.log(whyNotFused ? `training with tfjs-layers (no fused trainer: ${whyNotFused})` : 'training with the fused native trainer (one addon call per batch)');
   const saved = await loadCheckpoint(ctx, shape);
   const finished: FinishedFold[] = saved?.finished ?? [];
   if (saved) {
@@ -76,6 +74,8 @@ async function runTrain(inputs: StageInputs, params: TrainParams, ctx: StageCont
     ctx.progress(finished.length * shape.epochs + (saved.current?.state.epochs.length ?? 0), total, 'epochs');
   }
 
+  const whyNotFused = fusedProblem(params, rt.tf.getBackend());
+  ctx.log(whyNotFused ? `training with tfjs-layers (no fused trainer: ${whyNotFused})` : 'training with the fused native trainer (one addon call per batch)');
   for (let fold = finished.length; fold < shape.folds; fold++) {
     const { train, validation } = foldIndices(data.folds, fold);
     if (train.length === 0 || validation.length === 0) throw emptyFoldError(fold, train.length, validation.length);
