@@ -37,7 +37,7 @@ export async function planPipeline(pipeline: PipelineSpec, _registry?: StageRegi
   const needsTf = order.some((s) => s.def.usesBackend);
   const backend = needsTf || options.backend ? chooseBackend(options.backend) : undefined;
   // The fused trainer (stages/train/fused.ts) trains to other last bits than tfjs-layers: a fact of the key.
-  const trainer: Record<string, string> = backend?.name === 'native' && fusedEnabled() ? { trainer: 'fused-1' } : {};
+  const trainer: Record<string, string> = backend && fusedEnabled() && backend.name === 'native' ? { trainer: 'fused-1' } : {};
   const keys = new Map<string, string>();
   const stages: PlannedStage[] = [];
   for (const spec of order) {
