@@ -43,6 +43,7 @@ typedef struct {
   int n, inputs, max_rows, max_width, params, trainable;
   layer L[MAX_LAYERS];
   float *x, *t, *g0, *g1;
+  double *acc; /* 2 × max_width: per-column sums, accumulated row by row (contiguous reads) */
   float **grad;   /* per trainable parameter */
   size_t *plen;   /* per trainable parameter: its length */
 } plan;
@@ -57,7 +58,7 @@ static void plan_free(plan *p) {
     free(l->y); free(l->xhat); free(l->mask); free(l->mean); free(l->var); free(l->invstd);
   }
   for (int i = 0; i < p->trainable; i++) free(p->grad[i]);
-  free(p->grad); free(p->plen); free(p->x); free(p->t); free(p->g0); free(p->g1);
+  free(p->acc); free(p->grad); free(p->plen); free(p->x); free(p->t); free(p->g0); free(p->g1);
   free(p);
 }
 
@@ -152,6 +153,7 @@ napi_value mlp_create(napi_env env, napi_callback_info info) {
   p->t = zalloc((size_t)max_rows * width);
   p->g0 = zalloc((size_t)max_rows * maxw);
   p->g1 = zalloc((size_t)max_rows * maxw);
+  p->acc = calloc(2 * (size_t)maxw, sizeof(double));
   napi_value ext;
   if (napi_create_external(env, p, finalize, NULL, &ext) != napi_ok) {
     plan_free(p);
@@ -211,23 +213,28 @@ static inline uint64_t splitmix(uint64_t *s) {
   return z ^ (z >> 31);
 }
 
-static void bn_forward(layer *l, const float *x, int rows, const float *gamma, const float *beta, float *mmean, float *mvar) {
+static void bn_forward(layer *l, const float *x, int rows, const float *gamma, const float *beta, float *mmean, float *mvar, double *acc) {
   const int c = l->out;
-  const float decayf = (float)(1.0 - (double)l->momentum); /* tfjs: the JS number 1 - momentum as a float32 scalar */
+  const float decay = (float)(1.0 - (double)l->momentum); /* tfjs: the JS number 1 - momentum as a float32 scalar */
+  /* Per-column sums over the rows in row order, read row by row. */
+  for (int j = 0; j < c; j++) acc[j] = 0;
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < c; j++) acc[j] += x[(size_t)r * c + j];
   for (int j = 0; j < c; j++) {
-    double s = 0;
-    for (int r = 0; r < rows; r++) s += x[(size_t)r * c + j];
-    const float m = (float)(s / rows);
-    double v = 0;
-    for (int r = 0; r < rows; r++) {
-      const float dv = x[(size_t)r * c + j] - m;
-      v += (double)dv * dv;
+    l->mean[j] = (float)(acc[j] / rows);
+    acc[j] = 0;
+  }
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < c; j++) {
+      const float dv = x[(size_t)r * c + j] - l->mean[j];
+      acc[j] += (double)dv * dv;
     }
-    l->mean[j] = m;
-    l->var[j] = (float)(v / rows);
+  for (int j = 0; j < c; j++) {
+    const float m = l->mean[j];
+    l->var[j] = (float)(acc[j] / rows);
     l->invstd[j] = (float)(1.0 / sqrt((double)l->var[j] + (double)l->eps));
-    mmean[j] = mmean[j] - (mmean[j] - m) * decayf;
-    mvar[j] = mvar[j] - (mvar[j] - l->var[j]) * decayf;
+    mmean[j] = mmean[j] - (mmean[j] - m) * decay;
+    mvar[j] = mvar[j] - (mvar[j] - l->var[j]) * decay;
   }
   for (int r = 0; r < rows; r++) {
     const float *xr = x + (size_t)r * c;
@@ -240,25 +247,27 @@ static void bn_forward(layer *l, const float *x, int rows, const float *gamma, c
 }
 
 /* g (dL/dy) → dx, with dgamma and dbeta (either may be NULL); dx may be g. */
-static void bn_backward(const layer *l, const float *g, float *dx, int rows, const float *gamma, float *dgamma, float *dbeta, int need_dx) {
+static void bn_backward(const layer *l, const float *g, float *dx, int rows, const float *gamma, float *dgamma, float *dbeta, int need_dx, double *acc) {
   const int c = l->out;
+  double *sg = acc, *sgh = acc + c;
+  for (int j = 0; j < c; j++) sg[j] = sgh[j] = 0;
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < c; j++) {
+      const size_t i = (size_t)r * c + j;
+      sg[j] += g[i];
+      sgh[j] += (double)g[i] * l->xhat[i];
+    }
   for (int j = 0; j < c; j++) {
-    double sg = 0, sgh = 0;
-    for (int r = 0; r < rows; r++) {
-      const size_t i = (size_t)r * c + j;
-      sg += g[i];
-      sgh += (double)g[i] * l->xhat[i];
-    }
-    if (dgamma) dgamma[j] = (float)sgh;
-    if (dbeta) dbeta[j] = (float)sg;
-    if (!need_dx) continue;
-    const double k = (double)(gamma ? gamma[j] : 1.0f) * l->invstd[j] / rows;
-    const double mg = sg, mgh = sgh;
-    for (int r = 0; r < rows; r++) {
-      const size_t i = (size_t)r * c + j;
-      dx[i] = (float)(k * ((double)rows * g[i] - mg - (double)l->xhat[i] * mgh));
-    }
+    if (dgamma) dgamma[j] = (float)sgh[j];
+    if (dbeta) dbeta[j] = (float)sg[j];
   }
+  if (!need_dx) return;
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < c; j++) {
+      const size_t i = (size_t)r * c + j;
+      const double k = (double)(gamma ? gamma[j] : 1.0f) * l->invstd[j] / rows;
+      dx[i] = (float)(k * ((double)rows * g[i] - sg[j] - (double)l->xhat[i] * sgh[j]));
+    }
 }
 
 /* ---- the step ---- */
@@ -442,7 +451,7 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
         penalty += (double)l->l1 * s1 + (double)l->l2 * s2;
       }
     } else if (l->kind == L_BN) {
-      bn_forward(l, in, rows, W[i], B[i], MM[i], MV[i]);
+      bn_forward(l, in, rows, W[i], B[i], MM[i], MV[i], p->acc);
     } else if (l->kind == L_DROPOUT) {
       uint64_t s = (uint64_t)seeds[di++];
       const float keep = (float)(1.0 - (double)l->rate), scale = 1.0f / keep;
@@ -483,11 +492,10 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
         }
       if (B[i]) {
         float *db = p->grad[l->first_param + 1];
-        for (int j = 0; j < l->out; j++) {
-          double s = 0;
-          for (int r = 0; r < rows; r++) s += g[(size_t)r * l->out + j];
-          db[j] = (float)s;
-        }
+        for (int j = 0; j < l->out; j++) p->acc[j] = 0;
+        for (int r = 0; r < rows; r++)
+          for (int j = 0; j < l->out; j++) p->acc[j] += g[(size_t)r * l->out + j];
+        for (int j = 0; j < l->out; j++) db[j] = (float)p->acc[j];
       }
       if (need_dx) {
         gemm(0, 1, rows, l->in, l->out, g, W[i], gn);
@@ -496,7 +504,7 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
     } else if (l->kind == L_BN) {
       float *dgamma = l->scale ? p->grad[l->first_param] : NULL;
       float *dbeta = l->center ? p->grad[l->first_param + l->scale] : NULL;
-      bn_backward(l, g, g, rows, W[i], dgamma, dbeta, need_dx);
+      bn_backward(l, g, g, rows, W[i], dgamma, dbeta, need_dx, p->acc);
     } else if (l->kind == L_DROPOUT) {
       for (size_t q = 0; q < cells; q++) g[q] = g[q] * l->mask[q];
     } else {
