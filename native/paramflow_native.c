@@ -3,6 +3,7 @@
  * Linux, Accelerate on macOS), called by the `native` TensorFlow.js backend
  * (src/backend/native/). Every function works in place on Float32Arrays the JS side owns (the
  * cpu backend's tensor data): nothing is copied, and nothing here allocates JS memory.
+ * native/mlp.c adds the fused MLP trainer (one call per training step), over the same gemm.
  *
  * Floating point: no -ffast-math and no FMA contraction (see scripts/build-native.mjs), and
  * every loop runs in a fixed order, so a result depends only on the inputs and the BLAS thread
