@@ -59,6 +59,8 @@ interface LayerVariableLike {
 }
 interface CpuData {
   data: { get(dataId: object): { values: unknown } };
+  /** Tensors sharing the data (tfjs's cpu backend). */
+  refCount(dataId: object): number;
 }
 
 export class FusedTrainer {
@@ -118,8 +120,8 @@ export class FusedTrainer {
   step(order: Int32Array, start: number, rows: number, seeds: readonly number[]): number {
     const backend = this.rt.tf.backend() as unknown as CpuData;
     const array = (t: Tensor): Float32Array => backend.data.get(t.dataId).values as Float32Array;
-    const params = this.variables.map((v) => array(v.read()));
-    const state = this.optimizerArrays().map(array);
+    const params = this.variables.map((v) => this.ownArray(v.read()));
+    const state = this.optimizerArrays().map((v) => this.ownArray(v));
     this.setHyper();
     this.seeds.set(seeds);
     const loss = this.addon.mlpStep(this.plan, this.data.x.data, this.data.t.data, order, start, rows, params, state, this.hyper, this.seeds);
@@ -133,6 +135,22 @@ export class FusedTrainer {
     }
     this.opt.incrementIterations();
     return Math.fround(loss);
+  }
+
+  /**
+   * The variable's array, to be written in place. A variable assigned from a tensor that is
+   * still alive shares that tensor's array (tfjs tensors share data by reference): it gets a
+   * copy of its own first, so that writing never changes another tensor.
+   */
+  private ownArray(v: Variable): Float32Array {
+    const tf = this.rt.tf;
+    const backend = tf.backend() as unknown as CpuData;
+    if (backend.refCount(v.dataId) > 1) {
+      const copy = tf.tensor(v.dataSync().slice(), v.shape, 'float32');
+      v.assign(copy);
+      copy.dispose();
+    }
+    return backend.data.get(v.dataId).values as Float32Array;
   }
 
   private setHyper(): void {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/backend/native/addon.js';
 import { backendProblem } from '../../src/backend/probe.js';
 import type { StageResult } from '../../src/stage/types.js';
-import { fusedProblem } from '../../stages/train/fused.js';
+import { loadTensorflow } from '../../src/backend/load.js';
+import { FusedTrainer, fusedProblem } from '../../stages/train/fused.js';
+import { createFoldModel } from '../../stages/train/loop.js';
 import { train } from '../../stages/train/index.js';
 import { decayCurves, TRAIN_BACKEND, trainContext, trainParams, type TrainContext } from '../helpers/train-context.js';
 
@@ -30,6 +32,28 @@ describe.skipIf(TRAIN_BACKEND !== 'native')('the train stage on native', () => {
     const ctx = trainContext();
     await run({ ...small, layers: [{ dense: { units: 8, activation: 'swish' } }, { dense: { units: 3 } }] }, ctx);
     expect(ctx.logs.filter((l) => l.startsWith('training with'))).toEqual(['training with tfjs-layers (no fused trainer: layers[0] uses activation swish, outside the fused subset (linear, relu, tanh, sigmoid, elu, selu, softplus))']);
+  });
+});
+
+describe.skipIf(backendProblem('native') !== undefined)('FusedTrainer', () => {
+  it('never writes into a tensor that shares its array with a weight', async () => {
+    const rt = await loadTensorflow('native');
+    const params = trainParams(small);
+    const { model, optimizer } = createFoldModel(rt, params, 0, 5, 4);
+    const x = { rows: 16, cols: 4, data: Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)) };
+    const t = { rows: 16, cols: 3, data: Float32Array.from({ length: 48 }, (_, i) => Math.cos(i)) };
+    // As after a restore: the kernel assigned from a tensor that stays alive (they share one array).
+    const kernel = model.getLayer('layer_0_dense').getWeights()[0]!;
+    const held = rt.tf.tensor(kernel.dataSync().slice(), kernel.shape);
+    const before = held.dataSync().slice();
+    (model.getLayer('layer_0_dense') as unknown as { kernel: { read(): { assign(t: unknown): void } } }).kernel.read().assign(held);
+    const trainer = new FusedTrainer(rt, model, optimizer, params, { x, t });
+    trainer.step(Int32Array.from({ length: 16 }, (_, i) => i), 0, 16, [1]);
+    expect(held.dataSync()).toEqual(before);
+    expect(model.getLayer('layer_0_dense').getWeights()[0]!.dataSync()).not.toEqual(before);
+    held.dispose();
+    model.dispose();
+    optimizer.dispose();
   });
 });
 
