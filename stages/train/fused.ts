@@ -1,4 +1,4 @@
-import type { Optimizer, Tensor, Variable } from '@tensorflow/tfjs-core';
+import type { Optimizer, Variable } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
 import { fusedEnabled } from '../../src/backend/native/fused-switch.js';
@@ -118,8 +118,6 @@ export class FusedTrainer {
 
   /** One step on rows order[start .. start + rows); `seeds`: one per dropout layer. Returns the batch's loss. */
   step(order: Int32Array, start: number, rows: number, seeds: readonly number[]): number {
-    const backend = this.rt.tf.backend() as unknown as CpuData;
-    const array = (t: Tensor): Float32Array => backend.data.get(t.dataId).values as Float32Array;
     const params = this.variables.map((v) => this.ownArray(v.read()));
     const state = this.optimizerArrays().map((v) => this.ownArray(v));
     this.setHyper();
@@ -129,7 +127,7 @@ export class FusedTrainer {
       // tfjs: accBeta.assign(mul(accBeta, beta)), a float32 product.
       const o = this.opt;
       for (const [acc, beta] of [[o.accBeta1!, o.beta1!], [o.accBeta2!, o.beta2!]] as const) {
-        const a = array(acc);
+        const a = this.ownArray(acc);
         a[0] = Math.fround(a[0]! * Math.fround(beta));
       }
     }
