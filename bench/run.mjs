@@ -5,17 +5,20 @@
 //
 //   npm run bench [-- --json FILE] [--quick] [--backends wasm,cpu] [--models M1] [--batches 32]
 //                    [--cores 1,2] [--epoch-seconds 10] [--no-pytorch] [--no-tracking] [--no-sweep]
+//                    [--tfjs-path]
 //
 // cores = parallel training processes (tfjs-backend-wasm runs on one thread in Node, PERF-NOTES
 // 2); samples/s are summed over them. PyTorch at 2 cores is the better of 1 process × 2 threads
 // and 2 processes × 1 thread. Epochs of slow cases stop after --epoch-seconds (whole batches;
 // see samples_timed). PARAMFLOW_WASM_MATMUL_FIX=0 measures wasm without the matMul fix.
 // native runs one BLAS thread per process (PARAMFLOW_BLAS_THREADS=1), like PyTorch's 1-thread rows.
+// Each backend trains the way paramflow trains on it (train-bench.mjs): native with the fused
+// trainer (unless PARAMFLOW_FUSED=0); --tfjs-path adds native rows through tfjs-layers, to compare.
 // Also, in the same run: sgemm GFLOP/s of the native addon and of numpy (bench/sgemm.mjs);
 // seed-study.yaml cold, its simulate + add-noise stages (10,000 × 1,000) and its cached no-op
 // rerun next to a bare Node start (bench/pipelines.mjs); the sweep speed-up (sweep-speedup.mjs).
 // JSON (--json): { training: rows { backend, model, batch, samples_per_s, pytorch_samples_per_s,
-// ratio, cores, matmul_fix, samples_timed, pytorch_mode }, sgemm, pipeline, sweep, tracking,
+// ratio, cores, matmul_fix, samples_timed, pytorch_mode, trainer }, sgemm, pipeline, sweep, tracking,
 // load_before, load_after, notes }; pytorch fields are null without it, sections null when skipped.
 import { execa } from 'execa';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -47,6 +50,7 @@ const { values: opts } = parseArgs({
     'no-sweep': { type: 'boolean', default: false },
     'no-sgemm': { type: 'boolean', default: false },
     'no-pipeline': { type: 'boolean', default: false },
+    'tfjs-path': { type: 'boolean', default: false },
   },
 });
 const size = { ...(opts.quick ? QUICK : FULL) };
@@ -110,17 +114,18 @@ async function main() {
   for (const n of parallel) speedups.set(n, await parallelSpeedup(n));
   log(`bench: ${size.n} samples × ${size.inputs} inputs → 4 targets${opts.quick ? ' (--quick)' : ''}; models ${opts.models}; batches ${opts.batches}; cores ${opts.cores}`);
 
-  for (const backend of backends) {
+  const runs = backends.flatMap((backend) => (backend === 'native' && opts['tfjs-path'] ? [[backend, []], [backend, ['--trainer', 'tfjs']]] : [[backend, []]]));
+  for (const [backend, extra] of runs) {
     const problem = backendProblem(backend);
     if (problem) {
-      notes.push(`${backend}: not measured: ${problem}`);
+      if (extra.length === 0) notes.push(`${backend}: not measured: ${problem}`);
       continue;
     }
     for (const n of cores) {
-      log(`  paramflow on ${backend}, ${n} process${n > 1 ? 'es' : ''}…`);
+      log(`  paramflow on ${backend}${extra.length ? ' (tfjs-layers)' : ''}, ${n} process${n > 1 ? 'es' : ''}…`);
       try {
-        const results = await runGroup(process.execPath, [join(HERE, 'train-bench.mjs'), '--backend', backend, ...common], n);
-        for (const r of results) rows.push({ backend, model: r.model, batch: r.batch, samples_per_s: r.samples_per_s, pytorch_samples_per_s: null, ratio: null, cores: n, matmul_fix: r.matmul_fix, samples_timed: r.samples_timed, pytorch_mode: null });
+        const results = await runGroup(process.execPath, [join(HERE, 'train-bench.mjs'), '--backend', backend, ...extra, ...common], n);
+        for (const r of results) rows.push({ backend, model: r.model, batch: r.batch, samples_per_s: r.samples_per_s, pytorch_samples_per_s: null, ratio: null, cores: n, matmul_fix: r.matmul_fix, samples_timed: r.samples_timed, pytorch_mode: null, trainer: r.trainer });
       } catch (e) {
         notes.push(`${backend}: did not load or train: ${e.message}`);
         break;
@@ -216,7 +221,7 @@ async function pipelineFigures() {
 function printTable(rows) {
   const fmt = (x) => (x === null ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : `${x}`);
   const header = ['backend', 'model', 'batch', 'cores', 'paramflow samples/s', 'PyTorch samples/s', 'ratio', 'timed samples'];
-  const body = rows.map((r) => [r.backend + (r.matmul_fix === false ? ' (no fix)' : ''), r.model, `${r.batch}`, `${r.cores}`, fmt(r.samples_per_s), fmt(r.pytorch_samples_per_s), r.ratio === null ? '–' : r.ratio.toFixed(3), r.samples_timed < size.n ? fmt(r.samples_timed) : 'full epoch']);
+  const body = rows.map((r) => [r.backend + (r.matmul_fix === false ? ' (no fix)' : '') + (r.backend === 'native' ? (r.trainer === 'fused' ? ' (fused)' : ' (tfjs-layers)') : ''), r.model, `${r.batch}`, `${r.cores}`, fmt(r.samples_per_s), fmt(r.pytorch_samples_per_s), r.ratio === null ? '–' : r.ratio.toFixed(3), r.samples_timed < size.n ? fmt(r.samples_timed) : 'full epoch']);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   console.log(line(header));

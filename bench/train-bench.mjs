@@ -1,16 +1,19 @@
 #!/usr/bin/env node
-// One paramflow training-throughput worker: trains the PERF-NOTES models (M1, M2) with
-// tfjs-layers on one TensorFlow.js backend and prints one JSON line per (model, batch).
+// One paramflow training-throughput worker: trains the PERF-NOTES models (M1, M2) on one
+// TensorFlow.js backend the way the train stage does, and prints one JSON line per (model, batch).
+// --trainer fused: the train stage's fused native trainer (stages/train/fused.ts; native only);
+// --trainer tfjs: tfjs-layers' trainOnBatch. Default: what paramflow uses on that backend
+// (fused on native unless PARAMFLOW_FUSED=0, else tfjs).
 // bench/run.mjs starts one or several of these at once (--sync) and sums their figures.
 //
-//   node bench/train-bench.mjs --backend wasm [--models M1,M2] [--batches 32,256]
+//   node bench/train-bench.mjs --backend wasm [--trainer fused|tfjs] [--models M1,M2] [--batches 32,256]
 //        [--n 10000] [--inputs 2000] [--epoch-seconds 10] [--warmup-seconds 2] [--sync]
 //
 // Protocol (stdout, one JSON object a line): before each timed epoch
 // {"event":"ready","samples":S} (S = samples the epoch proposes to time); with --sync the worker
 // then waits for a line "go <samples>" on stdin, so that parallel workers time the same work at
 // the same moment. After the best of 2 timed epochs: {"event":"result", backend, model, batch,
-// samples_per_s, samples_timed, matmul_fix}. Needs `npm run build` (imports ../dist).
+// samples_per_s, samples_timed, matmul_fix, trainer}. Needs `npm run build` (imports ../dist).
 // PARAMFLOW_WASM_MATMUL_FIX=0 measures wasm without the matMul fix (src/backend/wasm-matmul-fix.ts).
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -20,6 +23,7 @@ import { loadTensorflow } from '../dist/src/backend/load.js';
 const { values: opts } = parseArgs({
   options: {
     backend: { type: 'string', default: 'wasm' },
+    trainer: { type: 'string' },
     models: { type: 'string', default: 'M1,M2' },
     batches: { type: 'string', default: '32,256' },
     n: { type: 'string', default: '10000' },
@@ -30,6 +34,9 @@ const { values: opts } = parseArgs({
     sync: { type: 'boolean', default: false },
   },
 });
+const TRAINER = opts.trainer ?? (opts.backend === 'native' && process.env.PARAMFLOW_FUSED !== '0' ? 'fused' : 'tfjs');
+if (!['fused', 'tfjs'].includes(TRAINER)) throw new Error(`--trainer ${TRAINER}: expected fused or tfjs`);
+if (TRAINER === 'fused' && opts.backend !== 'native') throw new Error('--trainer fused runs on the native backend only');
 const N = Number(opts.n);
 const INPUTS = Number(opts.inputs);
 const OUTPUTS = 4;
@@ -90,10 +97,32 @@ function buildModel({ tf, layers }, name) {
   return model;
 }
 
+/** The same models as the train stage builds them (layer names, initializers), for the fused trainer. */
+async function buildFused(rt, name, batch, data) {
+  const { createFoldModel } = await import('../dist/stages/train/loop.js');
+  const { FusedTrainer } = await import('../dist/stages/train/fused.js');
+  const dense = (units, activation) => ({ dense: { units, activation, kernel_initializer: 'glorot_uniform', use_bias: true } });
+  const bn = { batch_norm: { momentum: 0.99, epsilon: 0.001, center: true, scale: true } };
+  const layers = name === 'M1' ? [dense(64, 'relu'), dense(OUTPUTS, 'linear')] : name === 'M2' ? [dense(512, 'relu'), bn, dense(256, 'relu'), bn, dense(OUTPUTS, 'linear')] : undefined;
+  if (!layers) throw new Error(`unknown model ${name}: expected M1 or M2`);
+  const params = { layers, optimizer: { adam: { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, loss: 'mse', huber_delta: 1, batch_size: batch, epochs: 1, standardize: { inputs: 'none', targets: false } };
+  const { model, optimizer } = createFoldModel(rt, params, 0, 1, INPUTS);
+  const trainer = new FusedTrainer(rt, model, optimizer, params, { x: { rows: N, cols: INPUTS, data: data.x }, t: { rows: N, cols: OUTPUTS, data: data.y } });
+  return { model, trainer, dispose: () => (model.dispose(), optimizer.dispose()) };
+}
+
 /** Trains on the first `samples` rows of a fresh shuffle, in batches; returns seconds taken. */
 async function epoch({ tf }, model, data, batch, samples, next) {
   const order = permutation(N, next);
   const start = performance.now();
+  if (model.trainer) {
+    for (let i = 0; i < samples; i += batch) {
+      const m = Math.min(batch, samples - i);
+      if (m < 2) break;
+      model.trainer.step(order, i, m, []); // returns the loss: one "sync" per step, as with trainOnBatch
+    }
+    return (performance.now() - start) / 1000;
+  }
   for (let i = 0; i < samples; i += batch) {
     const m = Math.min(batch, samples - i);
     if (m < 2) break; // BatchNorm needs 2 rows (PyTorch refuses 1)
@@ -145,7 +174,7 @@ async function main() {
   for (const name of opts.models.split(',')) {
     for (const batch of opts.batches.split(',').map(Number)) {
       const next = uniform(seed + 3);
-      const model = buildModel(rt, name);
+      const model = TRAINER === 'fused' ? await buildFused(rt, name, batch, data) : buildModel(rt, name);
       const warmRate = await warmUp(rt, model, data, batch, Number(opts['warmup-seconds']), next);
       // A full epoch, or as many whole batches as fit in the time cap (slow backends).
       const proposed = Math.min(N, Math.max(2, Math.floor((warmRate * Number(opts['epoch-seconds'])) / batch)) * batch);
@@ -156,7 +185,7 @@ async function main() {
         best = Math.min(best, await epoch(rt, model, data, batch, samples, next));
       }
       model.dispose();
-      const result = { event: 'result', backend: opts.backend, model: name, batch, samples_per_s: Math.round((samples / best) * 10) / 10, samples_timed: samples, matmul_fix: matmulFix };
+      const result = { event: 'result', backend: opts.backend, model: name, batch, samples_per_s: Math.round((samples / best) * 10) / 10, samples_timed: samples, matmul_fix: matmulFix, trainer: TRAINER };
       console.log(JSON.stringify(result));
     }
   }

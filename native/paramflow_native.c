@@ -3,6 +3,7 @@
  * Linux, Accelerate on macOS), called by the `native` TensorFlow.js backend
  * (src/backend/native/). Every function works in place on Float32Arrays the JS side owns (the
  * cpu backend's tensor data): nothing is copied, and nothing here allocates JS memory.
+ * native/mlp.c adds the fused MLP trainer (one call per training step), over the same gemm.
  *
  * Floating point: no -ffast-math and no FMA contraction (see scripts/build-native.mjs), and
  * every loop runs in a fixed order, so a result depends only on the inputs and the BLAS thread
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <node_api.h>
+#include "paramflow_native.h"
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -59,7 +61,7 @@ static void *job_thread(void *p) {
 }
 
 /* C (m×n) = op(A) · op(B), rows of C shared out over up to max_threads threads. */
-static void gemm(int ta, int tb, int m, int n, int k, const float *a, const float *b, float *c) {
+void gemm(int ta, int tb, int m, int n, int k, const float *a, const float *b, float *c) {
   const int lda = ta ? m : k, ldb = tb ? k : n;
   int parts = (int64_t)m * n * k >= MT_WORK ? max_threads : 1;
   if (parts > m / 16) parts = m / 16 > 1 ? m / 16 : 1;
@@ -81,7 +83,7 @@ static void gemm(int ta, int tb, int m, int n, int k, const float *a, const floa
 
 /* ---- argument helpers: they throw a JS TypeError and return 0 on bad input ---- */
 
-static int arg_f32(napi_env env, napi_value v, float **data, size_t *len) {
+int arg_f32(napi_env env, napi_value v, float **data, size_t *len) {
   napi_typedarray_type type;
   napi_value buf;
   size_t off;
@@ -92,7 +94,7 @@ static int arg_f32(napi_env env, napi_value v, float **data, size_t *len) {
   return 1; /* the data pointer already includes the byte offset */
 }
 
-static int arg_i32(napi_env env, napi_value v, int32_t *out) {
+int arg_i32(napi_env env, napi_value v, int32_t *out) {
   if (napi_get_value_int32(env, v, out) != napi_ok) {
     napi_throw_type_error(env, NULL, "expected an integer");
     return 0;
@@ -100,7 +102,7 @@ static int arg_i32(napi_env env, napi_value v, int32_t *out) {
   return 1;
 }
 
-static int arg_f64(napi_env env, napi_value v, double *out) {
+int arg_f64(napi_env env, napi_value v, double *out) {
   if (napi_get_value_double(env, v, out) != napi_ok) {
     napi_throw_type_error(env, NULL, "expected a number");
     return 0;
@@ -121,15 +123,8 @@ static int arg_ints(napi_env env, napi_value v, int32_t *out, size_t max, size_t
   return 1;
 }
 
-#define ARGS(count)                                                        \
-  size_t argc = count;                                                     \
-  napi_value argv[count];                                                  \
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count) { \
-    napi_throw_type_error(env, NULL, "too few arguments");                 \
-    return NULL;                                                           \
-  }
 
-static int check(napi_env env, int ok, const char *message) {
+int check(napi_env env, int ok, const char *message) {
   if (!ok) napi_throw_range_error(env, NULL, message);
   return ok;
 }
@@ -406,6 +401,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"binary", NULL, binary, NULL, NULL, NULL, napi_default, NULL},
       {"reduce", NULL, reduce, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},
+      {"mlpCreate", NULL, mlp_create, NULL, NULL, NULL, napi_default, NULL},
+      {"mlpStep", NULL, mlp_step, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_blas_threads, NULL, NULL, NULL, napi_default, NULL},
       {"getThreads", NULL, get_blas_threads, NULL, NULL, NULL, napi_default, NULL},
       {"blas", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},

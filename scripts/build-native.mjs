@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds paramflow's native kernel addon (native/paramflow_native.c → build/native.node) with the
+// Builds paramflow's native kernel addon (native/paramflow_native.c and mlp.c → build/native.node) with the
 // system C compiler against a BLAS: OpenBLAS on Linux (Debian: libopenblas-dev), Accelerate on
 // macOS. Runs from the root package's `install` script, so `npm ci` builds it; it calls the
 // compiler directly (no node-gyp: nothing is downloaded, Node's own headers are used).
@@ -18,7 +18,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'build');
 const ADDON = join(OUT, 'native.node');
 const STATUS = join(OUT, 'native.json');
-const SOURCE = join(ROOT, 'native', 'paramflow_native.c');
+const SOURCES = ['paramflow_native.c', 'mlp.c'].map((f) => join(ROOT, 'native', f));
 const quiet = process.argv.includes('--quiet');
 
 /** Folders that may hold node_api.h: next to this Node (official builds), then distro packages. */
@@ -60,7 +60,7 @@ function main() {
   mkdirSync(OUT, { recursive: true });
   // No -ffast-math and no FMA contraction: results must not depend on the compiler's mood.
   // -fno-math-errno only lets sqrt be an instruction (errno is never read).
-  const args = ['-O3', '-std=c11', '-ffp-contract=off', '-fno-math-errno', '-shared', '-fPIC', '-Wall', `-I${include}`, ...blas.cflags, SOURCE, '-o', ADDON, ...blas.libs];
+  const args = ['-O3', '-std=c11', '-ffp-contract=off', '-fno-math-errno', '-shared', '-fPIC', '-Wall', '-fvisibility=hidden', `-I${include}`, ...blas.cflags, ...SOURCES, '-o', ADDON, ...blas.libs];
   try {
     execFileSync(cc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {

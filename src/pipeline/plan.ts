@@ -4,6 +4,7 @@ import { sha256File } from '../hash/sha256.js';
 import { computeRunHash, computeStageKey, type StageKey } from '../hash/stage-key.js';
 import type { StageRegistry } from '../stage/registry.js';
 import type { StageDefinition } from '../stage/types.js';
+import { fusedEnabled } from '../backend/native/fused-switch.js';
 import { chooseBackend, type BackendChoice } from '../backend/probe.js';
 import { topologicalOrder } from './dag.js';
 
@@ -35,6 +36,8 @@ export async function planPipeline(pipeline: PipelineSpec, _registry?: StageRegi
   const order = topologicalOrder(pipeline.stages, () => ({ file: pipeline.file }));
   const needsTf = order.some((s) => s.def.usesBackend);
   const backend = needsTf || options.backend ? chooseBackend(options.backend) : undefined;
+  // The fused trainer (stages/train/fused.ts) trains to other last bits than tfjs-layers: a fact of the key.
+  const trainer: Record<string, string> = backend && fusedEnabled() && backend.name === 'native' ? { trainer: 'fused-1' } : {};
   const keys = new Map<string, string>();
   const stages: PlannedStage[] = [];
   for (const spec of order) {
@@ -48,7 +51,7 @@ export async function planPipeline(pipeline: PipelineSpec, _registry?: StageRegi
       inputs: Object.fromEntries(spec.needs.map((n) => [n, keys.get(n)!])),
       files,
       env: {
-        ...(def.usesBackend && backend ? { backend: backend.name, tfjs: backend.tfjsVersion } : {}),
+        ...(def.usesBackend && backend ? { backend: backend.name, tfjs: backend.tfjsVersion, ...trainer } : {}),
         ...(spec.pkg ? { package: `${spec.pkg.name}@${spec.pkg.version}` } : {}),
       },
     });

@@ -4,6 +4,7 @@ import type { FoldReport, JsonValue, MetricPoint, NdArray, StageContext, StageIn
 import { defineStage } from '../../src/stage/types.js';
 import { checkpointFiles, parseCheckpoint, type Checkpoint, type FinishedFold, type FoldHistory, type ProblemShape } from './checkpoint.js';
 import { curveFeatures, foldCount, foldIndices, takeRows } from './features.js';
+import { fusedProblem } from './fused.js';
 import { trainFold } from './loop.js';
 import { modelToFiles } from './model-io.js';
 import { checkTrainParams, inputMode, layerKind, outputLayerIndex, type TrainParams } from './params.js';
@@ -73,6 +74,8 @@ async function runTrain(inputs: StageInputs, params: TrainParams, ctx: StageCont
     ctx.progress(finished.length * shape.epochs + (saved.current?.state.epochs.length ?? 0), total, 'epochs');
   }
 
+  const whyNotFused = fusedProblem(params, rt.tf.getBackend());
+  ctx.log(whyNotFused ? `training with tfjs-layers (no fused trainer: ${whyNotFused})` : 'training with the fused native trainer (one addon call per batch)');
   for (let fold = finished.length; fold < shape.folds; fold++) {
     const { train, validation } = foldIndices(data.folds, fold);
     if (train.length === 0 || validation.length === 0) throw emptyFoldError(fold, train.length, validation.length);
@@ -89,6 +92,7 @@ async function runTrain(inputs: StageInputs, params: TrainParams, ctx: StageCont
       train: { x: scaleInputs(scaler, rawX), t: scaleTargets(scaler, rawT) },
       validation: { x: scaleInputs(scaler, curveFeatures(data.X, data.Y, validation)), t: scaleTargets(scaler, takeRows(data.targets, validation)) },
       signal: ctx.signal,
+      fused: whyNotFused === undefined,
       ...(resume ? { resume } : {}),
       onEpoch: async (snapshot) => {
         if (ctx.checkpoint.due?.() ?? true) await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished, { fold, snapshot }));

@@ -5,6 +5,7 @@ import { crashPoint } from '../../src/util/crash.js';
 import { deriveSeed, Rng } from '../../src/stage/random.js';
 import type { TfRuntime } from '../../src/stage/types.js';
 import type { Matrix } from './features.js';
+import { FusedTrainer } from './fused.js';
 import { buildModel, dropoutLayers } from './layers.js';
 import { decode, encodeNamed, makeOptimizer, restoreOptimizerState, setLearningRate, type EncodedWeights, type OptimizerState } from './optimizer.js';
 import { baseLearningRate, type LossName, type TrainParams } from './params.js';
@@ -53,6 +54,8 @@ export interface FoldJob {
   train: { x: Matrix; t: Matrix };
   validation: { x: Matrix; t: Matrix };
   signal: AbortSignal;
+  /** Train with the fused native trainer (fused.ts: the caller checked fusedProblem), else tfjs-layers' trainOnBatch. */
+  fused?: boolean;
   /** Where a checkpoint left this fold. */
   resume?: { state: FoldState; weights: EncodedWeights; optimizer: OptimizerState };
   /** Called after every epoch but the fold's last (the caller saves the finished fold itself). */
@@ -103,7 +106,8 @@ export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
     }
     const dropouts = dropoutLayers(model, params.layers);
     const es = params.early_stopping;
-    const batches = new BatchGatherer(job.train.x, job.train.t, params.batch_size);
+    const fused = job.fused ? new FusedTrainer(rt, model, optimizer, params, job.train) : undefined;
+    const batches = fused ? undefined : new BatchGatherer(job.train.x, job.train.t, params.batch_size);
     let finished = state.epochs.length >= params.epochs || (es !== undefined && state.wait >= es.patience);
 
     for (let epoch = state.epochs.length + 1; !finished; epoch++) {
@@ -117,16 +121,23 @@ export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
       for (let b = 0; b * params.batch_size < order.length; b++) {
         if (job.signal.aborted) throw job.signal.reason;
         // Stateless dropout: tfjs reuses one mask per seed, so each batch gets its own.
-        for (const d of dropouts) d.layer.seed = deriveSeed(seed, `fold${fold}/epoch${epoch}/batch${b}/layer${d.index}`);
-        const { x, y, rows } = batches.batch(rt, order, b);
-        // trainOnBatch runs the forward pass with training = true, so BatchNormalization uses
-        // batch statistics and updates its moving mean and variance (in its call()), and
-        // the compiled optimizer takes one step (regularization penalties included).
-        try {
-          sum += ((await model.trainOnBatch(x, y)) as number) * rows;
-        } finally {
-          x.dispose();
-          y.dispose();
+        const seeds = dropouts.map((d) => deriveSeed(seed, `fold${fold}/epoch${epoch}/batch${b}/layer${d.index}`));
+        if (fused) {
+          const start = b * params.batch_size;
+          const rows = Math.min(params.batch_size, order.length - start);
+          sum += fused.step(order, start, rows, seeds) * rows;
+        } else {
+          dropouts.forEach((d, i) => (d.layer.seed = seeds[i]));
+          const { x, y, rows } = batches!.batch(rt, order, b);
+          // trainOnBatch runs the forward pass with training = true, so BatchNormalization uses
+          // batch statistics and updates its moving mean and variance (in its call()), and
+          // the compiled optimizer takes one step (regularization penalties included).
+          try {
+            sum += ((await model.trainOnBatch(x, y)) as number) * rows;
+          } finally {
+            x.dispose();
+            y.dispose();
+          }
         }
         crashPoint('train-batch');
       }

@@ -28,6 +28,7 @@ interface Row {
   cores: number;
   matmul_fix: boolean | null;
   samples_timed: number;
+  trainer: string;
 }
 
 describe('npm run bench -- --quick', () => {
@@ -49,6 +50,8 @@ describe('npm run bench -- --quick', () => {
       expect(row.samples_per_s).toBeGreaterThan(0);
       expect(row.samples_timed).toBeGreaterThan(0);
       expect(row.matmul_fix).toBe(row.backend === 'wasm' ? true : null);
+      // Each backend trains the way paramflow does: native through the fused trainer.
+      expect(row.trainer).toBe(row.backend === 'native' ? 'fused' : 'tfjs');
       if (row.pytorch_samples_per_s === null) {
         expect(row.ratio).toBeNull();
       } else {
@@ -65,7 +68,7 @@ describe('npm run bench -- --quick', () => {
     expect(report.pipeline).toMatchObject({ pipeline: 'quick.yaml', simulate_noise_size: '1000 × 200' });
     for (const k of ['cold_s', 'simulate_noise_ms', 'cached_noop_ms', 'node_start_ms', 'noop_over_node_start']) expect(report.pipeline![k]).toBeGreaterThan(0);
 
-    expect(r.stdout).toMatch(/^\| backend +\| model +\| batch \| cores \| paramflow samples\/s \| PyTorch samples\/s \| ratio \|/);
+    expect(r.stdout).toMatch(/^\| backend +\| model +\| +batch \| +cores \| +paramflow samples\/s \| +PyTorch samples\/s \| +ratio \|/);
     if (rows.every((row) => row.pytorch_samples_per_s === null)) {
       expect(r.stdout).toContain('apt-get install python3-torch python3-numpy libopenblas0-pthread');
     }

@@ -2,10 +2,12 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ParamflowError } from '../../src/errors.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import type { FolderArtifact, StageResult, TfRuntime } from '../../src/stage/types.js';
+import { deriveSeed } from '../../src/stage/random.js';
 import { train } from '../../stages/train/index.js';
+import { FusedTrainer } from '../../stages/train/fused.js';
 import { curveFeatures, foldIndices, takeRows } from '../../stages/train/features.js';
 import { foldModelFiles, modelFromFiles } from '../../stages/train/model-io.js';
-import { decayCurves, trainContext, trainParams, trainRuntime, type CurveData, type TrainContext } from '../helpers/train-context.js';
+import { decayCurves, TRAIN_BACKEND, trainContext, trainParams, trainRuntime, type CurveData, type TrainContext } from '../helpers/train-context.js';
 import { historyOf, mse, noiseData, outputBytes, predictValidation, r2, scalersOf, shiftFold } from '../helpers/train-outputs.js';
 
 let rt: TfRuntime;
@@ -44,7 +46,8 @@ describe('train: determinism', () => {
     expect(a.folds).toEqual(b.folds!.map((f, i) => ({ ...f, series: a.folds![i]!.series })));
   });
 
-  it('draws a new dropout mask seed for every batch, the same in every run', async () => {
+  it('draws a new dropout mask seed for every batch, the same in every run (tfjs-layers path)', async () => {
+    vi.stubEnv('PARAMFLOW_FUSED', '0');
     const Dropout = rt.layers.layers.dropout({ rate: 0.5 }).constructor as { prototype: { call: (...a: unknown[]) => unknown } };
     const seen: number[][] = [];
     const call = Dropout.prototype.call;
@@ -59,11 +62,33 @@ describe('train: determinism', () => {
       }
     } finally {
       spy.mockRestore();
+      vi.unstubAllEnvs();
     }
     // 3 folds × 2 epochs × 5 batches of 16 (80 training rows), one mask each.
     expect(seen[0]).toHaveLength(30);
     expect(new Set(seen[0]).size).toBe(30);
     expect(seen[1]).toEqual(seen[0]);
+  });
+
+  it.skipIf(TRAIN_BACKEND !== 'native')('gives the fused trainer the same dropout seed per batch as the tfjs-layers path', async () => {
+    const fused: number[][] = [];
+    const step = FusedTrainer.prototype.step;
+    const spy = vi.spyOn(FusedTrainer.prototype, 'step').mockImplementation(function (this: FusedTrainer, order, start, rows, seeds) {
+      fused.at(-1)!.push(...seeds);
+      return step.call(this, order, start, rows, seeds);
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        fused.push([]);
+        await run(data, { ...busy, epochs: 2 });
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(fused[0]).toHaveLength(30);
+    expect(new Set(fused[0]).size).toBe(30);
+    expect(fused[1]).toEqual(fused[0]);
+    expect(fused[0]![0]).toBe(deriveSeed(2024, 'fold0/epoch1/batch0/layer1'));
   });
 
   it("updates BatchNorm's moving statistics while training", async () => {
@@ -222,8 +247,10 @@ describe('train: run', () => {
     const r = await run(data, { ...busy, epochs: 3 }, ctx);
     expect(ctx.progressCalls.map((c) => c.done)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(ctx.progressCalls.every((c) => c.total === 9 && c.unit === 'epochs')).toBe(true);
-    expect(ctx.logs).toHaveLength(3);
-    expect(ctx.logs[1]).toMatch(/^fold 1: best epoch \d of 3, val_loss [\d.e-]+$/);
+    expect(ctx.logs).toHaveLength(4);
+    // One line says which trainer ran: the fused one on native, tfjs-layers (and why) elsewhere.
+    expect(ctx.logs[0]).toBe(TRAIN_BACKEND === 'native' ? 'training with the fused native trainer (one addon call per batch)' : `training with tfjs-layers (no fused trainer: the fused trainer runs on the native backend only (this is ${TRAIN_BACKEND}))`);
+    expect(ctx.logs[2]).toMatch(/^fold 1: best epoch \d of 3, val_loss [\d.e-]+$/);
     const h = historyOf(r);
     expect(r.folds!.map((f) => f.fold)).toEqual([0, 1, 2]);
     for (const f of r.folds!) {

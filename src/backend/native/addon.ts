@@ -25,6 +25,20 @@ export interface NativeAddon {
     outValue: Float32Array, outM: Float32Array, outV: Float32Array,
     beta1: number, beta2: number, oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, lr: number,
   ): void;
+  /**
+   * A fused MLP trainer's plan (stages/train/fused.ts): layers described by 8 numbers each
+   * (native/mlp.c), the input width and the largest batch; owns its work arrays.
+   */
+  mlpCreate(layers: Float64Array, inputs: number, maxRows: number): object;
+  /**
+   * One training step on rows order[start .. start + rows) of x and t: forward, loss, backward
+   * and the optimizer's update, in place on the parameters and optimizer arrays given. Returns
+   * the loss (penalties included) before the update.
+   */
+  mlpStep(
+    plan: object, x: Float32Array, t: Float32Array, order: Int32Array, start: number, rows: number,
+    params: Float32Array[], state: Float32Array[], hyper: Float64Array, seeds: Float64Array,
+  ): number;
   /** Threads for large products (rows split; results identical on any count). */
   setThreads(n: number): void;
   /** The thread count setThreads set. */

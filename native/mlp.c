@@ -1,0 +1,528 @@
+/*
+ * The fused MLP trainer: one training step of a Sequential stack of dense, batch-norm, dropout
+ * and activation layers (forward, loss, backward, optimizer update) in one call, on the
+ * Float32Arrays tfjs already holds for the model's variables and the optimizer's state, so
+ * tfjs's engine, tape and tfjs-layers are out of the loop (stages/train/fused.ts drives it).
+ *
+ * Every formula follows what tfjs-layers 4.22 and tfjs-core compute for the same model (read
+ * their sources): losses as tfjs-layers/tf.losses reduce them (mean over every value),
+ * BatchNormalization with biased batch variance and moving statistics updated as
+ * m - (m - batch) * (1 - momentum), dropout scaling kept values by 1 / (1 - rate), L1L2 kernel
+ * penalties, and the optimizers' float32 update formulas operation by operation. Loops run in a
+ * fixed order (sums in double) and gemm splits by output rows, so a step's result depends only
+ * on its inputs: bit-identical from one run to the next, on any thread count.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "paramflow_native.h"
+
+#define MAX_LAYERS 64
+#define STRIDE 8 /* numbers per layer in mlpCreate's description */
+
+enum { L_DENSE, L_BN, L_DROPOUT, L_ACT };
+enum { A_LINEAR, A_RELU, A_TANH, A_SIGMOID, A_ELU, A_SELU, A_SOFTPLUS };
+enum { O_SGD, O_MOMENTUM, O_ADAM, O_RMSPROP };
+enum { LOSS_MSE, LOSS_MAE, LOSS_HUBER };
+
+static const double SELU_SCALE = 1.0507009873554804934193349852946;
+static const double SELU_SCALEALPHA = 1.7580993408473768599402175208123;
+
+typedef struct {
+  int kind, in, out, act, bias, center, scale;
+  float l1, l2, momentum, eps, rate;
+  /* Work arrays (max_rows × out unless said): z = before the activation (dense; aliases y when
+     linear), y = the output, xhat = normalized input (BN), mask = dropout multipliers. */
+  float *z, *y, *xhat, *mask;
+  float *mean, *var, *invstd; /* BN, per feature */
+  /* Index of the layer's first trainable parameter (kernel or gamma/beta) in the step's list. */
+  int first_param;
+} layer;
+
+typedef struct {
+  int n, inputs, max_rows, max_width, params, trainable;
+  layer L[MAX_LAYERS];
+  float *x, *t, *g0, *g1;
+  double *acc; /* 2 × max_width: per-column sums, accumulated row by row (contiguous reads) */
+  float **grad;   /* per trainable parameter */
+  size_t *plen;   /* per trainable parameter: its length */
+} plan;
+
+static void *zalloc(size_t floats) { return calloc(floats ? floats : 1, sizeof(float)); }
+
+static void plan_free(plan *p) {
+  if (!p) return;
+  for (int i = 0; i < p->n; i++) {
+    layer *l = &p->L[i];
+    if (l->z != l->y) free(l->z);
+    free(l->y); free(l->xhat); free(l->mask); free(l->mean); free(l->var); free(l->invstd);
+  }
+  for (int i = 0; i < p->trainable; i++) free(p->grad[i]);
+  free(p->acc); free(p->grad); free(p->plen); free(p->x); free(p->t); free(p->g0); free(p->g1);
+  free(p);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  plan_free((plan *)data);
+}
+
+/*
+ * mlpCreate(layers: Float64Array (STRIDE numbers a layer), inputs, maxRows) → plan. A layer:
+ * dense [0, units, act, useBias, l1, l2]; batch norm [1, 0, 0, 0, momentum, epsilon, center,
+ * scale]; dropout [2, 0, 0, 0, rate]; activation [3, 0, act].
+ */
+napi_value mlp_create(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  napi_typedarray_type type;
+  size_t len, off;
+  void *raw;
+  napi_value buf;
+  int32_t inputs, max_rows;
+  if (napi_get_typedarray_info(env, argv[0], &type, &len, &raw, &buf, &off) != napi_ok || type != napi_float64_array) {
+    napi_throw_type_error(env, NULL, "expected a Float64Array");
+    return NULL;
+  }
+  if (!arg_i32(env, argv[1], &inputs) || !arg_i32(env, argv[2], &max_rows)) return NULL;
+  const double *d = raw;
+  const int n = (int)(len / STRIDE);
+  if (!check(env, len % STRIDE == 0 && n >= 1 && n <= MAX_LAYERS && inputs >= 1 && max_rows >= 1, "mlpCreate: bad description")) return NULL;
+  plan *p = calloc(1, sizeof(plan));
+  p->n = n;
+  p->inputs = inputs;
+  p->max_rows = max_rows;
+  int width = inputs, maxw = inputs, params = 0, trainable = 0;
+  size_t plen[4 * MAX_LAYERS];
+  for (int i = 0; i < n; i++) {
+    const double *s = d + i * STRIDE;
+    layer *l = &p->L[i];
+    l->kind = (int)s[0];
+    l->in = width;
+    l->out = l->kind == L_DENSE ? (int)s[1] : width;
+    l->act = (int)s[2];
+    l->first_param = trainable;
+    if (l->out < 1 || l->kind < L_DENSE || l->kind > L_ACT || l->act < A_LINEAR || l->act > A_SOFTPLUS) {
+      plan_free(p);
+      napi_throw_range_error(env, NULL, "mlpCreate: bad layer");
+      return NULL;
+    }
+    const size_t cells = (size_t)max_rows * l->out;
+    if (l->kind == L_DENSE) {
+      l->bias = s[3] != 0;
+      l->l1 = (float)s[4];
+      l->l2 = (float)s[5];
+      plen[trainable++] = (size_t)l->in * l->out;
+      if (l->bias) plen[trainable++] = l->out;
+      params += 1 + l->bias;
+      l->z = zalloc(cells);
+      l->y = l->act == A_LINEAR ? l->z : zalloc(cells);
+    } else if (l->kind == L_BN) {
+      l->momentum = (float)s[4];
+      l->eps = (float)s[5];
+      l->center = s[6] != 0;
+      l->scale = s[7] != 0;
+      if (l->scale) plen[trainable++] = l->out;
+      if (l->center) plen[trainable++] = l->out;
+      params += l->scale + l->center + 2;
+      l->xhat = zalloc(cells);
+      l->y = zalloc(cells);
+      l->mean = zalloc(l->out);
+      l->var = zalloc(l->out);
+      l->invstd = zalloc(l->out);
+    } else if (l->kind == L_DROPOUT) {
+      l->rate = (float)s[4];
+      l->mask = zalloc(cells);
+      l->y = zalloc(cells);
+    } else {
+      l->z = zalloc(cells);
+      l->y = zalloc(cells);
+    }
+    width = l->out;
+    if (width > maxw) maxw = width;
+  }
+  p->max_width = maxw;
+  p->params = params;
+  p->trainable = trainable;
+  p->grad = calloc(trainable ? trainable : 1, sizeof(float *));
+  p->plen = calloc(trainable ? trainable : 1, sizeof(size_t));
+  for (int i = 0; i < trainable; i++) {
+    p->plen[i] = plen[i];
+    p->grad[i] = zalloc(plen[i]);
+  }
+  p->x = zalloc((size_t)max_rows * inputs);
+  p->t = zalloc((size_t)max_rows * width);
+  p->g0 = zalloc((size_t)max_rows * maxw);
+  p->g1 = zalloc((size_t)max_rows * maxw);
+  p->acc = calloc(2 * (size_t)maxw, sizeof(double));
+  napi_value ext;
+  if (napi_create_external(env, p, finalize, NULL, &ext) != napi_ok) {
+    plan_free(p);
+    return NULL;
+  }
+  return ext;
+}
+
+/* ---- activations: values as tfjs's cpu kernels compute them, derivatives as its gradients ---- */
+
+static inline float act_f(int a, float x) {
+  switch (a) {
+    case A_RELU: return isnan(x) ? x : (x < 0 ? 0 : x);
+    case A_TANH: return (float)tanh((double)x);
+    case A_SIGMOID: return (float)(1.0 / (1.0 + exp(-(double)x)));
+    case A_ELU: return x >= 0 ? x : (float)(exp((double)x) - 1);
+    case A_SELU: return x >= 0 ? (float)(SELU_SCALE * x) : (float)(SELU_SCALEALPHA * (exp((double)x) - 1));
+    case A_SOFTPLUS: {
+      /* tfjs's Softplus: exp(x) below log(eps) + 2, x above its negative, else log(1 + exp(x)). */
+      const double threshold = log(1.1920928955078125e-7) + 2.0, e = exp((double)x);
+      return (float)(x > -threshold ? x : x < threshold ? e : log(1.0 + e));
+    }
+    default: return x;
+  }
+}
+
+/* dL/dz from dL/dy = g, given z (before) and y (after the activation). */
+static inline float act_grad(int a, float g, float z, float y) {
+  switch (a) {
+    case A_RELU: return z > 0 ? g : 0;
+    case A_TANH: return (1 - y * y) * g;
+    case A_SIGMOID: return g * (y * (1 - y));
+    case A_ELU: return y >= 0 ? g : g * (y + 1);
+    case A_SELU: return z > 0 ? g * (float)SELU_SCALE : (g * (float)SELU_SCALEALPHA) * (float)exp((double)z);
+    case A_SOFTPLUS: return g * (float)(1.0 / (1.0 + exp(-(double)z)));
+    default: return g;
+  }
+}
+
+static void activate(int a, const float *z, float *y, size_t n) {
+  if (z != y)
+    for (size_t i = 0; i < n; i++) y[i] = act_f(a, z[i]);
+}
+
+static void activate_back(int a, float *g, const float *z, const float *y, size_t n) {
+  if (a != A_LINEAR)
+    for (size_t i = 0; i < n; i++) g[i] = act_grad(a, g[i], z[i], y[i]);
+}
+
+/* ---- layers ---- */
+
+/* splitmix64: the dropout mask's stream, one per (layer, batch) seed. */
+static inline uint64_t splitmix(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void bn_forward(layer *l, const float *x, int rows, const float *gamma, const float *beta, float *mmean, float *mvar, double *acc) {
+  const int c = l->out;
+  const float decay = (float)(1.0 - (double)l->momentum); /* tfjs: the JS number 1 - momentum as a float32 scalar */
+  /* Per-column sums over the rows in row order, read row by row. */
+  for (int j = 0; j < c; j++) acc[j] = 0;
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < c; j++) acc[j] += x[(size_t)r * c + j];
+  for (int j = 0; j < c; j++) {
+    l->mean[j] = (float)(acc[j] / rows);
+    acc[j] = 0;
+  }
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < c; j++) {
+      const float dv = x[(size_t)r * c + j] - l->mean[j];
+      acc[j] += (double)dv * dv;
+    }
+  for (int j = 0; j < c; j++) {
+    const float m = l->mean[j];
+    l->var[j] = (float)(acc[j] / rows);
+    l->invstd[j] = (float)(1.0 / sqrt((double)l->var[j] + (double)l->eps));
+    mmean[j] = mmean[j] - (mmean[j] - m) * decay;
+    mvar[j] = mvar[j] - (mvar[j] - l->var[j]) * decay;
+  }
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * c;
+    float *h = l->xhat + (size_t)r * c, *y = l->y + (size_t)r * c;
+    for (int j = 0; j < c; j++) {
+      h[j] = (xr[j] - l->mean[j]) * l->invstd[j];
+      y[j] = h[j] * (gamma ? gamma[j] : 1.0f) + (beta ? beta[j] : 0.0f);
+    }
+  }
+}
+
+/* g (dL/dy) → dx, with dgamma and dbeta (either may be NULL); dx may be g. */
+static void bn_backward(const layer *l, const float *g, float *dx, int rows, const float *gamma, float *dgamma, float *dbeta, int need_dx, double *acc) {
+  const int c = l->out;
+  double *sg = acc, *sgh = acc + c;
+  for (int j = 0; j < c; j++) sg[j] = sgh[j] = 0;
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < c; j++) {
+      const size_t i = (size_t)r * c + j;
+      sg[j] += g[i];
+      sgh[j] += (double)g[i] * l->xhat[i];
+    }
+  for (int j = 0; j < c; j++) {
+    if (dgamma) dgamma[j] = (float)sgh[j];
+    if (dbeta) dbeta[j] = (float)sg[j];
+  }
+  if (!need_dx) return;
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < c; j++) {
+      const size_t i = (size_t)r * c + j;
+      const double k = (double)(gamma ? gamma[j] : 1.0f) * l->invstd[j] / rows;
+      dx[i] = (float)(k * ((double)rows * g[i] - sg[j] - (double)l->xhat[i] * sgh[j]));
+    }
+}
+
+/* ---- the step ---- */
+
+typedef struct {
+  int opt, loss;
+  double lr, a, b, c, d, e, delta;
+} hyper;
+
+/* One optimizer update of a parameter (w, its grad, its state arrays s0/s1), as tfjs computes it. */
+static void update(const hyper *h, float *w, const float *g, float *s0, float *s1, size_t n) {
+  if (h->opt == O_SGD) {
+    const float c = (float)(-h->lr);
+    for (size_t i = 0; i < n; i++) w[i] = c * g[i] + w[i];
+  } else if (h->opt == O_MOMENTUM) {
+    const float c = (float)(-h->lr), m = (float)h->a;
+    for (size_t i = 0; i < n; i++) {
+      s0[i] = m * s0[i] + g[i];
+      w[i] = c * s0[i] + w[i];
+    }
+  } else if (h->opt == O_ADAM) {
+    const float beta1 = (float)h->a, beta2 = (float)h->b, k1 = (float)(1 - h->a), k2 = (float)(1 - h->b);
+    const float eps = (float)h->c, acc1 = (float)h->d, acc2 = (float)h->e, step = (float)(-h->lr);
+    for (size_t i = 0; i < n; i++) {
+      const float gi = g[i];
+      const float nm = s0[i] * beta1 + gi * k1;
+      const float nv = s1[i] * beta2 + (gi * gi) * k2;
+      s0[i] = nm;
+      s1[i] = nv;
+      w[i] = ((nm / acc1) / (sqrtf(nv / acc2) + eps)) * step + w[i];
+    }
+  } else {
+    const float decay = (float)h->a, k = (float)(1 - h->a), mom = (float)h->b, eps = (float)h->c, lr = (float)h->lr;
+    for (size_t i = 0; i < n; i++) {
+      const float gi = g[i];
+      const float ms = s0[i] * decay + (gi * gi) * k;
+      s0[i] = ms;
+      s1[i] = s1[i] * mom + (gi * lr) / sqrtf(ms + eps);
+      w[i] = w[i] - s1[i];
+    }
+  }
+}
+
+/* Loss over rows × k predictions p and targets t; writes dL/dp into g. */
+static double loss_and_grad(const hyper *h, const float *p, const float *t, float *g, size_t n) {
+  double sum = 0;
+  const float inv = (float)(1.0 / (double)n), delta = (float)h->delta;
+  for (size_t i = 0; i < n; i++) {
+    const float d = p[i] - t[i], a = fabsf(d), sign = d > 0 ? 1.0f : d < 0 ? -1.0f : 0.0f;
+    if (h->loss == LOSS_MSE) {
+      sum += (double)d * d;
+      g[i] = (2 * d) * inv;
+    } else if (h->loss == LOSS_MAE) {
+      sum += a;
+      g[i] = sign * inv;
+    } else {
+      const float q = a < delta ? a : delta;
+      sum += 0.5 * (double)q * q + (double)delta * (a - q);
+      g[i] = (a <= delta ? a : delta) * sign * inv;
+    }
+  }
+  return sum / (double)n;
+}
+
+static int get_f32_list(napi_env env, napi_value arr, float **out, size_t *lens, uint32_t want, const char *what) {
+  uint32_t n = 0;
+  if (napi_get_array_length(env, arr, &n) != napi_ok || n != want) {
+    napi_throw_range_error(env, NULL, what);
+    return 0;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_get_element(env, arr, i, &v);
+    if (!arg_f32(env, v, &out[i], &lens[i])) return 0;
+  }
+  return 1;
+}
+
+/*
+ * mlpStep(plan, x, t, order: Int32Array, start, rows, params: Float32Array[], state:
+ * Float32Array[], hyper: Float64Array, seeds: Float64Array) → loss. Trains on rows
+ * order[start .. start + rows) of x (N × inputs) and t (N × k). params: per layer, dense kernel
+ * [+ bias], batch norm [gamma] [beta] movingMean movingVariance. state: per trainable parameter,
+ * the optimizer's arrays (adam m, v; momentum accumulation; rmsprop mean square, moment).
+ * hyper: [optimizer, lr, a, b, c, d, e, loss, huberDelta] (adam: a, b = beta1, beta2, c = epsilon,
+ * d, e = 1 - beta^t; momentum: a = momentum; rmsprop: a = decay, b = momentum, c = epsilon).
+ * seeds: one per dropout layer. Returns the loss with the kernel penalties, before the update.
+ */
+napi_value mlp_step(napi_env env, napi_callback_info info) {
+  ARGS(10);
+  plan *p;
+  float *x, *t, *params[4 * MAX_LAYERS], *state[8 * MAX_LAYERS];
+  size_t lx, lt, lparams[4 * MAX_LAYERS], lstate[8 * MAX_LAYERS];
+  int32_t start, rows, *order;
+  napi_typedarray_type type;
+  size_t lorder, lh, ls, off;
+  void *raw;
+  napi_value buf;
+  double *hv, *seeds;
+  if (napi_get_value_external(env, argv[0], (void **)&p) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mlpStep: expected a plan");
+    return NULL;
+  }
+  if (!arg_f32(env, argv[1], &x, &lx) || !arg_f32(env, argv[2], &t, &lt)) return NULL;
+  if (napi_get_typedarray_info(env, argv[3], &type, &lorder, &raw, &buf, &off) != napi_ok || type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "mlpStep: order must be an Int32Array");
+    return NULL;
+  }
+  order = raw;
+  if (!arg_i32(env, argv[4], &start) || !arg_i32(env, argv[5], &rows)) return NULL;
+  if (napi_get_typedarray_info(env, argv[8], &type, &lh, &raw, &buf, &off) != napi_ok || type != napi_float64_array || lh < 9) {
+    napi_throw_type_error(env, NULL, "mlpStep: hyper must be a Float64Array of 9");
+    return NULL;
+  }
+  hv = raw;
+  if (napi_get_typedarray_info(env, argv[9], &type, &ls, &raw, &buf, &off) != napi_ok || type != napi_float64_array) {
+    napi_throw_type_error(env, NULL, "mlpStep: seeds must be a Float64Array");
+    return NULL;
+  }
+  seeds = raw;
+  const hyper h = {(int)hv[0], (int)hv[7], hv[1], hv[2], hv[3], hv[4], hv[5], hv[6], hv[8]};
+  const int slots = h.opt == O_SGD ? 0 : h.opt == O_MOMENTUM ? 1 : 2;
+  if (!get_f32_list(env, argv[6], params, lparams, (uint32_t)p->params, "mlpStep: wrong number of parameters")) return NULL;
+  if (!get_f32_list(env, argv[7], state, lstate, (uint32_t)(slots * p->trainable), "mlpStep: wrong number of optimizer arrays")) return NULL;
+  const int k = p->L[p->n - 1].out;
+  const size_t samples = lx / p->inputs;
+  if (!check(env, rows >= 1 && rows <= p->max_rows && start >= 0 && (size_t)start + rows <= lorder && lt == samples * k && lx == samples * p->inputs, "mlpStep: bad sizes"))
+    return NULL;
+  for (int i = 0; i < rows; i++)
+    if (!check(env, order[start + i] >= 0 && (size_t)order[start + i] < samples, "mlpStep: row index out of range")) return NULL;
+
+  /* Parameters by layer, checked against the layer sizes. */
+  float *W[MAX_LAYERS] = {0}, *B[MAX_LAYERS] = {0}, *MM[MAX_LAYERS] = {0}, *MV[MAX_LAYERS] = {0};
+  int pi = 0, dropouts = 0;
+  for (int i = 0; i < p->n; i++) {
+    layer *l = &p->L[i];
+    int ok = 1;
+    if (l->kind == L_DENSE) {
+      W[i] = params[pi];
+      ok = lparams[pi++] == (size_t)l->in * l->out;
+      if (l->bias) { B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
+    } else if (l->kind == L_BN) {
+      if (l->scale) { W[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
+      if (l->center) { B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
+      MM[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out;
+      MV[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out;
+    } else if (l->kind == L_DROPOUT) {
+      dropouts++;
+    }
+    if (!check(env, ok, "mlpStep: a parameter's size does not match its layer")) return NULL;
+  }
+  for (int i = 0; i < slots * p->trainable; i++)
+    if (!check(env, lstate[i] == p->plen[i / slots], "mlpStep: an optimizer array's size does not match its parameter")) return NULL;
+  if (!check(env, ls >= (size_t)dropouts, "mlpStep: one seed per dropout layer")) return NULL;
+
+  /* Gather the batch. */
+  for (int r = 0; r < rows; r++) {
+    memcpy(p->x + (size_t)r * p->inputs, x + (size_t)order[start + r] * p->inputs, p->inputs * sizeof(float));
+    memcpy(p->t + (size_t)r * k, t + (size_t)order[start + r] * k, k * sizeof(float));
+  }
+
+  /* Forward. */
+  double penalty = 0;
+  const float *in = p->x;
+  int di = 0;
+  for (int i = 0; i < p->n; i++) {
+    layer *l = &p->L[i];
+    const size_t cells = (size_t)rows * l->out;
+    if (l->kind == L_DENSE) {
+      gemm(0, 0, rows, l->out, l->in, in, W[i], l->z);
+      if (B[i])
+        for (int r = 0; r < rows; r++)
+          for (int j = 0; j < l->out; j++) l->z[(size_t)r * l->out + j] += B[i][j];
+      activate(l->act, l->z, l->y, cells);
+      if (l->l1 != 0 || l->l2 != 0) {
+        double s1 = 0, s2 = 0;
+        for (size_t q = 0; q < (size_t)l->in * l->out; q++) {
+          s1 += fabsf(W[i][q]);
+          s2 += (double)W[i][q] * W[i][q];
+        }
+        penalty += (double)l->l1 * s1 + (double)l->l2 * s2;
+      }
+    } else if (l->kind == L_BN) {
+      bn_forward(l, in, rows, W[i], B[i], MM[i], MV[i], p->acc);
+    } else if (l->kind == L_DROPOUT) {
+      uint64_t s = (uint64_t)seeds[di++];
+      const float keep = (float)(1.0 - (double)l->rate), scale = 1.0f / keep;
+      for (size_t q = 0; q < cells; q++) {
+        const float u = (float)(splitmix(&s) >> 40) * (1.0f / 16777216.0f);
+        l->mask[q] = l->rate > 0 && u < l->rate ? 0.0f : (l->rate > 0 ? scale : 1.0f);
+        l->y[q] = in[q] * l->mask[q];
+      }
+    } else {
+      memcpy(l->z, in, cells * sizeof(float));
+      activate(l->act, l->z, l->y, cells);
+    }
+    in = l->y;
+  }
+  const double loss = loss_and_grad(&h, in, p->t, p->g0, (size_t)rows * k) + penalty;
+
+  /* Backward: g = dL/d(output of layer i); layers before the first with parameters need none. */
+  int first = p->n;
+  for (int i = 0; i < p->n; i++)
+    if (p->L[i].kind == L_DENSE || (p->L[i].kind == L_BN && (p->L[i].scale || p->L[i].center))) {
+      first = i;
+      break;
+    }
+  float *g = p->g0, *gn = p->g1;
+  for (int i = p->n - 1; i >= first; i--) {
+    layer *l = &p->L[i];
+    const float *lin = i == 0 ? p->x : p->L[i - 1].y;
+    const size_t cells = (size_t)rows * l->out;
+    const int need_dx = i > first;
+    if (l->kind == L_DENSE) {
+      activate_back(l->act, g, l->z, l->y, cells);
+      float *dw = p->grad[l->first_param];
+      gemm(1, 0, l->in, l->out, rows, lin, g, dw);
+      if (l->l1 != 0 || l->l2 != 0)
+        for (size_t q = 0; q < (size_t)l->in * l->out; q++) {
+          const float w = W[i][q], sign = w > 0 ? 1.0f : w < 0 ? -1.0f : 0.0f;
+          dw[q] = dw[q] + (l->l1 * sign + l->l2 * (2 * w));
+        }
+      if (B[i]) {
+        float *db = p->grad[l->first_param + 1];
+        for (int j = 0; j < l->out; j++) p->acc[j] = 0;
+        for (int r = 0; r < rows; r++)
+          for (int j = 0; j < l->out; j++) p->acc[j] += g[(size_t)r * l->out + j];
+        for (int j = 0; j < l->out; j++) db[j] = (float)p->acc[j];
+      }
+      if (need_dx) {
+        gemm(0, 1, rows, l->in, l->out, g, W[i], gn);
+        float *tmp = g; g = gn; gn = tmp;
+      }
+    } else if (l->kind == L_BN) {
+      float *dgamma = l->scale ? p->grad[l->first_param] : NULL;
+      float *dbeta = l->center ? p->grad[l->first_param + l->scale] : NULL;
+      bn_backward(l, g, g, rows, W[i], dgamma, dbeta, need_dx, p->acc);
+    } else if (l->kind == L_DROPOUT) {
+      for (size_t q = 0; q < cells; q++) g[q] = g[q] * l->mask[q];
+    } else {
+      activate_back(l->act, g, l->z, l->y, cells);
+    }
+  }
+
+  /* Update, parameter by parameter (every gradient is computed from the old weights first). */
+  for (int i = 0, q = 0; i < p->n; i++) {
+    layer *l = &p->L[i];
+    float *ws[2] = {0};
+    int m = 0;
+    if (l->kind == L_DENSE) { ws[m++] = W[i]; if (l->bias) ws[m++] = B[i]; }
+    else if (l->kind == L_BN) { if (l->scale) ws[m++] = W[i]; if (l->center) ws[m++] = B[i]; }
+    for (int j = 0; j < m; j++, q++)
+      update(&h, ws[j], p->grad[q], slots > 0 ? state[q * slots] : NULL, slots > 1 ? state[q * slots + 1] : NULL, p->plen[q]);
+  }
+  napi_value out;
+  napi_create_double(env, loss, &out);
+  return out;
+}

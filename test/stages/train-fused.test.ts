@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { loadAddon } from '../../src/backend/native/addon.js';
+import { backendProblem } from '../../src/backend/probe.js';
+import type { StageResult } from '../../src/stage/types.js';
+import { loadTensorflow } from '../../src/backend/load.js';
+import { FusedTrainer, fusedProblem } from '../../stages/train/fused.js';
+import { createFoldModel } from '../../stages/train/loop.js';
+import { train } from '../../stages/train/index.js';
+import { decayCurves, TRAIN_BACKEND, trainContext, trainParams, type TrainContext } from '../helpers/train-context.js';
+
+// Which trainer the train stage takes, and why (stages/train/fused.ts).
+
+const small = { layers: [{ dense: { units: 8, activation: 'relu' } }, { batch_norm: {} }, { dropout: { rate: 0.1 } }, { dense: { units: 3 } }], batch_size: 16, epochs: 2 };
+
+describe('fusedProblem', () => {
+  it('takes the fused trainer for the supported subset on native only, else names the reason', () => {
+    expect(fusedProblem(trainParams(small), 'native', {})).toBeUndefined();
+    expect(fusedProblem(trainParams({ ...small, loss: 'huber', optimizer: { rmsprop: { lr: 0.01 } } }), 'native', {})).toBeUndefined();
+    expect(fusedProblem(trainParams(small), 'native', { PARAMFLOW_FUSED: '0' })).toBe('PARAMFLOW_FUSED=0');
+    expect(fusedProblem(trainParams(small), 'wasm', {})).toBe('the fused trainer runs on the native backend only (this is wasm)');
+    const gelu = trainParams({ ...small, layers: [{ dense: { units: 8 } }, { activation: { name: 'gelu' } }, { dense: { units: 3 } }] });
+    expect(fusedProblem(gelu, 'native', {})).toMatch(/^layers\[1\] uses activation gelu, outside the fused subset \(linear, relu, tanh/);
+    expect(() => fusedProblem(trainParams(small), 'native', { PARAMFLOW_FUSED: 'on' })).toThrow(/PARAMFLOW_FUSED must be 0 or 1/);
+  });
+});
+
+describe.skipIf(TRAIN_BACKEND !== 'native')('the train stage on native', () => {
+  const data = decayCurves(60, 10, 3);
+  const run = (params: Record<string, unknown>, ctx: TrainContext): Promise<StageResult> => Promise.resolve(train.run(data, trainParams(params), ctx));
+
+  it('trains a model outside the subset through tfjs-layers, saying why in one log line', async () => {
+    const ctx = trainContext();
+    await run({ ...small, layers: [{ dense: { units: 8, activation: 'swish' } }, { dense: { units: 3 } }] }, ctx);
+    expect(ctx.logs.filter((l) => l.startsWith('training with'))).toEqual(['training with tfjs-layers (no fused trainer: layers[0] uses activation swish, outside the fused subset (linear, relu, tanh, sigmoid, elu, selu, softplus))']);
+  });
+});
+
+describe.skipIf(backendProblem('native') !== undefined)('FusedTrainer', () => {
+  it('never writes into a tensor that shares its array with a weight', async () => {
+    const rt = await loadTensorflow('native');
+    const params = trainParams(small);
+    const { model, optimizer } = createFoldModel(rt, params, 0, 5, 4);
+    const x = { rows: 16, cols: 4, data: Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)) };
+    const t = { rows: 16, cols: 3, data: Float32Array.from({ length: 48 }, (_, i) => Math.cos(i)) };
+    // As after a restore: the kernel assigned from a tensor that stays alive (they share one array).
+    const kernel = model.getLayer('layer_0_dense').getWeights()[0]!;
+    const held = rt.tf.tensor(kernel.dataSync().slice(), kernel.shape);
+    const before = held.dataSync().slice();
+    (model.getLayer('layer_0_dense') as unknown as { kernel: { read(): { assign(t: unknown): void } } }).kernel.read().assign(held);
+    const trainer = new FusedTrainer(rt, model, optimizer, params, { x, t });
+    trainer.step(Int32Array.from({ length: 16 }, (_, i) => i), 0, 16, [1]);
+    expect(held.dataSync()).toEqual(before);
+    expect(model.getLayer('layer_0_dense').getWeights()[0]!.dataSync()).not.toEqual(before);
+    held.dispose();
+    model.dispose();
+    optimizer.dispose();
+  });
+});
+
+describe.skipIf(backendProblem('native') !== undefined)('mlpStep', () => {
+  it('refuses arrays that do not fit the plan (a RangeError, nothing written)', () => {
+    const addon = loadAddon();
+    const plan = addon.mlpCreate(Float64Array.of(0, 2, 1, 1, 0, 0, 0, 0), 3, 4);
+    const kernel = new Float32Array(6).fill(0.5);
+    const bias = new Float32Array(2);
+    const x = new Float32Array(12).fill(1);
+    const t = new Float32Array(8);
+    const hyper = Float64Array.of(0, 0.1, 0, 0, 0, 0, 0, 0, 1);
+    const step = (params: Float32Array[], order = Int32Array.of(0, 1, 2, 3)) => addon.mlpStep(plan, x, t, order, 0, 4, params, [], hyper, new Float64Array(0));
+    expect(() => step([new Float32Array(5), bias])).toThrow(RangeError);
+    expect(() => step([kernel, bias], Int32Array.of(0, 1, 2, 9))).toThrow(/row index out of range/);
+    expect(kernel.every((v) => v === 0.5)).toBe(true);
+    // The same plan then takes a step: loss of the 4 rows (every prediction 1.5 against 0), kernel moved.
+    expect(step([kernel, bias])).toBeCloseTo(2.25, 6);
+    expect(kernel.every((v) => v < 0.5)).toBe(true);
+  });
+});
