@@ -17,7 +17,7 @@ export interface ElsewhereOptions extends Required<Pick<SweepOptions, 'makeExecu
 
 export type ElsewhereResult =
   /** The run's record, now in this project's run store (the queue copies it here; a Slurm task writes it on the shared disk). */
-  | { kind: 'recorded'; record: RunRecord; executed: string[]; cached: string[]; durationMs: number }
+  | { kind: 'recorded'; record: RunRecord; executed: string[]; cached: string[]; durationMs: number; logsOn?: string }
   /** The worker refused the run as bad input (its pipeline file differs, a backend it cannot load...): exit 2. */
   | { kind: 'bad-input'; message: string }
   /** Stopped here (Ctrl-C) before a record came back. */
@@ -49,7 +49,8 @@ export async function runElsewhere(o: ElsewhereOptions): Promise<ElsewhereResult
   if (record) {
     const stages = (status: string) => Object.entries(record.stages).filter(([, s]) => s.status === status).map(([n]) => n);
     const durationMs = record.endedAt ? Date.parse(record.endedAt) - Date.parse(record.startedAt) : 0;
-    return { kind: 'recorded', record, executed: stages('executed'), cached: stages('cached'), durationMs };
+    // A queue worker's stage logs stay on its machine; a Slurm task's are on the shared disk.
+    return { kind: 'recorded', record, executed: stages('executed'), cached: stages('cached'), durationMs, ...(executor.elsewhere ? { logsOn: record.host } : {}) };
   }
   if (out.ok) return { kind: 'failed', message: `run ${out.runId} finished but its record is not in ${layout.home}` };
   if (out.badInput) return { kind: 'bad-input', message: out.message };

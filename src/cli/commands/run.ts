@@ -8,7 +8,6 @@ import { printStatus } from './status.js';
 import { profileTable } from '../output/profile-table.js';
 import { runSweep } from '../../sweep/run-sweep.js';
 import { runElsewhere } from '../../sweep/run-elsewhere.js';
-import { HOST } from '../../util/process-alive.js';
 
 export interface RunFlags {
   set: string[];
@@ -66,7 +65,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       if (done.kind === 'recorded') {
         const r = done.record;
         plainReporter().runEnd({ status: r.status, executed: done.executed.length, cached: done.cached.length, durationMs: done.durationMs, runId: r.runId });
-        return finish({ runId: r.runId, runHash: r.runHash, status: r.status, executed: done.executed, cached: done.cached, record: r }, flags, r.host);
+        return finish({ runId: r.runId, runHash: r.runHash, status: r.status, executed: done.executed, cached: done.cached, record: r }, flags, done.logsOn);
       }
       // Bad input: the message is the located error as the job's worker formatted it.
       process.stderr.write(done.kind === 'bad-input' ? `✗ run refused as bad input where it was sent:\n${done.message}\n` : `✗ run ${done.kind}: ${done.message}\n`);
@@ -97,7 +96,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
 
 /**
  * The end of a run, here or elsewhere: `--json`, the error of a failed run, the exit code.
- * `host`: where the run's stage logs are, when it ran on another machine.
+ * `host`: the machine the run's stage logs are on, when not this one.
  */
 function finish(summary: Pick<RunSummary, 'runId' | 'runHash' | 'status' | 'executed' | 'cached' | 'record' | 'profile'>, flags: RunFlags, host?: string): number {
   if (flags.json) {
@@ -107,7 +106,7 @@ function finish(summary: Pick<RunSummary, 'runId' | 'runHash' | 'status' | 'exec
   if (summary.status === 'KILLED') return EXIT.interrupted;
   if (summary.status === 'FAILED') {
     const err = summary.record?.error;
-    const log = `.paramflow/runs/${summary.runId}/logs/${err?.stage ?? ''}.log${host && host !== HOST ? ` on ${host}` : ''}`;
+    const log = `.paramflow/runs/${summary.runId}/logs/${err?.stage ?? ''}.log${host ? ` on ${host}` : ''}`;
     if (err) process.stderr.write(`error ${err.code}: ${err.message}\n  hint: ${err.code === 'PF_STAGE_FAILED' || !err.hint ? `the stage log is in ${log}` : `${err.hint} (stage log: ${log})`}\n`);
     return EXIT.failed;
   }
