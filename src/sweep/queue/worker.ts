@@ -17,9 +17,9 @@ export interface WorkerOptions {
 }
 
 /**
- * `paramflow worker`: takes trial jobs from the queue and runs each, in this process, as
- * `paramflow run` would in this project folder (its own cache; the remote cache, if set,
- * shares stages with other machines). SIGTERM/SIGINT: stop taking jobs, stop the running
+ * `paramflow worker`: takes jobs (sweep trials, plain runs) from the queue and runs each,
+ * in this process, as `paramflow run` would in this project folder (its own cache; the
+ * remote cache, if set, shares stages with other machines). SIGTERM/SIGINT: stop taking jobs, stop the running
  * trials (recorded KILLED) and close; a job cut short this way fails and is retried elsewhere.
  * Runs share stages through the remote cache, one machine computing each under a lock in
  * the queue's Redis (redis-lock.ts) while the others wait and pull it.
@@ -85,6 +85,9 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
 
 /** The worker's own plain lines, each also sent to the submitter, but the last: the submitter prints its own summary from the record. */
 function forwardingReporter(forward: (line: string) => void): Reporter {
-  const here = plainReporter();
-  return { ...plainReporter((line) => (process.stderr.write(line + '\n'), forward(line))), runEnd: here.runEnd };
+  const both = plainReporter((line) => {
+    process.stderr.write(line + '\n');
+    forward(line);
+  });
+  return { ...both, runEnd: plainReporter().runEnd };
 }
