@@ -32,7 +32,7 @@ program
   .option('--sweep <key=v1,v2,…>', 'sweep a key over values (grid; repeatable; adds to the file\'s sweep:)', collect, [])
   .option('--fail-fast', 'stop a sweep at its first failed trial')
   .option('--profile', 'time every TensorFlow.js kernel: per stage, and per kernel for stages that train or predict')
-  .addOption(new Option('--executor <name>', 'where a sweep\'s trials run: local worker processes, a Slurm job array (settings from executor.slurm:), or a Redis job queue served by `paramflow worker` (PARAMFLOW_REDIS_URL)').choices(['local', 'slurm', 'queue']).default('local'))
+  .addOption(new Option('--executor <name>', 'where the run (or a sweep\'s trials) runs: here (local worker processes for trials), a Slurm job array (settings from executor.slurm:), or a Redis job queue served by `paramflow worker` (PARAMFLOW_REDIS_URL)').choices(['local', 'slurm', 'queue']).default('local'))
   .option('--json', 'print the run (or sweep) summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await (await import('./commands/run.js')).runCommand(file, flags);
@@ -207,8 +207,8 @@ program
 
 program
   .command('worker')
-  .description('serve a sweep job queue (`run --executor queue`): run its trials in this project folder until SIGTERM/SIGINT')
-  .option('--concurrency <n>', 'trials at once', wholeNumber('--concurrency', 1), 1)
+  .description('serve a job queue (`run --executor queue`): run its jobs (sweep trials, plain runs) in this project folder until SIGTERM/SIGINT')
+  .option('--concurrency <n>', 'jobs at once', wholeNumber('--concurrency', 1), 1)
   .option('--redis <url>', 'the Redis server (default: PARAMFLOW_REDIS_URL, else redis://127.0.0.1:6379)')
   .option('--queue <name>', 'the queue (default: PARAMFLOW_QUEUE, else paramflow)')
   .action(async (flags) => {
@@ -217,7 +217,7 @@ program
     exitCode = await serveQueue({ settings: queueSettings(flags), concurrency: flags.concurrency, log: (line) => process.stderr.write(line + '\n') });
   });
 
-const queueCmd = program.command('queue').description('inspect the sweep job queue (`run --executor queue`)');
+const queueCmd = program.command('queue').description('inspect the job queue (`run --executor queue`)');
 queueCmd
   .command('status')
   .description('waiting/active/completed/failed jobs and the connected workers')

@@ -3,7 +3,7 @@ import type { PipelineSpec } from '../config/spec.js';
 import { writeObjectiveFigures } from '../report/objective-figures.js';
 import { SweepTracker } from '../tracking/mlflow/index.js';
 import { sweepDir } from '../tracking/mlflow/spool.js';
-import { redactUri } from '../tracking/mlflow/uri.js';
+import { trackingEnvElsewhere } from '../tracking/mlflow/uri.js';
 import type { SweepRecord, TrialRecord } from './record.js';
 
 // The sweep's MLflow parent run, as runSweep uses it (see src/tracking/mlflow/sweep.ts):
@@ -32,7 +32,7 @@ export async function startSweepMlflow(base: PipelineSpec, record: SweepRecord, 
   return {
     env: async (trial, replicate, elsewhere) => {
       if (!elsewhere) return tracker.workerEnv(trial, replicate);
-      return { ...tracker.workerEnv(trial, replicate, await tracker.parentRun()), MLFLOW_TRACKING_URI: redactUri(uri), MLFLOW_EXPERIMENT_NAME: base.tracking.experiment };
+      return { ...tracker.workerEnv(trial, replicate, await tracker.parentRun()), ...trackingEnvElsewhere(uri, base.tracking.experiment) };
     },
     finish: async (final) => {
       const plots = await writeObjectiveFigures(layout, final, sweepDir(layout, final.sweepId), (m) => log(`sweep ${final.sweepId}: ${m}`));

@@ -7,7 +7,8 @@ export interface TrialTask {
   file: string;
   /** `--set` texts: the shared overrides, the trial's values and the replicate's seed. */
   sets: string[];
-  tag: TrialTag;
+  /** The sweep's trial replicate this run is; absent for a plain run elsewhere (`run --executor queue|slurm` without a sweep). */
+  tag?: TrialTag;
   noCache: boolean;
   backend?: string;
   cwd: string;
@@ -19,8 +20,8 @@ export type TrialOutcome =
   | { ok: true; runId: string }
   | { ok: false; badInput: boolean; message: string; runId?: string };
 
-// Where a sweep's trials run. Local worker processes today; a job queue across machines
-// plugs in here later.
+// Where a sweep's trials run (and a plain run sent elsewhere, see run-elsewhere.ts): local
+// worker processes, Slurm job arrays, a job queue across machines.
 export interface TrialExecutor {
   /** Trials run in other project folders (other machines): what they need of this one travels in the task. */
   readonly elsewhere?: boolean;

@@ -38,16 +38,16 @@ export async function serveTrials(): Promise<number> {
   return 0;
 }
 
-/** `sharedLock`: a queue worker's cache-key locks across machines (see src/runner/shared-lock.ts). */
-export async function runTrial(task: TrialTask, signal: AbortSignal, extra: Pick<RunOptions, 'sharedLock'> = {}): Promise<TrialOutcome> {
-  setCrashTrial(task.tag.trial);
+/** `sharedLock`: a queue worker's cache-key locks across machines (see src/runner/shared-lock.ts); `reporter`: plain lines on stderr unless given. */
+export async function runTrial(task: TrialTask, signal: AbortSignal, extra: Pick<RunOptions, 'sharedLock' | 'reporter'> = {}): Promise<TrialOutcome> {
+  setCrashTrial(task.tag?.trial);
   try {
     const summary = await runPipeline({
       file: task.file,
       overrides: locateOverrides(task.sets),
       noCache: task.noCache,
       ...(task.backend ? { backend: task.backend } : {}),
-      trial: task.tag,
+      ...(task.tag ? { trial: task.tag } : {}),
       env: { ...process.env, ...task.env },
       reporter: plainReporter(),
       signal,

@@ -86,6 +86,28 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
     checkTree(record, logs);
   }, 300_000);
 
+  it('a plain run (no sweep) through the queue: the worker logs it in the experiment resolved by the submitter, with its folds under it and no parent', async () => {
+    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'mlflow-plain', MLFLOW_TRACKING_URI: '', MLFLOW_EXPERIMENT_NAME: '' };
+    const [submitter, a] = [quickProject(), quickProject()];
+    const w = startWorker(a, env);
+    await w.line(/serving queue/);
+    const r = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL], {
+      env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'mlflow-plain', MLFLOW_TRACKING_URI: double.url, MLFLOW_EXPERIMENT_NAME: 'plain-queued' },
+    });
+    expect(r.exitCode, `${String(r.stderr)}\n--- worker:\n${w.log()}`).toBe(0);
+    w.proc.kill('SIGTERM');
+    expect((await w.proc).exitCode).toBe(0);
+    const { runId } = JSON.parse(String(r.stdout)) as { runId: string };
+    const all = [...double.store.runs.values()];
+    const runs = all.filter((x) => x.tags.get('paramflow.run_id') === runId && !x.tags.has('mlflow.parentRunId'));
+    expect(runs, w.log()).toHaveLength(1);
+    const run = runs[0]!;
+    expect(double.store.experiments.get(run.experiment_id)?.name).toBe('plain-queued');
+    expect(run.status).toBe('FINISHED');
+    expect(run.tags.has('paramflow.sweep_id')).toBe(false);
+    expect(all.filter((x) => x.tags.get('mlflow.parentRunId') === run.run_id).map((f) => f.run_name).sort()).toEqual(['fold-0', 'fold-1', 'fold-2', 'fold-3']);
+  }, 300_000);
+
   it('with the server down for the whole sweep: `paramflow sync` in the submitter\'s folder, then in each worker\'s, builds the same tree', async () => {
     await double.down();
     let out: Awaited<ReturnType<typeof queuedSweep>>;

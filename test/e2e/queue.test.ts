@@ -1,14 +1,22 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepRecord } from '../../src/sweep/record.js';
-import { paramflow, quickProject, runRecord } from '../helpers/project.js';
+import { paramflow, quickProject, runJson, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
 import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 import { startS3 } from '../helpers/s3.js';
 import { startWorker } from '../helpers/queue-worker.js';
 
 const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.epochs=2'];
+/** A pipeline whose second stage fails (its command exits 3). */
+const FAILING = `${SMALL_PIPELINE}  boom:
+    uses: command
+    needs: [simulate]
+    with:
+      run: [node, -e, "process.exit(3)"]
+      outputs: [never.json]
+`;
 const GRID6 = ['--sweep', 'train.batch_size=16,32,64', '--sweep', 'noise.gaussian.relative=0,0.05'];
 
 function objectives(s: SweepRecord) {
@@ -126,6 +134,59 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
     expect(wb.log().match(/job \S+ finished/g), wb.log()).toHaveLength(2);
     wb.proc.kill('SIGTERM');
     expect((await wb.proc).exitCode).toBe(0);
+  }, 300_000);
+
+  it('a pipeline without a sweep runs as one job on a worker in another folder: same metrics as here, recorded and listed by the submitter (no sweep tag); a pipeline file that differs there and is bad input gives exit 2 here', async () => {
+    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'plain' };
+    const [here, submitter, a] = [quickProject(), quickProject(), quickProject()];
+    const local = await runJson(here, SMALL);
+    const w = startWorker(a, env);
+    await w.line(/serving queue/);
+
+    const r = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL], { env });
+    const logs = () => `${String(r.stderr)}\n--- worker:\n${w.log()}`;
+    expect(r.exitCode, logs()).toBe(0);
+    const out = JSON.parse(String(r.stdout)) as typeof local;
+    // The same JSON as a local run: keys, hash, stages.
+    expect(Object.keys(out)).toEqual(Object.keys(local));
+    expect(out).toMatchObject({ runHash: local.runHash, status: 'FINISHED', executed: local.executed, cached: [] });
+    const stderr = String(r.stderr);
+    expect(stderr).toMatch(/queue plain: job \S+ = run of pipeline\.yaml, waiting for a worker/);
+    expect(stderr).toMatch(/job \S+ \(run of pipeline\.yaml\) started on worker \S+:\d+/);
+    expect(stderr).toMatch(/^✓ train: done in /m); // the worker's own lines, forwarded
+    expect(stderr).toMatch(/job \S+ \(run of pipeline\.yaml\) finished on worker /);
+    expect(stderr).toContain(`✓ run ${out.runId} finished: 5 stages executed, 0 cached`);
+    expect(w.log()).toMatch(/job (\S+) \(run\/pipeline\.yaml\) started[^]*job \1 finished/);
+
+    const [rec, ref] = [await runRecord(submitter, out.runId), await runRecord(here, local.runId)];
+    expect(rec.metrics).toEqual(ref.metrics);
+    expect(rec.sweep).toBeUndefined();
+    expect(rec.pid).toBe(w.proc.pid); // run by the worker, in its own process
+    expect(existsSync(join(submitter, '.paramflow', 'cache')) ? readdirSync(join(submitter, '.paramflow', 'cache')).filter((n) => /^[0-9a-f]{64}$/.test(n)) : []).toEqual([]);
+    const listed = await paramflow(submitter, ['runs', '--json']);
+    expect(listed.exitCode, String(listed.stderr)).toBe(0);
+    expect((JSON.parse(String(listed.stdout)) as { runId: string; status: string }[]).map((x) => [x.runId, x.status])).toEqual([[out.runId, 'FINISHED']]);
+
+    // A run that fails on the worker fails here: exit 1, its error, where its stage log is.
+    for (const d of [submitter, a]) writeFileSync(join(d, 'fail.yaml'), FAILING);
+    const failed = await paramflow(submitter, ['run', 'fail.yaml', '--json', '--executor', 'queue'], { env });
+    expect(failed.exitCode, String(failed.stderr)).toBe(1);
+    const f = JSON.parse(String(failed.stdout)) as typeof local;
+    expect(f.status).toBe('FAILED');
+    expect(String(failed.stderr)).toMatch(new RegExp(`✗ run ${f.runId} failed: ${f.executed.length} stages? executed, 0 cached`));
+    expect(String(failed.stderr)).toMatch(new RegExp(`error PF_STAGE_FAILED: .*\\n  hint: the stage log is in \\.paramflow/runs/${f.runId}/logs/boom\\.log on \\S+`));
+    expect((await runRecord(submitter, f.runId)).status).toBe('FAILED');
+
+    // The worker's checkout differs: its batch size is no number. Found there, exit 2 here, nothing recorded here.
+    const file = join(a, 'pipeline.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/batch_size: \d+/, 'batch_size: many'));
+    const bad = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL], { env });
+    expect(bad.exitCode, String(bad.stderr)).toBe(2);
+    expect(String(bad.stderr)).toMatch(/pipeline\.yaml:\d+:\d+: error PF_SCHEMA: stages\.train\.with\.batch_size/);
+    expect(String(bad.stdout)).toBe('');
+    expect(readdirSync(join(submitter, '.paramflow', 'runs')).sort()).toEqual([out.runId, f.runId].sort());
+    w.proc.kill('SIGTERM');
+    expect((await w.proc).exitCode).toBe(0);
   }, 300_000);
 
   it('an unreachable Redis is bad input: exit 2, located, nothing recorded', async () => {

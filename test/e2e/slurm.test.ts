@@ -1,11 +1,11 @@
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trialId } from '../../src/sweep/expand.js';
 import type { SweepRecord } from '../../src/sweep/record.js';
-import { paramflow, quickProject, REPO, runRecord } from '../helpers/project.js';
+import { paramflow, quickProject, REPO, runJson, runRecord } from '../helpers/project.js';
 
 // With PARAMFLOW_TEST_SLURM=1 these run against the real cluster this machine submits to
 // (a single-node Slurm will do, e.g. test/helpers/slurm/setup-single-node.sh; the project
@@ -88,6 +88,45 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     const table = await paramflow(dir, ['runs', '--sweep', record!.sweepId]);
     expect(table.exitCode).toBe(0);
     expect(String(table.stdout)).toContain(record!.best!.trial);
+  }, 240_000);
+
+  it('a pipeline without a sweep is an array of one task: same metrics as a local run, recorded without a sweep tag and listed; bad input found by the task is exit 2 here', async () => {
+    const dir = slurmProject();
+    const env = slurmEnv();
+    const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', '--executor', 'slurm', ...SMALL], { env });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const out = JSON.parse(String(r.stdout)) as { runId: string; runHash: string; status: string; executed: string[]; cached: string[] };
+    const here = quickProject();
+    const local = await runJson(here, SMALL);
+    expect(Object.keys(out)).toEqual(Object.keys(local));
+    expect(out).toMatchObject({ runHash: local.runHash, status: 'FINISHED', executed: local.executed, cached: [] });
+    expect(String(r.stderr)).toMatch(/slurm: submitted job array \d+ \(1 task;/);
+    expect(String(r.stderr)).toContain(`✓ run ${out.runId} finished: 5 stages executed, 0 cached`);
+    const batches = readdirSync(join(dir, '.paramflow', 'slurm'));
+    expect(readFileSync(join(dir, '.paramflow', 'slurm', batches[0]!, 'job.sbatch'), 'utf8')).toContain('#SBATCH --array=0-0\n');
+
+    const rec = await runRecord(dir, out.runId);
+    expect(rec.metrics).toEqual((await runRecord(here, local.runId)).metrics);
+    expect(rec.sweep).toBeUndefined();
+    const listed = await paramflow(dir, ['runs', '--json']);
+    expect((JSON.parse(String(listed.stdout)) as { runId: string }[]).map((x) => x.runId)).toEqual([out.runId]);
+
+    // A run that fails in its task fails here: exit 1, its error; its stage log is in this folder (the shared disk).
+    writeFileSync(join(dir, 'fail.yaml'), readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace(/^stages:\n/m, 'stages:\n  boom:\n    uses: command\n    with: { run: [node, -e, "process.exit(3)"], outputs: [never.json] }\n'));
+    const failed = await paramflow(dir, ['run', 'fail.yaml', '--json', '--executor', 'slurm', ...SMALL], { env });
+    expect(failed.exitCode, String(failed.stderr)).toBe(1);
+    const f = JSON.parse(String(failed.stdout)) as typeof out;
+    expect(f.status).toBe('FAILED');
+    expect(String(failed.stderr)).toMatch(new RegExp(`✗ run ${f.runId} failed: `));
+    expect(String(failed.stderr)).toMatch(new RegExp(`error PF_STAGE_FAILED: .*\\n  hint: the stage log is in \\.paramflow/runs/${f.runId}/logs/boom\\.log$`, 'm'));
+    expect(existsSync(join(dir, '.paramflow', 'runs', f.runId, 'logs', 'boom.log'))).toBe(true);
+
+    // An unknown backend is found where the run loads its backend: in the task.
+    const bad = await paramflow(dir, ['run', 'pipeline.yaml', '--json', '--executor', 'slurm', '--backend', 'bogus', ...SMALL], { env });
+    expect(bad.exitCode, String(bad.stderr)).toBe(2);
+    expect(String(bad.stderr)).toMatch(/error PF_BAD_FLAG: unknown backend `bogus`/);
+    expect(String(bad.stdout)).toBe('');
+    expect(readdirSync(join(dir, '.paramflow', 'runs')).sort()).toEqual([out.runId, f.runId].sort());
   }, 240_000);
 
   it('a task that dies is reported like a failed trial (retried once as a new array), the others finish; exit 1', async () => {

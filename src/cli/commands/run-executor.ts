@@ -4,7 +4,7 @@ import type { SweepOptions } from '../../sweep/run-sweep.js';
 
 /**
  * `--executor slurm`: checked before anything runs (no sbatch here is bad input, exit 2);
- * the Slurm code itself is loaded only when a sweep uses it.
+ * the Slurm code itself is loaded only then.
  */
 export async function slurmExecutor(flags: { dryRun?: boolean }): Promise<Pick<SweepOptions, 'makeExecutor'>> {
   if (flags.dryRun) return {};

@@ -1,12 +1,13 @@
-import { EXIT, ParamflowError } from '../../errors.js';
+import { EXIT } from '../../errors.js';
 import { queueExecutor, slurmExecutor } from './run-executor.js';
-import { runPipeline } from '../../runner/run-pipeline.js';
+import { runPipeline, type RunSummary } from '../../runner/run-pipeline.js';
 import { locateOverrides } from '../overrides.js';
 import { plainReporter } from '../output/plain-reporter.js';
 import { ttyReporter } from '../output/tty-reporter.js';
 import { printStatus } from './status.js';
 import { profileTable } from '../output/profile-table.js';
 import { runSweep } from '../../sweep/run-sweep.js';
+import { runElsewhere } from '../../sweep/run-elsewhere.js';
 
 export interface RunFlags {
   set: string[];
@@ -35,14 +36,14 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   };
   process.on('SIGINT', onSigint);
   try {
-    const slurm = flags.executor === 'slurm' ? await slurmExecutor(flags) : flags.executor === 'queue' ? await queueExecutor(flags) : undefined;
+    const elsewhere = flags.executor === 'slurm' ? await slurmExecutor(flags) : flags.executor === 'queue' ? await queueExecutor(flags) : undefined;
     if (!flags.dryRun) {
       const sweep = await runSweep({
-        ...slurm,
+        ...elsewhere,
         file,
         overrides: locateOverrides(flags.set),
         sweepFlags: locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'),
-        jobs: slurm ? (flags.jobs ?? Number.MAX_SAFE_INTEGER) : flags.jobs,
+        jobs: elsewhere ? (flags.jobs ?? Number.MAX_SAFE_INTEGER) : flags.jobs,
         noCache: !flags.cache,
         backend: flags.backend,
         failFast: flags.failFast,
@@ -57,11 +58,18 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
         return sweep.status === 'KILLED' ? EXIT.interrupted : sweep.status === 'FAILED' ? EXIT.failed : EXIT.ok;
       }
     }
-    if (flags.executor && flags.executor !== 'local') {
-      throw new ParamflowError('PF_BAD_FLAG', `--executor ${flags.executor} runs a sweep's trials elsewhere, and this pipeline has no sweep`, {
-        location: { file: '<command line>' },
-        hint: 'add `sweep:` to the pipeline or pass --sweep KEY=V1,V2; a single run runs here',
-      });
+    if (elsewhere?.makeExecutor) {
+      // No sweep: the run itself goes, as one job, where the trials would.
+      if (flags.profile) process.stderr.write('note: --profile profiles a run here, not one sent elsewhere\n');
+      const done = await runElsewhere({ makeExecutor: elsewhere.makeExecutor, file, overrides: locateOverrides(flags.set), noCache: !flags.cache, backend: flags.backend, signal: controller.signal });
+      if (done.kind === 'recorded') {
+        const r = done.record;
+        plainReporter().runEnd({ status: r.status, executed: done.executed.length, cached: done.cached.length, durationMs: done.durationMs, runId: r.runId });
+        return finish({ runId: r.runId, runHash: r.runHash, status: r.status, executed: done.executed, cached: done.cached, record: r }, flags, done.logsOn);
+      }
+      // Bad input: the message is the located error as the job's worker formatted it.
+      process.stderr.write(done.kind === 'bad-input' ? `✗ run refused as bad input where it was sent:\n${done.message}\n` : `✗ run ${done.kind}: ${done.message}\n`);
+      return done.kind === 'bad-input' ? EXIT.badInput : done.kind === 'killed' ? EXIT.interrupted : EXIT.failed;
     }
     const reporter = process.stderr.isTTY ? ttyReporter() : plainReporter();
     const summary = await runPipeline({
@@ -80,19 +88,27 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       return EXIT.ok;
     }
     if (summary.profile) process.stderr.write(profileTable(summary.profile, summary.plan.backend?.name, flags.jobs));
-    if (flags.json) {
-      const profile = summary.profile ? { profile: summary.profile } : {};
-      process.stdout.write(JSON.stringify({ runId: summary.runId, runHash: summary.runHash, status: summary.status, executed: summary.executed, cached: summary.cached, ...profile }, null, 2) + '\n');
-    }
-    if (summary.status === 'KILLED') return EXIT.interrupted;
-    if (summary.status === 'FAILED') {
-      const err = summary.record?.error;
-      const log = `.paramflow/runs/${summary.runId}/logs/${err?.stage ?? ''}.log`;
-      if (err) process.stderr.write(`error ${err.code}: ${err.message}\n  hint: ${err.code === 'PF_STAGE_FAILED' || !err.hint ? `the stage log is in ${log}` : `${err.hint} (stage log: ${log})`}\n`);
-      return EXIT.failed;
-    }
-    return EXIT.ok;
+    return finish(summary, flags);
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/**
+ * The end of a run, here or elsewhere: `--json`, the error of a failed run, the exit code.
+ * `host`: the machine the run's stage logs are on, when not this one.
+ */
+function finish(summary: Pick<RunSummary, 'runId' | 'runHash' | 'status' | 'executed' | 'cached' | 'record' | 'profile'>, flags: RunFlags, host?: string): number {
+  if (flags.json) {
+    const profile = summary.profile ? { profile: summary.profile } : {};
+    process.stdout.write(JSON.stringify({ runId: summary.runId, runHash: summary.runHash, status: summary.status, executed: summary.executed, cached: summary.cached, ...profile }, null, 2) + '\n');
+  }
+  if (summary.status === 'KILLED') return EXIT.interrupted;
+  if (summary.status === 'FAILED') {
+    const err = summary.record?.error;
+    const log = `.paramflow/runs/${summary.runId}/logs/${err?.stage ?? ''}.log${host ? ` on ${host}` : ''}`;
+    if (err) process.stderr.write(`error ${err.code}: ${err.message}\n  hint: ${err.code === 'PF_STAGE_FAILED' || !err.hint ? `the stage log is in ${log}` : `${err.hint} (stage log: ${log})`}\n`);
+    return EXIT.failed;
+  }
+  return EXIT.ok;
 }

@@ -59,3 +59,13 @@ export interface QueueJobResult {
   record?: RunRecord;
   worker: string;
 }
+
+/** A job's progress events: the worker that took it (sent when it starts) and, for a plain run, each line its run prints. */
+export interface QueueJobProgress {
+  worker: string;
+  line?: string;
+}
+
+export function isJobProgress(v: unknown): v is QueueJobProgress {
+  return typeof v === 'object' && v !== null && typeof (v as QueueJobProgress).worker === 'string';
+}

@@ -4,9 +4,11 @@ import { dirname, resolve } from 'node:path';
 import { Layout } from '../../cache/layout.js';
 import { findProjectRoot } from '../../config/project-root.js';
 import { RunStore } from '../../tracking/run-store.js';
+import { plainReporter } from '../../cli/output/plain-reporter.js';
+import type { Reporter } from '../../runner/reporter.js';
 import { runTrial } from '../worker.js';
 import { RedisKeyLock } from './redis-lock.js';
-import { connection, type QueueJobData, type QueueJobResult, type QueueSettings } from './settings.js';
+import { connection, type QueueJobData, type QueueJobProgress, type QueueJobResult, type QueueSettings } from './settings.js';
 
 export interface WorkerOptions {
   settings: QueueSettings;
@@ -15,9 +17,9 @@ export interface WorkerOptions {
 }
 
 /**
- * `paramflow worker`: takes trial jobs from the queue and runs each, in this process, as
- * `paramflow run` would in this project folder (its own cache; the remote cache, if set,
- * shares stages with other machines). SIGTERM/SIGINT: stop taking jobs, stop the running
+ * `paramflow worker`: takes jobs (sweep trials, plain runs) from the queue and runs each,
+ * in this process, as `paramflow run` would in this project folder (its own cache; the
+ * remote cache, if set, shares stages with other machines). SIGTERM/SIGINT: stop taking jobs, stop the running
  * trials (recorded KILLED) and close; a job cut short this way fails and is retried elsewhere.
  * Runs share stages through the remote cache, one machine computing each under a lock in
  * the queue's Redis (redis-lock.ts) while the others wait and pull it.
@@ -35,8 +37,13 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
     const controller = new AbortController();
     controllers.add(controller);
     o.log(`worker ${me}: job ${job.id} (${job.name}) started`);
+    // The submitter shows who took the job and, for a plain run, the run's lines as they come.
+    let sent = job.updateProgress({ worker: me } satisfies QueueJobProgress).catch(() => undefined);
+    const forward = (line: string) => (sent = sent.then(() => job.updateProgress({ worker: me, line } satisfies QueueJobProgress)).catch(() => undefined));
+    const reporter = job.data.task.tag ? undefined : forwardingReporter(forward);
     try {
-      const outcome = await runTrial({ ...job.data.task, file, cwd: root }, controller.signal, { sharedLock: keyLock });
+      const outcome = await runTrial({ ...job.data.task, file, cwd: root }, controller.signal, { sharedLock: keyLock, ...(reporter ? { reporter } : {}) });
+      await sent;
       const record = outcome.runId ? await new RunStore(new Layout(findProjectRoot(dirname(file)))).read(outcome.runId).catch(() => undefined) : undefined;
       o.log(`worker ${me}: job ${job.id} ${outcome.ok ? 'finished' : `failed: ${outcome.message}`}`);
       if (controller.signal.aborted) throw new Error(`worker ${me} stopped mid-trial`);
@@ -74,4 +81,13 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
   o.log(`worker ${me}: serving queue ${o.settings.queue} at ${o.settings.redis} from ${root} (concurrency ${o.concurrency})`);
   await stopped;
   return 0;
+}
+
+/** The worker's own plain lines, each also sent to the submitter, but the last: the submitter prints its own summary from the record. */
+function forwardingReporter(forward: (line: string) => void): Reporter {
+  const both = plainReporter((line) => {
+    process.stderr.write(line + '\n');
+    forward(line);
+  });
+  return { ...both, runEnd: plainReporter().runEnd };
 }

@@ -32,7 +32,8 @@ export interface SlurmOptions {
 /**
  * Runs a sweep's trials as Slurm job arrays: the trials asked for in one turn of the
  * event loop (all of them, as the sweep starts every trial at once for this executor)
- * become one `sbatch --array`; retries become small arrays of their own. Each task runs
+ * become one `sbatch --array`; retries become small arrays of their own (a plain run sent
+ * here is an array of one task). Each task runs
  * `paramflow slurm-task` in the project folder, which must be on the shared disk: its
  * run record lands in this project's run store and it uses this project's cache (and
  * the remote cache, if one is set). squeue is polled for progress; a task gone from

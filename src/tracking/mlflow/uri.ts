@@ -36,6 +36,15 @@ export function parseTrackingUri(uri: string): URL {
 }
 
 /** The URI without user:password, query or fragment: safe in messages and on disk. */
+/**
+ * The tracking settings a job carries to a worker in another project folder (a queue
+ * worker): the server without credentials (each machine keeps its own) and the experiment
+ * as resolved here, so the worker logs where a run here would.
+ */
+export function trackingEnvElsewhere(uri: string, experiment: string): Record<string, string> {
+  return { MLFLOW_TRACKING_URI: redactUri(uri), MLFLOW_EXPERIMENT_NAME: experiment };
+}
+
 export function redactUri(uri: string): string {
   try {
     const u = new URL(uri);
