@@ -1,4 +1,4 @@
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
@@ -7,7 +7,8 @@ import { AJV_OPTIONS, BASE_ID, schemaDigest, schemaFiles, STRUCTURAL_ID, structu
 // Validators for the schemas under schemas/. `npm run build` precompiles them
 // (scripts/compile-schemas.mjs → dist/schemas/validators.cjs) so a run does not spend
 // a few hundred milliseconds compiling; without that file, or when the schemas changed
-// since, one Ajv instance compiles them lazily, once.
+// since, one Ajv instance compiles them lazily, once. Ajv itself (~40 ms of module
+// loading) is required only then: runs on precompiled validators never load it.
 
 interface Precompiled {
   digest: string;
@@ -26,7 +27,8 @@ function sources(): Map<string, object> {
 
 function instance(): Ajv {
   if (ajv) return ajv;
-  ajv = new Ajv(AJV_OPTIONS);
+  const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+  ajv = new AjvClass(AJV_OPTIONS);
   for (const [rel, schema] of sources()) ajv.addSchema(schema, BASE_ID + rel);
   return ajv;
 }

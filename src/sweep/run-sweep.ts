@@ -13,7 +13,8 @@ import { HOST } from '../util/process-alive.js';
 import { expandTrials, replicateSeed, type Trial } from './expand.js';
 import { ProcessTrialExecutor, type TrialExecutor } from './process-executor.js';
 import { bestTrial, summarize, type ReplicateRecord, type SweepRecord, type TrialRecord } from './record.js';
-import { mergeSweep, parseSweepFlag, type SweepSpec } from './spec.js';
+import { parseSweepFlag, type SweepSpec } from './spec.js';
+import { loadWithSweep } from './find.js';
 import { SweepStore } from './store.js';
 import { formatProgress, formatValues } from './progress.js';
 
@@ -35,8 +36,7 @@ export interface SweepOptions {
 
 /** The sweep of a pipeline (file `sweep:` and `--sweep` flags), or undefined when it has none. */
 export async function sweepOf(file: string, overrides: readonly Override[], flags: readonly Override[]): Promise<{ base: PipelineSpec; spec: SweepSpec } | undefined> {
-  const base = await loadPipeline(file, { registry: await builtinRegistry(), overrides });
-  const spec = mergeSweep(base.sweep, flags.map((f) => parseSweepFlag(f.text, f.column)));
+  const { base, spec } = await loadWithSweep(file, overrides, flags);
   return spec ? { base, spec } : undefined;
 }
 

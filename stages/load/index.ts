@@ -3,7 +3,7 @@ import { extname, relative, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { ParamflowError } from '../../src/errors.js';
 import { decodeNpy } from '../../src/format/npy.js';
-import { numericColumns, readCsvTable, readCurves, type Curves } from '../../src/predict/read-curves.js';
+import type { Curves } from '../../src/predict/read-curves.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import { defineStage, type NdArray, type OutputSpec, type ParamProblem, type StageResult } from '../../src/stage/types.js';
 
@@ -24,8 +24,12 @@ const CURVE_OUTPUTS: OutputSpec[] = [
   { name: 'Y', kind: 'ndarray' },
 ];
 
+// The CSV reader (csv-parse) loads only for a pipeline that has a load stage.
+const readers = () => import('../../src/predict/read-curves.js');
+
 /** Reads and cross-checks the files (paths absolute, or relative to the working folder). */
 export async function loadData(params: LoadParams): Promise<LoadedData> {
+  const { readCurves } = await readers();
   const curves = await readCurves(params.curves);
   const n = curves.y.length;
   const points = curves.y[0]?.length ?? 0;
@@ -66,6 +70,7 @@ async function readTargets(file: string, dtype: LoadParams['dtype']): Promise<Nd
     const shape = a.shape.length === 1 ? [a.shape[0]!, 1] : a.shape;
     return ndarray(dtype, shape, dtype === 'float32' ? Float32Array.from(a.data) : Float64Array.from(a.data));
   }
+  const { numericColumns, readCsvTable } = await readers();
   const { header, body } = readCsvTable(file, bytes.toString('utf8'), 'the parameter names, e.g. A,B,C,D');
   if (header.length === 0 || body.length === 0 || header.some((h) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(h))) {
     throw new ParamflowError('PF_BAD_DATA', 'expected a header naming the parameters (e.g. `A,B,C,D`) and one row per curve', {

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { ParamflowError } from '../../errors.js';
 import type { SweepOptions } from '../../sweep/run-sweep.js';
 
@@ -8,6 +7,7 @@ import type { SweepOptions } from '../../sweep/run-sweep.js';
  */
 export async function slurmExecutor(flags: { dryRun?: boolean }): Promise<Pick<SweepOptions, 'makeExecutor'>> {
   if (flags.dryRun) return {};
+  const { execa } = await import('execa');
   const probe = await execa('sbatch', ['--version'], { reject: false });
   if (probe.exitCode !== 0) {
     throw new ParamflowError('PF_BAD_FLAG', `--executor slurm: sbatch does not run here (${probe.code === 'ENOENT' ? 'not on PATH' : String(probe.stderr || probe.message).trim().split('\n')[0]})`, {

@@ -3,11 +3,8 @@ import { queueExecutor, slurmExecutor } from './run-executor.js';
 import { runPipeline, type RunSummary } from '../../runner/run-pipeline.js';
 import { locateOverrides } from '../overrides.js';
 import { plainReporter } from '../output/plain-reporter.js';
-import { ttyReporter } from '../output/tty-reporter.js';
-import { printStatus } from './status.js';
-import { profileTable } from '../output/profile-table.js';
-import { runSweep } from '../../sweep/run-sweep.js';
-import { runElsewhere } from '../../sweep/run-elsewhere.js';
+import { loadWithSweep } from '../../sweep/find.js';
+import type { PipelineSpec } from '../../config/spec.js';
 
 export interface RunFlags {
   set: string[];
@@ -37,19 +34,28 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   process.on('SIGINT', onSigint);
   try {
     const elsewhere = flags.executor === 'slurm' ? await slurmExecutor(flags) : flags.executor === 'queue' ? await queueExecutor(flags) : undefined;
+    const overrides = locateOverrides(flags.set);
+    // Loaded once, here: a pipeline without a sweep runs from this load, and the sweep
+    // machinery (workers, execa, stores) loads only for a sweep.
+    let loaded: PipelineSpec | undefined;
     if (!flags.dryRun) {
-      const sweep = await runSweep({
-        ...elsewhere,
-        file,
-        overrides: locateOverrides(flags.set),
-        sweepFlags: locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'),
-        jobs: elsewhere ? (flags.jobs ?? Number.MAX_SAFE_INTEGER) : flags.jobs,
-        noCache: !flags.cache,
-        backend: flags.backend,
-        failFast: flags.failFast,
-        signal: controller.signal,
-        log: (line) => process.stderr.write(line + '\n'),
-      });
+      const sweepFlags = locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep');
+      const found = await loadWithSweep(file, overrides, sweepFlags);
+      loaded = found.base;
+      const sweep = found.spec
+        ? await (await import('../../sweep/run-sweep.js')).runSweep({
+            ...elsewhere,
+            file,
+            overrides,
+            sweepFlags,
+            jobs: elsewhere ? (flags.jobs ?? Number.MAX_SAFE_INTEGER) : flags.jobs,
+            noCache: !flags.cache,
+            backend: flags.backend,
+            failFast: flags.failFast,
+            signal: controller.signal,
+            log: (line) => process.stderr.write(line + '\n'),
+          })
+        : undefined;
       if (sweep) {
         if (flags.profile) process.stderr.write('note: --profile profiles a single run, not a sweep\n');
         if (flags.json) process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
@@ -61,7 +67,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     if (elsewhere?.makeExecutor) {
       // No sweep: the run itself goes, as one job, where the trials would.
       if (flags.profile) process.stderr.write('note: --profile profiles a run here, not one sent elsewhere\n');
-      const done = await runElsewhere({ makeExecutor: elsewhere.makeExecutor, file, overrides: locateOverrides(flags.set), noCache: !flags.cache, backend: flags.backend, signal: controller.signal });
+      const { runElsewhere } = await import('../../sweep/run-elsewhere.js');
+      const done = await runElsewhere({ makeExecutor: elsewhere.makeExecutor, file, overrides, noCache: !flags.cache, backend: flags.backend, signal: controller.signal });
       if (done.kind === 'recorded') {
         const r = done.record;
         plainReporter().runEnd({ status: r.status, executed: done.executed.length, cached: done.cached.length, durationMs: done.durationMs, runId: r.runId });
@@ -71,10 +78,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       process.stderr.write(done.kind === 'bad-input' ? `✗ run refused as bad input where it was sent:\n${done.message}\n` : `✗ run ${done.kind}: ${done.message}\n`);
       return done.kind === 'bad-input' ? EXIT.badInput : done.kind === 'killed' ? EXIT.interrupted : EXIT.failed;
     }
-    const reporter = process.stderr.isTTY ? ttyReporter() : plainReporter();
+    // cli-progress loads only for a terminal.
+    const reporter = process.stderr.isTTY ? (await import('../output/tty-reporter.js')).ttyReporter() : plainReporter();
     const summary = await runPipeline({
       file,
-      overrides: locateOverrides(flags.set),
+      ...(loaded ? { loaded } : {}),
+      overrides,
       noCache: !flags.cache,
       dryRun: flags.dryRun,
       jobs: flags.jobs,
@@ -84,10 +93,11 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       signal: controller.signal,
     });
     if (summary.explained) {
+      const { printStatus } = await import('./status.js');
       printStatus(summary.explained, summary.runHash, Boolean(flags.json));
       return EXIT.ok;
     }
-    if (summary.profile) process.stderr.write(profileTable(summary.profile, summary.plan.backend?.name, flags.jobs));
+    if (summary.profile) process.stderr.write((await import('../output/profile-table.js')).profileTable(summary.profile, summary.plan.backend?.name, flags.jobs));
     return finish(summary, flags);
   } finally {
     process.off('SIGINT', onSigint);

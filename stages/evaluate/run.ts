@@ -1,0 +1,78 @@
+import { ParamflowError } from '../../src/errors.js';
+import { jsonArtifact } from '../../src/stage/ndarray.js';
+import type { EvaluateParams } from './index.js';
+import type { FoldReport, JsonValue, NdArray, StageContext, StageInputs, StageResult } from '../../src/stage/types.js';
+import { takeRows } from '../train/features.js';
+import { readInputs, type EvaluateInputs } from './inputs.js';
+import { cvRmse, foldMetricRecord, standardizedRmse, summarizeFolds, targetErrors } from './metrics.js';
+import { renderPlots } from './plots.js';
+import { predictOutOfFold } from './predict.js';
+
+/** evaluate's `run` (see index.ts), loaded only when evaluate executes. */
+export async function runEvaluate(inputs: StageInputs, params: EvaluateParams, ctx: StageContext): Promise<StageResult> {
+  const input = readInputs(inputs, params.measured);
+  const targetNames = resolveTargetNames(params.target_names, input.k);
+  const rt = await ctx.tf();
+  const { predictions, folds } = await predictOutOfFold(rt, input, params.batch_size, ctx);
+  if (input.measured) return scoreMeasured(input, predictions, targetNames, params, ctx);
+
+  const perFold = folds.map(({ fold, validation }) => {
+    const pred = takeRows(predictions, validation);
+    const truth = takeRows(input.targets, validation);
+    return {
+      fold,
+      n: validation.length,
+      metrics: foldMetricRecord(targetErrors(pred, truth), targetNames),
+      standardized: standardizedRmse(input.scalers.folds[fold]!, pred, truth),
+    };
+  });
+  const summary = { ...summarizeFolds(perFold.map((f) => f.metrics)), ...cvRmse(perFold.map((f) => f.standardized)) };
+
+  const metrics: JsonValue = {
+    target_names: [...targetNames],
+    folds: perFold.map((f) => ({ fold: f.fold, n_validation: f.n, metrics: f.metrics, standardized_rmse: f.standardized })),
+    summary,
+  };
+  const plots = params.plots
+    ? await renderPlots({ targetNames, targets: input.targets, predictions, folds: input.folds, summary }, input.history, (m) => ctx.log(m))
+    : {};
+  // The fold runs' learning curves come from train's own fold reports (with their clock
+  // times); evaluate adds the fold's error metrics to the same fold runs.
+  const reports: FoldReport[] = perFold.map((f) => ({ fold: f.fold, metrics: f.metrics, series: {} }));
+  return {
+    outputs: { predictions, metrics: jsonArtifact(metrics), plots: { kind: 'folder', files: plots } },
+    metrics: summary,
+    folds: reports,
+  };
+}
+
+// Measured data: one set of metrics over every dataset, each predicted by the mean of the fold models.
+async function scoreMeasured(input: EvaluateInputs, predictions: NdArray, targetNames: readonly string[], params: EvaluateParams, ctx: StageContext): Promise<StageResult> {
+  const summary = foldMetricRecord(targetErrors(takeRows(predictions, allRows(input.n)), takeRows(input.targets, allRows(input.n))), targetNames);
+  const metrics: JsonValue = { target_names: [...targetNames], measured: { n: input.n, metrics: summary } };
+  const plots = params.plots
+    ? await renderPlots({ targetNames, targets: input.targets, predictions, folds: input.folds, summary: asSubtitles(summary) }, input.history, (m) => ctx.log(m))
+    : {};
+  return { outputs: { predictions, metrics: jsonArtifact(metrics), plots: { kind: 'folder', files: plots } }, metrics: summary };
+}
+
+// The plots' subtitles read `<metric>.<t>.mean`: here the one value over all datasets.
+const asSubtitles = (summary: Record<string, number>) => Object.fromEntries(Object.entries(summary).map(([k, v]) => [`${k}.mean`, v]));
+const allRows = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+
+/** `target_names`, or A, B, C, … (the parameter names of the simulate models) when absent. */
+export function resolveTargetNames(given: readonly string[] | undefined, k: number): readonly string[] {
+  if (given === undefined) return Array.from({ length: k }, (_, i) => columnLetters(i));
+  if (given.length !== k) {
+    throw new ParamflowError('PF_STAGE_FAILED', `evaluate target_names has ${given.length} names (${given.join(', ')}) but targets has ${k} columns`, {
+      hint: `give ${k} names, one per targets column in order, or leave target_names out to use ${Array.from({ length: k }, (_, i) => columnLetters(i)).join(', ')}`,
+    });
+  }
+  return given;
+}
+
+/** A, B, …, Z, AA, AB, …: spreadsheet column names, valid metric key parts for any k. */
+function columnLetters(i: number): string {
+  const head = i >= 26 ? columnLetters(Math.floor(i / 26) - 1) : '';
+  return head + String.fromCharCode(65 + (i % 26));
+}

@@ -1,0 +1,42 @@
+import { execa } from 'execa';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { gitState } from '../../src/tracking/environment.js';
+
+// The run record's git facts come from two real `git` processes; a no-op run depends on them.
+describe('gitState', () => {
+  const dirs: string[] = [];
+  const temp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'pf-git-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd });
+
+  it('is null outside a git work tree', async () => {
+    expect(await gitState(temp())).toBeNull();
+  });
+
+  it('gives the commit, and dirty only while a tracked file differs from it', async () => {
+    const dir = temp();
+    await git(dir, 'init', '-q');
+    writeFileSync(join(dir, 'a.yaml'), 'x: 1\n');
+    await git(dir, 'add', 'a.yaml');
+    await git(dir, 'commit', '-q', '-m', 'first');
+    const head = (await git(dir, 'rev-parse', 'HEAD')).stdout.trim();
+    expect(await gitState(dir)).toEqual({ commit: head, dirty: false });
+    writeFileSync(join(dir, 'untracked.txt'), 'ignored: untracked files do not count\n');
+    expect(await gitState(dir)).toEqual({ commit: head, dirty: false });
+    writeFileSync(join(dir, 'a.yaml'), 'x: 2\n');
+    expect(await gitState(dir)).toEqual({ commit: head, dirty: true });
+  });
+
+  it('is null in a repository without a commit', async () => {
+    const dir = temp();
+    await git(dir, 'init', '-q');
+    expect(await gitState(dir)).toBeNull();
+  });
+});
