@@ -57,7 +57,14 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
   const running = new Map<string, Promise<void>>();
   let failure: ExecuteOutcome | undefined;
   let writes = Promise.resolve();
-  const saveRecord = () => (writes = writes.then(() => c.store.write(c.record)));
+  // A cached stage's status waits for the next write — before a stage executes, when one
+  // ends or fails, or the run's final one — rather than costing a write (fsync'd) of its own.
+  let unsaved = false;
+  const saveRecord = () => {
+    unsaved = false;
+    return (writes = writes.then(() => c.store.write(c.record)));
+  };
+  const beforeExecute = () => (unsaved ? saveRecord() : writes);
 
   const loadOutputs = (name: string): Promise<Record<string, Artifact>> => {
     let p = outputs.get(name);
@@ -72,7 +79,7 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
     const name = s.spec.name;
     const rec = c.record.stages[name]!;
     try {
-      const result = await processStage(s, c, loadOutputs);
+      const result = await processStage(s, c, loadOutputs, beforeExecute);
       manifests.set(name, result.manifest);
       if (result.outputs) outputs.set(name, Promise.resolve(result.outputs));
       Object.assign(rec, {
@@ -91,6 +98,10 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
       // MLflow previews the PNGs; the SVGs (megabytes for a 5000-point scatter) stay in the run store.
       const tracked = reports.filter((r) => !r.path.endsWith('.svg'));
       c.tracker?.stage(c.record, name, tracked.map((r) => ({ path: `${name}/${r.path}`, file: r.file })));
+      if (result.cached) {
+        unsaved = true;
+        return;
+      }
     } catch (err) {
       const aborted = c.signal.aborted;
       const e = toStageError(err, name, aborted);
@@ -116,6 +127,7 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
+  // Not `unsaved` ones: the caller writes the finished record (run-pipeline.ts).
   await writes;
   if (c.signal.aborted && !failure) failure = { status: 'KILLED', error: { code: 'PF_INTERRUPTED', message: 'interrupted' } };
   for (const s of pending) c.record.stages[s.spec.name]!.status = 'skipped';
@@ -131,7 +143,12 @@ interface StageOutcome {
   durationMs: number;
 }
 
-async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n: string) => Promise<Record<string, Artifact>>): Promise<StageOutcome> {
+async function processStage(
+  s: PlannedStage,
+  c: ExecuteContext,
+  loadOutputs: (n: string) => Promise<Record<string, Artifact>>,
+  beforeExecute: () => Promise<void>,
+): Promise<StageOutcome> {
   const name = s.spec.name;
   const key = s.key.value;
   const startedAt = new Date().toISOString();
@@ -159,6 +176,7 @@ async function processStage(s: PlannedStage, c: ExecuteContext, loadOutputs: (n:
     const pulled = c.remote && !c.noCache ? await pullBeforeRun(c.remote, c.cache, c.reporter, name, key) : undefined;
     if (pulled) return cachedOutcome(c, name, pulled, startedAt, 'cached (pulled from the remote cache)');
     const reason = c.noCache ? '--no-cache' : explainStage(s, lookup, c.previous.get(name)).reasons.join('; ');
+    await beforeExecute();
     c.reporter.stageStart(name, reason);
     const inputs: Record<string, Artifact> = {};
     for (const [input, from] of Object.entries(s.spec.inputs)) {

@@ -46,3 +46,17 @@ describe('crash consistency', () => {
     expect(readdirSync(tmp, { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
   });
 });
+
+describe('the run record of a partly cached run', () => {
+  it('says which stages were cached before a later stage starts executing', async () => {
+    const dir = makeProject();
+    await runJson(dir);
+    // simulate and noise are cached, folds executes (new k) and is killed as it starts.
+    const killed = await paramflow(dir, ['run', 'pipeline.yaml', '--set', 'folds.k=3'], { env: { PARAMFLOW_CRASH_AT: 'stage-start:folds' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string; status: string }[];
+    expect(runs.map((r) => r.status)).toEqual(['KILLED', 'FINISHED']);
+    const rec = await runRecord(dir, runs[0]!.runId);
+    expect(Object.fromEntries(Object.entries(rec.stages).map(([n, s]) => [n, s.status]))).toEqual({ simulate: 'cached', noise: 'cached', folds: 'pending' });
+  });
+});
