@@ -32,7 +32,7 @@ const PROGRESS_STEPS = 100;
  */
 export const addNoise = defineStage<AddNoiseParams>({
   name: 'add-noise',
-  version: '1',
+  version: '2', // 2: normal draws by the ziggurat (src/stage/random.ts), not the polar method
   schema: 'stages/add-noise.schema.json',
   inputs: ['X', 'Y', 'targets'],
   outputs: [

@@ -23,13 +23,13 @@ const PROGRESS_STEPS = 100;
  *
  * Draw order, fixed so that a seed gives the same bytes on every run: one stream
  * `new Rng(seed)`; per dataset i = 0…n-1, first one draw per parameter in the
- * model's parameter order (`fixed` draws nothing; `normal` uses the polar method,
- * whose spare value carries over to the next normal draw), then, if x.jitter > 0,
+ * model's parameter order (`fixed` draws nothing; `normal` is one Rng.standardNormal,
+ * a ziggurat draw), then, if x.jitter > 0,
  * one standard-normal draw per grid point in order.
  */
 export const simulate = defineStage<SimulateParams>({
   name: 'simulate',
-  version: '1',
+  version: '2', // 2: normal draws by the ziggurat (src/stage/random.ts), not the polar method
   schema: 'stages/simulate.schema.json',
   inputs: [],
   outputs: [

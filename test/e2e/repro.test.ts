@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendProblem } from '../../src/backend/probe.js';
+import { addNoise } from '../../stages/add-noise/index.js';
 import type { ReproReport } from '../../src/repro/reproduce.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
 import { printedErrors, snapshotTree } from '../helpers/cli.js';
@@ -105,7 +106,7 @@ describe('paramflow repro', () => {
     expect(strict.exitCode).toBe(2);
     expect(String(strict.stdout)).toMatch(/^environment: 2 differences from the recorded run$/m);
     expect(String(strict.stdout)).toMatch(/^\s+node\s+v18\.20\.0 → v\d+\.\d+\.\d+\s+another V8/m);
-    expect(String(strict.stdout)).toMatch(/^\s+stage noise \(add-noise\)\s+0 → 1\s+another implementation/m);
+    expect(String(strict.stdout)).toMatch(new RegExp(`^\\s+stage noise \\(add-noise\\)\\s+0 → ${addNoise.version}\\s+another implementation`, 'm'));
     expect(String(strict.stdout)).not.toContain('re-executing');
     expect(printedErrors(String(strict.stderr))[0]!.head).toBe('<command line>: error PF_ENV_MISMATCH: --strict: the environment differs from the recorded run\'s in stage noise (add-noise), node');
     expect(await snapshotTree(join(dir, '.paramflow'))).toEqual(before);
@@ -114,7 +115,7 @@ describe('paramflow repro', () => {
     const loose = await paramflow(dir, ['repro', run.runId]);
     expect(loose.exitCode, String(loose.stderr)).toBe(0);
     expect(row(String(loose.stdout), 'noise')).toMatch(/^noise\s+ffffffffff → [0-9a-f]{10}\s.*bit-identical$/);
-    expect(String(loose.stdout)).toMatch(/^key of noise differs from the record: implementation version 0 → 1$/m);
+    expect(String(loose.stdout)).toMatch(new RegExp(`^key of noise differs from the record: implementation version 0 → ${addNoise.version}$`, 'm'));
   });
 
   it('a recorded pipeline this paramflow refuses: exit 2, naming the run and the value, nothing written', async () => {

@@ -42,6 +42,31 @@ describe('Rng', () => {
     expect(Math.abs(c / (N / 2))).toBeLessThan(meanTolerance(1, N / 2));
   });
 
+  it('standardNormal() has the normal shape: a chi-square over 66 bins, and the tail beyond the ziggurat tables (3.44)', () => {
+    const n = 1_000_000;
+    const bins = 64;
+    const [lo, hi] = [-4, 4];
+    const counts = new Array<number>(bins + 2).fill(0);
+    let beyond = 0;
+    const r = new Rng(5);
+    for (let i = 0; i < n; i++) {
+      const z = r.standardNormal();
+      counts[z < lo ? 0 : z >= hi ? bins + 1 : 1 + Math.floor(((z - lo) / (hi - lo)) * bins)]! += 1;
+      if (Math.abs(z) > 3.5) beyond++;
+    }
+    const edge = (k: number) => lo + ((hi - lo) * k) / bins;
+    let chi2 = 0;
+    for (let k = 0; k < bins + 2; k++) {
+      const p = k === 0 ? normalCdf(lo) : k === bins + 1 ? 1 - normalCdf(hi) : normalCdf(edge(k)) - normalCdf(edge(k - 1));
+      chi2 += (counts[k]! - n * p) ** 2 / (n * p);
+    }
+    // 65 degrees of freedom: mean 65, sd √130 ≈ 11.4. Accepting every wedge draw (a
+    // broken ziggurat) gives ~250 here.
+    expect(chi2).toBeLessThan(65 + 5 * Math.sqrt(130));
+    const pTail = 0.0004652582; // P(|z| > 3.5) = erfc(3.5 / √2)
+    expect(Math.abs(beyond / n - pTail)).toBeLessThan(5 * Math.sqrt(pTail / n));
+  });
+
   it('loguniform(low, high) is uniform in log space', () => {
     const l = draws((r) => Math.log(r.loguniform(0.001, 10)));
     const [lo, hi] = [Math.log(0.001), Math.log(10)];
@@ -96,3 +121,13 @@ describe('deriveSeed', () => {
     expect(deriveSeed(8, 'simulate')).not.toBe(s);
   });
 });
+
+/** Φ(x) by Simpson's rule on the density (ample for bins of a chi-square test). */
+function normalCdf(x: number): number {
+  const steps = 400;
+  const h = Math.abs(x) / steps;
+  let sum = 0;
+  for (let k = 0; k <= steps; k++) sum += (k === 0 || k === steps ? 1 : k % 2 ? 4 : 2) * Math.exp(-((k * h) ** 2) / 2);
+  const half = (sum * h) / 3 / Math.sqrt(2 * Math.PI);
+  return x >= 0 ? 0.5 + half : 0.5 - half;
+}
