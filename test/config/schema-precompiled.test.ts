@@ -25,7 +25,8 @@ const errorsOf = (v: ValidateFunction, data: unknown) => {
 describe('precompiled schema validators', () => {
   it('were built from the current schemas', () => {
     expect(built.digest).toBe(schemaDigest(files));
-    expect(Object.keys(built.ids).sort()).toEqual([...[...files.keys()].map((r) => BASE_ID + r), STRUCTURAL_ID].sort());
+    // Those a run validates with; not the editors' full pipeline.schema.json (compiled on use).
+    expect(Object.keys(built.ids).sort()).toEqual([...[...files.keys()].filter((r) => r !== 'pipeline.schema.json').map((r) => BASE_ID + r), STRUCTURAL_ID].sort());
   });
 
   it('answer as run-time compiled ones do, defaults included, for valid and broken inputs', () => {
