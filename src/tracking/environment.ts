@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { packageVersion } from '../util/package-root.js';
 import type { Environment } from './run-record.js';
@@ -8,6 +10,7 @@ import type { Environment } from './run-record.js';
 const run = promisify(execFile);
 
 export async function gitState(cwd: string): Promise<Environment['git']> {
+  if (!repositoryAbove(cwd)) return null; // spares two process starts where git would only fail
   try {
     // Both at once: each is a process start (~15 ms), and neither needs the other.
     const [commit, status] = await Promise.all([
@@ -28,4 +31,13 @@ export async function captureEnvironment(root: string): Promise<Environment> {
     arch: process.arch,
     git: await gitState(root),
   };
+}
+
+/** Whether git can find a repository from `cwd`: a `.git` (folder, or a worktree's file) there or above, or GIT_DIR. */
+function repositoryAbove(cwd: string): boolean {
+  if (process.env.GIT_DIR) return true;
+  for (let d = resolve(cwd); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true;
+    if (dirname(d) === d) return false;
+  }
 }

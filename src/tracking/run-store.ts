@@ -74,12 +74,15 @@ export class RunStore {
    * Hard links when possible: cache entries are never modified in place.
    */
   async keepArtifacts(runId: string, stage: string, files: readonly { path: string; file: string }[]): Promise<void> {
-    for (const f of files) {
-      const dest = join(this.layout.run(runId), 'artifacts', stage, f.path);
-      await mkdir(dirname(dest), { recursive: true });
-      await rm(dest, { force: true });
-      await link(f.file, dest).catch(() => copyFile(f.file, dest));
-    }
+    // All at once: a trained model and plots are a few dozen files, each three file-system calls.
+    await Promise.all(
+      files.map(async (f) => {
+        const dest = join(this.layout.run(runId), 'artifacts', stage, f.path);
+        await mkdir(dirname(dest), { recursive: true });
+        await rm(dest, { force: true });
+        await link(f.file, dest).catch(() => copyFile(f.file, dest));
+      }),
+    );
   }
 
   async remove(runId: string): Promise<void> {

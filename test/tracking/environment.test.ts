@@ -34,6 +34,22 @@ describe('gitState', () => {
     expect(await gitState(dir)).toEqual({ commit: head, dirty: true });
   });
 
+  it('follows GIT_DIR to a repository elsewhere, as git does', async () => {
+    const repo = temp();
+    await git(repo, 'init', '-q');
+    writeFileSync(join(repo, 'a.yaml'), 'x: 1\n');
+    await git(repo, 'add', 'a.yaml');
+    await git(repo, 'commit', '-q', '-m', 'first');
+    const head = (await git(repo, 'rev-parse', 'HEAD')).stdout.trim();
+    const elsewhere = temp();
+    process.env.GIT_DIR = join(repo, '.git');
+    try {
+      expect((await gitState(elsewhere))?.commit).toBe(head);
+    } finally {
+      delete process.env.GIT_DIR;
+    }
+  });
+
   it('is null in a repository without a commit', async () => {
     const dir = temp();
     await git(dir, 'init', '-q');
