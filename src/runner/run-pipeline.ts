@@ -13,10 +13,9 @@ import { RUN_FORMAT, type RunRecord, type StageRecord } from '../tracking/run-re
 import { RunStore } from '../tracking/run-store.js';
 import { HOST } from '../util/process-alive.js';
 import { InProcessExecutor, type Executor } from './executor.js';
-import { enableKernelProfile, type StageProfile } from '../backend/profile.js';
+import type { StageProfile } from '../backend/profile.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { executeStages } from './schedule.js';
-import { openRemote } from '../cache/remote/remote.js';
 import type { SharedKeyLock } from './shared-lock.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
 
@@ -83,7 +82,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const reporter = options.reporter ?? silentReporter;
   // Built before anything is written: a bad tracking URI is bad input (exit 2).
   // Opened before anything is written: a remote folder that is not there is bad input (exit 2).
-  const remote = options.remote === false || options.stateRoot || !pipeline.cache ? undefined : await openRemote(pipeline.cache.remote);
+  const remote = options.remote === false || options.stateRoot || !pipeline.cache ? undefined : await (await import('../cache/remote/remote.js')).openRemote(pipeline.cache.remote);
   // The MLflow client (undici) loads only for a run that is tracked.
   const tracker =
     options.tracking === false || !pipeline.tracking.uri
@@ -125,7 +124,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   });
 
   const profile: StageProfile[] | undefined = options.profile ? [] : undefined;
-  if (profile) enableKernelProfile();
+  if (profile) (await import('../backend/profile.js')).enableKernelProfile();
   const outcome = await executeStages({
     ...(profile ? { profile } : {}),
     plan,

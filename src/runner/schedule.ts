@@ -1,10 +1,8 @@
 import { appendFile, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Layout } from '../cache/layout.js';
-import { acquireLock } from '../cache/lock.js';
-import { FolderCheckpoints } from '../cache/checkpoints.js';
-import { loadTensorflow } from '../backend/load.js';
-import { stageProfile, takeKernelProfile, type StageProfile } from '../backend/profile.js';
+import type { FolderCheckpoints } from '../cache/checkpoints.js';
+import type { StageProfile } from '../backend/profile.js';
 import type { CacheStore, Manifest } from '../cache/store.js';
 import { ParamflowError } from '../errors.js';
 import type { KeyDetails } from '../hash/stage-key.js';
@@ -19,7 +17,6 @@ import type { Reporter } from './reporter.js';
 import { explainStage } from './status.js';
 import { storageError } from '../util/storage-errors.js';
 import type { RemoteCache } from '../cache/remote/remote.js';
-import { pullBeforeRun, pushAfterCommit, releaseSharedLock, takeSharedLock } from './remote-hooks.js';
 import type { SharedKeyHold, SharedKeyLock } from './shared-lock.js';
 
 export interface ExecuteContext {
@@ -47,6 +44,13 @@ export interface ExecuteOutcome {
   status: RunStatus;
   error?: RunRecord['error'];
 }
+
+// What only executing a stage needs (locks, checkpoints, TensorFlow, the profiler, the
+// remote cache) is imported when one executes: a cached no-op run loads none of it.
+const forExecution = () =>
+  Promise.all([import('../cache/lock.js'), import('../cache/checkpoints.js'), import('../backend/profile.js'), import('./remote-hooks.js')]).then(
+    ([lock, checkpoints, profile, remote]) => ({ ...lock, ...checkpoints, ...profile, ...remote }),
+  );
 
 // Runs the plan's stages in dependency order, `jobs` at a time, each under its cache
 // key's lock: whoever holds the lock computes, everyone after finds the entry.
@@ -158,6 +162,7 @@ async function processStage(
     const quick = await c.cache.lookup(key);
     if (quick.hit) return cachedOutcome(c, name, quick.manifest, startedAt);
   }
+  const { acquireLock, FolderCheckpoints, pullBeforeRun, pushAfterCommit, releaseSharedLock, takeSharedLock, stageProfile, takeKernelProfile } = await forExecution();
   const lock = await acquireLock(c.layout.lock(key), {
     signal: c.signal,
     purpose: `${c.record.runId} ${name}`,
@@ -248,7 +253,7 @@ function stageContext(s: PlannedStage, c: ExecuteContext, checkpoint: FolderChec
     },
     tf: () => {
       if (!backend) throw new Error(`stage ${s.def.name} uses TensorFlow but does not declare usesBackend`);
-      return loadTensorflow(backend.name);
+      return import('../backend/load.js').then((m) => m.loadTensorflow(backend.name));
     },
     stage: name,
     seed: s.spec.seed,
