@@ -63,12 +63,13 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
   let writes = Promise.resolve();
   // A cached stage's status waits for the next write — before a stage executes, when one
   // ends or fails, or the run's final one — rather than costing a write (fsync'd) of its own.
+  // While another stage executes (--jobs > 1) it is written at once: that may take long.
   let unsaved = false;
+  let executing = 0;
   const saveRecord = () => {
     unsaved = false;
     return (writes = writes.then(() => c.store.write(c.record)));
   };
-  const beforeExecute = () => (unsaved ? saveRecord() : writes);
 
   const loadOutputs = (name: string): Promise<Record<string, Artifact>> => {
     let p = outputs.get(name);
@@ -82,6 +83,12 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
   const runOne = async (s: PlannedStage): Promise<void> => {
     const name = s.spec.name;
     const rec = c.record.stages[name]!;
+    let executes = false;
+    const beforeExecute = () => {
+      executes = true;
+      executing++;
+      return unsaved ? saveRecord() : writes;
+    };
     try {
       const result = await processStage(s, c, loadOutputs, beforeExecute);
       manifests.set(name, result.manifest);
@@ -102,7 +109,7 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
       // MLflow previews the PNGs; the SVGs (megabytes for a 5000-point scatter) stay in the run store.
       const tracked = reports.filter((r) => !r.path.endsWith('.svg'));
       c.tracker?.stage(c.record, name, tracked.map((r) => ({ path: `${name}/${r.path}`, file: r.file })));
-      if (result.cached) {
+      if (result.cached && executing === 0) {
         unsaved = true;
         return;
       }
@@ -113,6 +120,8 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
       failure ??= { status: aborted ? 'KILLED' : 'FAILED', error: { code: e.code, message: e.message, stage: name, ...(e.hint ? { hint: e.hint } : {}) } };
       await appendLog(c, name, `${e.message}\n${(err as Error)?.stack ?? ''}`);
       c.reporter.stageEnd(name, 'failed', 0, e.message);
+    } finally {
+      if (executes) executing--;
     }
     await saveRecord();
   };
