@@ -32,6 +32,8 @@ export interface SweepOptions {
   executor?: TrialExecutor;
   /** Builds the executor once the pipeline is loaded (`--executor slurm` reads its `executor.slurm:`). */
   makeExecutor?: (base: PipelineSpec, layout: Layout) => TrialExecutor;
+  /** The pipeline and its sweep as loadWithSweep already returned them (`paramflow run` loads once). */
+  found?: { base: PipelineSpec; spec: SweepSpec };
 }
 
 /** The sweep of a pipeline (file `sweep:` and `--sweep` flags), or undefined when it has none. */
@@ -44,8 +46,13 @@ export async function sweepOf(file: string, overrides: readonly Override[], flag
  * The sweep's trials, each validated like a `--set` run (a bad value is bad input, exit 2,
  * located at its sweep key), or undefined when the pipeline has no sweep.
  */
-export async function prepareSweep(file: string, overrides: readonly Override[], flags: readonly Override[]): Promise<{ base: PipelineSpec; spec: SweepSpec; trials: Trial[] } | undefined> {
-  const found = await sweepOf(file, overrides, flags);
+export async function prepareSweep(
+  file: string,
+  overrides: readonly Override[],
+  flags: readonly Override[],
+  loaded?: { base: PipelineSpec; spec: SweepSpec },
+): Promise<{ base: PipelineSpec; spec: SweepSpec; trials: Trial[] } | undefined> {
+  const found = loaded ?? (await sweepOf(file, overrides, flags));
   if (!found) return undefined;
   const locations = sweepKeyLocations(found.base.file, file, flags);
   refuseNonFinite(found.spec, locations);
@@ -56,7 +63,7 @@ export async function prepareSweep(file: string, overrides: readonly Override[],
 
 /** Runs every trial × replicate as its own `paramflow run`, `jobs` at a time; records the sweep. */
 export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined> {
-  const prepared = await prepareSweep(o.file, o.overrides, o.sweepFlags);
+  const prepared = await prepareSweep(o.file, o.overrides, o.sweepFlags, o.found);
   if (!prepared) return undefined;
   const { base, spec, trials } = prepared;
 

@@ -48,6 +48,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
             file,
             overrides,
             sweepFlags,
+            found: { base: found.base, spec: found.spec },
             jobs: elsewhere ? (flags.jobs ?? Number.MAX_SAFE_INTEGER) : flags.jobs,
             noCache: !flags.cache,
             backend: flags.backend,
