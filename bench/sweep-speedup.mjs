@@ -2,12 +2,13 @@
 // Sweep parallelism: the wall time of one sweep of 8 trials on quick.yaml with --jobs 1
 // and with --jobs 2, each in a fresh project (cold cache), in one session. Workers get
 // one BLAS thread each; the speed-up can not exceed what the machine's cores give.
-// One row per trial length (--epochs 10,40: short trials of about a second, and
-// quick.yaml's own 40 epochs with early stopping): a sweep's fixed costs (starting
-// node and the workers, loading TensorFlow.js, V8 warming up, the shared upstream
-// stages) do not parallelize, so the speed-up grows with the work per trial.
+// One row per trial size (--rows): quick.yaml at 10 epochs (trials of about half a
+// second), quick.yaml as shipped (40 epochs, early stopping: about a second), and the
+// seed study on a fifth of its data (2,000 curves: about 7 s a trial). Each worker costs
+// about 1.5–2 s of CPU to start (node, TensorFlow.js, the plot renderers, V8 compiling
+// them), which a second worker adds and which only longer trials amortize.
 //
-//   node bench/sweep-speedup.mjs [--epochs 10,40] [--trials 8] [--json FILE]
+//   node bench/sweep-speedup.mjs [--rows quick-10,quick-40,seed-2000] [--trials 8] [--json FILE]
 import { execa } from 'execa';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,17 +18,26 @@ import { parseArgs } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const { values: opts } = parseArgs({ options: { epochs: { type: 'string', default: '10,40' }, trials: { type: 'string', default: '8' }, json: { type: 'string' } } });
+const { values: opts } = parseArgs({ options: { rows: { type: 'string', default: 'quick-10,quick-40,seed-2000' }, epochs: { type: 'string' }, trials: { type: 'string', default: '8' }, json: { type: 'string' } } });
+const WORKLOADS = {
+  'quick-10': { file: 'quick.yaml', sets: ['train.epochs=10'] },
+  'quick-40': { file: 'quick.yaml', sets: [] },
+  'seed-2000': { file: 'seed-study.yaml', sets: ['simulate.n=2000'] },
+};
+// --epochs N (bench/run.mjs --quick): one row, quick.yaml at N epochs.
+const rowNames = opts.epochs ? ['custom'] : opts.rows.split(',');
+if (opts.epochs) WORKLOADS.custom = { file: 'quick.yaml', sets: [`train.epochs=${opts.epochs}`] };
+for (const n of rowNames) if (!WORKLOADS[n]) throw new Error(`unknown row ${n}: choose from ${Object.keys(WORKLOADS).join(', ')}`);
 // trials = 2 batch sizes × n learning rates (8: 4 rates; 16: 8 rates …).
 const RATES = Array.from({ length: Math.max(1, Math.round(Number(opts.trials) / 2)) }, (_, i) => (0.001 * (i + 1)).toFixed(3));
 
-async function timed(jobs, epochs) {
+async function timed(jobs, workload) {
   const dir = mkdtempSync(join(tmpdir(), `pf-bench-sweep-${jobs}-`));
   mkdirSync(join(dir, '.paramflow'));
-  copyFileSync(join(ROOT, 'pipelines', 'quick.yaml'), join(dir, 'quick.yaml'));
-  const sweep = ['--sweep', 'train.batch_size=16,32', '--sweep', `train.optimizer.adam.lr=${RATES.join(',')}`, '--set', `train.epochs=${epochs}`];
+  copyFileSync(join(ROOT, 'pipelines', workload.file), join(dir, workload.file));
+  const sweep = ['--sweep', 'train.batch_size=16,32', '--sweep', `train.optimizer.adam.lr=${RATES.join(',')}`, ...workload.sets.flatMap((s) => ['--set', s])];
   const t0 = process.hrtime.bigint();
-  const r = await execa(process.execPath, [CLI, 'run', 'quick.yaml', '--json', '--jobs', `${jobs}`, ...sweep], { cwd: dir, reject: false });
+  const r = await execa(process.execPath, [CLI, 'run', workload.file, '--json', '--jobs', `${jobs}`, ...sweep], { cwd: dir, reject: false });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   rmSync(dir, { recursive: true, force: true });
   if (r.exitCode !== 0) throw new Error(`sweep failed:\n${r.stderr}`);
@@ -36,13 +46,15 @@ async function timed(jobs, epochs) {
 }
 
 const rows = [];
-for (const epochs of opts.epochs.split(',').map(Number)) {
-  const one = await timed(1, epochs);
-  const two = await timed(2, epochs);
-  const row = { trials: 2 * RATES.length, epochs, jobs1_s: one.seconds, jobs2_s: two.seconds, speedup: one.seconds / two.seconds, identical: JSON.stringify(one.objectives) === JSON.stringify(two.objectives) };
+for (const name of rowNames) {
+  const w = WORKLOADS[name];
+  const one = await timed(1, w);
+  const two = await timed(2, w);
+  const what = `${w.file}${w.sets.length ? ` ${w.sets.join(' ')}` : ''}`;
+  const row = { trials: 2 * RATES.length, workload: what, per_trial_s: one.seconds / (2 * RATES.length), jobs1_s: one.seconds, jobs2_s: two.seconds, speedup: one.seconds / two.seconds, identical: JSON.stringify(one.objectives) === JSON.stringify(two.objectives) };
   rows.push(row);
   process.stdout.write(
-    `sweep of ${row.trials} trials (quick.yaml, ${epochs} epochs): --jobs 1 ${one.seconds.toFixed(1)} s, --jobs 2 ${two.seconds.toFixed(1)} s → ${row.speedup.toFixed(2)}× (goal ≥ 1.8× on 2 cores); results ${row.identical ? 'identical' : 'DIFFER'}\n`,
+    `sweep of ${row.trials} trials (${what}, ${row.per_trial_s.toFixed(1)} s a trial): --jobs 1 ${one.seconds.toFixed(1)} s, --jobs 2 ${two.seconds.toFixed(1)} s → ${row.speedup.toFixed(2)}× (goal ≥ 1.8× on 2 cores); results ${row.identical ? 'identical' : 'DIFFER'}\n`,
   );
 }
 if (opts.json) writeFileSync(opts.json, JSON.stringify({ rows }, null, 2) + '\n');
