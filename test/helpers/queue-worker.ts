@@ -1,8 +1,15 @@
-import { paramflow } from './project.js';
+import { execa } from 'execa';
+import { CLI, paramflow } from './project.js';
 
-/** A `paramflow worker` in `dir`; `line(re)` resolves at the first stderr line matching re. */
-export function startWorker(dir: string, env: Record<string, string>) {
-  const proc = paramflow(dir, ['worker'], { env, buffer: false, stdout: 'ignore' });
+/**
+ * A `paramflow worker` in `dir`; `line(re)` resolves at the first stderr line matching re.
+ * With `netns` it runs inside that network namespace (`ip netns exec` execs node, so the pid is the worker's).
+ */
+export function startWorker(dir: string, env: Record<string, string>, netns?: string) {
+  const options = { cwd: dir, reject: false, env: { ...process.env, ...env }, buffer: false, stdout: 'ignore' } as const;
+  const proc = netns
+    ? execa('ip', ['netns', 'exec', netns, process.execPath, CLI, 'worker'], options)
+    : paramflow(dir, ['worker'], { env, buffer: false, stdout: 'ignore' });
   let seen = '';
   const waiters: { re: RegExp; resolve: () => void }[] = [];
   proc.stderr!.setEncoding('utf8');

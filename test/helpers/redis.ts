@@ -33,11 +33,17 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-/** A throwaway redis-server on a free loopback port, nothing persisted; ready when it answers PING. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * A throwaway redis-server on a free loopback port, nothing persisted; ready when it answers PING.
+ * `alsoBind` adds addresses it listens on besides 127.0.0.1 (the root side of network-namespace links).
+ */
+export async function startRedis(alsoBind: string[] = []): Promise<RedisServer & { port: number }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'pf-redis-'));
-  const proc: ResultPromise = execa(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { reject: false, stdout: 'ignore', stderr: 'ignore' });
+  // Protected mode refuses every client not on loopback when there is no password; the extra
+  // addresses are private test links, so it is switched off for them.
+  const open = alsoBind.length ? ['--protected-mode', 'no'] : [];
+  const proc: ResultPromise = execa(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', ...alsoBind, ...open, '--save', '', '--appendonly', 'no', '--dir', dir], { reject: false, stdout: 'ignore', stderr: 'ignore' });
   let exited = false;
   void proc.then(() => (exited = true));
   while (!(await ping(port))) {
@@ -45,6 +51,7 @@ export async function startRedis(): Promise<RedisServer> {
     await new Promise((r) => setImmediate(r));
   }
   return {
+    port,
     url: `redis://127.0.0.1:${port}`,
     stop: async () => {
       proc.kill('SIGKILL');
