@@ -92,7 +92,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
   const slots = Math.max(1, Math.min(o.jobs ?? availableParallelism(), tasks.length));
   const executor: TrialExecutor = o.executor ?? o.makeExecutor?.(base, layout) ?? new ProcessTrialExecutor(base.root);
-  executor.prepare?.(slots, o.backend);
+  executor.prepare?.(slots);
   // MLflow: the sweep's parent run, spooled before any trial starts (mlflow-parent.ts).
   const mlflow = base.tracking.uri
     ? await (await import('./mlflow-parent.js')).startSweepMlflow(base, record, log).catch(async (err: unknown) => {

@@ -4,7 +4,6 @@ import { runPipeline, type RunOptions } from '../runner/run-pipeline.js';
 import { locateOverrides } from '../cli/overrides.js';
 import { plainReporter } from '../cli/output/plain-reporter.js';
 import { crashPoint, setCrashTrial } from '../util/crash.js';
-import { warmUp } from './warm-up.js';
 import type { FromWorker, ToWorker, TrialOutcome, TrialTask } from './process-executor.js';
 
 /**
@@ -25,10 +24,6 @@ export async function serveTrials(): Promise<number> {
   for await (const raw of getEachMessage()) {
     const msg = raw as ToWorker;
     if (msg.type === 'stop' || stopping) break;
-    if (msg.type === 'warm') {
-      await warmUp(msg.backend);
-      continue;
-    }
     current = new AbortController();
     const outcome = await runTrial(msg.task, current.signal);
     current = undefined;

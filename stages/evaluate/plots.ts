@@ -41,11 +41,6 @@ export async function renderFigure(spec: TopLevelSpec): Promise<{ svg: string; p
   return renderChart(r, await toSvg(r, spec), textRenders(r));
 }
 
-/** Loads the renderers and draws one tiny chart (a sweep worker does this before its first trial). */
-export async function warmRenderers(): Promise<void> {
-  await renderFigure({ data: { values: [{ x: 0, y: 0 }] }, mark: 'point', encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } });
-}
-
 let renderers: Promise<Renderers> | undefined;
 
 function loadRenderers(): Promise<Renderers> {

@@ -28,7 +28,7 @@ describe('ProcessTrialExecutor.prepare', () => {
     const dir = quickProject();
     const executor = new ProcessTrialExecutor(dir);
     try {
-      executor.prepare(2, undefined);
+      executor.prepare(2);
       const started = await until(() => workersOf(dir), (p) => p.length === 2);
       expect(started).toHaveLength(2);
       const sets = ['simulate.n=120', 'simulate.x.points=20', 'train.epochs=1'];
