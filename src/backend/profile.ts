@@ -60,16 +60,20 @@ function timed(name: string, fn: KernelFunc): KernelFunc {
       return fn(args);
     } finally {
       depth--;
-      const ms = performance.now() - t0;
-      const entry = totals.get(name);
-      if (entry) {
-        entry.calls++;
-        entry.ms += ms;
-      } else {
-        totals.set(name, { calls: 1, ms });
-      }
+      addKernelTime(name, performance.now() - t0);
     }
   };
+}
+
+/** Counts one call of `name` taking `ms`: tfjs kernels, and paramflow's own (the fused training step). */
+export function addKernelTime(name: string, ms: number): void {
+  const entry = totals.get(name);
+  if (entry) {
+    entry.calls++;
+    entry.ms += ms;
+  } else {
+    totals.set(name, { calls: 1, ms });
+  }
 }
 
 /** Kernel times since the last call (slowest first), and starts counting afresh. */

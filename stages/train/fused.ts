@@ -2,6 +2,7 @@ import type { Optimizer, Variable } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
 import { fusedEnabled } from '../../src/backend/native/fused-switch.js';
+import { addKernelTime, kernelProfileWanted } from '../../src/backend/profile.js';
 import type { TfRuntime } from '../../src/stage/types.js';
 import type { Matrix } from './features.js';
 import { layerName } from './layers.js';
@@ -63,6 +64,9 @@ interface CpuData {
   refCount(dataId: object): number;
 }
 
+/** The fused step's name in `run --profile` (beside tfjs's kernels). */
+export const FUSED_STEP = 'FusedTrainStep (paramflow)';
+
 export class FusedTrainer {
   private readonly addon: NativeAddon;
   private readonly plan: object;
@@ -74,6 +78,8 @@ export class FusedTrainer {
   private readonly kind: number;
   private readonly hyper = new Float64Array(9);
   private readonly seeds: Float64Array;
+  /** `run --profile`: each step is counted as one kernel, FUSED_STEP. */
+  private readonly profiled = kernelProfileWanted();
 
   constructor(
     private readonly rt: TfRuntime,
@@ -122,7 +128,9 @@ export class FusedTrainer {
     const state = this.optimizerArrays().map((v) => this.ownArray(v));
     this.setHyper();
     this.seeds.set(seeds);
+    const t0 = this.profiled ? performance.now() : 0;
     const loss = this.addon.mlpStep(this.plan, this.data.x.data, this.data.t.data, order, start, rows, params, state, this.hyper, this.seeds);
+    if (this.profiled) addKernelTime(FUSED_STEP, performance.now() - t0);
     if (this.kind === OPTIMIZER.adam) {
       // tfjs: accBeta.assign(mul(accBeta, beta)), a float32 product.
       const o = this.opt;

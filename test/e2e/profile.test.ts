@@ -2,7 +2,9 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
+import { backendProblem } from '../../src/backend/probe.js';
 import type { StageProfile } from '../../src/backend/profile.js';
+import { FUSED_STEP } from '../../stages/train/fused.js';
 import { makeProject, paramflow, REPO } from '../helpers/project.js';
 
 // `paramflow run --profile`: time per stage, and per kernel for the stages that run TensorFlow.
@@ -32,5 +34,18 @@ describe('paramflow run --profile', () => {
     expect(again.exitCode).toBe(0);
     expect((JSON.parse(String(again.stdout)) as { profile: StageProfile[] }).profile).toEqual([]);
     expect(String(again.stderr)).toContain('profile: no stage executed (all cached)');
+  });
+
+  it.skipIf(backendProblem('native') !== undefined)('on native, each fused training step is counted as one FusedTrainStep kernel', async () => {
+    const dir = makeProject();
+    copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
+    // 200 curves, 4 folds: 150 training rows a fold, batch 64 → 3 steps an epoch; 2 epochs (early stopping cannot stop before epoch 9).
+    const args = ['run', 'pipeline.yaml', '--set', 'train.epochs=2', '--set', 'simulate.n=200', '--jobs', '1', '--backend', 'native', '--profile', '--json'];
+    const run = await paramflow(dir, args);
+    expect(run.exitCode, String(run.stderr)).toBe(0);
+    const train = (JSON.parse(String(run.stdout)) as { profile: StageProfile[] }).profile.find((p) => p.stage === 'train')!;
+    const step = train.kernels.find((k) => k.kernel === FUSED_STEP);
+    expect(step?.calls).toBe(4 * 2 * 3);
+    expect(step!.ms).toBeLessThanOrEqual(train.kernelMs);
   });
 });
