@@ -112,8 +112,15 @@ function resvgOptions() {
   return { font: { loadSystemFonts: true }, fitTo: { mode: 'zoom' as const, value: 1.5 } };
 }
 
-/** Whether resvg draws any text here (false only on a machine with no fonts at all). */
+let fontsFound: boolean | undefined;
+
+/** Whether resvg draws any text here (false only on a machine with no fonts at all); probed once per process. */
 function textRenders(r: Renderers): boolean {
+  fontsFound ??= probeText(r);
+  return fontsFound;
+}
+
+function probeText(r: Renderers): boolean {
   const probe = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><text x="2" y="15" font-size="14" font-family="sans-serif">Ag</text></svg>';
   const pixels = new r.Resvg(probe, resvgOptions()).render().pixels;
   for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) return true;
