@@ -1,4 +1,5 @@
 import { execa, type Message } from 'execa';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import type { TrialTag } from './record.js';
@@ -53,6 +54,8 @@ interface Worker {
 export class ProcessTrialExecutor implements TrialExecutor {
   private readonly idle: Worker[] = [];
   private readonly all = new Set<Worker>();
+  /** BLAS/OpenMP threads per worker: its share of the cores (prepare() knows how many run at once). */
+  private threads = 1;
 
   /** `root` is named on each worker's command line, so `ps` shows whose worker it is. */
   constructor(private readonly root: string) {}
@@ -63,6 +66,7 @@ export class ProcessTrialExecutor implements TrialExecutor {
    * gained nothing measurable on executed trials and cost a cached sweep ~0.5 s.
    */
   prepare(slots: number): void {
+    this.threads = workerThreads(availableParallelism(), slots);
     for (let i = this.all.size; i < slots; i++) this.idle.push(this.spawn(process.cwd()));
   }
 
@@ -99,7 +103,7 @@ export class ProcessTrialExecutor implements TrialExecutor {
   }
 
   private spawn(cwd: string): Worker {
-    const proc = startWorker(this.root, cwd);
+    const proc = startWorker(this.root, cwd, this.threads);
     const w: Worker = { proc, lines: [] };
     let partial = '';
     proc.stderr.setEncoding('utf8');
@@ -117,7 +121,16 @@ export class ProcessTrialExecutor implements TrialExecutor {
   }
 }
 
-function startWorker(root: string, cwd: string) {
+/**
+ * A worker's share of the cores when `slots` trials run at once: 1 with `--jobs` equal to the
+ * cores (BLAS threads would only fight over them), all of them with `--jobs 1`.
+ * `PARAMFLOW_BLAS_THREADS` in the sweep's environment still wins (the worker inherits it).
+ */
+export function workerThreads(cores: number, slots: number): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, slots)));
+}
+
+function startWorker(root: string, cwd: string, threads: number) {
   const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
   return execa(process.execPath, [cli, 'sweep-worker', '--root', root], {
     cwd,
@@ -128,9 +141,9 @@ function startWorker(root: string, cwd: string) {
     // SIGTERM first, then SIGKILL: the worker marks its run KILLED when it can.
     forceKillAfterDelay: 3000,
     env: {
-      // One BLAS/OpenMP thread per worker: the workers share the cores.
-      OPENBLAS_NUM_THREADS: '1',
-      OMP_NUM_THREADS: '1',
+      // The workers share the cores: each its share of BLAS/OpenMP threads.
+      OPENBLAS_NUM_THREADS: `${threads}`,
+      OMP_NUM_THREADS: `${threads}`,
     },
   });
 }

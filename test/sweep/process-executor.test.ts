@@ -1,8 +1,10 @@
 import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ProcessTrialExecutor } from '../../src/sweep/process-executor.js';
+import { ProcessTrialExecutor, workerThreads } from '../../src/sweep/process-executor.js';
 import { quickProject } from '../helpers/project.js';
 
 /** The pids of this project's sweep workers (their command line names the project). */
@@ -44,4 +46,33 @@ describe('ProcessTrialExecutor.prepare', () => {
     }
     expect(workersOf(dir)).toEqual([]);
   }, 120_000);
+});
+
+describe('worker BLAS threads', () => {
+  it('each worker gets its share of the cores, at least one', () => {
+    expect(workerThreads(2, 1)).toBe(2);
+    expect(workerThreads(2, 2)).toBe(1);
+    expect(workerThreads(2, 3)).toBe(1);
+    expect(workerThreads(8, 3)).toBe(2);
+    expect(workerThreads(1, 1)).toBe(1);
+  });
+
+  it.runIf(process.platform === 'linux')('a worker is started with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to that share', async () => {
+    const dir = quickProject();
+    const executor = new ProcessTrialExecutor(dir);
+    try {
+      executor.prepare(1);
+      const [pid] = await until(() => workersOf(dir), (p) => p.length === 1);
+      const env = Object.fromEntries(
+        readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .split('\0')
+          .filter((kv) => kv.includes('='))
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      );
+      const share = `${workerThreads(availableParallelism(), 1)}`;
+      expect({ blas: env.OPENBLAS_NUM_THREADS, omp: env.OMP_NUM_THREADS }).toEqual({ blas: share, omp: share });
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
 });

@@ -87,8 +87,8 @@ export function loadAddon(): NativeAddon {
 }
 
 /**
- * BLAS threads for this process: `PARAMFLOW_BLAS_THREADS` (a sweep sets 1 per worker), else
- * `OPENBLAS_NUM_THREADS`, else every core the process may use.
+ * BLAS threads for this process: `PARAMFLOW_BLAS_THREADS`, else `OPENBLAS_NUM_THREADS` (a sweep
+ * sets each worker's share of the cores), else every core the process may use.
  */
 export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
   for (const v of [env.PARAMFLOW_BLAS_THREADS, env.OPENBLAS_NUM_THREADS]) {
