@@ -77,10 +77,12 @@ export function scaleInputs(s: FoldScaler, m: Matrix): Matrix {
     }
   } else if (s.inputs.mode === 'per-block') {
     const { mean, std } = s.inputs as { mean: number[]; std: number[] };
-    const half = m.cols / 2;
-    for (let i = 0; i < m.data.length; i++) {
-      const b = i % m.cols < half ? 0 : 1;
-      out[i] = (m.data[i]! - mean[b]!) / std[b]!;
+    const cut = Math.ceil(m.cols / 2);
+    const [mx, my, sx, sy] = [mean[0]!, mean[1]!, std[0]!, std[1]!];
+    // Row by row, one half at a time: no per-value modulo (the hot path of a large study's train stage).
+    for (let start = 0; start < m.data.length; start += m.cols) {
+      for (let i = start; i < start + cut; i++) out[i] = (m.data[i]! - mx) / sx;
+      for (let i = start + cut; i < start + m.cols; i++) out[i] = (m.data[i]! - my) / sy;
     }
   } else if (s.inputs.mode === 'per-curve') {
     const half = m.cols / 2;
