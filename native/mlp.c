@@ -32,7 +32,7 @@ enum { LOSS_MSE, LOSS_MAE, LOSS_HUBER };
  * transcendental functions from the same scalar libm, so every clone gives the same bits.
  * Adam's update over a 2000×64 kernel is most of a small batch's step: 23% faster at 16 rows.
  */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__) && !defined(PARAMFLOW_PLAIN)
 #define WIDE __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define WIDE

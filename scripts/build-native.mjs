@@ -8,18 +8,24 @@
 // prints why, records the reason in build/native.json and exits 0; paramflow then falls back
 // to wasm and says why (src/backend/probe.ts reads that file). PARAMFLOW_NO_NATIVE=1 skips it.
 //
-//   node scripts/build-native.mjs [--quiet]
+// --plain builds the fused trainer's loops for plain x86-64 only (no AVX2/AVX-512 clones: the
+// results are the same bits, test/backend/native-clones.test.ts compares); --out puts the
+// addon and its status in another folder.
+//
+//   node scripts/build-native.mjs [--quiet] [--plain] [--out DIR]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(ROOT, 'build');
+const { values: opts } = parseArgs({ options: { quiet: { type: 'boolean', default: false }, plain: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const OUT = opts.out ? resolve(opts.out) : join(ROOT, 'build');
 const ADDON = join(OUT, 'native.node');
 const STATUS = join(OUT, 'native.json');
 const SOURCES = ['paramflow_native.c', 'mlp.c'].map((f) => join(ROOT, 'native', f));
-const quiet = process.argv.includes('--quiet');
+const quiet = opts.quiet;
 
 /** Folders that may hold node_api.h: next to this Node (official builds), then distro packages. */
 function nodeIncludeDir() {
@@ -60,7 +66,7 @@ function main() {
   mkdirSync(OUT, { recursive: true });
   // No -ffast-math and no FMA contraction: results must not depend on the compiler's mood.
   // -fno-math-errno only lets sqrt be an instruction (errno is never read).
-  const args = ['-O3', '-std=c11', '-ffp-contract=off', '-fno-math-errno', '-shared', '-fPIC', '-Wall', '-fvisibility=hidden', `-I${include}`, ...blas.cflags, ...SOURCES, '-o', ADDON, ...blas.libs];
+  const args = ['-O3', '-std=c11', '-ffp-contract=off', '-fno-math-errno', '-shared', '-fPIC', '-Wall', '-fvisibility=hidden', ...(opts.plain ? ['-DPARAMFLOW_PLAIN'] : []), `-I${include}`, ...blas.cflags, ...SOURCES, '-o', ADDON, ...blas.libs];
   try {
     execFileSync(cc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {

@@ -1,0 +1,72 @@
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { loadAddon, nativeProblem, type NativeAddon } from '../../src/backend/native/addon.js';
+import { REPO } from '../helpers/project.js';
+
+// The fused trainer's element-wise loops are compiled for AVX-512, AVX2 and plain x86-64, one
+// picked at load time (native/mlp.c): every variant must give the same bits. The installed
+// addon (the widest this processor runs) against one built with --plain, step for step.
+
+const dir = mkdtempSync(join(tmpdir(), 'paramflow-plain-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function values(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+const [INPUTS, HIDDEN, K, N] = [120, 48, 4, 200];
+const ACTIVATION = { relu: 1, tanh: 2, sigmoid: 3, elu: 4 } as const;
+const OPTIMIZER = { momentum: 1, adam: 2, rmsprop: 3 } as const;
+
+/** The weights and optimizer state after `steps` steps of a 120 → 48 (act) → 4 model, hashed. */
+function train(addon: NativeAddon, act: number, opt: number, batch: number, steps: number): string {
+  const desc = new Float64Array(16);
+  desc.set([0, HIDDEN, act, 1, 0, 0], 0);
+  desc.set([0, K, 0, 1, 0, 0], 8);
+  const plan = addon.mlpCreate(desc, INPUTS, batch);
+  const [x, t] = [values(N * INPUTS, 1), values(N * K, 2)];
+  const params = [values(INPUTS * HIDDEN, 3, 0.1), values(HIDDEN, 4, 0.01), values(HIDDEN * K, 5, 0.1), new Float32Array(K)];
+  const slots = opt === OPTIMIZER.momentum ? 1 : 2;
+  const state = params.flatMap((p) => Array.from({ length: slots }, () => new Float32Array(p.length)));
+  const order = Int32Array.from({ length: N }, (_, i) => (i * 37) % N);
+  let loss = 0;
+  for (let s = 0; s < steps; s++) {
+    // adam: [opt, lr, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t, loss, huber delta]
+    const hyper = new Float64Array([opt, 0.01, 0.9, 0.999, 1e-7, 1 - 0.9 ** (s + 1), 1 - 0.999 ** (s + 1), 0, 1]);
+    if (opt === OPTIMIZER.rmsprop) hyper.set([0.9, 0.5, 1e-7, 0, 0], 2);
+    if (opt === OPTIMIZER.momentum) hyper.set([0.9, 0, 0, 0, 0], 2);
+    loss += addon.mlpStep(plan, x, t, order, (s * batch) % (N - batch), batch, params, state, hyper, new Float64Array(0));
+  }
+  const h = createHash('sha256').update(String(loss));
+  for (const a of [...params, ...state]) h.update(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+}
+
+describe.skipIf(nativeProblem() !== undefined || process.platform !== 'linux')('fused trainer clones', () => {
+  it('the installed addon and a --plain build give the same bits, for each activation and optimizer', { timeout: 120_000 }, async () => {
+    const r = await execa(process.execPath, ['scripts/build-native.mjs', '--quiet', '--plain', '--out', dir], { cwd: REPO, env: { PARAMFLOW_NO_NATIVE: '' }, reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const plain = { exports: {} as NativeAddon };
+    process.dlopen(plain, join(dir, 'native.node'));
+    const wide = loadAddon();
+    for (const act of Object.values(ACTIVATION)) {
+      for (const opt of Object.values(OPTIMIZER)) {
+        for (const batch of [16, 64]) {
+          const [a, b] = [train(wide, act, opt, batch, 60), train(plain.exports, act, opt, batch, 60)];
+          expect({ act, opt, batch, hash: a }).toEqual({ act, opt, batch, hash: b });
+        }
+      }
+    }
+  });
+});
