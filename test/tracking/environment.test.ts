@@ -15,18 +15,22 @@ describe('gitState', () => {
   };
   afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
   const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd });
+  /** A fresh repository whose one commit holds a.yaml; returns the folder and the commit. */
+  const committedRepo = async () => {
+    const dir = temp();
+    await git(dir, 'init', '-q');
+    writeFileSync(join(dir, 'a.yaml'), 'x: 1\n');
+    await git(dir, 'add', 'a.yaml');
+    await git(dir, 'commit', '-q', '-m', 'first');
+    return { dir, head: (await git(dir, 'rev-parse', 'HEAD')).stdout.trim() };
+  };
 
   it('is null outside a git work tree', async () => {
     expect(await gitState(temp())).toBeNull();
   });
 
   it('gives the commit, and dirty only while a tracked file differs from it', async () => {
-    const dir = temp();
-    await git(dir, 'init', '-q');
-    writeFileSync(join(dir, 'a.yaml'), 'x: 1\n');
-    await git(dir, 'add', 'a.yaml');
-    await git(dir, 'commit', '-q', '-m', 'first');
-    const head = (await git(dir, 'rev-parse', 'HEAD')).stdout.trim();
+    const { dir, head } = await committedRepo();
     expect(await gitState(dir)).toEqual({ commit: head, dirty: false });
     writeFileSync(join(dir, 'untracked.txt'), 'ignored: untracked files do not count\n');
     expect(await gitState(dir)).toEqual({ commit: head, dirty: false });
@@ -35,12 +39,7 @@ describe('gitState', () => {
   });
 
   it('follows GIT_DIR to a repository elsewhere, as git does', async () => {
-    const repo = temp();
-    await git(repo, 'init', '-q');
-    writeFileSync(join(repo, 'a.yaml'), 'x: 1\n');
-    await git(repo, 'add', 'a.yaml');
-    await git(repo, 'commit', '-q', '-m', 'first');
-    const head = (await git(repo, 'rev-parse', 'HEAD')).stdout.trim();
+    const { dir: repo, head } = await committedRepo();
     const elsewhere = temp();
     process.env.GIT_DIR = join(repo, '.git');
     try {
