@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Builds paramflow's native kernel addon (native/paramflow_native.c and mlp.c → build/native.node) with the
-// system C compiler against a BLAS: OpenBLAS on Linux (Debian: libopenblas-dev), Accelerate on
-// macOS. Runs from the root package's `install` script, so `npm ci` builds it; it calls the
-// compiler directly (no node-gyp: nothing is downloaded, Node's own headers are used).
+// Builds paramflow's native kernel addon (native/*.c → build/native.node) with the system C
+// compiler and nothing else: the products use paramflow's own GEMM (native/gemm.c, the same bits
+// on every CPU). PARAMFLOW_BLAS=openblas opts in to OpenBLAS's sgemm instead (Debian:
+// libopenblas-dev; CPU-dependent bits, recorded in the stage keys as another arithmetic). Runs
+// from the root package's `install` script, so `npm ci` builds it; it calls the compiler
+// directly (no node-gyp: nothing is downloaded, Node's own headers are used).
 //
-// It never fails the install: when the compiler, Node's headers or the BLAS is missing, it
+// It never fails the install: when the compiler, Node's headers or the opted-in BLAS is missing, it
 // prints why, records the reason in build/native.json and exits 0; paramflow then falls back
 // to wasm and says why (src/backend/probe.ts reads that file). PARAMFLOW_NO_NATIVE=1 skips it.
 //
@@ -24,7 +26,7 @@ const { values: opts } = parseArgs({ options: { quiet: { type: 'boolean', defaul
 const OUT = opts.out ? resolve(opts.out) : join(ROOT, 'build');
 const ADDON = join(OUT, 'native.node');
 const STATUS = join(OUT, 'native.json');
-const SOURCES = ['paramflow_native.c', 'mlp.c'].map((f) => join(ROOT, 'native', f));
+const SOURCES = ['paramflow_native.c', 'mlp.c', 'gemm.c'].map((f) => join(ROOT, 'native', f));
 const quiet = opts.quiet;
 
 /** Folders that may hold node_api.h: next to this Node (official builds), then distro packages. */
@@ -34,13 +36,16 @@ function nodeIncludeDir() {
   return candidates.find((d) => existsSync(join(d, 'node_api.h')));
 }
 
-/** Compiler flags for the BLAS: Accelerate on macOS, else OpenBLAS (its cblas.h may sit in a subfolder). */
+/** Compiler flags for the GEMM: paramflow's own by default; OpenBLAS when PARAMFLOW_BLAS=openblas. */
 function blasFlags() {
-  if (process.platform === 'darwin') return { cflags: ['-DACCELERATE_NEW_LAPACK'], libs: ['-framework', 'Accelerate', '-undefined', 'dynamic_lookup'] };
+  const darwin = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [];
+  const wanted = process.env.PARAMFLOW_BLAS || 'own';
+  if (wanted === 'own') return { cflags: [], libs: [...darwin, '-lm', '-lpthread'], name: 'own' };
+  if (wanted !== 'openblas') return { problem: `PARAMFLOW_BLAS=${wanted} is not a choice (leave it unset for paramflow's own GEMM, or set openblas)` };
   const arch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
   const headers = [`/usr/include/${arch}/openblas-pthread`, '/usr/include/openblas', `/usr/include/${arch}`, '/usr/include'].find((d) => existsSync(join(d, 'cblas.h')));
   if (!headers) return { problem: 'OpenBLAS headers (cblas.h) not found: install libopenblas-dev (Debian/Ubuntu) or openblas-devel' };
-  return { cflags: [`-I${headers}`], libs: ['-lopenblas', '-lm', '-lpthread'] };
+  return { cflags: [`-I${headers}`, '-DPARAMFLOW_OPENBLAS'], libs: [...darwin, '-lopenblas', '-lm', '-lpthread'], name: 'openblas' };
 }
 
 function record(status) {
@@ -77,8 +82,9 @@ function main() {
   try {
     const addon = { exports: {} };
     process.dlopen(addon, ADDON);
-    record({ ok: true, blas: addon.exports.blas(), compiler: cc });
-    if (!quiet) process.stderr.write(`paramflow: native kernels built (${ADDON}; BLAS: ${addon.exports.blas()})\n`);
+    const exports = addon.exports;
+    record({ ok: true, gemm: blas.name, arithmetic: exports.arithmetic(), blas: exports.blas(), compiler: cc });
+    if (!quiet) process.stderr.write(`paramflow: native kernels built (${ADDON}; ${exports.blas()})\n`);
   } catch (e) {
     fail(`the built addon does not load: ${e.message}`);
   }
