@@ -5,7 +5,7 @@
 //
 //   npm run bench [-- --json FILE] [--quick] [--backends wasm,cpu] [--models M1] [--batches 32]
 //                    [--cores 1,2] [--epoch-seconds 10] [--no-pytorch] [--no-tracking] [--no-sweep]
-//                    [--tfjs-path]
+//                    [--no-study] [--study-epochs 20] [--tfjs-path]
 //
 // cores = parallel training processes (tfjs-backend-wasm runs on one thread in Node, PERF-NOTES
 // 2); samples/s are summed over them. PyTorch at 2 cores is the better of 1 process × 2 threads
@@ -16,10 +16,15 @@
 // trainer (unless PARAMFLOW_FUSED=0); --tfjs-path adds native rows through tfjs-layers, to compare.
 // Also, in the same run: sgemm GFLOP/s of the native addon and of numpy (bench/sgemm.mjs);
 // seed-study.yaml cold, its simulate + add-noise stages (10,000 × 1,000) and its cached no-op
-// rerun next to a bare Node start (bench/pipelines.mjs); the sweep speed-up (sweep-speedup.mjs).
+// rerun next to a bare Node start (bench/pipelines.mjs); the sweep speed-up (sweep-speedup.mjs);
+// the seed study's real train stage (its data, folds, scalers, all 4 folds, --study-epochs fixed
+// epochs, early stopping off) against bench/torch_study.py, a PyTorch peer on the same cached
+// arrays, with and without flushing denormals, plus paramflow's last/first epoch time
+// (bench/study-train.mjs, a few minutes; --no-study skips it).
 // JSON (--json): { training: rows { backend, model, batch, samples_per_s, pytorch_samples_per_s,
-// ratio, cores, matmul_fix, samples_timed, pytorch_mode, trainer }, sgemm, pipeline, sweep, tracking,
-// load_before, load_after, notes }; pytorch fields are null without it, sections null when skipped.
+// ratio, cores, matmul_fix, samples_timed, pytorch_mode, trainer }, sgemm, pipeline, sweep, study,
+// tracking, load_before, load_after, notes }; pytorch fields are null without it, sections null
+// when skipped (study: study-train.mjs's --json report).
 import { execa } from 'execa';
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -48,6 +53,8 @@ const { values: opts } = parseArgs({
     'no-pytorch': { type: 'boolean', default: false },
     'no-tracking': { type: 'boolean', default: false },
     'no-sweep': { type: 'boolean', default: false },
+    'no-study': { type: 'boolean', default: false },
+    'study-epochs': { type: 'string' },
     'no-sgemm': { type: 'boolean', default: false },
     'no-pipeline': { type: 'boolean', default: false },
     'tfjs-path': { type: 'boolean', default: false },
@@ -163,10 +170,11 @@ async function main() {
   const pipeline = opts['no-pipeline'] ? null : await pipelineFigures();
   const tracking = opts['no-tracking'] ? null : await trackingOverhead();
   const sweep = opts['no-sweep'] ? null : await sweepSpeedup();
+  const study = opts['no-study'] ? null : await studyTrain();
   const loadAfter = loadavg()[0];
   console.log(`- load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (figures mean little above ~1.5 on 2 cores)`);
   console.log(`- took ${Math.round((performance.now() - started) / 1000)} s`);
-  const report = { training: rows, sgemm, pipeline, sweep, tracking, load_before: loadBefore, load_after: loadAfter, notes };
+  const report = { training: rows, sgemm, pipeline, sweep, study, tracking, load_before: loadBefore, load_after: loadAfter, notes };
   if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
   if (!rows.length) process.exitCode = 1;
 }
@@ -194,6 +202,20 @@ async function sweepSpeedup() {
   } catch {
     return { summary: r.stdout.trim() };
   }
+}
+
+/** The seed study's train stage against the PyTorch peer on the same arrays (study-train.mjs; --quick: a tiny study). */
+async function studyTrain() {
+  const { readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const file = join(tmpdir(), `paramflow-bench-study-${process.pid}.json`);
+  const args = ['--cores', opts.cores, ...(opts.quick ? ['--quick'] : []), ...(opts['study-epochs'] ? ['--epochs', opts['study-epochs']] : []), ...(opts['no-pytorch'] ? ['--no-pytorch'] : [])];
+  const r = await execa(process.execPath, [join(HERE, 'study-train.mjs'), '--json', file, ...args], { reject: false, stderr: 'inherit' });
+  console.log(r.exitCode === 0 ? r.stdout.trim().split('\n').map((l) => `- ${l}`).join('\n') : `- seed study train stage not measured: ${r.stdout || r.message}`);
+  if (r.exitCode !== 0) return null;
+  const figures = JSON.parse(readFileSync(file, 'utf8'));
+  rmSync(file, { force: true });
+  return figures;
 }
 
 /** sgemm 2000×2000 GFLOP/s: the native addon and numpy, 1 and 2 threads. */
