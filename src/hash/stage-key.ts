@@ -2,7 +2,7 @@ import { canonicalJson } from './canonical-json.js';
 import { sha256 } from './sha256.js';
 
 /** Bumped when the cache layout or the key recipe changes: every key changes with it. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 /** Everything a stage key is computed from, kept with the run so `status` can explain a miss. */
 export interface KeyDetails {

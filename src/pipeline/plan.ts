@@ -4,6 +4,7 @@ import { sha256File } from '../hash/sha256.js';
 import { computeRunHash, computeStageKey, type StageKey } from '../hash/stage-key.js';
 import type { StageRegistry } from '../stage/registry.js';
 import type { StageDefinition } from '../stage/types.js';
+import { nativeArithmetic } from '../backend/native/addon.js';
 import { fusedEnabled } from '../backend/native/fused-switch.js';
 import { chooseBackend, type BackendChoice } from '../backend/probe.js';
 import { topologicalOrder } from './dag.js';
@@ -36,8 +37,13 @@ export async function planPipeline(pipeline: PipelineSpec, _registry?: StageRegi
   const order = topologicalOrder(pipeline.stages, () => ({ file: pipeline.file }));
   const needsTf = order.some((s) => s.def.usesBackend);
   const backend = needsTf || options.backend ? chooseBackend(options.backend) : undefined;
-  // The fused trainer (stages/train/fused.ts) trains to other last bits than tfjs-layers: a fact of the key.
-  const trainer: Record<string, string> = backend && fusedEnabled() && backend.name === 'native' ? { trainer: 'fused-1' } : {};
+  // On native, the fused trainer (stages/train/fused.ts) trains to other last bits than
+  // tfjs-layers, and the addon's arithmetic (its GEMM, flushed subnormals) decides the bits too.
+  const native = backend?.name === 'native';
+  const trainer: Record<string, string> = {
+    ...(native && fusedEnabled() ? { trainer: 'fused-1' } : {}),
+    ...(native ? { arithmetic: nativeArithmetic() } : {}),
+  };
   const keys = new Map<string, string>();
   const stages: PlannedStage[] = [];
   for (const spec of order) {

@@ -21,6 +21,25 @@ describe('scripts/build-native.mjs', () => {
     expect(JSON.parse(readFileSync(join(dir, 'build', 'native.json'), 'utf8'))).toMatchObject({ ok: false, reason: expect.stringContaining('no C compiler') });
   });
 
+  const compiler = execa('cc', ['--version'], { reject: false }).then((r) => r.exitCode === 0);
+
+  it('builds with nothing but a C compiler: its own GEMM, no BLAS library linked', { timeout: 120_000 }, async (ctx) => {
+    if (!(await compiler)) ctx.skip(); // the no-compiler path is the test above
+    const r = await execa(process.execPath, ['scripts/build-native.mjs', '--quiet'], { cwd: dir, env: { PARAMFLOW_NO_NATIVE: '', PARAMFLOW_BLAS: '' }, reject: false });
+    expect(r.exitCode).toBe(0);
+    const status = JSON.parse(readFileSync(join(dir, 'build', 'native.json'), 'utf8')) as Record<string, unknown>;
+    expect(status, r.stderr).toMatchObject({ ok: true, gemm: 'own', arithmetic: 'fma-k-order-ftz-1', blas: expect.stringMatching(/^paramflow GEMM, \w+ kernel$/) });
+    // Needed libraries are named in the binary's dynamic string table.
+    expect(readFileSync(join(dir, 'build', 'native.node')).includes('openblas')).toBe(false);
+  });
+
+  it('refuses an unknown PARAMFLOW_BLAS without failing the install, saying the choices', async () => {
+    const r = await execa(process.execPath, ['scripts/build-native.mjs'], { cwd: dir, env: { PARAMFLOW_NO_NATIVE: '', PARAMFLOW_BLAS: 'mkl' }, reject: false });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain('PARAMFLOW_BLAS=mkl is not a choice');
+    expect(JSON.parse(readFileSync(join(dir, 'build', 'native.json'), 'utf8'))).toMatchObject({ ok: false });
+  });
+
   it('exits 0 with PARAMFLOW_NO_NATIVE=1, building nothing', async () => {
     const r = await execa(process.execPath, ['scripts/build-native.mjs'], { cwd: dir, env: { PARAMFLOW_NO_NATIVE: '1' }, reject: false });
     expect(r.exitCode).toBe(0);

@@ -43,8 +43,18 @@ export interface NativeAddon {
   setThreads(n: number): void;
   /** The thread count setThreads set. */
   getThreads(): number;
-  /** The BLAS's own description (OpenBLAS: version, kernel, max threads). */
+  /** The GEMM in use, for people: "paramflow GEMM, avx512 kernel", or OpenBLAS's build string. */
   blas(): string;
+  /** The arithmetic the products follow, as stage keys name it ({@link nativeArithmetic}). */
+  arithmetic(): string;
+  /** The GEMM micro-kernel in use (avx512, avx2, neon, scalar; openblas in an opt-in build). */
+  gemmKernel(): string;
+  /** The kernels this CPU runs, widest first. */
+  gemmKernels(): string[];
+  /** Uses another kernel (same bits; tests and the bench). Throws a RangeError if it cannot run here. */
+  setGemmKernel(name: string): void;
+  /** x · y in float32 under the addon's floating-point mode (a test hook: subnormals flush to 0). */
+  multiply(x: number, y: number): number;
 }
 
 // Codes shared with native/paramflow_native.c.
@@ -56,6 +66,35 @@ export function addonPath(): string {
   return join(packageRoot(), 'build', 'native.node');
 }
 
+interface BuildStatus {
+  ok?: boolean;
+  reason?: string;
+  arithmetic?: string;
+  blas?: string;
+}
+
+function buildStatus(): BuildStatus | undefined {
+  try {
+    return JSON.parse(readFileSync(join(packageRoot(), 'build', 'native.json'), 'utf8')) as BuildStatus;
+  } catch {
+    return undefined; // no status file: the install script never ran (e.g. --ignore-scripts)
+  }
+}
+
+/**
+ * The arithmetic of the built addon's products, as train and evaluate keys record it (read from
+ * the build's status file, no dlopen): paramflow's own GEMM gives the same bits on every CPU, so
+ * it is one name; an OpenBLAS build's bits follow the sgemm kernel OpenBLAS picks for the CPU,
+ * so its name carries that core (OPENBLAS_CORETYPE overrides the one seen at build time).
+ */
+export function nativeArithmetic(env: NodeJS.ProcessEnv = process.env): string {
+  const status = buildStatus();
+  const arithmetic = status?.arithmetic ?? 'unknown';
+  if (arithmetic !== 'openblas') return arithmetic;
+  const core = env.OPENBLAS_CORETYPE || /\(core ([^)]+)\)/.exec(status?.blas ?? '')?.[1] || 'unknown';
+  return `openblas-${core.toLowerCase()}-ftz`;
+}
+
 /**
  * Why the native backend cannot load, or undefined. Reads files only (no dlopen: a cached
  * no-op run must stay fast): `PARAMFLOW_NO_NATIVE=1`, or the install-time build's own reason.
@@ -63,14 +102,8 @@ export function addonPath(): string {
 export function nativeProblem(): string | undefined {
   if (process.env.PARAMFLOW_NO_NATIVE === '1') return 'PARAMFLOW_NO_NATIVE=1';
   if (existsSync(addonPath())) return undefined;
-  const status = join(packageRoot(), 'build', 'native.json');
-  let reason = 'it was not built';
-  try {
-    const s = JSON.parse(readFileSync(status, 'utf8')) as { ok?: boolean; reason?: string };
-    if (s.reason) reason = `its build failed: ${s.reason}`;
-  } catch {
-    // no status file: the install script never ran (e.g. --ignore-scripts)
-  }
+  const failed = buildStatus()?.reason;
+  const reason = failed ? `its build failed: ${failed}` : 'it was not built';
   return `the native kernels are not available (${reason}; \`npm run build:native\` builds them)`;
 }
 
