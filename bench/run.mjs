@@ -14,7 +14,8 @@
 // native runs one BLAS thread per process (PARAMFLOW_BLAS_THREADS=1), like PyTorch's 1-thread rows.
 // Each backend trains the way paramflow trains on it (train-bench.mjs): native with the fused
 // trainer (unless PARAMFLOW_FUSED=0); --tfjs-path adds native rows through tfjs-layers, to compare.
-// Also, in the same run: sgemm GFLOP/s of the native addon and of numpy (bench/sgemm.mjs);
+// Also, in the same run: sgemm GFLOP/s of the own GEMM against an opt-in OpenBLAS build at the
+// seed shapes, and of numpy (bench/sgemm.mjs);
 // seed-study.yaml cold, its simulate + add-noise stages (10,000 × 1,000) and its cached no-op
 // rerun next to a bare Node start (bench/pipelines.mjs); the sweep speed-up (sweep-speedup.mjs);
 // the seed study's real train stage (its data, folds, scalers, all 4 folds, --study-epochs fixed
@@ -218,15 +219,21 @@ async function studyTrain() {
   return figures;
 }
 
-/** sgemm 2000×2000 GFLOP/s: the native addon and numpy, 1 and 2 threads. */
+/** sgemm GFLOP/s: paramflow's own GEMM against the opt-in OpenBLAS build at the seed shapes, and n³. */
 async function sgemmFigures() {
-  log('  sgemm 2000×2000: addon and numpy…');
+  log('  sgemm: own GEMM and OpenBLAS at the seed shapes, and n×n×n…');
   const r = await execa(process.execPath, [join(HERE, 'sgemm.mjs'), opts.quick ? '500' : '2000'], { reject: false });
   if (r.exitCode !== 0) return console.log(`- sgemm not measured: ${r.stderr || r.message}`), null;
   const s = JSON.parse(r.stdout);
   const f = (x) => (x ? `${x.threads_1} (1 thread), ${x.threads_2} (2 threads)` : 'not measured');
-  s.addon_over_numpy_1 = s.addon && s.numpy ? Math.round((s.addon.threads_1 / s.numpy.threads_1) * 100) / 100 : null;
-  console.log(`- sgemm ${s.n}×${s.n} GFLOP/s: native addon ${f(s.addon)}; numpy ${f(s.numpy)}${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`);
+  console.log(`- sgemm GFLOP/s, 1 thread, own GEMM (${s.kernel ?? '–'} kernel) vs OpenBLAS (${s.openblas_core ?? 'not built'}):`);
+  for (const x of s.shapes) console.log(`    ${x.label.padEnd(22)} ${String(x.own ?? '–').padStart(6)} vs ${String(x.openblas ?? '–').padStart(6)}  ${x.ratio ?? '–'}×`);
+  const ratios = s.shapes.filter((x) => x.label.startsWith('seed') && x.ratio !== null).map((x) => x.ratio);
+  if (ratios.length) {
+    const worst = Math.min(...ratios);
+    console.log(`    goal own ≥ 0.9× OpenBLAS at the seed shapes: ${worst >= 0.9 ? 'met' : 'NOT met'} (worst ${worst}×)`);
+  }
+  console.log(`- sgemm ${s.n}³ GFLOP/s: own ${f(s.square.own)}; OpenBLAS ${f(s.square.openblas)}; numpy ${f(s.square.numpy)}${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`);
   return s;
 }
 
