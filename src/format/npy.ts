@@ -48,6 +48,7 @@ export function encodeNpy(a: NdArray): Buffer {
   return Buffer.concat([npyHeader(a.dtype, a.shape), npyData(a)]);
 }
 
+/** The array in a .npy file's bytes; its data may be a view of `bytes` (the caller hands them over). */
 export function decodeNpy(bytes: Uint8Array): NdArray {
   if (bytes.length < 10 || !MAGIC.every((b, i) => bytes[i] === b)) {
     throw new NpyFormatError('not a .npy file (bad magic)');
@@ -77,7 +78,7 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
   }
   const data = typedArrayFromBytes(dtype, bytes.subarray(dataStart));
   if (!isLittleEndianHost()) {
-    const raw = new Uint8Array(data.buffer);
+    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const size = bytesPerElement(dtype);
     for (let i = 0; i < raw.length; i += size) raw.subarray(i, i + size).reverse();
   }

@@ -8,9 +8,8 @@ import type { Artifact, BackendName, NdArray } from '../stage/types.js';
 import { resolveRunRef } from '../tracking/resolve-ref.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { RunStore } from '../tracking/run-store.js';
-import { curveFeatures } from '../../stages/train/features.js';
 import { foldModelFiles, modelFromFiles } from '../../stages/train/model-io.js';
-import { scaleInputs, unscaleTargets, type Scalers } from '../../stages/train/scalers.js';
+import { scaledCurveFeatures, unscaleTargets, type Scalers } from '../../stages/train/scalers.js';
 import { interpolateOnto } from './interpolate.js';
 import { readCurves } from './read-curves.js';
 
@@ -62,7 +61,7 @@ export async function predictCurves(o: PredictOptions): Promise<Prediction> {
   const perFold: Float32Array[] = [];
   for (let f = 0; f < scalers.folds.length; f++) {
     const model = await modelFromFiles(rt, foldModelFiles(models, f));
-    const inputs = scaleInputs(scalers.folds[f]!, curveFeatures(X, Y));
+    const inputs = scaledCurveFeatures(scalers.folds[f]!, X, Y);
     const out = rt.tf.tidy(() => model.predict(rt.tf.tensor2d(inputs.data, [inputs.rows, inputs.cols])) as import('@tensorflow/tfjs-core').Tensor);
     const raw = (await out.data()) as Float32Array;
     out.dispose();

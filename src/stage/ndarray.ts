@@ -24,9 +24,17 @@ export function bytesPerElement(dtype: DType): number {
   return CONSTRUCTORS[dtype].BYTES_PER_ELEMENT;
 }
 
+/**
+ * The values in `bytes` (host byte order), as a view of them when that is safe, which the
+ * caller then hands over: the bytes start at a multiple of the element size, and their memory
+ * is not Node's shared pool of small Buffers. A cached 80 MB input is then never copied.
+ */
 export function typedArrayFromBytes<D extends DType>(dtype: D, bytes: Uint8Array): TypedArrayFor<D> {
   const size = bytesPerElement(dtype);
-  // Copy into an aligned buffer: a slice of a file buffer may start at any offset.
+  if (bytes.byteOffset % size === 0 && bytes.buffer.byteLength > Buffer.poolSize) {
+    return new CONSTRUCTORS[dtype](bytes.buffer, bytes.byteOffset, bytes.byteLength / size) as TypedArrayFor<D>;
+  }
+  // Else copy into an aligned buffer: a slice of a file buffer may start at any offset.
   const aligned = new Uint8Array(bytes.byteLength);
   aligned.set(bytes);
   return new CONSTRUCTORS[dtype](aligned.buffer, 0, bytes.byteLength / size) as TypedArrayFor<D>;

@@ -3,9 +3,9 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ParamflowError } from '../../src/errors.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import type { NdArray, StageContext, TfRuntime } from '../../src/stage/types.js';
-import { curveFeatures, foldIndices } from '../train/features.js';
+import { foldIndices } from '../train/features.js';
 import { foldModelFiles, modelFromFiles } from '../train/model-io.js';
-import { scaleInputs, unscaleTargets, type FoldScaler } from '../train/scalers.js';
+import { scaledCurveFeatures, unscaleTargets, type FoldScaler } from '../train/scalers.js';
 import type { EvaluateInputs } from './inputs.js';
 
 /** Which rows each fold's model predicts. */
@@ -76,7 +76,7 @@ async function predictRows(
   for (let start = 0; start < rows.length; start += batchSize) {
     ctx.signal.throwIfAborted();
     const batch = rows.subarray(start, Math.min(rows.length, start + batchSize));
-    const features = scaleInputs(scaler, curveFeatures(input.X, input.Y, batch));
+    const features = scaledCurveFeatures(scaler, input.X, input.Y, batch);
     const y = rt.tf.tidy(() => model.predict(rt.tf.tensor2d(features.data, [features.rows, features.cols])) as Tensor);
     const scaled = (await y.data()) as Float32Array;
     y.dispose();

@@ -2,12 +2,12 @@ import { InputErrors, ParamflowError } from '../../src/errors.js';
 import { jsonArtifact, requireArray } from '../../src/stage/ndarray.js';
 import type { FoldReport, JsonValue, MetricPoint, NdArray, StageContext, StageInputs, StageResult, TfRuntime } from '../../src/stage/types.js';
 import { checkpointFiles, parseCheckpoint, type Checkpoint, type FinishedFold, type FoldHistory, type ProblemShape } from './checkpoint.js';
-import { curveFeatures, foldCount, foldIndices, takeRows } from './features.js';
+import { foldCount, foldIndices, takeRows } from './features.js';
 import { fusedProblem } from './fused.js';
 import { trainFold } from './loop.js';
 import { modelToFiles } from './model-io.js';
 import { checkTrainParams, inputMode, layerKind, outputLayerIndex, type TrainParams } from './params.js';
-import { fitScaler, scaleInputs, scaleTargets, type Scalers } from './scalers.js';
+import { fitCurveScaler, scaledCurveFeatures, scaleTargets, type Scalers } from './scalers.js';
 
 interface Data {
   X: NdArray;
@@ -41,9 +41,8 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
   for (let fold = finished.length; fold < shape.folds; fold++) {
     const { train, validation } = foldIndices(data.folds, fold);
     if (train.length === 0 || validation.length === 0) throw emptyFoldError(fold, train.length, validation.length);
-    const rawX = curveFeatures(data.X, data.Y, train);
     const rawT = takeRows(data.targets, train);
-    const scaler = fitScaler(rawX, rawT, inputMode(params), params.standardize.targets);
+    const scaler = fitCurveScaler(data.X, data.Y, train, rawT, inputMode(params), params.standardize.targets);
     const resume = saved?.current?.fold === fold ? saved.current : undefined;
 
     const outcome = await trainFold({
@@ -51,8 +50,8 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
       params,
       fold,
       seed: ctx.seed,
-      train: { x: scaleInputs(scaler, rawX), t: scaleTargets(scaler, rawT) },
-      validation: { x: scaleInputs(scaler, curveFeatures(data.X, data.Y, validation)), t: scaleTargets(scaler, takeRows(data.targets, validation)) },
+      train: { x: scaledCurveFeatures(scaler, data.X, data.Y, train), t: scaleTargets(scaler, rawT) },
+      validation: { x: scaledCurveFeatures(scaler, data.X, data.Y, validation), t: scaleTargets(scaler, takeRows(data.targets, validation)) },
       signal: ctx.signal,
       fused: whyNotFused === undefined,
       ...(resume ? { resume } : {}),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fitScaler, scaleInputs } from '../../stages/train/scalers.js';
-import type { Matrix } from '../../stages/train/features.js';
+import { fitCurveScaler, fitScaler, scaledCurveFeatures, scaleInputs } from '../../stages/train/scalers.js';
+import { curveFeatures, type Matrix } from '../../stages/train/features.js';
+import { ndarray } from '../../src/stage/ndarray.js';
 
 function matrix(rows: number, cols: number, seed: number): Matrix {
   const data = new Float32Array(rows * cols);
@@ -27,5 +28,28 @@ describe('scaleInputs per-block', () => {
     const avg = xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(Math.abs(avg)).toBeLessThan(1e-5);
     expect(Math.sqrt(xs.reduce((a, b) => a + (b - avg) ** 2, 0) / xs.length)).toBeCloseTo(1, 4);
+  });
+});
+
+describe('per-block scaling straight from X and Y (train, evaluate, predict)', () => {
+  const [n, p] = [41, 30];
+  const curves = (seed: number) => matrix(n, p, seed);
+  const nd = (m: Matrix, dtype: 'float32' | 'float64' = 'float32') => ndarray(dtype, [m.rows, m.cols], dtype === 'float32' ? m.data : Float64Array.from(m.data, (v) => v * 1.000000001));
+  const rows = Int32Array.from([40, 3, 17, 0, 22, 9, 31]);
+
+  it.each(['float32', 'float64'] as const)('gives the bits of fitScaler + scaleInputs over curveFeatures (%s curves)', (dtype) => {
+    const [X, Y] = [nd(curves(5), dtype), nd(curves(6), dtype)];
+    const t = matrix(rows.length, 4, 3);
+    for (const mode of ['per-block', 'per-feature', 'per-curve', 'none'] as const) {
+      const old = fitScaler(curveFeatures(X, Y, rows), t, mode, true);
+      const now = fitCurveScaler(X, Y, rows, t, mode, true);
+      expect(now, mode).toEqual(old);
+      for (const take of [rows, undefined]) {
+        const want = scaleInputs(old, curveFeatures(X, Y, take));
+        const got = scaledCurveFeatures(now, X, Y, take);
+        expect([got.rows, got.cols]).toEqual([want.rows, want.cols]);
+        expect(Buffer.from(got.data.buffer).equals(Buffer.from(want.data.buffer)), `${mode}, ${take ? 'some' : 'all'} rows`).toBe(true);
+      }
+    }
   });
 });
