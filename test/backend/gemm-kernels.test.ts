@@ -64,7 +64,8 @@ const SHAPES: [number, number, number][] = [
 ];
 const CASES = SHAPES.flatMap((s) => [[false, false], [true, false], [false, true], [true, true]].map(([ta, tb]) => [...s, ta!, tb!] as const));
 
-describe.skipIf(!ownGemm)(`paramflow's GEMM kernels${problem ? ` (skipped: ${problem})` : ''}`, () => {
+const notOwn = problem ?? (ownGemm ? undefined : 'the installed addon is an opt-in OpenBLAS build (PARAMFLOW_BLAS=openblas)');
+describe.skipIf(!ownGemm)(`paramflow's GEMM kernels${notOwn ? ` (skipped: ${notOwn})` : ''}`, () => {
   const kernels = addon?.gemmKernels() ?? [];
 
   it('lists the scalar kernel and the one in use on this CPU', () => {

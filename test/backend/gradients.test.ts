@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { backendProblem } from '../../src/backend/probe.js';
+import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 import { REPO } from '../helpers/project.js';
 
 // Speed must not change the science: one training step of an M2-like model (dense → relu →
@@ -67,7 +67,7 @@ function expectAgree(a: Step, b: Step) {
 }
 
 describe('one training step on every backend', () => {
-  it.skipIf(backendProblem('native') !== undefined)('native agrees with cpu and wasm within 1e-4', async () => {
+  it.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native agrees with cpu and wasm within 1e-4'), async () => {
     const [native, cpu, wasm] = await Promise.all([step('native'), step('cpu'), step('wasm')]);
     expect([native.backend, cpu.backend, wasm.backend]).toEqual(['native', 'cpu', 'wasm']);
     expectAgree(native, cpu);
@@ -81,7 +81,7 @@ describe('one training step on every backend', () => {
     expectAgree(wasm, cpu);
   });
 
-  it.skipIf(backendProblem('native') !== undefined)('native is bit-identical from one process to the next, on 1 or 2 BLAS threads', async () => {
+  it.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native is bit-identical from one process to the next, on 1 or 2 BLAS threads'), async () => {
     const one = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, 'native'], { cwd: REPO, env: { PARAMFLOW_BLAS_THREADS: '1' } });
     const two = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, 'native'], { cwd: REPO, env: { PARAMFLOW_BLAS_THREADS: '2' } });
     expect(one.stdout).toBe(two.stdout);
@@ -171,7 +171,7 @@ async function trainSteps(backend: string, trainer: 'fused' | 'tfjs', cases: Rec
   return JSON.parse(r.stdout) as Record<string, Trained>;
 }
 
-describe.skipIf(backendProblem('native') !== undefined)('the fused trainer against tfjs-layers', () => {
+describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('the fused trainer against tfjs-layers'), () => {
   it('takes the same steps as trainOnBatch on cpu within 1e-4 relative: gradients, BatchNorm statistics, optimizers, losses', { timeout: 180_000 }, async () => {
     const [fused, tfjs] = await Promise.all([trainSteps('native', 'fused', CASES), trainSteps('cpu', 'tfjs', CASES)]);
     for (const [name, c] of Object.entries(CASES)) {

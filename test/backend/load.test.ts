@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { backendProblem } from '../../src/backend/probe.js';
+import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 import { REPO } from '../helpers/project.js';
 
 const LOAD = join(REPO, 'dist', 'src', 'backend', 'load.js');
@@ -53,7 +53,7 @@ describe('loadTensorflow', () => {
     expect(report).toMatchObject({ backend: 'wasm', matMulFix: false, sum: 12 });
   });
 
-  it.skipIf(backendProblem('native') !== undefined)('gives native, printing nothing', async () => {
+  it.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('gives native, printing nothing'), async () => {
     const { stdout, otherStderr, report } = await load('native');
     expect(stdout).toBe('');
     expect(otherStderr).toBe('');

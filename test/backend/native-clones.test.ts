@@ -1,11 +1,12 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { loadAddon, nativeProblem, type NativeAddon } from '../../src/backend/native/addon.js';
+import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
+import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 import { REPO } from '../helpers/project.js';
 
 // The fused trainer's element-wise loops are compiled for AVX-512, AVX2 and plain x86-64, one
@@ -53,13 +54,17 @@ function train(addon: NativeAddon, act: number, opt: number, batch: number, step
   return h.digest('hex');
 }
 
-describe.skipIf(nativeProblem() !== undefined || process.platform !== 'linux')('fused trainer clones', () => {
+describe.skipIf(NATIVE_PROBLEM !== undefined || process.platform !== 'linux')(needsNative(`fused trainer clones${process.platform === 'linux' ? '' : ' (skipped: Linux only)'}`), () => {
   it('the installed addon and a --plain build give the same bits, for each activation and optimizer', { timeout: 120_000 }, async () => {
-    const r = await execa(process.execPath, ['scripts/build-native.mjs', '--quiet', '--plain', '--out', dir], { cwd: REPO, env: { PARAMFLOW_NO_NATIVE: '' }, reject: false });
+    const wide = loadAddon();
+    // The --plain build on the installed addon's GEMM: an opt-in OpenBLAS build (PARAMFLOW_BLAS=openblas)
+    // multiplies to other bits than paramflow's own, which is not what this compares.
+    const blas = wide.gemmKernel() === 'openblas' ? 'openblas' : '';
+    const r = await execa(process.execPath, ['scripts/build-native.mjs', '--quiet', '--plain', '--out', dir], { cwd: REPO, env: { PARAMFLOW_NO_NATIVE: '', PARAMFLOW_BLAS: blas }, reject: false });
     expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'native.json'), 'utf8')), r.stderr).toMatchObject({ ok: true });
     const plain = { exports: {} as NativeAddon };
     process.dlopen(plain, join(dir, 'native.node'));
-    const wide = loadAddon();
     for (const act of Object.values(ACTIVATION)) {
       for (const opt of Object.values(OPTIMIZER)) {
         for (const batch of [16, 64]) {

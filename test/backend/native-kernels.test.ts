@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { loadAddon, nativeProblem } from '../../src/backend/native/addon.js';
+import { loadAddon } from '../../src/backend/native/addon.js';
 import { registerNativeBackend } from '../../src/backend/native/register.js';
+import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 
 // Each native kernel against the cpu kernel it replaces, on the same inputs: same shape,
 // values within float32 rounding (the BLAS and the cpu backend add in different orders).
-const problem = nativeProblem();
 
 /** Seeded values in [-2, 2) (a little LCG: no tfjs randomness, identical on both sides). */
 function values(n: number, seed: number): Float32Array {
@@ -44,7 +44,7 @@ function expectClose(r: ReturnType<typeof both>, tol = 1e-5) {
   });
 }
 
-describe.skipIf(problem !== undefined)('native kernels agree with cpu', () => {
+describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native kernels agree with cpu'), () => {
   let nativeNames: string[] = [];
   beforeAll(async () => {
     nativeNames = registerNativeBackend(tf, loadAddon());

@@ -2,11 +2,11 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { backendProblem } from '../../src/backend/probe.js';
+import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 import { makeProject, paramflow, REPO, runRecord } from '../helpers/project.js';
 
 // Speed must not change the science: quick.yaml scores the same on native as on wasm (2%).
-describe.skipIf(backendProblem('native') !== undefined)('quick.yaml on native and wasm', () => {
+describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('quick.yaml on native and wasm'), () => {
   it('gives cv_rmse_mean within 2% of each other, each recorded under its own backend', { timeout: 240_000 }, async () => {
     const score = async (backend: string) => {
       const dir = makeProject();

@@ -2,12 +2,12 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { backendProblem } from '../../src/backend/probe.js';
+import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 import { paramflow, quickProject, runRecord } from '../helpers/project.js';
 
 // The fused native trainer (stages/train/fused.ts) must not change the science: quick.yaml
 // scores the same with it as with tfjs-layers (PARAMFLOW_FUSED=0) on the native backend.
-describe.skipIf(backendProblem('native') !== undefined)('quick.yaml with the fused trainer and with tfjs-layers', () => {
+describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('quick.yaml with the fused trainer and with tfjs-layers'), () => {
   it('gives cv_rmse_mean within 2%, under different train keys, each saying which trainer ran', { timeout: 240_000 }, async () => {
     const score = async (fused: string) => {
       const dir = quickProject();

@@ -2,9 +2,9 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { backendProblem } from '../../src/backend/probe.js';
 import type { StageProfile } from '../../src/backend/profile.js';
 import { FUSED_STEP } from '../../stages/train/fused.js';
+import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 import { makeProject, paramflow, REPO } from '../helpers/project.js';
 
 // `paramflow run --profile`: time per stage, and per kernel for the stages that run TensorFlow.
@@ -36,7 +36,7 @@ describe('paramflow run --profile', () => {
     expect(String(again.stderr)).toContain('profile: no stage executed (all cached)');
   });
 
-  it.skipIf(backendProblem('native') !== undefined)('on native, each fused training step is counted as one FusedTrainStep kernel', async () => {
+  it.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('on native, each fused training step is counted as one FusedTrainStep kernel'), async () => {
     const dir = makeProject();
     copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
     // 200 curves, 4 folds: 150 training rows a fold, batch 64 → 3 steps an epoch; 2 epochs (early stopping cannot stop before epoch 9).

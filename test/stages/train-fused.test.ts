@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/backend/native/addon.js';
-import { backendProblem } from '../../src/backend/probe.js';
 import type { StageResult } from '../../src/stage/types.js';
 import { loadTensorflow } from '../../src/backend/load.js';
 import { FusedTrainer, fusedProblem } from '../../stages/train/fused.js';
 import { createFoldModel } from '../../stages/train/loop.js';
 import { train } from '../../stages/train/index.js';
+import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 import { decayCurves, TRAIN_BACKEND, trainContext, trainParams, type TrainContext } from '../helpers/train-context.js';
 
 // Which trainer the train stage takes, and why (stages/train/fused.ts).
@@ -24,7 +24,7 @@ describe('fusedProblem', () => {
   });
 });
 
-describe.skipIf(TRAIN_BACKEND !== 'native')('the train stage on native', () => {
+describe.skipIf(TRAIN_BACKEND !== 'native')(needsNative('the train stage on native'), () => {
   const data = decayCurves(60, 10, 3);
   const run = (params: Record<string, unknown>, ctx: TrainContext): Promise<StageResult> => Promise.resolve(train.run(data, trainParams(params), ctx));
 
@@ -35,7 +35,7 @@ describe.skipIf(TRAIN_BACKEND !== 'native')('the train stage on native', () => {
   });
 });
 
-describe.skipIf(backendProblem('native') !== undefined)('FusedTrainer', () => {
+describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('FusedTrainer'), () => {
   it('never writes into a tensor that shares its array with a weight', async () => {
     const rt = await loadTensorflow('native');
     const params = trainParams(small);
@@ -57,7 +57,7 @@ describe.skipIf(backendProblem('native') !== undefined)('FusedTrainer', () => {
   });
 });
 
-describe.skipIf(backendProblem('native') !== undefined)('mlpStep', () => {
+describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('mlpStep'), () => {
   it('refuses arrays that do not fit the plan (a RangeError, nothing written)', () => {
     const addon = loadAddon();
     const plan = addon.mlpCreate(Float64Array.of(0, 2, 1, 1, 0, 0, 0, 0), 3, 4);

@@ -7,6 +7,7 @@ import { train } from '../../stages/train/index.js';
 import { FusedTrainer } from '../../stages/train/fused.js';
 import { curveFeatures, foldIndices, takeRows } from '../../stages/train/features.js';
 import { foldModelFiles, modelFromFiles } from '../../stages/train/model-io.js';
+import { needsNative } from '../helpers/native.js';
 import { decayCurves, TRAIN_BACKEND, trainContext, trainParams, trainRuntime, type CurveData, type TrainContext } from '../helpers/train-context.js';
 import { historyOf, mse, noiseData, outputBytes, predictValidation, r2, scalersOf, shiftFold } from '../helpers/train-outputs.js';
 
@@ -70,7 +71,7 @@ describe('train: determinism', () => {
     expect(seen[1]).toEqual(seen[0]);
   });
 
-  it.skipIf(TRAIN_BACKEND !== 'native')('gives the fused trainer the same dropout seed per batch as the tfjs-layers path', async () => {
+  it.skipIf(TRAIN_BACKEND !== 'native')(needsNative('gives the fused trainer the same dropout seed per batch as the tfjs-layers path'), async () => {
     const fused: number[][] = [];
     const step = FusedTrainer.prototype.step;
     const spy = vi.spyOn(FusedTrainer.prototype, 'step').mockImplementation(function (this: FusedTrainer, order, start, rows, seeds) {
