@@ -378,6 +378,45 @@ static napi_value reduce(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- input scaling ---- */
+
+/*
+ * scaleRows(src, rows: Int32Array, width, mean, std, out, outStride, outOffset):
+ * out[r*outStride + outOffset + j] = (float)((src[rows[r]*width + j] - mean) / std) in double,
+ * the train stage's per-block standardisation as JavaScript computes it (a double subtraction
+ * and division, rounded to float32 on the store). Registered without the flush mode (see
+ * init): with IEEE subnormals, its bits equal the JavaScript path's on every backend.
+ */
+static napi_value scale_rows(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  float *src, *out;
+  size_t ls, lo, lr, off;
+  int32_t width, stride, offset, *rows;
+  double mean, sd;
+  napi_typedarray_type type;
+  napi_value buf;
+  void *raw;
+  if (!arg_f32(env, argv[0], &src, &ls)) return NULL;
+  if (napi_get_typedarray_info(env, argv[1], &type, &lr, &raw, &buf, &off) != napi_ok || type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "scaleRows: rows must be an Int32Array");
+    return NULL;
+  }
+  rows = raw;
+  if (!arg_i32(env, argv[2], &width) || !arg_f64(env, argv[3], &mean) || !arg_f64(env, argv[4], &sd) || !arg_f32(env, argv[5], &out, &lo) ||
+      !arg_i32(env, argv[6], &stride) || !arg_i32(env, argv[7], &offset))
+    return NULL;
+  if (!check(env, width >= 0 && stride >= 0 && offset >= 0 && (lr == 0 || (size_t)(lr - 1) * stride + offset + width <= lo), "scaleRows: output too small"))
+    return NULL;
+  for (size_t r = 0; r < lr; r++)
+    if (!check(env, rows[r] >= 0 && ((size_t)rows[r] + 1) * width <= ls, "scaleRows: row index out of range")) return NULL;
+  for (size_t r = 0; r < lr; r++) {
+    const float *from = src + (size_t)rows[r] * width;
+    float *to = out + r * stride + offset;
+    for (int32_t j = 0; j < width; j++) to[j] = (float)(((double)from[j] - mean) / sd);
+  }
+  return NULL;
+}
+
 /* ---- optimizer ---- */
 
 /*
@@ -564,6 +603,8 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("gemmKernels", list_kernels),
       EXPORT("setGemmKernel", set_kernel),
       EXPORT("multiply", multiply),
+      /* Not flushed: its bits must equal the JavaScript path's (see scale_rows). */
+      {"scaleRows", NULL, scale_rows, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

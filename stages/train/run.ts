@@ -38,6 +38,8 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
 
   const whyNotFused = fusedProblem(params, rt.tf.getBackend());
   ctx.log(whyNotFused ? `training with tfjs-layers (no fused trainer: ${whyNotFused})` : 'training with the fused native trainer (one addon call per batch)');
+  // One buffer for every fold's scaled rows, training rows first, then validation rows.
+  const features = new Float32Array(shape.rows * shape.features);
   for (let fold = finished.length; fold < shape.folds; fold++) {
     const { train, validation } = foldIndices(data.folds, fold);
     if (train.length === 0 || validation.length === 0) throw emptyFoldError(fold, train.length, validation.length);
@@ -50,8 +52,11 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
       params,
       fold,
       seed: ctx.seed,
-      train: { x: scaledCurveFeatures(scaler, data.X, data.Y, train), t: scaleTargets(scaler, rawT) },
-      validation: { x: scaledCurveFeatures(scaler, data.X, data.Y, validation), t: scaleTargets(scaler, takeRows(data.targets, validation)) },
+      train: { x: scaledCurveFeatures(scaler, data.X, data.Y, train, features), t: scaleTargets(scaler, rawT) },
+      validation: {
+        x: scaledCurveFeatures(scaler, data.X, data.Y, validation, features.subarray(train.length * shape.features)),
+        t: scaleTargets(scaler, takeRows(data.targets, validation)),
+      },
       signal: ctx.signal,
       fused: whyNotFused === undefined,
       ...(resume ? { resume } : {}),

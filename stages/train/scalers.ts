@@ -1,3 +1,4 @@
+import { addonIfAvailable } from '../../src/backend/native/addon.js';
 import type { NdArray } from '../../src/stage/types.js';
 import { curveFeatures, type Matrix } from './features.js';
 
@@ -98,24 +99,31 @@ export function fitCurveScaler(X: NdArray, Y: NdArray, indices: ArrayLike<number
 
 /**
  * scaleInputs(s, curveFeatures(X, Y, indices)) in one pass when the mode allows (per-block:
- * each value scaled straight from X or Y, the same arithmetic, so the same bits).
+ * each value scaled straight from X or Y, the same arithmetic, so the same bits; by the addon's
+ * scaleRows where it is built, whose bits equal the JavaScript loop's), written into
+ * `into` when given (a buffer reused across folds: fresh 80 MB arrays cost more in page faults
+ * than the scaling itself).
  */
-export function scaledCurveFeatures(s: FoldScaler, X: NdArray, Y: NdArray, indices?: ArrayLike<number>): Matrix {
+export function scaledCurveFeatures(s: FoldScaler, X: NdArray, Y: NdArray, indices?: ArrayLike<number>, into?: Float32Array): Matrix {
   if (s.inputs.mode !== 'per-block' || !float32(X, Y)) return scaleInputs(s, curveFeatures(X, Y, indices));
   const p = X.shape[1]!;
   const take = indices ?? Int32Array.from({ length: X.shape[0]! }, (_, i) => i);
-  const { mean, std } = s.inputs as { mean: number[]; std: number[] };
-  const out = new Float32Array(take.length * 2 * p);
-  const halves: [Float32Array, number, number][] = [
-    [X.data as Float32Array, mean[0]!, std[0]!],
-    [Y.data as Float32Array, mean[1]!, std[1]!],
-  ];
-  for (let r = 0; r < take.length; r++)
-    for (const [h, [data, m, sd]] of halves.entries()) {
-      const from = take[r]! * p;
-      const to = (2 * r + h) * p;
-      for (let j = 0; j < p; j++) out[to + j] = (data[from + j]! - m) / sd;
-    }
+  const [x, y] = [X.data as Float32Array, Y.data as Float32Array];
+  const [mx, my, sx, sy] = [...(s.inputs.mean as number[]), ...(s.inputs.std as number[])] as [number, number, number, number];
+  const out = into ? into.subarray(0, take.length * 2 * p) : new Float32Array(take.length * 2 * p);
+  const addon = addonIfAvailable();
+  if (addon) {
+    const rows = take instanceof Int32Array ? take : Int32Array.from(take);
+    addon.scaleRows(x, rows, p, mx, sx, out, 2 * p, 0);
+    addon.scaleRows(y, rows, p, my, sy, out, 2 * p, p);
+    return { rows: take.length, cols: 2 * p, data: out };
+  }
+  for (let r = 0; r < take.length; r++) {
+    const from = take[r]! * p;
+    const to = 2 * r * p;
+    for (let j = 0; j < p; j++) out[to + j] = (x[from + j]! - mx) / sx;
+    for (let j = 0; j < p; j++) out[to + p + j] = (y[from + j]! - my) / sy;
+  }
   return { rows: take.length, cols: 2 * p, data: out };
 }
 

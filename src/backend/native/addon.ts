@@ -53,6 +53,11 @@ export interface NativeAddon {
   gemmKernels(): string[];
   /** Uses another kernel (same bits; tests and the bench). Throws a RangeError if it cannot run here. */
   setGemmKernel(name: string): void;
+  /**
+   * out[r·outStride + outOffset + j] = fround((src[rows[r]·width + j] − mean) / std), computed in
+   * double as JavaScript does (not under the flush mode: the same bits as the JavaScript loop).
+   */
+  scaleRows(src: Float32Array, rows: Int32Array, width: number, mean: number, std: number, out: Float32Array, outStride: number, outOffset: number): void;
   /** x · y in float32 under the addon's floating-point mode (a test hook: subnormals flush to 0). */
   multiply(x: number, y: number): number;
 }
@@ -117,6 +122,19 @@ export function loadAddon(): NativeAddon {
   addon = module.exports;
   addon.setThreads(blasThreads());
   return addon;
+}
+
+/**
+ * The addon when it is built and loads, else undefined: for helpers whose addon and JavaScript
+ * versions give the same bits (so which one runs never changes a result).
+ */
+export function addonIfAvailable(): NativeAddon | undefined {
+  if (nativeProblem() !== undefined) return undefined;
+  try {
+    return loadAddon();
+  } catch {
+    return undefined; // the backend's own load reports why, where it matters
+  }
 }
 
 /**
