@@ -11,7 +11,7 @@
  * CPU is the result another CPU would compute (docs/native.md).
  *
  * Blocking: a micro-kernel keeps an MR × NR tile of C in registers while it walks a KC-long
- * slice of k. op(B) is read in place when it is row-major with a full NR-wide panel (the fused
+ * slice of k (the loops are described at gemm_rows). op(B) is read in place when it is row-major with a full NR-wide panel (the fused
  * trainer's forward and weight-gradient products); otherwise (transposed B, the right edge) a
  * KC × NR panel is packed, zero-padded. op(A) is read in place through its two strides (no
  * packing: the seed shapes have few rows per B panel, where packing A would cost more than it
@@ -30,8 +30,10 @@
 #endif
 
 #define KC 256
+#define NC 256
 #define MAX_MR 8
 #define MAX_NR 32
+#define NC_MAX_PANELS (NC / 4 + 1)
 
 /* A tile: c[i*ldc + j] for i < MR, j < NR; A(i, p) = a[i*rsa + p*csa]; B(p, j) = b[p*rsb + j]. */
 typedef void (*micro_kernel)(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, ptrdiff_t rsb, float *c, ptrdiff_t ldc, int first);
@@ -145,56 +147,101 @@ void gemm_kernel_names(const char **out, int *count) {
     if (KERNELS[i].supported()) out[(*count)++] = KERNELS[i].name;
 }
 
+/* One call's operands, blocks and scratch space, shared by the loops of gemm_rows. */
+typedef struct {
+  const kernel_info *K;
+  int m, n, k;
+  const float *a;
+  ptrdiff_t rsa, csa;
+  float *c;
+  ptrdiff_t ldc;
+  const float *panel[NC_MAX_PANELS];
+  ptrdiff_t panel_rs[NC_MAX_PANELS];
+  float *apack;
+  float ctile[MAX_MR * MAX_NR] __attribute__((aligned(64)));
+} job;
+
+/* C tile (ic, panel q of the block at jb), k from p0 + pc for kc: in place, or through ctile at an edge. */
+static void tile(job *J, int ic, int jb, int q, int p0, int pc, int kc) {
+  const int MR = J->K->mr, NR = J->K->nr;
+  const int mr = J->m - ic < MR ? J->m - ic : MR, jc = jb + q * NR, nr = J->n - jc < NR ? J->n - jc : NR;
+  const int first = p0 + pc == 0;
+  const float *ap = J->a + ic * J->rsa + (p0 + pc) * J->csa;
+  ptrdiff_t rsa = J->rsa, csa = J->csa;
+  if (mr < MR) { /* rows past the bottom: a zero-padded copy */
+    for (int p = 0; p < kc; p++)
+      for (int i = 0; i < MR; i++) J->apack[p * MR + i] = i < mr ? ap[i * rsa + p * csa] : 0.0f;
+    ap = J->apack;
+    rsa = 1;
+    csa = MR;
+  }
+  const float *bp = J->panel[q] + pc * J->panel_rs[q];
+  float *cp = J->c + ic * J->ldc + jc;
+  if (mr == MR && nr == NR) {
+    J->K->run(kc, ap, rsa, csa, bp, J->panel_rs[q], cp, J->ldc, first);
+    return;
+  }
+  if (!first)
+    for (int i = 0; i < mr; i++) memcpy(J->ctile + i * NR, cp + i * J->ldc, (size_t)nr * sizeof(float));
+  J->K->run(kc, ap, rsa, csa, bp, J->panel_rs[q], J->ctile, NR, first);
+  for (int i = 0; i < mr; i++) memcpy(cp + i * J->ldc, J->ctile + i * NR, (size_t)nr * sizeof(float));
+}
+
 /*
  * The driver for rows of C: op(A) element (i, p) is a[i*rsa + p*csa], op(B) element (p, j) is
  * b[p*rsb + j*csb]; C rows are ldc apart.
+ *
+ * Loops: NC-wide column blocks of B, each prepared (read in place, or packed) for a pass over
+ * k, then one of two orders. When A is larger than L2 and the block's k × NC of B fits there
+ * (a validation pass: 2,500 cold rows × 2,000 inputs against 2,000 × 64 weights), each MR-row
+ * tile of A walks the whole of k across every panel, so A streams once in long runs. Otherwise
+ * (a training batch: A fits in cache) panel by panel, KC at a time, over every row tile, so the
+ * panel stays in L1. The order never changes a result: each element's k order is fixed.
  */
+#define WHOLE_K_BYTES (768 * 1024)
+#define A_STREAM_BYTES (2 * 1024 * 1024)
+
 void gemm_rows(int m, int n, int k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c, ptrdiff_t ldc) {
-  const kernel_info *K = current ? current : (gemm_select(NULL), current);
-  const int MR = K->mr, NR = K->nr;
   if (k == 0) {
     for (int i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
     return;
   }
-  float bpack[KC * MAX_NR] __attribute__((aligned(64)));
-  float apack[KC * MAX_MR] __attribute__((aligned(64)));
-  float ctile[MAX_MR * MAX_NR] __attribute__((aligned(64)));
-  for (int jc = 0; jc < n; jc += NR) {
-    const int nr = n - jc < NR ? n - jc : NR;
-    for (int pc = 0; pc < k; pc += KC) {
-      const int kc = k - pc < KC ? k - pc : KC, first = pc == 0;
-      const float *bp;
-      ptrdiff_t rsb_p;
-      if (csb == 1 && nr == NR) {
-        bp = b + pc * rsb + jc;
-        rsb_p = rsb;
-      } else {
-        for (int p = 0; p < kc; p++)
-          for (int j = 0; j < NR; j++) bpack[p * NR + j] = j < nr ? b[(pc + p) * rsb + (jc + j) * csb] : 0.0f;
-        bp = bpack;
-        rsb_p = NR;
-      }
-      for (int ic = 0; ic < m; ic += MR) {
-        const int mr = m - ic < MR ? m - ic : MR;
-        const float *ap = a + ic * rsa + pc * csa;
-        ptrdiff_t rsa_p = rsa, csa_p = csa;
-        if (mr < MR) {
-          for (int p = 0; p < kc; p++)
-            for (int i = 0; i < MR; i++) apack[p * MR + i] = i < mr ? ap[i * rsa + p * csa] : 0.0f;
-          ap = apack;
-          rsa_p = 1;
-          csa_p = MR;
-        }
-        float *cp = c + ic * ldc + jc;
-        if (mr == MR && nr == NR) {
-          K->run(kc, ap, rsa_p, csa_p, bp, rsb_p, cp, ldc, first);
+  job *J = aligned_alloc(64, (sizeof(job) + 63) / 64 * 64);
+  if (!J) abort();
+  *J = (job){.K = current ? current : (gemm_select(NULL), current), .m = m, .n = n, .k = k, .a = a, .rsa = rsa, .csa = csa, .c = c, .ldc = ldc};
+  const int MR = J->K->mr, NR = J->K->nr;
+  const int stream = (size_t)m * k * sizeof(float) > A_STREAM_BYTES && (size_t)k * (n < NC ? n : NC) * sizeof(float) <= WHOLE_K_BYTES;
+  const int kstep = stream ? k : KC;
+  float *bpack = aligned_alloc(64, sizeof(float) * ((size_t)kstep * (NC + MAX_NR) + (size_t)KC * MAX_MR));
+  if (!bpack) abort();
+  J->apack = bpack + (size_t)kstep * (NC + MAX_NR);
+  for (int jb = 0; jb < n; jb += NC) {
+    const int nb = n - jb < NC ? n - jb : NC, panels = (nb + NR - 1) / NR;
+    for (int p0 = 0; p0 < k; p0 += kstep) {
+      const int kext = k - p0 < kstep ? k - p0 : kstep;
+      for (int q = 0; q < panels; q++) {
+        const int jc = jb + q * NR, nr = n - jc < NR ? n - jc : NR;
+        if (csb == 1 && nr == NR) {
+          J->panel[q] = b + p0 * rsb + jc;
+          J->panel_rs[q] = rsb;
           continue;
         }
-        if (!first)
-          for (int i = 0; i < mr; i++) memcpy(ctile + i * NR, cp + i * ldc, (size_t)nr * sizeof(float));
-        K->run(kc, ap, rsa_p, csa_p, bp, rsb_p, ctile, NR, first);
-        for (int i = 0; i < mr; i++) memcpy(cp + i * ldc, ctile + i * NR, (size_t)nr * sizeof(float));
+        float *dst = bpack + (size_t)q * kext * NR;
+        for (int p = 0; p < kext; p++)
+          for (int j = 0; j < NR; j++) dst[(size_t)p * NR + j] = j < nr ? b[(p0 + p) * rsb + (jc + j) * csb] : 0.0f;
+        J->panel[q] = dst;
+        J->panel_rs[q] = NR;
+      }
+      if (stream) {
+        for (int ic = 0; ic < m; ic += MR)
+          for (int pc = 0; pc < kext; pc += KC)
+            for (int q = 0; q < panels; q++) tile(J, ic, jb, q, p0, pc, kext - pc < KC ? kext - pc : KC);
+      } else {
+        for (int q = 0; q < panels; q++)
+          for (int ic = 0; ic < m; ic += MR) tile(J, ic, jb, q, p0, 0, kext);
       }
     }
   }
+  free(bpack);
+  free(J);
 }
