@@ -32,7 +32,7 @@ export function bytesPerElement(dtype: DType): number {
 export function typedArrayFromBytes<D extends DType>(dtype: D, bytes: Uint8Array): TypedArrayFor<D> {
   const size = bytesPerElement(dtype);
   if (bytes.byteOffset % size === 0 && bytes.buffer.byteLength > Buffer.poolSize) {
-    return new CONSTRUCTORS[dtype](bytes.buffer, bytes.byteOffset, bytes.byteLength / size) as TypedArrayFor<D>;
+    return new CONSTRUCTORS[dtype](bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / size) as TypedArrayFor<D>;
   }
   // Else copy into an aligned buffer: a slice of a file buffer may start at any offset.
   const aligned = new Uint8Array(bytes.byteLength);
