@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { nativeArithmetic } from '../../src/backend/native/addon.js';
 import { paramflow, runJson, runRecord, quickProject } from '../helpers/project.js';
 
 const r2s = (metrics: Record<string, number>) => Object.entries(metrics).filter(([k]) => /^r2\.[A-Z]+\.mean$/.test(k));
@@ -15,9 +16,10 @@ describe('quick.yaml end to end', () => {
     expect(listed[0]!.metrics).toMatch(/^cv_rmse_mean=/);
     const rec = await runRecord(dir, listed[0]!.runId);
     expect(rec.environment.backend?.name).toBe(listed[0]!.backend);
-    // On native the fused trainer is a fact of the key too (it trains to other last bits than tfjs-layers).
-    const trainer = rec.environment.backend!.name === 'native' ? { trainer: 'fused-1' } : {};
-    expect(rec.stages.train!.details.env).toEqual({ backend: rec.environment.backend!.name, tfjs: rec.environment.backend!.tfjs, ...trainer });
+    // On native the fused trainer and the addon's arithmetic are facts of the key too (each gives
+    // other last bits); on any other backend (no addon built, PARAMFLOW_NO_NATIVE=1) neither is.
+    const native = rec.environment.backend!.name === 'native' ? { trainer: 'fused-1', arithmetic: nativeArithmetic() } : {};
+    expect(rec.stages.train!.details.env).toEqual({ backend: rec.environment.backend!.name, tfjs: rec.environment.backend!.tfjs, ...native });
 
     const r2 = r2s(rec.metrics);
     expect(r2.map(([k]) => k).sort()).toEqual(['r2.A.mean', 'r2.B.mean', 'r2.C.mean']);
