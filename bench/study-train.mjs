@@ -3,7 +3,7 @@
 // scalers and model of pipelines/seed-study.yaml at its full size, for a fixed number of
 // epochs (early stopping off: equal work on both sides), on the same cached arrays.
 //
-//   node bench/study-train.mjs [--epochs 20] [--cores 1,2] [--quick] [--set k=v …] [--json FILE] [--no-pytorch] [--keep]
+//   node bench/study-train.mjs [--epochs 20] [--cores 1,2] [--quick] [--set k=v …] [--json FILE] [--no-pytorch] [--no-kernels] [--keep]
 //
 // 1. `paramflow run seed-study.yaml` in a fresh project (PARAMFLOW_BLAS_THREADS=1) with
 //    train.epochs = E, early_stopping.patience = E + 1 and restore_best = false (the schema has no
@@ -21,6 +21,8 @@
 // 4. --cores 2: paramflow again (a second fresh project) with PARAMFLOW_BLAS_THREADS=2 against torch
 //    --threads 2 (with the flush setting that was faster at 1 thread), and against PyTorch's best
 //    run on ≤ 2 threads (at batch 64 its 2-thread run can be the slower one).
+// 5. The study again on each other GEMM kernel this CPU runs (PARAMFLOW_GEMM_KERNEL, 1 thread;
+//    --no-kernels skips): cv_rmse_mean must be the same bits on every kernel and thread count.
 // Prints one line per figure; --json writes them all. --quick: 400 curves of 100 points, 3 epochs.
 import { execa } from 'execa';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,7 @@ const { values: opts } = parseArgs({
     set: { type: 'string', multiple: true, default: [] },
     json: { type: 'string' },
     'no-pytorch': { type: 'boolean', default: false },
+    'no-kernels': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -71,10 +74,10 @@ function freshProject(dirs) {
 }
 
 /** Runs the pipeline in `dir`; returns its run.json. */
-async function paramflowRun(dir, blasThreads) {
-  log(`  paramflow run ${PIPELINE} (${epochs} epochs, PARAMFLOW_BLAS_THREADS=${blasThreads})…`);
+async function paramflowRun(dir, blasThreads, kernel) {
+  log(`  paramflow run ${PIPELINE} (${epochs} epochs, PARAMFLOW_BLAS_THREADS=${blasThreads}${kernel ? `, PARAMFLOW_GEMM_KERNEL=${kernel}` : ''})…`);
   const args = [CLI, 'run', PIPELINE, '--json', '--jobs', '1', ...sets.flatMap((s) => ['--set', s])];
-  const r = await execa(process.execPath, args, { cwd: dir, reject: false, env: { PARAMFLOW_BLAS_THREADS: `${blasThreads}` } });
+  const r = await execa(process.execPath, args, { cwd: dir, reject: false, env: { PARAMFLOW_BLAS_THREADS: `${blasThreads}`, ...(kernel ? { PARAMFLOW_GEMM_KERNEL: kernel } : {}) } });
   if (r.exitCode !== 0) throw new Error(`paramflow run failed (${r.exitCode}):\n${r.stderr.split('\n').slice(-8).join('\n')}`);
   const { runId } = JSON.parse(r.stdout);
   return JSON.parse(readFileSync(join(dir, '.paramflow', 'runs', runId, 'run.json'), 'utf8'));
@@ -171,6 +174,19 @@ async function torchRun(dir, peer, threads, flush) {
   return { ...t, ...drift, last_over_epoch1: drift.last_epoch_s / epoch1, val_loss_last: t.val_loss.map((f) => f.at(-1)) };
 }
 
+/**
+ * The same study on each other GEMM kernel this CPU runs (one thread; own GEMM builds only):
+ * its cv_rmse_mean must equal the default kernel's to the last bit (docs/native.md).
+ */
+async function otherKernels(dirs, pf) {
+  if (opts['no-kernels'] || pf.backend !== 'native' || pf.native_build?.gemm !== 'own') return null;
+  const { loadAddon } = await import(join(ROOT, 'dist', 'src', 'backend', 'native', 'addon.js'));
+  const [first, ...others] = loadAddon().gemmKernels();
+  const runs = [{ kernel: first, threads: 1, cv_rmse_mean: pf.cv_rmse_mean }];
+  for (const kernel of others) runs.push({ kernel, threads: 1, cv_rmse_mean: paramflowFigures(await paramflowRun(freshProject(dirs), 1, kernel), 1).cv_rmse_mean });
+  return runs;
+}
+
 const fmt = (x, d = 2) => (x === null || x === undefined ? '–' : x.toFixed(d));
 const losses = (xs) => xs.map((x) => x.toFixed(4)).join(', ');
 
@@ -178,7 +194,7 @@ async function main() {
   const dirs = [];
   const cores = opts.cores.split(',').map(Number);
   const notes = [];
-  const report = { pipeline: PIPELINE, epochs, sets, paramflow: null, torch: { plain: null, flush: null }, faster_torch: null, speedup: null, goals: null, cores2: null, notes };
+  const report = { pipeline: PIPELINE, epochs, sets, paramflow: null, torch: { plain: null, flush: null }, faster_torch: null, speedup: null, goals: null, cores2: null, kernels: null, notes };
   try {
     const dir = freshProject(dirs);
     const record = await paramflowRun(dir, 1);
@@ -210,6 +226,7 @@ async function main() {
       const best = t2 ? Math.min(t2.total_s, report.torch[report.faster_torch].total_s) : null;
       report.cores2 = { paramflow: again, torch: t2, speedup: t2 ? t2.total_s / again.train_s : null, speedup_vs_best_torch: best ? best / again.train_s : null };
     }
+    report.kernels = await otherKernels(dirs, pf);
   } finally {
     for (const dir of dirs) {
       if (opts.keep) log(`  kept ${dir}`);
@@ -245,6 +262,11 @@ function print(r) {
       (c.torch ? `; PyTorch --threads 2${c.torch.flush_denormal ? ' --flush-denormal' : ''} ${fmt(c.torch.total_s)} s; ratio against PyTorch's best run on ≤ 2 threads ${fmt(c.speedup_vs_best_torch)}× (against its --threads 2 run: ${fmt(c.speedup)}×)` : ''));
   }
   if (pf.native_build?.blas) lines.push(`  paramflow's native build: ${pf.native_build.blas}`);
+  if (r.kernels) {
+    const all = [...r.kernels, ...(r.cores2 ? [{ kernel: r.kernels[0].kernel, threads: 2, cv_rmse_mean: r.cores2.paramflow.cv_rmse_mean }] : [])];
+    const same = all.every((k) => Object.is(k.cv_rmse_mean, all[0].cv_rmse_mean));
+    lines.push(`  cv_rmse_mean on every GEMM kernel and thread count: ${same ? 'the same bits' : 'DIFFERENT'} (${all.map((k) => `${k.kernel}/${k.threads}t ${k.cv_rmse_mean}`).join('; ')})`);
+  }
   const usesOpenblas = pf.backend === 'native' && /openblas/i.test(pf.native_build?.blas ?? '');
   if (usesOpenblas && (pf.openblas_env.OPENBLAS_CORETYPE || pf.openblas_env.OPENBLAS_L2_SIZE)) {
     r.notes.push(`paramflow ran with this environment's OPENBLAS_CORETYPE=${pf.openblas_env.OPENBLAS_CORETYPE ?? ''} OPENBLAS_L2_SIZE=${pf.openblas_env.OPENBLAS_L2_SIZE ?? ''}; PyTorch without them`);
