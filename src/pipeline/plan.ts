@@ -40,8 +40,9 @@ export async function planPipeline(pipeline: PipelineSpec, _registry?: StageRegi
   // On native, the fused trainer (stages/train/fused.ts) trains to other last bits than
   // tfjs-layers, and the addon's arithmetic (its GEMM, flushed subnormals) decides the bits too.
   const native = backend?.name === 'native';
+  const fused = backend !== undefined && fusedEnabled(); // PARAMFLOW_FUSED is checked on every backend (exit 2)
   const trainer: Record<string, string> = {
-    ...(native && fusedEnabled() ? { trainer: 'fused-1' } : {}),
+    ...(native && fused ? { trainer: 'fused-1' } : {}),
     ...(native ? { arithmetic: nativeArithmetic() } : {}),
   };
   const keys = new Map<string, string>();
