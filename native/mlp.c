@@ -545,3 +545,65 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
   napi_create_double(env, loss, &out);
   return out;
 }
+
+/*
+ * mlpPredict(plan, x, rows, params: Float32Array[], out): the model's output for rows × inputs
+ * of x in inference mode (dropout passes values through), in chunks of the plan's largest
+ * batch, into out (rows × outputs). The same operations as tfjs's native backend computes for
+ * the same dense layers (product, then bias, then activation), so the same bits. Models with
+ * batch norm or activations other than relu and linear are refused (false): tfjs predicts those.
+ */
+napi_value mlp_predict(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  plan *p;
+  float *x, *out, *params[4 * MAX_LAYERS];
+  size_t lx, lo, lparams[4 * MAX_LAYERS];
+  int32_t rows;
+  napi_value result;
+  if (napi_get_value_external(env, argv[0], (void **)&p) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mlpPredict: expected a plan");
+    return NULL;
+  }
+  if (!arg_f32(env, argv[1], &x, &lx) || !arg_i32(env, argv[2], &rows) || !arg_f32(env, argv[4], &out, &lo)) return NULL;
+  /* tfjs computes other activations with its own JavaScript kernels: their bits may differ. */
+  for (int i = 0; i < p->n; i++)
+    if (p->L[i].kind == L_BN || ((p->L[i].kind == L_DENSE || p->L[i].kind == L_ACT) && p->L[i].act != A_LINEAR && p->L[i].act != A_RELU)) {
+      napi_get_boolean(env, false, &result);
+      return result;
+    }
+  if (!get_f32_list(env, argv[3], params, lparams, (uint32_t)p->params, "mlpPredict: wrong number of parameters")) return NULL;
+  const int k = p->L[p->n - 1].out;
+  if (!check(env, rows >= 0 && (size_t)rows * p->inputs <= lx && (size_t)rows * k <= lo, "mlpPredict: bad sizes")) return NULL;
+  float *W[MAX_LAYERS] = {0}, *B[MAX_LAYERS] = {0};
+  for (int i = 0, pi = 0; i < p->n; i++) {
+    layer *l = &p->L[i];
+    if (l->kind != L_DENSE) continue;
+    W[i] = params[pi];
+    int ok = lparams[pi++] == (size_t)l->in * l->out;
+    if (l->bias) { B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
+    if (!check(env, ok, "mlpPredict: a parameter's size does not match its layer")) return NULL;
+  }
+  for (int r0 = 0; r0 < rows; r0 += p->max_rows) {
+    const int n = rows - r0 < p->max_rows ? rows - r0 : p->max_rows;
+    const float *in = x + (size_t)r0 * p->inputs;
+    for (int i = 0; i < p->n; i++) {
+      layer *l = &p->L[i];
+      const size_t cells = (size_t)n * l->out;
+      if (l->kind == L_DENSE) {
+        gemm(0, 0, n, l->out, l->in, in, W[i], l->z);
+        if (B[i])
+          for (int r = 0; r < n; r++)
+            for (int j = 0; j < l->out; j++) l->z[(size_t)r * l->out + j] += B[i][j];
+        activate(l->act, l->z, l->y, cells);
+        in = l->y;
+      } else if (l->kind == L_ACT) {
+        memcpy(l->z, in, cells * sizeof(float));
+        activate(l->act, l->z, l->y, cells);
+        in = l->y;
+      } /* dropout: the identity in inference */
+    }
+    memcpy(out + (size_t)r0 * k, in, (size_t)n * k * sizeof(float));
+  }
+  napi_get_boolean(env, true, &result);
+  return result;
+}

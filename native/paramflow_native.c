@@ -595,6 +595,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("adam", adam),
       EXPORT("mlpCreate", mlp_create),
       EXPORT("mlpStep", mlp_step),
+      EXPORT("mlpPredict", mlp_predict),
       EXPORT("setThreads", set_blas_threads),
       EXPORT("getThreads", get_blas_threads),
       EXPORT("blas", blas_info),

@@ -25,5 +25,6 @@ int check(napi_env env, int ok, const char *message);
 /* The fused MLP trainer's functions (native/mlp.c). */
 napi_value mlp_create(napi_env env, napi_callback_info info);
 napi_value mlp_step(napi_env env, napi_callback_info info);
+napi_value mlp_predict(napi_env env, napi_callback_info info);
 
 #endif

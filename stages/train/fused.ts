@@ -78,6 +78,7 @@ export class FusedTrainer {
   private readonly kind: number;
   private readonly hyper = new Float64Array(9);
   private readonly seeds: Float64Array;
+  private readonly outputs: number;
   /** `run --profile`: each step is counted as one kernel, FUSED_STEP. */
   private readonly profiled = kernelProfileWanted();
 
@@ -117,6 +118,7 @@ export class FusedTrainer {
     }
     this.plan = this.addon.mlpCreate(desc, data.x.cols, Math.min(params.batch_size, data.x.rows));
     this.seeds = new Float64Array(params.layers.filter((l) => 'dropout' in l).length);
+    this.outputs = data.t.cols;
     this.opt = optimizer as unknown as OptimizerFields;
     const o = params.optimizer;
     this.kind = 'adam' in o ? OPTIMIZER.adam : 'rmsprop' in o ? OPTIMIZER.rmsprop : o.sgd.momentum > 0 ? OPTIMIZER.momentum : OPTIMIZER.sgd;
@@ -141,6 +143,17 @@ export class FusedTrainer {
     }
     this.opt.incrementIterations();
     return Math.fround(loss);
+  }
+
+  /**
+   * The model's predictions for the rows of `x` in inference mode, computed by the addon with
+   * the bits tfjs's native backend gives (native/mlp.c), or undefined where it does not cover
+   * the model: the caller then predicts with tfjs.
+   */
+  predict(x: Matrix): Float32Array | undefined {
+    const out = new Float32Array(x.rows * this.outputs);
+    const params = this.variables.map((v) => this.ownArray(v.read()));
+    return this.addon.mlpPredict(this.plan, x.data, x.rows, params, out) ? out : undefined;
   }
 
   /**

@@ -144,7 +144,7 @@ export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
       for (const d of dropouts) d.layer.seed = layerSeed(seed, fold, d.index);
 
       const loss = sum / order.length;
-      const valLoss = await validationLoss(rt, model, job.validation, params.loss, params.huber_delta);
+      const valLoss = await validationLoss(rt, model, job.validation, params.loss, params.huber_delta, fused);
       if (!Number.isFinite(loss) || !Number.isFinite(valLoss)) throw divergedError(fold, epoch, loss, valLoss, lr);
       state.epochs.push({ epoch, loss, val_loss: valLoss, lr });
       state.timestamps.push(Date.now());
@@ -205,10 +205,19 @@ class BatchGatherer {
   }
 }
 
-/** Mean loss over every validation value, predicting in inference mode (no dropout, BN moving statistics). */
-export async function validationLoss(rt: TfRuntime, model: LayersModel, v: { x: Matrix; t: Matrix }, loss: LossName, delta: number): Promise<number> {
+/**
+ * Mean loss over every validation value, predicting in inference mode (no dropout, BN moving
+ * statistics): by the fused trainer's addon where it covers the model (the same predictions,
+ * without tfjs's per-call overhead), else by tfjs.
+ */
+export async function validationLoss(rt: TfRuntime, model: LayersModel, v: { x: Matrix; t: Matrix }, loss: LossName, delta: number, fused?: FusedTrainer): Promise<number> {
   let sum = 0;
   const k = v.t.cols;
+  const all = fused?.predict(v.x);
+  if (all) {
+    for (let i = 0; i < all.length; i++) sum += pointLoss(all[i]! - v.t.data[i]!, loss, delta);
+    return sum / Math.max(1, v.x.rows * k);
+  }
   for (let start = 0; start < v.x.rows; start += VALIDATION_BATCH) {
     const rows = Math.min(VALIDATION_BATCH, v.x.rows - start);
     const out = rt.tf.tidy(() => model.apply(rt.tf.tensor2d(v.x.data.subarray(start * v.x.cols, (start + rows) * v.x.cols), [rows, v.x.cols]), { training: false }) as Tensor);

@@ -75,3 +75,27 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('mlpStep'), () => {
     expect(kernel.every((v) => v < 0.5)).toBe(true);
   });
 });
+
+describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('FusedTrainer.predict (validation)'), () => {
+  it('gives the bits tfjs predicts on native for dense relu/linear models, after training steps; declines others', async () => {
+    const rt = await loadTensorflow('native');
+    const x = { rows: 150, cols: 20, data: Float32Array.from({ length: 3000 }, (_, i) => Math.sin(i * 0.37)) };
+    const t = { rows: 150, cols: 3, data: Float32Array.from({ length: 450 }, (_, i) => Math.cos(i * 0.11)) };
+    const predict = (layers: unknown[]) => {
+      const params = trainParams({ layers, batch_size: 16, epochs: 1 });
+      const { model, optimizer } = createFoldModel(rt, params, 0, 9, x.cols);
+      const trainer = new FusedTrainer(rt, model, optimizer, params, { x, t });
+      for (let s = 0; s < 3; s++) trainer.step(Int32Array.from({ length: 150 }, (_, i) => (i * 7) % 150), s * 16, 16, []);
+      const fused = trainer.predict(x);
+      const tfjs = rt.tf.tidy(() => (model.apply(rt.tf.tensor2d(x.data, [x.rows, x.cols]), { training: false }) as import('@tensorflow/tfjs-core').Tensor).dataSync() as Float32Array);
+      model.dispose();
+      optimizer.dispose();
+      return { fused, tfjs };
+    };
+    const plain = predict([{ dense: { units: 17, activation: 'relu' } }, { dropout: { rate: 0.3 } }, { dense: { units: 3 } }]);
+    expect(plain.fused).toBeDefined();
+    expect(Buffer.from(plain.fused!.buffer).equals(Buffer.from(plain.tfjs.buffer))).toBe(true);
+    expect(predict([{ dense: { units: 8, activation: 'relu' } }, { batch_norm: {} }, { dense: { units: 3 } }]).fused).toBeUndefined();
+    expect(predict([{ dense: { units: 8, activation: 'tanh' } }, { dense: { units: 3 } }]).fused).toBeUndefined();
+  });
+});

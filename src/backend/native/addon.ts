@@ -39,6 +39,12 @@ export interface NativeAddon {
     plan: object, x: Float32Array, t: Float32Array, order: Int32Array, start: number, rows: number,
     params: Float32Array[], state: Float32Array[], hyper: Float64Array, seeds: Float64Array,
   ): number;
+  /**
+   * The model's outputs for `rows` rows of x in inference mode into out, with the bits tfjs's
+   * native backend gives; false (nothing written) for a model it does not cover (batch norm,
+   * activations other than relu and linear).
+   */
+  mlpPredict(plan: object, x: Float32Array, rows: number, params: Float32Array[], out: Float32Array): boolean;
   /** Threads for large products (rows split; results identical on any count). */
   setThreads(n: number): void;
   /** The thread count setThreads set. */
