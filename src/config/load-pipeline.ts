@@ -78,8 +78,8 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   }
   const stageNames = Object.keys((top as { stages?: object }).stages ?? {});
   const overrides = (options.overrides ?? []).map((o) => parseOverride(o, stageNames));
-  for (const o of overrides) applyOverride(source, o);
-  const located = makeLocator(source, overrides);
+  const created = overrides.map((o) => applyOverride(source, o));
+  const located = makeLocator(source, overrides, created);
   const raw = source.toJS() as RawPipeline;
 
   const structural = structuralPipelineValidator();
@@ -140,16 +140,22 @@ function checkTracking(resolved: Record<string, unknown>, experiment: string, ur
   if (errors.length > 0) throw new InputErrors(errors);
 }
 
-function makeLocator(source: YamlSource, overrides: readonly ParsedOverride[]): Locator {
-  const fromOverride = (path: DocPath) =>
-    overrides.find((o) => o.path.length <= path.length && o.path.every((p, i) => String(p) === String(path[i])))?.location;
+// A value an override wrote has no place in the file: errors inside it, or inside a key it
+// added (`simulate.foo.bar=1` adds `foo`), are the command line's, not the file's.
+function makeLocator(source: YamlSource, overrides: readonly ParsedOverride[], created: readonly (DocPath | undefined)[]): Locator {
+  const isPrefix = (prefix: DocPath, path: DocPath) => prefix.length <= path.length && prefix.every((p, i) => String(p) === String(path[i]));
+  const fromOverride = (path: DocPath) => overrides.find((o, i) => isPrefix(o.path, path) || (created[i] !== undefined && isPrefix(created[i]!, path)))?.location;
   return {
     locate: (path) => fromOverride(path) ?? source.locate(path),
     locateKey: (path, key) => fromOverride([...path, key]) ?? source.locateKey(path, key),
+    locateAdded: (path) => overrides.find((_, i) => created[i]?.length === path.length + 1 && isPrefix(path, created[i]!))?.location,
   };
 }
 
-function applyOverride(source: YamlSource, o: ParsedOverride): void {
+/** Sets the override's value; returns the shortest part of its path the file did not have (undefined: it replaced a value). */
+function applyOverride(source: YamlSource, o: ParsedOverride): DocPath | undefined {
+  let created: DocPath | undefined;
+  for (let i = 1; i <= o.path.length && !created; i++) if (!source.doc.hasIn(o.path.slice(0, i))) created = o.path.slice(0, i);
   for (let i = 1; i < o.path.length; i++) {
     const parent = source.doc.getIn(o.path.slice(0, i), true);
     const seg = String(o.path[i]);
@@ -162,6 +168,7 @@ function applyOverride(source: YamlSource, o: ParsedOverride): void {
   }
   try {
     source.doc.setIn(o.path, source.doc.createNode(o.value));
+    return created;
   } catch (err) {
     throw new ParamflowError('PF_BAD_OVERRIDE', `--set ${o.text}: ${o.path.slice(0, -1).join('.')} is not a mapping`, {
       location: o.location,

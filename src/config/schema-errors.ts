@@ -8,6 +8,8 @@ export type DocPath = readonly (string | number)[];
 export interface Locator {
   locate(path: DocPath): SourceLocation;
   locateKey(path: DocPath, key: string): SourceLocation;
+  /** Where a key was added to the mapping at `path` by an override, if one was: a mapping with a key too many is that override's fault. */
+  locateAdded?(path: DocPath): SourceLocation | undefined;
 }
 
 /** Turns Ajv's errors into located, hinted ParamflowErrors; never shows Ajv's raw text. */
@@ -99,7 +101,8 @@ function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
-      return fail(`unknown key \`${key}\` in ${at}`, didYouMean(key, allowedKeys(e.parentSchema)), locator.locateKey(path, key));
+      const keyAt = locator.locateKey(path, key);
+      return fail(`unknown key \`${key}\` in ${keyAt.file === '<command line>' ? asSetKey(path) : at}`, didYouMean(key, allowedKeys(e.parentSchema)), keyAt);
     }
     case 'required': {
       const key = String(p.missingProperty);
@@ -132,7 +135,8 @@ function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError
         return fail(`${at} must not be empty`, hintFromDescription(e.parentSchema, 'add at least one entry'));
       }
       const what = one ? 'exactly one of' : e.keyword === 'minProperties' ? `at least ${String(p.limit)} of` : `at most ${String(p.limit)} of`;
-      return fail(`${at} must have ${what} ${keys.map((k) => `\`${k}\``).join(', ') || 'its keys'}`, hintFromDescription(e.parentSchema, `keep ${what} these keys`));
+      const added = e.keyword === 'maxProperties' ? locator.locateAdded?.(path) : undefined;
+      return fail(`${added ? asSetKey(path) : at} must have ${what} ${keys.map((k) => `\`${k}\``).join(', ') || 'its keys'}`, hintFromDescription(e.parentSchema, `keep ${what} these keys`), added ?? loc);
     }
     case 'minLength':
       return fail(`${at} must not be empty`, 'write a value here');
