@@ -47,6 +47,11 @@ typedef struct {
 
 /* ---- scalar: fmaf, 4 × 4 ---- */
 
+/* C's fmaf is exact everywhere; where the CPU has FMA (x86-64 GCC clones) it becomes one
+   instruction instead of a libm call, about 40× faster, with the same bits. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("fma", "default")))
+#endif
 static void k_scalar(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, ptrdiff_t rsb, float *c, ptrdiff_t ldc, int first) {
   float acc[4][4];
   for (int i = 0; i < 4; i++)

@@ -16,7 +16,7 @@
 //
 //   node scripts/build-native.mjs [--quiet] [--plain] [--out DIR]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -69,23 +69,29 @@ function main() {
   if (blas.problem) fail(blas.problem);
   const cc = process.env.CC || 'cc';
   mkdirSync(OUT, { recursive: true });
+  // Built beside the addon, then renamed over it: a process that has the old one loaded keeps
+  // its (unlinked) file; writing into the loaded file in place would crash that process.
+  const built = `${ADDON}.${process.pid}.tmp`;
   // No -ffast-math and no FMA contraction: results must not depend on the compiler's mood.
   // -fno-math-errno only lets sqrt be an instruction (errno is never read).
-  const args = ['-O3', '-std=c11', '-ffp-contract=off', '-fno-math-errno', '-shared', '-fPIC', '-Wall', '-fvisibility=hidden', ...(opts.plain ? ['-DPARAMFLOW_PLAIN'] : []), `-I${include}`, ...blas.cflags, ...SOURCES, '-o', ADDON, ...blas.libs];
+  const args = ['-O3', '-std=c11', '-ffp-contract=off', '-fno-math-errno', '-shared', '-fPIC', '-Wall', '-fvisibility=hidden', ...(opts.plain ? ['-DPARAMFLOW_PLAIN'] : []), `-I${include}`, ...blas.cflags, ...SOURCES, '-o', built, ...blas.libs];
   try {
     execFileSync(cc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const detail = e.code === 'ENOENT' ? `no C compiler (${cc}) on PATH` : `${cc} failed: ${String(e.stderr || e.message).trim().split('\n').slice(0, 6).join(' | ')}`;
+    rmSync(built, { force: true });
     fail(detail);
   }
   // Load it once here, so a library missing at run time shows now and not in the middle of a run.
   try {
     const addon = { exports: {} };
-    process.dlopen(addon, ADDON);
+    process.dlopen(addon, built);
+    renameSync(built, ADDON);
     const exports = addon.exports;
     record({ ok: true, gemm: blas.name, arithmetic: exports.arithmetic(), blas: exports.blas(), compiler: cc });
     if (!quiet) process.stderr.write(`paramflow: native kernels built (${ADDON}; ${exports.blas()})\n`);
   } catch (e) {
+    rmSync(built, { force: true });
     fail(`the built addon does not load: ${e.message}`);
   }
 }
