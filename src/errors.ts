@@ -1,6 +1,8 @@
 // Every failure paramflow reports is one of these: a stable code for scripts, a
 // location for the user's editor, and a hint saying how to fix it.
 
+import { redactSecrets } from './util/redact.js';
+
 export interface SourceLocation {
   /** File path (or `<command line>` for flags). */
   file: string;
@@ -113,8 +115,10 @@ export function formatError(err: ParamflowError): string {
   return all
     .map((e) => {
       const where = formatLocation(e.location);
-      const head = `${where ? `${where}: ` : ''}error ${e.code}: ${e.message}`;
-      return e.hint ? `${head}\n  hint: ${e.hint}` : head;
+      // Redacted here, the one place errors are printed: a message may quote a value the
+      // user typed (`--set tracking.uri=http://user:pass@…`, an invalid URI).
+      const head = redactSecrets(`${where ? `${where}: ` : ''}error ${e.code}: ${e.message}`);
+      return e.hint ? `${head}\n  hint: ${redactSecrets(e.hint)}` : head;
     })
     .join('\n');
 }

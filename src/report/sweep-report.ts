@@ -9,6 +9,7 @@ import { label } from './plot-specs.js';
 import { objectiveFigures, sweptKeys } from './objective-figures.js';
 import { renderSvg } from './render.js';
 import { FigureIds, fmt, keptPlots, learningCurvesFigure } from './run-sections.js';
+import { redactSecrets } from '../util/redact.js';
 
 /** A trial with what its finished replicates' runs recorded. */
 export interface TrialSummary {
@@ -64,7 +65,7 @@ export async function sweepReportHtml(store: RunStore, sweep: SweepRecord, warn:
     ['ended', sweep.endedAt ?? '–'],
     ['objective', `${metric} (${goal})`],
     ['trials', `${trials.length} × ${replicates} replicate(s)${failed > 0 ? ` · ${failed} with a failed replicate` : ''}`],
-    ['shared --set', sweep.overrides.length > 0 ? sweep.overrides.join(' ') : '–'],
+    ['shared --set', sweep.overrides.length > 0 ? redactSecrets(sweep.overrides.join(' ')) : '–'],
     ['best', best?.trial.objective ? `${best.trial.id} · ${formatValues(best.trial.values)} · ${metric} ${objectiveText(best.trial)}` : '–'],
   ]);
   return htmlPage(`Sweep ${sweep.sweepId}`, `${sweep.pipeline.name} · ${sweep.status} · ${trials.length} trials · objective ${metric} (${goal})`, [

@@ -1,4 +1,5 @@
 import type { Layout } from '../cache/layout.js';
+import { redactDeep } from '../util/redact.js';
 import { ParamflowError } from '../errors.js';
 import type { Env } from './mlflow/auth.js';
 import { clientFromEnv, type MlflowClient } from './mlflow/client.js';
@@ -75,7 +76,8 @@ async function loadFromMlflow(id: string, store: RunStore, o: LoadRunOptions): P
     const local = await store.read(fetched.paramflowRunId).catch(() => undefined);
     if (local) return { record: local, source: 'local', mlflow };
     const { record, pipelineYaml } = await downloadRunRecord(client, fetched);
-    return { record, source: 'mlflow', mlflow, ...(pipelineYaml !== undefined ? { pipelineYaml } : {}) };
+    // Redacted like a local record: it may come from a paramflow that stored credentials.
+    return { record: redactDeep(record), source: 'mlflow', mlflow, ...(pipelineYaml !== undefined ? { pipelineYaml } : {}) };
   } finally {
     if (!o.client) await client.close();
   }

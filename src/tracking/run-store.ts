@@ -4,6 +4,7 @@ import writeFileAtomic from 'write-file-atomic';
 import type { Layout } from '../cache/layout.js';
 import { ParamflowError } from '../errors.js';
 import { crashPoint, faultPoint } from '../util/crash.js';
+import { redactDeep } from '../util/redact.js';
 import { storageError } from '../util/storage-errors.js';
 import { isOwnerDead } from '../util/process-alive.js';
 import type { RunRecord } from './run-record.js';
@@ -15,6 +16,8 @@ export interface StoredRun {
 
 // The local run store, the embedded default tracker: one folder per execution, its
 // run.json replaced atomically on every update so a reader never sees half a file.
+// Records go through redactDeep both ways: `--set tracking.uri=http://user:pass@…` and the
+// like never reach the disk, nor any output built from a record (runs, show, export, report).
 export class RunStore {
   constructor(readonly layout: Layout) {}
 
@@ -25,7 +28,7 @@ export class RunStore {
     const file = join(dir, 'run.json');
     try {
       faultPoint('runstore-write', file);
-      await writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n', { fsync: true });
+      await writeFileAtomic(file, JSON.stringify(redactDeep(record), null, 2) + '\n', { fsync: true });
     } catch (err) {
       throw storageError(err, 'recording the run', file) ?? new ParamflowError('PF_RUN_STORE', `cannot write ${file}: ${(err as Error).message}`, {
         hint: 'check that .paramflow/runs is writable and the disk has space',
@@ -37,7 +40,8 @@ export class RunStore {
   async read(runId: string): Promise<RunRecord> {
     const file = join(this.layout.run(runId), 'run.json');
     try {
-      return withLiveness(JSON.parse(await readFile(file, 'utf8')) as RunRecord);
+      // Redacted on read too: a record written before redaction existed may hold credentials.
+      return withLiveness(redactDeep(JSON.parse(await readFile(file, 'utf8')) as RunRecord));
     } catch (err) {
       throw new ParamflowError('PF_RUN_STORE', `cannot read ${file}: ${(err as Error).message}`, {
         hint: 'the run record is missing or damaged; `paramflow runs rm <id>` removes it',

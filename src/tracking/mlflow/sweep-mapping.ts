@@ -1,4 +1,5 @@
 import { posix, relative, sep } from 'node:path';
+import { redactSecrets } from '../../util/redact.js';
 import { stringify } from 'yaml';
 import { canonicalJson } from '../../hash/canonical-json.js';
 import { sha256 } from '../../hash/sha256.js';
@@ -115,7 +116,7 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
     .map((p) => ({ key: p.key, value: [...p.value].length > MAX_PARAM_VALUE_LENGTH ? `${truncateChars(p.value, MAX_PARAM_VALUE_LENGTH - 1)}…` : p.value }));
   push(out, SWEEP_SCOPE, { params, tags: clean(more, out, MAX_TAG_VALUE_LENGTH) });
   const file = `${ctx.sweepDir}/mlflow/sweep.yaml`;
-  const doc = { pipeline: record.pipeline.file, overrides: record.overrides, sweep: record.spec, trials: record.trials.map((t) => ({ id: t.id, values: t.values })) };
+  const doc = { pipeline: record.pipeline.file, overrides: record.overrides.map(redactSecrets), sweep: record.spec, trials: record.trials.map((t) => ({ id: t.id, values: t.values })) };
   out.files.push({ file, content: stringify(doc) });
   out.ops.push(artifact(SWEEP_SCOPE, 'sweep.yaml', file));
   return out;

@@ -1,4 +1,5 @@
 import { ParamflowError } from '../../errors.js';
+import { redactSecrets } from '../../util/redact.js';
 
 const START_SERVER = 'mlflow server --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000';
 
@@ -54,7 +55,7 @@ export function redactUri(uri: string): string {
     u.hash = '';
     return u.toString().replace(/\/$/, '');
   } catch {
-    return uri.replace(/\/\/[^/@\s]*@/, '//');
+    return redactSecrets(uri); // not a URL: user-info may hold '@' itself
   }
 }
 
