@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { SweepStore } from '../sweep/store.js';
 import { DEFAULT_OBJECTIVE } from '../sweep/spec.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import type { RunStore } from '../tracking/run-store.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
 import { resolveReportTarget } from './resolve-refs.js';
 import { runReportHtml } from './run-report.js';
 import { sweepReportHtml } from './sweep-report.js';
@@ -27,7 +27,7 @@ export async function writeReport(o: ReportOptions): Promise<{ path: string; kin
   const html = target.kind === 'sweep' ? await sweepReportHtml(o.store, target.sweep, o.warn) : await runReportHtml(o.store, target.run, await objectiveOf(o.store, target.run), o.warn);
   const path = o.out ? resolve(o.out) : join(o.store.layout.home, 'reports', `${id}.html`);
   await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, html);
+  await writeFileAtomically(path, html, { doing: 'writing the report', fault: 'report-write' });
   return { path, kind: target.kind, id };
 }
 

@@ -1,7 +1,8 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ParamflowError } from '../errors.js';
 import { canonicalJson } from '../hash/canonical-json.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
 import type { OutputSpec, StageDefinition } from './types.js';
 
 /**
@@ -45,9 +46,7 @@ export async function readContract(dir: string, digest: string): Promise<ModuleC
 /** Records a contract (temp file → rename, so readers never see half of one). */
 export async function writeContract(dir: string, digest: string, contract: ModuleContract): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${digest}.${process.pid}.tmp`);
-  await writeFile(tmp, JSON.stringify(contract, null, 2) + '\n');
-  await rename(tmp, join(dir, `${digest}.json`));
+  await writeFileAtomically(join(dir, `${digest}.json`), JSON.stringify(contract, null, 2) + '\n', { doing: 'recording a stage module\'s contract', fsync: false });
 }
 
 /**

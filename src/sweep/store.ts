@@ -1,9 +1,10 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { Layout } from '../cache/layout.js';
 import { ParamflowError } from '../errors.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
 import { isOwnerDead } from '../util/process-alive.js';
+import { redactDeep } from '../util/redact.js';
 import type { SweepRecord } from './record.js';
 
 // Sweeps live beside runs: `.paramflow/sweeps/<sweep-id>/sweep.json`, replaced atomically.
@@ -14,9 +15,11 @@ export class SweepStore {
     return join(this.layout.home, 'sweeps', id);
   }
 
+  // Stored redacted (the live record keeps the `--set` texts its trials run with), and
+  // redacted again on read for records written before.
   async write(r: SweepRecord): Promise<void> {
     await mkdir(this.dir(r.sweepId), { recursive: true });
-    await writeFileAtomic(join(this.dir(r.sweepId), 'sweep.json'), JSON.stringify(r, null, 2) + '\n', { fsync: true });
+    await writeFileAtomically(join(this.dir(r.sweepId), 'sweep.json'), JSON.stringify(redactDeep(r), null, 2) + '\n', { doing: 'recording the sweep', fault: 'sweep-write' });
   }
 
   async list(): Promise<SweepRecord[]> {
@@ -24,7 +27,7 @@ export class SweepStore {
     const out: SweepRecord[] = [];
     for (const id of ids.filter((n) => !n.startsWith('.')).sort().reverse()) {
       try {
-        const r = JSON.parse(await readFile(join(this.dir(id), 'sweep.json'), 'utf8')) as SweepRecord;
+        const r = redactDeep(JSON.parse(await readFile(join(this.dir(id), 'sweep.json'), 'utf8')) as SweepRecord);
         out.push(r.status === 'RUNNING' && isOwnerDead(r) ? { ...r, status: 'KILLED' } : r);
       } catch {
         // a sweep killed before its first write: nothing to show

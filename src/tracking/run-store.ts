@@ -1,11 +1,10 @@
 import { copyFile, link, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { Layout } from '../cache/layout.js';
 import { ParamflowError } from '../errors.js';
-import { crashPoint, faultPoint } from '../util/crash.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
+import { crashPoint } from '../util/crash.js';
 import { redactDeep } from '../util/redact.js';
-import { storageError } from '../util/storage-errors.js';
 import { isOwnerDead } from '../util/process-alive.js';
 import type { RunRecord } from './run-record.js';
 
@@ -25,16 +24,9 @@ export class RunStore {
     const dir = this.layout.run(record.runId);
     await mkdir(dir, { recursive: true });
     crashPoint('runstore-write');
-    const file = join(dir, 'run.json');
-    try {
-      faultPoint('runstore-write', file);
-      await writeFileAtomic(file, JSON.stringify(redactDeep(record), null, 2) + '\n', { fsync: true });
-    } catch (err) {
-      throw storageError(err, 'recording the run', file) ?? new ParamflowError('PF_RUN_STORE', `cannot write ${file}: ${(err as Error).message}`, {
-        hint: 'check that .paramflow/runs is writable and the disk has space',
-        cause: err,
-      });
-    }
+    // Every byte checked and synced before the rename: a full disk fails with PF_STORAGE
+    // and leaves the previous record, never a truncated run.json.
+    await writeFileAtomically(join(dir, 'run.json'), JSON.stringify(redactDeep(record), null, 2) + '\n', { doing: 'recording the run', fault: 'runstore-write' });
   }
 
   async read(runId: string): Promise<RunRecord> {

@@ -75,18 +75,24 @@ export const crashNow = die;
 // PARAMFLOW_FAULT_AT="<point>:<CODE>[@<n>]" makes the n-th visit to <point> throw a
 // file-system error with that code (ENOSPC, EACCES, EROFS…) for <path>, as a full or
 // read-only disk would: tests of those faults need neither root nor a small disk.
-// Points: cache-write (a cache entry's or checkpoint's file), runstore-write (run.json).
+// <CODE> = SHORT makes that write store only half its bytes and then fail with ENOSPC, as
+// a nearly full disk does (a short write(2), then ENOSPC): faultPoint returns true and the
+// writer (src/util/atomic-write.ts, src/cache/entry-writer.ts) makes the short write.
+// Points: cache-write (a cache entry's or checkpoint's file), runstore-write (run.json),
+// sweep-write (sweep.json), spool-write (MLflow spool state), report-write (HTML report).
 let faultSpec: { point: string; code: string; n: number } | null | undefined;
 const faultCounts = new Map<string, number>();
 
-export function faultPoint(point: string, path: string): void {
+/** Throws the configured fault at its visit; true when that fault is SHORT (the caller writes half, then fails). */
+export function faultPoint(point: string, path: string): boolean {
   if (faultSpec === undefined) {
     const m = /^([a-z-]+):([A-Z]+)(?:@(\d+))?$/.exec(process.env.PARAMFLOW_FAULT_AT ?? '');
     faultSpec = m ? { point: m[1]!, code: m[2]!, n: m[3] ? Number(m[3]) : 1 } : null;
   }
-  if (!faultSpec || faultSpec.point !== point) return;
+  if (!faultSpec || faultSpec.point !== point) return false;
   const seen = (faultCounts.get(point) ?? 0) + 1;
   faultCounts.set(point, seen);
-  if (seen !== faultSpec.n) return;
+  if (seen !== faultSpec.n) return false;
+  if (faultSpec.code === 'SHORT') return true;
   throw Object.assign(new Error(`${faultSpec.code}: injected fault, write '${path}'`), { code: faultSpec.code, path, syscall: 'write' });
 }

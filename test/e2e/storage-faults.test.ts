@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotTree } from '../helpers/cli.js';
@@ -53,6 +53,41 @@ describe('storage faults', () => {
     expect(r.exitCode, String(r.stderr)).toBe(1);
     expect(r.stderr).toMatch(/error PF_STORAGE: cannot write \S+\.paramflow\/runs\/[\w-]+\/run\.json: the file system is read-only \(EROFS\) while recording the run/);
     expect(await entries(dir)).toEqual(before);
+  }, 120_000);
+
+  it('a short write (a nearly full disk) at every run.json write: exit 1 PF_STORAGE, never a truncated record', async () => {
+    // write(2) storing fewer bytes than asked, then ENOSPC, is how a full disk fails a write;
+    // a writer that neither loops nor counts renamed a truncated run.json over the good one.
+    const dir = await primed();
+    let k = 1;
+    for (; k < 50; k++) {
+      const r = await paramflow(dir, ['run', 'pipeline.yaml', ...SMALL], { env: { PARAMFLOW_FAULT_AT: `runstore-write:SHORT@${k}` } });
+      if (r.exitCode === 0) break; // past the last write of run.json
+      expect(r.exitCode, `write ${k}: ${String(r.stderr)}`).toBe(1);
+      expect(r.stderr).toMatch(/error PF_STORAGE: no space left on the device holding \S+\.paramflow\/runs\/[\w-]+\/run\.json \(ENOSPC\) while recording the run/);
+      for (const run of readdirSync(join(dir, '.paramflow', 'runs'))) {
+        const files = readdirSync(join(dir, '.paramflow', 'runs', run));
+        expect(files.filter((f) => f.endsWith('.tmp')), `write ${k}: no temp file left`).toEqual([]);
+        // The first write has no previous record to keep; every later one keeps a whole one.
+        if (files.includes('run.json')) expect(() => JSON.parse(readFileSync(join(dir, '.paramflow', 'runs', run, 'run.json'), 'utf8')), `write ${k}: ${run}/run.json is whole`).not.toThrow();
+      }
+      expect((await paramflow(dir, ['runs', '--json'])).exitCode).toBe(0);
+    }
+    expect(k).toBeGreaterThan(2); // the first write (RUNNING) and the last (FINISHED) were both cut short
+    const listed = await paramflow(dir, ['runs', '--json']);
+    // Only the run cut short at its first write has no record (nothing to keep); none is damaged.
+    expect(listed.stderr.split('\n').filter((l) => l.includes('skipping run'))).toEqual([expect.stringMatching(/run\.json: ENOENT/)]);
+    expect(JSON.parse(String(listed.stdout))).toHaveLength(k); // the primed run, the final one and every cut-short one but the first
+  }, 180_000);
+
+  it('a short write of a cache entry file: PF_STORAGE, no entry committed with a truncated file', async () => {
+    const dir = await primed();
+    const before = await entries(dir);
+    const r = await paramflow(dir, ['run', 'pipeline.yaml', ...OTHER], { env: { PARAMFLOW_FAULT_AT: 'cache-write:SHORT' } });
+    expect(r.exitCode, String(r.stderr)).toBe(1);
+    expect(r.stderr).toMatch(/error PF_STORAGE: no space left on the device holding \S+\.paramflow\/(cache|checkpoints)\/\S+ \(ENOSPC\)/);
+    expect(await entries(dir)).toEqual(before);
+    expect((await paramflow(dir, ['cache', 'verify'])).exitCode).toBe(0);
   }, 120_000);
 
   it('a damaged run.json is skipped with a warning naming it; a missing run store is recreated', async () => {

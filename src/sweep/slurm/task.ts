@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { ParamflowError } from '../../errors.js';
+import { writeFileAtomically } from '../../util/atomic-write.js';
 import type { TrialOutcome, TrialTask } from '../process-executor.js';
 import { runTrial } from '../worker.js';
 
@@ -24,6 +24,6 @@ export async function runSlurmTask(dir: string): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   const outcome: TrialOutcome = await runTrial(task, controller.signal);
-  await writeFileAtomic(join(dir, 'out', `${index}.json`), JSON.stringify(outcome) + '\n', { fsync: true });
+  await writeFileAtomically(join(dir, 'out', `${index}.json`), JSON.stringify(outcome) + '\n', { doing: 'recording the trial\'s outcome' });
   return outcome.ok ? 0 : 1;
 }

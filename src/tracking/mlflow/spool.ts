@@ -1,8 +1,8 @@
 import { appendFileSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomically } from '../../util/atomic-write.js';
 import { crashPoint } from '../../util/crash.js';
 import { dirname, join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { Layout } from '../../cache/layout.js';
 import type { SpooledOp } from './ops.js';
 
@@ -113,5 +113,6 @@ export async function readState(file: string): Promise<SyncState | undefined> {
 /** Replaced atomically: a reader (or a crash) never sees half a file. */
 export async function writeState(file: string, state: SyncState): Promise<void> {
   state.updatedAt = new Date().toISOString();
-  await writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n', { fsync: false });
+  // Not synced (rebuilt from the spool if lost), but never a truncated file.
+  await writeFileAtomically(file, JSON.stringify(state, null, 2) + '\n', { doing: 'recording the MLflow sync state', fault: 'spool-write', fsync: false });
 }
