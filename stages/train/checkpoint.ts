@@ -17,7 +17,8 @@ import type { FoldScaler } from './scalers.js';
 //   current/optimizer.bin                      its optimizer's state
 //   current/best.bin                           its best weights (early_stopping.restore_best)
 
-const FORMAT = 1;
+// Format 2 adds state.current.state.partial (an epoch stopped by Ctrl-C); format 1 files still load.
+const FORMAT = 2;
 const STATE = 'state.json';
 
 /** What must match for a checkpoint to belong to this run (the stage key covers the rest). */
@@ -108,7 +109,7 @@ export function parseCheckpoint(files: Readonly<Record<string, Uint8Array>>, sha
   } catch (err) {
     return { unusable: `its ${STATE} is not JSON (${(err as Error).message})` };
   }
-  if (state.format !== FORMAT) return { unusable: `it has format ${state.format}, this version writes ${FORMAT}` };
+  if (state.format !== FORMAT && state.format !== 1) return { unusable: `it has format ${state.format}, this version writes ${FORMAT}` };
   if (JSON.stringify(state.shape) !== JSON.stringify(shape)) return { unusable: `it was made for ${JSON.stringify(state.shape)}, not ${JSON.stringify(shape)}` };
 
   const finished: FinishedFold[] = [];

@@ -36,6 +36,12 @@ export interface FoldState {
   plateau: PlateauState;
   /** Weights of the best epoch, kept when early_stopping.restore_best asks for them. */
   bestWeights?: EncodedWeights;
+  /**
+   * An epoch stopped part-way by an interrupt: batches before `batch` are done, `sum` is their
+   * summed loss and `lr` the epoch's learning rate. The order and dropout masks are functions of
+   * the epoch and batch, so training continues from here bit for bit.
+   */
+  partial?: { epoch: number; batch: number; sum: number; lr: number };
 }
 
 /** A fold in training, as the epoch hook sees it (to checkpoint it). */
@@ -60,6 +66,8 @@ export interface FoldJob {
   resume?: { state: FoldState; weights: EncodedWeights; optimizer: OptimizerState };
   /** Called after every epoch but the fold's last (the caller saves the finished fold itself). */
   onEpoch(s: FoldSnapshot): Promise<void>;
+  /** Called once when `signal` aborts mid-fold, with `state.partial` set (the caller saves a checkpoint); then trainFold throws. */
+  onInterrupt(s: FoldSnapshot): Promise<void>;
 }
 
 export interface FoldOutcome {
@@ -70,6 +78,10 @@ export interface FoldOutcome {
 
 // Rows per forward pass when computing val_loss (memory only: results do not depend on it).
 const VALIDATION_BATCH = 1024;
+// The fused step is one synchronous addon call: without a turn of the event loop now and then,
+// SIGINT's handler (which aborts `signal`) cannot run until the fold ends. Every 50 ms the
+// loop yields once (a setImmediate: microseconds), so Ctrl-C is seen within a batch or so.
+const YIELD_MS = 50;
 
 export function newFoldState(params: TrainParams): FoldState {
   return { epochs: [], timestamps: [], best: { val_loss: Infinity, epoch: 0 }, wait: 0, lr: baseLearningRate(params), plateau: initialPlateau() };
@@ -109,17 +121,31 @@ export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
     const fused = job.fused ? new FusedTrainer(rt, model, optimizer, params, job.train) : undefined;
     const batches = fused ? undefined : new BatchGatherer(job.train.x, job.train.t, params.batch_size);
     let finished = state.epochs.length >= params.epochs || (es !== undefined && state.wait >= es.patience);
+    const partial = state.partial;
+    delete state.partial;
+    let lastYield = performance.now();
 
-    for (let epoch = state.epochs.length + 1; !finished; epoch++) {
-      const lr = scheduledLearningRate(params.lr_schedule, baseLearningRate(params), epoch, params.epochs, state.lr);
+    for (let epoch = partial?.epoch ?? state.epochs.length + 1; !finished; epoch++) {
+      const from = partial?.epoch === epoch ? partial : undefined;
+      const lr = from ? from.lr : scheduledLearningRate(params.lr_schedule, baseLearningRate(params), epoch, params.epochs, state.lr);
       setLearningRate(optimizer, lr);
       const order = new Int32Array(job.train.x.rows);
       for (let i = 0; i < order.length; i++) order[i] = i;
       new Rng(deriveSeed(seed, `fold${fold}/epoch${epoch}`)).shuffle(order);
 
-      let sum = 0;
-      for (let b = 0; b * params.batch_size < order.length; b++) {
-        if (job.signal.aborted) throw job.signal.reason;
+      let sum = from ? from.sum : 0;
+      for (let b = from ? from.batch : 0; b * params.batch_size < order.length; b++) {
+        if (performance.now() - lastYield >= YIELD_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+        if (job.signal.aborted) {
+          // Stopped before batch b: save where we are, so a resume loses nothing.
+          for (const d of dropouts) d.layer.seed = layerSeed(seed, fold, d.index);
+          state.partial = { epoch, batch: b, sum, lr };
+          await job.onInterrupt({ state, model, optimizer });
+          throw job.signal.reason;
+        }
         // Stateless dropout: tfjs reuses one mask per seed, so each batch gets its own.
         const seeds = dropouts.map((d) => deriveSeed(seed, `fold${fold}/epoch${epoch}/batch${b}/layer${d.index}`));
         if (fused) {

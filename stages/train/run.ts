@@ -31,7 +31,7 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
   const saved = await loadCheckpoint(ctx, shape);
   const finished: FinishedFold[] = saved?.finished ?? [];
   if (saved) {
-    const at = saved.current ? `fold ${saved.current.fold} after epoch ${saved.current.state.epochs.length}` : `fold ${finished.length}`;
+    const at = saved.current ? describe(saved.current.fold, saved.current.state.partial, saved.current.state.epochs.length) : `fold ${finished.length}`;
     ctx.log(`resuming from the checkpoint at ${at}`);
     ctx.progress(finished.length * shape.epochs + (saved.current?.state.epochs.length ?? 0), total, 'epochs');
   }
@@ -64,18 +64,42 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
         if (ctx.checkpoint.due?.() ?? true) await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished, { fold, snapshot }));
         ctx.progress(fold * shape.epochs + snapshot.state.epochs.length, total, 'epochs');
       },
+      onInterrupt: (snapshot) => saveOnInterrupt(ctx, () => checkpointFiles(rt, shape, finished, { fold, snapshot }), describe(fold, snapshot.state.partial)),
     });
     const files = await modelToFiles(rt, outcome.model);
     outcome.model.dispose();
     const s = outcome.state;
     const history: FoldHistory = { fold, best_epoch: s.best.epoch, stopped_epoch: s.epochs.length, epochs: s.epochs };
     finished.push({ history, timestamps: s.timestamps, scaler, files });
+    if (ctx.signal.aborted) {
+      // Even after the last fold: the runner would discard a result it got after Ctrl-C.
+      await saveOnInterrupt(ctx, () => checkpointFiles(rt, shape, finished), `the end of fold ${fold}`);
+      throw ctx.signal.reason;
+    }
     if (ctx.checkpoint.due?.() ?? true) await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished));
     ctx.progress((fold + 1) * shape.epochs, total, 'epochs');
     const early = s.epochs.length < shape.epochs ? `, stopped early at epoch ${s.epochs.length}` : '';
     ctx.log(`fold ${fold}: best epoch ${s.best.epoch} of ${shape.epochs}, val_loss ${s.best.val_loss.toPrecision(6)}${early}`);
   }
   return result(finished, data);
+}
+
+/**
+ * Ctrl-C mid-training: the checkpoint is written now, whatever PARAMFLOW_CHECKPOINT_SECONDS
+ * says, so the next run resumes at the interrupted batch. A failed save is logged, not thrown:
+ * the run stops as interrupted either way (the previous checkpoint, if any, is intact).
+ */
+async function saveOnInterrupt(ctx: StageContext, files: () => Promise<Record<string, Uint8Array>>, at: string): Promise<void> {
+  try {
+    await ctx.checkpoint.save(await files());
+    ctx.log(`interrupted: saved a checkpoint at ${at}; the next run resumes there`);
+  } catch (err) {
+    ctx.log(`interrupted: could not save a checkpoint at ${at}: ${(err as Error).message}`);
+  }
+}
+
+function describe(fold: number, partial: { epoch: number; batch: number } | undefined, epochs = 0): string {
+  return partial ? `fold ${fold}, epoch ${partial.epoch} before batch ${partial.batch}` : `fold ${fold} after epoch ${epochs}`;
 }
 
 function result(finished: readonly FinishedFold[], data: Data): StageResult {
