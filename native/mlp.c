@@ -351,6 +351,44 @@ static double loss_and_grad(const hyper *h, const float *p, const float *t, floa
   return sum / (double)n;
 }
 
+/* A step's parameters by layer (dense kernel and bias; batch norm gamma, beta, moving stats). */
+typedef struct {
+  float *W[MAX_LAYERS], *B[MAX_LAYERS], *MM[MAX_LAYERS], *MV[MAX_LAYERS];
+  int dropouts;
+} layer_params;
+
+/* Binds params (in mlpStep's order) to the plan's layers, checking each size; 0 with a RangeError if one differs. */
+static int bind_params(napi_env env, const plan *p, float **params, const size_t *lparams, layer_params *out) {
+  memset(out, 0, sizeof *out);
+  for (int i = 0, pi = 0; i < p->n; i++) {
+    const layer *l = &p->L[i];
+    int ok = 1;
+    if (l->kind == L_DENSE) {
+      out->W[i] = params[pi];
+      ok = lparams[pi++] == (size_t)l->in * l->out;
+      if (l->bias) { out->B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
+    } else if (l->kind == L_BN) {
+      if (l->scale) { out->W[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
+      if (l->center) { out->B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
+      out->MM[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out;
+      out->MV[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out;
+    } else if (l->kind == L_DROPOUT) {
+      out->dropouts++;
+    }
+    if (!check(env, ok, "mlp: a parameter's size does not match its layer")) return 0;
+  }
+  return 1;
+}
+
+/* A dense layer's forward pass on rows × in: z = in · W (+ bias), y = act(z). */
+static void dense_forward(layer *l, int rows, const float *in, const float *W, const float *B) {
+  gemm(0, 0, rows, l->out, l->in, in, W, l->z);
+  if (B)
+    for (int r = 0; r < rows; r++)
+      for (int j = 0; j < l->out; j++) l->z[(size_t)r * l->out + j] += B[j];
+  activate(l->act, l->z, l->y, (size_t)rows * l->out);
+}
+
 static int get_f32_list(napi_env env, napi_value arr, float **out, size_t *lens, uint32_t want, const char *what) {
   uint32_t n = 0;
   if (napi_get_array_length(env, arr, &n) != napi_ok || n != want) {
@@ -419,25 +457,10 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
     if (!check(env, order[start + i] >= 0 && (size_t)order[start + i] < samples, "mlpStep: row index out of range")) return NULL;
 
   /* Parameters by layer, checked against the layer sizes. */
-  float *W[MAX_LAYERS] = {0}, *B[MAX_LAYERS] = {0}, *MM[MAX_LAYERS] = {0}, *MV[MAX_LAYERS] = {0};
-  int pi = 0, dropouts = 0;
-  for (int i = 0; i < p->n; i++) {
-    layer *l = &p->L[i];
-    int ok = 1;
-    if (l->kind == L_DENSE) {
-      W[i] = params[pi];
-      ok = lparams[pi++] == (size_t)l->in * l->out;
-      if (l->bias) { B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
-    } else if (l->kind == L_BN) {
-      if (l->scale) { W[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
-      if (l->center) { B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
-      MM[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out;
-      MV[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out;
-    } else if (l->kind == L_DROPOUT) {
-      dropouts++;
-    }
-    if (!check(env, ok, "mlpStep: a parameter's size does not match its layer")) return NULL;
-  }
+  layer_params lp;
+  if (!bind_params(env, p, params, lparams, &lp)) return NULL;
+  float **W = lp.W, **B = lp.B, **MM = lp.MM, **MV = lp.MV;
+  const int dropouts = lp.dropouts;
   for (int i = 0; i < slots * p->trainable; i++)
     if (!check(env, lstate[i] == p->plen[i / slots], "mlpStep: an optimizer array's size does not match its parameter")) return NULL;
   if (!check(env, ls >= (size_t)dropouts, "mlpStep: one seed per dropout layer")) return NULL;
@@ -456,11 +479,7 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
     layer *l = &p->L[i];
     const size_t cells = (size_t)rows * l->out;
     if (l->kind == L_DENSE) {
-      gemm(0, 0, rows, l->out, l->in, in, W[i], l->z);
-      if (B[i])
-        for (int r = 0; r < rows; r++)
-          for (int j = 0; j < l->out; j++) l->z[(size_t)r * l->out + j] += B[i][j];
-      activate(l->act, l->z, l->y, cells);
+      dense_forward(l, rows, in, W[i], B[i]);
       if (l->l1 != 0 || l->l2 != 0) {
         double s1 = 0, s2 = 0;
         for (size_t q = 0; q < (size_t)l->in * l->out; q++) {
@@ -574,15 +593,8 @@ napi_value mlp_predict(napi_env env, napi_callback_info info) {
   if (!get_f32_list(env, argv[3], params, lparams, (uint32_t)p->params, "mlpPredict: wrong number of parameters")) return NULL;
   const int k = p->L[p->n - 1].out;
   if (!check(env, rows >= 0 && (size_t)rows * p->inputs <= lx && (size_t)rows * k <= lo, "mlpPredict: bad sizes")) return NULL;
-  float *W[MAX_LAYERS] = {0}, *B[MAX_LAYERS] = {0};
-  for (int i = 0, pi = 0; i < p->n; i++) {
-    layer *l = &p->L[i];
-    if (l->kind != L_DENSE) continue;
-    W[i] = params[pi];
-    int ok = lparams[pi++] == (size_t)l->in * l->out;
-    if (l->bias) { B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
-    if (!check(env, ok, "mlpPredict: a parameter's size does not match its layer")) return NULL;
-  }
+  layer_params lp;
+  if (!bind_params(env, p, params, lparams, &lp)) return NULL;
   for (int r0 = 0; r0 < rows; r0 += p->max_rows) {
     const int n = rows - r0 < p->max_rows ? rows - r0 : p->max_rows;
     const float *in = x + (size_t)r0 * p->inputs;
@@ -590,11 +602,7 @@ napi_value mlp_predict(napi_env env, napi_callback_info info) {
       layer *l = &p->L[i];
       const size_t cells = (size_t)n * l->out;
       if (l->kind == L_DENSE) {
-        gemm(0, 0, n, l->out, l->in, in, W[i], l->z);
-        if (B[i])
-          for (int r = 0; r < n; r++)
-            for (int j = 0; j < l->out; j++) l->z[(size_t)r * l->out + j] += B[i][j];
-        activate(l->act, l->z, l->y, cells);
+        dense_forward(l, n, in, lp.W[i], lp.B[i]);
         in = l->y;
       } else if (l->kind == L_ACT) {
         memcpy(l->z, in, cells * sizeof(float));

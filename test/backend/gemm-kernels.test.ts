@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 
 import { addonPath, blasThreads, loadAddon, nativeProblem, type NativeAddon } from '../../src/backend/native/addon.js';
+import { lcgValues } from '../helpers/native.js';
 
 // paramflow's own GEMM (native/gemm.c) fixes its arithmetic: every output is an fma chain over
 // k in increasing order, so each micro-kernel, and any thread count, must give the same bits,
@@ -11,15 +12,7 @@ const problem = nativeProblem();
 const addon: NativeAddon | undefined = problem ? undefined : loadAddon();
 const ownGemm = addon !== undefined && addon.gemmKernel() !== 'openblas';
 
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+const values = (n: number, seed: number): Float32Array => lcgValues(n, seed);
 
 /** op(A) · op(B) in float64, with Σ|a||b| per element for the error bound. */
 function reference(ta: boolean, tb: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array) {

@@ -1,17 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { blasThreads, loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
-import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
+import { NATIVE_PROBLEM, lcgValues, needsNative } from '../helpers/native.js';
 
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+const values = (n: number, seed: number): Float32Array => lcgValues(n, seed);
 
 /** op(A) · op(B) in double precision, the plain way. */
 function reference(ta: boolean, tb: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array): Float64Array {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
-import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
+import { NATIVE_PROBLEM, lcgValues, needsNative } from '../helpers/native.js';
 import { REPO } from '../helpers/project.js';
 
 // The fused trainer's element-wise loops are compiled for AVX-512, AVX2 and plain x86-64, one
@@ -16,15 +16,7 @@ import { REPO } from '../helpers/project.js';
 const dir = mkdtempSync(join(tmpdir(), 'paramflow-plain-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function values(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
+const values = lcgValues;
 
 const [INPUTS, HIDDEN, K, N] = [120, 48, 4, 200];
 const ACTIVATION = { relu: 1, tanh: 2, sigmoid: 3, elu: 4 } as const;

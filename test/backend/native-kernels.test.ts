@@ -4,21 +4,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadAddon } from '../../src/backend/native/addon.js';
 import { registerNativeBackend } from '../../src/backend/native/register.js';
-import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
+import { NATIVE_PROBLEM, lcgValues, needsNative } from '../helpers/native.js';
 
 // Each native kernel against the cpu kernel it replaces, on the same inputs: same shape,
 // values within float32 rounding (the BLAS and the cpu backend add in different orders).
 
 /** Seeded values in [-2, 2) (a little LCG: no tfjs randomness, identical on both sides). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 4 - 2;
-  }
-  return out;
-}
+const values = (n: number, seed: number): Float32Array => lcgValues(n, seed, 2);
 
 /** Runs `f` on both backends with fresh tensors of `shapes`; returns both results' shapes and values. */
 function both(shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor, seed = 1) {

@@ -16,3 +16,17 @@ export const NATIVE_PROBLEM: string | undefined = backendProblem('native');
 export function needsNative(title: string): string {
   return NATIVE_PROBLEM === undefined ? title : `${title} (skipped: needs the native addon: ${NATIVE_PROBLEM})`;
 }
+
+/**
+ * n deterministic float32 values in [-scale, scale): an integer LCG from `seed` (the same
+ * stream test/native/gemm-harness.c draws, so C and JavaScript tests can share inputs).
+ */
+export function lcgValues(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
+  return out;
+}
