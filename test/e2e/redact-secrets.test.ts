@@ -2,6 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Layout } from '../../src/cache/layout.js';
+import type { SweepRecord } from '../../src/sweep/record.js';
+import { SweepStore } from '../../src/sweep/store.js';
 import { redactSecrets } from '../../src/util/redact.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 import { paramflow, quickProject } from '../helpers/project.js';
@@ -43,6 +46,19 @@ describe('redactSecrets', () => {
     for (const t of ['tracking.uri=http://127.0.0.1:5000', 'cache key: 0a1b2c', 'sigma=3 keys=4 monkey=1', 'Basic statistics', 'train.epochs=5 seed=7']) {
       expect(redactSecrets(t)).toBe(t);
     }
+  });
+});
+
+describe('sweep records', () => {
+  it('are stored redacted, while the live record keeps the texts its trials run with', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pf-redact-sweep-'));
+    const store = new SweepStore(new Layout(root));
+    const overrides = ['tracking.uri=http://alice:SETPASS1x@host/?token=QTOKEN2x', 'train.epochs=2'];
+    const record = { sweepId: 's1', status: 'FINISHED', overrides, trials: [] } as unknown as SweepRecord;
+    await store.write(record);
+    expect(record.overrides).toEqual(overrides);
+    expect(leaks({}, [root])).toEqual([]);
+    expect((await store.list())[0]!.overrides).toEqual(['tracking.uri=http://***@host/?token=***', 'train.epochs=2']);
   });
 });
 
