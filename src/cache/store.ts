@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeNpy, npyData, npyHeader } from '../format/npy.js';
@@ -8,6 +8,7 @@ import { jsonArtifact } from '../stage/ndarray.js';
 import type { Artifact, FoldReport, MetricPoint } from '../stage/types.js';
 import { crashPoint } from '../util/crash.js';
 import { writeHashed, type WrittenFile } from './entry-writer.js';
+import { CorruptEntryError, type Lineage } from './lineage.js';
 import type { Layout } from './layout.js';
 
 export const MANIFEST = 'manifest.json';
@@ -26,6 +27,8 @@ export interface Manifest {
   folds?: FoldReport[];
   details: KeyDetails;
   durationMs: number;
+  /** What it was computed from (absent in manifests written before lineage: "unknown"). */
+  lineage?: Lineage;
 }
 
 /** Why an entry can or cannot be used: a reason, not a bare boolean. */
@@ -40,6 +43,8 @@ export interface CommitInput {
   series?: Record<string, MetricPoint[]>;
   folds?: FoldReport[];
   durationMs: number;
+  /** The runner always records it; without it the entry's lineage is "unknown". */
+  lineage?: Lineage;
 }
 
 // The content-addressed store: `.paramflow/cache/<key>/` holds a stage's outputs,
@@ -73,25 +78,52 @@ export class CacheStore {
     return { hit: true, manifest };
   }
 
+  /**
+   * Reads an entry's outputs, each file checked against its recorded digest before it is
+   * decoded (one read, one hash: decoding may return a view of these very bytes).
+   * A damaged or missing file throws CorruptEntryError: its bytes are never used.
+   */
   async load(manifest: Manifest): Promise<Record<string, Artifact>> {
     const dir = this.layout.entry(manifest.key);
+    const read = async (file: string): Promise<Buffer> => {
+      const meta = manifest.files[file];
+      if (!meta) throw new CorruptEntryError(manifest.key, file, `is not listed in ${MANIFEST}`, manifest.stage);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(join(dir, file));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') throw new CorruptEntryError(manifest.key, file, 'is missing', manifest.stage);
+        throw err;
+      }
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      if (digest !== meta.sha256) {
+        throw new CorruptEntryError(manifest.key, file, `digest ${digest.slice(0, 12)}… does not match the recorded ${meta.sha256.slice(0, 12)}…`, manifest.stage);
+      }
+      return bytes;
+    };
     const out: Record<string, Artifact> = {};
     for (const [name, file] of Object.entries(manifest.outputs)) {
       if (file.endsWith('/')) {
         const files: Record<string, Uint8Array> = {};
         for (const rel of Object.keys(manifest.files).filter((f) => f.startsWith(file))) {
-          files[rel.slice(file.length)] = await readFile(join(dir, rel));
+          files[rel.slice(file.length)] = await read(rel);
         }
         out[name] = { kind: 'folder', files };
         continue;
       }
-      const bytes = await readFile(join(dir, file));
+      const bytes = await read(file);
       out[name] = file.endsWith('.npy') ? decodeNpy(bytes) : jsonArtifact(JSON.parse(bytes.toString('utf8')));
     }
     return out;
   }
 
-  async commit(input: CommitInput): Promise<Manifest> {
+  /**
+   * Writes a new entry. An entry already there is kept, unless `replace` (a re-execution,
+   * `--no-cache`) and its files differ from the new ones: then the new one takes its place.
+   * Either way the returned manifest describes this execution.
+   */
+  async commit(input: CommitInput, options: { replace?: boolean } = {}): Promise<Manifest> {
     await mkdir(this.layout.tmpDir, { recursive: true });
     const tmp = join(this.layout.tmpDir, `${input.key}.${process.pid}.${randomBytes(4).toString('hex')}`);
     await mkdir(tmp);
@@ -118,11 +150,12 @@ export class CacheStore {
         ...(input.folds ? { folds: input.folds } : {}),
         details: input.details,
         durationMs: input.durationMs,
+        ...(input.lineage ? { lineage: input.lineage } : {}),
       };
       await writeHashed(join(tmp, MANIFEST), [Buffer.from(JSON.stringify(manifest, null, 2))], { written: 0 });
       await writeHashed(join(tmp, COMPLETE), [Buffer.from(`${input.key}\n`)], { written: 0 });
       crashPoint('cache-before-rename', input.stage);
-      await this.place(tmp, input.key);
+      await this.place(tmp, input.key, options.replace ? files : undefined);
       crashPoint('cache-after-rename', input.stage);
       return manifest;
     } catch (err) {
@@ -132,15 +165,17 @@ export class CacheStore {
   }
 
   /** Makes the finished folder `tmp` (under tmpDir) the entry `key`, by rename; also how pulled entries arrive. */
-  async place(tmp: string, key: string): Promise<void> {
+  async place(tmp: string, key: string, replaceUnlike?: Record<string, WrittenFile>): Promise<void> {
     const dest = this.layout.entry(key);
     try {
       await rename(tmp, dest);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      // Someone else's entry is there (a lock-free writer, or a leftover): keep a good one.
-      if ((await this.lookup(key)).hit) {
+      // Someone else's entry is there (a lock-free writer, or a leftover): keep a good one,
+      // unless this is a re-execution whose bytes differ (the record must match the entry).
+      const there = await this.lookup(key);
+      if (there.hit && (!replaceUnlike || sameFiles(there.manifest.files, replaceUnlike))) {
         await rm(tmp, { recursive: true, force: true });
         return;
       }
@@ -187,6 +222,12 @@ export class CacheStore {
     for (const n of names) total += await stat(join(dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0);
     return total;
   }
+}
+
+function sameFiles(a: Record<string, WrittenFile>, b: Record<string, WrittenFile>): boolean {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k]!.sha256 === b[k]!.sha256 && a[k]!.size === b[k]!.size);
 }
 
 /** The files an artifact is stored as: `X.npy`, `metrics.json`, or `model/<relpath>` for a folder. */

@@ -4,6 +4,7 @@ import type { Layout } from '../cache/layout.js';
 import type { FolderCheckpoints } from '../cache/checkpoints.js';
 import type { StageProfile } from '../backend/profile.js';
 import type { CacheStore, Manifest } from '../cache/store.js';
+import { CorruptEntryError, lineageEntry, lineageMismatch, type Lineage } from '../cache/lineage.js';
 import { ParamflowError } from '../errors.js';
 import type { KeyDetails } from '../hash/stage-key.js';
 import type { Plan, PlannedStage } from '../pipeline/plan.js';
@@ -71,13 +72,42 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
     return (writes = writes.then(() => c.store.write(c.record)));
   };
 
+  const planned = new Map(c.plan.stages.map((s) => [s.spec.name, s]));
+  const io: StageIo = {
+    load: (name) => loadOutputs(name),
+    lineage: (s) => Object.fromEntries([...new Set(Object.values(s.spec.inputs))].map((from) => [from, lineageEntry(manifests.get(from)!.key, manifests.get(from)!.files)])),
+    current: (name) => manifests.get(name),
+  };
+  // An input is checked against its digests as it is read (CacheStore.load). A damaged
+  // entry is never used: it is removed and its stage computed again, here, once for all
+  // the stages that read it (they share this promise).
   const loadOutputs = (name: string): Promise<Record<string, Artifact>> => {
     let p = outputs.get(name);
     if (!p) {
-      p = c.cache.load(manifests.get(name)!);
+      p = c.cache.load(manifests.get(name)!).catch((err: unknown) => {
+        if (!(err instanceof CorruptEntryError)) throw err;
+        return recompute(name, err);
+      });
       outputs.set(name, p);
     }
     return p;
+  };
+  const recompute = async (name: string, damage: CorruptEntryError): Promise<Record<string, Artifact>> => {
+    c.reporter.stageLog(name, `warning: ${damage.message}; not using it: removing the entry and computing ${name} again`);
+    await appendLog(c, name, `warning: ${damage.message}; entry removed, stage recomputed`);
+    await c.cache.remove(damage.key);
+    let result: StageOutcome;
+    try {
+      result = await processStage(planned.get(name)!, { ...c, noCache: false }, io, () => writes);
+    } catch (err) {
+      throw new ParamflowError('PF_CACHE_CORRUPT', `${damage.message}, and computing ${name} again failed: ${(err as Error)?.message ?? String(err)}`, {
+        hint: `the damaged entry was removed; fix what made ${name} fail and run again`,
+        cause: err,
+      });
+    }
+    manifests.set(name, result.manifest);
+    Object.assign(c.record.stages[name]!, recordFields(result, `cache entry damaged (${damage.file}); recomputed`));
+    return result.outputs ?? c.cache.load(result.manifest);
   };
 
   const runOne = async (s: PlannedStage): Promise<void> => {
@@ -90,19 +120,10 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
       return unsaved ? saveRecord() : writes;
     };
     try {
-      const result = await processStage(s, c, loadOutputs, beforeExecute);
+      const result = await processStage(s, c, io, beforeExecute);
       manifests.set(name, result.manifest);
       if (result.outputs) outputs.set(name, Promise.resolve(result.outputs));
-      Object.assign(rec, {
-        status: result.cached ? 'cached' : 'executed',
-        reason: result.reason,
-        startedAt: result.startedAt,
-        durationMs: result.durationMs,
-        files: result.manifest.files,
-        metrics: result.manifest.metrics,
-        ...(result.manifest.series ? { series: result.manifest.series } : {}),
-        ...(result.manifest.folds ? { folds: result.manifest.folds } : {}),
-      });
+      Object.assign(rec, recordFields(result, result.reason));
       done.add(name);
       const reports = reportFiles(c, result.manifest);
       await c.store.keepArtifacts(c.record.runId, name, reports);
@@ -147,6 +168,38 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
   return failure ?? { status: 'FINISHED' };
 }
 
+/** A stage's record fields from its outcome: the manifest is this execution's (or the hit's). */
+function recordFields(result: StageOutcome, reason: string) {
+  return {
+    status: result.cached ? ('cached' as const) : ('executed' as const),
+    reason,
+    startedAt: result.startedAt,
+    durationMs: result.durationMs,
+    files: result.manifest.files,
+    metrics: result.manifest.metrics,
+    ...(result.manifest.series ? { series: result.manifest.series } : {}),
+    ...(result.manifest.folds ? { folds: result.manifest.folds } : {}),
+  };
+}
+
+/** How a stage reaches the stages before it: their outputs (checked), lineage and current manifests. */
+interface StageIo {
+  load: (name: string) => Promise<Record<string, Artifact>>;
+  lineage: (s: PlannedStage) => Lineage;
+  current: (name: string) => Manifest | undefined;
+}
+
+/** Why a hit's entry was built from other input bytes than its inputs' entries hold now (cheap: manifests only). */
+function staleLineage(m: Manifest, io: StageIo): string | undefined {
+  for (const [from, recorded] of Object.entries(m.lineage ?? {})) {
+    const now = io.current(from);
+    if (!now) continue;
+    const why = lineageMismatch(from, recorded, lineageEntry(now.key, now.files));
+    if (why) return why;
+  }
+  return undefined;
+}
+
 interface StageOutcome {
   cached: boolean;
   manifest: Manifest;
@@ -159,7 +212,7 @@ interface StageOutcome {
 async function processStage(
   s: PlannedStage,
   c: ExecuteContext,
-  loadOutputs: (n: string) => Promise<Record<string, Artifact>>,
+  io: StageIo,
   beforeExecute: () => Promise<void>,
 ): Promise<StageOutcome> {
   const name = s.spec.name;
@@ -169,7 +222,7 @@ async function processStage(
   // Cheapest check first: a finished entry needs no lock (entries are immutable).
   if (!c.noCache) {
     const quick = await c.cache.lookup(key);
-    if (quick.hit) return cachedOutcome(c, name, quick.manifest, startedAt);
+    if (quick.hit && !staleLineage(quick.manifest, io)) return cachedOutcome(c, name, quick.manifest, startedAt);
   }
   const { acquireLock, FolderCheckpoints, pullBeforeRun, pushAfterCommit, releaseSharedLock, takeSharedLock, stageProfile, takeKernelProfile } = await forExecution();
   const lock = await acquireLock(c.layout.lock(key), {
@@ -179,8 +232,15 @@ async function processStage(
   });
   let shared: SharedKeyHold | undefined;
   try {
-    const lookup = await c.cache.lookup(key);
-    if (lookup.hit && !c.noCache) return cachedOutcome(c, name, lookup.manifest, startedAt);
+    let lookup = await c.cache.lookup(key);
+    const stale = lookup.hit ? staleLineage(lookup.manifest, io) : undefined;
+    if (lookup.hit && !stale && !c.noCache) return cachedOutcome(c, name, lookup.manifest, startedAt);
+    if (stale && !c.noCache) {
+      // Built from input bytes other than those its inputs' entries now hold (one was replaced).
+      c.reporter.stageLog(name, `warning: cache entry ${key.slice(0, 12)} is stale (${stale}); removing it and recomputing`);
+      await c.cache.remove(key);
+      lookup = { hit: false, reason: 'absent' };
+    }
     if (!lookup.hit && lookup.reason !== 'absent') {
       c.reporter.stageLog(name, `warning: cache entry ${key.slice(0, 12)} is ${lookup.reason}${lookup.detail ? ` (${lookup.detail})` : ''}; removing it and recomputing`);
       await c.cache.remove(key);
@@ -196,7 +256,7 @@ async function processStage(
     for (const [input, from] of Object.entries(s.spec.inputs)) {
       // `noise.Y` (a command's {inputs.noise.Y}) reads output Y of noise.
       const output = input.startsWith(`${from}.`) ? input.slice(from.length + 1) : input;
-      const artifact = (await loadOutputs(from))[output];
+      const artifact = (await io.load(from))[output];
       if (artifact) inputs[input] = artifact;
     }
     crashPoint('stage-start', name);
@@ -209,24 +269,28 @@ async function processStage(
     const durationMs = Date.now() - t0;
     // With --jobs > 1 stages running at once share the kernel counts (the CLI says so).
     if (c.profile) c.profile.push(stageProfile(name, durationMs, takeKernelProfile()));
-    const existing = c.noCache ? await c.cache.lookup(key) : lookup;
-    const manifest = existing.hit
-      ? existing.manifest
-      : await c.cache.commit({
-          key,
-          stage: name,
-          details: s.key.details,
-          outputs: result.outputs,
-          metrics: result.metrics ?? {},
-          ...(result.series ? { series: result.series } : {}),
-          ...(result.folds ? { folds: result.folds } : {}),
-          durationMs,
-        });
+    // --no-cache over an existing entry: the record is this execution's, and the entry is
+    // replaced when the new bytes differ (kept when identical); see CacheStore.commit.
+    const existed = c.noCache && lookup.hit;
+    const manifest = await c.cache.commit(
+      {
+        key,
+        stage: name,
+        details: s.key.details,
+        outputs: result.outputs,
+        metrics: result.metrics ?? {},
+        ...(result.series ? { series: result.series } : {}),
+        ...(result.folds ? { folds: result.folds } : {}),
+        durationMs,
+        lineage: io.lineage(s),
+      },
+      { replace: c.noCache },
+    );
     await checkpoint.clear();
     // Kept when the stage fails (the program's inputs and partial outputs help to debug it).
     for (const d of scratches) await rm(d, { recursive: true, force: true });
     if (scratches.length > 0) await rmdir(dirname(scratches[0]!)).catch(() => undefined);
-    if (c.remote && !existing.hit) await pushAfterCommit(c.remote, c.cache, c.reporter, name, key);
+    if (c.remote && !existed) await pushAfterCommit(c.remote, c.cache, c.reporter, name, key);
     c.reporter.stageEnd(name, 'executed', durationMs);
     return { cached: false, manifest, outputs: result.outputs, reason, startedAt, durationMs };
   } finally {
