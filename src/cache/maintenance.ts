@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { RunRecord } from '../tracking/run-record.js';
 import { HOST, isOwnerDead } from '../util/process-alive.js';
 import { isLockLive } from './lock.js';
+import { lineageEntry, lineageMismatch } from './lineage.js';
 import type { CacheStore, Manifest } from './store.js';
 
 export interface EntryInfo {
@@ -43,6 +44,8 @@ function usage(runs: readonly RunRecord[]): Map<string, string[]> {
 export interface VerifyReport {
   checked: number;
   bad: { key: string; problem: string }[];
+  /** Intact entries whose manifest records no lineage (written before it existed): their inputs cannot be checked. */
+  lineageUnknown: string[];
 }
 
 export type EntryCheck = { state: 'absent' } | { state: 'busy' } | { state: 'intact'; manifest: Manifest } | { state: 'corrupt'; problem: string };
@@ -56,19 +59,49 @@ export async function checkEntry(cache: CacheStore, key: string): Promise<EntryC
   return v.ok ? { state: 'intact', manifest: v.manifest } : { state: 'corrupt', problem: v.problem };
 }
 
-/** Re-reads every digest; a bad entry is named and removed (it would be recomputed). */
+/**
+ * Re-reads every digest, then each entry's lineage: an entry built from input bytes other
+ * than what its input entries hold now (damaged, or replaced), or from a bad entry, is bad
+ * too — transitively, the whole lineage. Bad entries are named and removed (recomputed by
+ * the next run). An input entry that is absent (collected) cannot be compared: not bad.
+ */
 export async function verifyCache(cache: CacheStore, options: { remove: boolean }): Promise<VerifyReport> {
-  const bad: VerifyReport['bad'] = [];
   const keys = await cache.keys();
-  for (const key of keys) {
-    const c = await checkEntry(cache, key);
-    if (c.state === 'corrupt') {
-      bad.push({ key, problem: c.problem });
-      if (options.remove) await cache.remove(key);
+  const own = new Map<string, EntryCheck>();
+  for (const key of keys) own.set(key, await checkEntry(cache, key));
+  const verdict = new Map<string, string | null>(); // problem, or null when good
+  const lineageUnknown: string[] = [];
+  const judge = (key: string): string | null => {
+    if (verdict.has(key)) return verdict.get(key)!;
+    const c = own.get(key);
+    let problem: string | null = null;
+    if (c?.state === 'corrupt') problem = c.problem;
+    else if (c?.state === 'intact' && !c.manifest.lineage) lineageUnknown.push(key);
+    else if (c?.state === 'intact') {
+      for (const [from, recorded] of Object.entries(c.manifest.lineage!)) {
+        const input = own.get(recorded.key);
+        if (!input || input.state !== 'intact') {
+          if (input?.state === 'corrupt') problem = `built from ${from} entry ${recorded.key.slice(0, 12)}, which is damaged (${input.problem})`;
+        } else if (judge(recorded.key) !== null) {
+          problem = `built from ${from} entry ${recorded.key.slice(0, 12)}, which is bad (${judge(recorded.key)})`;
+        } else {
+          const why = lineageMismatch(from, recorded, lineageEntry(recorded.key, input.manifest.files));
+          if (why) problem = why;
+        }
+        if (problem) break;
+      }
     }
+    verdict.set(key, problem);
+    return problem;
+  };
+  const bad: VerifyReport['bad'] = [];
+  for (const key of keys) {
+    const problem = judge(key);
+    if (problem !== null) bad.push({ key, problem });
   }
+  if (options.remove) for (const b of bad) await cache.remove(b.key);
   await removeLeftovers(cache);
-  return { checked: keys.length, bad };
+  return { checked: keys.length, bad, lineageUnknown: lineageUnknown.sort() };
 }
 
 export interface GcReport {

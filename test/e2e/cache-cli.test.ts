@@ -45,8 +45,10 @@ describe('paramflow cache', () => {
     const verify = await paramflow(dir, ['cache', 'verify']);
     expect(verify.exitCode).toBe(1);
     expect(verify.stdout).toContain(`bad entry ${rec.stages.noise!.key.slice(0, 12)}: Y.npy digest`);
+    // folds was built from the damaged entry's recorded bytes (its lineage): removed too.
+    expect(verify.stdout).toContain(`bad entry ${rec.stages.folds!.key.slice(0, 12)}: built from noise entry`);
     const next = await runJson(dir);
-    expect(next.executed).toEqual(['noise']);
+    expect(next.executed.sort()).toEqual(['folds', 'noise']);
     expect((await runRecord(dir, next.runId)).stages.noise!.files).toEqual(rec.stages.noise!.files);
   });
 

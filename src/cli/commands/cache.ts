@@ -26,6 +26,9 @@ export async function cacheLsCommand(flags: { json?: boolean }): Promise<number>
 export async function cacheVerifyCommand(): Promise<number> {
   const report = await verifyCache(projectCache(), { remove: true });
   for (const b of report.bad) process.stdout.write(`bad entry ${b.key.slice(0, 12)}: ${b.problem} — removed; the next run recomputes it\n`);
+  if (report.lineageUnknown.length > 0) {
+    process.stdout.write(`${report.lineageUnknown.length} entries record no lineage (written by an older paramflow): what they were computed from cannot be checked\n`);
+  }
   process.stdout.write(`${report.checked} entries checked, ${report.bad.length} bad\n`);
   return report.bad.length === 0 ? EXIT.ok : EXIT.failed;
 }
