@@ -69,6 +69,27 @@ describe('--no-cache over existing entries', { timeout: 120_000 }, () => {
     expect((await paramflow(dir, ['cache', 'verify'])).stdout).toMatch(/3 entries checked, 0 bad/);
   });
 
+  it('a hit built from bytes its input entry no longer holds (replaced by another pipeline) is recomputed', async () => {
+    const dir = makeProject(PIPELINE);
+    writeFileSync(join(dir, 'scale.mjs'), SCRIPT);
+    writeFileSync(join(dir, 'factor.txt'), '2');
+    const first = await runRecord(dir, (await runJson(dir)).runId);
+    // The same stages without \`copy\`: same keys, and --no-cache replaces scale's entry only.
+    writeFileSync(join(dir, 'short.yaml'), PIPELINE.slice(0, PIPELINE.indexOf('  copy:')));
+    writeFileSync(join(dir, 'factor.txt'), '3');
+    const short = await paramflow(dir, ['run', 'short.yaml', '--no-cache']);
+    expect(short.exitCode, String(short.stderr)).toBe(0);
+
+    const run = await paramflow(dir, ['run', 'pipeline.yaml', '--json']);
+    expect(run.exitCode, String(run.stderr)).toBe(0);
+    expect(run.stderr).toMatch(new RegExp(`warning: cache entry ${first.stages.copy!.key.slice(0, 12)} is stale \\(built from scale's Y2\\.npy`));
+    const rec = await runRecord(dir, (JSON.parse(String(run.stdout)) as { runId: string }).runId);
+    expect(rec.stages.scale!.key).toBe(first.stages.scale!.key);
+    expect(rec.stages.copy!.status).toBe('executed');
+    const entry = (stage: string, file: string) => readFileSync(join(dir, '.paramflow', 'cache', rec.stages[stage]!.key, file));
+    expect(floats(entry('copy', 'copy.npy'))).toEqual(floats(entry('scale', 'Y2.npy')));
+  });
+
   it('keeps an entry whose bytes are the same, and the record is still this execution', async () => {
     const dir = makeProject(PIPELINE);
     writeFileSync(join(dir, 'scale.mjs'), SCRIPT);
