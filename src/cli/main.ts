@@ -3,7 +3,11 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { isMlflowError } from '../tracking/mlflow/errors.js';
+import { guardOutputStreams } from './output/closed-streams.js';
 import { parseTolerance } from './parse-tolerance.js';
+
+// A reader that went away (`| head -1`) must never end a run: see closed-streams.ts.
+guardOutputStreams();
 
 // Commands load on use: a cached no-op `run` should not pay for every other command's modules.
 const collect = (value: string, previous: string[]) => [...previous, value];
