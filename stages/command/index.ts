@@ -4,6 +4,8 @@ import { ParamflowError } from '../../src/errors.js';
 import { defineStage, type Artifact, type OutputSpec, type ParamProblem, type StageContext, type StageInputs, type StagePorts, type StageResult } from '../../src/stage/types.js';
 import { artifactPath, envName, readMetrics, readOutput, readPlots, writeArtifact } from './files.js';
 import type { ProcessOutcome } from './process.js';
+import type { StartRecord } from './supervise.js';
+import { HOST } from '../../src/util/process-alive.js';
 import { parseRun, placeholders, render, shellQuote, type Placeholder } from './template.js';
 
 export interface CommandParams {
@@ -22,6 +24,8 @@ const RESERVED = ['metrics', 'plots'];
 /** Words in `run` with these extensions are scripts: their content goes into the key. */
 const SCRIPT = /\.(py|js|mjs|cjs|ts|mts|R|r|jl|sh|bash|rb|pl|m|lua)$/;
 const PYTHON = /^python(3(\.\d+)?)?$/;
+/** In the stage's checkpoint: the running program's group and token (supervise.ts). */
+const START_FILE = 'command-start.json';
 
 export function declaredOutputs(params: Pick<CommandParams, 'outputs'>): OutputSpec[] {
   return params.outputs.map((o) => {
@@ -123,13 +127,22 @@ async function runCommand(inputs: StageInputs, params: CommandParams, ctx: Stage
   ctx.log(`$ ${shown}`);
   // execa loads here, not with the registry: validating a pipeline never starts a process.
   const { runProcess } = await import('./process.js');
+  const supervise = await import('./supervise.js');
+  await endEarlierStart(ctx, supervise);
+  const token = supervise.newToken();
+  let recorded: Promise<void> | undefined;
   const outcome = await runProcess(argv, {
+    onStart: (pgid) => {
+      const start: StartRecord = { pgid, host: HOST, token };
+      recorded = ctx.checkpoint.save({ [START_FILE]: Buffer.from(JSON.stringify(start)) }).catch(() => undefined);
+    },
     cwd: ctx.dir,
     shell: params.shell,
     signal: ctx.signal,
     ...(params.timeout !== undefined ? { timeoutMs: params.timeout * 1000 } : {}),
     env: {
       ...params.env,
+      [supervise.TOKEN_VAR]: token,
       PARAMFLOW_STAGE: ctx.stage,
       PARAMFLOW_SEED: String(ctx.seed),
       PARAMFLOW_PARAMS: paramsFile,
@@ -142,6 +155,7 @@ async function runCommand(inputs: StageInputs, params: CommandParams, ctx: Stage
     },
     onLine: (stream, line) => ctx.log(stream === 'stderr' ? `[stderr] ${line}` : line),
   });
+  await recorded;
   ctx.signal.throwIfAborted();
   if (outcome.startError || outcome.timedOut || outcome.exitCode !== 0) throw commandFailed(ctx.stage, shown, outcome, params);
 
@@ -151,6 +165,24 @@ async function runCommand(inputs: StageInputs, params: CommandParams, ctx: Stage
   const plots = await readPlots(out, new Set([...outputPaths.values()].map((p) => basename(p))));
   if (Object.keys(plots).length > 0) artifacts.plots = { kind: 'folder', files: plots };
   return { outputs: artifacts, ...(metrics ? { metrics } : {}) };
+}
+
+/**
+ * A run killed while this stage's program ran may have left processes behind that outlived the
+ * launcher meant to end them (supervise.ts): they would finish their side effects beside the new
+ * start. The start is recorded in the stage's checkpoint (cleared once the stage is cached).
+ */
+async function endEarlierStart(ctx: StageContext, supervise: typeof import('./supervise.js')): Promise<void> {
+  const saved = (await ctx.checkpoint.load())?.[START_FILE];
+  if (!saved) return;
+  let start: StartRecord;
+  try {
+    start = JSON.parse(Buffer.from(saved).toString('utf8')) as StartRecord;
+  } catch {
+    return;
+  }
+  const killed = await supervise.endLeftovers(start);
+  if (killed.length > 0) ctx.log(`ended ${killed.length} process(es) left running by an earlier, killed run of this stage (pid ${killed.join(', ')})`);
 }
 
 function commandFailed(stage: string, shown: string, o: ProcessOutcome, params: CommandParams): ParamflowError {

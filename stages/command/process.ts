@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { LAUNCHER } from './supervise.js';
 
 export interface ProcessOptions {
   cwd: string;
@@ -8,6 +9,8 @@ export interface ProcessOptions {
   signal: AbortSignal;
   /** Each line the program writes, as it writes it. */
   onLine(stream: 'stdout' | 'stderr', line: string): void;
+  /** Called once the program's process group exists, with its id. */
+  onStart?(pgid: number): void;
 }
 
 export interface ProcessOutcome {
@@ -58,9 +61,10 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * Runs a program as the leader of its own process group, so that on SIGINT or timeout
- * the whole tree (the program and whatever it started) is killed, not just the program.
- * No shell unless asked. Leftover processes of the group are killed when the program exits.
+ * Runs a program in a process group of its own, so that on SIGINT or timeout the whole tree
+ * (the program and whatever it started) is killed, not just the program. No shell unless asked.
+ * Leftover processes of the group are killed when the program exits. The group's leader is a
+ * launcher (supervise.ts) that kills the group when paramflow dies, even of SIGKILL.
  */
 export async function runProcess(argv: readonly string[], o: ProcessOptions): Promise<ProcessOutcome> {
   if (!exitHookInstalled) {
@@ -70,17 +74,24 @@ export async function runProcess(argv: readonly string[], o: ProcessOptions): Pr
     });
   }
   const [file, ...args] = argv;
-  const child = execa(file!, args, {
+  // fd 3: the supervisor socket; only this process holds its other end (libuv opens it close-on-exec).
+  const child = execa(process.execPath, ['-e', LAUNCHER, JSON.stringify([file, args, o.shell])], {
     cwd: o.cwd,
     env: o.env,
-    shell: o.shell,
     detached: true,
     reject: false,
     buffer: false,
-    stdin: 'ignore',
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     stripFinalNewline: false,
   });
   const pid = child.pid;
+  let startError: string | undefined;
+  const supervisor = child.stdio[3] as NodeJS.ReadableStream | undefined;
+  supervisor?.on('data', (chunk: Buffer) => {
+    const m = /\{.*\}/.exec(chunk.toString('utf8'));
+    if (m) startError = (JSON.parse(m[0]) as { startError?: string }).startError;
+  });
+  if (pid !== undefined) o.onStart?.(pid);
   const tail: string[] = [];
   const pump = (stream: 'stdout' | 'stderr') => {
     let rest = '';
@@ -129,12 +140,13 @@ export async function runProcess(argv: readonly string[], o: ProcessOptions): Pr
   }
   try {
     const result = await child;
+    if (startError === undefined && result.exitCode === undefined && !result.signal) startError = result.shortMessage;
+    if (startError !== undefined) return { timedOut, aborted, startError, stderrTail: tail };
     return {
       ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
       ...(result.signal ? { signal: result.signal } : {}),
       timedOut,
       aborted,
-      ...(result.exitCode === undefined && !result.signal ? { startError: result.shortMessage } : {}),
       stderrTail: tail,
     };
   } finally {
