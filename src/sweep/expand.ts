@@ -1,7 +1,7 @@
 import { canonicalJson } from '../hash/canonical-json.js';
 import { sha256 } from '../hash/sha256.js';
 import { deriveSeed, Rng } from '../stage/random.js';
-import type { Distribution, SweepSpec } from './spec.js';
+import { checkSweepSize, type Distribution, type SweepSpec } from './spec.js';
 
 export interface Trial {
   /** Stable from the values: the same values are the same trial in every rerun. */
@@ -18,6 +18,8 @@ export function trialId(values: Record<string, unknown>): string {
  * varying fastest), each crossed with `random.trials` seeded draws when both are given.
  */
 export function expandTrials(spec: SweepSpec, pipelineSeed: number): Trial[] {
+  // Callers check the size where they can locate the error (prepareSweep); this stops any other.
+  checkSweepSize(spec, {}, { file: '<sweep>' });
   let combos: Record<string, unknown>[] = [{}];
   for (const [key, values] of Object.entries(spec.grid ?? {})) {
     combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
@@ -30,11 +32,16 @@ export function expandTrials(spec: SweepSpec, pipelineSeed: number): Trial[] {
     combos = combos.flatMap((c) => draws.map((d) => ({ ...c, ...d })));
   }
   const seen = new Set<string>();
+  const ids = new Set<string>();
   const trials: Trial[] = [];
   for (const values of combos) {
-    const id = trialId(values);
-    if (seen.has(id)) continue; // a repeated grid value or draw is one trial
-    seen.add(id);
+    const text = canonicalJson(values);
+    if (seen.has(text)) continue; // a repeated grid value or draw is one trial
+    seen.add(text);
+    // 8 hex digits collide about once in 100,000 trials: distinct values get a longer id, never a merge.
+    let id = trialId(values);
+    if (ids.has(id)) id = `t${sha256(text).slice(0, 16)}`;
+    ids.add(id);
     trials.push({ id, values });
   }
   return trials;

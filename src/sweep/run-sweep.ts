@@ -13,7 +13,7 @@ import { HOST } from '../util/process-alive.js';
 import { expandTrials, replicateSeed, type Trial } from './expand.js';
 import { ProcessTrialExecutor, type TrialExecutor } from './process-executor.js';
 import { bestTrial, summarize, type ReplicateRecord, type SweepRecord, type TrialRecord } from './record.js';
-import { parseSweepFlag, type SweepSpec } from './spec.js';
+import { checkSweepSize, parseSweepFlag, type SweepSpec } from './spec.js';
 import { loadWithSweep } from './find.js';
 import { SweepStore } from './store.js';
 import { formatProgress, formatValues } from './progress.js';
@@ -55,9 +55,13 @@ export async function prepareSweep(
   const found = loaded ?? (await sweepOf(file, overrides, flags));
   if (!found) return undefined;
   const locations = sweepKeyLocations(found.base.file, file, flags);
+  checkSweepSize(found.spec, locations, locations[SWEEP_AT] ?? { file: '<command line>', line: 1, column: 1 });
   refuseNonFinite(found.spec, locations);
   const trials = expandTrials(found.spec, found.base.seed);
-  for (const t of trials) await loadPipeline(file, { registry: await builtinRegistry(), overrides: [...overrides, ...trialOverrides(t, locations)] });
+  // One read of the file for all trials; loadPipeline parses it once and copies it per trial.
+  const text = readFileSync(found.base.file, 'utf8');
+  const registry = await builtinRegistry();
+  for (const t of trials) await loadPipeline(file, { registry, text, withoutSweep: true, overrides: [...overrides, ...trialOverrides(t, locations)] });
   return { ...found, trials };
 }
 
@@ -191,12 +195,16 @@ function trialOverrides(t: Pick<Trial, 'values'>, locations: Record<string, Over
   return Object.entries(t.values).map(([k, v]) => ({ text: `${k}=${JSON.stringify(v)}`, ...(locations[k] ? { location: locations[k] } : {}) }));
 }
 
+/** Not a sweep key (those start with a letter): where the file's sweep (or its random.trials) is written. */
+const SWEEP_AT = '(sweep)';
+
 function sweepKeyLocations(abs: string, file: string, flags: readonly Override[]): Record<string, Override['location']> {
   const out: Record<string, Override['location']> = {};
   const src = YamlSource.parse(file, readFileSync(abs, 'utf8'));
   const sweep = (src.toJS() as { sweep?: { grid?: object; random?: { params?: object } } }).sweep;
   for (const k of Object.keys(sweep?.grid ?? {})) out[k] = src.locateKey(['sweep', 'grid'], k);
   for (const k of Object.keys(sweep?.random?.params ?? {})) out[k] = src.locateKey(['sweep', 'random', 'params'], k);
+  if (sweep) out[SWEEP_AT] = sweep.random ? src.locateKey(['sweep', 'random'], 'trials') : src.locateKey([], 'sweep');
   for (const f of flags) out[f.text.slice(0, f.text.indexOf('='))] = { file: '<command line>', line: 1, column: f.column ?? 1 };
   return out;
 }

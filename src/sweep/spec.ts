@@ -16,6 +16,39 @@ export const DEFAULT_OBJECTIVE: SweepSpec['objective'] = { metric: 'cv_rmse_mean
 /** Where each sweep key was written, for errors in its values. */
 export type SweepLocations = Record<string, SourceLocation>;
 
+/** The most trials one sweep may have (README: Reliability). Each is validated and recorded: past this, memory and time run out before a trial starts. */
+export const MAX_TRIALS = 100_000;
+
+/** Trials before duplicates are merged: the grid's product times the random draws. Counted, never expanded. */
+export function trialCount(spec: Pick<SweepSpec, 'grid' | 'random'>): number {
+  let n = spec.random?.trials ?? 1;
+  for (const values of Object.values(spec.grid ?? {})) n *= values.length;
+  return n;
+}
+
+/**
+ * Refuses a sweep of more than MAX_TRIALS trials before anything is expanded, located at the
+ * key whose values carry the count past the cap (a `--sweep` flag's is the command line).
+ */
+export function checkSweepSize(spec: Pick<SweepSpec, 'grid' | 'random'>, locations: Readonly<Record<string, SourceLocation | undefined>>, fallback: SourceLocation): void {
+  const total = trialCount(spec);
+  if (total <= MAX_TRIALS) return;
+  let n = spec.random?.trials ?? 1;
+  let culprit: string | undefined;
+  for (const [key, values] of Object.entries(spec.grid ?? {})) {
+    n *= values.length;
+    if (n > MAX_TRIALS) {
+      culprit = key;
+      break;
+    }
+  }
+  const sizes = [...Object.entries(spec.grid ?? {}).map(([k, v]) => `${k}: ${v.length}`), ...(spec.random ? [`random.trials: ${spec.random.trials}`] : [])];
+  throw new ParamflowError('PF_SCHEMA', `the sweep has ${Number.isSafeInteger(total) ? total.toLocaleString('en-US') : total.toExponential(2)} trials (${sizes.join(' × ')}); at most ${MAX_TRIALS.toLocaleString('en-US')} are allowed`, {
+    location: (culprit && locations[culprit]) || fallback,
+    hint: 'sweep fewer values per key, or split the sweep into several (a random search samples a large space in fewer trials)',
+  });
+}
+
 /**
  * `--sweep train.batch_size=16,32,64` (or `=[16, 32, 64]`) → a grid key and its values,
  * each value parsed as YAML (numbers stay numbers).
