@@ -145,8 +145,9 @@ program
 program
   .command('sync [ref]')
   .description('send MLflow logging that was spooled while the server was unreachable (all runs, or one)')
-  .action(async (ref) => {
-    exitCode = await (await import('./commands/sync.js')).syncCommand(ref);
+  .option('--show-refused', 'list the operations the MLflow server refused for good (all runs, or one), with its reasons')
+  .action(async (ref, flags) => {
+    exitCode = await (await import('./commands/sync.js')).syncCommand(ref, flags);
   });
 
 program

@@ -32,6 +32,8 @@ export interface RunDescription {
   };
   environment: Environment;
   mlflow: { runId: string; experimentId: string | null; url: string | null } | null;
+  /** Operations the MLflow server refused for good: missing there. */
+  mlflowRefused: number;
   error: RunRecord['error'] | null;
 }
 
@@ -80,6 +82,7 @@ export async function describeRun(loaded: LoadedRun, layout: Layout, objective =
       cache: await cacheFiles(r, new CacheStore(layout)),
     },
     environment: r.environment,
+    mlflowRefused: loaded.mlflowRefused ?? 0,
     mlflow: loaded.mlflow ? { runId: loaded.mlflow.runId, experimentId: loaded.mlflow.experimentId ?? null, url: loaded.mlflow.url ?? null } : null,
     error: r.error ?? null,
   };

@@ -1,5 +1,6 @@
 import type { ExportSummary } from './export-run.js';
 import { label } from './plot-specs.js';
+import { refusedText } from '../tracking/mlflow/refused.js';
 
 // summary.md of `paramflow export`: what a colleague reads before rerunning the run.
 
@@ -17,7 +18,7 @@ export function summaryMarkdown(s: ExportSummary): string {
     `| started (UTC) | ${r.startedAt} |`,
     `| ended (UTC) | ${r.endedAt ?? '–'} |`,
     `| overrides | ${r.overrides.length ? r.overrides.map((o) => `\`--set ${o}\``).join(' ') : 'none'} |`,
-    `| MLflow | ${r.mlflow?.url ? `[${r.mlflow.runId}](${r.mlflow.url})` : r.mlflow ? r.mlflow.runId : 'not logged'} |`,
+    `| MLflow | ${r.mlflow?.url ? `[${r.mlflow.runId}](${r.mlflow.url})` : r.mlflow ? r.mlflow.runId : 'not logged'}${r.mlflowRefused ? `; ${refusedText(r.mlflowRefused, r.runId)}` : ''} |`,
     '',
     '## How to rerun',
     '',

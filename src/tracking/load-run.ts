@@ -16,6 +16,8 @@ export interface LoadedRun {
   /** `local`: the record is in this project's run store; `mlflow`: downloaded from the run's artifacts. */
   source: 'local' | 'mlflow';
   mlflow?: { runId: string; experimentId?: string; url?: string };
+  /** Operations the MLflow server refused for good (local runs; see tracking/mlflow/refused.ts). */
+  mlflowRefused?: number;
   /** The resolved pipeline as uploaded to MLflow (`pipeline.yaml`), when it was downloaded. */
   pipelineYaml?: string;
 }
@@ -86,8 +88,9 @@ async function loadFromMlflow(id: string, store: RunStore, o: LoadRunOptions): P
 /** A local run, with the MLflow run it was logged to as its sync state recorded it (no network). */
 async function local(record: RunRecord, layout: Layout): Promise<LoadedRun> {
   const s = await mlflowState(layout, record.runId);
-  if (!s.mlflowRunId) return { record, source: 'local' };
-  return { record, source: 'local', mlflow: { runId: s.mlflowRunId, ...(s.experimentId ? { experimentId: s.experimentId } : {}), ...(s.url ? { url: s.url } : {}) } };
+  const refused = s.rejected > 0 ? { mlflowRefused: s.rejected } : {};
+  if (!s.mlflowRunId) return { record, source: 'local', ...refused };
+  return { record, source: 'local', ...refused, mlflow: { runId: s.mlflowRunId, ...(s.experimentId ? { experimentId: s.experimentId } : {}), ...(s.url ? { url: s.url } : {}) } };
 }
 
 function matchesLocally(ref: string, runs: readonly RunRecord[]): boolean {

@@ -5,7 +5,7 @@ import type { RunRecord } from '../../tracking/run-record.js';
 import { resolveRunRef } from '../../tracking/resolve-ref.js';
 import { RunStore } from '../../tracking/run-store.js';
 import { table } from '../output/format.js';
-import { mlflowState } from '../../tracking/mlflow/index.js';
+import { mlflowState, refusedText } from '../../tracking/mlflow/index.js';
 import { sweepTableCommand } from './sweep-table.js';
 
 export function projectStore(): RunStore {
@@ -24,7 +24,7 @@ export async function runsCommand(flags: { json?: boolean; limit?: number; pipel
   if (flags.limit) runs = runs.slice(0, flags.limit);
   const tracking = await Promise.all(runs.map((r) => mlflowState(store.layout, r.runId)));
   if (flags.json) {
-    const rows = runs.map((r, i) => ({ ...summary(r), mlflow: { state: tracking[i]!.state, pending: tracking[i]!.pending, runId: tracking[i]!.mlflowRunId ?? null, url: tracking[i]!.url ?? null } }));
+    const rows = runs.map((r, i) => ({ ...summary(r), mlflow: { state: tracking[i]!.state, pending: tracking[i]!.pending, refused: tracking[i]!.rejected, runId: tracking[i]!.mlflowRunId ?? null, url: tracking[i]!.url ?? null } }));
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return EXIT.ok;
   }
@@ -39,6 +39,8 @@ export async function runsCommand(flags: { json?: boolean; limit?: number; pipel
     return [s.runId, s.runHash.slice(0, 10), s.pipeline, s.status, s.started.replace('T', ' ').slice(0, 19), `${s.executed}/${s.cached}`, mlflow, s.params, s.metrics];
   });
   process.stdout.write(table(['RUN', 'HASH', 'PIPELINE', 'STATUS', 'STARTED (UTC)', 'RAN/CACHED', 'MLFLOW', 'SET', 'METRICS'], rows) + '\n');
+  // The column says `refused N`; the sentence says what that means and where to look.
+  for (const [i, t] of tracking.entries()) if (t.rejected > 0) process.stdout.write(`${runs[i]!.runId}: ${refusedText(t.rejected, runs[i]!.runId)}\n`);
   return EXIT.ok;
 }
 

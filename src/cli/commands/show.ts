@@ -3,6 +3,7 @@ import { describeRun, type RunDescription } from '../../report/describe-run.js';
 import { label } from '../../report/plot-specs.js';
 import type { Environment } from '../../tracking/run-record.js';
 import { loadRun } from '../../tracking/load-run.js';
+import { refusedText } from '../../tracking/mlflow/refused.js';
 import { formatBytes, formatDuration, table } from '../output/format.js';
 import { projectStore } from './runs.js';
 
@@ -24,7 +25,7 @@ export function showText(d: RunDescription): string {
   out.push(`  status      ${d.status}${d.error ? ` — ${d.error.code}${d.error.stage ? ` in ${d.error.stage}` : ''}: ${d.error.message}` : ''}`);
   out.push(`  time (UTC)  ${time(d.startedAt)} → ${time(d.endedAt)}${d.durationMs === null ? '' : ` (${formatDuration(d.durationMs)})`}`);
   out.push(`  overrides   ${d.overrides.length ? d.overrides.map((o) => `--set ${o}`).join(' ') : '(none)'}${d.noCache ? ' --no-cache' : ''}`);
-  out.push(`  mlflow      ${d.mlflow ? (d.mlflow.url ?? `run ${d.mlflow.runId}`) : '(not logged to MLflow)'}`);
+  out.push(`  mlflow      ${d.mlflow ? (d.mlflow.url ?? `run ${d.mlflow.runId}`) : '(not logged to MLflow)'}${d.mlflowRefused ? `; ${refusedText(d.mlflowRefused, d.runId)}` : ''}`);
   out.push('', 'stages');
   out.push(
     table(

@@ -5,6 +5,7 @@ export { trialNamer, sweepRunName } from './sweep-mapping.js';
 export { syncRun, syncSweep, syncAll, mlflowState, sweepMlflowState, type SyncOptions, type SyncRunResult, type MlflowRunState, type SyncStateName } from './sync.js';
 export { mlflowKeyProblems, checkKey, experimentNameProblem } from './limits.js';
 export { pipelineParamKeys, defaultRunName } from './mapping.js';
+export { listRefused, refusedText, type RefusedOps } from './refused.js';
 export { trackingUriProblem, parseTrackingUri, redactUri, TRACKING_URI_HINT } from './uri.js';
 export { MlflowClient } from './client.js';
 export { MlflowError, isMlflowError } from './errors.js';

@@ -10,6 +10,7 @@ import type { RetryPolicy } from './retry.js';
 import { SpoolSender, type DrainResult, type ParentResolver } from './sender.js';
 import { appendOps, newState, writeState, type SpoolFiles } from './spool.js';
 import { runUrl } from './uri.js';
+import { refusedText } from './refused.js';
 
 export interface QueueOptions {
   client: MlflowClient;
@@ -160,8 +161,8 @@ export class SpoolQueue {
     const rejected = sender.state.rejected.length;
     const message =
       pending === 0
-        ? `logged to MLflow${url ? `: ${url}` : ''}${rejected ? ` (${rejected} operations refused: see mlflow-sync.json)` : ''}`
-        : `tracking pending (${pending} operations spooled)${sender.state.lastError ? `: ${sender.state.lastError}` : ''}; \`paramflow sync\` sends them`;
+        ? `logged to MLflow${url ? `: ${url}` : ''}${rejected ? `, but ${refusedText(rejected, this.o.identity.value)}` : ''}`
+        : `tracking pending (${pending} operations spooled)${sender.state.lastError ? `: ${sender.state.lastError}` : ''}; \`paramflow sync\` sends them${rejected ? `; ${refusedText(rejected, this.o.identity.value)}` : ''}`;
     return { synced: pending === 0, pending, rejected, ...(run ? { runId: run.runId } : {}), ...(url ? { url } : {}), message };
   }
 

@@ -33,7 +33,8 @@ export interface SyncOptions {
   afterSend?: (op: SpooledOp) => void | Promise<void>;
 }
 
-export type SyncStateName = 'synced' | 'pending' | 'off';
+/** `refused`: nothing left to send, but the server refused some operations for good (see refused.ts). */
+export type SyncStateName = 'synced' | 'refused' | 'pending' | 'off';
 
 export interface SyncRunResult {
   /** The run id, or the sweep id for a sweep's own run. */
@@ -43,6 +44,8 @@ export interface SyncRunResult {
   sent: number;
   /** Operations the server refused for good, by this call. */
   rejected: number;
+  /** Operations the server refused for good, in all (this call and earlier ones). */
+  refused: number;
   /** Operations still spooled. */
   pending: number;
   mlflowRunId?: string;
@@ -99,7 +102,7 @@ export async function syncSweep(layout: Layout, sweepId: string, options: SyncOp
 async function syncSpool(layout: Layout, t: SpoolTarget, options: SyncOptions, resolver?: (client: MlflowClient) => ParentResolver): Promise<SyncRunResult> {
   const env = options.env ?? process.env;
   const spool = await readSpool(t.files.spool);
-  if (spool.length === 0) return { runId: t.id, state: 'off', sent: 0, rejected: 0, pending: 0 };
+  if (spool.length === 0) return { runId: t.id, state: 'off', sent: 0, rejected: 0, refused: 0, pending: 0 };
   if (t.running) return { ...(await summary(t)), error: 'the run is still going: its own process is logging it' };
   const before = await summary(t);
   if (before.pending === 0 && (!t.end || hasFinalStatus(spool, t.mainScope))) return before;
@@ -198,10 +201,13 @@ export async function syncAll(layout: Layout, options: SyncOptions = {}): Promis
 
 export interface MlflowRunState {
   state: SyncStateName;
-  /** `synced`, `pending N` or `off`: the column `paramflow runs` shows. */
+  /** `synced`, `refused N`, `pending N` or `off`: the column `paramflow runs` shows. */
   label: string;
   pending: number;
+  /** Operations the server refused for good (kept in `stateFile`). */
   rejected: number;
+  /** The state file (`mlflow-sync.json`) that keeps the refused operations. */
+  stateFile?: string;
   mlflowRunId?: string;
   experimentId?: string;
   server?: string;
@@ -226,11 +232,14 @@ async function spoolState(files: SpoolFiles, mainScope: string): Promise<MlflowR
   const acked = st?.acked ?? 0;
   const pending = spool.filter((op) => op.seq > acked).length;
   const run = st?.runs[mainScope];
+  const rejected = st?.rejected.length ?? 0;
   return {
-    state: pending === 0 ? 'synced' : 'pending',
-    label: pending === 0 ? 'synced' : `pending ${pending}`,
+    // A refused op is acknowledged (the spool moves on): nothing left to send, but not "synced".
+    state: pending > 0 ? 'pending' : rejected > 0 ? 'refused' : 'synced',
+    label: [pending > 0 ? `pending ${pending}` : '', rejected > 0 ? `refused ${rejected}` : '', pending + rejected === 0 ? 'synced' : ''].filter(Boolean).join(', '),
     pending,
-    rejected: st?.rejected.length ?? 0,
+    rejected,
+    stateFile: files.state,
     ...(run ? { mlflowRunId: run.runId } : {}),
     ...(st?.experimentId ? { experimentId: st.experimentId } : {}),
     ...(st?.server ? { server: st.server } : {}),
@@ -240,7 +249,7 @@ async function spoolState(files: SpoolFiles, mainScope: string): Promise<MlflowR
 }
 
 function resultOf(id: string, s: MlflowRunState): SyncRunResult {
-  return { runId: id, state: s.state, sent: 0, rejected: 0, pending: s.pending, ...(s.mlflowRunId ? { mlflowRunId: s.mlflowRunId } : {}), ...(s.url ? { url: s.url } : {}) };
+  return { runId: id, state: s.state, sent: 0, rejected: 0, refused: s.rejected, pending: s.pending, ...(s.mlflowRunId ? { mlflowRunId: s.mlflowRunId } : {}), ...(s.url ? { url: s.url } : {}) };
 }
 
 async function summary(t: SpoolTarget): Promise<SyncRunResult> {
