@@ -7,6 +7,7 @@ import { sha256File } from '../hash/sha256.js';
 import { jsonArtifact } from '../stage/ndarray.js';
 import type { Artifact, FoldReport, MetricPoint } from '../stage/types.js';
 import { crashPoint } from '../util/crash.js';
+import { ensureDir, probeWritable, storageError, withPath } from '../util/storage-errors.js';
 import { writeHashed, type WrittenFile } from './entry-writer.js';
 import { CorruptEntryError, type Lineage } from './lineage.js';
 import type { Layout } from './layout.js';
@@ -184,16 +185,22 @@ export class CacheStore {
     }
   }
 
+  /** Fails at once (PF_STORAGE) when results could not be stored: checked before a stage computes, not after. */
+  async assertWritable(stage: string): Promise<void> {
+    await probeWritable(this.layout.tmpDir, `checking that stage ${stage}'s results can be stored`);
+  }
+
   /** Removes an entry by renaming it aside first, so no reader sees half of it. */
   async remove(key: string): Promise<void> {
     const dest = this.layout.entry(key);
     const aside = join(this.layout.tmpDir, `${key}.rm.${process.pid}.${randomBytes(4).toString('hex')}`);
-    await mkdir(this.layout.tmpDir, { recursive: true });
+    await ensureDir(this.layout.tmpDir, `removing cache entry ${key.slice(0, 12)}`);
     try {
       await rename(dest, aside);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
+      // gc and verify on a read-only cache: say so, naming the entry, not a stack trace.
+      throw storageError(withPath(err, dest), `removing cache entry ${key.slice(0, 12)}`, dest) ?? err;
     }
     crashPoint('cache-remove');
     await rm(aside, { recursive: true, force: true });

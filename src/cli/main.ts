@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
+import { storageError } from '../util/storage-errors.js';
 import { isMlflowError } from '../tracking/mlflow/errors.js';
 import { guardOutputStreams } from './output/closed-streams.js';
 import { parseTolerance } from './parse-tolerance.js';
@@ -251,11 +253,27 @@ program
   });
 
 try {
+  checkWorkingFolder();
   await program.parseAsync(process.argv);
 } catch (err) {
   exitCode = report(err);
 }
 process.exitCode = exitCode;
+
+/** Every command resolves paths against the working folder: a deleted one (uv_cwd ENOENT) is named, not a stack trace. */
+function checkWorkingFolder(): void {
+  try {
+    process.cwd();
+  } catch (err) {
+    // PWD names it when it is the deleted folder (a shell keeps it); a parent's PWD, inherited, still exists.
+    const pwd = process.env.PWD;
+    const where = pwd && !existsSync(pwd) ? pwd : '(deleted)';
+    throw new ParamflowError('PF_STORAGE', `the working folder ${where} no longer exists (${(err as NodeJS.ErrnoException).code ?? 'ENOENT'})`, {
+      hint: 'cd into an existing folder (e.g. `cd ..` and back into the project), then run again',
+      cause: err,
+    });
+  }
+}
 
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
@@ -281,6 +299,13 @@ function report(err: unknown): number {
   if (err instanceof ParamflowError) {
     process.stderr.write(formatError(err) + '\n');
     return err.exitCode;
+  }
+  // A full, read-only or foreign folder met anywhere is the user's to fix, not a bug: say
+  // which path and what to do (the writers that know more say it better, before this).
+  const storage = storageError(err, `running \`paramflow ${process.argv.slice(2, 4).join(' ')}\``);
+  if (storage) {
+    process.stderr.write(formatError(storage) + '\n');
+    return storage.exitCode;
   }
   process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\n  hint: this is a bug in paramflow; please report it with the command you ran\n`);
   return EXIT.failed;

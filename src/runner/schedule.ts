@@ -251,6 +251,8 @@ async function processStage(
     if (pulled) return cachedOutcome(c, name, pulled, startedAt, 'cached (pulled from the remote cache)');
     const reason = c.noCache ? '--no-cache' : explainStage(s, lookup, c.previous.get(name)).reasons.join('; ');
     await beforeExecute();
+    // A read-only or foreign cache fails here, not after the stage trained for an hour.
+    await c.cache.assertWritable(name);
     c.reporter.stageStart(name, reason);
     const inputs: Record<string, Artifact> = {};
     for (const [input, from] of Object.entries(s.spec.inputs)) {

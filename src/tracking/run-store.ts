@@ -4,6 +4,7 @@ import type { Layout } from '../cache/layout.js';
 import { ParamflowError } from '../errors.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import { crashPoint } from '../util/crash.js';
+import { ensureDir } from '../util/storage-errors.js';
 import { redactDeep } from '../util/redact.js';
 import { isOwnerDead } from '../util/process-alive.js';
 import type { RunRecord } from './run-record.js';
@@ -22,7 +23,7 @@ export class RunStore {
 
   async write(record: RunRecord): Promise<void> {
     const dir = this.layout.run(record.runId);
-    await mkdir(dir, { recursive: true });
+    await ensureDir(dir, 'recording the run');
     crashPoint('runstore-write');
     // Every byte checked and synced before the rename: a full disk fails with PF_STORAGE
     // and leaves the previous record, never a truncated run.json.

@@ -1,4 +1,6 @@
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ParamflowError } from '../errors.js';
 
 // File-system failures a user can act on (a full disk, a read-only or foreign folder),
@@ -33,4 +35,37 @@ export function storageError(err: unknown, doing: string, path?: string): Paramf
 export function withPath(err: unknown, path: string): unknown {
   if (err && typeof err === 'object' && !(err as NodeJS.ErrnoException).path) (err as NodeJS.ErrnoException).path = path;
   return err;
+}
+
+/**
+ * mkdir -p `dir`, failing as PF_STORAGE naming the folder. On a read-only file system a
+ * recursive mkdir reports ENOENT (Node's mkdirp gives up on the first level it cannot
+ * create); the nearest missing level is created alone to learn the real reason (EROFS).
+ */
+export async function ensureDir(dir: string, doing: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    let real = err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      let missing = dir;
+      while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
+      real = await mkdir(missing).then(() => err, (e: unknown) => e);
+    }
+    throw storageError(real, doing, dir) ?? real;
+  }
+}
+
+/** Fails now, as PF_STORAGE, if files cannot be created in `dir`: before hours of work whose results could not be kept. */
+export async function probeWritable(dir: string, doing: string): Promise<void> {
+  await ensureDir(dir, doing);
+  const probe = join(dir, `.probe-${process.pid}-${Date.now()}`);
+  try {
+    await (await open(probe, 'wx')).close();
+  } catch (err) {
+    // Name the folder the user must fix, not the probe file that was never made.
+    if (err && typeof err === 'object') (err as NodeJS.ErrnoException).path = dir;
+    throw storageError(err, doing, dir) ?? err;
+  }
+  await rm(probe, { force: true });
 }
