@@ -4,7 +4,8 @@ import type { Layout } from '../cache/layout.js';
 import type { FolderCheckpoints } from '../cache/checkpoints.js';
 import type { StageProfile } from '../backend/profile.js';
 import type { CacheStore, Manifest } from '../cache/store.js';
-import { CorruptEntryError, lineageEntry, lineageMismatch, type Lineage } from '../cache/lineage.js';
+import { CorruptEntryError } from '../cache/lineage.js';
+import { recordFields, stageIo, staleLineage, type StageIo, type StageOutcome } from './stage-io.js';
 import { ParamflowError } from '../errors.js';
 import type { KeyDetails } from '../hash/stage-key.js';
 import type { Plan, PlannedStage } from '../pipeline/plan.js';
@@ -73,11 +74,7 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
   };
 
   const planned = new Map(c.plan.stages.map((s) => [s.spec.name, s]));
-  const io: StageIo = {
-    load: (name) => loadOutputs(name),
-    lineage: (s) => Object.fromEntries([...new Set(Object.values(s.spec.inputs))].map((from) => [from, lineageEntry(manifests.get(from)!.key, manifests.get(from)!.files)])),
-    current: (name) => manifests.get(name),
-  };
+  const io: StageIo = stageIo(manifests, (name) => loadOutputs(name));
   // An input is checked against its digests as it is read (CacheStore.load). A damaged
   // entry is never used: it is removed and its stage computed again, here, once for all
   // the stages that read it (they share this promise).
@@ -168,46 +165,6 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
   return failure ?? { status: 'FINISHED' };
 }
 
-/** A stage's record fields from its outcome: the manifest is this execution's (or the hit's). */
-function recordFields(result: StageOutcome, reason: string) {
-  return {
-    status: result.cached ? ('cached' as const) : ('executed' as const),
-    reason,
-    startedAt: result.startedAt,
-    durationMs: result.durationMs,
-    files: result.manifest.files,
-    metrics: result.manifest.metrics,
-    ...(result.manifest.series ? { series: result.manifest.series } : {}),
-    ...(result.manifest.folds ? { folds: result.manifest.folds } : {}),
-  };
-}
-
-/** How a stage reaches the stages before it: their outputs (checked), lineage and current manifests. */
-interface StageIo {
-  load: (name: string) => Promise<Record<string, Artifact>>;
-  lineage: (s: PlannedStage) => Lineage;
-  current: (name: string) => Manifest | undefined;
-}
-
-/** Why a hit's entry was built from other input bytes than its inputs' entries hold now (cheap: manifests only). */
-function staleLineage(m: Manifest, io: StageIo): string | undefined {
-  for (const [from, recorded] of Object.entries(m.lineage ?? {})) {
-    const now = io.current(from);
-    if (!now) continue;
-    const why = lineageMismatch(from, recorded, lineageEntry(now.key, now.files));
-    if (why) return why;
-  }
-  return undefined;
-}
-
-interface StageOutcome {
-  cached: boolean;
-  manifest: Manifest;
-  outputs?: Record<string, Artifact>;
-  reason: string;
-  startedAt: string;
-  durationMs: number;
-}
 
 async function processStage(
   s: PlannedStage,

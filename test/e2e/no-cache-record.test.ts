@@ -99,6 +99,6 @@ describe('--no-cache over existing entries', { timeout: 120_000 }, () => {
     expect(again.stages.scale!.files).toEqual(first.stages.scale!.files);
     expect(again.stages.scale!.startedAt).not.toBe(first.stages.scale!.startedAt);
     const manifest = JSON.parse(readFileSync(join(dir, '.paramflow', 'cache', first.stages.scale!.key, 'manifest.json'), 'utf8')) as { created: string };
-    expect(manifest.created < again.stages.scale!.startedAt).toBe(true);
+    expect(manifest.created < String(again.stages.scale!.startedAt)).toBe(true);
   });
 });
