@@ -46,6 +46,23 @@ export interface TrialTag {
   values: Record<string, unknown>;
 }
 
+/**
+ * A RUNNING sweep whose process died without recording its end (SIGKILL, a crash), as the sweep
+ * would have recorded itself on an interrupt: its unfinished replicates KILLED (a replicate gets
+ * its run id only once its run ends, so none of them has a finished run to look up).
+ */
+export function asKilled(r: SweepRecord): SweepRecord {
+  const error = `the sweep's process (pid ${r.pid} on ${r.host}) died before this replicate finished`;
+  return {
+    ...r,
+    status: 'KILLED',
+    trials: r.trials.map((t) => ({
+      ...t,
+      replicates: t.replicates.map((x) => (x.status === 'pending' || x.status === 'running' ? { ...x, status: 'KILLED' as const, error } : x)),
+    })),
+  };
+}
+
 /** Mean and sample std of the finished replicates' objectives. */
 export function summarize(t: TrialRecord): TrialRecord['objective'] {
   const xs = t.replicates.filter((r) => r.status === 'FINISHED' && r.objective !== undefined).map((r) => r.objective!);

@@ -5,7 +5,7 @@ import { ParamflowError } from '../errors.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import { isOwnerDead } from '../util/process-alive.js';
 import { redactDeep } from '../util/redact.js';
-import type { SweepRecord } from './record.js';
+import { asKilled, type SweepRecord } from './record.js';
 
 // Sweeps live beside runs: `.paramflow/sweeps/<sweep-id>/sweep.json`, replaced atomically.
 export class SweepStore {
@@ -28,7 +28,14 @@ export class SweepStore {
     for (const id of ids.filter((n) => !n.startsWith('.')).sort().reverse()) {
       try {
         const r = redactDeep(JSON.parse(await readFile(join(this.dir(id), 'sweep.json'), 'utf8')) as SweepRecord);
-        out.push(r.status === 'RUNNING' && isOwnerDead(r) ? { ...r, status: 'KILLED' } : r);
+        if (r.status === 'RUNNING' && isOwnerDead(r)) {
+          const killed = asKilled(r);
+          // Recorded, so that every later reader agrees (best effort: a read-only store still shows it).
+          await this.write(killed).catch(() => undefined);
+          out.push(killed);
+        } else {
+          out.push(r);
+        }
       } catch {
         // a sweep killed before its first write: nothing to show
       }

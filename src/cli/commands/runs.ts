@@ -1,6 +1,6 @@
 import { Layout } from '../../cache/layout.js';
 import { findProjectRoot } from '../../config/project-root.js';
-import { EXIT } from '../../errors.js';
+import { EXIT, ParamflowError } from '../../errors.js';
 import type { RunRecord } from '../../tracking/run-record.js';
 import { resolveRunRef } from '../../tracking/resolve-ref.js';
 import { RunStore } from '../../tracking/run-store.js';
@@ -76,13 +76,18 @@ export async function runsRmCommand(refs: string[]): Promise<number> {
   const store = projectStore();
   const runs = await listRuns(store);
   const targets = refs.map((ref) => resolveRunRef(ref, runs));
+  // A RUNNING record here has a live process (a dead one's is listed KILLED): its run store
+  // folder is still being written, so it stays. The others go; the command then fails.
+  const live = targets.filter((r) => r.status === 'RUNNING');
   for (const r of targets) {
-    if (r.status === 'RUNNING') {
-      process.stderr.write(`skipping ${r.runId}: it is still running (pid ${r.pid})\n`);
-      continue;
-    }
+    if (r.status === 'RUNNING') continue;
     await store.remove(r.runId);
     process.stdout.write(`removed run ${r.runId} (${r.pipeline.name}, ${r.status})\n`);
+  }
+  if (live.length > 0) {
+    throw new ParamflowError('PF_RUN_STORE', `not removed: ${live.map((r) => `run ${r.runId} is still running (pid ${r.pid} on ${r.host})`).join('; ')}`, {
+      hint: 'stop it first (Ctrl-C where it runs, or kill its pid), or let it finish; then remove it',
+    });
   }
   return EXIT.ok;
 }
