@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Layout } from '../../src/cache/layout.js';
 import { CorruptEntryError, lineageEntry } from '../../src/cache/lineage.js';
 import { verifyCache } from '../../src/cache/maintenance.js';
+import { openRemote } from '../../src/cache/remote/remote.js';
+import { parseRemoteSpec } from '../../src/cache/remote/spec.js';
+import { pushEntry } from '../../src/cache/remote/transfer.js';
 import { CacheStore, MANIFEST, type CommitInput } from '../../src/cache/store.js';
 import { computeStageKey } from '../../src/hash/stage-key.js';
 import { ndarray } from '../../src/stage/ndarray.js';
@@ -110,5 +113,16 @@ describe('commit of a re-execution', () => {
     await store.commit(input('s', 9));
     const kept = await store.lookup(first.key);
     expect(kept.hit && kept.manifest.metrics).toEqual({ scale: 4 });
+  });
+});
+
+describe('push', () => {
+  it('refuses to upload a damaged local entry (same size), so it never reaches other machines', async () => {
+    const m = await store.commit(input('noise', 1));
+    flipLastByte(file(m.key, 'Y.npy'));
+    mkdirSync(join(root, 'remote'));
+    const remote = await openRemote(parseRemoteSpec(join(root, 'remote'), root, { file: '<test>' }));
+    await expect(pushEntry(remote, store, m.key)).rejects.toThrow(/damaged \(Y\.npy digest .*not pushed/);
+    expect(await remote.has(m.key)).toBe(false);
   });
 });

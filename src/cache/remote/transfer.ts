@@ -37,11 +37,16 @@ export async function pullEntry(remote: RemoteCache, cache: CacheStore, key: str
   }
 }
 
-/** Uploads a complete local entry unless the remote has it. True when it was uploaded. */
+/**
+ * Uploads a complete local entry unless the remote has it. True when it was uploaded.
+ * Its digests are re-read first: a damaged local entry must not reach other machines.
+ */
 export async function pushEntry(remote: RemoteCache, cache: CacheStore, key: string): Promise<boolean> {
   const local = await cache.lookup(key);
   if (!local.hit) throw new Error(`local entry ${key.slice(0, 12)} is ${local.reason}`);
   if (await remote.has(key)) return false;
+  const sound = await cache.verify(key);
+  if (!sound.ok) throw new Error(`local entry ${key.slice(0, 12)} is damaged (${sound.problem}); not pushed: run \`paramflow cache verify\``);
   await remote.write(key, cache.layout.entry(key), Object.keys(local.manifest.files));
   return true;
 }
