@@ -8,11 +8,12 @@ import { SweepStore } from '../../src/sweep/store.js';
 import { redactSecrets } from '../../src/util/redact.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 import { paramflow, quickProject } from '../helpers/project.js';
+import { hasRedis, startRedis } from '../helpers/redis.js';
 
 // Issue 18 item 9: credentials typed into a tracking URI (`--set tracking.uri=…`,
 // MLFLOW_TRACKING_URI) must not reach anything paramflow writes or prints. Each secret is
 // a distinct string, so a hit names where it came from.
-const SECRETS = ['SETPASS1x', 'QTOKEN2x', 'ENVPASS3x', 'ENVKEY4x', 'PASS5x', 'FTPPASS6x', 'BADENV7x'];
+const SECRETS = ['SETPASS1x', 'QTOKEN2x', 'ENVPASS3x', 'ENVKEY4x', 'PASS5x', 'FTPPASS6x', 'BADENV7x', 'REDISPW8x'];
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
@@ -109,4 +110,32 @@ describe('no credentials in what a run writes or prints', () => {
 
     expect(leaks(texts, [join(dir, '.paramflow'), out])).toEqual([]);
   }, 120_000);
+});
+
+describe('a Redis URL with a password, unreachable', () => {
+  it('is redacted in the error', async () => {
+    const down = await paramflow(quickProject(), ['queue', 'status', '--redis', 'redis://:REDISPW8x@127.0.0.1:1']);
+    expect(down.exitCode).toBe(2);
+    expect(String(down.stderr)).toMatch(/cannot reach Redis at redis:\/\/\*\*\*@127\.0\.0\.1:1/);
+    expect(leaks({ down: String(down.stdout) + String(down.stderr) }, [])).toEqual([]);
+  }, 60_000);
+});
+
+// Needs /usr/bin/redis-server (skipped without it, like the queue e2e tests).
+describe.skipIf(!hasRedis)('a Redis URL with a password', () => {
+  it('is redacted by `queue status` (text and --json) and in its errors', async () => {
+    const redis = await startRedis();
+    try {
+      const dir = quickProject();
+      const url = `redis://:REDISPW8x@127.0.0.1:${redis.port}`; // redis-server without a password accepts it (ioredis warns)
+      const text = await paramflow(dir, ['queue', 'status', '--redis', url]);
+      const json = await paramflow(dir, ['queue', 'status', '--json'], { env: { PARAMFLOW_REDIS_URL: url } });
+      expect(text.exitCode, String(text.stderr)).toBe(0);
+      expect(json.exitCode, String(json.stderr)).toBe(0);
+      expect(String(text.stdout)).toMatch(new RegExp(`at redis://\\*\\*\\*@127\\.0\\.0\\.1:${redis.port}`));
+      expect(leaks({ text: String(text.stdout) + String(text.stderr), json: String(json.stdout) + String(json.stderr) }, [])).toEqual([]);
+    } finally {
+      await redis.stop();
+    }
+  }, 60_000);
 });

@@ -1,13 +1,15 @@
 import { ParamflowError } from '../../errors.js';
 import { queueSettings } from '../../sweep/queue/settings.js';
 import { queueStatus } from '../../sweep/queue/status.js';
+import { redactSecrets } from '../../util/redact.js';
 
 /** `paramflow queue status [--json]`. An unreachable Redis is bad input (exit 2). */
 export async function queueStatusCommand(flags: { redis?: string; queue?: string; json?: boolean }): Promise<number> {
   const settings = queueSettings(flags);
   let s;
   try {
-    s = await queueStatus(settings);
+    // A Redis URL may carry a password (redis://:pw@host): shown redacted, like every stored or printed value.
+    s = { ...(await queueStatus(settings)), redis: redactSecrets(settings.redis) };
   } catch (err) {
     throw new ParamflowError('PF_BAD_FLAG', `cannot reach Redis at ${settings.redis} (${(err as Error).message})`, {
       location: { file: flags.redis ? '--redis' : 'PARAMFLOW_REDIS_URL' },

@@ -9,6 +9,7 @@ import type { Reporter } from '../../runner/reporter.js';
 import { runTrial } from '../worker.js';
 import { RedisKeyLock } from './redis-lock.js';
 import { connection, type QueueJobData, type QueueJobProgress, type QueueJobResult, type QueueSettings } from './settings.js';
+import { redactSecrets } from '../../util/redact.js';
 
 export interface WorkerOptions {
   settings: QueueSettings;
@@ -78,7 +79,7 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  o.log(`worker ${me}: serving queue ${o.settings.queue} at ${o.settings.redis} from ${root} (concurrency ${o.concurrency})`);
+  o.log(`worker ${me}: serving queue ${o.settings.queue} at ${redactSecrets(o.settings.redis)} from ${root} (concurrency ${o.concurrency})`);
   await stopped;
   return 0;
 }
