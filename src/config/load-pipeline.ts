@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Layout } from '../cache/layout.js';
 import { InputErrors, ParamflowError, type SourceLocation } from '../errors.js';
@@ -8,6 +7,7 @@ import type { StageRegistry } from '../stage/registry.js';
 import type { LoadedModule } from '../stage/load-module.js';
 import { applyOverride, overrideLocation, parseOverride, type ParsedOverride } from './overrides.js';
 import { findProjectRoot, resolveProjectPath } from './project-root.js';
+import { readPipelineText } from './read-pipeline.js';
 import { didYouMean, mapSchemaErrors, type DocPath, type Locator } from './schema-errors.js';
 import { structuralPipelineValidator } from './schema-registry.js';
 import { applyPorts, resolveInputs, withValidator } from './stage-ports.js';
@@ -71,22 +71,7 @@ interface RawPipeline {
 // Everything that can be wrong with the input is found here, before anything runs.
 export async function loadPipeline(file: string, options: LoadOptions): Promise<PipelineSpec> {
   const abs = resolve(file);
-  let text: string;
-  try {
-    text = options.text ?? (await readFile(abs, 'utf8'));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ParamflowError('PF_FILE_NOT_FOUND', `cannot read pipeline file ${abs}${code === 'EISDIR' ? ': it is a folder' : ''}`, {
-      location: { file },
-      hint:
-        code === 'ENOENT'
-          ? 'check the path; `paramflow init` writes an example pipeline'
-          : code === 'EISDIR'
-            ? 'name a pipeline file (.yaml) inside the folder'
-            : `check the file's permissions (${code ?? String(err)})`,
-      cause: err,
-    });
-  }
+  const text = options.text ?? (await readPipelineText(abs, file));
   const { source, top } = parseCached(file, text, options.withoutSweep === true);
   if (typeof top !== 'object' || top === null || Array.isArray(top)) {
     throw new ParamflowError('PF_SCHEMA', 'a pipeline file must be a mapping with `name:` and `stages:`', {

@@ -1,8 +1,11 @@
-import { isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, Lexer, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError } from 'yaml';
 import { ParamflowError, type SourceLocation } from '../errors.js';
 
 /** Deeper than any pipeline needs; shallow enough for every recursive walk over the values. */
 const MAX_DEPTH = 64;
+/** Keys and values in one file, and items in one list or mapping (README: Reliability); a real pipeline has a few hundred. */
+export const MAX_VALUES = 200_000;
+export const MAX_ITEMS = 100_000;
 
 // A parsed YAML file that can say where any value came from: the loader maps
 // every schema error back to file:line:column through this.
@@ -14,6 +17,7 @@ export class YamlSource {
   ) {}
 
   static parse(file: string, text: string): YamlSource {
+    countValues(file, text);
     const lines = new LineCounter();
     const doc = parseDocument(text, {
       lineCounter: lines,
@@ -42,6 +46,12 @@ export class YamlSource {
         throw new ParamflowError('PF_YAML_SYNTAX', `values nested more than ${MAX_DEPTH} levels deep`, {
           location: this.at(node.range?.[0] ?? 0),
           hint: 'a pipeline nests a few levels: look for runaway brackets or indentation here',
+        });
+      }
+      if (node.items.length > MAX_ITEMS) {
+        throw new ParamflowError('PF_YAML_SYNTAX', `a list or mapping of ${node.items.length.toLocaleString('en-US')} items; at most ${MAX_ITEMS.toLocaleString('en-US')} are allowed`, {
+          location: this.at(node.range?.[0] ?? 0),
+          hint: 'keep data in files the stages read, not in the pipeline',
         });
       }
       const seen = new Set<string>();
@@ -189,6 +199,33 @@ export class YamlSource {
         location: this.at(first ?? 0),
         hint: 'write the values out, or use fewer aliases: a pipeline file needs few if any',
       });
+    }
+  }
+}
+
+/**
+ * Refuses a file of more than MAX_VALUES keys and values before it is parsed: parsing is the
+ * slow part (a 10 MB list of numbers took minutes and a gigabyte), the lexer alone is fast and
+ * stops at the first value past the cap.
+ */
+function countValues(file: string, text: string): void {
+  let values = 0;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    // One-character markers the lexer adds (document, flow end, scalar) are not source text.
+    if (token === '\x1f') {
+      if (++values > MAX_VALUES) {
+        const lines = new LineCounter();
+        lines.addNewLine(0);
+        for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+        const { line, col } = lines.linePos(offset);
+        throw new ParamflowError('PF_YAML_SYNTAX', `more than ${MAX_VALUES.toLocaleString('en-US')} keys and values in one pipeline file`, {
+          location: { file, line, column: col },
+          hint: 'a pipeline holds a few hundred values: keep data in files the stages read, not in the pipeline',
+        });
+      }
+    } else if (token !== '\x02' && token !== '\x18') {
+      offset += token.length;
     }
   }
 }
