@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CheckpointStore } from '../stage/types.js';
 import { crashPoint } from '../util/crash.js';
+import { ensureDir } from '../util/storage-errors.js';
 import { writeHashed } from './entry-writer.js';
 import type { Layout } from './layout.js';
 
@@ -43,7 +44,7 @@ export class FolderCheckpoints implements CheckpointStore {
   }
 
   async save(files: Record<string, Uint8Array>): Promise<void> {
-    await mkdir(this.layout.checkpointsDir, { recursive: true });
+    await ensureDir(this.layout.checkpointsDir, 'saving a checkpoint');
     const tmp = join(this.layout.checkpointsDir, `.${this.key}.${process.pid}.${randomBytes(4).toString('hex')}`);
     const budget = { written: 0 };
     try {

@@ -1,7 +1,8 @@
-import { mkdir, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crashPoint } from '../util/crash.js';
 import { HOST, isOwnerDead } from '../util/process-alive.js';
+import { ensureDir } from '../util/storage-errors.js';
 
 // A cross-process lock per cache key: a file created exclusively, holding its owner's
 // PID and host. A lock is stale when its owner is a dead process on this host (found at
@@ -51,7 +52,8 @@ export class HeldLock {
 
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<HeldLock> {
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
-  await mkdir(dirname(path), { recursive: true });
+  // A read-only .paramflow says EROFS naming the folder (a recursive mkdir would say ENOENT).
+  await ensureDir(dirname(path), 'taking a lock');
   let delay = 10;
   let told = false;
   for (;;) {
