@@ -114,7 +114,12 @@ export class CacheStore {
         continue;
       }
       const bytes = await read(file);
-      out[name] = file.endsWith('.npy') ? decodeNpy(bytes) : jsonArtifact(JSON.parse(bytes.toString('utf8')));
+      try {
+        out[name] = file.endsWith('.npy') ? decodeNpy(bytes) : jsonArtifact(JSON.parse(bytes.toString('utf8')));
+      } catch (err) {
+        // Bytes that match their digest but do not decode (written so): name the entry and the file.
+        throw new CorruptEntryError(manifest.key, file, `cannot be read: ${(err as Error).message}`, manifest.stage);
+      }
     }
     return out;
   }

@@ -57,6 +57,7 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
+  if (bytes.length < start + headerLen) throw new NpyFormatError(`.npy header says it is ${headerLen} bytes, the file ends before that`);
   const header = Buffer.from(bytes.subarray(start, start + headerLen)).toString('latin1');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
@@ -71,6 +72,7 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map(Number);
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new NpyFormatError(`unreadable .npy shape (${shapeText})`);
   const dataStart = start + headerLen;
   const expected = shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype);
   if (bytes.length - dataStart !== expected) {
