@@ -21,6 +21,9 @@ export async function serveTrials(): Promise<number> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // The sweep died (SIGKILL: it could not stop us): its channel closes. The trial stops as on
+  // SIGTERM rather than finishing side effects for a sweep recorded KILLED.
+  process.on('disconnect', stop);
   for await (const raw of getEachMessage()) {
     const msg = raw as ToWorker;
     if (msg.type === 'stop' || stopping) break;

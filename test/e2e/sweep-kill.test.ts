@@ -41,6 +41,10 @@ describe('a SIGKILLed sweep and live runs', () => {
     expect(after.status).toBe('KILLED');
     expect(after.trials.flatMap((t) => t.replicates.map((x) => x.status))).toEqual(['KILLED', 'KILLED', 'KILLED']);
     expect(after.trials[0]!.replicates[0]!.error).toMatch(new RegExp(`sweep's process \\(pid ${before.pid} on .+\\) died`));
+    // Its workers stopped their trials too (the lock they waited for is free now): no trial run
+    // goes on to finish for a sweep recorded KILLED.
+    for (let i = 0; i < 600 && (await listed(dir)).some((x) => x.status === 'RUNNING'); i++) await new Promise((r) => setImmediate(r));
+    expect((await listed(dir)).map((x) => x.status)).toEqual(['KILLED', 'KILLED']);
   }, 120_000);
 
   it('`runs rm` of a live run exits 1 with the reason and keeps it; a finished one is removed', async () => {
