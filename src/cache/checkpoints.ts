@@ -5,6 +5,7 @@ import type { CheckpointStore } from '../stage/types.js';
 import { crashPoint } from '../util/crash.js';
 import { ensureDir } from '../util/storage-errors.js';
 import { writeHashed } from './entry-writer.js';
+import { envNumber } from '../util/env-vars.js';
 import type { Layout } from './layout.js';
 
 const COMPLETE = 'CHECKPOINT_COMPLETE';
@@ -72,6 +73,6 @@ export class FolderCheckpoints implements CheckpointStore {
 }
 
 function checkpointInterval(): number {
-  const s = Number(process.env.PARAMFLOW_CHECKPOINT_SECONDS ?? 10);
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : 10_000;
+  // A bad value is refused (exit 2, named), never taken as "no checkpoints" (util/env-vars.ts).
+  return envNumber('PARAMFLOW_CHECKPOINT_SECONDS', 10) * 1000;
 }

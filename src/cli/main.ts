@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, formatError, ParamflowError } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
+import { checkEnvironment } from '../util/env-vars.js';
 import { storageError } from '../util/storage-errors.js';
 import { isMlflowError } from '../tracking/mlflow/errors.js';
 import { guardOutputStreams } from './output/closed-streams.js';
@@ -254,6 +255,7 @@ program
 
 try {
   checkWorkingFolder();
+  checkEnvironment(); // a bad PARAMFLOW_* value: exit 2 naming it, before any command runs
   await program.parseAsync(process.argv);
 } catch (err) {
   exitCode = report(err);

@@ -90,6 +90,7 @@ describe('blasThreads', () => {
   it('takes its thread count from PARAMFLOW_BLAS_THREADS, then OPENBLAS_NUM_THREADS, then the cores', () => {
     expect(blasThreads({ PARAMFLOW_BLAS_THREADS: '3', OPENBLAS_NUM_THREADS: '2' })).toBe(3);
     expect(blasThreads({ OPENBLAS_NUM_THREADS: '2' })).toBe(2);
-    expect(blasThreads({ PARAMFLOW_BLAS_THREADS: 'x' })).toBeGreaterThanOrEqual(1);
+    // A bad value of ours is refused with its name (issue 18 item 15), not silently ignored.
+    expect(() => blasThreads({ PARAMFLOW_BLAS_THREADS: 'x' })).toThrow(/PARAMFLOW_BLAS_THREADS must be a whole number/);
   });
 });

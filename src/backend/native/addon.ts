@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { envValue } from '../../util/env-vars.js';
 import { packageRoot } from '../../util/package-root.js';
 
 /**
@@ -148,7 +149,8 @@ export function addonIfAvailable(): NativeAddon | undefined {
  * sets each worker's share of the cores), else every core the process may use.
  */
 export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
-  for (const v of [env.PARAMFLOW_BLAS_THREADS, env.OPENBLAS_NUM_THREADS]) {
+  // PARAMFLOW_BLAS_THREADS is ours: a bad value is refused (exit 2), not ignored. OPENBLAS_NUM_THREADS is OpenBLAS's.
+  for (const v of [envValue('PARAMFLOW_BLAS_THREADS', env), env.OPENBLAS_NUM_THREADS]) {
     const n = Number(v);
     if (v && Number.isInteger(n) && n >= 1) return n;
   }
