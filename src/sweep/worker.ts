@@ -23,15 +23,20 @@ export async function serveTrials(): Promise<number> {
   process.on('SIGINT', stop);
   // The sweep died (SIGKILL: it could not stop us): its channel closes. The trial stops as on
   // SIGTERM rather than finishing side effects for a sweep recorded KILLED.
+  // A 'disconnect' listener keeps the channel (and so the worker) alive: removed when done.
   process.on('disconnect', stop);
-  for await (const raw of getEachMessage()) {
-    const msg = raw as ToWorker;
-    if (msg.type === 'stop' || stopping) break;
-    current = new AbortController();
-    const outcome = await runTrial(msg.task, current.signal);
-    current = undefined;
-    await sendMessage({ type: 'outcome', outcome } satisfies FromWorker as unknown as Message<'json'>);
-    if (stopping) break;
+  try {
+    for await (const raw of getEachMessage()) {
+      const msg = raw as ToWorker;
+      if (msg.type === 'stop' || stopping) break;
+      current = new AbortController();
+      const outcome = await runTrial(msg.task, current.signal);
+      current = undefined;
+      await sendMessage({ type: 'outcome', outcome } satisfies FromWorker as unknown as Message<'json'>);
+      if (stopping) break;
+    }
+  } finally {
+    process.off('disconnect', stop);
   }
   return 0;
 }
