@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -59,7 +60,8 @@ export async function ensureDir(dir: string, doing: string): Promise<void> {
 /** Fails now, as PF_STORAGE, if files cannot be created in `dir`: before hours of work whose results could not be kept. */
 export async function probeWritable(dir: string, doing: string): Promise<void> {
   await ensureDir(dir, doing);
-  const probe = join(dir, `.probe-${process.pid}-${Date.now()}`);
+  // Stages that start together probe at the same millisecond: a random part keeps the names apart.
+  const probe = join(dir, `.probe-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     await (await open(probe, 'wx')).close();
   } catch (err) {
