@@ -119,8 +119,10 @@ void gemm(int ta, int tb, int m, int n, int k, const float *a, const float *b, f
   gemm_job jobs[MAX_THREADS];
   pthread_t threads[MAX_THREADS];
   int started[MAX_THREADS] = {0};
+  /* Parts start at multiples of 16 rows: OpenBLAS's kernels take rows 16 at a time and the last
+     few with another kernel, so aligned parts give each row the kernel one call would. */
   for (int p = 0; p < parts; p++) {
-    const int r0 = (int)((int64_t)m * p / parts), r1 = (int)((int64_t)m * (p + 1) / parts);
+    const int r0 = (int)((int64_t)m * p / parts) / 16 * 16, r1 = p + 1 == parts ? m : (int)((int64_t)m * (p + 1) / parts) / 16 * 16;
     /* Rows r0..r1 of op(A): rows of A, or columns of A when it is transposed. */
     jobs[p] = (gemm_job){ta, tb, r1 - r0, n, k, lda, ldb, ta ? a + r0 : a + (size_t)r0 * k, b, c + (size_t)r0 * n};
     if (p > 0) started[p] = pthread_create(&threads[p], NULL, job_thread, &jobs[p]) == 0;
