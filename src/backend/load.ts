@@ -36,7 +36,7 @@ async function initialise(name: BackendName): Promise<TfRuntime> {
   const registered = name === 'tfjs-node' ? 'tensorflow' : name;
   const ok = await tf.setBackend(registered);
   await tf.ready();
-  // wasm can fall back to cpu silently: check what we really got (PERF-NOTES 2).
+  // wasm can fall back to cpu silently: check what we really got.
   if (!ok || tf.getBackend() !== registered) {
     throw new ParamflowError('PF_NOT_SUPPORTED', `TensorFlow.js backend ${name} did not initialise (got ${tf.getBackend() ?? 'none'})`, {
       hint: `run with --backend ${name === 'wasm' ? 'cpu' : 'wasm'}, or reinstall dependencies`,

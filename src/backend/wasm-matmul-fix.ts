@@ -11,7 +11,7 @@ type PatchedConfig = KernelConfig & { [PATCHED]?: true };
 
 /**
  * Works around tfjs-backend-wasm's matMul being 10–20× slower when a transpose flag is set,
- * which every dense layer's backward pass uses (PERF-NOTES 1): re-registers the wasm
+ * which every dense layer's backward pass uses: re-registers the wasm
  * `BatchMatMul` and `_FusedMatMul` kernels so they transpose operands explicitly with the wasm
  * `Transpose` kernel, then call the original kernel with both flags false.
  *

@@ -8,7 +8,7 @@ import type { Matrix } from './features.js';
 import { layerName } from './layers.js';
 import { layerKind, type ActivationName, type LossName, type TrainParams } from './params.js';
 
-// The fused trainer (issue 9): on the native backend, one addon call per batch does the
+// The fused trainer: on the native backend, one addon call per batch does the
 // forward pass, the loss, the backward pass and the optimizer's update (native/mlp.c) on the
 // Float32Arrays tfjs holds for the model's variables and the optimizer's own state variables.
 // The model stays a tfjs LayersModel (initialization, validation, saving unchanged) and the

@@ -12,7 +12,7 @@ import { baseLearningRate, type LossName, type TrainParams } from './params.js';
 import { afterEpoch, initialPlateau, scheduledLearningRate, type PlateauState } from './schedule.js';
 
 // paramflow's own training loop for one fold (tfjs `fit` shuffles with Math.random and
-// has no restore-best or schedules: PERF-NOTES 8). Everything random is a function of
+// has no restore-best or schedules). Everything random is a function of
 // the stage seed, the fold, the epoch and the batch, never of what ran before, so a
 // run resumed at an epoch boundary continues bit for bit.
 
@@ -102,7 +102,7 @@ export function createFoldModel(rt: TfRuntime, params: TrainParams, fold: number
 function lossFunction(rt: TfRuntime, loss: LossName, delta: number): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
   if (loss === 'mse') return 'meanSquaredError';
   if (loss === 'mae') return 'meanAbsoluteError';
-  // tfjs-layers has no 'huber' loss string (PERF-NOTES 8); tf.losses.huberLoss means over all values.
+  // tfjs-layers has no 'huber' loss string; tf.losses.huberLoss means over all values.
   return (yTrue, yPred) => rt.tf.losses.huberLoss(yTrue, yPred, undefined, delta);
 }
 

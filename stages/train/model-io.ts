@@ -2,7 +2,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { TfRuntime } from '../../src/stage/types.js';
 
 // Models travel as files in the tfjs layers format (model.json + weights.bin), through
-// in-memory IO handlers: `file://` would need tfjs-node (PERF-NOTES 8).
+// in-memory IO handlers: `file://` would need tfjs-node.
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';

@@ -4,7 +4,7 @@ import { asCpu, f32 } from './cpu-data.js';
 import { NATIVE } from './names.js';
 
 // tfjs's Adam takes a dozen elementwise kernels per weight per step, each allocating a
-// full-size array (PERF-NOTES: with M2's 1.16M weights that was most of an epoch). On the
+// full-size array (with M2's 1.16M weights that was most of an epoch). On the
 // native backend, one kernel does the step in a single pass with the same float32 operations
 // in the same order, so the numbers are those the dozen kernels would give. The optimizer's
 // state stays tfjs's own (accumulatedFirstMoment/SecondMoment, accBeta1/2 variables,
