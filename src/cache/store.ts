@@ -53,7 +53,7 @@ export interface CommitInput {
 export class CacheStore {
   constructor(readonly layout: Layout) {}
 
-  /** Fast check (Conventions: marker and sizes only; digests are for verify/repro). */
+  /** Fast check: marker and sizes (docs/conventions.md, Cache); digests are checked on load and by verify. */
   async lookup(key: string): Promise<Lookup> {
     const dir = this.layout.entry(key);
     try {

@@ -3,7 +3,7 @@ import { ParamflowError, type SourceLocation } from '../errors.js';
 import { didYouMean, type DocPath } from './schema-errors.js';
 import type { Override } from './spec.js';
 
-/** Top-level keys a `--set` may address directly (Conventions: Overrides). */
+/** Top-level keys a `--set` may address directly (docs/conventions.md, Overrides). */
 export const TOP_LEVEL_KEYS = ['name', 'seed', 'tracking', 'description'] as const;
 
 export interface ParsedOverride {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ParamflowError, type SourceLocation } from '../errors.js';
 
-/** The nearest ancestor of `dir` holding `.paramflow/` or `.git`, else `dir` itself (Conventions: Paths). */
+/** The nearest ancestor of `dir` holding `.paramflow/` or `.git`, else `dir` itself (docs/conventions.md, Paths). */
 export function findProjectRoot(dir: string): string {
   let d = resolve(dir);
   for (;;) {

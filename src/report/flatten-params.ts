@@ -1,6 +1,6 @@
 import type { RunRecord } from '../tracking/run-record.js';
 
-// A run's params as `--set` paths (Conventions: Overrides), so compare and report name a
+// A run's params as `--set` paths (docs/conventions.md, Overrides), so compare and report name a
 // value the way a user would change it.
 
 /**

@@ -141,7 +141,7 @@ function mix32(x: number): number {
   return h | 0;
 }
 
-/** A stage's seed from the pipeline seed and the stage name (Conventions: Seeds). */
+/** A stage's seed from the pipeline seed and the stage name (docs/conventions.md, Seeds). */
 export function deriveSeed(pipelineSeed: number, stageName: string): number {
   const digest = createHash('sha256').update(`paramflow-seed:${pipelineSeed}:${stageName}`).digest();
   return digest.readUInt32LE(0);

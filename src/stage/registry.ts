@@ -36,7 +36,7 @@ export class StageRegistry {
   }
 
   /**
-   * Any `uses:` (Conventions): a bare name is a registered stage, `./x.ts` or `../x.js` a
+   * Any `uses:` (docs/conventions.md, uses): a bare name is a registered stage, `./x.ts` or `../x.js` a
    * module file relative to the pipeline, `npm:NAME` a package. Modules are imported
    * here, so only pipelines that use them pay for it.
    */

@@ -57,7 +57,7 @@ export type StageInputs = Readonly<Record<string, Artifact>>;
 
 export interface StageResult {
   outputs: Record<string, Artifact>;
-  /** Scalar metrics, keyed per the Conventions (e.g. `rmse.A.mean`, `cv_rmse_mean`). */
+  /** Scalar metrics, keyed per docs/conventions.md, Metrics (e.g. `rmse.A.mean`, `cv_rmse_mean`). */
   metrics?: Record<string, number>;
   /** Metric curves of the stage as a whole (step = epoch, …). */
   series?: Record<string, MetricPoint[]>;

@@ -41,7 +41,7 @@ const FORCED = /^runs:\/+([^/]+)/;
 const MLFLOW_ID = /^[0-9a-f]{32}$/i;
 
 /**
- * Conventions: References. `ref` is tried as a local run id, run hash and stage key
+ * docs/conventions.md, References. `ref` is tried as a local run id, run hash and stage key
  * prefix (resolveRunRef, ambiguity listing the candidates), then as an MLflow run id on
  * MLFLOW_TRACKING_URI; `runs:/<id>` goes to MLflow directly. An MLflow run whose paramflow
  * run is in the local store is read locally; otherwise its run.json artifact is downloaded.

@@ -1,7 +1,7 @@
 import { ParamflowError } from '../errors.js';
 import type { RunRecord } from './run-record.js';
 
-// Conventions: References. A ref is tried as run id prefix, run hash prefix, then
+// docs/conventions.md, References. A ref is tried as run id prefix, run hash prefix, then
 // stage key prefix; a hash or key resolves to the newest run that has it.
 export function resolveRunRef(ref: string, runs: readonly RunRecord[]): RunRecord {
   if (ref.length === 0) throw badRef(ref, 'empty reference');

@@ -38,7 +38,7 @@ export function parseRemoteSpec(text: string, baseDir: string, location: SourceL
   return { kind: 'folder', path: isAbsolute(path) ? path : resolve(baseDir, path), text, location };
 }
 
-/** The remote a run uses: PARAMFLOW_CACHE_REMOTE over the file's `cache.remote` (Conventions: environment > file). */
+/** The remote a run uses: PARAMFLOW_CACHE_REMOTE over the file's `cache.remote` (docs/conventions.md, Overrides: environment > file). */
 export function chooseRemote(env: Readonly<Record<string, string | undefined>>, fromFile: string | undefined, dir: string, fileLocation: SourceLocation): RemoteSpec | undefined {
   const fromEnv = env.PARAMFLOW_CACHE_REMOTE?.trim();
   if (fromEnv) return parseRemoteSpec(fromEnv, process.cwd(), { file: 'PARAMFLOW_CACHE_REMOTE' });

@@ -9,7 +9,7 @@ import { contentTypeOf, foldScope, RUN_SCOPE, type GeneratedFile, type ParentRef
 import type { KeyValue, Metric } from './types.js';
 
 // How a paramflow run appears in MLflow (see the README's "MLflow" section): the experiment
-// per Conventions, one MLflow run per execution, its folds as nested runs, params flattened
+// per docs/conventions.md, one MLflow run per execution, its folds as nested runs, params flattened
 // with dots, metrics with steps, artifacts by path. Pure: the tracker spools what it returns.
 
 export interface MappingContext {
