@@ -81,8 +81,8 @@ static napi_value flushed_call(napi_env env, napi_callback_info info) {
 /*
  * Threads. Large products are split by rows of the output: each row is computed by exactly the
  * same code whatever the thread count, so results are bit-identical on 1 or n threads
- * (test/backend/native-addon.test.ts checks it; OpenBLAS's own threading would split K, so it
- * always runs on one thread per call). Products smaller than MT_WORK multiply-adds stay on the
+ * (test/backend/native-addon.test.ts checks it). The opt-in OpenBLAS build makes one
+ * single-threaded OpenBLAS call per product instead: its bits depend on the shape it is given. Products smaller than MT_WORK multiply-adds stay on the
  * calling thread: a hand-off costs more than it saves there.
  */
 #define MT_WORK ((int64_t)1 << 24)
@@ -114,15 +114,19 @@ static void *job_thread(void *p) {
 /* C (m×n) = op(A) · op(B), rows of C shared out over up to max_threads threads. */
 void gemm(int ta, int tb, int m, int n, int k, const float *a, const float *b, float *c) {
   const int lda = ta ? m : k, ldb = tb ? k : n;
+#ifdef PARAMFLOW_OPENBLAS
+  /* One call, one thread: OpenBLAS picks kernels (and small-matrix paths) by the shape it is
+     given and the CPU, so any split of the rows could change a row's bits on some CPU. */
+  int parts = 1;
+#else
   int parts = (int64_t)m * n * k >= MT_WORK ? max_threads : 1;
   if (parts > m / 16) parts = m / 16 > 1 ? m / 16 : 1;
+#endif
   gemm_job jobs[MAX_THREADS];
   pthread_t threads[MAX_THREADS];
   int started[MAX_THREADS] = {0};
-  /* Parts start at multiples of 16 rows: OpenBLAS's kernels take rows 16 at a time and the last
-     few with another kernel, so aligned parts give each row the kernel one call would. */
   for (int p = 0; p < parts; p++) {
-    const int r0 = (int)((int64_t)m * p / parts) / 16 * 16, r1 = p + 1 == parts ? m : (int)((int64_t)m * (p + 1) / parts) / 16 * 16;
+    const int r0 = (int)((int64_t)m * p / parts), r1 = (int)((int64_t)m * (p + 1) / parts);
     /* Rows r0..r1 of op(A): rows of A, or columns of A when it is transposed. */
     jobs[p] = (gemm_job){ta, tb, r1 - r0, n, k, lda, ldb, ta ? a + r0 : a + (size_t)r0 * k, b, c + (size_t)r0 * n};
     if (p > 0) started[p] = pthread_create(&threads[p], NULL, job_thread, &jobs[p]) == 0;

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'PF_DUPLICATE_STAGE'
   | 'PF_INPUT_MISSING'
   | 'PF_INPUT_AMBIGUOUS'
+  | 'PF_SHAPE'
   | 'PF_BAD_OVERRIDE'
   | 'PF_PATH_ESCAPE'
   | 'PF_FILE_NOT_FOUND'
@@ -47,6 +48,7 @@ const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PF_DUPLICATE_STAGE',
   'PF_INPUT_MISSING',
   'PF_INPUT_AMBIGUOUS',
+  'PF_SHAPE',
   'PF_BAD_OVERRIDE',
   'PF_PATH_ESCAPE',
   'PF_FILE_NOT_FOUND',

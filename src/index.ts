@@ -3,18 +3,22 @@
 // it loads inside users' modules and their tests.
 export { defineStage } from './stage/types.js';
 export type {
+  ArrayShape,
   Artifact,
+  Dim,
   DType,
   FolderArtifact,
   FromSchema,
   JsonArtifact,
   JsonSchema,
   JsonValue,
+  KnownShapes,
   MetricPoint,
   ModuleStageDefinition,
   NdArray,
   OutputSpec,
   ParamProblem,
+  ShapeInference,
   StageContext,
   StageDefinition,
   StageInputs,

@@ -10,6 +10,7 @@ import { findProjectRoot, resolveProjectPath } from './project-root.js';
 import { readPipelineText } from './read-pipeline.js';
 import { didYouMean, mapSchemaErrors, type DocPath, type Locator } from './schema-errors.js';
 import { structuralPipelineValidator } from './schema-registry.js';
+import { inferShapes } from './infer-shapes.js';
 import { applyPorts, resolveInputs, withValidator } from './stage-ports.js';
 import type { Override, PipelineSpec, StageSpec } from './spec.js';
 import { YamlSource } from './yaml-source.js';
@@ -97,8 +98,9 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     if (stage) stages.push(stage);
   }
   if (errors.length === 0) {
-    topologicalOrder(stages, (s) => located.locateKey(['stages', s], 'needs'));
+    const ordered = topologicalOrder(stages, (s) => located.locateKey(['stages', s], 'needs'));
     resolveInputs(stages, located, errors);
+    if (errors.length === 0) inferShapes(ordered, located, errors);
   }
   if (errors.length > 0) throw new InputErrors(errors);
 

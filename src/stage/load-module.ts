@@ -168,6 +168,9 @@ function stageFromNamespace(ns: unknown, written: string, location: SourceLocati
     if (!OUTPUT_KINDS.includes(String(o.kind))) throw bad(`declares output \`${o.name}\` of kind ${JSON.stringify(o.kind)}; kinds are ${OUTPUT_KINDS.join(', ')}`);
     if (RESERVED_OUTPUT_NAMES.includes(o.name)) throw bad(`declares output \`${o.name}\`, a name the cache reserves (${RESERVED_OUTPUT_NAMES.join(', ')})`);
   }
+  for (const hook of ['check', 'prepare', 'ports', 'inferShapes']) {
+    if (def[hook] !== undefined && typeof def[hook] !== 'function') throw bad(`has a \`${hook}\` that is not a function`);
+  }
   if (def.usesBackend) throw bad('sets usesBackend: TensorFlow stages are built in only, for now');
   return { ...(def as unknown as StageDefinition<any>), inputs };
 }

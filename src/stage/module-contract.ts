@@ -20,9 +20,9 @@ export interface ModuleContract {
   keyExcluded?: readonly string[];
 }
 
-/** The contract of a definition, or undefined when it has code the loader calls (check, ports, prepare). */
+/** The contract of a definition, or undefined when it has code the loader calls (check, ports, prepare, inferShapes). */
 export function contractOf(def: StageDefinition<any>): ModuleContract | undefined {
-  if (def.check || def.ports || def.prepare || typeof def.schema !== 'object') return undefined;
+  if (def.check || def.ports || def.prepare || def.inferShapes || typeof def.schema !== 'object') return undefined;
   return {
     name: def.name,
     version: def.version,

@@ -138,6 +138,23 @@ export interface StagePorts {
   optionalFiles?: readonly string[];
 }
 
+/** A dimension known before anything runs, or undefined when only the data can tell. */
+export type Dim = number | undefined;
+
+/** What validation knows of an ndarray's shape, dimension by dimension. */
+export interface ArrayShape {
+  readonly shape: readonly Dim[];
+}
+
+/** Shapes by input or output name; an absent name is not known. */
+export type KnownShapes = Readonly<Record<string, ArrayShape | undefined>>;
+
+/** What a stage infers at validation: its outputs' shapes, and why its params cannot fit its inputs. */
+export interface ShapeInference {
+  outputs?: KnownShapes;
+  problems?: readonly ParamProblem[];
+}
+
 export interface StageDefinition<P = unknown> {
   /** Registered name, used by `uses:`. */
   readonly name: string;
@@ -177,6 +194,14 @@ export interface StageDefinition<P = unknown> {
    * Returns problems located in `with:`, or throws a ParamflowError located in the file.
    */
   prepare?(params: P, site: { dir: string; root: string }): Promise<readonly ParamProblem[]>;
+  /**
+   * Shapes at validation, before anything runs: the outputs' shapes from the params and
+   * the inputs' shapes (as far as they are known), and the problems that would make `run`
+   * fail on them (output units ≠ targets, k folds > datasets), located in `with:`. Absent:
+   * the outputs' shapes are unknown and nothing is checked. `run` still checks what the
+   * data alone can tell.
+   */
+  inferShapes?(params: P, inputs: KnownShapes): ShapeInference;
   /** Per-stage inputs, outputs and key files, from the validated params (see StagePorts). */
   ports?(params: P): StagePorts;
   run(inputs: StageInputs, params: P, ctx: StageContext): Promise<StageResult> | StageResult;

@@ -40,6 +40,7 @@ export const addNoise = defineStage<AddNoiseParams>({
     { name: 'Y', kind: 'ndarray' },
     { name: 'targets', kind: 'ndarray' },
   ],
+  inferShapes: (_params, inputs) => ({ outputs: { X: inputs.X, Y: inputs.Y, targets: inputs.targets } }),
   run: (inputs, params, ctx) => runAddNoise(inputs, params, ctx),
 });
 

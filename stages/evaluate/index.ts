@@ -1,4 +1,5 @@
 import { defineStage } from '../../src/stage/types.js';
+import { targetNamesProblem } from './target-names.js';
 
 /** The validated `with:` of evaluate (the schema fills plots = true, batch_size = 1024). */
 export interface EvaluateParams {
@@ -30,6 +31,11 @@ export const evaluate = defineStage<EvaluateParams>({
     { name: 'plots', kind: 'folder' },
   ],
   usesBackend: true,
+  inferShapes: (params, inputs) => {
+    const [n, k] = inputs.targets?.shape ?? [];
+    const problem = k === undefined ? undefined : targetNamesProblem(params.target_names, k);
+    return { outputs: { predictions: { shape: [n, k] } }, problems: problem ? [problem] : [] };
+  },
   ports: (params) => (params.measured ? { inputs: ['model', 'scalers', 'history', 'X', 'Y', 'targets'] } : {}),
   // The scoring and plotting code loads only when the stage executes.
   run: async (inputs, params, ctx) => (await import('./run.js')).runEvaluate(inputs, params, ctx),

@@ -6,12 +6,15 @@ import { takeRows } from '../train/features.js';
 import { readInputs, type EvaluateInputs } from './inputs.js';
 import { cvRmse, foldMetricRecord, standardizedRmse, summarizeFolds, targetErrors } from './metrics.js';
 import { renderPlots } from './plots.js';
+import { defaultTargetNames, targetNamesProblem } from './target-names.js';
 import { predictOutOfFold } from './predict.js';
 
 /** evaluate's `run` (see index.ts), loaded only when evaluate executes. */
 export async function runEvaluate(inputs: StageInputs, params: EvaluateParams, ctx: StageContext): Promise<StageResult> {
   const input = readInputs(inputs, params.measured);
-  const targetNames = resolveTargetNames(params.target_names, input.k);
+  const problem = targetNamesProblem(params.target_names, input.k);
+  if (problem) throw new ParamflowError('PF_STAGE_FAILED', `evaluate: ${problem.message}`, { pointer: problem.pointer, hint: problem.hint });
+  const targetNames = params.target_names ?? defaultTargetNames(input.k);
   const rt = await ctx.tf();
   const { predictions, folds } = await predictOutOfFold(rt, input, params.batch_size, ctx);
   if (input.measured) return scoreMeasured(input, predictions, targetNames, params, ctx);
@@ -59,20 +62,3 @@ async function scoreMeasured(input: EvaluateInputs, predictions: NdArray, target
 // The plots' subtitles read `<metric>.<t>.mean`: here the one value over all datasets.
 const asSubtitles = (summary: Record<string, number>) => Object.fromEntries(Object.entries(summary).map(([k, v]) => [`${k}.mean`, v]));
 const allRows = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
-
-/** `target_names`, or A, B, C, … (the parameter names of the simulate models) when absent. */
-export function resolveTargetNames(given: readonly string[] | undefined, k: number): readonly string[] {
-  if (given === undefined) return Array.from({ length: k }, (_, i) => columnLetters(i));
-  if (given.length !== k) {
-    throw new ParamflowError('PF_STAGE_FAILED', `evaluate target_names has ${given.length} names (${given.join(', ')}) but targets has ${k} columns`, {
-      hint: `give ${k} names, one per targets column in order, or leave target_names out to use ${Array.from({ length: k }, (_, i) => columnLetters(i)).join(', ')}`,
-    });
-  }
-  return given;
-}
-
-/** A, B, …, Z, AA, AB, …: spreadsheet column names, valid metric key parts for any k. */
-function columnLetters(i: number): string {
-  const head = i >= 26 ? columnLetters(Math.floor(i / 26) - 1) : '';
-  return head + String.fromCharCode(65 + (i % 26));
-}

@@ -38,6 +38,11 @@ export const simulate = defineStage<SimulateParams>({
     { name: 'targets', kind: 'ndarray' },
   ],
   check: checkSimulateParams,
+  // check() makes params name exactly the model's parameters: one targets column each.
+  inferShapes: (params) => {
+    const curves = { shape: [params.n, params.x.points] };
+    return { outputs: { X: curves, Y: curves, targets: { shape: [params.n, Object.keys(params.params).length] } } };
+  },
   // A custom model's file: its content is in the key, and it must stay inside the project.
   ports: (params) => (isModelFile(params.model) ? { files: [{ path: params.model, pointer: '/model' }] } : {}),
   prepare: async (params, site) => {

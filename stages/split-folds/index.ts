@@ -1,7 +1,7 @@
 import { ParamflowError } from '../../src/errors.js';
 import { ndarray, requireArray } from '../../src/stage/ndarray.js';
 import { Rng } from '../../src/stage/random.js';
-import { defineStage, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
+import { defineStage, type ParamProblem, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
 
 /** The validated `with:` of split-folds (the schema fills k = 4, holdout = 0). */
 export interface SplitFoldsParams {
@@ -24,21 +24,33 @@ export const splitFolds = defineStage<SplitFoldsParams>({
   schema: 'stages/split-folds.schema.json',
   inputs: ['targets'],
   outputs: [{ name: 'folds', kind: 'ndarray' }],
+  inferShapes: (params, inputs) => {
+    const n = inputs.targets?.shape[0];
+    const problem = n === undefined ? undefined : foldsProblem(n, params);
+    return { outputs: { folds: { shape: [n] } }, problems: problem ? [problem] : [] };
+  },
   run: (inputs, params, ctx) => runSplitFolds(inputs, params, ctx),
 });
+
+/** Every fold needs a dataset: n datasets, less the holdout, must be at least k. */
+function foldsProblem(n: number, { k, holdout }: SplitFoldsParams): ParamProblem | undefined {
+  const held = Math.round(holdout * n);
+  if (n - held >= k) return undefined;
+  const left = held > 0 ? `${n - held} datasets outside the holdout (${n} in \`targets\`, ${held} held out)` : `${n} datasets in \`targets\``;
+  return {
+    pointer: held > 0 && n >= k ? '/holdout' : '/k',
+    message: `k = ${k} folds need at least ${k} datasets, but there are ${left}`,
+    hint: `${held > 0 ? 'lower k or holdout' : 'lower k'}, or simulate more datasets`,
+  };
+}
 
 function runSplitFolds(inputs: StageInputs, params: SplitFoldsParams, ctx: StageContext): StageResult {
   // Only the number of datasets matters; the values never reach the split (no stratification).
   const n = requireArray(inputs, 'targets', 'split-folds').shape[0] ?? 0;
   const { k, holdout } = params;
   const held = Math.round(holdout * n);
-  if (n - held < k) {
-    throw new ParamflowError(
-      'PF_STAGE_FAILED',
-      `split-folds needs at least k = ${k} datasets outside the holdout, but there are ${n - held} (${n} datasets, ${held} held out)`,
-      { hint: 'lower k or holdout, or simulate more datasets' },
-    );
-  }
+  const problem = foldsProblem(n, params);
+  if (problem) throw new ParamflowError('PF_STAGE_FAILED', `split-folds: ${problem.message}`, { hint: problem.hint, pointer: problem.pointer });
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   new Rng(ctx.seed).shuffle(order);

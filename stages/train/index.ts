@@ -1,5 +1,5 @@
 import { defineStage } from '../../src/stage/types.js';
-import { checkTrainParams, type TrainParams } from './params.js';
+import { checkTrainParams, outputSizeProblem, type TrainParams } from './params.js';
 
 export { checkTrainParams, type TrainParams } from './params.js';
 export type { FoldHistory } from './checkpoint.js';
@@ -36,6 +36,11 @@ export const train = defineStage<TrainParams>({
   ],
   usesBackend: true,
   check: checkTrainParams,
+  inferShapes: (params, inputs) => {
+    const targets = inputs.targets?.shape;
+    const problem = targets?.length === 2 && targets[1] !== undefined ? outputSizeProblem(params, targets[1]) : undefined;
+    return { problems: problem ? [problem] : [] };
+  },
   // The training code (and what it imports) loads only when the stage executes.
   run: async (inputs, params, ctx) => (await import('./run.js')).runTrain(inputs, params, ctx),
 });

@@ -100,10 +100,20 @@ export function outputLayerIndex(layers: readonly LayerSpec[]): number {
   return -1;
 }
 
-/**
- * Checks the schema cannot express. The number of targets is only known at run
- * time, so the output size is checked in run() (see outputSizeError).
- */
+/** The output layer must have one unit per target column: the problem when it has not. */
+export function outputSizeProblem(p: TrainParams, targets: number): ParamProblem | undefined {
+  const i = outputLayerIndex(p.layers);
+  const layer = p.layers[i];
+  if (!layer || !('dense' in layer) || layer.dense.units === targets) return undefined;
+  const after = p.layers.slice(i + 1).map(layerKind);
+  return {
+    pointer: `/layers/${i}/dense/units`,
+    message: `the output layer, layers[${i}] (dense, units: ${layer.dense.units}), must have one unit per target, and \`targets\` has ${targets} columns`,
+    hint: `set units: ${targets} in layers[${i}]${after.length > 0 ? ` (the ${after.join(', ')} after it keep the size)` : ''}`,
+  };
+}
+
+/** Checks the schema cannot express; those that need the inputs' shapes are in outputSizeProblem. */
 export function checkTrainParams(p: TrainParams): ParamProblem[] {
   const problems: ParamProblem[] = [];
   if (!Array.isArray(p.layers)) return problems;

@@ -6,7 +6,7 @@ import { foldCount, foldIndices, takeRows } from './features.js';
 import { fusedProblem } from './fused.js';
 import { trainFold } from './loop.js';
 import { modelToFiles } from './model-io.js';
-import { checkTrainParams, inputMode, layerKind, outputLayerIndex, type TrainParams } from './params.js';
+import { checkTrainParams, inputMode, outputSizeProblem, type TrainParams } from './params.js';
 import { fitCurveScaler, scaledCurveFeatures, scaleTargets, type Scalers } from './scalers.js';
 
 interface Data {
@@ -161,18 +161,8 @@ function readInputs(inputs: StageInputs, params: TrainParams): Data {
 }
 
 function checkOutputSize(params: TrainParams, targets: number): void {
-  const i = outputLayerIndex(params.layers);
-  const layer = params.layers[i];
-  if (!layer || !('dense' in layer) || layer.dense.units === targets) return;
-  const after = params.layers.slice(i + 1).map(layerKind);
-  throw new ParamflowError(
-    'PF_STAGE_FAILED',
-    `train: the output layer, layers[${i}] (dense, units: ${layer.dense.units}), must have one unit per target, and there are k = ${targets} targets`,
-    {
-      pointer: `/layers/${i}/dense/units`,
-      hint: `set units: ${targets} in layers[${i}]${after.length > 0 ? ` (the ${after.join(', ')} after it keep the size)` : ''}`,
-    },
-  );
+  const problem = outputSizeProblem(params, targets);
+  if (problem) throw new ParamflowError('PF_STAGE_FAILED', `train: ${problem.message}`, { pointer: problem.pointer, hint: problem.hint });
 }
 
 async function loadCheckpoint(ctx: StageContext, shape: ProblemShape): Promise<Checkpoint | undefined> {

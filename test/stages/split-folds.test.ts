@@ -55,7 +55,7 @@ describe('split-folds', () => {
 
   it('refuses fewer datasets outside the holdout than folds', () => {
     expect(() => folds(5, { k: 4, holdout: 0.5 })).toThrow(ParamflowError);
-    expect(() => folds(5, { k: 4, holdout: 0.5 })).toThrow(/at least k = 4 datasets outside the holdout, but there are 2/);
+    expect(() => folds(5, { k: 4, holdout: 0.5 })).toThrow(/k = 4 folds need at least 4 datasets, but there are 2 datasets outside the holdout/);
     expect(() => folds(3, { k: 4, holdout: 0 })).toThrow(/there are 3/);
     expect(folds(4, { k: 4, holdout: 0 }).shape).toEqual([4]);
   });

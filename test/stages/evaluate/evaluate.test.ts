@@ -152,7 +152,7 @@ describe('evaluate', () => {
   it('refuses target_names of the wrong length, naming both counts', async () => {
     const err = await run({ target_names: ['A', 'B', 'C'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ParamflowError);
-    expect((err as ParamflowError).message).toMatch(/target_names has 3 names \(A, B, C\) but targets has 2 columns/);
+    expect((err as ParamflowError).message).toMatch(/target_names has 3 names \(A, B, C\) but `targets` has 2 columns/);
     expect((err as ParamflowError).hint).toMatch(/give 2 names.*A, B/);
   });
 

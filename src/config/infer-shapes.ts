@@ -1,0 +1,54 @@
+import { ParamflowError } from '../errors.js';
+import type { ArrayShape, KnownShapes, ShapeInference } from '../stage/types.js';
+import type { Locator } from './schema-errors.js';
+import type { StageSpec } from './spec.js';
+
+/**
+ * Shapes flow from stage to stage at validation: each stage in dependency order gets the
+ * shapes its providers inferred and reports what cannot fit (a network's output units
+ * against the targets' columns, k folds against the datasets), so that `validate` refuses
+ * what `run` would only find after computing and caching the stages upstream. A stage
+ * without `inferShapes` (a command, a data file read at run time) makes its outputs
+ * unknown, and the checks downstream of it wait for the data.
+ */
+export function inferShapes(ordered: readonly StageSpec[], locator: Locator, errors: ParamflowError[]): void {
+  const outputsOf = new Map<string, KnownShapes>();
+  for (const s of ordered) {
+    if (!s.def.inferShapes) continue;
+    const inputs: Record<string, ArrayShape | undefined> = {};
+    for (const [input, from] of Object.entries(s.inputs)) {
+      const output = input.startsWith(`${from}.`) ? input.slice(from.length + 1) : input;
+      inputs[input] = outputsOf.get(from)?.[output];
+    }
+    let inferred: ShapeInference;
+    try {
+      inferred = s.def.inferShapes(s.with, inputs);
+    } catch (err) {
+      // Only a stage module's code can throw here; the built-ins return problems.
+      errors.push(new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `stage \`${s.name}\`: ${s.uses}'s inferShapes failed: ${(err as Error)?.message ?? String(err)}`, {
+        location: locator.locate(['stages', s.name, 'uses']),
+        hint: 'inferShapes(params, inputs) returns { outputs, problems } and never throws; a dimension it cannot know is undefined',
+        cause: err,
+      }));
+      continue;
+    }
+    outputsOf.set(s.name, knownShapes(inferred?.outputs));
+    for (const p of inferred?.problems ?? []) {
+      const at = ['stages', s.name, 'with', ...p.pointer.split('/').slice(1)];
+      const read = Object.entries(s.inputs).filter(([input]) => p.message.includes(`\`${input}\``));
+      const from = read.map(([input, stage]) => `\`${input}\` comes from stage \`${stage}\``).join(', ');
+      errors.push(new ParamflowError('PF_SHAPE', `stage \`${s.name}\`: ${p.message}`, { location: locator.locate(at), hint: from ? `${p.hint} (${from})` : p.hint }));
+    }
+  }
+}
+
+// A module's shapes are trusted only as far as they make sense: a dimension that is not a
+// non-negative integer is unknown, and so is an output that is not a list of dimensions.
+function knownShapes(outputs: KnownShapes | undefined): KnownShapes {
+  const known: Record<string, ArrayShape> = {};
+  for (const [name, out] of Object.entries(outputs ?? {})) {
+    if (!Array.isArray(out?.shape)) continue;
+    known[name] = { shape: out.shape.map((d) => (Number.isSafeInteger(d) && d >= 0 ? d : undefined)) };
+  }
+  return known;
+}
