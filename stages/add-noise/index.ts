@@ -1,5 +1,6 @@
 import { ParamflowError } from '../../src/errors.js';
 import { ndarray, requireArray } from '../../src/stage/ndarray.js';
+import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
 import { deriveSeed, Rng } from '../../src/stage/random.js';
 import { defineStage, type NdArray, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
 import { addGaussian, addOutliers, applyPoisson, rms } from './noise.js';
@@ -44,7 +45,7 @@ export const addNoise = defineStage<AddNoiseParams>({
   run: (inputs, params, ctx) => runAddNoise(inputs, params, ctx),
 });
 
-function runAddNoise(inputs: StageInputs, params: AddNoiseParams, ctx: StageContext): StageResult {
+async function runAddNoise(inputs: StageInputs, params: AddNoiseParams, ctx: StageContext): Promise<StageResult> {
   const X = requireCurves(inputs, 'X');
   const Y = requireCurves(inputs, 'Y');
   const targets = requireArray(inputs, 'targets', 'add-noise');
@@ -58,8 +59,9 @@ function runAddNoise(inputs: StageInputs, params: AddNoiseParams, ctx: StageCont
     Rng
   >;
   const xSigma = params.x_jitter?.sigma ?? 0;
-  const outX = xSigma > 0 ? jitterX(X, xSigma, rngs.x_jitter) : X;
-  const outY = touchesY(params) ? noisyY(Y, params, rngs, ctx) : Y;
+  const turns = new EventLoopTurns(ctx.signal);
+  const outX = xSigma > 0 ? await jitterX(X, xSigma, rngs.x_jitter, turns) : X;
+  const outY = touchesY(params) ? await noisyY(Y, params, rngs, ctx, turns) : Y;
   ctx.progress(Y.shape[0] ?? 0, Y.shape[0] ?? 0, 'curves');
   return { outputs: { X: outX, Y: outY, targets } };
 }
@@ -78,20 +80,24 @@ function gaussianSigma(g: AddNoiseParams['gaussian'], cleanRms: number): number 
   return 'sigma' in g ? g.sigma : g.relative * cleanRms;
 }
 
-function jitterX(X: FloatArray, sigma: number, rng: Rng): FloatArray {
+async function jitterX(X: FloatArray, sigma: number, rng: Rng, turns: EventLoopTurns): Promise<FloatArray> {
   const out = ndarray(X.dtype, X.shape);
-  for (let i = 0; i < X.data.length; i++) out.data[i] = (X.data[i] as number) + sigma * rng.standardNormal();
+  const points = X.shape[1] ?? 1;
+  for (let i = 0; i < X.data.length; i++) {
+    if (i % points === 0 && turns.due()) await turns.take();
+    out.data[i] = (X.data[i] as number) + sigma * rng.standardNormal();
+  }
   return out;
 }
 
-function noisyY(Y: FloatArray, p: AddNoiseParams, rngs: Record<Stream, Rng>, ctx: StageContext): FloatArray {
+async function noisyY(Y: FloatArray, p: AddNoiseParams, rngs: Record<Stream, Rng>, ctx: StageContext, turns: EventLoopTurns): Promise<FloatArray> {
   const [n = 0, points = 0] = Y.shape;
   const out = ndarray(Y.dtype, Y.shape);
   const y = new Float64Array(points);
   const gaussianOn = gaussianLevel(p.gaussian) > 0;
   const every = Math.max(1, Math.ceil(n / PROGRESS_STEPS));
   for (let i = 0; i < n; i++) {
-    ctx.signal.throwIfAborted();
+    if (turns.due()) await turns.take();
     y.set(Y.data.subarray(i * points, (i + 1) * points));
     const clean = rms(y);
     if (p.poisson) applyPoisson(y, p.poisson.scale, rngs.poisson);

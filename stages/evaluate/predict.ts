@@ -6,6 +6,7 @@ import type { NdArray, StageContext, TfRuntime } from '../../src/stage/types.js'
 import { foldIndices } from '../train/features.js';
 import { foldModelFiles, modelFromFiles } from '../train/model-io.js';
 import { scaledCurveFeatures, unscaleTargets, type FoldScaler } from '../train/scalers.js';
+import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
 import type { EvaluateInputs } from './inputs.js';
 
 /** Which rows each fold's model predicts. */
@@ -73,8 +74,9 @@ async function predictRows(
 ): Promise<Float32Array> {
   const { k } = input;
   const out = new Float32Array(rows.length * k);
+  const turns = new EventLoopTurns(ctx.signal);
   for (let start = 0; start < rows.length; start += batchSize) {
-    ctx.signal.throwIfAborted();
+    if (turns.due()) await turns.take();
     const batch = rows.subarray(start, Math.min(rows.length, start + batchSize));
     const features = scaledCurveFeatures(scaler, input.X, input.Y, batch);
     const y = rt.tf.tidy(() => model.predict(rt.tf.tensor2d(features.data, [features.rows, features.cols])) as Tensor);

@@ -1,5 +1,6 @@
 import { ParamflowError } from '../../src/errors.js';
 import { ndarray } from '../../src/stage/ndarray.js';
+import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
 import { Rng } from '../../src/stage/random.js';
 import { defineStage, type StageContext, type StageResult } from '../../src/stage/types.js';
 import { checkSimulateParams, issuesToError, type SimulateParams } from './check-params.js';
@@ -61,7 +62,7 @@ export const simulate = defineStage<SimulateParams>({
   },
 });
 
-function runSimulate(params: SimulateParams, ctx: StageContext, model: CurveModel): StageResult {
+async function runSimulate(params: SimulateParams, ctx: StageContext, model: CurveModel): Promise<StageResult> {
   const issues = checkSimulateParams(params, isModelFile(params.model) ? model : undefined);
   if (issues.length > 0) throw issuesToError(issues);
 
@@ -81,8 +82,9 @@ function runSimulate(params: SimulateParams, ctx: StageContext, model: CurveMode
   const xs = new Float64Array(points);
   const every = Math.max(1, Math.ceil(n / PROGRESS_STEPS));
 
+  const turns = new EventLoopTurns(ctx.signal);
   for (let i = 0; i < n; i++) {
-    ctx.signal.throwIfAborted();
+    if (turns.due()) await turns.take();
     for (let c = 0; c < k; c++) p[c] = samplePrior(rng, priors[c] as Prior);
     fillX(xs, base, jitterStd, rng);
 

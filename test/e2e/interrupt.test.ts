@@ -1,7 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Layout } from '../../src/cache/layout.js';
 import { acquireLock } from '../../src/cache/lock.js';
-import { makeProject, paramflow } from '../helpers/project.js';
+import { makeProject, paramflow, runRecord } from '../helpers/project.js';
 
 describe('SIGINT', () => {
   it('marks the run KILLED, exits 130, and leaves no cache entry behind', async () => {
@@ -27,4 +29,26 @@ describe('SIGINT', () => {
     const ls = JSON.parse(String((await paramflow(dir, ['cache', 'ls', '--json'])).stdout)) as unknown[];
     expect(ls).toEqual([]);
   });
+
+  it('stops a stage in the middle of long synchronous work (a slow simulator), not after it', async () => {
+    // 100,000 curves of a model that takes about a millisecond per curve: minutes of work, so
+    // the run can only end in time if simulate itself gives up when Ctrl-C comes.
+    const dir = makeProject(`name: slow\nstages:\n  simulate:\n    uses: simulate\n    with:\n      n: 100000\n      model: ./slow.mjs\n      x: { start: 0, stop: 1, points: 10 }\n      params: { a: { uniform: [0, 1] } }\n`);
+    writeFileSync(join(dir, 'slow.mjs'), 'export default (x, p) => { let s = 0; for (let i = 0; i < 10000; i++) s += Math.sin(x + i); return p.a + 0 * s; };\n');
+    const proc = paramflow(dir, ['run', 'pipeline.yaml', '--json']);
+    await new Promise<void>((resolve) => {
+      let seen = '';
+      proc.stderr!.on('data', (c: Buffer) => {
+        seen += c.toString();
+        if (/simulate: running/.test(seen)) resolve();
+      });
+    });
+    proc.kill('SIGINT');
+    const result = await proc;
+    expect(result.exitCode).toBe(130);
+    const record = await runRecord(dir, (JSON.parse(String(result.stdout)) as { runId: string }).runId);
+    expect(record.status).toBe('KILLED');
+    expect(record.stages.simulate).toMatchObject({ status: 'failed', error: { code: 'PF_INTERRUPTED' } });
+    expect(JSON.parse(String((await paramflow(dir, ['cache', 'ls', '--json'])).stdout))).toEqual([]);
+  }, 60_000);
 });

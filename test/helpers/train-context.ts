@@ -1,6 +1,6 @@
 import { loadTensorflow } from '../../src/backend/load.js';
 import { backendProblem } from '../../src/backend/probe.js';
-import type { BackendName, CheckpointStore, NdArray, StageContext, StageResult, TfRuntime } from '../../src/stage/types.js';
+import type { BackendName, CheckpointStore, NdArray, StageContext, TfRuntime } from '../../src/stage/types.js';
 import { simulate, type SimulateParams } from '../../stages/simulate/index.js';
 import { splitFolds } from '../../stages/split-folds/index.js';
 import type { TrainParams } from '../../stages/train/index.js';
@@ -85,7 +85,7 @@ const noop = { progress: () => undefined, log: () => undefined };
  * Noise-free exponential-decay curves y = A·exp(-B·x) + C made by the real simulate
  * stage, dealt into folds by split-folds.
  */
-export function decayCurves(n = 200, points = 20, k = 4, seed = 11): CurveData {
+export async function decayCurves(n = 200, points = 20, k = 4, seed = 11): Promise<CurveData> {
   const params: SimulateParams = {
     n,
     model: 'exponential-decay',
@@ -94,9 +94,9 @@ export function decayCurves(n = 200, points = 20, k = 4, seed = 11): CurveData {
     dtype: 'float32',
   } as SimulateParams;
   const ctx = { ...noop, stage: 'simulate', seed, root: '/tmp', signal: new AbortController().signal } as unknown as StageContext;
-  const sim = simulate.run({}, params, ctx) as StageResult;
+  const sim = await simulate.run({}, params, ctx);
   const targets = sim.outputs.targets as NdArray;
-  const split = splitFolds.run({ targets }, { k, holdout: 0 }, { ...ctx, seed: seed + 1 }) as StageResult;
+  const split = await splitFolds.run({ targets }, { k, holdout: 0 }, { ...ctx, seed: seed + 1 });
   return { X: sim.outputs.X as NdArray, Y: sim.outputs.Y as NdArray, targets, folds: split.outputs.folds as NdArray };
 }
 

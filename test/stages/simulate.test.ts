@@ -1,13 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ParamflowError } from '../../src/errors.js';
 import type { NdArray } from '../../src/stage/types.js';
 import { checkSimulateParams, simulate, type ModelName, type SimulateParams } from '../../stages/simulate/index.js';
-import { fakeContext, syncResult } from '../helpers/stage-context.js';
+import { fakeContext } from '../helpers/stage-context.js';
 import { compileStageSchema, validateWith } from '../helpers/stage-schema.js';
 import { bytesOf, column, mean, meanTolerance, std, stdTolerance } from '../helpers/stats.js';
 
-function run(params: SimulateParams, seed = 7): { X: NdArray; Y: NdArray; targets: NdArray } {
-  const out = syncResult(simulate.run({}, params, fakeContext({ seed }))) as { outputs: Record<string, NdArray> };
+async function run(params: SimulateParams, seed = 7): Promise<{ X: NdArray; Y: NdArray; targets: NdArray }> {
+  const out = (await simulate.run({}, params, fakeContext({ seed }))) as { outputs: Record<string, NdArray> };
   return { X: out.outputs.X!, Y: out.outputs.Y!, targets: out.outputs.targets! };
 }
 
@@ -37,11 +37,11 @@ const NAMES = ['A', 'B', 'C', 'D'];
 describe('simulate numerics', () => {
   for (const c of CASES) {
     for (const dtype of ['float32', 'float64'] as const) {
-      it(`${c.model} (${dtype}) equals its formula on linspace with fixed priors`, () => {
+      it(`${c.model} (${dtype}) equals its formula on linspace with fixed priors`, async () => {
         const start = c.start ?? 0;
         const points = 41;
         const params = Object.fromEntries(c.p.map((v, i) => [NAMES[i]!, { fixed: v }]));
-        const { X, Y, targets } = run(base({ n: 3, model: c.model, x: { start, stop: 10, points, jitter: 0 }, params, dtype }));
+        const { X, Y, targets } = await run(base({ n: 3, model: c.model, x: { start, stop: 10, points, jitter: 0 }, params, dtype }));
         const tol = dtype === 'float32' ? 2e-7 : 1e-14;
         expect(X.shape).toEqual([3, points]);
         expect(Y.shape).toEqual([3, points]);
@@ -64,18 +64,21 @@ describe('simulate numerics', () => {
 
 describe('simulate priors', () => {
   const n = 20000;
-  const { targets } = run(
-    base({
-      n,
-      model: 'exponential-decay',
-      x: { start: 0, stop: 1, points: 2, jitter: 0 },
-      params: { A: { uniform: [1, 3] }, B: { normal: [0.5, 0.2] }, C: { loguniform: [0.01, 1] } },
-      dtype: 'float64',
-    }),
-  );
-  const [a, b, c] = [0, 1, 2].map((k) => column(targets.data, 3, k)) as [number[], number[], number[]];
+  let [a, b, c]: [number[], number[], number[]] = [[], [], []];
+  beforeAll(async () => {
+    const { targets } = await run(
+      base({
+        n,
+        model: 'exponential-decay',
+        x: { start: 0, stop: 1, points: 2, jitter: 0 },
+        params: { A: { uniform: [1, 3] }, B: { normal: [0.5, 0.2] }, C: { loguniform: [0.01, 1] } },
+        dtype: 'float64',
+      }),
+    );
+    [a, b, c] = [0, 1, 2].map((k) => column(targets.data, 3, k)) as [number[], number[], number[]];
+  });
 
-  it('uniform: mean, std and range', () => {
+  it('uniform: mean, std and range', async () => {
     const sigma = 2 / Math.sqrt(12);
     expect(Math.abs(mean(a) - 2)).toBeLessThan(meanTolerance(sigma, n));
     expect(Math.abs(std(a) - sigma)).toBeLessThan(stdTolerance(sigma, n));
@@ -83,12 +86,12 @@ describe('simulate priors', () => {
     expect(Math.max(...a)).toBeLessThan(3);
   });
 
-  it('normal: mean and std', () => {
+  it('normal: mean and std', async () => {
     expect(Math.abs(mean(b) - 0.5)).toBeLessThan(meanTolerance(0.2, n));
     expect(Math.abs(std(b) - 0.2)).toBeLessThan(stdTolerance(0.2, n));
   });
 
-  it('loguniform: log is uniform between the logs of the bounds', () => {
+  it('loguniform: log is uniform between the logs of the bounds', async () => {
     const logs = c.map(Math.log);
     const lo = Math.log(0.01);
     const sigma = -lo / Math.sqrt(12);
@@ -100,26 +103,26 @@ describe('simulate priors', () => {
 });
 
 describe('simulate x jitter', () => {
-  it('moves each x by jitter × step, differently per dataset', () => {
+  it('moves each x by jitter × step, differently per dataset', async () => {
     const n = 400;
     const points = 11;
-    const { X, Y } = run(base({ n, x: { start: 0, stop: 10, points, jitter: 0.1 }, dtype: 'float64' }));
+    const { X, Y } = await run(base({ n, x: { start: 0, stop: 10, points, jitter: 0.1 }, dtype: 'float64' }));
     const offsets = Array.from(X.data, (x, idx) => x - (idx % points));
     expect(Math.abs(mean(offsets))).toBeLessThan(meanTolerance(0.1, offsets.length));
     expect(Math.abs(std(offsets) - 0.1)).toBeLessThan(stdTolerance(0.1, offsets.length));
     expect(bytesOf(X.data.subarray(0, points)).equals(bytesOf(X.data.subarray(points, 2 * points)))).toBe(false);
     // Y follows the jittered x, not the grid.
-    const again = run(base({ n, x: { start: 0, stop: 10, points, jitter: 0 }, dtype: 'float64' }));
+    const again = await run(base({ n, x: { start: 0, stop: 10, points, jitter: 0 }, dtype: 'float64' }));
     expect(bytesOf(Y.data).equals(bytesOf(again.Y.data))).toBe(false);
   });
 });
 
 describe('simulate determinism', () => {
-  it('gives identical bytes for a seed and different ones for another seed', () => {
+  it('gives identical bytes for a seed and different ones for another seed', async () => {
     const p = base({ x: { start: 0, stop: 10, points: 30, jitter: 0.05 } });
-    const first = run(p, 99);
-    const second = run(p, 99);
-    const other = run(p, 100);
+    const first = await run(p, 99);
+    const second = await run(p, 99);
+    const other = await run(p, 100);
     for (const key of ['X', 'Y', 'targets'] as const) {
       expect(bytesOf(first[key].data).equals(bytesOf(second[key].data))).toBe(true);
       expect(bytesOf(first[key].data).equals(bytesOf(other[key].data))).toBe(false);
@@ -128,11 +131,11 @@ describe('simulate determinism', () => {
 });
 
 describe('simulate params check', () => {
-  it('accepts the example pipeline params', () => {
+  it('accepts the example pipeline params', async () => {
     expect(checkSimulateParams(base())).toEqual([]);
   });
 
-  it('locates missing, extra and misspelt parameters', () => {
+  it('locates missing, extra and misspelt parameters', async () => {
     const issues = checkSimulateParams(
       base({ model: 'exponential-decay', params: { a: { fixed: 1 }, B: { fixed: 1 }, D: { fixed: 0 } } }),
     );
@@ -143,7 +146,7 @@ describe('simulate params check', () => {
     expect(issues[2]!.message).toBe('model exponential-decay needs a prior for A, C');
   });
 
-  it('refuses empty ranges, a backwards grid and power-law below zero', () => {
+  it('refuses empty ranges, a backwards grid and power-law below zero', async () => {
     const issues = checkSimulateParams(
       base({
         model: 'power-law',
@@ -159,11 +162,11 @@ describe('simulate params check', () => {
     expect(atZero.map((i) => i.pointer)).toEqual(['/x/start']);
   });
 
-  it('run() throws the same issues as PF_SCHEMA errors', () => {
+  it('run() throws the same issues as PF_SCHEMA errors', async () => {
     const bad = base({ params: { A: { fixed: 1 }, B: { fixed: 1 }, C: { fixed: 1 } } });
-    expect(() => run(bad)).toThrow(ParamflowError);
+    await expect(run(bad)).rejects.toThrow(ParamflowError);
     try {
-      run(bad);
+      await run(bad);
     } catch (e) {
       expect((e as ParamflowError).code).toBe('PF_SCHEMA');
       expect((e as ParamflowError).pointer).toBe('/params');
@@ -172,22 +175,22 @@ describe('simulate params check', () => {
 });
 
 describe('simulate run behaviour', () => {
-  it('reports progress in about 100 steps, ending at n', () => {
+  it('reports progress in about 100 steps, ending at n', async () => {
     const ctx = fakeContext();
-    simulate.run({}, base({ n: 1000, x: { start: 0, stop: 1, points: 2, jitter: 0 } }), ctx);
+    await simulate.run({}, base({ n: 1000, x: { start: 0, stop: 1, points: 2, jitter: 0 } }), ctx);
     expect(ctx.progressCalls.length).toBeLessThanOrEqual(101);
     expect(ctx.progressCalls.at(-1)).toEqual({ done: 1000, total: 1000, unit: 'curves' });
   });
 
-  it('stops when the signal is aborted', () => {
+  it('stops when the signal is aborted', async () => {
     const ac = new AbortController();
     ac.abort(new Error('interrupted'));
-    expect(() => simulate.run({}, base(), fakeContext({ signal: ac.signal }))).toThrow('interrupted');
+    await expect(simulate.run({}, base(), fakeContext({ signal: ac.signal }))).rejects.toThrow('interrupted');
   });
 
-  it('fails on a non-finite y, naming the dataset and the parameters', () => {
+  it('fails on a non-finite y, naming the dataset and the parameters', async () => {
     const params = { A: { fixed: 1 }, B: { fixed: 4 }, C: { fixed: 0 }, D: { fixed: 0 } };
-    expect(() => run(base({ model: 'gaussian-peak', params, x: { start: 0, stop: 8, points: 9, jitter: 0 } }))).toThrow(
+    await expect(run(base({ model: 'gaussian-peak', params, x: { start: 0, stop: 8, points: 9, jitter: 0 } }))).rejects.toThrow(
       /dataset 0: .* gives NaN at x = 4 with A = 1, B = 4, C = 0, D = 0/,
     );
   });
@@ -196,7 +199,7 @@ describe('simulate run behaviour', () => {
 describe('simulate schema', () => {
   const validate = compileStageSchema('simulate');
 
-  it('accepts the seed study and fills defaults', () => {
+  it('accepts the seed study and fills defaults', async () => {
     const r = validateWith(validate, {
       n: 10000,
       model: 'damped-sine',
@@ -230,7 +233,7 @@ describe('simulate schema', () => {
 });
 
 describe('simulate definition', () => {
-  it('exposes checkSimulateParams as its check()', () => {
+  it('exposes checkSimulateParams as its check()', async () => {
     expect(simulate.check).toBe(checkSimulateParams);
   });
 });

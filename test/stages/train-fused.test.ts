@@ -24,8 +24,9 @@ describe('fusedProblem', () => {
   });
 });
 
+const data = await decayCurves(60, 10, 3);
+
 describe.skipIf(TRAIN_BACKEND !== 'native')(needsNative('the train stage on native'), () => {
-  const data = decayCurves(60, 10, 3);
   const run = (params: Record<string, unknown>, ctx: TrainContext): Promise<StageResult> => Promise.resolve(train.run(data, trainParams(params), ctx));
 
   it('trains a model outside the subset through tfjs-layers, saying why in one log line', async () => {

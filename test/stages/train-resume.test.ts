@@ -7,7 +7,7 @@ import { historyOf, outputBytes } from '../helpers/train-outputs.js';
 // An interrupted run, resumed from its checkpoint, must end with exactly the bytes of a
 // run that was never interrupted.
 
-const data = decayCurves(90, 10, 3);
+const data = await decayCurves(90, 10, 3);
 const EPOCHS = 5;
 
 const run = (withParams: Record<string, unknown>, ctx: TrainContext): Promise<StageResult> => Promise.resolve(train.run(data, trainParams(withParams), ctx));

@@ -33,8 +33,10 @@ const busy = {
   epochs: 4,
 };
 
+const determinismData = await decayCurves(120, 20, 3);
+
 describe('train: determinism', () => {
-  const data = decayCurves(120, 20, 3);
+  const data = determinismData;
 
   it('gives the same bytes for the same seed, and other weights for another seed', async () => {
     const a = await run(data, busy);
@@ -114,8 +116,10 @@ describe('train: determinism', () => {
   });
 });
 
+const scalerData = await decayCurves(90, 10, 3);
+
 describe('train: scalers', () => {
-  const data = decayCurves(90, 10, 3);
+  const data = scalerData;
   const tiny = { layers: [{ dense: { units: 3 } }], epochs: 1 };
 
   it("fits each fold's scaler on that fold's training rows", async () => {
@@ -157,7 +161,7 @@ describe('train: scalers', () => {
 
 describe('train: learning', () => {
   it('learns noise-free exponential decay: R² > 0.9 for every target on every validation fold', async () => {
-    const data = decayCurves(200, 20, 4);
+    const data = await decayCurves(200, 20, 4);
     const r = await run(data, {
       layers: [{ dense: { units: 32, activation: 'relu' } }, { dense: { units: 3 } }],
       optimizer: { adam: { lr: 0.005 } },
@@ -240,8 +244,10 @@ describe('train: learning-rate schedules', () => {
   });
 });
 
+const runData = await decayCurves(60, 10, 3);
+
 describe('train: run', () => {
-  const data = decayCurves(60, 10, 3);
+  const data = runData;
 
   it('reports progress in epochs, a log line per fold, and per-fold curves', async () => {
     const ctx = trainContext();
@@ -284,7 +290,7 @@ describe('train: run', () => {
     const err = await run(data, { layers: [{ dense: { units: 8 } }, { dense: { units: 5 } }, { batch_norm: {} }] }, ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ParamflowError);
     expect(err).toMatchObject({ code: 'PF_STAGE_FAILED', pointer: '/layers/1/dense/units' });
-    expect((err as Error).message).toMatch(/layers\[1\] \(dense, units: 5\).*k = 3 targets/);
+    expect((err as Error).message).toMatch(/layers\[1\] \(dense, units: 5\).*`targets` has 3 columns/);
     expect((err as ParamflowError).hint).toMatch(/units: 3 in layers\[1\].*batch_norm/);
   });
 
