@@ -20,10 +20,15 @@ export class EventLoopTurns {
     return this.signal.aborted || performance.now() - this.last >= this.everyMs;
   }
 
-  /** One turn of the event loop, then the signal's reason thrown if it was aborted meanwhile. */
-  async take(): Promise<void> {
+  /** One turn of the event loop (none once aborted): the caller checks the signal after it. */
+  async pass(): Promise<void> {
     if (!this.signal.aborted) await nextTurn();
     this.last = performance.now();
+  }
+
+  /** One turn of the event loop, then the signal's reason thrown if it was aborted meanwhile. */
+  async take(): Promise<void> {
+    await this.pass();
     this.signal.throwIfAborted();
   }
 }

@@ -9,6 +9,7 @@ import { FusedTrainer } from './fused.js';
 import { buildModel, dropoutLayers } from './layers.js';
 import { decode, encodeNamed, makeOptimizer, restoreOptimizerState, setLearningRate, type EncodedWeights, type OptimizerState } from './optimizer.js';
 import { baseLearningRate, type LossName, type TrainParams } from './params.js';
+import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
 import { afterEpoch, initialPlateau, scheduledLearningRate, type PlateauState } from './schedule.js';
 
 // paramflow's own training loop for one fold (tfjs `fit` shuffles with Math.random and
@@ -78,10 +79,6 @@ export interface FoldOutcome {
 
 // Rows per forward pass when computing val_loss (memory only: results do not depend on it).
 const VALIDATION_BATCH = 1024;
-// The fused step is one synchronous addon call: without a turn of the event loop now and then,
-// SIGINT's handler (which aborts `signal`) cannot run until the fold ends. Every 50 ms the
-// loop yields once (a setImmediate: microseconds), so Ctrl-C is seen within a batch or so.
-const YIELD_MS = 50;
 
 export function newFoldState(params: TrainParams): FoldState {
   return { epochs: [], timestamps: [], best: { val_loss: Infinity, epoch: 0 }, wait: 0, lr: baseLearningRate(params), plateau: initialPlateau() };
@@ -123,7 +120,8 @@ export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
     let finished = state.epochs.length >= params.epochs || (es !== undefined && state.wait >= es.patience);
     const partial = state.partial;
     delete state.partial;
-    let lastYield = performance.now();
+    // Steps are synchronous addon calls: SIGINT's handler runs only in these turns.
+    const turns = new EventLoopTurns(job.signal);
 
     for (let epoch = partial?.epoch ?? state.epochs.length + 1; !finished; epoch++) {
       const from = partial?.epoch === epoch ? partial : undefined;
@@ -135,10 +133,7 @@ export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
 
       let sum = from ? from.sum : 0;
       for (let b = from ? from.batch : 0; b * params.batch_size < order.length; b++) {
-        if (performance.now() - lastYield >= YIELD_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          lastYield = performance.now();
-        }
+        if (turns.due()) await turns.pass();
         if (job.signal.aborted) {
           // Stopped before batch b: save where we are, so a resume loses nothing.
           for (const d of dropouts) d.layer.seed = layerSeed(seed, fold, d.index);
