@@ -26,7 +26,7 @@ const { values: opts } = parseArgs({ options: { quiet: { type: 'boolean', defaul
 const OUT = opts.out ? resolve(opts.out) : join(ROOT, 'build');
 const ADDON = join(OUT, 'native.node');
 const STATUS = join(OUT, 'native.json');
-const SOURCES = ['paramflow_native.c', 'mlp.c', 'mlp_layers.c', 'gemm.c'].map((f) => join(ROOT, 'native', f));
+const SOURCES = ['paramflow_native.c', 'args.c', 'tensor_ops.c', 'gemm_threads.c', 'mlp.c', 'mlp_layers.c', 'gemm.c'].map((f) => join(ROOT, 'native', f));
 const quiet = opts.quiet;
 
 /** Folders that may hold node_api.h: next to this Node (official builds), then distro packages. */

@@ -55,7 +55,7 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('the native addon'), (
   });
 
   // A product above the threading threshold is shared out by rows: results must not depend on
-  // the thread count (OpenBLAS's own threading changes them; see native/paramflow_native.c).
+  // the thread count (OpenBLAS's own threading changes them; see native/gemm_threads.c).
   it.each([
     [false, false],
     [true, false],
