@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
+import { expectIdentical } from '../helpers/identical.js';
 import { REPO } from '../helpers/project.js';
 
 // Speed must not change the science: one training step of an M2-like model (dense → relu →
@@ -195,7 +196,7 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('the fused trainer aga
     const cases = { wide: { layers: wide, optimizer: { adam: { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, steps: 3 }, undropped: { layers: [wide[0], { dropout: { rate: 0 } }, wide[2], wide[3]], optimizer: SGD1 } };
     const one = await trainSteps('native', 'fused', cases, { PARAMFLOW_BLAS_THREADS: '1' });
     const two = await trainSteps('native', 'fused', cases, { PARAMFLOW_BLAS_THREADS: '2' });
-    expect(two).toEqual(one);
+    expectIdentical(two, one, '2 threads vs 1');
     expect(one.wide!.loss[0]).not.toBe(one.undropped!.loss[0]);
   });
 });
