@@ -88,7 +88,7 @@ function main() {
     process.dlopen(addon, built);
     renameSync(built, ADDON);
     const exports = addon.exports;
-    record({ ok: true, gemm: blas.name, arithmetic: exports.arithmetic(), blas: exports.blas(), compiler: cc });
+    record({ ok: true, gemm: blas.name, arithmetic: exports.arithmetic(), blas: exports.blas(), ...(blas.name === 'openblas' ? { blasCore: defaultCore(ADDON) } : {}), compiler: cc });
     if (!quiet) process.stderr.write(`paramflow: native kernels built (${ADDON}; ${exports.blas()})\n`);
   } catch (e) {
     rmSync(built, { force: true });
@@ -97,3 +97,13 @@ function main() {
 }
 
 main();
+
+// The sgemm kernel OpenBLAS picks for this CPU by itself: keys name it (OPENBLAS_CORETYPE, when
+// set at run time, overrides it), so a build run with the variable set must not record that one.
+function defaultCore(addonFile) {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  const probe = 'const m = { exports: {} }; process.dlopen(m, process.argv[1]); process.stdout.write(m.exports.blas())';
+  const text = execFileSync(process.execPath, ['-e', probe, addonFile], { env, encoding: 'utf8' });
+  return /\(core ([^)]+)\)/.exec(text)?.[1] ?? 'unknown';
+}

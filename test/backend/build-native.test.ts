@@ -33,6 +33,24 @@ describe('scripts/build-native.mjs', () => {
     expect(readFileSync(join(dir, 'build', 'native.node')).includes('openblas')).toBe(false);
   });
 
+  // The opt-in's key names the core OpenBLAS picks by itself, even when the build ran with
+  // OPENBLAS_CORETYPE set (a value seen only at build time would name the wrong core later).
+  const cblas = ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].some((d) => existsSync(join(d, 'cblas.h')));
+  it.skipIf(!cblas)('the opt-in OpenBLAS build records the core OpenBLAS picks without OPENBLAS_CORETYPE (skipped without libopenblas-dev)', { timeout: 120_000 }, async (ctx) => {
+    if (!(await compiler)) ctx.skip();
+    const probe = (env: Record<string, string>) => execa(process.execPath, ['scripts/build-native.mjs', '--quiet'], { cwd: dir, env: { PARAMFLOW_NO_NATIVE: '', PARAMFLOW_BLAS: 'openblas', ...env }, reject: false });
+    const status = async (env: Record<string, string>) => {
+      const r = await probe(env);
+      expect(r.exitCode, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(dir, 'build', 'native.json'), 'utf8')) as { gemm: string; blas: string; blasCore: string };
+    };
+    const plain = await status({ OPENBLAS_CORETYPE: '' });
+    const forced = await status({ OPENBLAS_CORETYPE: 'Prescott' });
+    expect(plain).toMatchObject({ gemm: 'openblas', blasCore: expect.stringMatching(/^\w+$/) });
+    expect(forced.blas).toMatch(/\(core Prescott\)/);
+    expect(forced.blasCore).toBe(plain.blasCore);
+  });
+
   it('refuses an unknown PARAMFLOW_BLAS without failing the install, saying the choices', async () => {
     const r = await execa(process.execPath, ['scripts/build-native.mjs'], { cwd: dir, env: { PARAMFLOW_NO_NATIVE: '', PARAMFLOW_BLAS: 'mkl' }, reject: false });
     expect(r.exitCode).toBe(0);

@@ -83,6 +83,8 @@ interface BuildStatus {
   reason?: string;
   arithmetic?: string;
   blas?: string;
+  /** An OpenBLAS build: the core OpenBLAS picks for this CPU without OPENBLAS_CORETYPE. */
+  blasCore?: string;
 }
 
 function buildStatus(): BuildStatus | undefined {
@@ -97,13 +99,14 @@ function buildStatus(): BuildStatus | undefined {
  * The arithmetic of the built addon's products, as train and evaluate keys record it (read from
  * the build's status file, no dlopen): paramflow's own GEMM gives the same bits on every CPU, so
  * it is one name; an OpenBLAS build's bits follow the sgemm kernel OpenBLAS picks for the CPU,
- * so its name carries that core (OPENBLAS_CORETYPE overrides the one seen at build time).
+ * so its name carries that core: the one OpenBLAS picks for this CPU by itself (probed at build
+ * time without OPENBLAS_CORETYPE), or OPENBLAS_CORETYPE when set.
  */
 export function nativeArithmetic(env: NodeJS.ProcessEnv = process.env): string {
   const status = buildStatus();
   const arithmetic = status?.arithmetic ?? 'unknown';
   if (arithmetic !== 'openblas') return arithmetic;
-  const core = env.OPENBLAS_CORETYPE || /\(core ([^)]+)\)/.exec(status?.blas ?? '')?.[1] || 'unknown';
+  const core = env.OPENBLAS_CORETYPE || status?.blasCore || 'unknown';
   return `openblas-${core.toLowerCase()}-ftz`;
 }
 
