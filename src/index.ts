@@ -28,4 +28,4 @@ export { isNdArray, jsonArtifact, ndarray, requireArray, row } from './stage/nda
 export { Rng } from './stage/random.js';
 export { stageTestContext, type TestStageContext } from './stage/test-context.js';
 export { defineModel, type CurveFunction, type CurveModelModule } from '../stages/simulate/custom-model.js';
-export { ParamflowError } from './errors.js';
+export { ParamflowError } from './util/errors.js';

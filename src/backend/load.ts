@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 import type { BackendName, TfRuntime } from '../stage/types.js';
 import { tfjsVersion } from './probe.js';
 import { kernelProfileWanted, timeKernels } from './profile.js';

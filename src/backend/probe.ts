@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 import type { BackendName } from '../stage/types.js';
 import { nativeProblem } from './native/addon.js';
 

@@ -6,7 +6,7 @@ import { crashPoint } from '../util/crash.js';
 import { ensureDir } from '../util/storage-errors.js';
 import { writeHashed } from './entry-writer.js';
 import { envNumber } from '../util/env-vars.js';
-import type { Layout } from './layout.js';
+import type { Layout } from '../project/layout.js';
 
 const COMPLETE = 'CHECKPOINT_COMPLETE';
 

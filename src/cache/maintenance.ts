@@ -1,8 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunRecord } from '../tracking/run-record.js';
 import { HOST, isOwnerDead } from '../util/process-alive.js';
-import { isLockLive } from './lock.js';
+import { isLockLive } from '../project/lock.js';
 import { lineageEntry, lineageMismatch } from './lineage.js';
 import type { CacheStore, Manifest } from './store.js';
 
@@ -17,7 +16,16 @@ export interface EntryInfo {
   usedBy: string[];
 }
 
-export async function listEntries(cache: CacheStore, runs: readonly RunRecord[]): Promise<EntryInfo[]> {
+/** What gc and ls need of a recorded run (a run record has it): its id, whether it may still be writing, and the keys its stages used. */
+export interface CacheUser {
+  runId: string;
+  status: string;
+  pid: number;
+  host: string;
+  stages: Readonly<Record<string, { key: string }>>;
+}
+
+export async function listEntries(cache: CacheStore, runs: readonly CacheUser[]): Promise<EntryInfo[]> {
   const users = usage(runs);
   const out: EntryInfo[] = [];
   for (const key of await cache.keys()) {
@@ -34,7 +42,7 @@ export async function listEntries(cache: CacheStore, runs: readonly RunRecord[])
   return out;
 }
 
-function usage(runs: readonly RunRecord[]): Map<string, string[]> {
+function usage(runs: readonly CacheUser[]): Map<string, string[]> {
   const m = new Map<string, string[]>();
   const newest = [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1));
   for (const r of newest) for (const s of Object.values(r.stages)) m.set(s.key, [...(m.get(s.key) ?? []), r.runId]);
@@ -113,10 +121,10 @@ export interface GcReport {
  * Keeps entries used by the newest `keep` runs, by any live run, or under a live lock;
  * removes the rest. Live runs recorded their keys before running, so none is lost.
  */
-export async function gcCache(cache: CacheStore, runs: readonly RunRecord[], options: { keep: number; dryRun?: boolean }): Promise<GcReport> {
+export async function gcCache(cache: CacheStore, runs: readonly CacheUser[], options: { keep: number; dryRun?: boolean }): Promise<GcReport> {
   const newest = [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1));
   const protectedKeys = new Set<string>();
-  const live = (r: RunRecord) => r.status === 'RUNNING' && !isOwnerDead(r);
+  const live = (r: CacheUser) => r.status === 'RUNNING' && !isOwnerDead(r);
   for (const [i, r] of newest.entries()) {
     if (i < options.keep || live(r)) for (const s of Object.values(r.stages)) protectedKeys.add(s.key);
   }

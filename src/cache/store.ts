@@ -10,7 +10,7 @@ import { crashPoint } from '../util/crash.js';
 import { ensureDir, probeWritable, storageError, withPath } from '../util/storage-errors.js';
 import { writeHashed, type WrittenFile } from './entry-writer.js';
 import { CorruptEntryError, type Lineage } from './lineage.js';
-import type { Layout } from './layout.js';
+import type { Layout } from '../project/layout.js';
 
 export const MANIFEST = 'manifest.json';
 export const COMPLETE = 'COMPLETE';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { EXIT, formatError, ParamflowError } from '../errors.js';
+import { EXIT, formatError, ParamflowError } from '../util/errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { checkEnvironment } from '../util/env-vars.js';
 import { storageError } from '../util/storage-errors.js';

@@ -1,4 +1,4 @@
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 import type { ArrayShape, KnownShapes, ShapeInference } from '../stage/types.js';
 import type { Locator } from './schema-errors.js';
 import type { StageSpec } from './spec.js';

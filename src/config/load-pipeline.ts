@@ -1,24 +1,20 @@
 import { dirname, resolve } from 'node:path';
-import { Layout } from '../cache/layout.js';
-import { InputErrors, ParamflowError, type SourceLocation } from '../errors.js';
-import { topologicalOrder } from '../pipeline/dag.js';
+import { Layout } from '../project/layout.js';
+import { InputErrors, ParamflowError, type SourceLocation } from '../util/errors.js';
+import { topologicalOrder } from '../util/dag.js';
 import { deriveSeed } from '../stage/random.js';
 import type { StageRegistry } from '../stage/registry.js';
 import type { LoadedModule } from '../stage/load-module.js';
 import { applyOverride, overrideLocation, parseOverride, type ParsedOverride } from './overrides.js';
-import { findProjectRoot, resolveProjectPath } from './project-root.js';
+import { findProjectRoot, resolveProjectPath } from '../project/root.js';
 import { readPipelineText } from './read-pipeline.js';
-import { didYouMean, mapSchemaErrors, type DocPath, type Locator } from './schema-errors.js';
+import { didYouMean } from '../util/did-you-mean.js';
+import { mapSchemaErrors, type DocPath, type Locator } from './schema-errors.js';
 import { structuralPipelineValidator } from './schema-registry.js';
 import { inferShapes } from './infer-shapes.js';
 import { applyPorts, resolveInputs, withValidator } from './stage-ports.js';
 import type { Override, PipelineSpec, StageSpec } from './spec.js';
 import { YamlSource } from './yaml-source.js';
-import { chooseRemote } from '../cache/remote/spec.js';
-// The light parts of tracking/mlflow only: validation must not load the HTTP client.
-import { experimentNameProblem, mlflowKeyProblems } from '../tracking/mlflow/limits.js';
-import { pipelineParamKeys } from '../tracking/mlflow/mapping.js';
-import { TRACKING_URI_HINT, trackingUriProblem } from '../tracking/mlflow/uri.js';
 
 export interface LoadOptions {
   overrides?: readonly Override[];
@@ -113,8 +109,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     seed,
     stages: Object.fromEntries(stages.map((s) => [s.name, { uses: s.uses, needs: [...s.needs].sort(), with: s.with, seed: s.seed }])),
   };
-  checkTracking(resolved, experiment, uri, { file }, !cliSet('uri') && env.MLFLOW_TRACKING_URI ? undefined : located.locate(['tracking', 'uri']));
-  const remote = chooseRemote(env, raw.cache?.remote, dirname(abs), located.locate(['cache', 'remote']));
+  const uriFromEnv = !cliSet('uri') && env.MLFLOW_TRACKING_URI !== undefined && env.MLFLOW_TRACKING_URI !== '';
   return {
     file: abs,
     dir: dirname(abs),
@@ -122,27 +117,13 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     name: raw.name,
     seed,
     tracking: { experiment, ...(uri ? { uri } : {}) },
+    trackingUriAt: uriFromEnv ? { file: 'MLFLOW_TRACKING_URI' } : located.locate(['tracking', 'uri']),
     stages,
     resolved,
     ...(raw.sweep ? { sweep: raw.sweep } : {}),
-    ...(remote ? { cache: { remote } } : {}),
+    ...(raw.cache?.remote !== undefined ? { cacheRemote: { written: raw.cache.remote, at: located.locate(['cache', 'remote']) } } : {}),
     ...(raw.executor ? { executor: raw.executor } : {}),
   };
-}
-
-// MLflow's limits are checked here, before anything runs, not discovered mid-run.
-function checkTracking(resolved: Record<string, unknown>, experiment: string, uri: string | undefined, fileLocation: SourceLocation, uriLocation: SourceLocation | undefined): void {
-  const errors: ParamflowError[] = [];
-  for (const problem of mlflowKeyProblems(pipelineParamKeys(resolved))) {
-    errors.push(new ParamflowError('PF_SCHEMA', problem, { location: fileLocation, hint: 'MLflow keys use letters, digits, `_ - . : /` and spaces, up to 250 characters: rename the stage or parameter' }));
-  }
-  const name = experimentNameProblem(experiment);
-  if (name) errors.push(new ParamflowError('PF_SCHEMA', name, { location: fileLocation, hint: 'set tracking.experiment or MLFLOW_EXPERIMENT_NAME' }));
-  const bad = uri ? trackingUriProblem(uri) : undefined;
-  if (bad) {
-    errors.push(new ParamflowError('PF_BAD_FLAG', bad, { location: uriLocation ?? { file: 'MLFLOW_TRACKING_URI' }, hint: TRACKING_URI_HINT }));
-  }
-  if (errors.length > 0) throw new InputErrors(errors);
 }
 
 // A value an override wrote has no place in the file: errors inside it, or inside a key it

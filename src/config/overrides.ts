@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
-import { ParamflowError, type SourceLocation } from '../errors.js';
-import { didYouMean, type DocPath } from './schema-errors.js';
+import { ParamflowError, type SourceLocation } from '../util/errors.js';
+import { didYouMean } from '../util/did-you-mean.js';
+import type { DocPath } from './schema-errors.js';
 import type { Override } from './spec.js';
 
 /** Top-level keys a `--set` may address directly (docs/conventions.md, Overrides). */

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 
 /** The largest pipeline file paramflow reads (README: Reliability). Real ones are a few KB. */
 export const MAX_PIPELINE_BYTES = 10 * 1024 * 1024;

@@ -39,14 +39,16 @@ export interface PipelineSpec {
   name: string;
   seed: number;
   tracking: TrackingSpec;
+  /** Where the tracking URI was set (the file's `tracking.uri`, `--set`, or MLFLOW_TRACKING_URI), for errors. */
+  trackingUriAt: import('../util/errors.js').SourceLocation;
   /** Stages in file order. */
   stages: StageSpec[];
   /** The pipeline as resolved (overrides applied, defaults filled): what the run hash covers. */
   resolved: Record<string, unknown>;
   /** The `sweep:` section, if any (not part of `resolved`: each trial is a plain run). */
-  sweep?: Partial<import('../sweep/spec.js').SweepSpec>;
-  /** `cache.remote:` or PARAMFLOW_CACHE_REMOTE: the cache machines share (not hashed). */
-  cache?: { remote: import('../cache/remote/spec.js').RemoteSpec };
+  sweep?: Partial<import('./sweep-spec.js').SweepSpec>;
+  /** `cache.remote:` as written in the file (pipeline/load.ts weighs it against PARAMFLOW_CACHE_REMOTE). */
+  cacheRemote?: { written: string; at: import('../util/errors.js').SourceLocation };
   /** `executor:` settings for sweeps run elsewhere (not hashed). */
   executor?: { slurm?: SlurmSettings };
 }
@@ -68,5 +70,5 @@ export interface Override {
   /** 1-based column of the value on the command line, for error locations. */
   column?: number;
   /** Where the value was written, when not on the command line (a sweep key in the file). */
-  location?: import('../errors.js').SourceLocation;
+  location?: import('../util/errors.js').SourceLocation;
 }

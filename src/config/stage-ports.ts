@@ -1,13 +1,14 @@
 import type { ValidateFunction } from 'ajv';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ParamflowError, type SourceLocation } from '../errors.js';
+import { ParamflowError, type SourceLocation } from '../util/errors.js';
 import { canonicalJson } from '../hash/canonical-json.js';
 import { sha256 } from '../hash/sha256.js';
 import type { LoadedModule } from '../stage/load-module.js';
 import type { StageDefinition } from '../stage/types.js';
-import { isInside, resolveProjectPath } from './project-root.js';
-import { didYouMean, type DocPath, type Locator } from './schema-errors.js';
+import { isInside, resolveProjectPath } from '../project/root.js';
+import { didYouMean } from '../util/did-you-mean.js';
+import type { DocPath, Locator } from './schema-errors.js';
 import { registerSchema, schemaValidator } from './schema-registry.js';
 import type { StageSpec } from './spec.js';
 

@@ -1,5 +1,5 @@
 import { isCollection, isMap, isPair, isScalar, Lexer, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError } from 'yaml';
-import { ParamflowError, type SourceLocation } from '../errors.js';
+import { ParamflowError, type SourceLocation } from '../util/errors.js';
 
 /** Deeper than any pipeline needs; shallow enough for every recursive walk over the values. */
 const MAX_DEPTH = 64;

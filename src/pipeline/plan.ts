@@ -7,7 +7,7 @@ import type { StageDefinition } from '../stage/types.js';
 import { nativeArithmetic } from '../backend/native/addon.js';
 import { fusedEnabled } from '../backend/native/fused-switch.js';
 import { chooseBackend, type BackendChoice } from '../backend/probe.js';
-import { topologicalOrder } from './dag.js';
+import { topologicalOrder } from '../util/dag.js';
 
 export interface PlannedStage {
   spec: StageSpec;

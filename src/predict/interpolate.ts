@@ -1,4 +1,4 @@
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 
 /**
  * y sampled on `grid` by linear interpolation of (x, y). Refuses to extrapolate: a grid

@@ -1,6 +1,6 @@
-import { Layout } from '../cache/layout.js';
+import { Layout } from '../project/layout.js';
 import { CacheStore, type Manifest } from '../cache/store.js';
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 import { backendProblem, chooseBackend } from '../backend/probe.js';
 import { loadTensorflow } from '../backend/load.js';
 import { ndarray } from '../stage/ndarray.js';

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { Layout } from '../cache/layout.js';
+import type { Layout } from '../project/layout.js';
 import { CacheStore } from '../cache/store.js';
 import type { LoadedRun } from '../tracking/load-run.js';
 import type { Environment, RunRecord, RunStatus, StageStatus } from '../tracking/run-record.js';

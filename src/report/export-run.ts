@@ -1,8 +1,8 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import type { Layout } from '../cache/layout.js';
-import { ParamflowError } from '../errors.js';
+import type { Layout } from '../project/layout.js';
+import { ParamflowError } from '../util/errors.js';
 import type { LoadedRun } from '../tracking/load-run.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { describeRun, type RunDescription } from './describe-run.js';

@@ -1,6 +1,6 @@
-import { ParamflowError } from '../errors.js';
-import type { SweepRecord } from '../sweep/record.js';
-import { DEFAULT_OBJECTIVE, type SweepSpec } from '../sweep/spec.js';
+import { ParamflowError } from '../util/errors.js';
+import type { SweepRecord } from '../tracking/sweep-record.js';
+import { DEFAULT_OBJECTIVE, type SweepSpec } from '../config/sweep-spec.js';
 import { SweepStore } from '../sweep/store.js';
 import { resolveRunRef } from '../tracking/resolve-ref.js';
 import type { RunRecord } from '../tracking/run-record.js';

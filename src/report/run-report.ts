@@ -3,7 +3,7 @@ import type { RunStore } from '../tracking/run-store.js';
 import { orderMetrics } from './compare-runs.js';
 import { flattenParams } from './flatten-params.js';
 import { facts, htmlPage, htmlTable, note, section } from './html.js';
-import { label } from './plot-specs.js';
+import { label } from '../plots/objective.js';
 import { FigureIds, keptPlots, learningCurvesFigure, metricsTable } from './run-sections.js';
 
 /** The self-contained HTML page of one run: its params, metrics, stages and plots. */

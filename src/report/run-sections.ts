@@ -4,7 +4,7 @@ import { learningCurvesSpec } from '../../stages/evaluate/plot-specs.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { figure, htmlTable, note } from './html.js';
 import { inlineSvg } from './inline-svg.js';
-import { foldHistories } from './plot-specs.js';
+import { foldHistories } from './fold-histories.js';
 import { renderSvg } from './render.js';
 
 // Pieces of a report about one run, shared by the run report and a sweep's best trial.

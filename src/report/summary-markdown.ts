@@ -1,5 +1,5 @@
 import type { ExportSummary } from './export-run.js';
-import { label } from './plot-specs.js';
+import { label } from '../plots/objective.js';
 import { refusedText } from '../tracking/mlflow/refused.js';
 
 // summary.md of `paramflow export`: what a colleague reads before rerunning the run.

@@ -1,12 +1,12 @@
 import { stringify as toYaml } from 'yaml';
 import { formatValues } from '../sweep/progress.js';
-import type { SweepRecord, TrialRecord } from '../sweep/record.js';
+import type { SweepRecord, TrialRecord } from '../tracking/sweep-record.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import type { RunStore } from '../tracking/run-store.js';
 import { facts, figure, htmlPage, htmlTable, note, pre, section } from './html.js';
 import { inlineSvg } from './inline-svg.js';
-import { label } from './plot-specs.js';
-import { objectiveFigures, sweptKeys } from './objective-figures.js';
+import { label } from '../plots/objective.js';
+import { objectiveFigures, sweptKeys } from '../sweep/objective-figures.js';
 import { renderSvg } from './render.js';
 import { FigureIds, fmt, keptPlots, learningCurvesFigure } from './run-sections.js';
 import { redactSecrets } from '../util/redact.js';

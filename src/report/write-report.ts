@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { SweepStore } from '../sweep/store.js';
-import { DEFAULT_OBJECTIVE } from '../sweep/spec.js';
+import { DEFAULT_OBJECTIVE } from '../config/sweep-spec.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import type { RunStore } from '../tracking/run-store.js';
 import { writeFileAtomically } from '../util/atomic-write.js';

@@ -1,4 +1,4 @@
-import type { Layout } from '../cache/layout.js';
+import type { Layout } from '../project/layout.js';
 import { loadRun, type LoadedRun } from '../tracking/load-run.js';
 
 // The one place repro turns a reference into a run record (docs/conventions.md, References):

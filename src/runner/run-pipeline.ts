@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
-import { Layout } from '../cache/layout.js';
+import { Layout } from '../project/layout.js';
 import { CacheStore } from '../cache/store.js';
-import { loadPipeline } from '../config/load-pipeline.js';
-import type { Override, PipelineSpec } from '../config/spec.js';
+import { loadRunnablePipeline, type RunnablePipeline } from '../pipeline/load.js';
+import type { Override } from '../config/spec.js';
 import { planPipeline, type Plan } from '../pipeline/plan.js';
 import { writeContract } from '../stage/module-contract.js';
 import { builtinRegistry } from '../stage/registry.js';
@@ -37,9 +37,9 @@ export interface RunOptions {
   /** `--profile`: time every TensorFlow kernel, per executed stage (RunSummary.profile). */
   profile?: boolean;
   /** This run is a replicate of a sweep's trial. */
-  trial?: import('../sweep/record.js').TrialTag;
-  /** The pipeline as `loadPipeline(file, { overrides })` already returned it (the CLI loads it once to look for a sweep). */
-  loaded?: PipelineSpec;
+  trial?: import('../tracking/sweep-record.js').TrialTag;
+  /** The pipeline as `loadRunnablePipeline(file, { overrides })` already returned it (the CLI loads it once to look for a sweep). */
+  loaded?: RunnablePipeline;
   /** The pipeline's text, used instead of reading `file` (which still places it: paths, project root). */
   source?: string;
   /** Cache, locks, checkpoints and run record under `<stateRoot>/.paramflow/` instead of the project's: repro's scratch cache. */
@@ -70,7 +70,7 @@ export interface RunSummary {
 /** Loads, validates, plans and runs a pipeline; the one API behind `paramflow run`. */
 export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const registry = await builtinRegistry();
-  const pipeline = options.loaded ?? (await loadPipeline(options.file, { registry, overrides: options.overrides ?? [], env: options.env, text: options.source }));
+  const pipeline = options.loaded ?? (await loadRunnablePipeline(options.file, { registry, overrides: options.overrides ?? [], env: options.env, text: options.source }));
   const plan = await planPipeline(pipeline, registry, { backend: options.backend });
   const layout = new Layout(options.stateRoot ?? pipeline.root);
   if (options.dryRun) {

@@ -1,12 +1,12 @@
 import { appendFile, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Layout } from '../cache/layout.js';
+import type { Layout } from '../project/layout.js';
 import type { FolderCheckpoints } from '../cache/checkpoints.js';
 import type { StageProfile } from '../backend/profile.js';
 import type { CacheStore, Manifest } from '../cache/store.js';
 import { CorruptEntryError } from '../cache/lineage.js';
 import { recordFields, stageIo, staleLineage, type StageIo, type StageOutcome } from './stage-io.js';
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 import type { KeyDetails } from '../hash/stage-key.js';
 import type { Plan, PlannedStage } from '../pipeline/plan.js';
 import type { Artifact, StageContext, StageInputs } from '../stage/types.js';
@@ -50,7 +50,7 @@ export interface ExecuteOutcome {
 // What only executing a stage needs (locks, checkpoints, TensorFlow, the profiler, the
 // remote cache) is imported when one executes: a cached no-op run loads none of it.
 const forExecution = () =>
-  Promise.all([import('../cache/lock.js'), import('../cache/checkpoints.js'), import('../backend/profile.js'), import('./remote-hooks.js')]).then(
+  Promise.all([import('../project/lock.js'), import('../cache/checkpoints.js'), import('../backend/profile.js'), import('./remote-hooks.js')]).then(
     ([lock, checkpoints, profile, remote]) => ({ ...lock, ...checkpoints, ...profile, ...remote }),
   );
 

@@ -1,7 +1,7 @@
 /**
  * A per-cache-key lock that machines share: given to a run by a queue worker (see
  * src/sweep/queue/redis-lock.ts), undefined for every other run. The local per-key file
- * lock (src/cache/lock.ts) keeps one computation per project folder; this one keeps one per
+ * lock (src/project/lock.ts) keeps one computation per project folder; this one keeps one per
  * remote cache, so a stage that several machines' trials need runs once and is pulled by
  * the rest. It is used only together with a remote cache: without one, a stage computed on
  * another machine cannot reach this one, and waiting for it would be waiting for nothing.

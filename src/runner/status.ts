@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import type { Layout } from '../cache/layout.js';
+import type { Layout } from '../project/layout.js';
 import { CacheStore, type Lookup } from '../cache/store.js';
 import { describeChange, explainKeyChange, type Change } from '../hash/explain.js';
 import type { KeyDetails } from '../hash/stage-key.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ParamflowError, type SourceLocation } from '../errors.js';
+import { ParamflowError, type SourceLocation } from '../util/errors.js';
 import { sha256 } from '../hash/sha256.js';
 import { RESERVED_OUTPUT_NAMES } from './reserved.js';
 import { contractOf, lazyDefinition, readContract, type ModuleContract } from './module-contract.js';

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 import { canonicalJson } from '../hash/canonical-json.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import type { OutputSpec, StageDefinition } from './types.js';

@@ -1,4 +1,4 @@
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 import type { DType, JsonArtifact, JsonValue, NdArray, StageInputs, TypedArrayFor } from './types.js';
 
 const CONSTRUCTORS = {

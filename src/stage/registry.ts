@@ -1,6 +1,6 @@
-import { ParamflowError, type SourceLocation } from '../errors.js';
-import { didYouMean } from '../config/schema-errors.js';
-import { resolveProjectPath } from '../config/project-root.js';
+import { ParamflowError, type SourceLocation } from '../util/errors.js';
+import { didYouMean } from '../util/did-you-mean.js';
+import { resolveProjectPath } from '../project/root.js';
 import { loadStageFile, loadStagePackage, type LoadedModule } from './load-module.js';
 import { RESERVED_OUTPUT_NAMES } from './reserved.js';
 import type { StageDefinition } from './types.js';

@@ -1,7 +1,7 @@
 import { canonicalJson } from '../hash/canonical-json.js';
 import { sha256 } from '../hash/sha256.js';
 import { deriveSeed, Rng } from '../stage/random.js';
-import { checkSweepSize, type Distribution, type SweepSpec } from './spec.js';
+import { checkSweepSize, type Distribution, type SweepSpec } from '../config/sweep-spec.js';
 
 export interface Trial {
   /** Stable from the values: the same values are the same trial in every rerun. */

@@ -1,10 +1,10 @@
-import { Layout } from '../cache/layout.js';
+import { Layout } from '../project/layout.js';
 import type { PipelineSpec } from '../config/spec.js';
-import { writeObjectiveFigures } from '../report/objective-figures.js';
+import { writeObjectiveFigures } from './objective-figures.js';
 import { SweepTracker } from '../tracking/mlflow/index.js';
 import { sweepDir } from '../tracking/mlflow/spool.js';
 import { trackingEnvElsewhere } from '../tracking/mlflow/uri.js';
-import type { SweepRecord, TrialRecord } from './record.js';
+import type { SweepRecord, TrialRecord } from '../tracking/sweep-record.js';
 
 // The sweep's MLflow parent run, as runSweep uses it (see src/tracking/mlflow/sweep.ts):
 // started before the first worker, each worker told how to nest its run under it, and

@@ -2,7 +2,7 @@ import { execa, type Message } from 'execa';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
-import type { TrialTag } from './record.js';
+import type { TrialTag } from '../tracking/sweep-record.js';
 
 export interface TrialTask {
   file: string;

@@ -1,4 +1,4 @@
-import type { SweepRecord, TrialRecord } from './record.js';
+import type { SweepRecord, TrialRecord } from '../tracking/sweep-record.js';
 
 export function formatValues(values: Record<string, unknown>): string {
   return Object.entries(values)

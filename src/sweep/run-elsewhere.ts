@@ -1,5 +1,5 @@
-import { Layout } from '../cache/layout.js';
-import { loadPipeline } from '../config/load-pipeline.js';
+import { Layout } from '../project/layout.js';
+import { loadRunnablePipeline } from '../pipeline/load.js';
 import type { Override } from '../config/spec.js';
 import { builtinRegistry } from '../stage/registry.js';
 import type { RunRecord } from '../tracking/run-record.js';
@@ -33,7 +33,7 @@ export type ElsewhereResult =
  * One attempt, as a local run has: the queue still hands a job whose worker died to another.
  */
 export async function runElsewhere(o: ElsewhereOptions): Promise<ElsewhereResult> {
-  const base = await loadPipeline(o.file, { registry: await builtinRegistry(), overrides: o.overrides });
+  const base = await loadRunnablePipeline(o.file, { registry: await builtinRegistry(), overrides: o.overrides });
   const layout = new Layout(base.root);
   const executor = o.makeExecutor(base, layout);
   // A queue worker in another folder learns the server and experiment from the job (no parent: not a sweep's).

@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { Layout } from '../cache/layout.js';
-import { ParamflowError } from '../errors.js';
-import { loadPipeline } from '../config/load-pipeline.js';
-import type { Override, PipelineSpec } from '../config/spec.js';
+import { Layout } from '../project/layout.js';
+import { ParamflowError } from '../util/errors.js';
+import { loadRunnablePipeline, type RunnablePipeline } from '../pipeline/load.js';
+import type { Override } from '../config/spec.js';
 import { YamlSource } from '../config/yaml-source.js';
 import { builtinRegistry } from '../stage/registry.js';
 import { newRunId } from '../tracking/run-id.js';
@@ -12,8 +12,8 @@ import { RunStore } from '../tracking/run-store.js';
 import { HOST } from '../util/process-alive.js';
 import { expandTrials, replicateSeed, type Trial } from './expand.js';
 import { ProcessTrialExecutor, type TrialExecutor } from './process-executor.js';
-import { bestTrial, summarize, type ReplicateRecord, type SweepRecord, type TrialRecord } from './record.js';
-import { checkSweepSize, parseSweepFlag, type SweepSpec } from './spec.js';
+import { bestTrial, summarize, type ReplicateRecord, type SweepRecord, type TrialRecord } from '../tracking/sweep-record.js';
+import { checkSweepSize, parseSweepFlag, type SweepSpec } from '../config/sweep-spec.js';
 import { loadWithSweep } from './find.js';
 import { SweepStore } from './store.js';
 import { formatProgress, formatValues } from './progress.js';
@@ -31,13 +31,13 @@ export interface SweepOptions {
   log?: (line: string) => void;
   executor?: TrialExecutor;
   /** Builds the executor once the pipeline is loaded (`--executor slurm` reads its `executor.slurm:`). */
-  makeExecutor?: (base: PipelineSpec, layout: Layout) => TrialExecutor;
+  makeExecutor?: (base: RunnablePipeline, layout: Layout) => TrialExecutor;
   /** The pipeline and its sweep as loadWithSweep already returned them (`paramflow run` loads once). */
-  found?: { base: PipelineSpec; spec: SweepSpec };
+  found?: { base: RunnablePipeline; spec: SweepSpec };
 }
 
 /** The sweep of a pipeline (file `sweep:` and `--sweep` flags), or undefined when it has none. */
-export async function sweepOf(file: string, overrides: readonly Override[], flags: readonly Override[]): Promise<{ base: PipelineSpec; spec: SweepSpec } | undefined> {
+export async function sweepOf(file: string, overrides: readonly Override[], flags: readonly Override[]): Promise<{ base: RunnablePipeline; spec: SweepSpec } | undefined> {
   const { base, spec } = await loadWithSweep(file, overrides, flags);
   return spec ? { base, spec } : undefined;
 }
@@ -50,18 +50,18 @@ export async function prepareSweep(
   file: string,
   overrides: readonly Override[],
   flags: readonly Override[],
-  loaded?: { base: PipelineSpec; spec: SweepSpec },
-): Promise<{ base: PipelineSpec; spec: SweepSpec; trials: Trial[] } | undefined> {
+  loaded?: { base: RunnablePipeline; spec: SweepSpec },
+): Promise<{ base: RunnablePipeline; spec: SweepSpec; trials: Trial[] } | undefined> {
   const found = loaded ?? (await sweepOf(file, overrides, flags));
   if (!found) return undefined;
   const locations = sweepKeyLocations(found.base.file, file, flags);
   checkSweepSize(found.spec, locations, locations[SWEEP_AT] ?? { file: '<command line>', line: 1, column: 1 });
   refuseNonFinite(found.spec, locations);
   const trials = expandTrials(found.spec, found.base.seed);
-  // One read of the file for all trials; loadPipeline parses it once and copies it per trial.
+  // One read of the file for all trials; loadRunnablePipeline parses it once and copies it per trial.
   const text = readFileSync(found.base.file, 'utf8');
   const registry = await builtinRegistry();
-  for (const t of trials) await loadPipeline(file, { registry, text, withoutSweep: true, overrides: [...overrides, ...trialOverrides(t, locations)] });
+  for (const t of trials) await loadRunnablePipeline(file, { registry, text, withoutSweep: true, overrides: [...overrides, ...trialOverrides(t, locations)] });
   return { ...found, trials };
 }
 
@@ -186,7 +186,7 @@ function hasNonFinite(root: unknown): boolean {
   return false;
 }
 
-function trialSeed(t: Trial, base: PipelineSpec): number {
+function trialSeed(t: Trial, base: RunnablePipeline): number {
   return typeof t.values.seed === 'number' ? t.values.seed : base.seed;
 }
 

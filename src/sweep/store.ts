@@ -1,11 +1,11 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Layout } from '../cache/layout.js';
-import { ParamflowError } from '../errors.js';
+import type { Layout } from '../project/layout.js';
+import { ParamflowError } from '../util/errors.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import { isOwnerDead } from '../util/process-alive.js';
 import { redactDeep } from '../util/redact.js';
-import { asKilled, type SweepRecord } from './record.js';
+import { asKilled, type SweepRecord } from '../tracking/sweep-record.js';
 
 // Sweeps live beside runs: `.paramflow/sweeps/<sweep-id>/sweep.json`, replaced atomically.
 export class SweepStore {

@@ -1,8 +1,8 @@
 import { getEachMessage, sendMessage, type Message } from 'execa';
-import { ParamflowError, formatError } from '../errors.js';
+import { ParamflowError, formatError } from '../util/errors.js';
 import { runPipeline, type RunOptions } from '../runner/run-pipeline.js';
-import { locateOverrides } from '../cli/overrides.js';
-import { plainReporter } from '../cli/output/plain-reporter.js';
+import { locateOverrides } from '../config/locate-overrides.js';
+import { plainReporter } from '../runner/plain-reporter.js';
 import { crashPoint, setCrashTrial } from '../util/crash.js';
 import type { FromWorker, ToWorker, TrialOutcome, TrialTask } from './process-executor.js';
 

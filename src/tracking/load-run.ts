@@ -1,6 +1,6 @@
-import type { Layout } from '../cache/layout.js';
+import type { Layout } from '../project/layout.js';
 import { redactDeep } from '../util/redact.js';
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 import type { Env } from './mlflow/auth.js';
 import { clientFromEnv, type MlflowClient } from './mlflow/client.js';
 import { downloadRunRecord, fetchMlflowRun } from './mlflow/fetch-run.js';

@@ -1,4 +1,4 @@
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from '../util/errors.js';
 import type { RunRecord } from './run-record.js';
 
 // docs/conventions.md, References. A ref is tried as run id prefix, run hash prefix, then

@@ -49,6 +49,6 @@ export interface RunRecord {
   environment: Environment;
   options: { noCache: boolean; overrides: string[] };
   /** Set when the run is one replicate of a sweep's trial. */
-  sweep?: import('../sweep/record.js').TrialTag;
+  sweep?: import('./sweep-record.js').TrialTag;
   error?: { code: string; message: string; stage?: string; hint?: string };
 }

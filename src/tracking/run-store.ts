@@ -1,7 +1,7 @@
 import { copyFile, link, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Layout } from '../cache/layout.js';
-import { ParamflowError } from '../errors.js';
+import type { Layout } from '../project/layout.js';
+import { ParamflowError } from '../util/errors.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import { crashPoint } from '../util/crash.js';
 import { ensureDir } from '../util/storage-errors.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from './errors.js';
 import { faultPoint } from './crash.js';
 import { storageError, withPath } from './storage-errors.js';
 

@@ -1,4 +1,4 @@
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from './errors.js';
 
 // The user-facing PARAMFLOW_* variables, each with the check its reader relies on: a bad
 // value is bad input (exit 2, named), never silently replaced by a default

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ParamflowError } from '../errors.js';
+import { ParamflowError } from './errors.js';
 
 // File-system failures a user can act on (a full disk, a read-only or foreign folder),
 // told with the path and what to do, instead of a bare errno message.

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { decodeNpy, encodeNpy } from '../../src/format/npy.js';
 import { jsonArtifact } from '../../src/stage/ndarray.js';
 import type { Artifact, JsonValue, OutputSpec } from '../../src/stage/types.js';

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { defineStage, type Artifact, type OutputSpec, type ParamProblem, type StageContext, type StageInputs, type StagePorts, type StageResult } from '../../src/stage/types.js';
 import { artifactPath, envName, readMetrics, readOutput, readPlots, writeArtifact } from './files.js';
 import type { ProcessOutcome } from './process.js';

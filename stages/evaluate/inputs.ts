@@ -1,4 +1,4 @@
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray, requireArray } from '../../src/stage/ndarray.js';
 import type { FolderArtifact, JsonValue, NdArray, StageInputs } from '../../src/stage/types.js';
 import { foldCount } from '../train/features.js';

@@ -1,4 +1,5 @@
-import type { Config, TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { PLOT_CONFIG } from '../../src/plots/config.js';
 import type { NdArray } from '../../src/stage/types.js';
 import type { FoldHistory } from './inputs.js';
 
@@ -13,23 +14,6 @@ const GUIDE = '#d62728';
 const PANEL = 240;
 const SET_CV = 'cross-validation';
 const SET_HOLDOUT = 'holdout';
-
-/**
- * Generic families last: a viewer, or resvg with whatever fonts the machine has,
- * falls through the list to a font it has.
- */
-export const FONT_FAMILY = 'DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif';
-
-/** The look every paramflow plot shares (the report's too). */
-export const PLOT_CONFIG: Config = {
-  font: FONT_FAMILY,
-  background: 'white',
-  // No ARIA labels per mark: they would triple the size of an SVG of thousands of points.
-  aria: false,
-  title: { fontSize: 15, anchor: 'start', subtitleFontSize: 12 },
-  axis: { labelFontSize: 11, titleFontSize: 12 },
-  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' },
-};
 
 /** What the scatter plots show: out-of-fold predictions against the truth. */
 export interface ScatterInput {

@@ -1,6 +1,6 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import type { NdArray, StageContext, TfRuntime } from '../../src/stage/types.js';
 import { foldIndices } from '../train/features.js';

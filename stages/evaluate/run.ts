@@ -1,4 +1,4 @@
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { jsonArtifact } from '../../src/stage/ndarray.js';
 import type { EvaluateParams } from './index.js';
 import type { FoldReport, JsonValue, NdArray, StageContext, StageInputs, StageResult } from '../../src/stage/types.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, relative, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { decodeNpy } from '../../src/format/npy.js';
 import type { Curves } from '../../src/predict/read-curves.js';
 import { ndarray } from '../../src/stage/ndarray.js';

@@ -1,4 +1,4 @@
-import { InputErrors, ParamflowError } from '../../src/errors.js';
+import { InputErrors, ParamflowError } from '../../src/util/errors.js';
 import type { ParamProblem } from '../../src/stage/types.js';
 import type { GridParams } from './grid.js';
 import { getModel, MODEL_NAMES, type CurveModel, type ModelName } from './models.js';

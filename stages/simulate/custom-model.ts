@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ParamflowError, type SourceLocation } from '../../src/errors.js';
+import { ParamflowError, type SourceLocation } from '../../src/util/errors.js';
 import { importUserModule } from '../../src/stage/load-module.js';
 import type { CurveModel } from './models.js';
 

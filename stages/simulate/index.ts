@@ -1,4 +1,4 @@
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
 import { Rng } from '../../src/stage/random.js';

@@ -1,4 +1,4 @@
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray, requireArray } from '../../src/stage/ndarray.js';
 import { Rng } from '../../src/stage/random.js';
 import { defineStage, type ParamProblem, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';

@@ -1,6 +1,6 @@
 import type { Optimizer, Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { crashPoint } from '../../src/util/crash.js';
 import { deriveSeed, Rng } from '../../src/stage/random.js';
 import type { TfRuntime } from '../../src/stage/types.js';

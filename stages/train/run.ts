@@ -1,4 +1,4 @@
-import { InputErrors, ParamflowError } from '../../src/errors.js';
+import { InputErrors, ParamflowError } from '../../src/util/errors.js';
 import { jsonArtifact, requireArray } from '../../src/stage/ndarray.js';
 import type { FoldReport, JsonValue, MetricPoint, NdArray, StageContext, StageInputs, StageResult, TfRuntime } from '../../src/stage/types.js';
 import { checkpointFiles, parseCheckpoint, type Checkpoint, type FinishedFold, type FoldHistory, type ProblemShape } from './checkpoint.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { BACKENDS, backendProblem, chooseBackend } from '../../src/backend/probe.js';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { needsNative } from '../helpers/native.js';
 import { REPO } from '../helpers/project.js';
 

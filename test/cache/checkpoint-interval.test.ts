@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FolderCheckpoints } from '../../src/cache/checkpoints.js';
-import { Layout } from '../../src/cache/layout.js';
+import { Layout } from '../../src/project/layout.js';
 
 describe('checkpoint interval', () => {
   const layout = () => new Layout(mkdtempSync(join(tmpdir(), 'pf-ckpt-')));

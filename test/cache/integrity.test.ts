@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Layout } from '../../src/cache/layout.js';
+import { Layout } from '../../src/project/layout.js';
 import { CorruptEntryError, lineageEntry } from '../../src/cache/lineage.js';
 import { verifyCache } from '../../src/cache/maintenance.js';
 import { openRemote } from '../../src/cache/remote/remote.js';

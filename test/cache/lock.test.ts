@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acquireLock, isLockLive, readOwner, type LockOwner } from '../../src/cache/lock.js';
+import { acquireLock, isLockLive, readOwner, type LockOwner } from '../../src/project/lock.js';
 import { HOST, isProcessAlive } from '../../src/util/process-alive.js';
 import { deadPid } from '../helpers/processes.js';
 

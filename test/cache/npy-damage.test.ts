@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Layout } from '../../src/cache/layout.js';
+import { Layout } from '../../src/project/layout.js';
 import { CacheStore, type Manifest } from '../../src/cache/store.js';
 import { encodeNpy, NpyFormatError, decodeNpy } from '../../src/format/npy.js';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 
 // Issue 18 item 12: a damaged .npy header said "not a .npy file (bad magic)", naming neither

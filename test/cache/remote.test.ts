@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Layout } from '../../src/cache/layout.js';
+import { Layout } from '../../src/project/layout.js';
 import { openRemote, type RemoteCache } from '../../src/cache/remote/remote.js';
 import { parseRemoteSpec } from '../../src/cache/remote/spec.js';
 import { pullEntry, pullIfPresent, pushEntry } from '../../src/cache/remote/transfer.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { Layout } from '../../src/cache/layout.js';
+import { Layout } from '../../src/project/layout.js';
 import { CacheStore, COMPLETE, MANIFEST, type CommitInput } from '../../src/cache/store.js';
 import { computeStageKey } from '../../src/hash/stage-key.js';
 import { jsonArtifact, ndarray } from '../../src/stage/ndarray.js';

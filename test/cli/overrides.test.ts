@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { locateOverrides } from '../../src/cli/overrides.js';
+import { locateOverrides } from '../../src/config/locate-overrides.js';
 
 /** The 1-based column where `arg` (the i-th argv entry) starts in `paramflow <argv…>`. */
 function columnOf(argv: readonly string[], i: number): number {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../src/config/load-pipeline.js';
-import { InputErrors, ParamflowError } from '../../src/errors.js';
+import { InputErrors, ParamflowError } from '../../src/util/errors.js';
 import { builtinRegistry, type StageRegistry } from '../../src/stage/registry.js';
 import { SMALL_PIPELINE } from '../helpers/project.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPipeline, type LoadOptions } from '../../src/config/load-pipeline.js';
 import type { Override, PipelineSpec } from '../../src/config/spec.js';
-import { ParamflowError, InputErrors } from '../../src/errors.js';
+import { ParamflowError, InputErrors } from '../../src/util/errors.js';
 import { planPipeline } from '../../src/pipeline/plan.js';
 import { builtinRegistry, type StageRegistry } from '../../src/stage/registry.js';
 

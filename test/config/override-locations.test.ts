@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPipeline } from '../../src/config/load-pipeline.js';
-import { InputErrors, ParamflowError } from '../../src/errors.js';
+import { InputErrors, ParamflowError } from '../../src/util/errors.js';
 import { builtinRegistry, type StageRegistry } from '../../src/stage/registry.js';
 
 // Issue 18 item 11: a `--set` that adds keys the file never had (`simulate.foo.bar=1`) is

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { overrideLocation, parseOverride, TOP_LEVEL_KEYS } from '../../src/config/overrides.js';
 
 const STAGES = ['simulate', 'noise', 'folds', 'train'];

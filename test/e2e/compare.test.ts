@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Comparison } from '../../src/report/compare-runs.js';
-import type { SweepRecord } from '../../src/sweep/record.js';
+import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { makeProject, paramflow, runJson, runRecord, TRAINED_PIPELINE } from '../helpers/project.js';
 
 

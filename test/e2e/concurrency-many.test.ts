@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Layout } from '../../src/cache/layout.js';
-import { acquireLock } from '../../src/cache/lock.js';
+import { Layout } from '../../src/project/layout.js';
+import { acquireLock } from '../../src/project/lock.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
 import { paramflow, quickProject, runRecord } from '../helpers/project.js';
 

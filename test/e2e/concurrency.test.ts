@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Layout } from '../../src/cache/layout.js';
-import { acquireLock } from '../../src/cache/lock.js';
+import { Layout } from '../../src/project/layout.js';
+import { acquireLock } from '../../src/project/lock.js';
 import { makeProject, paramflow, runRecord } from '../helpers/project.js';
 
 /** Resolves when `text` has appeared on the subprocess's stderr. */

@@ -2,7 +2,7 @@ import { execSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SweepRecord } from '../../src/sweep/record.js';
+import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 import { makeProject, paramflow, quickProject, runJson, runRecord } from '../helpers/project.js';
 

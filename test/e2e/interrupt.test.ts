@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Layout } from '../../src/cache/layout.js';
-import { acquireLock } from '../../src/cache/lock.js';
+import { Layout } from '../../src/project/layout.js';
+import { acquireLock } from '../../src/project/lock.js';
 import { makeProject, paramflow, runRecord } from '../helpers/project.js';
 
 describe('SIGINT', () => {

@@ -20,7 +20,7 @@ const NOT_ON_A_NOOP = [
   '/stages/train/run.js',
   '/stages/evaluate/run.js',
   '/src/sweep/run-sweep.js',
-  '/src/cache/lock.js',
+  '/src/project/lock.js',
   '/src/cache/checkpoints.js',
   '/src/backend/load.js',
   '/src/cache/remote/remote.js',

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SweepRecord } from '../../src/sweep/record.js';
+import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 import type { DoubleRun } from '../helpers/mlflow-double-store.js';
 import { paramflow, quickProject } from '../helpers/project.js';

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SweepRecord } from '../../src/sweep/record.js';
+import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { createNetns, netnsUnavailable, removeNetns, type Netns } from '../helpers/netns.js';
 import { CLI, paramflow, quickProject, runRecord } from '../helpers/project.js';
 import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';

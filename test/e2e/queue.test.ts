@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SweepRecord } from '../../src/sweep/record.js';
+import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { paramflow, quickProject, runJson, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
 import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 import { startS3 } from '../helpers/s3.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trialId } from '../../src/sweep/expand.js';
-import type { SweepRecord } from '../../src/sweep/record.js';
+import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { paramflow, quickProject, REPO, runJson, runRecord } from '../helpers/project.js';
 
 // With PARAMFLOW_TEST_SLURM=1 these run against the real cluster this machine submits to

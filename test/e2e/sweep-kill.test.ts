@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Layout } from '../../src/cache/layout.js';
-import { acquireLock } from '../../src/cache/lock.js';
-import type { SweepRecord } from '../../src/sweep/record.js';
+import { Layout } from '../../src/project/layout.js';
+import { acquireLock } from '../../src/project/lock.js';
+import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { paramflow, quickProject } from '../helpers/project.js';
 
 // Issue 18 item 14: a SIGKILLed sweep listed its trials running/pending forever, and `runs rm`

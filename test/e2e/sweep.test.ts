@@ -2,10 +2,10 @@ import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Layout } from '../../src/cache/layout.js';
-import { acquireLock } from '../../src/cache/lock.js';
+import { Layout } from '../../src/project/layout.js';
+import { acquireLock } from '../../src/project/lock.js';
 import { trialId } from '../../src/sweep/expand.js';
-import type { SweepRecord } from '../../src/sweep/record.js';
+import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { paramflow, runRecord, quickProject } from '../helpers/project.js';
 
 // quick.yaml made smaller still: sweeps run many trials.

@@ -75,7 +75,7 @@ export interface PrintedError {
   hint?: string;
 }
 
-/** Splits stderr into the errors the CLI printed (see formatError in src/errors.ts). */
+/** Splits stderr into the errors the CLI printed (see formatError in src/util/errors.ts). */
 export function printedErrors(stderr: string): PrintedError[] {
   const out: PrintedError[] = [];
   for (const line of stderr.split('\n')) {

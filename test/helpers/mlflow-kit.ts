@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Layout } from '../../src/cache/layout.js';
+import { Layout } from '../../src/project/layout.js';
 import type { Clock } from '../../src/tracking/mlflow/retry.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
 import type { FoldReport, MetricPoint } from '../../src/stage/types.js';

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Layout } from '../../src/cache/layout.js';
+import type { Layout } from '../../src/project/layout.js';
 import type { MlflowTracker, FinishResult } from '../../src/tracking/mlflow/tracker.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
 import { RunStore } from '../../src/tracking/run-store.js';

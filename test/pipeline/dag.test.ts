@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ParamflowError } from '../../src/errors.js';
-import { downstreamOf, topologicalOrder, type DagNode } from '../../src/pipeline/dag.js';
+import { ParamflowError } from '../../src/util/errors.js';
+import { downstreamOf, topologicalOrder, type DagNode } from '../../src/util/dag.js';
 
 const node = (name: string, ...needs: string[]): DagNode => ({ name, needs });
 const locate = (stage: string) => ({ file: 'p.yaml', line: stage.charCodeAt(0), column: 1 });

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Layout } from '../../src/cache/layout.js';
+import { Layout } from '../../src/project/layout.js';
 import { loadPipeline } from '../../src/config/load-pipeline.js';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { planPipeline } from '../../src/pipeline/plan.js';
 import { exportRun, type ExportSummary } from '../../src/report/export-run.js';
 import { builtinRegistry } from '../../src/stage/registry.js';

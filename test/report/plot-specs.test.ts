@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { foldHistories, objectiveVsParamSpec, type ObjectivePoint } from '../../src/report/plot-specs.js';
+import { objectiveVsParamSpec, type ObjectivePoint } from '../../src/plots/objective.js';
+import { foldHistories } from '../../src/report/fold-histories.js';
 import { renderSvg } from '../../src/report/render.js';
 import type { FoldReport } from '../../src/stage/types.js';
 import { runRecord } from '../helpers/run-record.js';

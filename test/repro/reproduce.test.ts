@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backendProblem } from '../../src/backend/probe.js';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { chooseReproBackend } from '../../src/repro/reproduce.js';
 import { runRecord } from '../helpers/run-record.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { builtinRegistry, StageRegistry } from '../../src/stage/registry.js';
 import { defineStage } from '../../src/stage/types.js';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 
 const stage = (name: string, output = 'out') =>
   defineStage({ name, version: '1', schema: 'stages/split-folds.schema.json', inputs: [], outputs: [{ name: output, kind: 'json' }], run: () => ({ outputs: {} }) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import type { NdArray, StageInputs } from '../../src/stage/types.js';
 import { addNoise, type AddNoiseParams } from '../../stages/add-noise/index.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { encodeNpy } from '../../src/format/npy.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import { loadData } from '../../stages/load/index.js';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import type { NdArray } from '../../src/stage/types.js';
 import { checkSimulateParams, simulate, type ModelName, type SimulateParams } from '../../stages/simulate/index.js';
 import { fakeContext } from '../helpers/stage-context.js';

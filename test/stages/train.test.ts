@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import type { FolderArtifact, StageResult, TfRuntime } from '../../src/stage/types.js';
 import { deriveSeed } from '../../src/stage/random.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { isMlflowError } from '../../src/tracking/mlflow/errors.js';
 import { MlflowTracker } from '../../src/tracking/mlflow/tracker.js';
 import { loadRun } from '../../src/tracking/load-run.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { resolveRunRef } from '../../src/tracking/resolve-ref.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
 import { runRecord } from '../helpers/run-record.js';

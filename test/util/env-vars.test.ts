@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { checkEnvironment, ENV_VARS, envNumber } from '../../src/util/env-vars.js';
-import { ParamflowError } from '../../src/errors.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { paramflow, quickProject } from '../helpers/project.js';
 import { printedErrors } from '../helpers/cli.js';
 

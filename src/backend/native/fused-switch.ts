@@ -1,4 +1,4 @@
-import { ParamflowError } from '../../errors.js';
+import { ParamflowError } from '../../util/errors.js';
 
 /**
  * Whether the train stage may use the fused trainer on the native backend

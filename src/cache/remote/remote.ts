@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { ParamflowError } from '../../errors.js';
+import { ParamflowError } from '../../util/errors.js';
 import type { RemoteSpec } from './spec.js';
 
 /**

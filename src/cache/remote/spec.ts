@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ParamflowError, type SourceLocation } from '../../errors.js';
+import { ParamflowError, type SourceLocation } from '../../util/errors.js';
 
 /** Where a remote cache lives, parsed and checked; nothing is opened here (validate stays fast). */
 export type RemoteSpec =

@@ -1,12 +1,12 @@
 import { dirname } from 'node:path';
-import { Layout } from '../../cache/layout.js';
+import { Layout } from '../../project/layout.js';
 import { openRemote } from '../../cache/remote/remote.js';
 import { parseRemoteSpec, REMOTE_HINT, type RemoteSpec } from '../../cache/remote/spec.js';
 import { pullEntry, pushEntry } from '../../cache/remote/transfer.js';
 import { CacheStore } from '../../cache/store.js';
-import { loadPipeline } from '../../config/load-pipeline.js';
-import { findProjectRoot } from '../../config/project-root.js';
-import { EXIT, ParamflowError } from '../../errors.js';
+import { loadRunnablePipeline } from '../../pipeline/load.js';
+import { findProjectRoot } from '../../project/root.js';
+import { EXIT, ParamflowError } from '../../util/errors.js';
 import { builtinRegistry } from '../../stage/registry.js';
 
 export interface CacheRemoteFlags {
@@ -76,7 +76,7 @@ async function target(file: string | undefined, flags: CacheRemoteFlags): Promis
     return { cache: new CacheStore(new Layout(root)), spec: parseRemoteSpec(flags.remote, process.cwd(), { file: '<command line>' }) };
   }
   if (file) {
-    const p = await loadPipeline(file, { registry: await builtinRegistry() });
+    const p = await loadRunnablePipeline(file, { registry: await builtinRegistry() });
     if (p.cache) return { cache: new CacheStore(new Layout(p.root)), spec: p.cache.remote };
   } else {
     const env = process.env.PARAMFLOW_CACHE_REMOTE?.trim();

@@ -1,9 +1,9 @@
-import { Layout } from '../../cache/layout.js';
+import { Layout } from '../../project/layout.js';
 import { gcCache, listEntries, verifyCache } from '../../cache/maintenance.js';
 import { CacheStore } from '../../cache/store.js';
-import { findProjectRoot } from '../../config/project-root.js';
-import { EXIT } from '../../errors.js';
-import { formatBytes, table } from '../output/format.js';
+import { findProjectRoot } from '../../project/root.js';
+import { EXIT } from '../../util/errors.js';
+import { formatBytes, table } from '../../util/format.js';
 import { listRuns, projectStore } from './runs.js';
 
 function projectCache(): CacheStore {

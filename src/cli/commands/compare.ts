@@ -1,10 +1,10 @@
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../../util/errors.js';
 import { compareRuns, type Comparison } from '../../report/compare-runs.js';
-import { label } from '../../report/plot-specs.js';
+import { label } from '../../plots/objective.js';
 import { resolveCompareRefs } from '../../report/resolve-refs.js';
 import { formatValues } from '../../sweep/progress.js';
 import type { RunRecord } from '../../tracking/run-record.js';
-import { table } from '../output/format.js';
+import { table } from '../../util/format.js';
 import { listRuns, projectStore } from './runs.js';
 
 /** `paramflow compare <ref>…`: params side by side (differences marked), then metrics with deltas against the first run. */

@@ -1,8 +1,8 @@
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../../util/errors.js';
 import { diffRuns, type RunDiff, type StageVerdict } from '../../report/diff-runs.js';
-import { label } from '../../report/plot-specs.js';
+import { label } from '../../plots/objective.js';
 import { loadRun } from '../../tracking/load-run.js';
-import { table } from '../output/format.js';
+import { table } from '../../util/format.js';
 import { projectStore } from './runs.js';
 
 /** `paramflow diff <a> <b>`: why the two runs' hashes differ, stage by stage; exit 0 whenever it could compare. */

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../../util/errors.js';
 import { exportRun } from '../../report/export-run.js';
 import { loadRun } from '../../tracking/load-run.js';
 import { projectStore } from './runs.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../../util/errors.js';
 import { packageRoot } from '../../util/package-root.js';
 
 /** Scaffolds a project: `.paramflow/`, an example pipeline, and .gitignore lines. */

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { findProjectRoot } from '../../config/project-root.js';
-import { EXIT } from '../../errors.js';
+import { findProjectRoot } from '../../project/root.js';
+import { EXIT } from '../../util/errors.js';
 import { encodeNpy } from '../../format/npy.js';
 import { predictCurves, type Prediction } from '../../predict/predict.js';
 import { ndarray } from '../../stage/ndarray.js';

@@ -1,4 +1,4 @@
-import { ParamflowError } from '../../errors.js';
+import { ParamflowError } from '../../util/errors.js';
 import { queueSettings } from '../../sweep/queue/settings.js';
 import { queueStatus } from '../../sweep/queue/status.js';
 import { redactSecrets } from '../../util/redact.js';

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../../util/errors.js';
 import { writeReport } from '../../report/write-report.js';
 import { listRuns, projectStore } from './runs.js';
 

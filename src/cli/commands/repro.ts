@@ -1,10 +1,10 @@
-import { findProjectRoot } from '../../config/project-root.js';
-import { EXIT } from '../../errors.js';
+import { findProjectRoot } from '../../project/root.js';
+import { EXIT } from '../../util/errors.js';
 import type { StageComparison } from '../../repro/compare-stage.js';
 import { formatTolerance, type EnvironmentDifference } from '../../repro/environment-check.js';
 import { reproduceRun, type ReproReport } from '../../repro/reproduce.js';
-import { plainReporter } from '../output/plain-reporter.js';
-import { table } from '../output/format.js';
+import { plainReporter } from '../../runner/plain-reporter.js';
+import { table } from '../../util/format.js';
 import { ttyReporter } from '../output/tty-reporter.js';
 
 export interface ReproFlags {

@@ -1,4 +1,4 @@
-import { ParamflowError } from '../../errors.js';
+import { ParamflowError } from '../../util/errors.js';
 import type { SweepOptions } from '../../sweep/run-sweep.js';
 
 /**

@@ -1,10 +1,10 @@
-import { EXIT } from '../../errors.js';
+import type { RunnablePipeline } from '../../pipeline/load.js';
+import { EXIT } from '../../util/errors.js';
 import { queueExecutor, slurmExecutor } from './run-executor.js';
 import { runPipeline, type RunSummary } from '../../runner/run-pipeline.js';
-import { locateOverrides } from '../overrides.js';
-import { plainReporter } from '../output/plain-reporter.js';
+import { locateOverrides } from '../../config/locate-overrides.js';
+import { plainReporter } from '../../runner/plain-reporter.js';
 import { loadWithSweep } from '../../sweep/find.js';
-import type { PipelineSpec } from '../../config/spec.js';
 
 export interface RunFlags {
   set: string[];
@@ -37,7 +37,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     const overrides = locateOverrides(flags.set);
     // Loaded once, here: a pipeline without a sweep runs from this load, and the sweep
     // machinery (workers, execa, stores) loads only for a sweep.
-    let loaded: PipelineSpec | undefined;
+    let loaded: RunnablePipeline | undefined;
     if (!flags.dryRun) {
       const sweepFlags = locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep');
       const found = await loadWithSweep(file, overrides, sweepFlags);

@@ -1,10 +1,10 @@
-import { Layout } from '../../cache/layout.js';
-import { findProjectRoot } from '../../config/project-root.js';
-import { EXIT, ParamflowError } from '../../errors.js';
+import { Layout } from '../../project/layout.js';
+import { findProjectRoot } from '../../project/root.js';
+import { EXIT, ParamflowError } from '../../util/errors.js';
 import type { RunRecord } from '../../tracking/run-record.js';
 import { resolveRunRef } from '../../tracking/resolve-ref.js';
 import { RunStore } from '../../tracking/run-store.js';
-import { table } from '../output/format.js';
+import { table } from '../../util/format.js';
 import { mlflowState, refusedText } from '../../tracking/mlflow/index.js';
 import { sweepTableCommand } from './sweep-table.js';
 

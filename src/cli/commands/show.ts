@@ -1,10 +1,10 @@
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../../util/errors.js';
 import { describeRun, type RunDescription } from '../../report/describe-run.js';
-import { label } from '../../report/plot-specs.js';
+import { label } from '../../plots/objective.js';
 import type { Environment } from '../../tracking/run-record.js';
 import { loadRun } from '../../tracking/load-run.js';
 import { refusedText } from '../../tracking/mlflow/refused.js';
-import { formatBytes, formatDuration, table } from '../output/format.js';
+import { formatBytes, formatDuration, table } from '../../util/format.js';
 import { projectStore } from './runs.js';
 
 /** `paramflow show <ref>`: one run, its stages, metrics, artifacts, environment and MLflow link. */

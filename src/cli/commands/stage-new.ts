@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { EXIT, ParamflowError } from '../../errors.js';
+import { EXIT, ParamflowError } from '../../util/errors.js';
 import { stageModule, stageTest } from '../scaffold/stage-files.js';
 
 export interface StageNewFlags {

@@ -1,15 +1,15 @@
-import { loadPipeline } from '../../config/load-pipeline.js';
-import { Layout } from '../../cache/layout.js';
+import { loadRunnablePipeline } from '../../pipeline/load.js';
+import { Layout } from '../../project/layout.js';
 import { planPipeline } from '../../pipeline/plan.js';
 import { explainStages, type StageStatusReport } from '../../runner/status.js';
 import { builtinRegistry } from '../../stage/registry.js';
-import { EXIT } from '../../errors.js';
-import { locateOverrides } from '../overrides.js';
-import { table } from '../output/format.js';
+import { EXIT } from '../../util/errors.js';
+import { locateOverrides } from '../../config/locate-overrides.js';
+import { table } from '../../util/format.js';
 
 export async function statusCommand(file: string, flags: { set: string[]; json?: boolean; backend?: string }): Promise<number> {
   const registry = await builtinRegistry();
-  const pipeline = await loadPipeline(file, { registry, overrides: locateOverrides(flags.set) });
+  const pipeline = await loadRunnablePipeline(file, { registry, overrides: locateOverrides(flags.set) });
   const plan = await planPipeline(pipeline, registry, { backend: flags.backend });
   printStatus(await explainStages(plan, new Layout(pipeline.root)), plan.runHash, Boolean(flags.json));
   return EXIT.ok;

@@ -1,9 +1,9 @@
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../../util/errors.js';
 import { formatValues } from '../../sweep/progress.js';
-import type { SweepRecord } from '../../sweep/record.js';
+import type { SweepRecord } from '../../tracking/sweep-record.js';
 import { SweepStore } from '../../sweep/store.js';
 import type { RunStore } from '../../tracking/run-store.js';
-import { table } from '../output/format.js';
+import { table } from '../../util/format.js';
 
 interface TrialRow {
   trial: string;

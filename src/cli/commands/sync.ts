@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
-import { Layout } from '../../cache/layout.js';
-import { findProjectRoot } from '../../config/project-root.js';
-import { EXIT } from '../../errors.js';
+import { Layout } from '../../project/layout.js';
+import { findProjectRoot } from '../../project/root.js';
+import { EXIT } from '../../util/errors.js';
 import { listRefused, refusedText, syncAll, syncRun, type SyncRunResult } from '../../tracking/mlflow/index.js';
 import { resolveRunRef } from '../../tracking/resolve-ref.js';
 import { listRuns, projectStore } from './runs.js';

@@ -1,12 +1,12 @@
-import { loadPipeline } from '../../config/load-pipeline.js';
-import { EXIT } from '../../errors.js';
+import { loadRunnablePipeline } from '../../pipeline/load.js';
+import { EXIT } from '../../util/errors.js';
 import { builtinRegistry } from '../../stage/registry.js';
-import { locateOverrides } from '../overrides.js';
+import { locateOverrides } from '../../config/locate-overrides.js';
 import { prepareSweep } from '../../sweep/run-sweep.js';
 
 export async function validateCommand(file: string, flags: { set: string[]; sweep?: string[] }): Promise<number> {
   const overrides = locateOverrides(flags.set);
-  const pipeline = await loadPipeline(file, { registry: await builtinRegistry(), overrides });
+  const pipeline = await loadRunnablePipeline(file, { registry: await builtinRegistry(), overrides });
   const sweep = await prepareSweep(file, overrides, locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'));
   const trials = sweep ? `; sweep of ${sweep.trials.length} trials × ${sweep.spec.replicates} replicate(s), all valid` : '';
   process.stdout.write(`${file}: ok — pipeline ${pipeline.name}, ${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.name).join(', ')})${trials}\n`);

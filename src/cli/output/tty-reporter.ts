@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Reporter } from '../../runner/reporter.js';
-import { plainReporter } from './plain-reporter.js';
+import { plainReporter } from '../../runner/plain-reporter.js';
 
 /** On a terminal: the plain lines above a live bar per running stage (with ETA). */
 export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Reporter {

@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { relative } from 'node:path';
-import type { Layout } from '../../cache/layout.js';
+import type { Layout } from '../../project/layout.js';
 import { RunStore } from '../../tracking/run-store.js';
 import type { TrialExecutor, TrialOutcome, TrialTask } from '../process-executor.js';
 import { connection, isJobProgress, type QueueJobData, type QueueJobResult, type QueueSettings } from './settings.js';

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'bullmq';
-import { ParamflowError } from '../../errors.js';
+import { ParamflowError } from '../../util/errors.js';
 import type { RunRecord } from '../../tracking/run-record.js';
 import type { TrialOutcome, TrialTask } from '../process-executor.js';
 

@@ -1,10 +1,10 @@
 import { Worker, type Job } from 'bullmq';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { Layout } from '../../cache/layout.js';
-import { findProjectRoot } from '../../config/project-root.js';
+import { Layout } from '../../project/layout.js';
+import { findProjectRoot } from '../../project/root.js';
 import { RunStore } from '../../tracking/run-store.js';
-import { plainReporter } from '../../cli/output/plain-reporter.js';
+import { plainReporter } from '../../runner/plain-reporter.js';
 import type { Reporter } from '../../runner/reporter.js';
 import { runTrial } from '../worker.js';
 import { RedisKeyLock } from './redis-lock.js';

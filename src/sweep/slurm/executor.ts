@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SlurmSettings } from '../../config/spec.js';
-import type { Layout } from '../../cache/layout.js';
+import type { Layout } from '../../project/layout.js';
 import { packageRoot } from '../../util/package-root.js';
 import type { TrialExecutor, TrialOutcome, TrialTask } from '../process-executor.js';
 import { parseSbatch, sbatchScript } from './script.js';

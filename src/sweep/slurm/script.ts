@@ -1,5 +1,5 @@
 import type { SlurmSettings } from '../../config/spec.js';
-import { ParamflowError } from '../../errors.js';
+import { ParamflowError } from '../../util/errors.js';
 
 export interface ScriptInput {
   settings: SlurmSettings;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ParamflowError } from '../../errors.js';
+import { ParamflowError } from '../../util/errors.js';
 import { writeFileAtomically } from '../../util/atomic-write.js';
 import type { TrialOutcome, TrialTask } from '../process-executor.js';
 import { runTrial } from '../worker.js';

@@ -1,4 +1,4 @@
-import { ParamflowError } from '../../errors.js';
+import { ParamflowError } from '../../util/errors.js';
 import type { RunRecord } from '../run-record.js';
 import type { MlflowClient } from './client.js';
 import { isMlflowError } from './errors.js';

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import type { Layout } from '../../cache/layout.js';
-import { acquireLock, type HeldLock } from '../../cache/lock.js';
+import type { Layout } from '../../project/layout.js';
+import { acquireLock, type HeldLock } from '../../project/lock.js';
 import type { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
 import type { Mapped } from './mapping.js';

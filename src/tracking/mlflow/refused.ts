@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Layout } from '../../cache/layout.js';
+import type { Layout } from '../../project/layout.js';
 import { runSpool, sweepSpool, readState, type RejectedOp } from './spool.js';
 
 // Operations MLflow refused for good (a 400: a bad value, a limit) are acknowledged so the

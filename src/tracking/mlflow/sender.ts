@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type { Layout } from '../../cache/layout.js';
+import type { Layout } from '../../project/layout.js';
 import { crashPoint } from '../../util/crash.js';
 import type { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';

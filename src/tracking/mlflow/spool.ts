@@ -3,7 +3,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomically } from '../../util/atomic-write.js';
 import { crashPoint } from '../../util/crash.js';
 import { dirname, join } from 'node:path';
-import type { Layout } from '../../cache/layout.js';
+import type { Layout } from '../../project/layout.js';
 import type { SpooledOp } from './ops.js';
 
 // The run's MLflow operations on disk, in the run's folder:

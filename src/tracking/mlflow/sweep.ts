@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Layout } from '../../cache/layout.js';
-import type { SweepRecord } from '../../sweep/record.js';
+import type { Layout } from '../../project/layout.js';
+import type { SweepRecord } from '../sweep-record.js';
 import { packageVersion } from '../../util/package-root.js';
 import { gitState } from '../environment.js';
 import type { Env } from './auth.js';

@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Layout } from '../../cache/layout.js';
-import { acquireLock, type HeldLock } from '../../cache/lock.js';
-import type { SweepRecord } from '../../sweep/record.js';
+import type { Layout } from '../../project/layout.js';
+import { acquireLock, type HeldLock } from '../../project/lock.js';
+import type { SweepRecord } from '../sweep-record.js';
 import { isOwnerDead } from '../../util/process-alive.js';
 import { RunStore } from '../run-store.js';
 import type { RunStatus } from '../run-record.js';

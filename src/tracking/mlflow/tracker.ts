@@ -1,5 +1,5 @@
 import { isAbsolute, relative, sep } from 'node:path';
-import type { Layout } from '../../cache/layout.js';
+import type { Layout } from '../../project/layout.js';
 import type { RunRecord } from '../run-record.js';
 import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';

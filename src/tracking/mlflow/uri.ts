@@ -1,4 +1,4 @@
-import { ParamflowError } from '../../errors.js';
+import { ParamflowError } from '../../util/errors.js';
 import { redactSecrets } from '../../util/redact.js';
 
 const START_SERVER = 'mlflow server --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000';

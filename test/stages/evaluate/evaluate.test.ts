@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTensorflow } from '../../../src/backend/load.js';
-import { ParamflowError } from '../../../src/errors.js';
+import { ParamflowError } from '../../../src/util/errors.js';
 import { jsonArtifact, ndarray } from '../../../src/stage/ndarray.js';
 import type { FolderArtifact, JsonArtifact, NdArray, StageInputs, StageResult } from '../../../src/stage/types.js';
 import { evaluate, type EvaluateParams } from '../../../stages/evaluate/index.js';

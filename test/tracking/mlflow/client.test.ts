@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ParamflowError } from '../../../src/errors.js';
+import { ParamflowError } from '../../../src/util/errors.js';
 import { MlflowClient } from '../../../src/tracking/mlflow/client.js';
 import { MlflowError } from '../../../src/tracking/mlflow/errors.js';
 import { MlflowDouble } from '../../helpers/mlflow-double.js';

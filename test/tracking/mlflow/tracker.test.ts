@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ParamflowError } from '../../../src/errors.js';
+import { ParamflowError } from '../../../src/util/errors.js';
 import { MlflowClient } from '../../../src/tracking/mlflow/client.js';
 import { mlflowState, syncRun } from '../../../src/tracking/mlflow/sync.js';
 import { MlflowTracker } from '../../../src/tracking/mlflow/tracker.js';

@@ -1,5 +1,5 @@
-import type { RunStatus } from '../tracking/run-record.js';
-import type { SweepSpec } from './spec.js';
+import type { RunStatus } from './run-record.js';
+import type { SweepSpec } from '../config/sweep-spec.js';
 
 export type ReplicateStatus = 'pending' | 'running' | 'FINISHED' | 'FAILED' | 'KILLED';
 

@@ -1,7 +1,7 @@
 // Every failure paramflow reports is one of these: a stable code for scripts, a
 // location for the user's editor, and a hint saying how to fix it.
 
-import { redactSecrets } from './util/redact.js';
+import { redactSecrets } from './redact.js';
 
 export interface SourceLocation {
   /** File path (or `<command line>` for flags). */

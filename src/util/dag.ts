@@ -1,4 +1,4 @@
-import { ParamflowError, type SourceLocation } from '../errors.js';
+import { ParamflowError, type SourceLocation } from './errors.js';
 
 export interface DagNode {
   name: string;

@@ -1,5 +1,5 @@
-import type { Reporter } from '../../runner/reporter.js';
-import { formatDuration } from './format.js';
+import type { Reporter } from './reporter.js';
+import { formatDuration } from '../util/format.js';
 
 /** Plain lines for logs and pipes: no cursor movement, progress in quarter steps. */
 export function plainReporter(write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Reporter {

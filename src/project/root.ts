@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { ParamflowError, type SourceLocation } from '../errors.js';
+import { ParamflowError, type SourceLocation } from '../util/errors.js';
 
 /** The nearest ancestor of `dir` holding `.paramflow/` or `.git`, else `dir` itself (docs/conventions.md, Paths). */
 export function findProjectRoot(dir: string): string {

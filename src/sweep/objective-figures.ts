@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import type { Layout } from '../cache/layout.js';
-import type { SweepRecord } from '../sweep/record.js';
-import { label, objectiveVsParamSpec, type ObjectivePoint } from './plot-specs.js';
+import type { Layout } from '../project/layout.js';
+import type { SweepRecord } from '../tracking/sweep-record.js';
+import { label, objectiveVsParamSpec, type ObjectivePoint } from '../plots/objective.js';
 
 // A sweep's objective against each swept key: the figures the HTML report shows and the
 // sweep's MLflow parent run carries (as SVG and PNG files in the sweep's folder).

@@ -1,4 +1,4 @@
-import type { Override } from '../config/spec.js';
+import type { Override } from './spec.js';
 
 /**
  * Pairs each `--set` value with its column on the command line as the user typed it

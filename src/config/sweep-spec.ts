@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { ParamflowError, type SourceLocation } from '../errors.js';
+import { ParamflowError, type SourceLocation } from '../util/errors.js';
 
 export type Distribution = { uniform: [number, number] } | { loguniform: [number, number] } | { int: [number, number] } | { choice: unknown[] };
 
