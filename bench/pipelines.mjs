@@ -18,7 +18,8 @@ async function wall(args, cwd) {
   const t0 = process.hrtime.bigint();
   const r = await execa(process.execPath, args, { cwd, reject: false });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.exitCode !== 0) throw new Error(`${args.join(' ')} failed (${r.exitCode}):\n${r.stderr.split('\n').slice(-5).join('\n')}`);
+  if (r.exitCode !== 0)
+    throw new Error(`${args.join(' ')} failed (${r.exitCode}):\n${r.stderr.split('\n').slice(-5).join('\n')}`);
   return { ms, stdout: r.stdout };
 }
 
@@ -37,16 +38,18 @@ try {
   const stage = (name) => summary.profile.find((p) => p.stage === name)?.ms ?? null;
   const nodeStart = await best(5, ['-e', '0'], dir);
   const noop = await best(3, [CLI, 'run', pipeline], dir);
-  console.log(JSON.stringify({
-    pipeline,
-    cold_s: Math.round(cold.ms / 100) / 10,
-    stage_ms: Object.fromEntries(summary.profile.map((p) => [p.stage, p.ms])),
-    simulate_noise_ms: stage('simulate') + stage('noise'),
-    simulate_noise_size: quick ? '1000 × 200' : '10000 × 1000',
-    cached_noop_ms: noop,
-    node_start_ms: nodeStart,
-    noop_over_node_start: Math.round((noop / nodeStart) * 100) / 100,
-  }));
+  console.log(
+    JSON.stringify({
+      pipeline,
+      cold_s: Math.round(cold.ms / 100) / 10,
+      stage_ms: Object.fromEntries(summary.profile.map((p) => [p.stage, p.ms])),
+      simulate_noise_ms: stage('simulate') + stage('noise'),
+      simulate_noise_size: quick ? '1000 × 200' : '10000 × 1000',
+      cached_noop_ms: noop,
+      node_start_ms: nodeStart,
+      noop_over_node_start: Math.round((noop / nodeStart) * 100) / 100,
+    }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

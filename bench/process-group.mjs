@@ -24,13 +24,18 @@ export async function runGroup(command, args, copies, { env, timeoutMs = 15 * 60
       if (messages.some((m) => m.done)) throw new Error('a worker stopped before the others');
       const events = messages.map((m) => m.value);
       const kind = events[0].event;
-      if (events.some((e) => e.event !== kind)) throw new Error(`workers out of step: ${events.map((e) => e.event).join(', ')}`);
+      if (events.some((e) => e.event !== kind))
+        throw new Error(`workers out of step: ${events.map((e) => e.event).join(', ')}`);
       if (kind === 'ready') {
         // Same work in every copy: the smallest epoch any of them proposed.
         const samples = Math.min(...events.map((e) => e.samples));
         for (const w of workers) w.stdin.write(`go ${samples}\n`);
       } else if (kind === 'result') {
-        results.push({ ...events[0], samples_per_s: round1(events.reduce((sum, e) => sum + e.samples_per_s, 0)), copies });
+        results.push({
+          ...events[0],
+          samples_per_s: round1(events.reduce((sum, e) => sum + e.samples_per_s, 0)),
+          copies,
+        });
       }
     }
   } catch (error) {

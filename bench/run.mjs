@@ -64,7 +64,20 @@ const { values: opts } = parseArgs({
 const size = { ...(opts.quick ? QUICK : FULL) };
 if (opts['epoch-seconds']) size.epochSeconds = Number(opts['epoch-seconds']);
 const cores = opts.cores.split(',').map(Number);
-const common = ['--models', opts.models, '--batches', opts.batches, '--n', `${size.n}`, '--inputs', `${size.inputs}`, '--epoch-seconds', `${size.epochSeconds}`, '--warmup-seconds', `${size.warmupSeconds}`];
+const common = [
+  '--models',
+  opts.models,
+  '--batches',
+  opts.batches,
+  '--n',
+  `${size.n}`,
+  '--inputs',
+  `${size.inputs}`,
+  '--epoch-seconds',
+  `${size.epochSeconds}`,
+  '--warmup-seconds',
+  `${size.warmupSeconds}`,
+];
 const log = (line) => process.stderr.write(`${line}\n`);
 // One BLAS thread per training process: "cores" are processes (see above).
 process.env.PARAMFLOW_BLAS_THREADS = '1';
@@ -77,20 +90,28 @@ async function pytorchProblem() {
   const probe = await execa(PYTHON, ['-c', 'import torch, numpy'], { reject: false });
   if (probe.failed) return `${PYTHON} cannot import torch and numpy`;
   const blas = await execa('dpkg-query', ['-W', '-f=${Status}', 'libopenblas0-pthread'], { reject: false });
-  if (blas.failed || !blas.stdout.includes('install ok installed')) return 'libopenblas0-pthread is not installed (torch would use the reference BLAS, ~30× slower)';
+  if (blas.failed || !blas.stdout.includes('install ok installed'))
+    return 'libopenblas0-pthread is not installed (torch would use the reference BLAS, ~30× slower)';
   return undefined;
 }
 
 /** PyTorch samples/s per (model, batch) at `n` cores: { samples_per_s, mode, torch } by key. */
 async function measurePytorch(n) {
   const script = [join(HERE, 'torch_mlp.py'), ...common];
-  const modes = n === 1 ? [['1 process × 1 thread', 1, 1]] : [[`1 process × ${n} threads`, n, 1], [`${n} processes × 1 thread`, 1, n]];
+  const modes =
+    n === 1
+      ? [['1 process × 1 thread', 1, 1]]
+      : [
+          [`1 process × ${n} threads`, n, 1],
+          [`${n} processes × 1 thread`, 1, n],
+        ];
   const best = new Map();
   for (const [mode, threads, copies] of modes) {
     log(`  PyTorch, ${mode}…`);
     for (const r of await runGroup(PYTHON, [...script, '--threads', `${threads}`], copies)) {
       const prev = best.get(key(r));
-      if (!prev || r.samples_per_s > prev.samples_per_s) best.set(key(r), { samples_per_s: r.samples_per_s, mode, torch: r.torch });
+      if (!prev || r.samples_per_s > prev.samples_per_s)
+        best.set(key(r), { samples_per_s: r.samples_per_s, mode, torch: r.torch });
     }
   }
   return best;
@@ -120,9 +141,18 @@ async function main() {
   const parallel = opts.quick ? [] : cores.filter((c) => c > 1); // too short to mean anything in --quick
   const speedups = new Map();
   for (const n of parallel) speedups.set(n, await parallelSpeedup(n));
-  log(`bench: ${size.n} samples × ${size.inputs} inputs → 4 targets${opts.quick ? ' (--quick)' : ''}; models ${opts.models}; batches ${opts.batches}; cores ${opts.cores}`);
+  log(
+    `bench: ${size.n} samples × ${size.inputs} inputs → 4 targets${opts.quick ? ' (--quick)' : ''}; models ${opts.models}; batches ${opts.batches}; cores ${opts.cores}`,
+  );
 
-  const runs = backends.flatMap((backend) => (backend === 'native' && opts['tfjs-path'] ? [[backend, []], [backend, ['--trainer', 'tfjs']]] : [[backend, []]]));
+  const runs = backends.flatMap((backend) =>
+    backend === 'native' && opts['tfjs-path']
+      ? [
+          [backend, []],
+          [backend, ['--trainer', 'tfjs']],
+        ]
+      : [[backend, []]],
+  );
   for (const [backend, extra] of runs) {
     const problem = backendProblem(backend);
     if (problem) {
@@ -132,8 +162,25 @@ async function main() {
     for (const n of cores) {
       log(`  paramflow on ${backend}${extra.length ? ' (tfjs-layers)' : ''}, ${n} process${n > 1 ? 'es' : ''}…`);
       try {
-        const results = await runGroup(process.execPath, [join(HERE, 'train-bench.mjs'), '--backend', backend, ...extra, ...common], n);
-        for (const r of results) rows.push({ backend, model: r.model, batch: r.batch, samples_per_s: r.samples_per_s, pytorch_samples_per_s: null, ratio: null, cores: n, matmul_fix: r.matmul_fix, samples_timed: r.samples_timed, pytorch_mode: null, trainer: r.trainer });
+        const results = await runGroup(
+          process.execPath,
+          [join(HERE, 'train-bench.mjs'), '--backend', backend, ...extra, ...common],
+          n,
+        );
+        for (const r of results)
+          rows.push({
+            backend,
+            model: r.model,
+            batch: r.batch,
+            samples_per_s: r.samples_per_s,
+            pytorch_samples_per_s: null,
+            ratio: null,
+            cores: n,
+            matmul_fix: r.matmul_fix,
+            samples_timed: r.samples_timed,
+            pytorch_mode: null,
+            trainer: r.trainer,
+          });
       } catch (e) {
         notes.push(`${backend}: did not load or train: ${e.message}`);
         break;
@@ -143,7 +190,9 @@ async function main() {
 
   const missing = await pytorchProblem();
   if (missing) {
-    notes.push(`PyTorch reference not measured: ${missing}.${missing === '--no-pytorch' ? '' : ` Install it with \`${INSTALL_PYTORCH}\` (Debian).`}`);
+    notes.push(
+      `PyTorch reference not measured: ${missing}.${missing === '--no-pytorch' ? '' : ` Install it with \`${INSTALL_PYTORCH}\` (Debian).`}`,
+    );
   } else {
     for (const n of cores) {
       const reference = await measurePytorch(n);
@@ -153,7 +202,8 @@ async function main() {
         row.pytorch_samples_per_s = ref.samples_per_s;
         row.ratio = Math.round((row.samples_per_s / ref.samples_per_s) * 1000) / 1000;
         row.pytorch_mode = ref.mode;
-        if (!notes.some((t) => t.startsWith('PyTorch'))) notes.push(`PyTorch ${ref.torch} (${PYTHON}, OpenBLAS); 1 core = 1 thread with OPENBLAS_NUM_THREADS=1.`);
+        if (!notes.some((t) => t.startsWith('PyTorch')))
+          notes.push(`PyTorch ${ref.torch} (${PYTHON}, OpenBLAS); 1 core = 1 thread with OPENBLAS_NUM_THREADS=1.`);
       }
     }
   }
@@ -161,10 +211,13 @@ async function main() {
   printTable(rows);
   for (const n of parallel) {
     const [before, after] = [speedups.get(n), await parallelSpeedup(n)].map((x) => `${x.toFixed(2)}×`);
-    notes.push(`${n} busy-loop processes got ${before} (before the runs) and ${after} (after) the throughput of one, ideal ${n}×: the cores = ${n} rows cannot scale beyond that.`);
+    notes.push(
+      `${n} busy-loop processes got ${before} (before the runs) and ${after} (after) the throughput of one, ideal ${n}×: the cores = ${n} rows cannot scale beyond that.`,
+    );
   }
   const fix = rows.find((r) => r.backend === 'wasm')?.matmul_fix;
-  if (fix !== undefined) notes.push(`wasm matMul fix ${fix ? 'on' : 'off'} (PARAMFLOW_WASM_MATMUL_FIX=${fix ? '0 turns it off' : '0'}).`);
+  if (fix !== undefined)
+    notes.push(`wasm matMul fix ${fix ? 'on' : 'off'} (PARAMFLOW_WASM_MATMUL_FIX=${fix ? '0 turns it off' : '0'}).`);
   notes.push('cores = parallel training processes, samples/s summed; wasm uses one thread per process in Node.');
   for (const n of notes) console.log(`- ${n}`);
   const sgemm = opts['no-sgemm'] ? null : await sgemmFigures();
@@ -173,17 +226,34 @@ async function main() {
   const sweep = opts['no-sweep'] ? null : await sweepSpeedup();
   const study = opts['no-study'] ? null : await studyTrain();
   const loadAfter = loadavg()[0];
-  console.log(`- load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (figures mean little above ~1.5 on 2 cores)`);
+  console.log(
+    `- load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (figures mean little above ~1.5 on 2 cores)`,
+  );
   console.log(`- took ${Math.round((performance.now() - started) / 1000)} s`);
-  const report = { training: rows, sgemm, pipeline, sweep, study, tracking, load_before: loadBefore, load_after: loadAfter, notes };
+  const report = {
+    training: rows,
+    sgemm,
+    pipeline,
+    sweep,
+    study,
+    tracking,
+    load_before: loadBefore,
+    load_after: loadAfter,
+    notes,
+  };
   if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
   if (!rows.length) process.exitCode = 1;
 }
 
 /** MLflow logging's cost: the seed study logged to the test double vs not (quick.yaml with --quick). */
 async function trackingOverhead() {
-  const args = opts.quick ? ['--pipeline', 'pipelines/quick.yaml', '--set', 'train.epochs=3', '--rounds', '1'] : ['--pipeline', 'pipelines/seed-study.yaml'];
-  const r = await execa(process.execPath, [join(HERE, 'tracking-overhead.mjs'), ...args], { reject: false, stderr: 'inherit' });
+  const args = opts.quick
+    ? ['--pipeline', 'pipelines/quick.yaml', '--set', 'train.epochs=3', '--rounds', '1']
+    : ['--pipeline', 'pipelines/seed-study.yaml'];
+  const r = await execa(process.execPath, [join(HERE, 'tracking-overhead.mjs'), ...args], {
+    reject: false,
+    stderr: 'inherit',
+  });
   console.log(r.exitCode === 0 ? `- ${r.stdout.trim()}` : `- tracking overhead not measured: ${r.stdout || r.message}`);
   return r.exitCode === 0 ? { summary: r.stdout.trim() } : null;
 }
@@ -192,8 +262,20 @@ async function trackingOverhead() {
 async function sweepSpeedup() {
   const { tmpdir } = await import('node:os');
   const file = join(tmpdir(), `paramflow-bench-sweep-${process.pid}.json`);
-  const r = await execa(process.execPath, [join(HERE, 'sweep-speedup.mjs'), '--json', file, ...(opts.quick ? ['--epochs', '2'] : [])], { reject: false, stderr: 'inherit' });
-  console.log(r.exitCode === 0 ? r.stdout.trim().split('\n').map((l) => `- ${l}`).join('\n') : `- sweep speed-up not measured: ${r.stdout || r.message}`);
+  const r = await execa(
+    process.execPath,
+    [join(HERE, 'sweep-speedup.mjs'), '--json', file, ...(opts.quick ? ['--epochs', '2'] : [])],
+    { reject: false, stderr: 'inherit' },
+  );
+  console.log(
+    r.exitCode === 0
+      ? r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => `- ${l}`)
+          .join('\n')
+      : `- sweep speed-up not measured: ${r.stdout || r.message}`,
+  );
   if (r.exitCode !== 0) return null;
   try {
     const { readFileSync, rmSync } = await import('node:fs');
@@ -210,9 +292,26 @@ async function studyTrain() {
   const { readFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const file = join(tmpdir(), `paramflow-bench-study-${process.pid}.json`);
-  const args = ['--cores', opts.cores, ...(opts.quick ? ['--quick'] : []), ...(opts['study-epochs'] ? ['--epochs', opts['study-epochs']] : []), ...(opts['no-pytorch'] ? ['--no-pytorch'] : [])];
-  const r = await execa(process.execPath, [join(HERE, 'study-train.mjs'), '--json', file, ...args], { reject: false, stderr: 'inherit' });
-  console.log(r.exitCode === 0 ? r.stdout.trim().split('\n').map((l) => `- ${l}`).join('\n') : `- seed study train stage not measured: ${r.stdout || r.message}`);
+  const args = [
+    '--cores',
+    opts.cores,
+    ...(opts.quick ? ['--quick'] : []),
+    ...(opts['study-epochs'] ? ['--epochs', opts['study-epochs']] : []),
+    ...(opts['no-pytorch'] ? ['--no-pytorch'] : []),
+  ];
+  const r = await execa(process.execPath, [join(HERE, 'study-train.mjs'), '--json', file, ...args], {
+    reject: false,
+    stderr: 'inherit',
+  });
+  console.log(
+    r.exitCode === 0
+      ? r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => `- ${l}`)
+          .join('\n')
+      : `- seed study train stage not measured: ${r.stdout || r.message}`,
+  );
   if (r.exitCode !== 0) return null;
   const figures = JSON.parse(readFileSync(file, 'utf8'));
   rmSync(file, { force: true });
@@ -223,36 +322,70 @@ async function studyTrain() {
 async function sgemmFigures() {
   log('  sgemm: own GEMM and OpenBLAS at the seed shapes, and n×n×n…');
   const r = await execa(process.execPath, [join(HERE, 'sgemm.mjs'), opts.quick ? '500' : '2000'], { reject: false });
-  if (r.exitCode !== 0) return console.log(`- sgemm not measured: ${r.stderr || r.message}`), null;
+  if (r.exitCode !== 0) return (console.log(`- sgemm not measured: ${r.stderr || r.message}`), null);
   const s = JSON.parse(r.stdout);
   const f = (x) => (x ? `${x.threads_1} (1 thread), ${x.threads_2} (2 threads)` : 'not measured');
-  console.log(`- sgemm GFLOP/s, 1 thread, own GEMM (${s.kernel ?? '–'} kernel) vs OpenBLAS (${s.openblas_core ?? 'not built'}):`);
-  for (const x of s.shapes) console.log(`    ${x.label.padEnd(22)} ${String(x.own ?? '–').padStart(6)} vs ${String(x.openblas ?? '–').padStart(6)}  ${x.ratio ?? '–'}×`);
+  console.log(
+    `- sgemm GFLOP/s, 1 thread, own GEMM (${s.kernel ?? '–'} kernel) vs OpenBLAS (${s.openblas_core ?? 'not built'}):`,
+  );
+  for (const x of s.shapes)
+    console.log(
+      `    ${x.label.padEnd(22)} ${String(x.own ?? '–').padStart(6)} vs ${String(x.openblas ?? '–').padStart(6)}  ${x.ratio ?? '–'}×`,
+    );
   const ratios = s.shapes.filter((x) => x.label.startsWith('seed') && x.ratio !== null).map((x) => x.ratio);
   if (ratios.length) {
     const worst = Math.min(...ratios);
-    console.log(`    goal own ≥ 0.9× OpenBLAS at the seed shapes: ${worst >= 0.9 ? 'met' : 'NOT met'} (worst ${worst}×)`);
+    console.log(
+      `    goal own ≥ 0.9× OpenBLAS at the seed shapes: ${worst >= 0.9 ? 'met' : 'NOT met'} (worst ${worst}×)`,
+    );
   }
-  console.log(`- sgemm ${s.n}³ GFLOP/s: own ${f(s.square.own)}; OpenBLAS ${f(s.square.openblas)}; numpy ${f(s.square.numpy)}${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`);
+  console.log(
+    `- sgemm ${s.n}³ GFLOP/s: own ${f(s.square.own)}; OpenBLAS ${f(s.square.openblas)}; numpy ${f(s.square.numpy)}${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`,
+  );
   return s;
 }
 
 /** seed-study.yaml cold, its simulate + add-noise, and its cached no-op rerun against a bare Node start. */
 async function pipelineFigures() {
   log(`  ${opts.quick ? 'quick' : 'seed-study'}.yaml cold, then cached…`);
-  const r = await execa(process.execPath, [join(HERE, 'pipelines.mjs'), ...(opts.quick ? ['--quick'] : [])], { reject: false });
-  if (r.exitCode !== 0) return console.log(`- pipeline figures not measured: ${r.stderr || r.message}`), null;
+  const r = await execa(process.execPath, [join(HERE, 'pipelines.mjs'), ...(opts.quick ? ['--quick'] : [])], {
+    reject: false,
+  });
+  if (r.exitCode !== 0) return (console.log(`- pipeline figures not measured: ${r.stderr || r.message}`), null);
   const p = JSON.parse(r.stdout);
-  console.log(`- ${p.pipeline}: cold ${p.cold_s} s (--jobs 1); simulate + add-noise of ${p.simulate_noise_size} in ${p.simulate_noise_ms} ms; cached no-op rerun ${Math.round(p.cached_noop_ms)} ms = ${p.noop_over_node_start}× a bare \`node -e 0\` (${Math.round(p.node_start_ms)} ms)`);
+  console.log(
+    `- ${p.pipeline}: cold ${p.cold_s} s (--jobs 1); simulate + add-noise of ${p.simulate_noise_size} in ${p.simulate_noise_ms} ms; cached no-op rerun ${Math.round(p.cached_noop_ms)} ms = ${p.noop_over_node_start}× a bare \`node -e 0\` (${Math.round(p.node_start_ms)} ms)`,
+  );
   return p;
 }
 
 function printTable(rows) {
   const fmt = (x) => (x === null ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : `${x}`);
-  const header = ['backend', 'model', 'batch', 'cores', 'paramflow samples/s', 'PyTorch samples/s', 'ratio', 'timed samples'];
-  const body = rows.map((r) => [r.backend + (r.matmul_fix === false ? ' (no fix)' : '') + (r.backend === 'native' ? (r.trainer === 'fused' ? ' (fused)' : ' (tfjs-layers)') : ''), r.model, `${r.batch}`, `${r.cores}`, fmt(r.samples_per_s), fmt(r.pytorch_samples_per_s), r.ratio === null ? '–' : r.ratio.toFixed(3), r.samples_timed < size.n ? fmt(r.samples_timed) : 'full epoch']);
+  const header = [
+    'backend',
+    'model',
+    'batch',
+    'cores',
+    'paramflow samples/s',
+    'PyTorch samples/s',
+    'ratio',
+    'timed samples',
+  ];
+  const body = rows.map((r) => [
+    r.backend +
+      (r.matmul_fix === false ? ' (no fix)' : '') +
+      (r.backend === 'native' ? (r.trainer === 'fused' ? ' (fused)' : ' (tfjs-layers)') : ''),
+    r.model,
+    `${r.batch}`,
+    `${r.cores}`,
+    fmt(r.samples_per_s),
+    fmt(r.pytorch_samples_per_s),
+    r.ratio === null ? '–' : r.ratio.toFixed(3),
+    r.samples_timed < size.n ? fmt(r.samples_timed) : 'full epoch',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   console.log(line(header));
   console.log(`|${widths.map((w, i) => (i < 2 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`);
   for (const b of body) console.log(line(b));

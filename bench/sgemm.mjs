@@ -70,17 +70,22 @@ function square(addon) {
 async function ownAddon() {
   const { nativeProblem, addonPath } = await import(join(ROOT, 'dist', 'src', 'backend', 'native', 'addon.js'));
   const problem = nativeProblem();
-  if (problem) return problems.push(`own: ${problem}`), null;
+  if (problem) return (problems.push(`own: ${problem}`), null);
   const addon = load(addonPath());
-  if (addon.gemmKernel() === 'openblas') return problems.push('own: the installed addon is an OpenBLAS build (rebuild with `npm run build:native`)'), null;
+  if (addon.gemmKernel() === 'openblas')
+    return (problems.push('own: the installed addon is an OpenBLAS build (rebuild with `npm run build:native`)'), null);
   return addon;
 }
 
 /** The opt-in OpenBLAS build, made in a temp folder (the installed addon is left alone). */
 async function openblasAddon(dir) {
-  const r = await execa(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs'), '--quiet', '--out', dir], { env: { PARAMFLOW_BLAS: 'openblas', PARAMFLOW_NO_NATIVE: '' }, reject: false });
+  const r = await execa(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs'), '--quiet', '--out', dir], {
+    env: { PARAMFLOW_BLAS: 'openblas', PARAMFLOW_NO_NATIVE: '' },
+    reject: false,
+  });
   const status = JSON.parse(readFileSync(join(dir, 'native.json'), 'utf8'));
-  if (r.exitCode !== 0 || !status.ok) return problems.push(`openblas: ${status.reason ?? r.stderr} (apt-get install libopenblas-dev)`), null;
+  if (r.exitCode !== 0 || !status.ok)
+    return (problems.push(`openblas: ${status.reason ?? r.stderr} (apt-get install libopenblas-dev)`), null);
   return load(join(dir, 'native.node'));
 }
 
@@ -93,12 +98,13 @@ print(round(2 * n ** 3 / best / 1e9, 1))
 `;
 
 async function numpy() {
-  if (!existsSync('/usr/bin/python3')) return problems.push('numpy: /usr/bin/python3 not found'), null;
+  if (!existsSync('/usr/bin/python3')) return (problems.push('numpy: /usr/bin/python3 not found'), null);
   const out = {};
   for (const threads of [1, 2]) {
     const env = { OPENBLAS_NUM_THREADS: `${threads}`, OMP_NUM_THREADS: `${threads}` };
     const r = await execa('/usr/bin/python3', ['-c', NUMPY, `${N}`], { env, reject: false });
-    if (r.exitCode !== 0) return problems.push(`numpy: ${r.stderr.trim().split('\n').at(-1)} (apt-get install python3-numpy)`), null;
+    if (r.exitCode !== 0)
+      return (problems.push(`numpy: ${r.stderr.trim().split('\n').at(-1)} (apt-get install python3-numpy)`), null);
     out[`threads_${threads}`] = Number(r.stdout.trim());
   }
   return out;
@@ -120,7 +126,7 @@ try {
     shapes,
     square: { own: own ? square(own) : null, openblas: openblas ? square(openblas) : null, numpy: await numpy() },
     kernel: own?.gemmKernel() ?? null,
-    openblas_core: openblas ? /\(core ([^)]+)\)/.exec(openblas.blas())?.[1] ?? openblas.blas() : null,
+    openblas_core: openblas ? (/\(core ([^)]+)\)/.exec(openblas.blas())?.[1] ?? openblas.blas()) : null,
     problems,
   };
   console.log(JSON.stringify(result));

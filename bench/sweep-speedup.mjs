@@ -22,7 +22,14 @@ import { parseArgs } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const { values: opts } = parseArgs({ options: { rows: { type: 'string', default: 'quick-10,quick-40,seed-2000,seed' }, epochs: { type: 'string' }, trials: { type: 'string', default: '8' }, json: { type: 'string' } } });
+const { values: opts } = parseArgs({
+  options: {
+    rows: { type: 'string', default: 'quick-10,quick-40,seed-2000,seed' },
+    epochs: { type: 'string' },
+    trials: { type: 'string', default: '8' },
+    json: { type: 'string' },
+  },
+});
 const WORKLOADS = {
   // Short rows are timed 3 times (alternating --jobs 1 and 2) and their medians compared:
   // a second of noise is a large part of a 6 s sweep.
@@ -34,18 +41,31 @@ const WORKLOADS = {
 // --epochs N (bench/run.mjs --quick): one row, quick.yaml at N epochs.
 const rowNames = opts.epochs ? ['custom'] : opts.rows.split(',');
 if (opts.epochs) WORKLOADS.custom = { file: 'quick.yaml', sets: [`train.epochs=${opts.epochs}`], rounds: 1 };
-for (const n of rowNames) if (!WORKLOADS[n]) throw new Error(`unknown row ${n}: choose from ${Object.keys(WORKLOADS).join(', ')}`);
+for (const n of rowNames)
+  if (!WORKLOADS[n]) throw new Error(`unknown row ${n}: choose from ${Object.keys(WORKLOADS).join(', ')}`);
 // trials = 2 batch sizes × n learning rates (8: 4 rates; 16: 8 rates …).
-const RATES = Array.from({ length: Math.max(1, Math.round(Number(opts.trials) / 2)) }, (_, i) => (0.001 * (i + 1)).toFixed(3));
+const RATES = Array.from({ length: Math.max(1, Math.round(Number(opts.trials) / 2)) }, (_, i) =>
+  (0.001 * (i + 1)).toFixed(3),
+);
 
 async function timed(jobs, workload) {
   const dir = mkdtempSync(join(tmpdir(), `pf-bench-sweep-${jobs}-`));
   mkdirSync(join(dir, '.paramflow'));
   copyFileSync(join(ROOT, 'pipelines', workload.file), join(dir, workload.file));
-  const sweep = ['--sweep', 'train.batch_size=16,32', '--sweep', `train.optimizer.adam.lr=${RATES.join(',')}`, ...workload.sets.flatMap((s) => ['--set', s])];
+  const sweep = [
+    '--sweep',
+    'train.batch_size=16,32',
+    '--sweep',
+    `train.optimizer.adam.lr=${RATES.join(',')}`,
+    ...workload.sets.flatMap((s) => ['--set', s]),
+  ];
   const t0 = process.hrtime.bigint();
   // One BLAS thread per worker in both runs (left alone, --jobs 1 gives its worker every core).
-  const r = await execa(process.execPath, [CLI, 'run', workload.file, '--json', '--jobs', `${jobs}`, ...sweep], { cwd: dir, reject: false, env: { PARAMFLOW_BLAS_THREADS: '1' } });
+  const r = await execa(process.execPath, [CLI, 'run', workload.file, '--json', '--jobs', `${jobs}`, ...sweep], {
+    cwd: dir,
+    reject: false,
+    env: { PARAMFLOW_BLAS_THREADS: '1' },
+  });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   rmSync(dir, { recursive: true, force: true });
   if (r.exitCode !== 0) throw new Error(`sweep failed:\n${r.stderr}`);
@@ -67,7 +87,17 @@ for (const name of rowNames) {
   const [one, two] = [median(ones.map((r) => r.seconds)), median(twos.map((r) => r.seconds))];
   const objectives = [...ones, ...twos].map((r) => JSON.stringify(r.objectives));
   const what = `${w.file}${w.sets.length ? ` ${w.sets.join(' ')}` : ''}`;
-  const row = { name, trials: 2 * RATES.length, workload: what, rounds: ones.length, per_trial_s: one / (2 * RATES.length), jobs1_s: one, jobs2_s: two, speedup: one / two, identical: objectives.every((o) => o === objectives[0]) };
+  const row = {
+    name,
+    trials: 2 * RATES.length,
+    workload: what,
+    rounds: ones.length,
+    per_trial_s: one / (2 * RATES.length),
+    jobs1_s: one,
+    jobs2_s: two,
+    speedup: one / two,
+    identical: objectives.every((o) => o === objectives[0]),
+  };
   rows.push(row);
   process.stdout.write(
     `sweep of ${row.trials} trials (${what}, ${row.per_trial_s.toFixed(1)} s a trial${row.rounds > 1 ? `; medians of ${row.rounds}` : ''}): --jobs 1 ${one.toFixed(1)} s, --jobs 2 ${two.toFixed(1)} s → ${row.speedup.toFixed(2)}×${w.goal ? ` (goal ≥ 1.8× on 2 cores: ${row.speedup >= 1.8 ? 'met' : 'NOT met'})` : ''}; results ${row.identical ? 'identical' : 'DIFFER'}\n`,

@@ -31,7 +31,11 @@ const sets = opts.set.flatMap((s) => ['--set', s]);
 
 async function timedRun(env) {
   const t0 = process.hrtime.bigint();
-  const r = await execa(process.execPath, [CLI, 'run', file, '--no-cache', ...sets], { cwd: project, env, reject: false });
+  const r = await execa(process.execPath, [CLI, 'run', file, '--no-cache', ...sets], {
+    cwd: project,
+    env,
+    reject: false,
+  });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.exitCode !== 0) throw new Error(`paramflow run failed:\n${r.stderr}`);
   return seconds;

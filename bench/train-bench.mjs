@@ -36,7 +36,8 @@ const { values: opts } = parseArgs({
 });
 const TRAINER = opts.trainer ?? (opts.backend === 'native' && process.env.PARAMFLOW_FUSED !== '0' ? 'fused' : 'tfjs');
 if (!['fused', 'tfjs'].includes(TRAINER)) throw new Error(`--trainer ${TRAINER}: expected fused or tfjs`);
-if (TRAINER === 'fused' && opts.backend !== 'native') throw new Error('--trainer fused runs on the native backend only');
+if (TRAINER === 'fused' && opts.backend !== 'native')
+  throw new Error('--trainer fused runs on the native backend only');
 const N = Number(opts.n);
 const INPUTS = Number(opts.inputs);
 const OUTPUTS = 4;
@@ -81,7 +82,10 @@ function buildModel({ tf, layers }, name) {
   const init = (seed) => ({ kernelInitializer: layers.initializers.glorotUniform({ seed }) });
   const stack =
     name === 'M1'
-      ? [L.dense({ inputShape: [INPUTS], units: 64, activation: 'relu', ...init(1) }), L.dense({ units: OUTPUTS, ...init(2) })]
+      ? [
+          L.dense({ inputShape: [INPUTS], units: 64, activation: 'relu', ...init(1) }),
+          L.dense({ units: OUTPUTS, ...init(2) }),
+        ]
       : name === 'M2'
         ? [
             L.dense({ inputShape: [INPUTS], units: 512, activation: 'relu', ...init(1) }),
@@ -101,13 +105,31 @@ function buildModel({ tf, layers }, name) {
 async function buildFused(rt, name, batch, data) {
   const { createFoldModel } = await import('../dist/stages/train/loop.js');
   const { FusedTrainer } = await import('../dist/stages/train/fused.js');
-  const dense = (units, activation) => ({ dense: { units, activation, kernel_initializer: 'glorot_uniform', use_bias: true } });
+  const dense = (units, activation) => ({
+    dense: { units, activation, kernel_initializer: 'glorot_uniform', use_bias: true },
+  });
   const bn = { batch_norm: { momentum: 0.99, epsilon: 0.001, center: true, scale: true } };
-  const layers = name === 'M1' ? [dense(64, 'relu'), dense(OUTPUTS, 'linear')] : name === 'M2' ? [dense(512, 'relu'), bn, dense(256, 'relu'), bn, dense(OUTPUTS, 'linear')] : undefined;
+  const layers =
+    name === 'M1'
+      ? [dense(64, 'relu'), dense(OUTPUTS, 'linear')]
+      : name === 'M2'
+        ? [dense(512, 'relu'), bn, dense(256, 'relu'), bn, dense(OUTPUTS, 'linear')]
+        : undefined;
   if (!layers) throw new Error(`unknown model ${name}: expected M1 or M2`);
-  const params = { layers, optimizer: { adam: { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, loss: 'mse', huber_delta: 1, batch_size: batch, epochs: 1, standardize: { inputs: 'none', targets: false } };
+  const params = {
+    layers,
+    optimizer: { adam: { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } },
+    loss: 'mse',
+    huber_delta: 1,
+    batch_size: batch,
+    epochs: 1,
+    standardize: { inputs: 'none', targets: false },
+  };
   const { model, optimizer } = createFoldModel(rt, params, 0, 1, INPUTS);
-  const trainer = new FusedTrainer(rt, model, optimizer, params, { x: { rows: N, cols: INPUTS, data: data.x }, t: { rows: N, cols: OUTPUTS, data: data.y } });
+  const trainer = new FusedTrainer(rt, model, optimizer, params, {
+    x: { rows: N, cols: INPUTS, data: data.x },
+    t: { rows: N, cols: OUTPUTS, data: data.y },
+  });
   return { model, trainer, dispose: () => (model.dispose(), optimizer.dispose()) };
 }
 
@@ -168,7 +190,10 @@ async function ready(samples) {
 
 async function main() {
   const rt = await loadTensorflow(opts.backend);
-  const matmulFix = opts.backend === 'wasm' ? rt.tf.getKernel('BatchMatMul', 'wasm')?.[Symbol.for('paramflow.wasmMatMulFix')] === true : null;
+  const matmulFix =
+    opts.backend === 'wasm'
+      ? rt.tf.getKernel('BatchMatMul', 'wasm')?.[Symbol.for('paramflow.wasmMatMulFix')] === true
+      : null;
   const seed = Number(opts.seed);
   const data = { x: normals(N * INPUTS, seed + 1), y: normals(N * OUTPUTS, seed + 2) };
   for (const name of opts.models.split(',')) {
@@ -185,7 +210,16 @@ async function main() {
         best = Math.min(best, await epoch(rt, model, data, batch, samples, next));
       }
       model.dispose();
-      const result = { event: 'result', backend: opts.backend, model: name, batch, samples_per_s: Math.round((samples / best) * 10) / 10, samples_timed: samples, matmul_fix: matmulFix, trainer: TRAINER };
+      const result = {
+        event: 'result',
+        backend: opts.backend,
+        model: name,
+        batch,
+        samples_per_s: Math.round((samples / best) * 10) / 10,
+        samples_timed: samples,
+        matmul_fix: matmulFix,
+        trainer: TRAINER,
+      };
       console.log(JSON.stringify(result));
     }
   }

@@ -22,16 +22,34 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opts } = parseArgs({ options: { quiet: { type: 'boolean', default: false }, plain: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values: opts } = parseArgs({
+  options: {
+    quiet: { type: 'boolean', default: false },
+    plain: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
 const OUT = opts.out ? resolve(opts.out) : join(ROOT, 'build');
 const ADDON = join(OUT, 'native.node');
 const STATUS = join(OUT, 'native.json');
-const SOURCES = ['paramflow_native.c', 'args.c', 'tensor_ops.c', 'gemm_threads.c', 'mlp.c', 'mlp_layers.c', 'gemm.c'].map((f) => join(ROOT, 'native', f));
+const SOURCES = [
+  'paramflow_native.c',
+  'args.c',
+  'tensor_ops.c',
+  'gemm_threads.c',
+  'mlp.c',
+  'mlp_layers.c',
+  'gemm.c',
+].map((f) => join(ROOT, 'native', f));
 const quiet = opts.quiet;
 
 /** Folders that may hold node_api.h: next to this Node (official builds), then distro packages. */
 function nodeIncludeDir() {
-  const candidates = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
+  const candidates = [
+    join(dirname(process.execPath), '..', 'include', 'node'),
+    '/usr/include/node',
+    '/usr/local/include/node',
+  ];
   if (process.env.npm_config_nodedir) candidates.unshift(join(process.env.npm_config_nodedir, 'include', 'node'));
   return candidates.find((d) => existsSync(join(d, 'node_api.h')));
 }
@@ -41,22 +59,42 @@ function blasFlags() {
   const darwin = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [];
   const wanted = process.env.PARAMFLOW_BLAS || 'own';
   if (wanted === 'own') return { cflags: [], libs: [...darwin, '-lm', '-lpthread'], name: 'own' };
-  if (wanted !== 'openblas') return { problem: `PARAMFLOW_BLAS=${wanted} is not a choice (leave it unset for paramflow's own GEMM, or set openblas)` };
+  if (wanted !== 'openblas')
+    return {
+      problem: `PARAMFLOW_BLAS=${wanted} is not a choice (leave it unset for paramflow's own GEMM, or set openblas)`,
+    };
   const arch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
-  const headers = [`/usr/include/${arch}/openblas-pthread`, '/usr/include/openblas', `/usr/include/${arch}`, '/usr/include'].find((d) => existsSync(join(d, 'cblas.h')));
-  if (!headers) return { problem: 'OpenBLAS headers (cblas.h) not found: install libopenblas-dev (Debian/Ubuntu) or openblas-devel' };
-  return { cflags: [`-I${headers}`, '-DPARAMFLOW_OPENBLAS'], libs: [...darwin, '-lopenblas', '-lm', '-lpthread'], name: 'openblas' };
+  const headers = [
+    `/usr/include/${arch}/openblas-pthread`,
+    '/usr/include/openblas',
+    `/usr/include/${arch}`,
+    '/usr/include',
+  ].find((d) => existsSync(join(d, 'cblas.h')));
+  if (!headers)
+    return {
+      problem: 'OpenBLAS headers (cblas.h) not found: install libopenblas-dev (Debian/Ubuntu) or openblas-devel',
+    };
+  return {
+    cflags: [`-I${headers}`, '-DPARAMFLOW_OPENBLAS'],
+    libs: [...darwin, '-lopenblas', '-lm', '-lpthread'],
+    name: 'openblas',
+  };
 }
 
 function record(status) {
   mkdirSync(OUT, { recursive: true });
-  writeFileSync(STATUS, `${JSON.stringify({ ...status, node: process.version, platform: `${process.platform}-${process.arch}`, builtAt: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(
+    STATUS,
+    `${JSON.stringify({ ...status, node: process.version, platform: `${process.platform}-${process.arch}`, builtAt: new Date().toISOString() }, null, 2)}\n`,
+  );
 }
 
 function fail(reason) {
   rmSync(ADDON, { force: true });
   record({ ok: false, reason });
-  process.stderr.write(`paramflow: native kernels not built (${reason}); paramflow will use the wasm backend instead\n`);
+  process.stderr.write(
+    `paramflow: native kernels not built (${reason}); paramflow will use the wasm backend instead\n`,
+  );
   process.exit(0);
 }
 
@@ -74,11 +112,34 @@ function main() {
   const built = `${ADDON}.${process.pid}.tmp`;
   // No -ffast-math and no FMA contraction: results must not depend on the compiler's mood.
   // -fno-math-errno only lets sqrt be an instruction (errno is never read).
-  const args = ['-O3', '-std=c11', '-ffp-contract=off', '-fno-math-errno', '-shared', '-fPIC', '-Wall', '-fvisibility=hidden', ...(opts.plain ? ['-DPARAMFLOW_PLAIN'] : []), `-I${include}`, ...blas.cflags, ...SOURCES, '-o', built, ...blas.libs];
+  const args = [
+    '-O3',
+    '-std=c11',
+    '-ffp-contract=off',
+    '-fno-math-errno',
+    '-shared',
+    '-fPIC',
+    '-Wall',
+    '-fvisibility=hidden',
+    ...(opts.plain ? ['-DPARAMFLOW_PLAIN'] : []),
+    `-I${include}`,
+    ...blas.cflags,
+    ...SOURCES,
+    '-o',
+    built,
+    ...blas.libs,
+  ];
   try {
     execFileSync(cc, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
-    const detail = e.code === 'ENOENT' ? `no C compiler (${cc}) on PATH` : `${cc} failed: ${String(e.stderr || e.message).trim().split('\n').slice(0, 6).join(' | ')}`;
+    const detail =
+      e.code === 'ENOENT'
+        ? `no C compiler (${cc}) on PATH`
+        : `${cc} failed: ${String(e.stderr || e.message)
+            .trim()
+            .split('\n')
+            .slice(0, 6)
+            .join(' | ')}`;
     rmSync(built, { force: true });
     fail(detail);
   }
@@ -88,7 +149,14 @@ function main() {
     process.dlopen(addon, built);
     renameSync(built, ADDON);
     const exports = addon.exports;
-    record({ ok: true, gemm: blas.name, arithmetic: exports.arithmetic(), blas: exports.blas(), ...(blas.name === 'openblas' ? { blasCore: defaultCore(ADDON) } : {}), compiler: cc });
+    record({
+      ok: true,
+      gemm: blas.name,
+      arithmetic: exports.arithmetic(),
+      blas: exports.blas(),
+      ...(blas.name === 'openblas' ? { blasCore: defaultCore(ADDON) } : {}),
+      compiler: cc,
+    });
     if (!quiet) process.stderr.write(`paramflow: native kernels built (${ADDON}; ${exports.blas()})\n`);
   } catch (e) {
     rmSync(built, { force: true });

@@ -12,4 +12,12 @@ export { checkSimulateParams, simulate, type ParamIssue, type SimulateParams } f
 export { HOLDOUT, splitFolds, type SplitFoldsParams } from './split-folds/index.js';
 
 /** The stages a bare `uses:` name refers to (`any`: params differ per stage, each checked by its schema). */
-export const builtinStages: readonly StageDefinition<any>[] = [simulate, addNoise, splitFolds, evaluate, train, command, load];
+export const builtinStages: readonly StageDefinition<any>[] = [
+  simulate,
+  addNoise,
+  splitFolds,
+  evaluate,
+  train,
+  command,
+  load,
+];

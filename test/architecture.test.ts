@@ -15,14 +15,21 @@ function tableUnder(heading: string): string[][] {
     .split('\n')
     .filter((l) => l.startsWith('|') && !/^\|[-| ]+\|$/.test(l))
     .slice(1) // the header row
-    .map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+    .map((l) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
 }
 
 const ticked = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 /** Layer names top to bottom, and each folder's rank (0 = ground). */
 const layers = tableUnder('Layers').map(([name, folders]) => ({ name: name!, folders: ticked(folders!) }));
 const rank = new Map(layers.flatMap((l, i) => l.folders.map((f) => [f, layers.length - 1 - i] as const)));
-const exceptions = new Set(tableUnder('Known exceptions').map(([from, to]) => `${ticked(from!)[0]} → ${ticked(to!)[0]}`));
+const exceptions = new Set(
+  tableUnder('Known exceptions').map(([from, to]) => `${ticked(from!)[0]} → ${ticked(to!)[0]}`),
+);
 const STAGE_CEILING = rank.get('src/backend')!;
 
 /** The node a file belongs to: `src/<folder>`, a file at the top of src/, or `stages/<name>`. */
@@ -41,7 +48,8 @@ function sources(dir: string): string[] {
 }
 
 // `import … from`, `export … from`, side-effect imports and `import('…').Type` in types; not `await import(…)`.
-const IMPORT = /^\s*(?:import|export)\s[^'";]*?from\s+['"](\.[^'"]+)['"]|^\s*import\s+['"](\.[^'"]+)['"]|(?<!await )import\(['"](\.[^'"]+)['"]\)\./gm;
+const IMPORT =
+  /^\s*(?:import|export)\s[^'";]*?from\s+['"](\.[^'"]+)['"]|^\s*import\s+['"](\.[^'"]+)['"]|(?<!await )import\(['"](\.[^'"]+)['"]\)\./gm;
 
 /** Every arrow between nodes: `from → to` with the files that make it. */
 function arrows(): Map<string, string[]> {
@@ -60,7 +68,8 @@ function arrows(): Map<string, string[]> {
 
 function allowed(from: string, to: string): boolean {
   if (exceptions.has(`${from} → ${to}`)) return true;
-  if (from.startsWith('stages/')) return to.startsWith('stages/') ? from === 'stages/index.ts' : (rank.get(to) ?? Infinity) <= STAGE_CEILING;
+  if (from.startsWith('stages/'))
+    return to.startsWith('stages/') ? from === 'stages/index.ts' : (rank.get(to) ?? Infinity) <= STAGE_CEILING;
   if (to.startsWith('stages/')) return false;
   return (rank.get(to) ?? Infinity) < (rank.get(from) ?? -Infinity);
 }
@@ -69,7 +78,9 @@ describe('the architecture (docs/architecture.md)', () => {
   const found = arrows();
 
   it('lists every folder of src/ in exactly one layer, and no folder that is not there', () => {
-    const tree = readdirSync(join(REPO, 'src')).map((f) => `src/${f}`).filter((f) => statSync(join(REPO, f)).isDirectory() || f === 'src/index.ts');
+    const tree = readdirSync(join(REPO, 'src'))
+      .map((f) => `src/${f}`)
+      .filter((f) => statSync(join(REPO, f)).isDirectory() || f === 'src/index.ts');
     const listed = layers.flatMap((l) => l.folders);
     expect(new Set(listed).size).toBe(listed.length);
     expect([...listed].sort()).toEqual(tree.sort());
@@ -77,7 +88,9 @@ describe('the architecture (docs/architecture.md)', () => {
   });
 
   it('has imports only down the layers (and stages only onto the compute layer and below)', () => {
-    const wrong = [...found].filter(([arrow]) => !allowed(...(arrow.split(' → ') as [string, string]))).map(([arrow, files]) => `${arrow} (${[...new Set(files)].join(', ')})`);
+    const wrong = [...found]
+      .filter(([arrow]) => !allowed(...(arrow.split(' → ') as [string, string])))
+      .map(([arrow, files]) => `${arrow} (${[...new Set(files)].join(', ')})`);
     expect(wrong).toEqual([]);
   });
 
@@ -95,6 +108,12 @@ describe('the architecture (docs/architecture.md)', () => {
   });
 
   it('sees the imports it checks: a sample of arrows known to exist', () => {
-    for (const arrow of ['src/cli → src/runner', 'src/runner → src/cache', 'stages/train → src/stage', 'src/config → src/stage']) expect(found.has(arrow), arrow).toBe(true);
+    for (const arrow of [
+      'src/cli → src/runner',
+      'src/runner → src/cache',
+      'stages/train → src/stage',
+      'src/config → src/stage',
+    ])
+      expect(found.has(arrow), arrow).toBe(true);
   });
 });

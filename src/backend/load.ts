@@ -38,9 +38,13 @@ async function initialise(name: BackendName): Promise<TfRuntime> {
   await tf.ready();
   // wasm can fall back to cpu silently: check what we really got.
   if (!ok || tf.getBackend() !== registered) {
-    throw new ParamflowError('PF_NOT_SUPPORTED', `TensorFlow.js backend ${name} did not initialise (got ${tf.getBackend() ?? 'none'})`, {
-      hint: `run with --backend ${name === 'wasm' ? 'cpu' : 'wasm'}, or reinstall dependencies`,
-    });
+    throw new ParamflowError(
+      'PF_NOT_SUPPORTED',
+      `TensorFlow.js backend ${name} did not initialise (got ${tf.getBackend() ?? 'none'})`,
+      {
+        hint: `run with --backend ${name === 'wasm' ? 'cpu' : 'wasm'}, or reinstall dependencies`,
+      },
+    );
   }
   if (name === 'wasm') registerWasmMatMulFix(tf);
   if (kernelProfileWanted()) timeKernels(tf, registered);
@@ -56,9 +60,13 @@ async function setUpNative(core: typeof import('@tensorflow/tfjs-core')): Promis
   try {
     addon = loadAddon();
   } catch (e) {
-    throw new ParamflowError('PF_NOT_SUPPORTED', `the native kernels (${addonPath()}) do not load: ${(e as Error).message}`, {
-      hint: 'rebuild them with `npm run build:native`, or run with --backend wasm (PARAMFLOW_NO_NATIVE=1 makes wasm the default)',
-    });
+    throw new ParamflowError(
+      'PF_NOT_SUPPORTED',
+      `the native kernels (${addonPath()}) do not load: ${(e as Error).message}`,
+      {
+        hint: 'rebuild them with `npm run build:native`, or run with --backend wasm (PARAMFLOW_NO_NATIVE=1 makes wasm the default)',
+      },
+    );
   }
   registerNativeBackend(core, addon);
 }

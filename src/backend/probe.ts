@@ -30,12 +30,19 @@ export function backendProblem(name: BackendName): string | undefined {
   switch (name) {
     case 'tfjs-node': {
       const dir = packageDir('@tensorflow/tfjs-node');
-      if (!dir) return '@tensorflow/tfjs-node is not installed (it is optional: its install downloads libtensorflow, which needs internet)';
-      const lib = ['deps/lib/libtensorflow.so', 'deps/lib/libtensorflow.dylib', 'deps/lib/tensorflow.dll'].some((f) => existsSync(join(dir, f)));
-      return lib ? undefined : '@tensorflow/tfjs-node is installed without libtensorflow (its download failed at install time)';
+      if (!dir)
+        return '@tensorflow/tfjs-node is not installed (it is optional: its install downloads libtensorflow, which needs internet)';
+      const lib = ['deps/lib/libtensorflow.so', 'deps/lib/libtensorflow.dylib', 'deps/lib/tensorflow.dll'].some((f) =>
+        existsSync(join(dir, f)),
+      );
+      return lib
+        ? undefined
+        : '@tensorflow/tfjs-node is installed without libtensorflow (its download failed at install time)';
     }
     case 'native':
-      return packageDir('@tensorflow/tfjs-backend-cpu') ? nativeProblem() : '@tensorflow/tfjs-backend-cpu is not installed';
+      return packageDir('@tensorflow/tfjs-backend-cpu')
+        ? nativeProblem()
+        : '@tensorflow/tfjs-backend-cpu is not installed';
     case 'wasm':
       return packageDir('@tensorflow/tfjs-backend-wasm') ? undefined : '@tensorflow/tfjs-backend-wasm is not installed';
     case 'cpu':
@@ -53,11 +60,16 @@ export function tfjsVersion(): string {
  * must stay fast): the requested one, or the fastest whose files are present.
  * `PARAMFLOW_BACKEND` stands in for `--backend`.
  */
-export function chooseBackend(requested: string | undefined = process.env.PARAMFLOW_BACKEND || undefined): BackendChoice {
+export function chooseBackend(
+  requested: string | undefined = process.env.PARAMFLOW_BACKEND || undefined,
+): BackendChoice {
   const version = tfjsVersion();
   if (requested !== undefined) {
     if (!(BACKENDS as readonly string[]).includes(requested)) {
-      throw new ParamflowError('PF_BAD_FLAG', `unknown backend \`${requested}\``, { location: { file: '<command line>' }, hint: `choose one of ${BACKENDS.join(', ')}` });
+      throw new ParamflowError('PF_BAD_FLAG', `unknown backend \`${requested}\``, {
+        location: { file: '<command line>' },
+        hint: `choose one of ${BACKENDS.join(', ')}`,
+      });
     }
     const problem = backendProblem(requested as BackendName);
     if (problem) {
@@ -71,8 +83,15 @@ export function chooseBackend(requested: string | undefined = process.env.PARAMF
   const skipped: string[] = [];
   for (const name of BACKENDS) {
     const problem = backendProblem(name);
-    if (!problem) return { name, reason: skipped.length ? `fastest that loads; skipped ${skipped.join('; ')}` : 'fastest that loads', tfjsVersion: version };
+    if (!problem)
+      return {
+        name,
+        reason: skipped.length ? `fastest that loads; skipped ${skipped.join('; ')}` : 'fastest that loads',
+        tfjsVersion: version,
+      };
     skipped.push(`${name}: ${problem}`);
   }
-  throw new ParamflowError('PF_NOT_SUPPORTED', 'no TensorFlow.js backend can load', { hint: `reinstall paramflow's dependencies (${skipped.join('; ')})` });
+  throw new ParamflowError('PF_NOT_SUPPORTED', 'no TensorFlow.js backend can load', {
+    hint: `reinstall paramflow's dependencies (${skipped.join('; ')})`,
+  });
 }

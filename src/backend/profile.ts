@@ -21,7 +21,10 @@ export function stageProfile(stage: string, ms: number, kernels: KernelTime[]): 
 }
 
 /** The part of tfjs-core the profiler touches (the kernel registry). */
-export type KernelRegistry = Pick<typeof import('@tensorflow/tfjs-core'), 'getKernelsForBackend' | 'registerKernel' | 'unregisterKernel'>;
+export type KernelRegistry = Pick<
+  typeof import('@tensorflow/tfjs-core'),
+  'getKernelsForBackend' | 'registerKernel' | 'unregisterKernel'
+>;
 
 const TIMED = Symbol.for('paramflow.kernelProfile');
 const totals = new Map<string, { calls: number; ms: number }>();
@@ -78,7 +81,9 @@ export function addKernelTime(name: string, ms: number): void {
 
 /** Kernel times since the last call (slowest first), and starts counting afresh. */
 export function takeKernelProfile(): KernelTime[] {
-  const out = [...totals].map(([kernel, t]) => ({ kernel, calls: t.calls, ms: Math.round(t.ms * 100) / 100 })).sort((a, b) => b.ms - a.ms);
+  const out = [...totals]
+    .map(([kernel, t]) => ({ kernel, calls: t.calls, ms: Math.round(t.ms * 100) / 100 }))
+    .sort((a, b) => b.ms - a.ms);
   totals.clear();
   return out;
 }

@@ -1,7 +1,17 @@
-import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type {
+  KernelBackend,
+  KernelConfig,
+  KernelFunc,
+  NamedAttrMap,
+  NamedTensorInfoMap,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
 
 /** The part of tfjs-core this module touches (the kernel registry). */
-export type KernelRegistry = Pick<typeof import('@tensorflow/tfjs-core'), 'getKernel' | 'registerKernel' | 'unregisterKernel'>;
+export type KernelRegistry = Pick<
+  typeof import('@tensorflow/tfjs-core'),
+  'getKernel' | 'registerKernel' | 'unregisterKernel'
+>;
 
 const MATMUL_KERNELS = ['BatchMatMul', '_FusedMatMul'] as const;
 /** Marks a kernel config as ours, so a second call (even from another copy of this module) is a no-op. */
@@ -18,7 +28,10 @@ type PatchedConfig = KernelConfig & { [PATCHED]?: true };
  * `PARAMFLOW_WASM_MATMUL_FIX=0` turns it off (to measure the difference: `npm run bench`).
  * Returns whether the fix is in place afterwards. Idempotent.
  */
-export function registerWasmMatMulFix(tf: KernelRegistry, enabled = process.env.PARAMFLOW_WASM_MATMUL_FIX !== '0'): boolean {
+export function registerWasmMatMulFix(
+  tf: KernelRegistry,
+  enabled = process.env.PARAMFLOW_WASM_MATMUL_FIX !== '0',
+): boolean {
   if (!enabled) return false;
   const transpose = tf.getKernel('Transpose', 'wasm') as KernelConfig | undefined;
   if (!transpose) return false; // tfjs-backend-wasm not imported: nothing to fix

@@ -34,7 +34,9 @@ export class FolderCheckpoints implements CheckpointStore {
   async load(): Promise<Record<string, Uint8Array> | undefined> {
     let names: string[];
     try {
-      names = (await readdir(this.dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(this.dir.length + 1));
+      names = (await readdir(this.dir, { recursive: true, withFileTypes: true }))
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name).slice(this.dir.length + 1));
     } catch {
       return undefined;
     }

@@ -15,7 +15,11 @@ export interface WrittenFile {
  * Writes parts to `path` in chunks, hashing as it goes (no second read), and syncs
  * the file. `budget` counts bytes across an entry's files for the crash hook.
  */
-export async function writeHashed(path: string, parts: readonly Uint8Array[], budget: { written: number; stage?: string }): Promise<WrittenFile> {
+export async function writeHashed(
+  path: string,
+  parts: readonly Uint8Array[],
+  budget: { written: number; stage?: string },
+): Promise<WrittenFile> {
   const hash = createHash('sha256');
   const limit = crashByteLimit('cache-write', budget.stage);
   const fh = await open(path, 'wx').catch((err: unknown) => Promise.reject(withPath(err, path)));

@@ -14,8 +14,13 @@ export function lineageEntry(key: string, files: Record<string, WrittenFile>): L
 }
 
 /** Why `recorded` (what an entry was built from) differs from `current` digests of the input entry, or undefined. */
-export function lineageMismatch(stage: string, recorded: Lineage[string], current: { key: string; files: Record<string, string> }): string | undefined {
-  if (recorded.key !== current.key) return `built from ${stage} entry ${recorded.key.slice(0, 12)}, not ${current.key.slice(0, 12)}`;
+export function lineageMismatch(
+  stage: string,
+  recorded: Lineage[string],
+  current: { key: string; files: Record<string, string> },
+): string | undefined {
+  if (recorded.key !== current.key)
+    return `built from ${stage} entry ${recorded.key.slice(0, 12)}, not ${current.key.slice(0, 12)}`;
   for (const [file, digest] of Object.entries(recorded.files)) {
     const now = current.files[file];
     if (now !== digest) {

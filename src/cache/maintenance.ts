@@ -56,7 +56,11 @@ export interface VerifyReport {
   lineageUnknown: string[];
 }
 
-export type EntryCheck = { state: 'absent' } | { state: 'busy' } | { state: 'intact'; manifest: Manifest } | { state: 'corrupt'; problem: string };
+export type EntryCheck =
+  | { state: 'absent' }
+  | { state: 'busy' }
+  | { state: 'intact'; manifest: Manifest }
+  | { state: 'corrupt'; problem: string };
 
 /** One entry's digests re-read; nothing is removed (`cache verify` removes, `repro` only reports). */
 export async function checkEntry(cache: CacheStore, key: string): Promise<EntryCheck> {
@@ -89,7 +93,8 @@ export async function verifyCache(cache: CacheStore, options: { remove: boolean 
       for (const [from, recorded] of Object.entries(c.manifest.lineage!)) {
         const input = own.get(recorded.key);
         if (!input || input.state !== 'intact') {
-          if (input?.state === 'corrupt') problem = `built from ${from} entry ${recorded.key.slice(0, 12)}, which is damaged (${input.problem})`;
+          if (input?.state === 'corrupt')
+            problem = `built from ${from} entry ${recorded.key.slice(0, 12)}, which is damaged (${input.problem})`;
         } else if (judge(recorded.key) !== null) {
           problem = `built from ${from} entry ${recorded.key.slice(0, 12)}, which is bad (${judge(recorded.key)})`;
         } else {
@@ -121,7 +126,11 @@ export interface GcReport {
  * Keeps entries used by the newest `keep` runs, by any live run, or under a live lock;
  * removes the rest. Live runs recorded their keys before running, so none is lost.
  */
-export async function gcCache(cache: CacheStore, runs: readonly CacheUser[], options: { keep: number; dryRun?: boolean }): Promise<GcReport> {
+export async function gcCache(
+  cache: CacheStore,
+  runs: readonly CacheUser[],
+  options: { keep: number; dryRun?: boolean },
+): Promise<GcReport> {
   const newest = [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1));
   const protectedKeys = new Set<string>();
   const live = (r: CacheUser) => r.status === 'RUNNING' && !isOwnerDead(r);
@@ -159,7 +168,8 @@ async function removeDeadTemps(cache: CacheStore): Promise<void> {
   for (const dir of [cache.layout.tmpDir, cache.layout.checkpointsDir]) {
     for (const n of await readdir(dir).catch(() => [] as string[])) {
       const pid = Number(/\.(\d+)\.[0-9a-f]+(\.old)?$/.exec(n)?.[1]);
-      if (Number.isFinite(pid) && isOwnerDead({ pid, host: HOST })) await rm(join(dir, n), { recursive: true, force: true });
+      if (Number.isFinite(pid) && isOwnerDead({ pid, host: HOST }))
+        await rm(join(dir, n), { recursive: true, force: true });
     }
   }
 }

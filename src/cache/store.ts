@@ -33,7 +33,8 @@ export interface Manifest {
 }
 
 /** Why an entry can or cannot be used: a reason, not a bare boolean. */
-export type Lookup = { hit: true; manifest: Manifest } | { hit: false; reason: 'absent' | 'incomplete' | 'corrupt'; detail?: string };
+export type Lookup =
+  { hit: true; manifest: Manifest } | { hit: false; reason: 'absent' | 'incomplete' | 'corrupt'; detail?: string };
 
 export interface CommitInput {
   key: string;
@@ -73,8 +74,16 @@ export class CacheStore {
       return { hit: false, reason: 'corrupt', detail: `unreadable ${MANIFEST}: ${(err as Error).message}` };
     }
     for (const [file, meta] of Object.entries(manifest.files)) {
-      const size = await stat(join(dir, file)).then((s) => s.size, () => -1);
-      if (size !== meta.size) return { hit: false, reason: 'corrupt', detail: `${file} is ${size < 0 ? 'missing' : `${size} bytes, expected ${meta.size}`}` };
+      const size = await stat(join(dir, file)).then(
+        (s) => s.size,
+        () => -1,
+      );
+      if (size !== meta.size)
+        return {
+          hit: false,
+          reason: 'corrupt',
+          detail: `${file} is ${size < 0 ? 'missing' : `${size} bytes, expected ${meta.size}`}`,
+        };
     }
     return { hit: true, manifest };
   }
@@ -99,7 +108,12 @@ export class CacheStore {
       }
       const digest = createHash('sha256').update(bytes).digest('hex');
       if (digest !== meta.sha256) {
-        throw new CorruptEntryError(manifest.key, file, `digest ${digest.slice(0, 12)}… does not match the recorded ${meta.sha256.slice(0, 12)}…`, manifest.stage);
+        throw new CorruptEntryError(
+          manifest.key,
+          file,
+          `digest ${digest.slice(0, 12)}… does not match the recorded ${meta.sha256.slice(0, 12)}…`,
+          manifest.stage,
+        );
       }
       return bytes;
     };
@@ -142,7 +156,8 @@ export class CacheStore {
           await mkdir(dirname(join(tmp, file)), { recursive: true });
           files[file] = await writeHashed(join(tmp, file), parts, budget);
         }
-        outputs[name] = artifact.kind === 'ndarray' ? `${name}.npy` : artifact.kind === 'json' ? `${name}.json` : `${name}/`;
+        outputs[name] =
+          artifact.kind === 'ndarray' ? `${name}.npy` : artifact.kind === 'json' ? `${name}.json` : `${name}/`;
       }
       const manifest: Manifest = {
         key: input.key,
@@ -222,7 +237,11 @@ export class CacheStore {
     if (!found.hit) return { ok: false, problem: found.reason + (found.detail ? `: ${found.detail}` : '') };
     for (const [file, meta] of Object.entries(found.manifest.files)) {
       const digest = await sha256File(join(this.layout.entry(key), file));
-      if (digest !== meta.sha256) return { ok: false, problem: `${file} digest ${digest.slice(0, 12)}… does not match the recorded ${meta.sha256.slice(0, 12)}…` };
+      if (digest !== meta.sha256)
+        return {
+          ok: false,
+          problem: `${file} digest ${digest.slice(0, 12)}… does not match the recorded ${meta.sha256.slice(0, 12)}…`,
+        };
     }
     return { ok: true, manifest: found.manifest };
   }
@@ -231,7 +250,11 @@ export class CacheStore {
     const dir = this.layout.entry(key);
     const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
     let total = 0;
-    for (const n of names) total += await stat(join(dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0);
+    for (const n of names)
+      total += await stat(join(dir, n)).then(
+        (s) => (s.isFile() ? s.size : 0),
+        () => 0,
+      );
     return total;
   }
 }
@@ -239,7 +262,10 @@ export class CacheStore {
 function sameFiles(a: Record<string, WrittenFile>, b: Record<string, WrittenFile>): boolean {
   const ka = Object.keys(a).sort();
   const kb = Object.keys(b).sort();
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k]!.sha256 === b[k]!.sha256 && a[k]!.size === b[k]!.size);
+  return (
+    ka.length === kb.length &&
+    ka.every((k, i) => k === kb[i] && a[k]!.sha256 === b[k]!.sha256 && a[k]!.size === b[k]!.size)
+  );
 }
 
 /** The files an artifact is stored as: `X.npy`, `metrics.json`, or `model/<relpath>` for a folder. */

@@ -31,15 +31,27 @@ const program = new Command('paramflow')
 program
   .command('run <file>')
   .description('run a pipeline (stages whose inputs and params are unchanged come from the cache)')
-  .option('--set <key=value>', 'override a value: <stage>.<param>=v, seed=…, name=…, tracking.<k>=… (repeatable)', collect, [])
+  .option(
+    '--set <key=value>',
+    'override a value: <stage>.<param>=v, seed=…, name=…, tracking.<k>=… (repeatable)',
+    collect,
+    [],
+  )
   .option('--no-cache', 'execute every stage even when its outputs are cached')
   .option('--dry-run', 'show what would run and why; write nothing')
   .option('-j, --jobs <n>', 'independent stages to run at once', wholeNumber('--jobs', 1))
   .option('--backend <name>', 'TensorFlow.js backend: tfjs-node, native, wasm or cpu (default: the fastest that loads)')
-  .option('--sweep <key=v1,v2,…>', 'sweep a key over values (grid; repeatable; adds to the file\'s sweep:)', collect, [])
+  .option('--sweep <key=v1,v2,…>', "sweep a key over values (grid; repeatable; adds to the file's sweep:)", collect, [])
   .option('--fail-fast', 'stop a sweep at its first failed trial')
   .option('--profile', 'time every TensorFlow.js kernel: per stage, and per kernel for stages that train or predict')
-  .addOption(new Option('--executor <name>', 'where the run (or a sweep\'s trials) runs: here (local worker processes for trials), a Slurm job array (settings from executor.slurm:), or a Redis job queue served by `paramflow worker` (PARAMFLOW_REDIS_URL)').choices(['local', 'slurm', 'queue']).default('local'))
+  .addOption(
+    new Option(
+      '--executor <name>',
+      "where the run (or a sweep's trials) runs: here (local worker processes for trials), a Slurm job array (settings from executor.slurm:), or a Redis job queue served by `paramflow worker` (PARAMFLOW_REDIS_URL)",
+    )
+      .choices(['local', 'slurm', 'queue'])
+      .default('local'),
+  )
   .option('--json', 'print the run (or sweep) summary as JSON on stdout')
   .action(async (file, flags) => {
     exitCode = await (await import('./commands/run.js')).runCommand(file, flags);
@@ -108,7 +120,9 @@ cache
 
 cache
   .command('push [file]')
-  .description('upload the local entries the remote cache lacks (remote: --remote, PARAMFLOW_CACHE_REMOTE, or the file\'s cache.remote)')
+  .description(
+    "upload the local entries the remote cache lacks (remote: --remote, PARAMFLOW_CACHE_REMOTE, or the file's cache.remote)",
+  )
   .option('--remote <where>', 'a shared folder or s3://bucket/prefix')
   .option('--json', 'print what was pushed as JSON')
   .action(async (file, flags) => {
@@ -116,7 +130,7 @@ cache
   });
 cache
   .command('pull [file]')
-  .description('download the remote cache\'s entries the local cache lacks (digests checked)')
+  .description("download the remote cache's entries the local cache lacks (digests checked)")
   .option('--remote <where>', 'a shared folder or s3://bucket/prefix')
   .option('--json', 'print what was pulled as JSON')
   .action(async (file, flags) => {
@@ -125,17 +139,23 @@ cache
 
 program
   .command('predict <ref> <curves>')
-  .description('predict parameters of new curves (.npy [N, 2, P] or .csv x,y1,y2,…) with a run\'s fold models')
+  .description("predict parameters of new curves (.npy [N, 2, P] or .csv x,y1,y2,…) with a run's fold models")
   .option('-o, --out <file>', 'write .csv, or .npy (means; spread in <file>.std.npy); default: CSV on stdout')
-  .option('--backend <name>', 'TensorFlow.js backend (default: the run\'s, if it loads)')
+  .option('--backend <name>', "TensorFlow.js backend (default: the run's, if it loads)")
   .action(async (ref, curves, flags) => {
     exitCode = await (await import('./commands/predict.js')).predictCommand(ref, curves, flags);
   });
 
 program
   .command('repro <ref>')
-  .description('re-run a recorded run into a scratch cache and check, stage by stage, that it reproduces (run id, run hash, stage key, MLflow run id)')
-  .option('--tolerance <rel>', 'relative tolerance for metrics of stages run on another backend: 0.02 or 2%', parseTolerance)
+  .description(
+    're-run a recorded run into a scratch cache and check, stage by stage, that it reproduces (run id, run hash, stage key, MLflow run id)',
+  )
+  .option(
+    '--tolerance <rel>',
+    'relative tolerance for metrics of stages run on another backend: 0.02 or 2%',
+    parseTolerance,
+  )
   .option('--strict', 'refuse to run (exit 2) when the environment differs from the recorded one')
   .option('--keep', 'keep the scratch cache for inspection (its path is printed)')
   .option('--backend <name>', 'TensorFlow.js backend (default: the recorded one, if it loads)')
@@ -148,14 +168,17 @@ program
 program
   .command('sync [ref]')
   .description('send MLflow logging that was spooled while the server was unreachable (all runs, or one)')
-  .option('--show-refused', 'list the operations the MLflow server refused for good (all runs, or one), with its reasons')
+  .option(
+    '--show-refused',
+    'list the operations the MLflow server refused for good (all runs, or one), with its reasons',
+  )
   .action(async (ref, flags) => {
     exitCode = await (await import('./commands/sync.js')).syncCommand(ref, flags);
   });
 
 program
   .command('compare <refs...>')
-  .description('params side by side (differences marked) and metric deltas of runs, or of a sweep\'s trials')
+  .description("params side by side (differences marked) and metric deltas of runs, or of a sweep's trials")
   .option('--all', 'show every param, not only those that differ')
   .option('--json', 'machine-readable output')
   .action(async (refs: string[], flags) => {
@@ -164,7 +187,9 @@ program
 
 program
   .command('show <ref>')
-  .description('one run: pipeline, params, stages (keys, versions, times, metrics), artifacts, environment, MLflow link')
+  .description(
+    'one run: pipeline, params, stages (keys, versions, times, metrics), artifacts, environment, MLflow link',
+  )
   .option('--json', 'machine-readable output')
   .action(async (ref, flags) => {
     exitCode = await (await import('./commands/show.js')).showCommand(ref, flags);
@@ -172,7 +197,9 @@ program
 
 program
   .command('diff <refA> <refB>')
-  .description('why two runs\' hashes differ: stage by stage, the first that changed by itself and those that followed; metric and environment differences')
+  .description(
+    "why two runs' hashes differ: stage by stage, the first that changed by itself and those that followed; metric and environment differences",
+  )
   .option('--json', 'machine-readable output')
   .action(async (refA, refB, flags) => {
     exitCode = await (await import('./commands/diff.js')).diffCommand(refA, refB, flags);
@@ -180,7 +207,7 @@ program
 
 program
   .command('export <ref> <dir>')
-  .description('write a run\'s resolved pipeline.yaml (same run hash when run) with summary.md and summary.json')
+  .description("write a run's resolved pipeline.yaml (same run hash when run) with summary.md and summary.json")
   .option('--force', 'write into a folder that is not empty')
   .action(async (ref, dir, flags) => {
     exitCode = await (await import('./commands/export.js')).exportCommand(ref, dir, flags);
@@ -215,14 +242,20 @@ program
 
 program
   .command('worker')
-  .description('serve a job queue (`run --executor queue`): run its jobs (sweep trials, plain runs) in this project folder until SIGTERM/SIGINT')
+  .description(
+    'serve a job queue (`run --executor queue`): run its jobs (sweep trials, plain runs) in this project folder until SIGTERM/SIGINT',
+  )
   .option('--concurrency <n>', 'jobs at once', wholeNumber('--concurrency', 1), 1)
   .option('--redis <url>', 'the Redis server (default: PARAMFLOW_REDIS_URL, else redis://127.0.0.1:6379)')
   .option('--queue <name>', 'the queue (default: PARAMFLOW_QUEUE, else paramflow)')
   .action(async (flags) => {
     const { queueSettings } = await import('../sweep/queue/settings.js');
     const { serveQueue } = await import('../sweep/queue/worker.js');
-    exitCode = await serveQueue({ settings: queueSettings(flags), concurrency: flags.concurrency, log: (line) => process.stderr.write(line + '\n') });
+    exitCode = await serveQueue({
+      settings: queueSettings(flags),
+      concurrency: flags.concurrency,
+      log: (line) => process.stderr.write(line + '\n'),
+    });
   });
 
 const queueCmd = program.command('queue').description('inspect the job queue (`run --executor queue`)');
@@ -246,12 +279,10 @@ program
   });
 
 // One trial of a Slurm job array (src/sweep/slurm/task.ts); written into the sbatch script, never typed by users.
-program
-  .command('slurm-task <dir>', { hidden: true })
-  .action(async (dir) => {
-    const { runSlurmTask } = await import('../sweep/slurm/task.js');
-    exitCode = await runSlurmTask(dir);
-  });
+program.command('slurm-task <dir>', { hidden: true }).action(async (dir) => {
+  const { runSlurmTask } = await import('../sweep/slurm/task.js');
+  exitCode = await runSlurmTask(dir);
+});
 
 try {
   checkWorkingFolder();
@@ -270,16 +301,21 @@ function checkWorkingFolder(): void {
     // PWD names it when it is the deleted folder (a shell keeps it); a parent's PWD, inherited, still exists.
     const pwd = process.env.PWD;
     const where = pwd && !existsSync(pwd) ? pwd : '(deleted)';
-    throw new ParamflowError('PF_STORAGE', `the working folder ${where} no longer exists (${(err as NodeJS.ErrnoException).code ?? 'ENOENT'})`, {
-      hint: 'cd into an existing folder (e.g. `cd ..` and back into the project), then run again',
-      cause: err,
-    });
+    throw new ParamflowError(
+      'PF_STORAGE',
+      `the working folder ${where} no longer exists (${(err as NodeJS.ErrnoException).code ?? 'ENOENT'})`,
+      {
+        hint: 'cd into an existing folder (e.g. `cd ..` and back into the project), then run again',
+        cause: err,
+      },
+    );
   }
 }
 
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return EXIT.ok;
     const [first, suggestion] = err.message.replace(/^error: /, '').split(/\n\((Did you mean [^)]*)\)/);
     const words: string[] = [];
     let cmd: Command = program;
@@ -291,7 +327,11 @@ function report(err: unknown): number {
     }
     const help = `see \`${['paramflow', ...words, '--help'].join(' ')}\``;
     const hint = suggestion ? `${suggestion.replace('Did', 'did')} (${help})` : help;
-    process.stderr.write(formatError(new ParamflowError('PF_BAD_FLAG', first ?? err.message, { location: { file: '<command line>' }, hint })) + '\n');
+    process.stderr.write(
+      formatError(
+        new ParamflowError('PF_BAD_FLAG', first ?? err.message, { location: { file: '<command line>' }, hint }),
+      ) + '\n',
+    );
     return EXIT.badInput;
   }
   if (isMlflowError(err)) {
@@ -309,6 +349,8 @@ function report(err: unknown): number {
     process.stderr.write(formatError(storage) + '\n');
     return storage.exitCode;
   }
-  process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\n  hint: this is a bug in paramflow; please report it with the command you ran\n`);
+  process.stderr.write(
+    `internal error: ${(err as Error)?.stack ?? String(err)}\n  hint: this is a bug in paramflow; please report it with the command you ran\n`,
+  );
   return EXIT.failed;
 }

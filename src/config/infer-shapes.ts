@@ -25,11 +25,17 @@ export function inferShapes(ordered: readonly StageSpec[], locator: Locator, err
       inferred = s.def.inferShapes(s.with, inputs);
     } catch (err) {
       // Only a stage module's code can throw here; the built-ins return problems.
-      errors.push(new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `stage \`${s.name}\`: ${s.uses}'s inferShapes failed: ${(err as Error)?.message ?? String(err)}`, {
-        location: locator.locate(['stages', s.name, 'uses']),
-        hint: 'inferShapes(params, inputs) returns { outputs, problems } and never throws; a dimension it cannot know is undefined',
-        cause: err,
-      }));
+      errors.push(
+        new ParamflowError(
+          'PF_UNKNOWN_STAGE_TYPE',
+          `stage \`${s.name}\`: ${s.uses}'s inferShapes failed: ${(err as Error)?.message ?? String(err)}`,
+          {
+            location: locator.locate(['stages', s.name, 'uses']),
+            hint: 'inferShapes(params, inputs) returns { outputs, problems } and never throws; a dimension it cannot know is undefined',
+            cause: err,
+          },
+        ),
+      );
       continue;
     }
     outputsOf.set(s.name, knownShapes(inferred?.outputs));
@@ -37,7 +43,12 @@ export function inferShapes(ordered: readonly StageSpec[], locator: Locator, err
       const at = ['stages', s.name, 'with', ...p.pointer.split('/').slice(1)];
       const read = Object.entries(s.inputs).filter(([input]) => p.message.includes(`\`${input}\``));
       const from = read.map(([input, stage]) => `\`${input}\` comes from stage \`${stage}\``).join(', ');
-      errors.push(new ParamflowError('PF_SHAPE', `stage \`${s.name}\`: ${p.message}`, { location: locator.locate(at), hint: from ? `${p.hint} (${from})` : p.hint }));
+      errors.push(
+        new ParamflowError('PF_SHAPE', `stage \`${s.name}\`: ${p.message}`, {
+          location: locator.locate(at),
+          hint: from ? `${p.hint} (${from})` : p.hint,
+        }),
+      );
     }
   }
 }

@@ -90,7 +90,13 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   const seed = raw.seed ?? 0;
   const stages: StageSpec[] = [];
   for (const [name, st] of Object.entries(raw.stages)) {
-    const stage = await checkStage(name, st, raw, { registry: options.registry, locator: located, root, dir: dirname(abs), seed }, errors);
+    const stage = await checkStage(
+      name,
+      st,
+      raw,
+      { registry: options.registry, locator: located, root, dir: dirname(abs), seed },
+      errors,
+    );
     if (stage) stages.push(stage);
   }
   if (errors.length === 0) {
@@ -101,13 +107,16 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   if (errors.length > 0) throw new InputErrors(errors);
 
   const env = options.env ?? process.env;
-  const cliSet = (key: string) => overrides.some((o) => o.path[0] === 'tracking' && (o.path.length === 1 || o.path[1] === key));
+  const cliSet = (key: string) =>
+    overrides.some((o) => o.path[0] === 'tracking' && (o.path.length === 1 || o.path[1] === key));
   const experiment = (!cliSet('experiment') && env.MLFLOW_EXPERIMENT_NAME) || raw.tracking?.experiment || raw.name;
   const uri = (!cliSet('uri') && env.MLFLOW_TRACKING_URI) || raw.tracking?.uri;
   const resolved = {
     name: raw.name,
     seed,
-    stages: Object.fromEntries(stages.map((s) => [s.name, { uses: s.uses, needs: [...s.needs].sort(), with: s.with, seed: s.seed }])),
+    stages: Object.fromEntries(
+      stages.map((s) => [s.name, { uses: s.uses, needs: [...s.needs].sort(), with: s.with, seed: s.seed }]),
+    ),
   };
   const uriFromEnv = !cliSet('uri') && env.MLFLOW_TRACKING_URI !== undefined && env.MLFLOW_TRACKING_URI !== '';
   return {
@@ -121,20 +130,30 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     stages,
     resolved,
     ...(raw.sweep ? { sweep: raw.sweep } : {}),
-    ...(raw.cache?.remote !== undefined ? { cacheRemote: { written: raw.cache.remote, at: located.locate(['cache', 'remote']) } } : {}),
+    ...(raw.cache?.remote !== undefined
+      ? { cacheRemote: { written: raw.cache.remote, at: located.locate(['cache', 'remote']) } }
+      : {}),
     ...(raw.executor ? { executor: raw.executor } : {}),
   };
 }
 
 // A value an override wrote has no place in the file: errors inside it, or inside a key it
 // added (`simulate.foo.bar=1` adds `foo`), are the command line's, not the file's.
-function makeLocator(source: YamlSource, overrides: readonly ParsedOverride[], created: readonly (DocPath | undefined)[]): Locator {
-  const isPrefix = (prefix: DocPath, path: DocPath) => prefix.length <= path.length && prefix.every((p, i) => String(p) === String(path[i]));
-  const fromOverride = (path: DocPath) => overrides.find((o, i) => isPrefix(o.path, path) || (created[i] !== undefined && isPrefix(created[i]!, path)))?.location;
+function makeLocator(
+  source: YamlSource,
+  overrides: readonly ParsedOverride[],
+  created: readonly (DocPath | undefined)[],
+): Locator {
+  const isPrefix = (prefix: DocPath, path: DocPath) =>
+    prefix.length <= path.length && prefix.every((p, i) => String(p) === String(path[i]));
+  const fromOverride = (path: DocPath) =>
+    overrides.find((o, i) => isPrefix(o.path, path) || (created[i] !== undefined && isPrefix(created[i]!, path)))
+      ?.location;
   return {
     locate: (path) => fromOverride(path) ?? source.locate(path),
     locateKey: (path, key) => fromOverride([...path, key]) ?? source.locateKey(path, key),
-    locateAdded: (path) => overrides.find((_, i) => created[i]?.length === path.length + 1 && isPrefix(path, created[i]!))?.location,
+    locateAdded: (path) =>
+      overrides.find((_, i) => created[i]?.length === path.length + 1 && isPrefix(path, created[i]!))?.location,
   };
 }
 
@@ -146,7 +165,13 @@ interface StageContextForCheck {
   seed: number;
 }
 
-async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: StageContextForCheck, errors: ParamflowError[]): Promise<StageSpec | undefined> {
+async function checkStage(
+  name: string,
+  st: RawStage,
+  raw: RawPipeline,
+  c: StageContextForCheck,
+  errors: ParamflowError[],
+): Promise<StageSpec | undefined> {
   const path = ['stages', name];
   if (RESERVED_STAGE_NAMES.includes(name)) {
     errors.push(
@@ -159,20 +184,37 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
   }
   for (const [i, need] of (st.needs ?? []).entries()) {
     if (need === name) {
-      errors.push(new ParamflowError('PF_STAGE_CYCLE', `stage \`${name}\` needs itself`, { location: c.locator.locate([...path, 'needs', i]), hint: 'remove it from its own `needs`' }));
+      errors.push(
+        new ParamflowError('PF_STAGE_CYCLE', `stage \`${name}\` needs itself`, {
+          location: c.locator.locate([...path, 'needs', i]),
+          hint: 'remove it from its own `needs`',
+        }),
+      );
     } else if (!Object.hasOwn(raw.stages, need)) {
       errors.push(
-        new ParamflowError('PF_UNKNOWN_NEED', `stage \`${name}\` needs \`${need}\`, which is not a stage of this pipeline`, {
-          location: c.locator.locate([...path, 'needs', i]),
-          hint: didYouMean(need, Object.keys(raw.stages).filter((s) => s !== name)),
-        }),
+        new ParamflowError(
+          'PF_UNKNOWN_NEED',
+          `stage \`${name}\` needs \`${need}\`, which is not a stage of this pipeline`,
+          {
+            location: c.locator.locate([...path, 'needs', i]),
+            hint: didYouMean(
+              need,
+              Object.keys(raw.stages).filter((s) => s !== name),
+            ),
+          },
+        ),
       );
     }
   }
   const usesAt = c.locator.locate([...path, 'uses']);
   let loaded: LoadedModule;
   try {
-    loaded = await c.registry.resolve(st.uses, { root: c.root, dir: c.dir, location: usesAt, contracts: new Layout(c.root).modulesDir });
+    loaded = await c.registry.resolve(st.uses, {
+      root: c.root,
+      dir: c.dir,
+      location: usesAt,
+      contracts: new Layout(c.root).modulesDir,
+    });
   } catch (err) {
     errors.push(err as ParamflowError);
     return undefined;
@@ -185,7 +227,10 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
   }
   let escaped = false;
   for (const pointer of loaded.def.pathParams ?? []) {
-    const value = pointer.split('/').slice(1).reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], params);
+    const value = pointer
+      .split('/')
+      .slice(1)
+      .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], params);
     if (typeof value !== 'string') continue;
     try {
       resolveProjectPath(c.root, c.dir, value, c.locator.locate([...path, 'with', ...pointer.split('/').slice(1)]));
@@ -196,7 +241,8 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
   }
   const problems = [...(loaded.def.check?.(params) ?? [])];
   // Files are checked (inside the project, present) before prepare may read or import them.
-  const ported = problems.length === 0 && !escaped ? applyPorts(loaded, params, { ...c, at: [...path, 'with'] }, errors) : undefined;
+  const ported =
+    problems.length === 0 && !escaped ? applyPorts(loaded, params, { ...c, at: [...path, 'with'] }, errors) : undefined;
   if (ported && loaded.def.prepare) {
     try {
       problems.push(...(await loaded.def.prepare(params, { dir: c.dir, root: c.root })));
@@ -210,7 +256,16 @@ async function checkStage(name: string, st: RawStage, raw: RawPipeline, c: Stage
     errors.push(new ParamflowError('PF_SCHEMA', p.message, { location: c.locator.locate(at), hint: p.hint }));
   }
   if (problems.length > 0 || !ported) return undefined;
-  return { name, uses: st.uses, needs: st.needs ?? [], with: params, seed: st.seed ?? deriveSeed(c.seed, name), inputs: {}, ...ported, ...(loaded.contract ? { contract: loaded.contract } : {}) };
+  return {
+    name,
+    uses: st.uses,
+    needs: st.needs ?? [],
+    with: params,
+    seed: st.seed ?? deriveSeed(c.seed, name),
+    inputs: {},
+    ...ported,
+    ...(loaded.contract ? { contract: loaded.contract } : {}),
+  };
 }
 
 export { overrideLocation };

@@ -4,7 +4,11 @@ import type { Override } from './spec.js';
  * Pairs each `--set` value with its column on the command line as the user typed it
  * (`paramflow run p.yaml --set a.b=1`), so override errors point at the flag.
  */
-export function locateOverrides(values: readonly string[], argv: readonly string[] = process.argv.slice(2), flag = '--set'): Override[] {
+export function locateOverrides(
+  values: readonly string[],
+  argv: readonly string[] = process.argv.slice(2),
+  flag = '--set',
+): Override[] {
   const offsets: number[] = [];
   let col = 'paramflow '.length + 1;
   for (const arg of argv) {

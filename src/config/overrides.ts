@@ -27,7 +27,8 @@ export function parseOverride(o: Override, stageNames: readonly string[]): Parse
   if (eq <= 0) throw bad('expected KEY=VALUE', 'write --set <stage>.<param>=<value>, e.g. --set simulate.n=2000');
   const key = o.text.slice(0, eq);
   const parts = key.split('.');
-  if (parts.some((p) => p === '')) throw bad(`empty segment in key \`${key}\``, 'separate path segments with single dots');
+  if (parts.some((p) => p === ''))
+    throw bad(`empty segment in key \`${key}\``, 'separate path segments with single dots');
   let value: unknown;
   try {
     value = parseYaml(o.text.slice(eq + 1));
@@ -41,7 +42,8 @@ export function parseOverride(o: Override, stageNames: readonly string[]): Parse
   if (!stageNames.includes(head)) {
     throw bad(`no stage or top-level key \`${head}\``, didYouMean(head, [...stageNames, ...TOP_LEVEL_KEYS]));
   }
-  if (parts.length < 2) throw bad(`\`${head}\` is a stage: name one of its params`, `write --set ${head}.<param>=<value>`);
+  if (parts.length < 2)
+    throw bad(`\`${head}\` is a stage: name one of its params`, `write --set ${head}.<param>=<value>`);
   return { path: ['stages', head, 'with', ...parts.slice(1)], value, location, text: o.text };
 }
 
@@ -58,10 +60,17 @@ export function applyOverride(top: Record<string, unknown>, o: ParsedOverride): 
     const last = i === o.path.length - 1;
     if (Array.isArray(node)) {
       if (!/^\d+$/.test(seg) || Number(seg) >= node.length) {
-        throw new ParamflowError('PF_BAD_OVERRIDE', `--set ${o.text}: ${o.path.slice(0, i).join('.')} is a list of ${node.length} items; \`${seg}\` is not one of its indexes`, {
-          location: o.location,
-          hint: node.length > 0 ? `use an index from 0 to ${node.length - 1}, or replace the whole list` : 'replace the whole list',
-        });
+        throw new ParamflowError(
+          'PF_BAD_OVERRIDE',
+          `--set ${o.text}: ${o.path.slice(0, i).join('.')} is a list of ${node.length} items; \`${seg}\` is not one of its indexes`,
+          {
+            location: o.location,
+            hint:
+              node.length > 0
+                ? `use an index from 0 to ${node.length - 1}, or replace the whole list`
+                : 'replace the whole list',
+          },
+        );
       }
       if (last) node[Number(seg)] = o.value;
       else node = node[Number(seg)];
@@ -77,7 +86,12 @@ export function applyOverride(top: Record<string, unknown>, o: ParsedOverride): 
     if (!Object.hasOwn(map, seg)) {
       created ??= o.path.slice(0, i + 1);
       // defineProperty: `__proto__` or `constructor` is a key like any other, never the prototype.
-      Object.defineProperty(map, seg, { value: last ? o.value : {}, writable: true, enumerable: true, configurable: true });
+      Object.defineProperty(map, seg, {
+        value: last ? o.value : {},
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
     } else if (last) {
       map[seg] = o.value;
     }

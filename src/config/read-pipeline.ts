@@ -13,10 +13,14 @@ const MB = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
  */
 export async function readPipelineText(abs: string, file: string): Promise<string> {
   const tooBig = (what: string) =>
-    new ParamflowError('PF_BAD_DATA', `pipeline file ${abs} ${what}; a pipeline file may be at most ${MB(MAX_PIPELINE_BYTES)}`, {
-      location: { file },
-      hint: 'a pipeline is a few KB of YAML: name the right file, and keep data in files the stages read, not in the pipeline',
-    });
+    new ParamflowError(
+      'PF_BAD_DATA',
+      `pipeline file ${abs} ${what}; a pipeline file may be at most ${MB(MAX_PIPELINE_BYTES)}`,
+      {
+        location: { file },
+        hint: 'a pipeline is a few KB of YAML: name the right file, and keep data in files the stages read, not in the pipeline',
+      },
+    );
   let fh;
   try {
     fh = await open(abs, 'r');
@@ -33,7 +37,12 @@ export async function readPipelineText(abs: string, file: string): Promise<strin
       const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
       if (bytesRead === 0) break;
       n += bytesRead;
-      if (n > MAX_PIPELINE_BYTES) throw tooBig(st.isFile() ? 'grew past the cap while being read' : `is not a regular file (${kind(st)}) and gives more than ${MB(MAX_PIPELINE_BYTES)}`);
+      if (n > MAX_PIPELINE_BYTES)
+        throw tooBig(
+          st.isFile()
+            ? 'grew past the cap while being read'
+            : `is not a regular file (${kind(st)}) and gives more than ${MB(MAX_PIPELINE_BYTES)}`,
+        );
     }
     return buf.toString('utf8', 0, n);
   } catch (err) {
@@ -43,22 +52,39 @@ export async function readPipelineText(abs: string, file: string): Promise<strin
   }
 }
 
-function kind(st: { isCharacterDevice(): boolean; isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean }): string {
-  return st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'not a file';
+function kind(st: {
+  isCharacterDevice(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isBlockDevice(): boolean;
+}): string {
+  return st.isCharacterDevice()
+    ? 'a character device'
+    : st.isBlockDevice()
+      ? 'a block device'
+      : st.isFIFO()
+        ? 'a pipe'
+        : st.isSocket()
+          ? 'a socket'
+          : 'not a file';
 }
 
 function cannotRead(abs: string, file: string, err: unknown): ParamflowError {
   const code = (err as NodeJS.ErrnoException).code;
-  return new ParamflowError('PF_FILE_NOT_FOUND', `cannot read pipeline file ${abs}${code === 'EISDIR' ? ': it is a folder' : ''}`, {
-    location: { file },
-    hint:
-      code === 'ENOENT'
-        ? 'check the path; `paramflow init` writes an example pipeline'
-        : code === 'EISDIR'
-          ? 'name a pipeline file (.yaml) inside the folder'
-          : code === 'EACCES' || code === 'EPERM'
-            ? `check the file's permissions (${code})`
-            : `the system said: ${(err as Error).message ?? String(err)}`,
-    cause: err,
-  });
+  return new ParamflowError(
+    'PF_FILE_NOT_FOUND',
+    `cannot read pipeline file ${abs}${code === 'EISDIR' ? ': it is a folder' : ''}`,
+    {
+      location: { file },
+      hint:
+        code === 'ENOENT'
+          ? 'check the path; `paramflow init` writes an example pipeline'
+          : code === 'EISDIR'
+            ? 'name a pipeline file (.yaml) inside the folder'
+            : code === 'EACCES' || code === 'EPERM'
+              ? `check the file's permissions (${code})`
+              : `the system said: ${(err as Error).message ?? String(err)}`,
+      cause: err,
+    },
+  );
 }

@@ -23,7 +23,12 @@ export function mapSchemaErrors(errors: readonly ErrorObject[], base: DocPath, l
     if (out.length === MAX_REPORTED) {
       // Locating each error is linear in its mapping's size: thousands would take minutes, and help no one.
       const last = out[out.length - 1]!;
-      out.push(new ParamflowError('PF_SCHEMA', `and ${errors.length - i} more problem(s) not shown`, { ...(last.location ? { location: last.location } : {}), hint: 'fix the ones above, then validate again' }));
+      out.push(
+        new ParamflowError('PF_SCHEMA', `and ${errors.length - i} more problem(s) not shown`, {
+          ...(last.location ? { location: last.location } : {}),
+          hint: 'fix the ones above, then validate again',
+        }),
+      );
       break;
     }
     // `if` failures only say "must match then": the `then` errors carry the detail.
@@ -73,7 +78,6 @@ function allowedKeys(schema: unknown): string[] {
   return props ? Object.keys(props) : [];
 }
 
-
 function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError {
   const p = e.params as Record<string, unknown>;
   const loc = locator.locate(path);
@@ -85,30 +89,50 @@ function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
       const keyAt = locator.locateKey(path, key);
-      return fail(`unknown key \`${key}\` in ${keyAt.file === '<command line>' ? asSetKey(path) : at}`, didYouMean(key, allowedKeys(e.parentSchema)), keyAt);
+      return fail(
+        `unknown key \`${key}\` in ${keyAt.file === '<command line>' ? asSetKey(path) : at}`,
+        didYouMean(key, allowedKeys(e.parentSchema)),
+        keyAt,
+      );
     }
     case 'required': {
       const key = String(p.missingProperty);
-      const desc = (e.parentSchema as { properties?: Record<string, { description?: string }> })?.properties?.[key]?.description;
+      const desc = (e.parentSchema as { properties?: Record<string, { description?: string }> })?.properties?.[key]
+        ?.description;
       return fail(`missing required key \`${key}\` in ${at}`, desc ? `add \`${key}:\` — ${desc}` : `add \`${key}:\``);
     }
     case 'type':
-      return fail(`${at} must be ${article(String(p.type))}, got ${describe(e.data)}`, hintFromDescription(e.parentSchema, `write ${article(String(p.type))} here`));
+      return fail(
+        `${at} must be ${article(String(p.type))}, got ${describe(e.data)}`,
+        hintFromDescription(e.parentSchema, `write ${article(String(p.type))} here`),
+      );
     case 'enum': {
       const options = (p.allowedValues as unknown[]).map(String);
-      return fail(`${at} must be one of ${options.join(', ')}; got ${describe(e.data)}`, didYouMean(typeof e.data === 'string' ? e.data : '', options));
+      return fail(
+        `${at} must be one of ${options.join(', ')}; got ${describe(e.data)}`,
+        didYouMean(typeof e.data === 'string' ? e.data : '', options),
+      );
     }
     case 'const':
-      return fail(`${at} must be ${JSON.stringify(p.allowedValue)}, got ${describe(e.data)}`, `write ${JSON.stringify(p.allowedValue)}`);
+      return fail(
+        `${at} must be ${JSON.stringify(p.allowedValue)}, got ${describe(e.data)}`,
+        `write ${JSON.stringify(p.allowedValue)}`,
+      );
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return fail(`${at} must be ${SYMBOL[String(p.comparison)] ?? String(p.comparison)} ${String(p.limit)}, got ${typeof e.data === 'number' ? String(e.data) : describe(e.data)}`, rangeHint(e.parentSchema));
+      return fail(
+        `${at} must be ${SYMBOL[String(p.comparison)] ?? String(p.comparison)} ${String(p.limit)}, got ${typeof e.data === 'number' ? String(e.data) : describe(e.data)}`,
+        rangeHint(e.parentSchema),
+      );
     case 'minItems':
     case 'maxItems': {
       const len = Array.isArray(e.data) ? e.data.length : 0;
-      return fail(`${at} must have ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(p.limit)} items, has ${len}`, hintFromDescription(e.parentSchema, 'see the stage schema'));
+      return fail(
+        `${at} must have ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(p.limit)} items, has ${len}`,
+        hintFromDescription(e.parentSchema, 'see the stage schema'),
+      );
     }
     case 'minProperties':
     case 'maxProperties': {
@@ -117,26 +141,44 @@ function mapOne(e: ErrorObject, path: DocPath, locator: Locator): ParamflowError
       if (!one && e.keyword === 'minProperties' && p.limit === 1) {
         return fail(`${at} must not be empty`, hintFromDescription(e.parentSchema, 'add at least one entry'));
       }
-      const what = one ? 'exactly one of' : e.keyword === 'minProperties' ? `at least ${String(p.limit)} of` : `at most ${String(p.limit)} of`;
+      const what = one
+        ? 'exactly one of'
+        : e.keyword === 'minProperties'
+          ? `at least ${String(p.limit)} of`
+          : `at most ${String(p.limit)} of`;
       const added = e.keyword === 'maxProperties' ? locator.locateAdded?.(path) : undefined;
-      return fail(`${added ? asSetKey(path) : at} must have ${what} ${keys.map((k) => `\`${k}\``).join(', ') || 'its keys'}`, hintFromDescription(e.parentSchema, `keep ${what} these keys`), added ?? loc);
+      return fail(
+        `${added ? asSetKey(path) : at} must have ${what} ${keys.map((k) => `\`${k}\``).join(', ') || 'its keys'}`,
+        hintFromDescription(e.parentSchema, `keep ${what} these keys`),
+        added ?? loc,
+      );
     }
     case 'minLength':
       return fail(`${at} must not be empty`, 'write a value here');
     case 'pattern': {
       const rule = PATTERNS[String(p.pattern)];
-      return fail(`${at} ${describe(e.data)} ${rule?.says ?? `does not match ${String(p.pattern)}`}`, hintFromDescription(e.parentSchema, rule?.hint ?? 'see the schema'));
+      return fail(
+        `${at} ${describe(e.data)} ${rule?.says ?? `does not match ${String(p.pattern)}`}`,
+        hintFromDescription(e.parentSchema, rule?.hint ?? 'see the schema'),
+      );
     }
     case 'propertyNames': {
       const name = String(p.propertyName);
-      return fail(`name \`${name}\` in ${at} is not allowed`, 'names start with a letter and use letters, digits, `_` and `-` (up to 64 characters)', locator.locateKey(path, name));
+      return fail(
+        `name \`${name}\` in ${at} is not allowed`,
+        'names start with a letter and use letters, digits, `_` and `-` (up to 64 characters)',
+        locator.locateKey(path, name),
+      );
     }
     case 'uniqueItems':
       return fail(`${at} lists the same item twice (items ${String(p.j)} and ${String(p.i)})`, 'remove the duplicate');
     case 'multipleOf':
       return fail(`${at} must be a multiple of ${String(p.multipleOf)}`, 'round the value');
     default:
-      return fail(`${at} is invalid (${e.keyword})`, hintFromDescription(e.parentSchema, 'see the schema of this stage'));
+      return fail(
+        `${at} is invalid (${e.keyword})`,
+        hintFromDescription(e.parentSchema, 'see the schema of this stage'),
+      );
   }
 }
 
@@ -145,7 +187,10 @@ const SYMBOL: Record<string, string> = { '>=': '≥', '<=': '≤', '>': '>', '<'
 /** Plain words for the patterns our schemas use. */
 const PATTERNS: Record<string, { says: string; hint: string }> = {
   '^https?://': { says: 'is not an http(s) URL', hint: 'write an http:// or https:// URL, e.g. http://127.0.0.1:5000' },
-  '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$': { says: 'is not a valid name', hint: 'use letters, digits, `_`, `.` and `-`, starting with a letter or digit' },
+  '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$': {
+    says: 'is not a valid name',
+    hint: 'use letters, digits, `_`, `.` and `-`, starting with a letter or digit',
+  },
 };
 
 const YAML_WORDS: Record<string, string> = { object: 'mapping', array: 'list' };
@@ -165,8 +210,18 @@ function hintFromDescription(schema: unknown, fallback: string): string {
 
 function rangeHint(schema: unknown): string {
   const s = (schema ?? {}) as Record<string, number | string | undefined>;
-  const lo = s.minimum !== undefined ? `≥ ${s.minimum}` : s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : undefined;
-  const hi = s.maximum !== undefined ? `≤ ${s.maximum}` : s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : undefined;
+  const lo =
+    s.minimum !== undefined
+      ? `≥ ${s.minimum}`
+      : s.exclusiveMinimum !== undefined
+        ? `> ${s.exclusiveMinimum}`
+        : undefined;
+  const hi =
+    s.maximum !== undefined
+      ? `≤ ${s.maximum}`
+      : s.exclusiveMaximum !== undefined
+        ? `< ${s.exclusiveMaximum}`
+        : undefined;
   const range = [lo, hi].filter(Boolean).join(' and ');
   return hintFromDescription(schema, `use a value ${range || 'in range'}`);
 }

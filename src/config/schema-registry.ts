@@ -36,7 +36,9 @@ function instance(): Ajv {
 function fromBuild(id: string): ValidateFunction | undefined {
   if (precompiled === undefined) {
     try {
-      const mod = createRequire(import.meta.url)(join(packageRoot(), 'dist', 'schemas', 'validators.cjs')) as Precompiled;
+      const mod = createRequire(import.meta.url)(
+        join(packageRoot(), 'dist', 'schemas', 'validators.cjs'),
+      ) as Precompiled;
       precompiled = mod.digest === schemaDigest(sources()) ? mod : null;
     } catch {
       precompiled = null;

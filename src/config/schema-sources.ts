@@ -9,7 +9,13 @@ import { packageRoot } from '../util/package-root.js';
 
 export const BASE_ID = 'https://paramflow.dev/schemas/';
 export const STRUCTURAL_ID = `${BASE_ID}pipeline.structural.json`;
-export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, strict: true, verbose: true, allowUnionTypes: true };
+export const AJV_OPTIONS: Options = {
+  allErrors: true,
+  useDefaults: true,
+  strict: true,
+  verbose: true,
+  allowUnionTypes: true,
+};
 
 /** Every schema under schemas/: path relative to it → parsed schema. */
 export function schemaFiles(): Map<string, object> {
@@ -20,7 +26,11 @@ export function schemaFiles(): Map<string, object> {
       if (e.isDirectory()) return list(child);
       return e.name.endsWith('.schema.json') ? [child] : [];
     });
-  return new Map(list('').sort().map((rel) => [rel, JSON.parse(readFileSync(join(root, rel), 'utf8')) as object]));
+  return new Map(
+    list('')
+      .sort()
+      .map((rel) => [rel, JSON.parse(readFileSync(join(root, rel), 'utf8')) as object]),
+  );
 }
 
 /**

@@ -20,11 +20,15 @@ export function withValidator(def: StageDefinition<any>, uses: string, location:
   try {
     return registerSchema(`https://paramflow.dev/schemas/modules/${sha256(canonicalJson(schema))}.json`, schema);
   } catch (err) {
-    throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `stage module ${JSON.stringify(uses)} has an invalid JSON Schema: ${(err as Error).message.split('\n')[0]}`, {
-      location,
-      hint: 'the schema is checked strictly (draft-07, no unknown keywords); fix it in the module',
-      cause: err,
-    });
+    throw new ParamflowError(
+      'PF_UNKNOWN_STAGE_TYPE',
+      `stage module ${JSON.stringify(uses)} has an invalid JSON Schema: ${(err as Error).message.split('\n')[0]}`,
+      {
+        location,
+        hint: 'the schema is checked strictly (draft-07, no unknown keywords); fix it in the module',
+        cause: err,
+      },
+    );
   }
 }
 
@@ -40,9 +44,17 @@ interface PortSite {
  * The stage's definition as this pipeline uses it: per-stage outputs and inputs (a
  * command's), and the files whose content goes into its key (module source, deps).
  */
-export function applyPorts(loaded: LoadedModule, params: Record<string, unknown>, site: PortSite, errors: ParamflowError[]): Pick<StageSpec, 'def' | 'keyFiles' | 'pkg'> | undefined {
+export function applyPorts(
+  loaded: LoadedModule,
+  params: Record<string, unknown>,
+  site: PortSite,
+  errors: ParamflowError[],
+): Pick<StageSpec, 'def' | 'keyFiles' | 'pkg'> | undefined {
   const ports = loaded.def.ports?.(params) ?? {};
-  const def: StageDefinition<any> = ports.inputs || ports.outputs ? { ...loaded.def, inputs: ports.inputs ?? loaded.def.inputs, outputs: ports.outputs ?? loaded.def.outputs } : loaded.def;
+  const def: StageDefinition<any> =
+    ports.inputs || ports.outputs
+      ? { ...loaded.def, inputs: ports.inputs ?? loaded.def.inputs, outputs: ports.outputs ?? loaded.def.outputs }
+      : loaded.def;
   const keyFiles = loaded.file ? [loaded.file] : [];
   let ok = true;
   for (const [i, file] of (ports.files ?? []).entries()) {
@@ -53,10 +65,14 @@ export function applyPorts(loaded: LoadedModule, params: Record<string, unknown>
       const abs = resolveProjectPath(site.root, site.dir, written, location);
       if (!existsSync(abs) || !statSync(abs).isFile()) {
         const what = typeof file === 'string' ? 'dependency' : `${pointer[pointer.length - 1]} file`;
-        throw new ParamflowError('PF_FILE_NOT_FOUND', `${what} ${JSON.stringify(written)} ${existsSync(abs) ? 'is not a file' : 'not found'} (${abs})`, {
-          location,
-          hint: `paths resolve against the pipeline file's folder; the file's content goes into the stage key${typeof file === 'string' ? ' (deps are files: scripts, data)' : ''}`,
-        });
+        throw new ParamflowError(
+          'PF_FILE_NOT_FOUND',
+          `${what} ${JSON.stringify(written)} ${existsSync(abs) ? 'is not a file' : 'not found'} (${abs})`,
+          {
+            location,
+            hint: `paths resolve against the pipeline file's folder; the file's content goes into the stage key${typeof file === 'string' ? ' (deps are files: scripts, data)' : ''}`,
+          },
+        );
       }
       if (!keyFiles.includes(abs)) keyFiles.push(abs);
     } catch (err) {
@@ -66,7 +82,8 @@ export function applyPorts(loaded: LoadedModule, params: Record<string, unknown>
   }
   for (const written of ports.optionalFiles ?? []) {
     const abs = resolve(site.dir, written);
-    if (isInside(site.root, abs) && existsSync(abs) && statSync(abs).isFile() && !keyFiles.includes(abs)) keyFiles.push(abs);
+    if (isInside(site.root, abs) && existsSync(abs) && statSync(abs).isFile() && !keyFiles.includes(abs))
+      keyFiles.push(abs);
   }
   if (!ok) return undefined;
   return { def, keyFiles, ...(loaded.pkg ? { pkg: loaded.pkg } : {}) };
@@ -95,51 +112,86 @@ export function resolveInputs(stages: StageSpec[], locator: Locator, errors: Par
       else if (providers.length === 0 && !def.optionalInputs?.includes(input)) missing.push(input);
       else if (providers.length > 1) ambiguous.set(input, providers);
     }
-    const location: SourceLocation = s.needs.length ? locator.locateKey(['stages', s.name], 'needs') : locator.locateKey(['stages'], s.name);
+    const location: SourceLocation = s.needs.length
+      ? locator.locateKey(['stages', s.name], 'needs')
+      : locator.locateKey(['stages'], s.name);
     if (missing.length > 0) {
-      const candidates = stages.filter((o) => o !== s && missing.every((m) => outputsOf(o.name).includes(m))).map((o) => o.name);
+      const candidates = stages
+        .filter((o) => o !== s && missing.every((m) => outputsOf(o.name).includes(m)))
+        .map((o) => o.name);
       errors.push(
-        new ParamflowError('PF_INPUT_MISSING', `stage \`${s.name}\` (${s.uses}) reads ${names(missing)}, but ${s.needs.length ? 'none of its needs outputs' : 'it has no `needs` to read'} ${missing.length > 1 ? 'them' : 'it'}`, {
-          location,
-          hint: candidates.length === 1
-            ? `add \`needs: [${candidates[0]}]\``
-            : candidates.length > 1
-              ? `add one of ${names(candidates)} to \`needs\``
-              : `add a stage that outputs ${names(missing)} and list it in \`needs\``,
-        }),
+        new ParamflowError(
+          'PF_INPUT_MISSING',
+          `stage \`${s.name}\` (${s.uses}) reads ${names(missing)}, but ${s.needs.length ? 'none of its needs outputs' : 'it has no `needs` to read'} ${missing.length > 1 ? 'them' : 'it'}`,
+          {
+            location,
+            hint:
+              candidates.length === 1
+                ? `add \`needs: [${candidates[0]}]\``
+                : candidates.length > 1
+                  ? `add one of ${names(candidates)} to \`needs\``
+                  : `add a stage that outputs ${names(missing)} and list it in \`needs\``,
+          },
+        ),
       );
     }
     if (ambiguous.size > 0) {
       const providers = [...new Set([...ambiguous.values()].flat())];
       errors.push(
-        new ParamflowError('PF_INPUT_AMBIGUOUS', `stage \`${s.name}\` could read ${names(ambiguous.keys())} from ${providers.map((p) => `\`${p}\``).join(' or ')}`, {
-          location,
-          hint: `keep only the stage whose outputs you mean in \`needs\``,
-        }),
+        new ParamflowError(
+          'PF_INPUT_AMBIGUOUS',
+          `stage \`${s.name}\` could read ${names(ambiguous.keys())} from ${providers.map((p) => `\`${p}\``).join(' or ')}`,
+          {
+            location,
+            hint: `keep only the stage whose outputs you mean in \`needs\``,
+          },
+        ),
       );
     }
   }
 }
 
-function resolveQualified(s: StageSpec, from: string, output: string, byName: Map<string, StageSpec>, locator: Locator, errors: ParamflowError[]): void {
+function resolveQualified(
+  s: StageSpec,
+  from: string,
+  output: string,
+  byName: Map<string, StageSpec>,
+  locator: Locator,
+  errors: ParamflowError[],
+): void {
   const location = locator.locate(['stages', s.name, 'with', 'run']);
   const ref = `{inputs.${from}.${output}}`;
   const source = byName.get(from);
   if (!source) {
-    errors.push(new ParamflowError('PF_INPUT_MISSING', `stage \`${s.name}\` refers to ${ref}, but there is no stage \`${from}\``, { location, hint: didYouMean(from, s.needs) }));
+    errors.push(
+      new ParamflowError(
+        'PF_INPUT_MISSING',
+        `stage \`${s.name}\` refers to ${ref}, but there is no stage \`${from}\``,
+        { location, hint: didYouMean(from, s.needs) },
+      ),
+    );
     return;
   }
   if (!s.needs.includes(from)) {
-    errors.push(new ParamflowError('PF_INPUT_MISSING', `stage \`${s.name}\` refers to ${ref}, but does not need \`${from}\``, { location, hint: `add \`${from}\` to its \`needs\`` }));
+    errors.push(
+      new ParamflowError('PF_INPUT_MISSING', `stage \`${s.name}\` refers to ${ref}, but does not need \`${from}\``, {
+        location,
+        hint: `add \`${from}\` to its \`needs\``,
+      }),
+    );
     return;
   }
   const outputs = source.def.outputs.map((o) => o.name);
   if (!outputs.includes(output)) {
     errors.push(
-      new ParamflowError('PF_INPUT_MISSING', `stage \`${s.name}\` refers to ${ref}, but \`${from}\` (${source.uses}) has no output \`${output}\``, {
-        location,
-        hint: `${didYouMean(output, outputs)}; \`${from}\` outputs ${names(outputs)}`,
-      }),
+      new ParamflowError(
+        'PF_INPUT_MISSING',
+        `stage \`${s.name}\` refers to ${ref}, but \`${from}\` (${source.uses}) has no output \`${output}\``,
+        {
+          location,
+          hint: `${didYouMean(output, outputs)}; \`${from}\` outputs ${names(outputs)}`,
+        },
+      ),
     );
     return;
   }

@@ -1,7 +1,8 @@
 import { parse as parseYaml } from 'yaml';
 import { ParamflowError, type SourceLocation } from '../util/errors.js';
 
-export type Distribution = { uniform: [number, number] } | { loguniform: [number, number] } | { int: [number, number] } | { choice: unknown[] };
+export type Distribution =
+  { uniform: [number, number] } | { loguniform: [number, number] } | { int: [number, number] } | { choice: unknown[] };
 
 /** The `sweep:` section (validated by the pipeline schema), merged with `--sweep` flags. */
 export interface SweepSpec {
@@ -30,7 +31,11 @@ export function trialCount(spec: Pick<SweepSpec, 'grid' | 'random'>): number {
  * Refuses a sweep of more than MAX_TRIALS trials before anything is expanded, located at the
  * key whose values carry the count past the cap (a `--sweep` flag's is the command line).
  */
-export function checkSweepSize(spec: Pick<SweepSpec, 'grid' | 'random'>, locations: Readonly<Record<string, SourceLocation | undefined>>, fallback: SourceLocation): void {
+export function checkSweepSize(
+  spec: Pick<SweepSpec, 'grid' | 'random'>,
+  locations: Readonly<Record<string, SourceLocation | undefined>>,
+  fallback: SourceLocation,
+): void {
   const total = trialCount(spec);
   if (total <= MAX_TRIALS) return;
   let n = spec.random?.trials ?? 1;
@@ -42,11 +47,18 @@ export function checkSweepSize(spec: Pick<SweepSpec, 'grid' | 'random'>, locatio
       break;
     }
   }
-  const sizes = [...Object.entries(spec.grid ?? {}).map(([k, v]) => `${k}: ${v.length}`), ...(spec.random ? [`random.trials: ${spec.random.trials}`] : [])];
-  throw new ParamflowError('PF_SCHEMA', `the sweep has ${Number.isSafeInteger(total) ? total.toLocaleString('en-US') : total.toExponential(2)} trials (${sizes.join(' × ')}); at most ${MAX_TRIALS.toLocaleString('en-US')} are allowed`, {
-    location: (culprit && locations[culprit]) || fallback,
-    hint: 'sweep fewer values per key, or split the sweep into several (a random search samples a large space in fewer trials)',
-  });
+  const sizes = [
+    ...Object.entries(spec.grid ?? {}).map(([k, v]) => `${k}: ${v.length}`),
+    ...(spec.random ? [`random.trials: ${spec.random.trials}`] : []),
+  ];
+  throw new ParamflowError(
+    'PF_SCHEMA',
+    `the sweep has ${Number.isSafeInteger(total) ? total.toLocaleString('en-US') : total.toExponential(2)} trials (${sizes.join(' × ')}); at most ${MAX_TRIALS.toLocaleString('en-US')} are allowed`,
+    {
+      location: (culprit && locations[culprit]) || fallback,
+      hint: 'sweep fewer values per key, or split the sweep into several (a random search samples a large space in fewer trials)',
+    },
+  );
 }
 
 /**
@@ -57,23 +69,35 @@ export function parseSweepFlag(text: string, column?: number): [string, unknown[
   const location: SourceLocation = { file: '<command line>', line: 1, column: column ?? 1 };
   const eq = text.indexOf('=');
   if (eq <= 0 || eq === text.length - 1) {
-    throw new ParamflowError('PF_BAD_OVERRIDE', `--sweep ${text}: expected KEY=V1,V2,…`, { location, hint: 'e.g. --sweep train.batch_size=16,32,64' });
+    throw new ParamflowError('PF_BAD_OVERRIDE', `--sweep ${text}: expected KEY=V1,V2,…`, {
+      location,
+      hint: 'e.g. --sweep train.batch_size=16,32,64',
+    });
   }
   const raw = text.slice(eq + 1).trim();
   let values: unknown;
   try {
     values = raw.startsWith('[') ? parseYaml(raw) : raw.split(',').map((v) => parseYaml(v.trim()) as unknown);
   } catch {
-    throw new ParamflowError('PF_BAD_OVERRIDE', `--sweep ${text}: the values are not valid YAML`, { location, hint: 'separate values with commas, or write a list [a, b]' });
+    throw new ParamflowError('PF_BAD_OVERRIDE', `--sweep ${text}: the values are not valid YAML`, {
+      location,
+      hint: 'separate values with commas, or write a list [a, b]',
+    });
   }
   if (!Array.isArray(values) || values.length === 0) {
-    throw new ParamflowError('PF_BAD_OVERRIDE', `--sweep ${text}: give at least one value`, { location, hint: 'e.g. --sweep train.batch_size=16,32,64' });
+    throw new ParamflowError('PF_BAD_OVERRIDE', `--sweep ${text}: give at least one value`, {
+      location,
+      hint: 'e.g. --sweep train.batch_size=16,32,64',
+    });
   }
   return [text.slice(0, eq), values];
 }
 
 /** The file's sweep with the flags' grid keys added (a flag replaces the file's values for its key). */
-export function mergeSweep(file: Partial<SweepSpec> | undefined, flags: readonly [string, unknown[]][]): SweepSpec | undefined {
+export function mergeSweep(
+  file: Partial<SweepSpec> | undefined,
+  flags: readonly [string, unknown[]][],
+): SweepSpec | undefined {
   if (!file && flags.length === 0) return undefined;
   const grid = { ...(file?.grid ?? {}), ...Object.fromEntries(flags) };
   return {

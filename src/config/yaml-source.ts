@@ -1,4 +1,17 @@
-import { isCollection, isMap, isPair, isScalar, Lexer, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError } from 'yaml';
+import {
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  Lexer,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLError,
+} from 'yaml';
 import { ParamflowError, type SourceLocation } from '../util/errors.js';
 
 /** Deeper than any pipeline needs; shallow enough for every recursive walk over the values. */
@@ -49,10 +62,14 @@ export class YamlSource {
         });
       }
       if (node.items.length > MAX_ITEMS) {
-        throw new ParamflowError('PF_YAML_SYNTAX', `a list or mapping of ${node.items.length.toLocaleString('en-US')} items; at most ${MAX_ITEMS.toLocaleString('en-US')} are allowed`, {
-          location: this.at(node.range?.[0] ?? 0),
-          hint: 'keep data in files the stages read, not in the pipeline',
-        });
+        throw new ParamflowError(
+          'PF_YAML_SYNTAX',
+          `a list or mapping of ${node.items.length.toLocaleString('en-US')} items; at most ${MAX_ITEMS.toLocaleString('en-US')} are allowed`,
+          {
+            location: this.at(node.range?.[0] ?? 0),
+            hint: 'keep data in files the stages read, not in the pipeline',
+          },
+        );
       }
       const seen = new Set<string>();
       const children: unknown[] = [];
@@ -81,10 +98,14 @@ export class YamlSource {
 
   private syntaxError(e: YAMLError): ParamflowError {
     if (/call stack/i.test(e.message)) {
-      return new ParamflowError('PF_YAML_SYNTAX', `values nested too deep to read (more than ${MAX_DEPTH} levels are refused)`, {
-        location: this.at(e.pos[0]),
-        hint: 'a pipeline nests a few levels: look for runaway brackets or indentation',
-      });
+      return new ParamflowError(
+        'PF_YAML_SYNTAX',
+        `values nested too deep to read (more than ${MAX_DEPTH} levels are refused)`,
+        {
+          location: this.at(e.pos[0]),
+          hint: 'a pipeline nests a few levels: look for runaway brackets or indentation',
+        },
+      );
     }
     if (e.code === 'DUPLICATE_KEY') return this.duplicateKeyError(e.pos[0]);
     if (e.code === 'MULTIPLE_DOCS') {
@@ -95,20 +116,28 @@ export class YamlSource {
     }
     const quote = /quote/i.test(e.message);
     const flow = /flow (sequence|mapping)|\]|\}/i.test(e.message);
-    const origin = quote ? this.openerBefore(e.pos[0], 'quote') : flow ? this.openerBefore(e.pos[0], 'flow') : undefined;
+    const origin = quote
+      ? this.openerBefore(e.pos[0], 'quote')
+      : flow
+        ? this.openerBefore(e.pos[0], 'flow')
+        : undefined;
     const hint = quote
       ? 'close the quote opened here (a string in quotes ends with the same quote character)'
       : flow
         ? 'close the bracket opened here: `[` with `]`, `{` with `}`'
         : yamlHint(e.code);
-    return new ParamflowError('PF_YAML_SYNTAX', cleanYamlMessage(e.message), { location: this.at(origin ?? e.pos[0]), hint });
+    return new ParamflowError('PF_YAML_SYNTAX', cleanYamlMessage(e.message), {
+      location: this.at(origin ?? e.pos[0]),
+      hint,
+    });
   }
 
   /** Where an unclosed quote or bracket that the parser gave up on at `pos` was opened. */
   private openerBefore(pos: number, kind: 'quote' | 'flow'): number | undefined {
     let best: number | undefined;
     const consider = (n: Node) => {
-      if (n.range && n.range[0] < pos && n.range[1] >= pos && (best === undefined || n.range[0] > best)) best = n.range[0];
+      if (n.range && n.range[0] < pos && n.range[1] >= pos && (best === undefined || n.range[0] > best))
+        best = n.range[0];
     };
     visit(this.doc, {
       Scalar: (_, n) => {
@@ -135,11 +164,16 @@ export class YamlSource {
         key = String(k.value);
         const parent = path[path.length - 1];
         if (isMap(parent)) {
-          const twin = (parent.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === key && p !== pair);
+          const twin = (parent.items as Pair[]).find(
+            (p) => isScalar(p.key) && String(p.key.value) === key && p !== pair,
+          );
           first = (twin?.key as Node | undefined)?.range?.[0];
         }
         const grand = path[path.length - 2];
-        underStages = path.length === 4 && isScalar((grand as Pair | undefined)?.key) && String(((grand as Pair).key as { value: unknown }).value) === 'stages';
+        underStages =
+          path.length === 4 &&
+          isScalar((grand as Pair | undefined)?.key) &&
+          String(((grand as Pair).key as { value: unknown }).value) === 'stages';
       },
     });
     const where = first !== undefined ? ` (first at line ${this.at(first).line})` : '';
@@ -153,7 +187,6 @@ export class YamlSource {
           hint: 'each key may appear once in a mapping: remove or merge the duplicate',
         });
   }
-
 
   /** Location of a byte offset. */
   at(offset: number): SourceLocation {
@@ -219,10 +252,14 @@ function countValues(file: string, text: string): void {
         lines.addNewLine(0);
         for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
         const { line, col } = lines.linePos(offset);
-        throw new ParamflowError('PF_YAML_SYNTAX', `more than ${MAX_VALUES.toLocaleString('en-US')} keys and values in one pipeline file`, {
-          location: { file, line, column: col },
-          hint: 'a pipeline holds a few hundred values: keep data in files the stages read, not in the pipeline',
-        });
+        throw new ParamflowError(
+          'PF_YAML_SYNTAX',
+          `more than ${MAX_VALUES.toLocaleString('en-US')} keys and values in one pipeline file`,
+          {
+            location: { file, line, column: col },
+            hint: 'a pipeline holds a few hundred values: keep data in files the stages read, not in the pipeline',
+          },
+        );
       }
     } else if (token !== '\x02' && token !== '\x18') {
       offset += token.length;

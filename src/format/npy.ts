@@ -57,7 +57,8 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
-  if (bytes.length < start + headerLen) throw new NpyFormatError(`.npy header says it is ${headerLen} bytes, the file ends before that`);
+  if (bytes.length < start + headerLen)
+    throw new NpyFormatError(`.npy header says it is ${headerLen} bytes, the file ends before that`);
   const header = Buffer.from(bytes.subarray(start, start + headerLen)).toString('latin1');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
@@ -72,11 +73,14 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map(Number);
-  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new NpyFormatError(`unreadable .npy shape (${shapeText})`);
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw new NpyFormatError(`unreadable .npy shape (${shapeText})`);
   const dataStart = start + headerLen;
   const expected = shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype);
   if (bytes.length - dataStart !== expected) {
-    throw new NpyFormatError(`.npy data is ${bytes.length - dataStart} bytes, shape ${shapeLiteral(shape)} needs ${expected}`);
+    throw new NpyFormatError(
+      `.npy data is ${bytes.length - dataStart} bytes, shape ${shapeLiteral(shape)} needs ${expected}`,
+    );
   }
   const data = typedArrayFromBytes(dtype, bytes.subarray(dataStart));
   if (!isLittleEndianHost()) {

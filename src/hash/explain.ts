@@ -19,7 +19,8 @@ export function explainKeyChange(previous: KeyDetails | undefined, current: KeyD
   const changes: Change[] = [];
   if (previous.format !== current.format) changes.push({ kind: 'format', from: previous.format, to: current.format });
   if (previous.type !== current.type) changes.push({ kind: 'type', from: previous.type, to: current.type });
-  if (previous.version !== current.version) changes.push({ kind: 'version', from: previous.version, to: current.version });
+  if (previous.version !== current.version)
+    changes.push({ kind: 'version', from: previous.version, to: current.version });
   diffValues(previous.params, current.params, stage, changes);
   for (const name of unionKeys(previous.inputs, current.inputs)) {
     const from = previous.inputs[name];

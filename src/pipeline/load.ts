@@ -23,7 +23,12 @@ export async function loadRunnablePipeline(file: string, options: LoadOptions): 
   const errors = trackingProblems(spec, { file });
   let remote: RemoteSpec | undefined;
   try {
-    remote = chooseRemote(options.env ?? process.env, spec.cacheRemote?.written, spec.dir, spec.cacheRemote?.at ?? { file });
+    remote = chooseRemote(
+      options.env ?? process.env,
+      spec.cacheRemote?.written,
+      spec.dir,
+      spec.cacheRemote?.at ?? { file },
+    );
   } catch (err) {
     if (!(err instanceof ParamflowError)) throw err;
     errors.push(err);
@@ -36,11 +41,23 @@ export async function loadRunnablePipeline(file: string, options: LoadOptions): 
 function trackingProblems(spec: PipelineSpec, fileLocation: SourceLocation): ParamflowError[] {
   const errors: ParamflowError[] = [];
   for (const problem of mlflowKeyProblems(pipelineParamKeys(spec.resolved))) {
-    errors.push(new ParamflowError('PF_SCHEMA', problem, { location: fileLocation, hint: 'MLflow keys use letters, digits, `_ - . : /` and spaces, up to 250 characters: rename the stage or parameter' }));
+    errors.push(
+      new ParamflowError('PF_SCHEMA', problem, {
+        location: fileLocation,
+        hint: 'MLflow keys use letters, digits, `_ - . : /` and spaces, up to 250 characters: rename the stage or parameter',
+      }),
+    );
   }
   const name = experimentNameProblem(spec.tracking.experiment);
-  if (name) errors.push(new ParamflowError('PF_SCHEMA', name, { location: fileLocation, hint: 'set tracking.experiment or MLFLOW_EXPERIMENT_NAME' }));
+  if (name)
+    errors.push(
+      new ParamflowError('PF_SCHEMA', name, {
+        location: fileLocation,
+        hint: 'set tracking.experiment or MLFLOW_EXPERIMENT_NAME',
+      }),
+    );
   const bad = spec.tracking.uri ? trackingUriProblem(spec.tracking.uri) : undefined;
-  if (bad) errors.push(new ParamflowError('PF_BAD_FLAG', bad, { location: spec.trackingUriAt, hint: TRACKING_URI_HINT }));
+  if (bad)
+    errors.push(new ParamflowError('PF_BAD_FLAG', bad, { location: spec.trackingUriAt, hint: TRACKING_URI_HINT }));
   return errors;
 }

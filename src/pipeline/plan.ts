@@ -33,7 +33,11 @@ export interface PlanOptions {
 
 /** Stage keys in dependency order; pure but for reading the files that params name. */
 // The registry argument is kept for callers: the loader already resolved each stage's definition.
-export async function planPipeline(pipeline: PipelineSpec, _registry?: StageRegistry, options: PlanOptions = {}): Promise<Plan> {
+export async function planPipeline(
+  pipeline: PipelineSpec,
+  _registry?: StageRegistry,
+  options: PlanOptions = {},
+): Promise<Plan> {
   const order = topologicalOrder(pipeline.stages, () => ({ file: pipeline.file }));
   const needsTf = order.some((s) => s.def.usesBackend);
   const backend = needsTf || options.backend ? chooseBackend(options.backend) : undefined;
@@ -65,7 +69,12 @@ export async function planPipeline(pipeline: PipelineSpec, _registry?: StageRegi
     keys.set(spec.name, key.value);
     stages.push({ spec, def, key, runParams });
   }
-  return { pipeline, stages, runHash: computeRunHash(pipeline.resolved, Object.fromEntries(keys)), ...(backend ? { backend } : {}) };
+  return {
+    pipeline,
+    stages,
+    runHash: computeRunHash(pipeline.resolved, Object.fromEntries(keys)),
+    ...(backend ? { backend } : {}),
+  };
 }
 
 async function pathParams(def: StageDefinition<any>, spec: StageSpec, pipeline: PipelineSpec) {
@@ -73,7 +82,9 @@ async function pathParams(def: StageDefinition<any>, spec: StageSpec, pipeline: 
   const runParams = structuredClone(spec.with);
   for (const pointer of def.pathParams ?? []) {
     const parts = pointer.split('/').slice(1);
-    const parent = parts.slice(0, -1).reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, runParams);
+    const parent = parts
+      .slice(0, -1)
+      .reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, runParams);
     const last = parts[parts.length - 1]!;
     const written = parent?.[last];
     if (typeof written !== 'string' || !parent) continue;
@@ -84,6 +95,10 @@ async function pathParams(def: StageDefinition<any>, spec: StageSpec, pipeline: 
   return { files, runParams };
 }
 
-function keyParams(params: Record<string, unknown>, excluded: readonly string[] = [], seed: number): Record<string, unknown> {
+function keyParams(
+  params: Record<string, unknown>,
+  excluded: readonly string[] = [],
+  seed: number,
+): Record<string, unknown> {
   return { ...Object.fromEntries(Object.entries(params).filter(([k]) => !excluded.includes(k))), seed };
 }

@@ -41,27 +41,74 @@ const MAX_TICKS = 12;
 /** The objective of each trial against one swept key, with ± std bars where trials have replicates. */
 export function objectiveVsParamSpec(plot: ObjectivePlot): TopLevelSpec {
   const numeric = plot.points.every((p) => typeof p.value === 'number');
-  const rows = plot.points.map((p) => ({ trial: p.trial, x: numeric ? p.value : label(p.value), y: p.mean, lo: p.mean - p.std, hi: p.mean + p.std, group: p.group, best: p.trial === plot.best }));
+  const rows = plot.points.map((p) => ({
+    trial: p.trial,
+    x: numeric ? p.value : label(p.value),
+    y: p.mean,
+    lo: p.mean - p.std,
+    hi: p.mean + p.std,
+    group: p.group,
+    best: p.trial === plot.best,
+  }));
   const xs = numeric ? plot.points.map((p) => p.value as number) : [];
   const log = numeric && xs.every((v) => v > 0) && Math.max(...xs) / Math.min(...xs) >= 10;
   const ticks = [...new Set(xs)].sort((a, b) => a - b);
   // Ticks at the swept values themselves, unless there are too many (a random sweep).
   const axis = ticks.length <= MAX_TICKS ? { values: ticks } : {};
   const x = numeric
-    ? { field: 'x', type: 'quantitative' as const, title: plot.key, axis, scale: log ? { type: 'log' as const, nice: false } : { zero: false } }
-    : { field: 'x', type: 'ordinal' as const, title: plot.key, sort: [...new Set(plot.order.map(label))], axis: { labelAngle: 0 } };
-  const y = { field: 'y', type: 'quantitative' as const, title: `${plot.metric} (${plot.goal})`, scale: { zero: false } };
+    ? {
+        field: 'x',
+        type: 'quantitative' as const,
+        title: plot.key,
+        axis,
+        scale: log ? { type: 'log' as const, nice: false } : { zero: false },
+      }
+    : {
+        field: 'x',
+        type: 'ordinal' as const,
+        title: plot.key,
+        sort: [...new Set(plot.order.map(label))],
+        axis: { labelAngle: 0 },
+      };
+  const y = {
+    field: 'y',
+    type: 'quantitative' as const,
+    title: `${plot.metric} (${plot.goal})`,
+    scale: { zero: false },
+  };
   const groups = new Set(rows.map((r) => r.group)).size;
-  const colour = groups > 1 && groups <= MAX_COLOURS ? { color: { field: 'group', type: 'nominal' as const, title: plot.groupTitle ?? 'other swept values' } } : {};
+  const colour =
+    groups > 1 && groups <= MAX_COLOURS
+      ? { color: { field: 'group', type: 'nominal' as const, title: plot.groupTitle ?? 'other swept values' } }
+      : {};
   const replicated = plot.points.some((p) => p.n > 1);
   const layer: object[] = [];
-  if (numeric && rows.length > 1) layer.push({ mark: { type: 'line', strokeWidth: 1.5, color: BLUE }, encoding: { x, y, detail: { field: 'group' }, ...colour } });
-  if (replicated) layer.push({ mark: { type: 'rule', strokeWidth: 1.5, color: BLUE }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, ...colour } });
-  layer.push({ mark: { type: 'point', filled: true, size: 60, color: BLUE, opacity: 0.9 }, encoding: { x, y, ...colour } });
+  if (numeric && rows.length > 1)
+    layer.push({
+      mark: { type: 'line', strokeWidth: 1.5, color: BLUE },
+      encoding: { x, y, detail: { field: 'group' }, ...colour },
+    });
+  if (replicated)
+    layer.push({
+      mark: { type: 'rule', strokeWidth: 1.5, color: BLUE },
+      encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, ...colour },
+    });
+  layer.push({
+    mark: { type: 'point', filled: true, size: 60, color: BLUE, opacity: 0.9 },
+    encoding: { x, y, ...colour },
+  });
   if (plot.best !== undefined) {
-    layer.push({ transform: [{ filter: 'datum.best' }], mark: { type: 'point', filled: false, size: 260, strokeWidth: 2, color: BEST }, encoding: { x, y } });
+    layer.push({
+      transform: [{ filter: 'datum.best' }],
+      mark: { type: 'point', filled: false, size: 260, strokeWidth: 2, color: BEST },
+      encoding: { x, y },
+    });
   }
-  const parts = ['one point per trial', replicated ? 'bars: mean ± std over replicates' : undefined, plot.best !== undefined ? 'ringed: best trial' : undefined];
+  const parts = [
+    'one point per trial',
+    replicated ? 'bars: mean ± std over replicates' : undefined,
+    plot.best !== undefined ? 'ringed: best trial' : undefined,
+  ];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: `${plot.metric} vs ${plot.key}`, subtitle: parts.filter((p) => p !== undefined).join(' · ') },

@@ -37,7 +37,10 @@ export async function predictCurves(o: PredictOptions): Promise<Prediction> {
   const cache = new CacheStore(layout);
   const [trainName, trainStage] = Object.entries(record.stages).find(([, s]) => s.type === 'train') ?? [];
   if (!trainName || !trainStage) {
-    throw new ParamflowError('PF_BAD_REF', `run ${record.runId} (${record.pipeline.name}) has no train stage`, { location: { file: '<command line>' }, hint: 'give a run of a pipeline that trains a model' });
+    throw new ParamflowError('PF_BAD_REF', `run ${record.runId} (${record.pipeline.name}) has no train stage`, {
+      location: { file: '<command line>' },
+      hint: 'give a run of a pipeline that trains a model',
+    });
   }
   const trained = await cache.load(await entry(cache, trainStage.key, trainName, record));
   const scalers = (trained.scalers as { value: unknown }).value as Scalers;
@@ -55,14 +58,23 @@ export async function predictCurves(o: PredictOptions): Promise<Prediction> {
   }
 
   const recorded = record.environment.backend?.name;
-  const backend = o.backend ? chooseBackend(o.backend).name : recorded && !backendProblem(recorded) ? recorded : chooseBackend().name;
+  const backend = o.backend
+    ? chooseBackend(o.backend).name
+    : recorded && !backendProblem(recorded)
+      ? recorded
+      : chooseBackend().name;
   const rt = await loadTensorflow(backend);
   const k = scalers.targetNames.length;
   const perFold: Float32Array[] = [];
   for (let f = 0; f < scalers.folds.length; f++) {
     const model = await modelFromFiles(rt, foldModelFiles(models, f));
     const inputs = scaledCurveFeatures(scalers.folds[f]!, X, Y);
-    const out = rt.tf.tidy(() => model.predict(rt.tf.tensor2d(inputs.data, [inputs.rows, inputs.cols])) as import('@tensorflow/tfjs-core').Tensor);
+    const out = rt.tf.tidy(
+      () =>
+        model.predict(
+          rt.tf.tensor2d(inputs.data, [inputs.rows, inputs.cols]),
+        ) as import('@tensorflow/tfjs-core').Tensor,
+    );
     const raw = (await out.data()) as Float32Array;
     out.dispose();
     model.dispose();
@@ -88,14 +100,22 @@ export async function predictCurves(o: PredictOptions): Promise<Prediction> {
 async function entry(cache: CacheStore, key: string, stage: string, record: RunRecord): Promise<Manifest> {
   const found = await cache.lookup(key);
   if (found.hit) return found.manifest;
-  throw new ParamflowError('PF_BAD_REF', `the cached outputs of stage ${stage} of run ${record.runId} are gone (${found.reason})`, {
-    location: { file: '<command line>' },
-    hint: `run \`paramflow run ${record.pipeline.file}\` again to rebuild them (the same run hash is reused)`,
-  });
+  throw new ParamflowError(
+    'PF_BAD_REF',
+    `the cached outputs of stage ${stage} of run ${record.runId} are gone (${found.reason})`,
+    {
+      location: { file: '<command line>' },
+      hint: `run \`paramflow run ${record.pipeline.file}\` again to rebuild them (the same run hash is reused)`,
+    },
+  );
 }
 
 /** The x grid the model was trained on: the mean over curves of the training input X. */
-async function trainingGrid(cache: CacheStore, record: RunRecord, inputs: Record<string, string>): Promise<Float64Array> {
+async function trainingGrid(
+  cache: CacheStore,
+  record: RunRecord,
+  inputs: Record<string, string>,
+): Promise<Float64Array> {
   for (const key of Object.values(inputs)) {
     const found = await cache.lookup(key);
     if (!found.hit || !found.manifest.outputs.X) continue;
@@ -105,8 +125,12 @@ async function trainingGrid(cache: CacheStore, record: RunRecord, inputs: Record
     for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) grid[j]! += X.data[i * p + j]! / n;
     return grid;
   }
-  throw new ParamflowError('PF_BAD_REF', `the training curves of run ${record.runId} are no longer cached, so their x grid is unknown`, {
-    location: { file: '<command line>' },
-    hint: `run \`paramflow run ${record.pipeline.file}\` again to rebuild them`,
-  });
+  throw new ParamflowError(
+    'PF_BAD_REF',
+    `the training curves of run ${record.runId} are no longer cached, so their x grid is unknown`,
+    {
+      location: { file: '<command line>' },
+      hint: `run \`paramflow run ${record.pipeline.file}\` again to rebuild them`,
+    },
+  );
 }

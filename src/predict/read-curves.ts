@@ -22,12 +22,20 @@ export async function readCurves(file: string): Promise<Curves> {
   try {
     bytes = await readFile(file);
   } catch (err) {
-    throw new ParamflowError('PF_FILE_NOT_FOUND', `cannot read ${file}`, { location: { file }, hint: 'check the path', cause: err });
+    throw new ParamflowError('PF_FILE_NOT_FOUND', `cannot read ${file}`, {
+      location: { file },
+      hint: 'check the path',
+      cause: err,
+    });
   }
   const ext = extname(file).toLowerCase();
   if (ext === '.npy') return fromNpy(file, bytes);
   if (ext === '.csv') return fromCsv(file, bytes.toString('utf8'));
-  throw bad(file, `unsupported curves file type ${ext || '(none)'}`, 'give a .npy of shape [2, P] or [N, 2, P], or a .csv with columns x,y1,y2,…');
+  throw bad(
+    file,
+    `unsupported curves file type ${ext || '(none)'}`,
+    'give a .npy of shape [2, P] or [N, 2, P], or a .csv with columns x,y1,y2,…',
+  );
 }
 
 function fromNpy(file: string, bytes: Buffer): Curves {
@@ -35,7 +43,11 @@ function fromNpy(file: string, bytes: Buffer): Curves {
   try {
     a = decodeNpy(bytes);
   } catch (err) {
-    throw bad(file, `not a readable .npy file: ${(err as Error).message}`, 'save it with numpy.save as float32 or float64');
+    throw bad(
+      file,
+      `not a readable .npy file: ${(err as Error).message}`,
+      'save it with numpy.save as float32 or float64',
+    );
   }
   const shape = a.shape.length === 2 ? [1, ...a.shape] : a.shape;
   if (shape.length !== 3 || shape[1] !== 2) {
@@ -53,7 +65,12 @@ function fromNpy(file: string, bytes: Buffer): Curves {
 function fromCsv(file: string, text: string): Curves {
   const { header, body } = readCsvTable(file, text, 'x,y1,y2,…');
   if (header.length < 2 || header[0]!.toLowerCase() !== 'x' || body.length < 2) {
-    throw bad(file, 'expected a header `x,y` (or `x,y1,y2,…`) and at least two rows', 'the first column is x, each further column one curve', 1);
+    throw bad(
+      file,
+      'expected a header `x,y` (or `x,y1,y2,…`) and at least two rows',
+      'the first column is x, each further column one curve',
+      1,
+    );
   }
   const columns = numericColumns(file, header, body);
   const x = columns[0]!;
@@ -73,11 +90,19 @@ export function readCsvTable(file: string, text: string, layout: string): CsvTab
   } catch (err) {
     const line = (err as { lines?: number }).lines;
     const message = (err as Error).message.replace(/ on line \d+$/, '').replace(/ at line \d+$/, '');
-    throw bad(file, `unreadable CSV: ${message}`, `one header line (${layout}), then numbers separated by commas, the same number on every line`, line);
+    throw bad(
+      file,
+      `unreadable CSV: ${message}`,
+      `one header line (${layout}), then numbers separated by commas, the same number on every line`,
+      line,
+    );
   }
   const lines = text.split(/\r?\n/);
   const [head, ...rest] = rows;
-  return { header: head?.record ?? [], body: rest.map((r) => ({ cells: r.record, line: r.info.lines, raw: lines[r.info.lines - 1] ?? '' })) };
+  return {
+    header: head?.record ?? [],
+    body: rest.map((r) => ({ cells: r.record, line: r.info.lines, raw: lines[r.info.lines - 1] ?? '' })),
+  };
 }
 
 /** The table's cells as numbers, column by column; a bad cell is located at its line and column. */

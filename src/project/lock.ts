@@ -84,7 +84,12 @@ async function tryCreate(path: string, purpose?: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
-  const owner: LockOwner = { pid: process.pid, host: HOST, acquired: new Date().toISOString(), ...(purpose ? { purpose } : {}) };
+  const owner: LockOwner = {
+    pid: process.pid,
+    host: HOST,
+    acquired: new Date().toISOString(),
+    ...(purpose ? { purpose } : {}),
+  };
   await fh.writeFile(JSON.stringify(owner));
   await fh.close();
   return true;

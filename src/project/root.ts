@@ -22,10 +22,14 @@ export function isInside(root: string, path: string): boolean {
 export function resolveProjectPath(root: string, baseDir: string, written: string, location: SourceLocation): string {
   const abs = resolve(baseDir, written);
   if (!isInside(root, abs)) {
-    throw new ParamflowError('PF_PATH_ESCAPE', `path ${JSON.stringify(written)} resolves to ${abs}, outside the project ${root}`, {
-      location,
-      hint: 'keep inputs and outputs inside the project folder (the folder holding .paramflow/ or .git); copy or link the file into it',
-    });
+    throw new ParamflowError(
+      'PF_PATH_ESCAPE',
+      `path ${JSON.stringify(written)} resolves to ${abs}, outside the project ${root}`,
+      {
+        location,
+        hint: 'keep inputs and outputs inside the project folder (the folder holding .paramflow/ or .git); copy or link the file into it',
+      },
+    );
   }
   return abs;
 }

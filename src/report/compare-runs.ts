@@ -25,7 +25,9 @@ export function compareRuns(runs: readonly RunRecord[], objective: string): Comp
       const values = runs.map((r) => r.metrics[k] ?? null);
       const base = values[0] ?? null;
       const delta = values.map((v) => (v === null || base === null ? null : v - base));
-      const deltaPct = delta.map((d) => (d === null || base === null || base === 0 ? null : (100 * d) / Math.abs(base)));
+      const deltaPct = delta.map((d) =>
+        d === null || base === null || base === 0 ? null : (100 * d) / Math.abs(base),
+      );
       return [k, { values, delta, deltaPct }];
     }),
   );
@@ -36,6 +38,15 @@ const LEADING = ['cv_rmse_mean', 'cv_rmse_std', 'val_loss_mean'];
 
 /** The objective first, then the usual summaries, per-target RMSE, other means, the rest; alphabetical within each group. */
 export function orderMetrics(keys: readonly string[], objective: string): string[] {
-  const rank = (k: string) => (k === objective ? -1 : LEADING.includes(k) ? LEADING.indexOf(k) : /^rmse\..+\.mean$/.test(k) ? 10 : k.endsWith('.mean') ? 11 : 20);
+  const rank = (k: string) =>
+    k === objective
+      ? -1
+      : LEADING.includes(k)
+        ? LEADING.indexOf(k)
+        : /^rmse\..+\.mean$/.test(k)
+          ? 10
+          : k.endsWith('.mean')
+            ? 11
+            : 20;
   return [...keys].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -50,7 +50,11 @@ export interface StageDescription {
 }
 
 /** Reads the run's folder and the cache (when they are in this project) to describe a loaded run. */
-export async function describeRun(loaded: LoadedRun, layout: Layout, objective = 'cv_rmse_mean'): Promise<RunDescription> {
+export async function describeRun(
+  loaded: LoadedRun,
+  layout: Layout,
+  objective = 'cv_rmse_mean',
+): Promise<RunDescription> {
   const r = loaded.record;
   const ended = r.endedAt ? Date.parse(r.endedAt) : NaN;
   const started = Date.parse(r.startedAt);
@@ -83,7 +87,9 @@ export async function describeRun(loaded: LoadedRun, layout: Layout, objective =
     },
     environment: r.environment,
     mlflowRefused: loaded.mlflowRefused ?? 0,
-    mlflow: loaded.mlflow ? { runId: loaded.mlflow.runId, experimentId: loaded.mlflow.experimentId ?? null, url: loaded.mlflow.url ?? null } : null,
+    mlflow: loaded.mlflow
+      ? { runId: loaded.mlflow.runId, experimentId: loaded.mlflow.experimentId ?? null, url: loaded.mlflow.url ?? null }
+      : null,
     error: r.error ?? null,
   };
 }

@@ -51,7 +51,10 @@ export function diffRuns(a: RunRecord, b: RunRecord, objective = 'cv_rmse_mean')
   const byVerdict = (v: StageVerdict) => stages.filter((s) => s.verdict === v).map((s) => s.stage);
   const cmp = compareRuns([a, b], objective);
   const metrics = Object.fromEntries(
-    Object.entries(cmp.metrics).map(([k, m]) => [k, { a: m.values[0] ?? null, b: m.values[1] ?? null, delta: m.delta[1] ?? null, deltaPct: m.deltaPct[1] ?? null }]),
+    Object.entries(cmp.metrics).map(([k, m]) => [
+      k,
+      { a: m.values[0] ?? null, b: m.values[1] ?? null, delta: m.delta[1] ?? null, deltaPct: m.deltaPct[1] ?? null },
+    ]),
   );
   return {
     a: { runId: a.runId, runHash: a.runHash, pipeline: a.pipeline.name },
@@ -79,14 +82,26 @@ function diffStage(stage: string, a: RunRecord, b: RunRecord): StageDiff {
   const changes = explainKeyChange(sa.details, sb.details, stage);
   if (changes.length === 0) {
     // Equal details and different keys: the key recipe itself changed between the two versions.
-    return { ...base, verdict: 'changed', changes, reasons: ['the keys differ, but their recorded details are equal (recorded by different paramflow versions?)'] };
+    return {
+      ...base,
+      verdict: 'changed',
+      changes,
+      reasons: ['the keys differ, but their recorded details are equal (recorded by different paramflow versions?)'],
+    };
   }
-  return { ...base, verdict: changes.some(isOwnChange) ? 'changed' : 'inputs', changes, reasons: changes.map(describeChange) };
+  return {
+    ...base,
+    verdict: changes.some(isOwnChange) ? 'changed' : 'inputs',
+    changes,
+    reasons: changes.map(describeChange),
+  };
 }
 
 function pipelineDiff(a: Record<string, unknown>, b: Record<string, unknown>): RunDiff['pipeline'] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== 'stages');
-  return keys.filter((k) => canonicalJson(a[k] ?? null) !== canonicalJson(b[k] ?? null)).map((k) => ({ key: k, a: a[k] ?? null, b: b[k] ?? null }));
+  return keys
+    .filter((k) => canonicalJson(a[k] ?? null) !== canonicalJson(b[k] ?? null))
+    .map((k) => ({ key: k, a: a[k] ?? null, b: b[k] ?? null }));
 }
 
 /** The environment facts worth comparing, flattened. */

@@ -27,7 +27,11 @@ export interface ExportResult {
  * hash: the hash covers the resolved pipeline and stage keys, not the file's name or
  * place) and a summary in Markdown and JSON. Refuses a non-empty folder unless `force`.
  */
-export async function exportRun(loaded: LoadedRun, dir: string, o: { layout: Layout; force?: boolean }): Promise<ExportResult> {
+export async function exportRun(
+  loaded: LoadedRun,
+  dir: string,
+  o: { layout: Layout; force?: boolean },
+): Promise<ExportResult> {
   const abs = resolve(dir);
   await checkTarget(abs, dir, Boolean(o.force));
   const record = loaded.record;
@@ -63,12 +67,17 @@ function rerunNotes(record: RunRecord): string[] {
   const stages = Object.entries(record.stages);
   for (const [stage, s] of stages) {
     const files = Object.keys(s.details.files ?? {});
-    if (files.length) notes.push(`stage ${stage} reads ${files.join(', ')} (relative to the original project root): its key is the same only with the same files at the same paths`);
+    if (files.length)
+      notes.push(
+        `stage ${stage} reads ${files.join(', ')} (relative to the original project root): its key is the same only with the same files at the same paths`,
+      );
   }
   const backends = stages.filter(([, s]) => s.details.env.backend);
   if (backends.length) {
     const env = backends[0]![1].details.env;
-    notes.push(`the keys of ${backends.map(([n]) => n).join(', ')} include the TensorFlow.js backend (${env.backend}, tfjs ${env.tfjs ?? '?'}): rerun with that backend (\`--backend ${env.backend}\`) for the same run hash`);
+    notes.push(
+      `the keys of ${backends.map(([n]) => n).join(', ')} include the TensorFlow.js backend (${env.backend}, tfjs ${env.tfjs ?? '?'}): rerun with that backend (\`--backend ${env.backend}\`) for the same run hash`,
+    );
   }
   return notes;
 }
@@ -77,13 +86,20 @@ async function checkTarget(abs: string, written: string, force: boolean): Promis
   const st = await stat(abs).catch(() => undefined);
   if (!st) return;
   if (!st.isDirectory()) {
-    throw new ParamflowError('PF_BAD_FLAG', `${written} exists and is not a folder`, { location: { file: '<command line>' }, hint: 'name a new or empty folder to export into' });
+    throw new ParamflowError('PF_BAD_FLAG', `${written} exists and is not a folder`, {
+      location: { file: '<command line>' },
+      hint: 'name a new or empty folder to export into',
+    });
   }
   const entries = await readdir(abs);
   if (entries.length > 0 && !force) {
-    throw new ParamflowError('PF_BAD_FLAG', `${written} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}: ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''})`, {
-      location: { file: '<command line>' },
-      hint: `name a new or empty folder, or add --force to overwrite ${EXPORT_FILES.join(', ')} in it`,
-    });
+    throw new ParamflowError(
+      'PF_BAD_FLAG',
+      `${written} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}: ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''})`,
+      {
+        location: { file: '<command line>' },
+        hint: `name a new or empty folder, or add --force to overwrite ${EXPORT_FILES.join(', ')} in it`,
+      },
+    );
   }
 }

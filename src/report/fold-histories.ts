@@ -13,7 +13,12 @@ export function foldHistories(run: Pick<RunRecord, 'stages'>): { stage: string; 
       const val = new Map((f.series.val_loss ?? []).map((p) => [p.step, p.value]));
       const epochs = f.series.loss!.map((p) => ({ epoch: p.step, loss: p.value, val_loss: val.get(p.step) ?? null }));
       const last = epochs[epochs.length - 1]?.epoch ?? 0;
-      return { fold: f.fold, best_epoch: f.metrics.best_epoch ?? bestEpoch(epochs) ?? last, stopped_epoch: last, epochs };
+      return {
+        fold: f.fold,
+        best_epoch: f.metrics.best_epoch ?? bestEpoch(epochs) ?? last,
+        stopped_epoch: last,
+        epochs,
+      };
     });
     return { stage, history };
   }
@@ -22,6 +27,7 @@ export function foldHistories(run: Pick<RunRecord, 'stages'>): { stage: string; 
 
 function bestEpoch(epochs: FoldHistory['epochs']): number | undefined {
   let best: { epoch: number; v: number } | undefined;
-  for (const e of epochs) if (e.val_loss !== null && (!best || e.val_loss < best.v)) best = { epoch: e.epoch, v: e.val_loss };
+  for (const e of epochs)
+    if (e.val_loss !== null && (!best || e.val_loss < best.v)) best = { epoch: e.epoch, v: e.val_loss };
   return best?.epoch;
 }

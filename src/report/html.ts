@@ -23,10 +23,17 @@ export interface TableOptions {
   numeric?: ReadonlySet<number>;
 }
 
-export function htmlTable(headers: readonly string[], rows: readonly (readonly (string | Html)[])[], options: TableOptions = {}): string {
-  const td = (c: string | Html, i: number, tag: 'td' | 'th') => `<${tag}${options.numeric?.has(i) ? ' class="num"' : ''}>${render(c)}</${tag}>`;
+export function htmlTable(
+  headers: readonly string[],
+  rows: readonly (readonly (string | Html)[])[],
+  options: TableOptions = {},
+): string {
+  const td = (c: string | Html, i: number, tag: 'td' | 'th') =>
+    `<${tag}${options.numeric?.has(i) ? ' class="num"' : ''}>${render(c)}</${tag}>`;
   const head = `<tr>${headers.map((h, i) => td(h, i, 'th')).join('')}</tr>`;
-  const body = rows.map((r, n) => `<tr${options.marked?.has(n) ? ' class="marked"' : ''}>${r.map((c, i) => td(c, i, 'td')).join('')}</tr>`);
+  const body = rows.map(
+    (r, n) => `<tr${options.marked?.has(n) ? ' class="marked"' : ''}>${r.map((c, i) => td(c, i, 'td')).join('')}</tr>`,
+  );
   return `<table>\n<thead>${head}</thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
 }
 

@@ -12,7 +12,10 @@ interface Renderers {
 let renderers: Promise<Renderers> | undefined;
 
 function loadRenderers(): Promise<Renderers> {
-  renderers ??= Promise.all([import('vega-lite'), import('vega')]).then(([vl, vega]) => ({ compile: vl.compile, vega }));
+  renderers ??= Promise.all([import('vega-lite'), import('vega')]).then(([vl, vega]) => ({
+    compile: vl.compile,
+    vega,
+  }));
   return renderers;
 }
 

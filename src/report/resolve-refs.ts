@@ -19,7 +19,11 @@ async function sweepOf(ref: string, sweeps: SweepStore): Promise<SweepRecord | u
 }
 
 /** What `paramflow report [ref]` reports on: the newest sweep when no ref is given. */
-export async function resolveReportTarget(ref: string | undefined, store: RunStore, runs: () => Promise<RunRecord[]>): Promise<ReportTarget> {
+export async function resolveReportTarget(
+  ref: string | undefined,
+  store: RunStore,
+  runs: () => Promise<RunRecord[]>,
+): Promise<ReportTarget> {
   const sweeps = new SweepStore(store.layout);
   if (ref === undefined) {
     if ((await sweeps.list()).length === 0) {
@@ -44,7 +48,12 @@ export interface ComparedRuns {
  * ref is the first recorded replicate of each of its trials. The objective is that of
  * the first sweep named or that the runs belong to, else the default.
  */
-export async function resolveCompareRefs(refs: readonly string[], store: RunStore, runs: () => Promise<RunRecord[]>, warn: (message: string) => void): Promise<ComparedRuns> {
+export async function resolveCompareRefs(
+  refs: readonly string[],
+  store: RunStore,
+  runs: () => Promise<RunRecord[]>,
+  warn: (message: string) => void,
+): Promise<ComparedRuns> {
   const sweeps = new SweepStore(store.layout);
   const out: RunRecord[] = [];
   let objective: SweepSpec['objective'] | undefined;
@@ -63,10 +72,14 @@ export async function resolveCompareRefs(refs: readonly string[], store: RunStor
   }
   const unique = out.filter((r, i) => out.findIndex((x) => x.runId === r.runId) === i);
   if (unique.length < 2) {
-    throw new ParamflowError('PF_BAD_REF', `compare needs two or more runs; ${refs.map((r) => `\`${r}\``).join(', ')} ${refs.length === 1 ? 'names' : 'name'} ${unique.length === 1 ? `only run ${unique[0]!.runId}` : 'no run'}`, {
-      location: { file: '<command line>' },
-      hint: 'name two runs, or a sweep (`paramflow runs` lists the runs; sweep ids are the folders of .paramflow/sweeps)',
-    });
+    throw new ParamflowError(
+      'PF_BAD_REF',
+      `compare needs two or more runs; ${refs.map((r) => `\`${r}\``).join(', ')} ${refs.length === 1 ? 'names' : 'name'} ${unique.length === 1 ? `only run ${unique[0]!.runId}` : 'no run'}`,
+      {
+        location: { file: '<command line>' },
+        hint: 'name two runs, or a sweep (`paramflow runs` lists the runs; sweep ids are the folders of .paramflow/sweeps)',
+      },
+    );
   }
   if (!objective) {
     const tagged = unique.find((r) => r.sweep)?.sweep?.sweep;

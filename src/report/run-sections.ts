@@ -28,7 +28,10 @@ export async function learningCurvesFigure(run: RunRecord, ids: FigureIds, warn:
   if (!found) return note('this run recorded no training history (no stage reported a loss series per fold)');
   try {
     const svg = await renderSvg(learningCurvesSpec(found.history));
-    return figure(inlineSvg(svg, ids.next()), `loss and val_loss per epoch for each fold of stage ${found.stage} (run ${run.runId})`);
+    return figure(
+      inlineSvg(svg, ids.next()),
+      `loss and val_loss per epoch for each fold of stage ${found.stage} (run ${run.runId})`,
+    );
   } catch (err) {
     warn(`cannot draw the learning curves of run ${run.runId}: ${(err as Error).message}`);
     return note(`the learning curves could not be drawn: ${(err as Error).message}`);
@@ -36,7 +39,12 @@ export async function learningCurvesFigure(run: RunRecord, ids: FigureIds, warn:
 }
 
 /** The SVG plots a run kept (`artifacts/<stage>/plots/*.svg`), in stage order; only `names` when given. */
-export async function keptPlots(runDir: string, run: RunRecord, ids: FigureIds, names?: readonly string[]): Promise<string[]> {
+export async function keptPlots(
+  runDir: string,
+  run: RunRecord,
+  ids: FigureIds,
+  names?: readonly string[],
+): Promise<string[]> {
   const out: string[] = [];
   for (const stage of Object.keys(run.stages)) {
     const dir = join(runDir, 'artifacts', stage, 'plots');
@@ -53,5 +61,9 @@ export async function keptPlots(runDir: string, run: RunRecord, ids: FigureIds, 
 
 /** Metric, value rows, in the order given. */
 export function metricsTable(metrics: Readonly<Record<string, number>>, order: readonly string[]): string {
-  return htmlTable(['metric', 'value'], order.filter((k) => k in metrics).map((k) => [k, fmt(metrics[k])]), { numeric: new Set([1]) });
+  return htmlTable(
+    ['metric', 'value'],
+    order.filter((k) => k in metrics).map((k) => [k, fmt(metrics[k])]),
+    { numeric: new Set([1]) },
+  );
 }

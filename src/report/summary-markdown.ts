@@ -33,7 +33,11 @@ export function summaryMarkdown(s: ExportSummary): string {
     '',
     '## Metrics',
     '',
-    ...table(['metric', 'value'], Object.entries(r.metrics).map(([k, v]) => [k, String(v)]), 'none recorded'),
+    ...table(
+      ['metric', 'value'],
+      Object.entries(r.metrics).map(([k, v]) => [k, String(v)]),
+      'none recorded',
+    ),
     '',
     '## Stages',
     '',
@@ -45,7 +49,11 @@ export function summaryMarkdown(s: ExportSummary): string {
     '',
     '## Params',
     '',
-    ...table(['param', 'value'], Object.entries(r.params).map(([k, v]) => [k, `\`${label(v)}\``]), 'none'),
+    ...table(
+      ['param', 'value'],
+      Object.entries(r.params).map(([k, v]) => [k, `\`${label(v)}\``]),
+      'none',
+    ),
     '',
     '## Environment',
     '',
@@ -59,7 +67,11 @@ export function summaryMarkdown(s: ExportSummary): string {
 
 function table(headers: string[], rows: string[][], empty: string): string[] {
   if (rows.length === 0) return [empty];
-  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ];
 }
 
 /** A table cell: pipes escaped, on one line. */

@@ -37,7 +37,9 @@ export async function summarizeTrials(store: RunStore, sweep: SweepRecord): Prom
     out.push({
       trial,
       status: statuses.join('/'),
-      metrics: Object.fromEntries(Object.entries(sums).map(([k, xs]) => [k, xs.reduce((a, b) => a + b, 0) / xs.length])),
+      metrics: Object.fromEntries(
+        Object.entries(sums).map(([k, xs]) => [k, xs.reduce((a, b) => a + b, 0) / xs.length]),
+      ),
       run: runs[0],
     });
   }
@@ -64,26 +66,53 @@ export async function sweepReportHtml(store: RunStore, sweep: SweepRecord, warn:
     ['started', sweep.startedAt],
     ['ended', sweep.endedAt ?? '–'],
     ['objective', `${metric} (${goal})`],
-    ['trials', `${trials.length} × ${replicates} replicate(s)${failed > 0 ? ` · ${failed} with a failed replicate` : ''}`],
+    [
+      'trials',
+      `${trials.length} × ${replicates} replicate(s)${failed > 0 ? ` · ${failed} with a failed replicate` : ''}`,
+    ],
     ['shared --set', sweep.overrides.length > 0 ? redactSecrets(sweep.overrides.join(' ')) : '–'],
-    ['best', best?.trial.objective ? `${best.trial.id} · ${formatValues(best.trial.values)} · ${metric} ${objectiveText(best.trial)}` : '–'],
+    [
+      'best',
+      best?.trial.objective
+        ? `${best.trial.id} · ${formatValues(best.trial.values)} · ${metric} ${objectiveText(best.trial)}`
+        : '–',
+    ],
   ]);
-  return htmlPage(`Sweep ${sweep.sweepId}`, `${sweep.pipeline.name} · ${sweep.status} · ${trials.length} trials · objective ${metric} (${goal})`, [
-    section('Summary', summary),
-    section('Sweep spec', pre(toYaml(sweep.spec))),
-    section('Trials (best first)', trialsTable(trials, keys, metric, bestId)),
-    section(`${metric} vs each swept param`, ...(await objectivePlots(sweep, ids, warn))),
-    section(`Best trial${best ? ` ${best.trial.id}` : ''}`, ...(await bestTrialParts(store, best, ids, warn))),
-  ]);
+  return htmlPage(
+    `Sweep ${sweep.sweepId}`,
+    `${sweep.pipeline.name} · ${sweep.status} · ${trials.length} trials · objective ${metric} (${goal})`,
+    [
+      section('Summary', summary),
+      section('Sweep spec', pre(toYaml(sweep.spec))),
+      section('Trials (best first)', trialsTable(trials, keys, metric, bestId)),
+      section(`${metric} vs each swept param`, ...(await objectivePlots(sweep, ids, warn))),
+      section(`Best trial${best ? ` ${best.trial.id}` : ''}`, ...(await bestTrialParts(store, best, ids, warn))),
+    ],
+  );
 }
 
 function objectiveText(t: TrialRecord): string {
   return t.objective ? `${fmt(t.objective.mean)}${t.objective.n > 1 ? ` ± ${fmt(t.objective.std)}` : ''}` : '–';
 }
 
-function trialsTable(trials: readonly TrialSummary[], keys: readonly string[], metric: string, bestId: string | undefined): string {
-  const targets = [...new Set(trials.flatMap((t) => Object.keys(t.metrics)))].filter((k) => /^rmse\.[^.]+\.mean$/.test(k)).sort();
-  const headers = ['trial', ...keys, `${metric} (mean ± std)`, 'n', ...targets.map((t) => t.replace(/\.mean$/, '')), 'status', 'run'];
+function trialsTable(
+  trials: readonly TrialSummary[],
+  keys: readonly string[],
+  metric: string,
+  bestId: string | undefined,
+): string {
+  const targets = [...new Set(trials.flatMap((t) => Object.keys(t.metrics)))]
+    .filter((k) => /^rmse\.[^.]+\.mean$/.test(k))
+    .sort();
+  const headers = [
+    'trial',
+    ...keys,
+    `${metric} (mean ± std)`,
+    'n',
+    ...targets.map((t) => t.replace(/\.mean$/, '')),
+    'status',
+    'run',
+  ];
   const rows = trials.map((t) => [
     t.trial.id,
     ...keys.map((k) => (k in t.trial.values ? label(t.trial.values[k]) : '–')),
@@ -114,7 +143,12 @@ async function objectivePlots(sweep: SweepRecord, ids: FigureIds, warn: (m: stri
   return out;
 }
 
-async function bestTrialParts(store: RunStore, best: TrialSummary | undefined, ids: FigureIds, warn: (m: string) => void): Promise<string[]> {
+async function bestTrialParts(
+  store: RunStore,
+  best: TrialSummary | undefined,
+  ids: FigureIds,
+  warn: (m: string) => void,
+): Promise<string[]> {
   if (!best?.run) return [note('no trial finished: there is no best trial to show')];
   const run = best.run;
   const parts = [
@@ -128,6 +162,8 @@ async function bestTrialParts(store: RunStore, best: TrialSummary | undefined, i
     '<h3>Predicted vs true</h3>',
   ];
   const plots = await keptPlots(store.layout.run(run.runId), run, ids, ['pred-vs-true']);
-  parts.push(...(plots.length > 0 ? plots : [note(`run ${run.runId} kept no pred-vs-true.svg (artifacts/<stage>/plots/)`)]));
+  parts.push(
+    ...(plots.length > 0 ? plots : [note(`run ${run.runId} kept no pred-vs-true.svg (artifacts/<stage>/plots/)`)]),
+  );
   return parts;
 }

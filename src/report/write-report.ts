@@ -24,7 +24,10 @@ export interface ReportOptions {
 export async function writeReport(o: ReportOptions): Promise<{ path: string; kind: 'sweep' | 'run'; id: string }> {
   const target = await resolveReportTarget(o.ref, o.store, o.runs);
   const id = target.kind === 'sweep' ? target.sweep.sweepId : target.run.runId;
-  const html = target.kind === 'sweep' ? await sweepReportHtml(o.store, target.sweep, o.warn) : await runReportHtml(o.store, target.run, await objectiveOf(o.store, target.run), o.warn);
+  const html =
+    target.kind === 'sweep'
+      ? await sweepReportHtml(o.store, target.sweep, o.warn)
+      : await runReportHtml(o.store, target.run, await objectiveOf(o.store, target.run), o.warn);
   const path = o.out ? resolve(o.out) : join(o.store.layout.home, 'reports', `${id}.html`);
   await mkdir(dirname(path), { recursive: true });
   await writeFileAtomically(path, html, { doing: 'writing the report', fault: 'report-write' });

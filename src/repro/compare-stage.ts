@@ -62,7 +62,8 @@ export interface CompareInput {
 export function compareStage(c: CompareInput): StageComparison {
   const { recorded, now } = c;
   const changes = now ? explainKeyChange(recorded.details, now.details, c.stage) : [];
-  const comparedBy = changes.length > 0 && changes.every((ch) => isBackendChange(ch, c.byMetrics)) ? 'metrics' : 'digests';
+  const comparedBy =
+    changes.length > 0 && changes.every((ch) => isBackendChange(ch, c.byMetrics)) ? 'metrics' : 'digests';
   const differingFiles = now?.files && recorded.files ? differing(recorded.files, now.files) : [];
   const metrics = compareMetrics(recorded.metrics ?? {}, now?.metrics ?? {}, c.tolerance);
   const verdict = decide(recorded, now, comparedBy, differingFiles, metrics);
@@ -79,12 +80,22 @@ export function compareStage(c: CompareInput): StageComparison {
     metrics,
     verdict,
     reproduced: verdict === 'bit-identical' || verdict === 'within-tolerance',
-    ...(now?.error ? { error: now.error.message } : now && !now.files ? { error: `not run (${now.status}): an earlier stage failed` } : {}),
+    ...(now?.error
+      ? { error: now.error.message }
+      : now && !now.files
+        ? { error: `not run (${now.status}): an earlier stage failed` }
+        : {}),
     cache: c.cache,
   };
 }
 
-function decide(recorded: StageRecord, now: StageRecord | undefined, by: 'digests' | 'metrics', files: string[], metrics: MetricDelta[]): Verdict {
+function decide(
+  recorded: StageRecord,
+  now: StageRecord | undefined,
+  by: 'digests' | 'metrics',
+  files: string[],
+  metrics: MetricDelta[],
+): Verdict {
   if (!recorded.files) return 'not-recorded';
   if (!now?.files) return 'failed';
   if (files.length === 0) return 'bit-identical';
@@ -108,7 +119,11 @@ function differing(a: Record<string, { sha256: string }>, b: Record<string, { sh
  * two magnitudes (so a metric near zero is not held to a vanishing absolute bound by
  * one side alone); equal values always pass, a metric only one side has never does.
  */
-export function compareMetrics(recorded: Record<string, number>, now: Record<string, number>, tolerance: number): MetricDelta[] {
+export function compareMetrics(
+  recorded: Record<string, number>,
+  now: Record<string, number>,
+  tolerance: number,
+): MetricDelta[] {
   const names = [...new Set([...Object.keys(recorded), ...Object.keys(now)])].sort();
   return names.map((name) => {
     const r = recorded[name] ?? null;
@@ -127,7 +142,11 @@ export function filesDigest(files: Record<string, { sha256: string }>): string {
 
 /** The project's cache entry at the recorded key, judged against the recorded digests. */
 export function cacheFinding(
-  entry: { state: 'absent' } | { state: 'busy' } | { state: 'corrupt'; problem: string } | { state: 'intact'; manifest: { files: Record<string, { sha256: string }> } },
+  entry:
+    | { state: 'absent' }
+    | { state: 'busy' }
+    | { state: 'corrupt'; problem: string }
+    | { state: 'intact'; manifest: { files: Record<string, { sha256: string }> } },
   recordedFiles: Record<string, { sha256: string }> | undefined,
 ): CacheFinding {
   if (entry.state !== 'intact') return entry;

@@ -10,7 +10,17 @@ export interface EnvironmentFacts {
   stages: Record<string, { type: string; version: string | undefined }>;
 }
 
-export type DifferenceKind = 'paramflow' | 'stage-version' | 'node' | 'platform' | 'arch' | 'backend' | 'tfjs' | 'git-commit' | 'git-dirty' | 'git-state';
+export type DifferenceKind =
+  | 'paramflow'
+  | 'stage-version'
+  | 'node'
+  | 'platform'
+  | 'arch'
+  | 'backend'
+  | 'tfjs'
+  | 'git-commit'
+  | 'git-dirty'
+  | 'git-state';
 
 export interface EnvironmentDifference {
   kind: DifferenceKind;
@@ -25,7 +35,11 @@ export interface EnvironmentDifference {
 }
 
 /** Every difference between the recorded facts and the current ones, in a fixed order (code first, then runtime, then git). */
-export function compareEnvironments(recorded: EnvironmentFacts, current: EnvironmentFacts, tolerance: number): EnvironmentDifference[] {
+export function compareEnvironments(
+  recorded: EnvironmentFacts,
+  current: EnvironmentFacts,
+  tolerance: number,
+): EnvironmentDifference[] {
   const out: EnvironmentDifference[] = [];
   const r = recorded.environment;
   const c = current.environment;
@@ -36,7 +50,8 @@ export function compareEnvironments(recorded: EnvironmentFacts, current: Environ
       subject: 'paramflow',
       recorded: r.paramflow,
       current: c.paramflow,
-      effect: 'other paramflow code: stages whose implementation version changed get other keys and may give other outputs (listed below if any)',
+      effect:
+        'other paramflow code: stages whose implementation version changed get other keys and may give other outputs (listed below if any)',
     });
   }
   for (const [stage, rs] of Object.entries(recorded.stages)) {
@@ -72,7 +87,8 @@ export function compareEnvironments(recorded: EnvironmentFacts, current: Environ
       subject: 'platform',
       recorded: r.platform,
       current: c.platform,
-      effect: "native kernels (tfjs-node's libtensorflow) are built differently per platform: training numbers can differ in the last digits; pure-JS stages are unaffected",
+      effect:
+        "native kernels (tfjs-node's libtensorflow) are built differently per platform: training numbers can differ in the last digits; pure-JS stages are unaffected",
     });
   }
   if (r.arch !== c.arch) {
@@ -81,7 +97,8 @@ export function compareEnvironments(recorded: EnvironmentFacts, current: Environ
       subject: 'arch',
       recorded: r.arch,
       current: c.arch,
-      effect: 'another CPU: native and WebAssembly SIMD kernels may round differently, so training numbers can differ in the last digits',
+      effect:
+        'another CPU: native and WebAssembly SIMD kernels may round differently, so training numbers can differ in the last digits',
     });
   }
   differenceOfBackend(r.backend, c.backend, pct, out);
@@ -89,7 +106,12 @@ export function compareEnvironments(recorded: EnvironmentFacts, current: Environ
   return out;
 }
 
-function differenceOfBackend(r: Environment['backend'], c: Environment['backend'], pct: string, out: EnvironmentDifference[]): void {
+function differenceOfBackend(
+  r: Environment['backend'],
+  c: Environment['backend'],
+  pct: string,
+  out: EnvironmentDifference[],
+): void {
   if (!r && !c) return;
   if (r?.name !== c?.name) {
     out.push({

@@ -13,7 +13,12 @@ import { builtinRegistry } from '../stage/registry.js';
 import { captureEnvironment } from '../tracking/environment.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { cacheFinding, compareStage, type CacheFinding, type StageComparison } from './compare-stage.js';
-import { compareEnvironments, formatTolerance, type EnvironmentDifference, type EnvironmentFacts } from './environment-check.js';
+import {
+  compareEnvironments,
+  formatTolerance,
+  type EnvironmentDifference,
+  type EnvironmentFacts,
+} from './environment-check.js';
 import { loadRecordedRun } from './recorded-run.js';
 
 export const DEFAULT_TOLERANCE = 0.02;
@@ -35,7 +40,11 @@ export interface ReproOptions {
   signal?: AbortSignal;
   env?: Readonly<Record<string, string | undefined>>;
   /** Told the run and the environment differences before anything runs (the CLI prints them). */
-  onPlan?: (run: { record: RunRecord; source: 'local' | 'mlflow' }, differences: EnvironmentDifference[], backend: BackendChoice | undefined) => void;
+  onPlan?: (
+    run: { record: RunRecord; source: 'local' | 'mlflow' },
+    differences: EnvironmentDifference[],
+    backend: BackendChoice | undefined,
+  ) => void;
 }
 
 export interface ReproReport {
@@ -71,13 +80,18 @@ export async function reproduceRun(options: ReproOptions): Promise<ReproReport> 
   const { record, source, mlflow } = await loadRecordedRun(options.ref, layout, options.env ?? process.env);
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const backend = chooseReproBackend(record, options.backend);
-  const differences = compareEnvironments(recordedFacts(record), await currentFacts(record, options.root, backend), tolerance);
+  const differences = compareEnvironments(
+    recordedFacts(record),
+    await currentFacts(record, options.root, backend),
+    tolerance,
+  );
   options.onPlan?.({ record, source }, differences, backend);
   if (options.strict && differences.length > 0) throw strictMismatch(differences);
 
   const cache = new CacheStore(layout);
   const findings = new Map<string, CacheFinding>();
-  for (const [name, s] of Object.entries(record.stages)) findings.set(name, cacheFinding(await checkEntry(cache, s.key), s.files));
+  for (const [name, s] of Object.entries(record.stages))
+    findings.set(name, cacheFinding(await checkEntry(cache, s.key), s.files));
 
   const tmpDir = join(layout.home, 'tmp');
   await mkdir(tmpDir, { recursive: true });
@@ -89,11 +103,20 @@ export async function reproduceRun(options: ReproOptions): Promise<ReproReport> 
     const byMetrics = new Set<string>();
     const stages: StageComparison[] = [];
     for (const [name, recorded] of Object.entries(record.stages)) {
-      const c = compareStage({ stage: name, recorded, now: summary.stages[name], byMetrics, tolerance, cache: findings.get(name) ?? { state: 'absent' } });
+      const c = compareStage({
+        stage: name,
+        recorded,
+        now: summary.stages[name],
+        byMetrics,
+        tolerance,
+        cache: findings.get(name) ?? { state: 'absent' },
+      });
       if (c.comparedBy === 'metrics') byMetrics.add(name);
       stages.push(c);
     }
-    const cacheCorrupt = stages.filter((s) => s.cache.state === 'corrupt' || s.cache.state === 'differs').map((s) => s.stage);
+    const cacheCorrupt = stages
+      .filter((s) => s.cache.state === 'corrupt' || s.cache.state === 'differs')
+      .map((s) => s.stage);
     const reproduced = summary.status === 'FINISHED' && stages.every((s) => s.reproduced);
     const report: ReproReport = {
       runId: record.runId,
@@ -123,7 +146,13 @@ export async function reproduceRun(options: ReproOptions): Promise<ReproReport> 
   }
 }
 
-async function runRecorded(record: RunRecord, text: string, scratch: string, backend: BackendChoice | undefined, options: ReproOptions) {
+async function runRecorded(
+  record: RunRecord,
+  text: string,
+  scratch: string,
+  backend: BackendChoice | undefined,
+  options: ReproOptions,
+) {
   try {
     return await runPipeline({
       file: join(options.root, record.pipeline.file),
@@ -142,11 +171,15 @@ async function runRecorded(record: RunRecord, text: string, scratch: string, bac
     // Their lines and columns are in the recorded pipeline's text, not in a file the user has: name the values instead.
     const all = err instanceof InputErrors ? err.errors : [err];
     const problems = all.map((e) => `    ${e.pointer ? `at ${e.pointer}: ` : ''}${e.message}`).join('\n');
-    throw new ParamflowError(err.code, `the recorded pipeline of run ${record.runId} does not load with this paramflow:\n${problems}`, {
-      location: { file: '<command line>' },
-      hint: 'a stage schema changed since the run; use the paramflow version that made it (see the environment check above)',
-      cause: err,
-    });
+    throw new ParamflowError(
+      err.code,
+      `the recorded pipeline of run ${record.runId} does not load with this paramflow:\n${problems}`,
+      {
+        location: { file: '<command line>' },
+        hint: 'a stage schema changed since the run; use the paramflow version that made it (see the environment check above)',
+        cause: err,
+      },
+    );
   }
 }
 
@@ -170,11 +203,17 @@ function keyBackend(record: RunRecord): BackendName | undefined {
 function recordedFacts(record: RunRecord): EnvironmentFacts {
   return {
     environment: record.environment,
-    stages: Object.fromEntries(Object.entries(record.stages).map(([n, s]) => [n, { type: s.type, version: s.details.version }])),
+    stages: Object.fromEntries(
+      Object.entries(record.stages).map(([n, s]) => [n, { type: s.type, version: s.details.version }]),
+    ),
   };
 }
 
-async function currentFacts(record: RunRecord, root: string, backend: BackendChoice | undefined): Promise<EnvironmentFacts> {
+async function currentFacts(
+  record: RunRecord,
+  root: string,
+  backend: BackendChoice | undefined,
+): Promise<EnvironmentFacts> {
   const registry = await builtinRegistry();
   return {
     environment: {
@@ -182,26 +221,42 @@ async function currentFacts(record: RunRecord, root: string, backend: BackendCho
       ...(backend ? { backend: { name: backend.name, reason: backend.reason, tfjs: backend.tfjsVersion } } : {}),
     },
     stages: Object.fromEntries(
-      Object.entries(record.stages).map(([n, s]) => [n, { type: s.type, version: registry.has(s.type) ? registry.get(s.type).version : undefined }]),
+      Object.entries(record.stages).map(([n, s]) => [
+        n,
+        { type: s.type, version: registry.has(s.type) ? registry.get(s.type).version : undefined },
+      ]),
     ),
   };
 }
 
 function strictMismatch(differences: EnvironmentDifference[]): ParamflowError {
   const fixes = differences.flatMap((d) => (d.fix ? [d.fix] : []));
-  return new ParamflowError('PF_ENV_MISMATCH', `--strict: the environment differs from the recorded run's in ${differences.map((d) => d.subject).join(', ')}`, {
-    location: { file: '<command line>' },
-    hint: fixes.length > 0 ? `match it (${fixes.join('; ')}) or leave out --strict to reproduce anyway` : 'leave out --strict to reproduce anyway; every difference is reported',
-  });
+  return new ParamflowError(
+    'PF_ENV_MISMATCH',
+    `--strict: the environment differs from the recorded run's in ${differences.map((d) => d.subject).join(', ')}`,
+    {
+      location: { file: '<command line>' },
+      hint:
+        fixes.length > 0
+          ? `match it (${fixes.join('; ')}) or leave out --strict to reproduce anyway`
+          : 'leave out --strict to reproduce anyway; every difference is reported',
+    },
+  );
 }
 
 function verdictLine(r: ReproReport): string {
   const n = r.stages.length;
   const same = r.stages.filter((s) => s.verdict === 'bit-identical').length;
   const close = r.stages.filter((s) => s.verdict === 'within-tolerance').length;
-  const corrupt = r.cacheCorrupt.length > 0 ? `; cache corrupt at ${r.cacheCorrupt.join(', ')} (\`paramflow cache verify\` removes it)` : '';
+  const corrupt =
+    r.cacheCorrupt.length > 0
+      ? `; cache corrupt at ${r.cacheCorrupt.join(', ')} (\`paramflow cache verify\` removes it)`
+      : '';
   if (r.reproduced) {
-    const how = close > 0 ? `${same} bit-identical, ${close} within ±${formatTolerance(r.tolerance)}` : 'every stage bit-identical';
+    const how =
+      close > 0
+        ? `${same} bit-identical, ${close} within ±${formatTolerance(r.tolerance)}`
+        : 'every stage bit-identical';
     return `reproduced: ${n} of ${n} stages (${how})${corrupt}`;
   }
   const bad = r.stages.filter((s) => !s.reproduced).map((s) => `${s.stage} ${s.verdict}`);

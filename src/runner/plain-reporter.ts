@@ -26,6 +26,8 @@ export function plainReporter(write: (line: string) => void = (l) => process.std
       else write(`✗ ${stage}: ${outcome}${detail ? ` — ${detail}` : ''}`);
     },
     runEnd: (i) =>
-      write(`${i.status === 'FINISHED' ? '✓' : '✗'} run ${i.runId} ${i.status.toLowerCase()}: ${i.executed} stage${i.executed === 1 ? '' : 's'} executed, ${i.cached} cached (${formatDuration(i.durationMs)})`),
+      write(
+        `${i.status === 'FINISHED' ? '✓' : '✗'} run ${i.runId} ${i.status.toLowerCase()}: ${i.executed} stage${i.executed === 1 ? '' : 's'} executed, ${i.cached} cached (${formatDuration(i.durationMs)})`,
+      ),
   };
 }

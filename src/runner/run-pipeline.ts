@@ -70,7 +70,14 @@ export interface RunSummary {
 /** Loads, validates, plans and runs a pipeline; the one API behind `paramflow run`. */
 export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const registry = await builtinRegistry();
-  const pipeline = options.loaded ?? (await loadRunnablePipeline(options.file, { registry, overrides: options.overrides ?? [], env: options.env, text: options.source }));
+  const pipeline =
+    options.loaded ??
+    (await loadRunnablePipeline(options.file, {
+      registry,
+      overrides: options.overrides ?? [],
+      env: options.env,
+      text: options.source,
+    }));
   const plan = await planPipeline(pipeline, registry, { backend: options.backend });
   const layout = new Layout(options.stateRoot ?? pipeline.root);
   if (options.dryRun) {
@@ -82,37 +89,58 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const reporter = options.reporter ?? silentReporter;
   // Built before anything is written: a bad tracking URI is bad input (exit 2).
   // Opened before anything is written: a remote folder that is not there is bad input (exit 2).
-  const remote = options.remote === false || options.stateRoot || !pipeline.cache ? undefined : await (await import('../cache/remote/remote.js')).openRemote(pipeline.cache.remote);
+  const remote =
+    options.remote === false || options.stateRoot || !pipeline.cache
+      ? undefined
+      : await (await import('../cache/remote/remote.js')).openRemote(pipeline.cache.remote);
   // The MLflow client (undici) loads only for a run that is tracked.
   const tracker =
     options.tracking === false || !pipeline.tracking.uri
       ? undefined
-      : (await import('../tracking/mlflow/tracker.js')).MlflowTracker.fromEnv(options.env ?? process.env, pipeline.tracking.uri, { layout, log: (line) => reporter.note(line) });
+      : (await import('../tracking/mlflow/tracker.js')).MlflowTracker.fromEnv(
+          options.env ?? process.env,
+          pipeline.tracking.uri,
+          { layout, log: (line) => reporter.note(line) },
+        );
   const record: RunRecord = {
     format: RUN_FORMAT,
     runId: newRunId(),
     runHash: plan.runHash,
-    pipeline: { name: pipeline.name, file: relative(pipeline.root, pipeline.file), experiment: pipeline.tracking.experiment },
+    pipeline: {
+      name: pipeline.name,
+      file: relative(pipeline.root, pipeline.file),
+      experiment: pipeline.tracking.experiment,
+    },
     resolved: pipeline.resolved,
     status: 'RUNNING',
     pid: process.pid,
     host: HOST,
     startedAt: new Date().toISOString(),
     stages: Object.fromEntries(
-      plan.stages.map((s) => [s.spec.name, { type: s.def.name, key: s.key.value, details: s.key.details, status: 'pending' } satisfies StageRecord]),
+      plan.stages.map((s) => [
+        s.spec.name,
+        { type: s.def.name, key: s.key.value, details: s.key.details, status: 'pending' } satisfies StageRecord,
+      ]),
     ),
     metrics: {},
     environment: {
       ...(await captureEnvironment(pipeline.root)),
-      ...(plan.backend ? { backend: { name: plan.backend.name, reason: plan.backend.reason, tfjs: plan.backend.tfjsVersion } } : {}),
+      ...(plan.backend
+        ? { backend: { name: plan.backend.name, reason: plan.backend.reason, tfjs: plan.backend.tfjsVersion } }
+        : {}),
     },
     options: { noCache: Boolean(options.noCache), overrides: (options.overrides ?? []).map((o) => o.text) },
     ...(options.trial ? { sweep: options.trial } : {}),
   };
   const started = Date.now();
-  const previous = await previousDetails(store, record.pipeline.file, plan.stages.map((s) => s.spec.name));
+  const previous = await previousDetails(
+    store,
+    record.pipeline.file,
+    plan.stages.map((s) => s.spec.name),
+  );
   // The next load of this pipeline then needs no import of its unchanged stage modules.
-  for (const s of pipeline.stages) if (s.contract) await writeContract(layout.modulesDir, s.contract.digest, s.contract.value).catch(() => undefined);
+  for (const s of pipeline.stages)
+    if (s.contract) await writeContract(layout.modulesDir, s.contract.digest, s.contract.value).catch(() => undefined);
   await store.write(record);
   tracker?.start(record);
   reporter.runStart({
@@ -157,16 +185,43 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     }
   }
 
-  const names = (status: string) => Object.entries(record.stages).filter(([, s]) => s.status === status).map(([n]) => n);
+  const names = (status: string) =>
+    Object.entries(record.stages)
+      .filter(([, s]) => s.status === status)
+      .map(([n]) => n);
   const executed = names('executed');
   const cached = names('cached');
-  reporter.runEnd({ status: record.status, executed: executed.length, cached: cached.length, durationMs: Date.now() - started, runId: record.runId });
-  return { runId: record.runId, runHash: record.runHash, status: record.status, stages: record.stages, executed, cached, record, plan, ...(profile ? { profile } : {}) };
+  reporter.runEnd({
+    status: record.status,
+    executed: executed.length,
+    cached: cached.length,
+    durationMs: Date.now() - started,
+    runId: record.runId,
+  });
+  return {
+    runId: record.runId,
+    runHash: record.runHash,
+    status: record.status,
+    stages: record.stages,
+    executed,
+    cached,
+    record,
+    plan,
+    ...(profile ? { profile } : {}),
+  };
 }
 
-async function syncEarlier(layout: Layout, current: string, env: Readonly<Record<string, string | undefined>>, reporter: Reporter): Promise<void> {
+async function syncEarlier(
+  layout: Layout,
+  current: string,
+  env: Readonly<Record<string, string | undefined>>,
+  reporter: Reporter,
+): Promise<void> {
   const { syncAll } = await import('../tracking/mlflow/sync.js');
   const results = await syncAll(layout, { env, deadline: Date.now() + 5000 }).catch(() => []);
   const sent = results.filter((r) => r.runId !== current && r.sent > 0);
-  if (sent.length > 0) reporter.note(`also sent the MLflow logging of ${sent.length} earlier run(s) (${sent.map((r) => r.runId).join(', ')})`);
+  if (sent.length > 0)
+    reporter.note(
+      `also sent the MLflow logging of ${sent.length} earlier run(s) (${sent.map((r) => r.runId).join(', ')})`,
+    );
 }

@@ -50,9 +50,12 @@ export interface ExecuteOutcome {
 // What only executing a stage needs (locks, checkpoints, TensorFlow, the profiler, the
 // remote cache) is imported when one executes: a cached no-op run loads none of it.
 const forExecution = () =>
-  Promise.all([import('../project/lock.js'), import('../cache/checkpoints.js'), import('../backend/profile.js'), import('./remote-hooks.js')]).then(
-    ([lock, checkpoints, profile, remote]) => ({ ...lock, ...checkpoints, ...profile, ...remote }),
-  );
+  Promise.all([
+    import('../project/lock.js'),
+    import('../cache/checkpoints.js'),
+    import('../backend/profile.js'),
+    import('./remote-hooks.js'),
+  ]).then(([lock, checkpoints, profile, remote]) => ({ ...lock, ...checkpoints, ...profile, ...remote }));
 
 // Runs the plan's stages in dependency order, `jobs` at a time, each under its cache
 // key's lock: whoever holds the lock computes, everyone after finds the entry.
@@ -90,17 +93,24 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
     return p;
   };
   const recompute = async (name: string, damage: CorruptEntryError): Promise<Record<string, Artifact>> => {
-    c.reporter.stageLog(name, `warning: ${damage.message}; not using it: removing the entry and computing ${name} again`);
+    c.reporter.stageLog(
+      name,
+      `warning: ${damage.message}; not using it: removing the entry and computing ${name} again`,
+    );
     await appendLog(c, name, `warning: ${damage.message}; entry removed, stage recomputed`);
     await c.cache.remove(damage.key);
     let result: StageOutcome;
     try {
       result = await processStage(planned.get(name)!, { ...c, noCache: false }, io, () => writes);
     } catch (err) {
-      throw new ParamflowError('PF_CACHE_CORRUPT', `${damage.message}, and computing ${name} again failed: ${(err as Error)?.message ?? String(err)}`, {
-        hint: `the damaged entry was removed; fix what made ${name} fail and run again`,
-        cause: err,
-      });
+      throw new ParamflowError(
+        'PF_CACHE_CORRUPT',
+        `${damage.message}, and computing ${name} again failed: ${(err as Error)?.message ?? String(err)}`,
+        {
+          hint: `the damaged entry was removed; fix what made ${name} fail and run again`,
+          cause: err,
+        },
+      );
     }
     manifests.set(name, result.manifest);
     Object.assign(c.record.stages[name]!, recordFields(result, `cache entry damaged (${damage.file}); recomputed`));
@@ -126,7 +136,11 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
       await c.store.keepArtifacts(c.record.runId, name, reports);
       // MLflow previews the PNGs; the SVGs (megabytes for a 5000-point scatter) stay in the run store.
       const tracked = reports.filter((r) => !r.path.endsWith('.svg'));
-      c.tracker?.stage(c.record, name, tracked.map((r) => ({ path: `${name}/${r.path}`, file: r.file })));
+      c.tracker?.stage(
+        c.record,
+        name,
+        tracked.map((r) => ({ path: `${name}/${r.path}`, file: r.file })),
+      );
       if (result.cached && executing === 0) {
         unsaved = true;
         return;
@@ -135,7 +149,10 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
       const aborted = c.signal.aborted;
       const e = toStageError(err, name, aborted);
       Object.assign(rec, { status: 'failed', error: { code: e.code, message: e.message } });
-      failure ??= { status: aborted ? 'KILLED' : 'FAILED', error: { code: e.code, message: e.message, stage: name, ...(e.hint ? { hint: e.hint } : {}) } };
+      failure ??= {
+        status: aborted ? 'KILLED' : 'FAILED',
+        error: { code: e.code, message: e.message, stage: name, ...(e.hint ? { hint: e.hint } : {}) },
+      };
       await appendLog(c, name, `${e.message}\n${(err as Error)?.stack ?? ''}`);
       c.reporter.stageEnd(name, 'failed', 0, e.message);
     } finally {
@@ -160,11 +177,11 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
   }
   // Not `unsaved` ones: the caller writes the finished record (run-pipeline.ts).
   await writes;
-  if (c.signal.aborted && !failure) failure = { status: 'KILLED', error: { code: 'PF_INTERRUPTED', message: 'interrupted' } };
+  if (c.signal.aborted && !failure)
+    failure = { status: 'KILLED', error: { code: 'PF_INTERRUPTED', message: 'interrupted' } };
   for (const s of pending) c.record.stages[s.spec.name]!.status = 'skipped';
   return failure ?? { status: 'FINISHED' };
 }
-
 
 async function processStage(
   s: PlannedStage,
@@ -181,7 +198,16 @@ async function processStage(
     const quick = await c.cache.lookup(key);
     if (quick.hit && !staleLineage(quick.manifest, io)) return cachedOutcome(c, name, quick.manifest, startedAt);
   }
-  const { acquireLock, FolderCheckpoints, pullBeforeRun, pushAfterCommit, releaseSharedLock, takeSharedLock, stageProfile, takeKernelProfile } = await forExecution();
+  const {
+    acquireLock,
+    FolderCheckpoints,
+    pullBeforeRun,
+    pushAfterCommit,
+    releaseSharedLock,
+    takeSharedLock,
+    stageProfile,
+    takeKernelProfile,
+  } = await forExecution();
   const lock = await acquireLock(c.layout.lock(key), {
     signal: c.signal,
     purpose: `${c.record.runId} ${name}`,
@@ -194,16 +220,26 @@ async function processStage(
     if (lookup.hit && !stale && !c.noCache) return cachedOutcome(c, name, lookup.manifest, startedAt);
     if (stale && !c.noCache) {
       // Built from input bytes other than those its inputs' entries now hold (one was replaced).
-      c.reporter.stageLog(name, `warning: cache entry ${key.slice(0, 12)} is stale (${stale}); removing it and recomputing`);
+      c.reporter.stageLog(
+        name,
+        `warning: cache entry ${key.slice(0, 12)} is stale (${stale}); removing it and recomputing`,
+      );
       await c.cache.remove(key);
       lookup = { hit: false, reason: 'absent' };
     }
     if (!lookup.hit && lookup.reason !== 'absent') {
-      c.reporter.stageLog(name, `warning: cache entry ${key.slice(0, 12)} is ${lookup.reason}${lookup.detail ? ` (${lookup.detail})` : ''}; removing it and recomputing`);
+      c.reporter.stageLog(
+        name,
+        `warning: cache entry ${key.slice(0, 12)} is ${lookup.reason}${lookup.detail ? ` (${lookup.detail})` : ''}; removing it and recomputing`,
+      );
       await c.cache.remove(key);
     }
     // Another machine may be computing it: wait for it, then pull what it pushed.
-    if (c.shared && c.remote && !c.noCache) shared = await takeSharedLock(c.shared, c.reporter, name, key, { signal: c.signal, purpose: `${c.record.runId} ${name}` });
+    if (c.shared && c.remote && !c.noCache)
+      shared = await takeSharedLock(c.shared, c.reporter, name, key, {
+        signal: c.signal,
+        purpose: `${c.record.runId} ${name}`,
+      });
     const pulled = c.remote && !c.noCache ? await pullBeforeRun(c.remote, c.cache, c.reporter, name, key) : undefined;
     if (pulled) return cachedOutcome(c, name, pulled, startedAt, 'cached (pulled from the remote cache)');
     const reason = c.noCache ? '--no-cache' : explainStage(s, lookup, c.previous.get(name)).reasons.join('; ');
@@ -222,7 +258,12 @@ async function processStage(
     if (c.profile) takeKernelProfile(); // kernels of earlier stages are theirs, not this one's
     const checkpoint = new FolderCheckpoints(c.layout, key);
     const scratches: string[] = [];
-    const result = await c.executor.execute({ def: s.def, inputs: inputs as StageInputs, params: s.runParams, ctx: stageContext(s, c, checkpoint, scratches) });
+    const result = await c.executor.execute({
+      def: s.def,
+      inputs: inputs as StageInputs,
+      params: s.runParams,
+      ctx: stageContext(s, c, checkpoint, scratches),
+    });
     checkOutputs(s, result.outputs);
     c.signal.throwIfAborted();
     const durationMs = Date.now() - t0;
@@ -265,12 +306,23 @@ function reportFiles(c: ExecuteContext, m: Manifest): { path: string; file: stri
     .map((f) => ({ path: f, file: join(c.layout.entry(m.key), f) }));
 }
 
-function cachedOutcome(c: ExecuteContext, name: string, manifest: Manifest, startedAt: string, reason = 'cached'): StageOutcome {
+function cachedOutcome(
+  c: ExecuteContext,
+  name: string,
+  manifest: Manifest,
+  startedAt: string,
+  reason = 'cached',
+): StageOutcome {
   c.reporter.stageEnd(name, 'cached', 0);
   return { cached: true, manifest, reason, startedAt, durationMs: 0 };
 }
 
-function stageContext(s: PlannedStage, c: ExecuteContext, checkpoint: FolderCheckpoints, scratches: string[]): StageContext {
+function stageContext(
+  s: PlannedStage,
+  c: ExecuteContext,
+  checkpoint: FolderCheckpoints,
+  scratches: string[],
+): StageContext {
   const name = s.spec.name;
   const backend = c.plan.backend;
   return {
@@ -306,9 +358,13 @@ function checkOutputs(s: PlannedStage, outputs: Record<string, Artifact>): void 
   for (const o of s.def.outputs) {
     const a = outputs[o.name];
     if (!a || a.kind !== o.kind) {
-      throw new ParamflowError('PF_STAGE_FAILED', `stage ${s.spec.name} (${s.def.name}) did not return its declared output \`${o.name}\` (${o.kind})`, {
-        hint: 'a stage must return every output it declares',
-      });
+      throw new ParamflowError(
+        'PF_STAGE_FAILED',
+        `stage ${s.spec.name} (${s.def.name}) did not return its declared output \`${o.name}\` (${o.kind})`,
+        {
+          hint: 'a stage must return every output it declares',
+        },
+      );
     }
   }
 }

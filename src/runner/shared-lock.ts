@@ -14,7 +14,10 @@ export interface SharedKeyLock {
    * called once with the holder (`host:pid`); a holder that dies loses the lock when its
    * lease runs out. Rejects with the signal's reason when aborted.
    */
-  acquire(key: string, options: { signal?: AbortSignal; purpose?: string; onWait?: (holder: string) => void }): Promise<SharedKeyHold>;
+  acquire(
+    key: string,
+    options: { signal?: AbortSignal; purpose?: string; onWait?: (holder: string) => void },
+  ): Promise<SharedKeyHold>;
 }
 
 export interface SharedKeyHold {

@@ -50,7 +50,13 @@ export function staleLineage(m: Manifest, io: StageIo): string | undefined {
 export function stageIo(manifests: ReadonlyMap<string, Manifest>, load: StageIo['load']): StageIo {
   return {
     load,
-    lineage: (s) => Object.fromEntries([...new Set(Object.values(s.spec.inputs))].map((from) => [from, lineageEntry(manifests.get(from)!.key, manifests.get(from)!.files)])),
+    lineage: (s) =>
+      Object.fromEntries(
+        [...new Set(Object.values(s.spec.inputs))].map((from) => [
+          from,
+          lineageEntry(manifests.get(from)!.key, manifests.get(from)!.files),
+        ]),
+      ),
     current: (name) => manifests.get(name),
   };
 }

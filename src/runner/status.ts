@@ -17,7 +17,11 @@ export interface StageStatusReport {
 }
 
 /** Stage name → key details from the newest earlier run of the same pipeline file that produced it. */
-export async function previousDetails(store: RunStore, pipelineFile: string, stages: readonly string[]): Promise<Map<string, KeyDetails>> {
+export async function previousDetails(
+  store: RunStore,
+  pipelineFile: string,
+  stages: readonly string[],
+): Promise<Map<string, KeyDetails>> {
   const out = new Map<string, KeyDetails>();
   // Newest first, and stop once every stage has its details: after a long sweep the
   // store holds hundreds of runs, and a cached no-op run must not read them all.
@@ -32,7 +36,11 @@ export async function previousDetails(store: RunStore, pipelineFile: string, sta
 }
 
 /** Why a stage runs, given its cache lookup and what it was last time. Explaining only: the key decides. */
-export function explainStage(stage: PlannedStage, lookup: Lookup, previous: KeyDetails | undefined): { reasons: string[]; changes: Change[] } {
+export function explainStage(
+  stage: PlannedStage,
+  lookup: Lookup,
+  previous: KeyDetails | undefined,
+): { reasons: string[]; changes: Change[] } {
   if (lookup.hit) return { reasons: [], changes: [] };
   const changes = explainKeyChange(previous, stage.key.details, stage.spec.name);
   if (changes.length > 0) return { reasons: changes.map(describeChange), changes };
@@ -43,7 +51,11 @@ export function explainStage(stage: PlannedStage, lookup: Lookup, previous: KeyD
 
 export async function explainStages(plan: Plan, layout: Layout): Promise<StageStatusReport[]> {
   const cache = new CacheStore(layout);
-  const previous = await previousDetails(new RunStore(layout), relative(plan.pipeline.root, plan.pipeline.file), plan.stages.map((s) => s.spec.name));
+  const previous = await previousDetails(
+    new RunStore(layout),
+    relative(plan.pipeline.root, plan.pipeline.file),
+    plan.stages.map((s) => s.spec.name),
+  );
   const reports: StageStatusReport[] = [];
   const willRun = new Set<string>();
   for (const s of plan.stages) {

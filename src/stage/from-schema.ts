@@ -36,11 +36,19 @@ type Primitive<T> = T extends 'string'
 
 // Properties that are required, or have a default (filled in before `run`), are present.
 type Present<S, P> = {
-  [K in keyof P]: K extends (S extends { required: readonly (infer R)[] } ? R : never) ? K : P[K] extends { default: unknown } ? K : never;
+  [K in keyof P]: K extends (S extends { required: readonly (infer R)[] } ? R : never)
+    ? K
+    : P[K] extends { default: unknown }
+      ? K
+      : never;
 }[keyof P];
 
 type ObjectOf<S> = S extends { properties: infer P }
-  ? Simplify<{ -readonly [K in Present<S, P>]: FromSchema<P[K]> } & { -readonly [K in Exclude<keyof P, Present<S, P>>]?: FromSchema<P[K]> }>
+  ? Simplify<
+      { -readonly [K in Present<S, P>]: FromSchema<P[K]> } & {
+        -readonly [K in Exclude<keyof P, Present<S, P>>]?: FromSchema<P[K]>;
+      }
+    >
   : S extends { additionalProperties: infer A extends object }
     ? Record<string, FromSchema<A>>
     : Record<string, unknown>;

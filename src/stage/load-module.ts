@@ -33,18 +33,35 @@ const imported = new Map<string, Promise<unknown>>();
  * no-op run of a pipeline with `.ts` stages does not start tsx. It is imported when the
  * stage runs, or when the file changed (then `contract` is returned, for the runner to record).
  */
-export async function loadStageFile(abs: string, written: string, location: SourceLocation, contracts?: string): Promise<LoadedModule> {
+export async function loadStageFile(
+  abs: string,
+  written: string,
+  location: SourceLocation,
+  contracts?: string,
+): Promise<LoadedModule> {
   const digest = await readModuleFile(abs, written, location, 'stage module', STAGE_EXAMPLE);
   const recorded = contracts ? await readContract(contracts, digest) : undefined;
-  const importDef = async () => stageFromNamespace(await importUserModule(abs, written, location, 'stage module', STAGE_EXAMPLE), written, location);
-  if (recorded && contracts) return { def: lazyDefinition(recorded, importDef, written, join(contracts, `${digest}.json`)), file: abs };
+  const importDef = async () =>
+    stageFromNamespace(
+      await importUserModule(abs, written, location, 'stage module', STAGE_EXAMPLE),
+      written,
+      location,
+    );
+  if (recorded && contracts)
+    return { def: lazyDefinition(recorded, importDef, written, join(contracts, `${digest}.json`)), file: abs };
   const def = await importDef();
   const value = contractOf(def);
   return { def, file: abs, ...(value ? { contract: { digest, value } } : {}) };
 }
 
 /** Checks the file is a module and readable; its content digest. */
-async function readModuleFile(abs: string, written: string, location: SourceLocation, what: string, example: string): Promise<string> {
+async function readModuleFile(
+  abs: string,
+  written: string,
+  location: SourceLocation,
+  what: string,
+  example: string,
+): Promise<string> {
   if (!SOURCE_EXTENSIONS.includes(extname(abs))) {
     throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `${what} ${JSON.stringify(written)} is not a .ts or .js file`, {
       location,
@@ -66,9 +83,20 @@ async function readModuleFile(abs: string, written: string, location: SourceLoca
  * The namespace of a user's module file (a stage, a curve model): `.ts` through tsx
  * (Node 20 cannot strip types), `.js` natively; imported once per file content.
  */
-export async function importUserModule(abs: string, written: string, location: SourceLocation, what: string, example: string): Promise<unknown> {
+export async function importUserModule(
+  abs: string,
+  written: string,
+  location: SourceLocation,
+  what: string,
+  example: string,
+): Promise<unknown> {
   const digest = await readModuleFile(abs, written, location, what, example);
-  return importOnce(`${abs}#${digest}`, () => importSource(abs, digest), `${what} ${JSON.stringify(written)}`, location);
+  return importOnce(
+    `${abs}#${digest}`,
+    () => importSource(abs, digest),
+    `${what} ${JSON.stringify(written)}`,
+    location,
+  );
 }
 
 /** `npm:NAME`: a package, resolved from the pipeline's folder, whose main export is a stage definition. */
@@ -83,7 +111,12 @@ export async function loadStagePackage(name: string, fromDir: string, location: 
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as PackageManifest;
   const version = manifest.version ?? '0.0.0';
   const entry = join(dirname(manifestPath), packageEntry(manifest));
-  const ns = await importOnce(`npm:${name}@${version}:${entry}`, () => importSource(entry, version), `stage package npm:${name}`, location);
+  const ns = await importOnce(
+    `npm:${name}@${version}:${entry}`,
+    () => importSource(entry, version),
+    `stage package npm:${name}`,
+    location,
+  );
   return { def: stageFromNamespace(ns, `npm:${name}`, location), pkg: { name, version } };
 }
 
@@ -119,7 +152,12 @@ async function importSource(abs: string, version: string): Promise<unknown> {
   return import(`${pathToFileURL(abs).href}?v=${version.slice(0, 16)}`);
 }
 
-function importOnce(id: string, load: () => Promise<unknown>, what: string, location: SourceLocation): Promise<unknown> {
+function importOnce(
+  id: string,
+  load: () => Promise<unknown>,
+  what: string,
+  location: SourceLocation,
+): Promise<unknown> {
   let p = imported.get(id);
   if (!p) {
     p = load().catch((err: unknown) => {
@@ -146,7 +184,8 @@ const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split
 function stageFromNamespace(ns: unknown, written: string, location: SourceLocation): StageDefinition<any> {
   const n = ns as Record<string, unknown> | undefined;
   const candidates = [n?.default, (n?.default as Record<string, unknown> | undefined)?.default, n?.stage];
-  const def = candidates.find((c) => typeof c === 'object' && c !== null && 'run' in c) as Record<string, unknown> | undefined;
+  const def = candidates.find((c) => typeof c === 'object' && c !== null && 'run' in c) as
+    Record<string, unknown> | undefined;
   const bad = (what: string) =>
     new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `stage module ${JSON.stringify(written)} ${what}`, {
       location,
@@ -154,22 +193,32 @@ function stageFromNamespace(ns: unknown, written: string, location: SourceLocati
     });
   if (!def) throw bad('does not export a stage definition (a default export with a `run` function)');
   if (typeof def.run !== 'function') throw bad('exports a definition whose `run` is not a function');
-  if (typeof def.name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(def.name)) throw bad('needs a `name` in kebab-case (e.g. "my-sim")');
-  if (typeof def.version !== 'string' || def.version === '') throw bad('needs a `version` string (bump it when results change)');
+  if (typeof def.name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(def.name))
+    throw bad('needs a `name` in kebab-case (e.g. "my-sim")');
+  if (typeof def.version !== 'string' || def.version === '')
+    throw bad('needs a `version` string (bump it when results change)');
   if (typeof def.schema !== 'object' || def.schema === null || Array.isArray(def.schema)) {
     throw bad('needs a `schema`: the JSON Schema (an object) of its `with:`');
   }
   const inputs = def.inputs ?? [];
-  if (!Array.isArray(inputs) || !inputs.every((i) => typeof i === 'string')) throw bad('has `inputs` that are not a list of output names');
+  if (!Array.isArray(inputs) || !inputs.every((i) => typeof i === 'string'))
+    throw bad('has `inputs` that are not a list of output names');
   const outputs = def.outputs;
-  if (!Array.isArray(outputs) || outputs.length === 0) throw bad('needs `outputs`: a list of { name, kind } (kind: ndarray, json or folder)');
+  if (!Array.isArray(outputs) || outputs.length === 0)
+    throw bad('needs `outputs`: a list of { name, kind } (kind: ndarray, json or folder)');
   for (const o of outputs as { name?: unknown; kind?: unknown }[]) {
-    if (typeof o?.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(o.name)) throw bad(`has an output without a valid name (${JSON.stringify(o?.name)})`);
-    if (!OUTPUT_KINDS.includes(String(o.kind))) throw bad(`declares output \`${o.name}\` of kind ${JSON.stringify(o.kind)}; kinds are ${OUTPUT_KINDS.join(', ')}`);
-    if (RESERVED_OUTPUT_NAMES.includes(o.name)) throw bad(`declares output \`${o.name}\`, a name the cache reserves (${RESERVED_OUTPUT_NAMES.join(', ')})`);
+    if (typeof o?.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(o.name))
+      throw bad(`has an output without a valid name (${JSON.stringify(o?.name)})`);
+    if (!OUTPUT_KINDS.includes(String(o.kind)))
+      throw bad(
+        `declares output \`${o.name}\` of kind ${JSON.stringify(o.kind)}; kinds are ${OUTPUT_KINDS.join(', ')}`,
+      );
+    if (RESERVED_OUTPUT_NAMES.includes(o.name))
+      throw bad(`declares output \`${o.name}\`, a name the cache reserves (${RESERVED_OUTPUT_NAMES.join(', ')})`);
   }
   for (const hook of ['check', 'prepare', 'ports', 'inferShapes']) {
-    if (def[hook] !== undefined && typeof def[hook] !== 'function') throw bad(`has a \`${hook}\` that is not a function`);
+    if (def[hook] !== undefined && typeof def[hook] !== 'function')
+      throw bad(`has a \`${hook}\` that is not a function`);
   }
   if (def.usesBackend) throw bad('sets usesBackend: TensorFlow stages are built in only, for now');
   return { ...(def as unknown as StageDefinition<any>), inputs };

@@ -46,7 +46,10 @@ export async function readContract(dir: string, digest: string): Promise<ModuleC
 /** Records a contract (temp file → rename, so readers never see half of one). */
 export async function writeContract(dir: string, digest: string, contract: ModuleContract): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFileAtomically(join(dir, `${digest}.json`), JSON.stringify(contract, null, 2) + '\n', { doing: 'recording a stage module\'s contract', fsync: false });
+  await writeFileAtomically(join(dir, `${digest}.json`), JSON.stringify(contract, null, 2) + '\n', {
+    doing: "recording a stage module's contract",
+    fsync: false,
+  });
 }
 
 /**
@@ -54,16 +57,25 @@ export async function writeContract(dir: string, digest: string, contract: Modul
  * actually runs. If the module no longer gives the same contract (a file it imports
  * changed), the record is dropped and the stage fails, asking for a re-run.
  */
-export function lazyDefinition(contract: ModuleContract, load: () => Promise<StageDefinition<any>>, written: string, recordFile: string): StageDefinition<any> {
+export function lazyDefinition(
+  contract: ModuleContract,
+  load: () => Promise<StageDefinition<any>>,
+  written: string,
+  recordFile: string,
+): StageDefinition<any> {
   return {
     ...contract,
     run: async (inputs, params, ctx) => {
       const real = await load();
       if (canonicalJson(contractOf(real) ?? null) !== canonicalJson(contract)) {
         await rm(recordFile, { force: true });
-        throw new ParamflowError('PF_STAGE_FAILED', `stage module ${JSON.stringify(written)} no longer declares what was recorded for this file content (its schema, inputs or outputs come from a file it imports, which changed)`, {
-          hint: 'run again: the stale record was removed; bump the module\'s version when a file it imports changes',
-        });
+        throw new ParamflowError(
+          'PF_STAGE_FAILED',
+          `stage module ${JSON.stringify(written)} no longer declares what was recorded for this file content (its schema, inputs or outputs come from a file it imports, which changed)`,
+          {
+            hint: "run again: the stale record was removed; bump the module's version when a file it imports changes",
+          },
+        );
       }
       return real.run(inputs, params, ctx);
     },

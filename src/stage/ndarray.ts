@@ -32,7 +32,11 @@ export function bytesPerElement(dtype: DType): number {
 export function typedArrayFromBytes<D extends DType>(dtype: D, bytes: Uint8Array): TypedArrayFor<D> {
   const size = bytesPerElement(dtype);
   if (bytes.byteOffset % size === 0 && bytes.buffer.byteLength > Buffer.poolSize) {
-    return new CONSTRUCTORS[dtype](bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / size) as TypedArrayFor<D>;
+    return new CONSTRUCTORS[dtype](
+      bytes.buffer as ArrayBuffer,
+      bytes.byteOffset,
+      bytes.byteLength / size,
+    ) as TypedArrayFor<D>;
   }
   // Else copy into an aligned buffer: a slice of a file buffer may start at any offset.
   const aligned = new Uint8Array(bytes.byteLength);
@@ -59,9 +63,13 @@ export function requireArray(inputs: StageInputs, name: string, stage: string): 
     });
   }
   if (!isNdArray(a)) {
-    throw new ParamflowError('PF_INPUT_MISSING', `stage ${stage} expected input ${name} to be an array, got a JSON document`, {
-      hint: `check which stage in needs: provides ${name}`,
-    });
+    throw new ParamflowError(
+      'PF_INPUT_MISSING',
+      `stage ${stage} expected input ${name} to be an array, got a JSON document`,
+      {
+        hint: `check which stage in needs: provides ${name}`,
+      },
+    );
   }
   return a;
 }

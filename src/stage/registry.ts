@@ -23,7 +23,10 @@ export class StageRegistry {
   register(def: StageDefinition<any>): void {
     if (this.stages.has(def.name)) throw new Error(`stage type ${def.name} is registered twice`);
     const clash = def.outputs.find((o) => RESERVED_OUTPUT_NAMES.includes(o.name));
-    if (clash) throw new Error(`stage type ${def.name}: output name \`${clash.name}\` is reserved by the cache (${RESERVED_OUTPUT_NAMES.join(', ')})`);
+    if (clash)
+      throw new Error(
+        `stage type ${def.name}: output name \`${clash.name}\` is reserved by the cache (${RESERVED_OUTPUT_NAMES.join(', ')})`,
+      );
     this.stages.set(def.name, def);
   }
 

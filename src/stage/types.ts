@@ -220,7 +220,9 @@ export type ModuleStageDefinition<S extends JsonSchema> = Omit<StageDefinition<F
  */
 export function defineStage<const S extends JsonSchema>(def: ModuleStageDefinition<S>): StageDefinition<FromSchema<S>>;
 export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P>;
-export function defineStage(def: Omit<StageDefinition<unknown>, 'inputs'> & { inputs?: readonly string[] }): StageDefinition<unknown> {
+export function defineStage(
+  def: Omit<StageDefinition<unknown>, 'inputs'> & { inputs?: readonly string[] },
+): StageDefinition<unknown> {
   return Object.freeze({ ...def, inputs: def.inputs ?? [] });
 }
 

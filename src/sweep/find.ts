@@ -7,8 +7,15 @@ import { mergeSweep, parseSweepFlag, type SweepSpec } from '../config/sweep-spec
 // without a sweep should load none of the sweep machinery (workers, execa, stores).
 
 /** The pipeline loaded with its overrides, and its sweep (file `sweep:` and `--sweep` flags) if it has one. */
-export async function loadWithSweep(file: string, overrides: readonly Override[], flags: readonly Override[]): Promise<{ base: RunnablePipeline; spec?: SweepSpec }> {
+export async function loadWithSweep(
+  file: string,
+  overrides: readonly Override[],
+  flags: readonly Override[],
+): Promise<{ base: RunnablePipeline; spec?: SweepSpec }> {
   const base = await loadRunnablePipeline(file, { registry: await builtinRegistry(), overrides });
-  const spec = mergeSweep(base.sweep, flags.map((f) => parseSweepFlag(f.text, f.column)));
+  const spec = mergeSweep(
+    base.sweep,
+    flags.map((f) => parseSweepFlag(f.text, f.column)),
+  );
   return spec ? { base, spec } : { base };
 }

@@ -23,7 +23,12 @@ export interface SweepMlflow {
 }
 
 /** Undefined when the pipeline has no tracking URI (MLFLOW_TRACKING_URI, else `tracking.uri`). */
-export async function startSweepMlflow(base: PipelineSpec, record: SweepRecord, log: (line: string) => void, env: Readonly<Record<string, string | undefined>> = process.env): Promise<SweepMlflow | undefined> {
+export async function startSweepMlflow(
+  base: PipelineSpec,
+  record: SweepRecord,
+  log: (line: string) => void,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<SweepMlflow | undefined> {
   const layout = new Layout(base.root);
   const uri = base.tracking.uri;
   const tracker = SweepTracker.fromEnv(env, uri, { layout, log });
@@ -32,10 +37,15 @@ export async function startSweepMlflow(base: PipelineSpec, record: SweepRecord, 
   return {
     env: async (trial, replicate, elsewhere) => {
       if (!elsewhere) return tracker.workerEnv(trial, replicate);
-      return { ...tracker.workerEnv(trial, replicate, await tracker.parentRun()), ...trackingEnvElsewhere(uri, base.tracking.experiment) };
+      return {
+        ...tracker.workerEnv(trial, replicate, await tracker.parentRun()),
+        ...trackingEnvElsewhere(uri, base.tracking.experiment),
+      };
     },
     finish: async (final) => {
-      const plots = await writeObjectiveFigures(layout, final, sweepDir(layout, final.sweepId), (m) => log(`sweep ${final.sweepId}: ${m}`));
+      const plots = await writeObjectiveFigures(layout, final, sweepDir(layout, final.sweepId), (m) =>
+        log(`sweep ${final.sweepId}: ${m}`),
+      );
       const r = await tracker.finish(final, plots);
       log(`sweep ${final.sweepId}: ${r.message}`);
     },

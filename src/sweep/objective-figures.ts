@@ -38,10 +38,21 @@ export function objectiveFigures(sweep: SweepRecord): ObjectiveFigure[] {
       std: t.objective!.std,
       n: t.objective!.n,
       // One other key: its value names the line (the legend's title names the key).
-      group: others.length === 1 ? label(t.values[others[0]!]) : others.map((k) => `${k}=${label(t.values[k])}`).join(' ') || 'all',
+      group:
+        others.length === 1
+          ? label(t.values[others[0]!])
+          : others.map((k) => `${k}=${label(t.values[k])}`).join(' ') || 'all',
     }));
     const order = sweep.spec.grid?.[key] ?? sweep.trials.map((t) => t.values[key]);
-    const spec = objectiveVsParamSpec({ key, metric, goal, points, order, ...(best ? { best } : {}), ...(others.length === 1 ? { groupTitle: others[0] } : {}) });
+    const spec = objectiveVsParamSpec({
+      key,
+      metric,
+      goal,
+      points,
+      order,
+      ...(best ? { best } : {}),
+      ...(others.length === 1 ? { groupTitle: others[0] } : {}),
+    });
     const caption = `${metric} of each trial against ${key}${others.length > 0 ? `; lines join trials with the same ${others.join(', ')}` : ''}`;
     return { key, name: `${metric}-vs-${key}`.replace(/[^\w.-]+/g, '_'), spec, caption };
   });
@@ -51,7 +62,12 @@ export function objectiveFigures(sweep: SweepRecord): ObjectiveFigure[] {
  * Renders the figures into `<sweep folder>/plots/<name>.svg|png`; returns the files written,
  * relative to the project root. A figure that cannot be drawn is reported and skipped.
  */
-export async function writeObjectiveFigures(layout: Layout, sweep: SweepRecord, dir: string, warn: (m: string) => void): Promise<string[]> {
+export async function writeObjectiveFigures(
+  layout: Layout,
+  sweep: SweepRecord,
+  dir: string,
+  warn: (m: string) => void,
+): Promise<string[]> {
   const figures = objectiveFigures(sweep);
   if (figures.length === 0) return [];
   const { renderFigure } = await import('../../stages/evaluate/plots.js');
@@ -61,7 +77,10 @@ export async function writeObjectiveFigures(layout: Layout, sweep: SweepRecord, 
   for (const f of figures) {
     try {
       const { svg, png } = await renderFigure(f.spec);
-      for (const [ext, data] of [['svg', svg], ['png', png]] as const) {
+      for (const [ext, data] of [
+        ['svg', svg],
+        ['png', png],
+      ] as const) {
         const file = join(out, `${f.name}.${ext}`);
         await writeFile(file, data);
         written.push(relative(layout.root, file).split(sep).join('/'));

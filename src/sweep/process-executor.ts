@@ -18,8 +18,7 @@ export interface TrialTask {
 }
 
 export type TrialOutcome =
-  | { ok: true; runId: string }
-  | { ok: false; badInput: boolean; message: string; runId?: string };
+  { ok: true; runId: string } | { ok: false; badInput: boolean; message: string; runId?: string };
 
 // Where a sweep's trials run (and a plain run sent elsewhere, see run-elsewhere.ts): local
 // worker processes, Slurm job arrays, a job queue across machines.

@@ -12,12 +12,19 @@ function duration(ms: number): string {
 }
 
 /** `[3/12 done · 2 running · 0 failed] best t1a2b3c4 cv_rmse_mean 0.2069 ± 0.0012 (train.batch_size=32) · ETA 1m20s` */
-export function formatProgress(r: SweepRecord, best: TrialRecord | undefined, metric: string, elapsedMs: number): string {
+export function formatProgress(
+  r: SweepRecord,
+  best: TrialRecord | undefined,
+  metric: string,
+  elapsedMs: number,
+): string {
   const all = r.trials.flatMap((t) => t.replicates);
   const done = all.filter((x) => x.status === 'FINISHED' || x.status === 'FAILED').length;
   const running = all.filter((x) => x.status === 'running').length;
   const failed = all.filter((x) => x.status === 'FAILED').length;
   const eta = done > 0 && done < all.length ? ` · ETA ${duration((elapsedMs / done) * (all.length - done))}` : '';
-  const b = best?.objective ? ` · best ${best.id} ${metric} ${best.objective.mean.toPrecision(4)}${best.objective.n > 1 ? ` ± ${best.objective.std.toPrecision(2)}` : ''} (${formatValues(best.values)})` : '';
+  const b = best?.objective
+    ? ` · best ${best.id} ${metric} ${best.objective.mean.toPrecision(4)}${best.objective.n > 1 ? ` ± ${best.objective.std.toPrecision(2)}` : ''} (${formatValues(best.values)})`
+    : '';
   return `[${done}/${all.length} done · ${running} running · ${failed} failed]${b}${eta}`;
 }

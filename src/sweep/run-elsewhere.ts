@@ -37,20 +37,43 @@ export async function runElsewhere(o: ElsewhereOptions): Promise<ElsewhereResult
   const layout = new Layout(base.root);
   const executor = o.makeExecutor(base, layout);
   // A queue worker in another folder learns the server and experiment from the job (no parent: not a sweep's).
-  const env = base.tracking.uri && executor.elsewhere ? (await import('../tracking/mlflow/uri.js')).trackingEnvElsewhere(base.tracking.uri, base.tracking.experiment) : undefined;
+  const env =
+    base.tracking.uri && executor.elsewhere
+      ? (await import('../tracking/mlflow/uri.js')).trackingEnvElsewhere(base.tracking.uri, base.tracking.experiment)
+      : undefined;
   const signal = o.signal ?? new AbortController().signal;
   let out: TrialOutcome;
   try {
-    out = await executor.run({ file: base.file, sets: o.overrides.map((x) => x.text), noCache: Boolean(o.noCache), ...(o.backend ? { backend: o.backend } : {}), ...(env ? { env } : {}), cwd: process.cwd() }, signal);
+    out = await executor.run(
+      {
+        file: base.file,
+        sets: o.overrides.map((x) => x.text),
+        noCache: Boolean(o.noCache),
+        ...(o.backend ? { backend: o.backend } : {}),
+        ...(env ? { env } : {}),
+        cwd: process.cwd(),
+      },
+      signal,
+    );
   } finally {
     await executor.close?.();
   }
   const record = out.runId ? await new RunStore(layout).read(out.runId).catch(() => undefined) : undefined;
   if (record) {
-    const stages = (status: string) => Object.entries(record.stages).filter(([, s]) => s.status === status).map(([n]) => n);
+    const stages = (status: string) =>
+      Object.entries(record.stages)
+        .filter(([, s]) => s.status === status)
+        .map(([n]) => n);
     const durationMs = record.endedAt ? Date.parse(record.endedAt) - Date.parse(record.startedAt) : 0;
     // A queue worker's stage logs stay on its machine; a Slurm task's are on the shared disk.
-    return { kind: 'recorded', record, executed: stages('executed'), cached: stages('cached'), durationMs, ...(executor.elsewhere ? { logsOn: record.host } : {}) };
+    return {
+      kind: 'recorded',
+      record,
+      executed: stages('executed'),
+      cached: stages('cached'),
+      durationMs,
+      ...(executor.elsewhere ? { logsOn: record.host } : {}),
+    };
   }
   if (out.ok) return { kind: 'failed', message: `run ${out.runId} finished but its record is not in ${layout.home}` };
   if (out.badInput) return { kind: 'bad-input', message: out.message };

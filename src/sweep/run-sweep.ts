@@ -12,7 +12,13 @@ import { RunStore } from '../tracking/run-store.js';
 import { HOST } from '../util/process-alive.js';
 import { expandTrials, replicateSeed, type Trial } from './expand.js';
 import { ProcessTrialExecutor, type TrialExecutor } from './process-executor.js';
-import { bestTrial, summarize, type ReplicateRecord, type SweepRecord, type TrialRecord } from '../tracking/sweep-record.js';
+import {
+  bestTrial,
+  summarize,
+  type ReplicateRecord,
+  type SweepRecord,
+  type TrialRecord,
+} from '../tracking/sweep-record.js';
 import { checkSweepSize, parseSweepFlag, type SweepSpec } from '../config/sweep-spec.js';
 import { loadWithSweep } from './find.js';
 import { SweepStore } from './store.js';
@@ -37,7 +43,11 @@ export interface SweepOptions {
 }
 
 /** The sweep of a pipeline (file `sweep:` and `--sweep` flags), or undefined when it has none. */
-export async function sweepOf(file: string, overrides: readonly Override[], flags: readonly Override[]): Promise<{ base: RunnablePipeline; spec: SweepSpec } | undefined> {
+export async function sweepOf(
+  file: string,
+  overrides: readonly Override[],
+  flags: readonly Override[],
+): Promise<{ base: RunnablePipeline; spec: SweepSpec } | undefined> {
   const { base, spec } = await loadWithSweep(file, overrides, flags);
   return spec ? { base, spec } : undefined;
 }
@@ -61,7 +71,13 @@ export async function prepareSweep(
   // One read of the file for all trials; loadRunnablePipeline parses it once and copies it per trial.
   const text = readFileSync(found.base.file, 'utf8');
   const registry = await builtinRegistry();
-  for (const t of trials) await loadRunnablePipeline(file, { registry, text, withoutSweep: true, overrides: [...overrides, ...trialOverrides(t, locations)] });
+  for (const t of trials)
+    await loadRunnablePipeline(file, {
+      registry,
+      text,
+      withoutSweep: true,
+      overrides: [...overrides, ...trialOverrides(t, locations)],
+    });
   return { ...found, trials };
 }
 
@@ -86,13 +102,24 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
     trials: trials.map((t) => ({
       id: t.id,
       values: t.values,
-      replicates: Array.from({ length: spec.replicates }, (_, r) => ({ replicate: r, seed: replicateSeed(trialSeed(t, base), r), status: 'pending', attempts: 0 }) satisfies ReplicateRecord),
+      replicates: Array.from(
+        { length: spec.replicates },
+        (_, r) =>
+          ({
+            replicate: r,
+            seed: replicateSeed(trialSeed(t, base), r),
+            status: 'pending',
+            attempts: 0,
+          }) satisfies ReplicateRecord,
+      ),
     })),
   };
   const log = o.log ?? (() => undefined);
   let writes = store.write(record);
   const save = () => (writes = writes.then(() => store.write(record)));
-  log(`sweep ${record.sweepId} · ${base.name} · ${trials.length} trials × ${spec.replicates} replicate(s) · objective ${spec.objective.metric} (${spec.objective.goal})`);
+  log(
+    `sweep ${record.sweepId} · ${base.name} · ${trials.length} trials × ${spec.replicates} replicate(s) · objective ${spec.objective.metric} (${spec.objective.goal})`,
+  );
   const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
   const slots = Math.max(1, Math.min(o.jobs ?? availableParallelism(), tasks.length));
   const executor: TrialExecutor = o.executor ?? o.makeExecutor?.(base, layout) ?? new ProcessTrialExecutor(base.root);
@@ -122,11 +149,26 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   };
   const runReplicate = async (t: TrialRecord, r: ReplicateRecord) => {
     r.status = 'running';
-    const sets = [...record.overrides, ...trialOverrides(t, {}).map((x) => x.text), ...(r.replicate > 0 ? [`seed=${r.seed}`] : [])];
+    const sets = [
+      ...record.overrides,
+      ...trialOverrides(t, {}).map((x) => x.text),
+      ...(r.replicate > 0 ? [`seed=${r.seed}`] : []),
+    ];
     const env = mlflow ? await mlflow.env(t, r.replicate, executor.elsewhere) : undefined;
     // A worker that dies (killed, out of memory) gets one more attempt; bad input none.
     for (r.attempts = 1; r.attempts <= 2; r.attempts++) {
-      const out = await executor.run({ file: base.file, sets, tag: { sweep: record.sweepId, trial: t.id, replicate: r.replicate, values: t.values }, noCache: Boolean(o.noCache), ...(o.backend ? { backend: o.backend } : {}), ...(env ? { env } : {}), cwd: process.cwd() }, controller.signal);
+      const out = await executor.run(
+        {
+          file: base.file,
+          sets,
+          tag: { sweep: record.sweepId, trial: t.id, replicate: r.replicate, values: t.values },
+          noCache: Boolean(o.noCache),
+          ...(o.backend ? { backend: o.backend } : {}),
+          ...(env ? { env } : {}),
+          cwd: process.cwd(),
+        },
+        controller.signal,
+      );
       if (out.ok) {
         r.runId = out.runId;
         r.objective = (await runs.read(out.runId)).metrics[spec.objective.metric];
@@ -140,7 +182,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
         r.status = 'KILLED';
         return;
       }
-      log(`trial ${t.id} (${formatValues(t.values)}) replicate ${r.replicate} attempt ${r.attempts} failed: ${out.message}`);
+      log(
+        `trial ${t.id} (${formatValues(t.values)}) replicate ${r.replicate} attempt ${r.attempts} failed: ${out.message}`,
+      );
       if (out.badInput) break;
     }
     r.attempts = Math.min(r.attempts, 2);
@@ -168,10 +212,14 @@ function refuseNonFinite(spec: SweepSpec, locations: Record<string, Override['lo
   const lists: [string, unknown][] = [...Object.entries(spec.grid ?? {}), ...Object.entries(spec.random?.params ?? {})];
   for (const [key, values] of lists) {
     if (hasNonFinite(values)) {
-      throw new ParamflowError('PF_SCHEMA', `sweep key ${key}: a value is not a finite number (.inf, .nan or out of range)`, {
-        ...(locations[key] ? { location: locations[key] } : {}),
-        hint: 'sweep over finite numbers only',
-      });
+      throw new ParamflowError(
+        'PF_SCHEMA',
+        `sweep key ${key}: a value is not a finite number (.inf, .nan or out of range)`,
+        {
+          ...(locations[key] ? { location: locations[key] } : {}),
+          hint: 'sweep over finite numbers only',
+        },
+      );
     }
   }
 }
@@ -192,19 +240,27 @@ function trialSeed(t: Trial, base: RunnablePipeline): number {
 
 /** A trial's values as `--set` overrides, located where the sweep key was written. */
 function trialOverrides(t: Pick<Trial, 'values'>, locations: Record<string, Override['location']>): Override[] {
-  return Object.entries(t.values).map(([k, v]) => ({ text: `${k}=${JSON.stringify(v)}`, ...(locations[k] ? { location: locations[k] } : {}) }));
+  return Object.entries(t.values).map(([k, v]) => ({
+    text: `${k}=${JSON.stringify(v)}`,
+    ...(locations[k] ? { location: locations[k] } : {}),
+  }));
 }
 
 /** Not a sweep key (those start with a letter): where the file's sweep (or its random.trials) is written. */
 const SWEEP_AT = '(sweep)';
 
-function sweepKeyLocations(abs: string, file: string, flags: readonly Override[]): Record<string, Override['location']> {
+function sweepKeyLocations(
+  abs: string,
+  file: string,
+  flags: readonly Override[],
+): Record<string, Override['location']> {
   const out: Record<string, Override['location']> = {};
   const src = YamlSource.parse(file, readFileSync(abs, 'utf8'));
   const sweep = (src.toJS() as { sweep?: { grid?: object; random?: { params?: object } } }).sweep;
   for (const k of Object.keys(sweep?.grid ?? {})) out[k] = src.locateKey(['sweep', 'grid'], k);
   for (const k of Object.keys(sweep?.random?.params ?? {})) out[k] = src.locateKey(['sweep', 'random', 'params'], k);
   if (sweep) out[SWEEP_AT] = sweep.random ? src.locateKey(['sweep', 'random'], 'trials') : src.locateKey([], 'sweep');
-  for (const f of flags) out[f.text.slice(0, f.text.indexOf('='))] = { file: '<command line>', line: 1, column: f.column ?? 1 };
+  for (const f of flags)
+    out[f.text.slice(0, f.text.indexOf('='))] = { file: '<command line>', line: 1, column: f.column ?? 1 };
   return out;
 }

@@ -19,13 +19,19 @@ export class SweepStore {
   // redacted again on read for records written before.
   async write(r: SweepRecord): Promise<void> {
     await mkdir(this.dir(r.sweepId), { recursive: true });
-    await writeFileAtomically(join(this.dir(r.sweepId), 'sweep.json'), JSON.stringify(redactDeep(r), null, 2) + '\n', { doing: 'recording the sweep', fault: 'sweep-write' });
+    await writeFileAtomically(join(this.dir(r.sweepId), 'sweep.json'), JSON.stringify(redactDeep(r), null, 2) + '\n', {
+      doing: 'recording the sweep',
+      fault: 'sweep-write',
+    });
   }
 
   async list(): Promise<SweepRecord[]> {
     const ids = await readdir(join(this.layout.home, 'sweeps')).catch(() => [] as string[]);
     const out: SweepRecord[] = [];
-    for (const id of ids.filter((n) => !n.startsWith('.')).sort().reverse()) {
+    for (const id of ids
+      .filter((n) => !n.startsWith('.'))
+      .sort()
+      .reverse()) {
       try {
         const r = redactDeep(JSON.parse(await readFile(join(this.dir(id), 'sweep.json'), 'utf8')) as SweepRecord);
         if (r.status === 'RUNNING' && isOwnerDead(r)) {
@@ -48,9 +54,15 @@ export class SweepStore {
     const all = await this.list();
     const found = ref === undefined ? all.slice(0, 1) : all.filter((s) => s.sweepId.startsWith(ref));
     if (found.length === 1) return found[0]!;
-    throw new ParamflowError('PF_BAD_REF', found.length === 0 ? `no sweep matches \`${ref ?? ''}\`` : `\`${ref}\` matches ${found.length} sweeps: ${found.map((s) => s.sweepId).join(', ')}`, {
-      location: { file: '<command line>' },
-      hint: '`paramflow runs --sweeps` lists the sweeps',
-    });
+    throw new ParamflowError(
+      'PF_BAD_REF',
+      found.length === 0
+        ? `no sweep matches \`${ref ?? ''}\``
+        : `\`${ref}\` matches ${found.length} sweeps: ${found.map((s) => s.sweepId).join(', ')}`,
+      {
+        location: { file: '<command line>' },
+        hint: '`paramflow runs --sweeps` lists the sweeps',
+      },
+    );
   }
 }

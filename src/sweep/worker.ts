@@ -42,7 +42,11 @@ export async function serveTrials(): Promise<number> {
 }
 
 /** `sharedLock`: a queue worker's cache-key locks across machines (see src/runner/shared-lock.ts); `reporter`: plain lines on stderr unless given. */
-export async function runTrial(task: TrialTask, signal: AbortSignal, extra: Pick<RunOptions, 'sharedLock' | 'reporter'> = {}): Promise<TrialOutcome> {
+export async function runTrial(
+  task: TrialTask,
+  signal: AbortSignal,
+  extra: Pick<RunOptions, 'sharedLock' | 'reporter'> = {},
+): Promise<TrialOutcome> {
   setCrashTrial(task.tag?.trial);
   try {
     const summary = await runPipeline({
@@ -58,7 +62,9 @@ export async function runTrial(task: TrialTask, signal: AbortSignal, extra: Pick
     });
     if (summary.status === 'FINISHED' && summary.runId) return { ok: true, runId: summary.runId };
     const err = summary.record?.error;
-    const message = err ? `${err.code}${err.stage ? ` in ${err.stage}` : ''}: ${err.message}` : `run ${summary.status.toLowerCase()}`;
+    const message = err
+      ? `${err.code}${err.stage ? ` in ${err.stage}` : ''}: ${err.message}`
+      : `run ${summary.status.toLowerCase()}`;
     return { ok: false, badInput: false, message, ...(summary.runId ? { runId: summary.runId } : {}) };
   } catch (e) {
     if (e instanceof ParamflowError) return { ok: false, badInput: e.exitCode === 2, message: formatError(e) };

@@ -15,7 +15,11 @@ export async function gitState(cwd: string): Promise<Environment['git']> {
     // Both at once: each is a process start (~15 ms), and neither needs the other.
     const [commit, status] = await Promise.all([
       run('git', ['rev-parse', 'HEAD'], { cwd, timeout: 5000 }),
-      run('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, timeout: 5000, maxBuffer: 64 * 1024 * 1024 }),
+      run('git', ['status', '--porcelain', '--untracked-files=no'], {
+        cwd,
+        timeout: 5000,
+        maxBuffer: 64 * 1024 * 1024,
+      }),
     ]);
     return { commit: commit.stdout.trim(), dirty: status.stdout.trim() !== '' };
   } catch {

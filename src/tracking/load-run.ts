@@ -54,10 +54,14 @@ export async function loadRun(ref: string, o: LoadRunOptions): Promise<LoadedRun
     const mlflowNext = MLFLOW_ID.test(ref) && !matchesLocally(ref, runs);
     if (!mlflowNext) return local(resolveRunRef(ref, runs), o.layout);
     if (!o.env.MLFLOW_TRACKING_URI) {
-      throw new ParamflowError('PF_BAD_REF', `no run id, run hash or stage key starts with \`${ref}\`, and no MLflow server is set to look for an MLflow run with that id`, {
-        location: { file: '<command line>' },
-        hint: 'set MLFLOW_TRACKING_URI to the server the run was logged to; `paramflow runs` lists the local runs',
-      });
+      throw new ParamflowError(
+        'PF_BAD_REF',
+        `no run id, run hash or stage key starts with \`${ref}\`, and no MLflow server is set to look for an MLflow run with that id`,
+        {
+          location: { file: '<command line>' },
+          hint: 'set MLFLOW_TRACKING_URI to the server the run was logged to; `paramflow runs` lists the local runs',
+        },
+      );
     }
   }
   return loadFromMlflow(forced ?? ref, store, o);
@@ -79,7 +83,12 @@ async function loadFromMlflow(id: string, store: RunStore, o: LoadRunOptions): P
     if (local) return { record: local, source: 'local', mlflow };
     const { record, pipelineYaml } = await downloadRunRecord(client, fetched);
     // Redacted like a local record: it may come from a paramflow that stored credentials.
-    return { record: redactDeep(record), source: 'mlflow', mlflow, ...(pipelineYaml !== undefined ? { pipelineYaml } : {}) };
+    return {
+      record: redactDeep(record),
+      source: 'mlflow',
+      mlflow,
+      ...(pipelineYaml !== undefined ? { pipelineYaml } : {}),
+    };
   } finally {
     if (!o.client) await client.close();
   }
@@ -90,9 +99,23 @@ async function local(record: RunRecord, layout: Layout): Promise<LoadedRun> {
   const s = await mlflowState(layout, record.runId);
   const refused = s.rejected > 0 ? { mlflowRefused: s.rejected } : {};
   if (!s.mlflowRunId) return { record, source: 'local', ...refused };
-  return { record, source: 'local', ...refused, mlflow: { runId: s.mlflowRunId, ...(s.experimentId ? { experimentId: s.experimentId } : {}), ...(s.url ? { url: s.url } : {}) } };
+  return {
+    record,
+    source: 'local',
+    ...refused,
+    mlflow: {
+      runId: s.mlflowRunId,
+      ...(s.experimentId ? { experimentId: s.experimentId } : {}),
+      ...(s.url ? { url: s.url } : {}),
+    },
+  };
 }
 
 function matchesLocally(ref: string, runs: readonly RunRecord[]): boolean {
-  return runs.some((r) => r.runId.startsWith(ref) || r.runHash.startsWith(ref) || Object.values(r.stages).some((s) => s.key.startsWith(ref)));
+  return runs.some(
+    (r) =>
+      r.runId.startsWith(ref) ||
+      r.runHash.startsWith(ref) ||
+      Object.values(r.stages).some((s) => s.key.startsWith(ref)),
+  );
 }

@@ -8,13 +8,27 @@ export function resolveRunRef(ref: string, runs: readonly RunRecord[]): RunRecor
   const newestFirst = [...runs].sort((a, b) => (a.runId < b.runId ? 1 : -1));
   const byId = newestFirst.filter((r) => r.runId.startsWith(ref));
   if (byId.length === 1) return byId[0]!;
-  if (byId.length > 1) throw ambiguous(ref, byId.map((r) => `run ${r.runId} (${r.pipeline.name}, ${r.status})`));
+  if (byId.length > 1)
+    throw ambiguous(
+      ref,
+      byId.map((r) => `run ${r.runId} (${r.pipeline.name}, ${r.status})`),
+    );
   const hashes = distinct(newestFirst.filter((r) => r.runHash.startsWith(ref)).map((r) => r.runHash));
   if (hashes.length === 1) return newestFirst.find((r) => r.runHash === hashes[0])!;
-  if (hashes.length > 1) throw ambiguous(ref, hashes.map((h) => `run hash ${h.slice(0, 16)}`));
-  const keys = distinct(newestFirst.flatMap((r) => Object.values(r.stages).map((s) => s.key)).filter((k) => k.startsWith(ref)));
+  if (hashes.length > 1)
+    throw ambiguous(
+      ref,
+      hashes.map((h) => `run hash ${h.slice(0, 16)}`),
+    );
+  const keys = distinct(
+    newestFirst.flatMap((r) => Object.values(r.stages).map((s) => s.key)).filter((k) => k.startsWith(ref)),
+  );
   if (keys.length === 1) return newestFirst.find((r) => Object.values(r.stages).some((s) => s.key === keys[0]))!;
-  if (keys.length > 1) throw ambiguous(ref, keys.map((k) => `stage key ${k.slice(0, 16)}`));
+  if (keys.length > 1)
+    throw ambiguous(
+      ref,
+      keys.map((k) => `stage key ${k.slice(0, 16)}`),
+    );
   throw badRef(ref, `no run id, run hash or stage key starts with \`${ref}\``);
 }
 
@@ -23,12 +37,19 @@ function distinct<T>(xs: T[]): T[] {
 }
 
 function ambiguous(ref: string, candidates: string[]): ParamflowError {
-  return new ParamflowError('PF_BAD_REF', `\`${ref}\` matches more than one thing:\n    ${candidates.slice(0, 10).join('\n    ')}`, {
-    location: { file: '<command line>' },
-    hint: 'type more characters of the id or hash',
-  });
+  return new ParamflowError(
+    'PF_BAD_REF',
+    `\`${ref}\` matches more than one thing:\n    ${candidates.slice(0, 10).join('\n    ')}`,
+    {
+      location: { file: '<command line>' },
+      hint: 'type more characters of the id or hash',
+    },
+  );
 }
 
 function badRef(ref: string, message: string): ParamflowError {
-  return new ParamflowError('PF_BAD_REF', message, { location: { file: '<command line>' }, hint: '`paramflow runs` lists recorded runs with their ids and hashes' });
+  return new ParamflowError('PF_BAD_REF', message, {
+    location: { file: '<command line>' },
+    hint: '`paramflow runs` lists recorded runs with their ids and hashes',
+  });
 }

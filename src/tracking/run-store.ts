@@ -27,7 +27,10 @@ export class RunStore {
     crashPoint('runstore-write');
     // Every byte checked and synced before the rename: a full disk fails with PF_STORAGE
     // and leaves the previous record, never a truncated run.json.
-    await writeFileAtomically(join(dir, 'run.json'), JSON.stringify(redactDeep(record), null, 2) + '\n', { doing: 'recording the run', fault: 'runstore-write' });
+    await writeFileAtomically(join(dir, 'run.json'), JSON.stringify(redactDeep(record), null, 2) + '\n', {
+      doing: 'recording the run',
+      fault: 'runstore-write',
+    });
   }
 
   async read(runId: string): Promise<RunRecord> {
@@ -53,7 +56,10 @@ export class RunStore {
   /** Readable runs, newest first, read one at a time (callers may stop early). */
   async *newestFirst(onBad?: (runId: string, err: unknown) => void): AsyncGenerator<RunRecord> {
     const ids = await readdir(this.layout.runsDir).catch(() => [] as string[]);
-    for (const id of ids.filter((n) => !n.startsWith('.')).sort().reverse()) {
+    for (const id of ids
+      .filter((n) => !n.startsWith('.'))
+      .sort()
+      .reverse()) {
       let record: RunRecord;
       try {
         record = await this.read(id);

@@ -58,7 +58,9 @@ export function asKilled(r: SweepRecord): SweepRecord {
     status: 'KILLED',
     trials: r.trials.map((t) => ({
       ...t,
-      replicates: t.replicates.map((x) => (x.status === 'pending' || x.status === 'running' ? { ...x, status: 'KILLED' as const, error } : x)),
+      replicates: t.replicates.map((x) =>
+        x.status === 'pending' || x.status === 'running' ? { ...x, status: 'KILLED' as const, error } : x,
+      ),
     })),
   };
 }

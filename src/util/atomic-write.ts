@@ -19,11 +19,20 @@ export async function writeAll(fh: FileHandle, bytes: Uint8Array, path: string, 
   if (short) {
     const { bytesWritten } = await fh.write(bytes, 0, bytes.length >> 1);
     off += bytesWritten;
-    throw Object.assign(new Error(`ENOSPC: no space left on device (injected after a short write), write '${path}'`), { code: 'ENOSPC', path, syscall: 'write' });
+    throw Object.assign(new Error(`ENOSPC: no space left on device (injected after a short write), write '${path}'`), {
+      code: 'ENOSPC',
+      path,
+      syscall: 'write',
+    });
   }
   while (off < bytes.length) {
     const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
-    if (bytesWritten <= 0) throw Object.assign(new Error(`ENOSPC: write made no progress, write '${path}'`), { code: 'ENOSPC', path, syscall: 'write' });
+    if (bytesWritten <= 0)
+      throw Object.assign(new Error(`ENOSPC: write made no progress, write '${path}'`), {
+        code: 'ENOSPC',
+        path,
+        syscall: 'write',
+      });
     off += bytesWritten;
   }
 }
@@ -38,7 +47,11 @@ export interface AtomicOptions {
 }
 
 /** Replaces `path` with `data` atomically; throws PF_STORAGE (naming `path`) and leaves the old file on any failure. */
-export async function writeFileAtomically(path: string, data: string | Uint8Array, options: AtomicOptions): Promise<void> {
+export async function writeFileAtomically(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicOptions,
+): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
@@ -47,7 +60,11 @@ export async function writeFileAtomically(path: string, data: string | Uint8Arra
       await writeAll(fh, bytes, path, options.fault !== undefined && faultPoint(options.fault, path));
       const { size } = await fh.stat();
       // Belt and braces: what is on disk is what was meant, before it replaces anything.
-      if (size !== bytes.length) throw Object.assign(new Error(`ENOSPC: ${size} of ${bytes.length} bytes written, write '${path}'`), { code: 'ENOSPC', path });
+      if (size !== bytes.length)
+        throw Object.assign(new Error(`ENOSPC: ${size} of ${bytes.length} bytes written, write '${path}'`), {
+          code: 'ENOSPC',
+          path,
+        });
       if (options.fsync !== false) await fh.sync();
     } finally {
       await fh.close();
@@ -58,9 +75,12 @@ export async function writeFileAtomically(path: string, data: string | Uint8Arra
     const e = withPath(err, path) as NodeJS.ErrnoException;
     // A temp file's name would mislead: the file the user cares about is `path`.
     if (e.path === tmp) e.path = path;
-    throw storageError(e, options.doing, path) ?? new ParamflowError('PF_STORAGE', `cannot write ${path}: ${e.message} while ${options.doing}`, {
-      hint: `check that ${dirname(path)} exists and is writable and the disk has space, then run again`,
-      cause: err,
-    });
+    throw (
+      storageError(e, options.doing, path) ??
+      new ParamflowError('PF_STORAGE', `cannot write ${path}: ${e.message} while ${options.doing}`, {
+        hint: `check that ${dirname(path)} exists and is writable and the disk has space, then run again`,
+        cause: err,
+      })
+    );
   }
 }

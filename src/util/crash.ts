@@ -41,7 +41,12 @@ function spec(): CrashSpec | null {
   if (!raw) return (parsed = null);
   const m = /^([a-z-]+)(?::([^@]+))?(?:@(\d+))?$/.exec(raw);
   if (!m) throw new Error(`PARAMFLOW_CRASH_AT=${raw}: expected <point>[:<stage>][@<n>]`);
-  parsed = { point: m[1]!, ...(m[2] ? { stage: m[2] } : {}), n: m[3] ? Number(m[3]) : 1, ...(process.env.PARAMFLOW_CRASH_TRIAL ? { trial: process.env.PARAMFLOW_CRASH_TRIAL } : {}) };
+  parsed = {
+    point: m[1]!,
+    ...(m[2] ? { stage: m[2] } : {}),
+    n: m[3] ? Number(m[3]) : 1,
+    ...(process.env.PARAMFLOW_CRASH_TRIAL ? { trial: process.env.PARAMFLOW_CRASH_TRIAL } : {}),
+  };
   return parsed;
 }
 
@@ -54,7 +59,13 @@ function die(): never {
 /** Counts a visit to `point`; crashes on the configured visit, after `last` (a partial write to leave behind). */
 export function crashPoint(point: string, stage?: string, last?: () => void): void {
   const s = spec();
-  if (!s || s.point !== point || (s.stage !== undefined && s.stage !== stage) || (s.trial !== undefined && s.trial !== currentTrial)) return;
+  if (
+    !s ||
+    s.point !== point ||
+    (s.stage !== undefined && s.stage !== stage) ||
+    (s.trial !== undefined && s.trial !== currentTrial)
+  )
+    return;
   const seen = (counts.get(point) ?? 0) + 1;
   counts.set(point, seen);
   if (seen >= s.n) {
@@ -94,5 +105,9 @@ export function faultPoint(point: string, path: string): boolean {
   faultCounts.set(point, seen);
   if (seen !== faultSpec.n) return false;
   if (faultSpec.code === 'SHORT') return true;
-  throw Object.assign(new Error(`${faultSpec.code}: injected fault, write '${path}'`), { code: faultSpec.code, path, syscall: 'write' });
+  throw Object.assign(new Error(`${faultSpec.code}: injected fault, write '${path}'`), {
+    code: faultSpec.code,
+    path,
+    syscall: 'write',
+  });
 }

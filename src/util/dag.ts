@@ -9,7 +9,10 @@ export interface DagNode {
  * Stages in dependency order (ties kept in file order). A cycle is an error naming
  * the whole loop, located at the first stage in it.
  */
-export function topologicalOrder<T extends DagNode>(nodes: readonly T[], locate: (stage: string) => SourceLocation): T[] {
+export function topologicalOrder<T extends DagNode>(
+  nodes: readonly T[],
+  locate: (stage: string) => SourceLocation,
+): T[] {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const state = new Map<string, 'visiting' | 'done'>();
   const order: T[] = [];

@@ -3,7 +3,10 @@ import { closest, distance } from 'fastest-levenshtein';
 /** A hint for a name that is not one of `options`: the closest one when it looks like a typo, else the list. */
 export function didYouMean(value: string, options: readonly string[]): string {
   if (options.length === 0) return '';
-  const guess = closest(value.toLowerCase(), options.map((o) => o.toLowerCase()));
+  const guess = closest(
+    value.toLowerCase(),
+    options.map((o) => o.toLowerCase()),
+  );
   const match = options.find((o) => o.toLowerCase() === guess);
   const list = options.map((o) => `\`${o}\``).join(', ');
   return match && similar(value, match) ? `did you mean \`${match}\`? (one of ${list})` : `expected one of ${list}`;

@@ -17,13 +17,22 @@ interface EnvVar {
 }
 
 const flag: EnvVar = { expects: '0 or 1', ok: (v) => v === '0' || v === '1' };
-const positiveInt: EnvVar = { expects: 'a whole number ≥ 1', ok: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number.isSafeInteger(Number(v)) };
+const positiveInt: EnvVar = {
+  expects: 'a whole number ≥ 1',
+  ok: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number.isSafeInteger(Number(v)),
+};
 const anyText: EnvVar = { expects: 'any text', ok: () => true };
 
 export const ENV_VARS = {
-  PARAMFLOW_CHECKPOINT_SECONDS: { expects: 'a number of seconds ≥ 0 (0: a checkpoint every epoch)', ok: (v) => /^\s*\d+(\.\d+)?\s*$/.test(v) && Number.isFinite(Number(v)) },
+  PARAMFLOW_CHECKPOINT_SECONDS: {
+    expects: 'a number of seconds ≥ 0 (0: a checkpoint every epoch)',
+    ok: (v) => /^\s*\d+(\.\d+)?\s*$/.test(v) && Number.isFinite(Number(v)),
+  },
   PARAMFLOW_BLAS_THREADS: positiveInt,
-  PARAMFLOW_GEMM_KERNEL: { expects: 'one of avx512, avx2, neon, scalar (whether this CPU runs it is checked when the addon loads)', ok: (v) => ['avx512', 'avx2', 'neon', 'scalar'].includes(v) },
+  PARAMFLOW_GEMM_KERNEL: {
+    expects: 'one of avx512, avx2, neon, scalar (whether this CPU runs it is checked when the addon loads)',
+    ok: (v) => ['avx512', 'avx2', 'neon', 'scalar'].includes(v),
+  },
   PARAMFLOW_FUSED: flag,
   PARAMFLOW_NO_NATIVE: flag,
   PARAMFLOW_PROFILE: flag,
@@ -45,10 +54,14 @@ export function envValue(name: EnvVarName, env: NodeJS.ProcessEnv = process.env)
   if (!raw) return undefined;
   const spec: EnvVar = ENV_VARS[name];
   if (!spec.ok(raw)) {
-    throw new ParamflowError('PF_BAD_FLAG', `${name} must be ${spec.expects}, not ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`, {
-      location: { file: name },
-      hint: `set ${name} to ${spec.expects}, or unset it for the default`,
-    });
+    throw new ParamflowError(
+      'PF_BAD_FLAG',
+      `${name} must be ${spec.expects}, not ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`,
+      {
+        location: { file: name },
+        hint: `set ${name} to ${spec.expects}, or unset it for the default`,
+      },
+    );
   }
   return raw;
 }

@@ -25,7 +25,10 @@ const SECRET_PARAM = new RegExp(String.raw`([?&;#]${PARAM_NAME})=([^&#\s"'\`<>]*
 const AUTH_SCHEME = /\b(Bearer(\s+)[A-Za-z0-9._~+/=-]{6,}|Basic(\s+)(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{4,}={0,2})/g;
 // `name=value` / `name: value` where the name is secret-like: `--set tracking.token=…`,
 // `MLFLOW_TRACKING_PASSWORD=…`, `authorization: …`. The value runs to whitespace or a quote.
-const SECRET_PAIR = new RegExp(String.raw`(^|[\s,{(\`"'])(${PAIR_NAME})(\s*[=:]\s*)(?!\*\*\*|Bearer\s|Basic\s)([^\s,}\`"']+)`, 'gim');
+const SECRET_PAIR = new RegExp(
+  String.raw`(^|[\s,{(\`"'])(${PAIR_NAME})(\s*[=:]\s*)(?!\*\*\*|Bearer\s|Basic\s)([^\s,}\`"']+)`,
+  'gim',
+);
 
 const SECRET_KEY = new RegExp(String.raw`^${PAIR_NAME}$`, 'i');
 
@@ -36,7 +39,9 @@ export function redactSecrets(text: string): string {
     .replace(USER_INFO, (_m, scheme: string) => `${scheme}${REDACTED}@`)
     .replace(SECRET_PARAM, (_m, name: string, value: string) => (value === '' ? `${name}=` : `${name}=${REDACTED}`))
     .replace(AUTH_SCHEME, (m: string) => `${m.startsWith('Bearer') ? 'Bearer' : 'Basic'} ${REDACTED}`)
-    .replace(SECRET_PAIR, (m, lead: string, name: string, sep: string, value: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? m : `${lead}${name}${sep}${REDACTED}`));
+    .replace(SECRET_PAIR, (m, lead: string, name: string, sep: string, value: string) =>
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? m : `${lead}${name}${sep}${REDACTED}`,
+    );
 }
 
 /** Every string inside `value` (object keys kept) redacted: for records and JSON output. */
@@ -44,7 +49,12 @@ export function redactDeep<T>(value: T): T {
   if (typeof value === 'string') return redactSecrets(value) as T;
   if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number') ? REDACTED : redactDeep(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number') ? REDACTED : redactDeep(v),
+      ]),
+    ) as T;
   }
   return value;
 }

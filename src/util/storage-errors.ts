@@ -20,10 +20,14 @@ export function storageError(err: unknown, doing: string, path?: string): Paramf
   if (!isStorageFault(err)) return undefined;
   const where = err.path ?? path ?? '(unknown path)';
   if (FULL.has(err.code!)) {
-    return new ParamflowError('PF_STORAGE', `no space left on the device holding ${where} (${err.code}) while ${doing}`, {
-      hint: 'free some space (`paramflow cache gc --keep N` removes cache entries old runs used), then run again: what was stored before is intact',
-      cause: err,
-    });
+    return new ParamflowError(
+      'PF_STORAGE',
+      `no space left on the device holding ${where} (${err.code}) while ${doing}`,
+      {
+        hint: 'free some space (`paramflow cache gc --keep N` removes cache entries old runs used), then run again: what was stored before is intact',
+        cause: err,
+      },
+    );
   }
   const why = err.code === 'EROFS' ? 'the file system is read-only' : 'permission denied';
   return new ParamflowError('PF_STORAGE', `cannot write ${where}: ${why} (${err.code}) while ${doing}`, {
@@ -34,7 +38,8 @@ export function storageError(err: unknown, doing: string, path?: string): Paramf
 
 /** Adds `path` to an error thrown while writing it (a write on a file handle names no path). */
 export function withPath(err: unknown, path: string): unknown {
-  if (err && typeof err === 'object' && !(err as NodeJS.ErrnoException).path) (err as NodeJS.ErrnoException).path = path;
+  if (err && typeof err === 'object' && !(err as NodeJS.ErrnoException).path)
+    (err as NodeJS.ErrnoException).path = path;
   return err;
 }
 
@@ -51,7 +56,10 @@ export async function ensureDir(dir: string, doing: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       let missing = dir;
       while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
-      real = await mkdir(missing).then(() => err, (e: unknown) => e);
+      real = await mkdir(missing).then(
+        () => err,
+        (e: unknown) => e,
+      );
     }
     throw storageError(real, doing, dir) ?? real;
   }

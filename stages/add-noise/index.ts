@@ -2,7 +2,13 @@ import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray, requireArray } from '../../src/stage/ndarray.js';
 import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
 import { deriveSeed, Rng } from '../../src/stage/random.js';
-import { defineStage, type NdArray, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
+import {
+  defineStage,
+  type NdArray,
+  type StageContext,
+  type StageInputs,
+  type StageResult,
+} from '../../src/stage/types.js';
 import { addGaussian, addOutliers, applyPoisson, rms } from './noise.js';
 
 /** The validated `with:` of add-noise; every key is optional and absent means off. */
@@ -90,7 +96,13 @@ async function jitterX(X: FloatArray, sigma: number, rng: Rng, turns: EventLoopT
   return out;
 }
 
-async function noisyY(Y: FloatArray, p: AddNoiseParams, rngs: Record<Stream, Rng>, ctx: StageContext, turns: EventLoopTurns): Promise<FloatArray> {
+async function noisyY(
+  Y: FloatArray,
+  p: AddNoiseParams,
+  rngs: Record<Stream, Rng>,
+  ctx: StageContext,
+  turns: EventLoopTurns,
+): Promise<FloatArray> {
   const [n = 0, points = 0] = Y.shape;
   const out = ndarray(Y.dtype, Y.shape);
   const y = new Float64Array(points);

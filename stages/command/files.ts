@@ -24,7 +24,10 @@ export async function writeArtifact(path: string, a: Artifact): Promise<void> {
 /** Reads a declared output back; a missing or unreadable one is an error naming it. */
 export async function readOutput(stage: string, command: string, path: string, o: OutputSpec): Promise<Artifact> {
   const fail = (what: string, hint: string, cause?: unknown) =>
-    new ParamflowError('PF_STAGE_FAILED', `stage ${stage}: command \`${command}\` ${what}`, { hint, ...(cause ? { cause } : {}) });
+    new ParamflowError('PF_STAGE_FAILED', `stage ${stage}: command \`${command}\` ${what}`, {
+      hint,
+      ...(cause ? { cause } : {}),
+    });
   const info = await stat(path).catch(() => undefined);
   const want = o.kind === 'folder' ? 'folder' : 'file';
   if (!info || (o.kind === 'folder' ? !info.isDirectory() : !info.isFile())) {
@@ -41,7 +44,9 @@ export async function readOutput(stage: string, command: string, path: string, o
   } catch (err) {
     throw fail(
       `wrote output \`${o.name}\` that is not ${o.kind === 'ndarray' ? 'a readable .npy' : 'valid JSON'}: ${(err as Error).message}`,
-      o.kind === 'ndarray' ? 'save it with numpy.save as float32, float64 or int32 (C order)' : 'write it with json.dump',
+      o.kind === 'ndarray'
+        ? 'save it with numpy.save as float32, float64 or int32 (C order)'
+        : 'write it with json.dump',
       err,
     );
   }
@@ -80,7 +85,8 @@ export async function readMetrics(stage: string, file: string): Promise<Record<s
   const out: Record<string, number> = {};
   const walk = (v: unknown, key: string): void => {
     if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
-    else if (typeof v === 'object' && v !== null && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) walk(x, key ? `${key}.${k}` : k);
+    else if (typeof v === 'object' && v !== null && !Array.isArray(v))
+      for (const [k, x] of Object.entries(v)) walk(x, key ? `${key}.${k}` : k);
     else throw bad(`holds ${JSON.stringify(v)} at \`${key || '(top level)'}\`, not a finite number`);
   };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('is not a mapping');
@@ -92,7 +98,8 @@ export async function readMetrics(stage: string, file: string): Promise<Record<s
 export async function readPlots(dir: string, declared: ReadonlySet<string>): Promise<Record<string, Uint8Array>> {
   const files: Record<string, Uint8Array> = {};
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.isFile() && /\.(png|svg)$/i.test(e.name) && !declared.has(e.name)) files[e.name] = await readFile(join(dir, e.name));
+    if (e.isFile() && /\.(png|svg)$/i.test(e.name) && !declared.has(e.name))
+      files[e.name] = await readFile(join(dir, e.name));
   }
   return files;
 }

@@ -1,7 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ParamflowError } from '../../src/util/errors.js';
-import { defineStage, type Artifact, type OutputSpec, type ParamProblem, type StageContext, type StageInputs, type StagePorts, type StageResult } from '../../src/stage/types.js';
+import {
+  defineStage,
+  type Artifact,
+  type OutputSpec,
+  type ParamProblem,
+  type StageContext,
+  type StageInputs,
+  type StagePorts,
+  type StageResult,
+} from '../../src/stage/types.js';
 import { artifactPath, envName, readMetrics, readOutput, readPlots, writeArtifact } from './files.js';
 import type { ProcessOutcome } from './process.js';
 import type { StartRecord } from './supervise.js';
@@ -41,13 +50,23 @@ function checkCommand(params: CommandParams): ParamProblem[] {
   try {
     words = parseRun(params.run, params.shell);
   } catch (err) {
-    return [{ pointer: '/run', message: `run: ${(err as Error).message}`, hint: 'quote words with spaces, or write run as a list of words' }];
+    return [
+      {
+        pointer: '/run',
+        message: `run: ${(err as Error).message}`,
+        hint: 'quote words with spaces, or write run as a list of words',
+      },
+    ];
   }
   const outputs = declaredOutputs(params);
   const names = outputs.map((o) => o.name);
   for (const [i, o] of outputs.entries()) {
     if (RESERVED.includes(o.name) || ['manifest', 'COMPLETE'].includes(o.name)) {
-      problems.push({ pointer: `/outputs/${i}`, message: `output name \`${o.name}\` is reserved`, hint: 'metrics.json and PNGs in {out} become the stage\'s metrics and plots by themselves; rename the output' });
+      problems.push({
+        pointer: `/outputs/${i}`,
+        message: `output name \`${o.name}\` is reserved`,
+        hint: "metrics.json and PNGs in {out} become the stage's metrics and plots by themselves; rename the output",
+      });
     } else if (names.indexOf(o.name) !== i) {
       problems.push({ pointer: `/outputs/${i}`, message: `output \`${o.name}\` is declared twice`, hint: 'keep one' });
     }
@@ -57,11 +76,17 @@ function checkCommand(params: CommandParams): ParamProblem[] {
       problems.push({
         pointer: '/run',
         message: `run refers to ${p.text}, which is not a declared output`,
-        hint: names.length ? `declared outputs: ${names.map((n) => `\`${n}\``).join(', ')}; add it to outputs` : `declare it: outputs: [${p.path[0]}]`,
+        hint: names.length
+          ? `declared outputs: ${names.map((n) => `\`${n}\``).join(', ')}; add it to outputs`
+          : `declare it: outputs: [${p.path[0]}]`,
       });
     }
     if (p.kind === 'params' && p.path.length > 0 && lookup(params.params, p.path) === undefined) {
-      problems.push({ pointer: '/run', message: `run refers to ${p.text}, which is not set under params`, hint: `add it: params: { ${p.path.join('.')}: … }` });
+      problems.push({
+        pointer: '/run',
+        message: `run refers to ${p.text}, which is not set under params`,
+        hint: `add it: params: { ${p.path.join('.')}: … }`,
+      });
     }
   }
   return problems;
@@ -69,9 +94,22 @@ function checkCommand(params: CommandParams): ParamProblem[] {
 
 function ports(params: CommandParams): StagePorts {
   const words = parseRun(params.run, params.shell);
-  const inputs = [...new Set(placeholders(words).filter((p) => p.kind === 'inputs').map((p) => p.path.join('.')))];
-  const scripts = words.flatMap((parts) => (parts.length === 1 && typeof parts[0] === 'string' && SCRIPT.test(parts[0]) ? [parts[0]] : []));
-  return { inputs, outputs: declaredOutputs(params), files: [...params.deps], ...(scripts.length ? { optionalFiles: scripts } : {}) };
+  const inputs = [
+    ...new Set(
+      placeholders(words)
+        .filter((p) => p.kind === 'inputs')
+        .map((p) => p.path.join('.')),
+    ),
+  ];
+  const scripts = words.flatMap((parts) =>
+    parts.length === 1 && typeof parts[0] === 'string' && SCRIPT.test(parts[0]) ? [parts[0]] : [],
+  );
+  return {
+    inputs,
+    outputs: declaredOutputs(params),
+    files: [...params.deps],
+    ...(scripts.length ? { optionalFiles: scripts } : {}),
+  };
 }
 
 /** External programs as stages: `uses: command` with `run`, `outputs`, `deps` under `with:`. */
@@ -119,7 +157,8 @@ async function runCommand(inputs: StageInputs, params: CommandParams, ctx: Stage
   const argv = words.map((w, i) => {
     const word = render(w, value, params.shell ? shellQuote : undefined);
     if (i === 0 && interpreter && !params.shell && PYTHON.test(word)) return interpreter;
-    if (i === 0 && interpreter && params.shell) return word.replace(/^python(3(\.\d+)?)?(?=\s|$)/, shellQuote(interpreter));
+    if (i === 0 && interpreter && params.shell)
+      return word.replace(/^python(3(\.\d+)?)?(?=\s|$)/, shellQuote(interpreter));
     return word;
   });
   // Shown (log, errors) with project-relative paths: the absolute scratch paths are noise.
@@ -150,14 +189,17 @@ async function runCommand(inputs: StageInputs, params: CommandParams, ctx: Stage
       ...Object.fromEntries([...inputPaths].map(([n, p]) => [`PARAMFLOW_INPUT_${envName(n)}`, p])),
       ...Object.fromEntries([...outputPaths].map(([n, p]) => [`PARAMFLOW_OUTPUT_${envName(n)}`, p])),
       ...Object.fromEntries(
-        Object.entries(params.params).flatMap(([k, v]) => (v !== null && typeof v !== 'object' ? [[`PARAMFLOW_PARAM_${envName(k)}`, String(v)]] : [])),
+        Object.entries(params.params).flatMap(([k, v]) =>
+          v !== null && typeof v !== 'object' ? [[`PARAMFLOW_PARAM_${envName(k)}`, String(v)]] : [],
+        ),
       ),
     },
     onLine: (stream, line) => ctx.log(stream === 'stderr' ? `[stderr] ${line}` : line),
   });
   await recorded;
   ctx.signal.throwIfAborted();
-  if (outcome.startError || outcome.timedOut || outcome.exitCode !== 0) throw commandFailed(ctx.stage, shown, outcome, params);
+  if (outcome.startError || outcome.timedOut || outcome.exitCode !== 0)
+    throw commandFailed(ctx.stage, shown, outcome, params);
 
   const artifacts: Record<string, Artifact> = {};
   for (const o of outputs) artifacts[o.name] = await readOutput(ctx.stage, shown, outputPaths.get(o.name)!, o);
@@ -182,7 +224,10 @@ async function endEarlierStart(ctx: StageContext, supervise: typeof import('./su
     return;
   }
   const killed = await supervise.endLeftovers(start);
-  if (killed.length > 0) ctx.log(`ended ${killed.length} process(es) left running by an earlier, killed run of this stage (pid ${killed.join(', ')})`);
+  if (killed.length > 0)
+    ctx.log(
+      `ended ${killed.length} process(es) left running by an earlier, killed run of this stage (pid ${killed.join(', ')})`,
+    );
 }
 
 function commandFailed(stage: string, shown: string, o: ProcessOutcome, params: CommandParams): ParamflowError {
@@ -204,5 +249,8 @@ function commandFailed(stage: string, shown: string, o: ProcessOutcome, params: 
 }
 
 function lookup(obj: Record<string, unknown>, path: readonly string[]): unknown {
-  return path.reduce<unknown>((o, k) => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined), obj);
+  return path.reduce<unknown>(
+    (o, k) => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined),
+    obj,
+  );
 }

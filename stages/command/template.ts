@@ -84,7 +84,11 @@ export function placeholders(words: readonly Part[][]): Placeholder[] {
 }
 
 /** A word with its placeholders replaced (`quote` wraps substituted values, for a shell). */
-export function render(parts: readonly Part[], value: (p: Placeholder) => string, quote: (s: string) => string = (s) => s): string {
+export function render(
+  parts: readonly Part[],
+  value: (p: Placeholder) => string,
+  quote: (s: string) => string = (s) => s,
+): string {
   return parts.map((p) => (typeof p === 'string' ? p : quote(value(p)))).join('');
 }
 

@@ -41,7 +41,10 @@ export function targetErrors(pred: Matrix, truth: Matrix): TargetErrors[] {
 }
 
 /** A fold's metrics under their tracking keys: `rmse.<target>`, `mae.<target>`, `r2.<target>`, `bias.<target>`. */
-export function foldMetricRecord(errors: readonly TargetErrors[], targetNames: readonly string[]): Record<string, number> {
+export function foldMetricRecord(
+  errors: readonly TargetErrors[],
+  targetNames: readonly string[],
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of ERROR_METRICS) {
     errors.forEach((e, c) => {

@@ -38,14 +38,25 @@ export function predVsTrueSpec(input: ScatterInput): TopLevelSpec {
     const [lo, hi] = paddedExtent(points.flatMap((q) => [q.t, q.p]));
     const scale = { domain: [lo, hi], nice: false, zero: false };
     return {
-      title: { text: name, subtitle: `RMSE ${fmt(input.summary[`rmse.${name}.mean`])} · R² ${fmt(input.summary[`r2.${name}.mean`])}` },
+      title: {
+        text: name,
+        subtitle: `RMSE ${fmt(input.summary[`rmse.${name}.mean`])} · R² ${fmt(input.summary[`r2.${name}.mean`])}`,
+      },
       width: PANEL,
       height: PANEL,
       layer: [
         {
-          data: { values: [{ t: lo, p: lo }, { t: hi, p: hi }] },
+          data: {
+            values: [
+              { t: lo, p: lo },
+              { t: hi, p: hi },
+            ],
+          },
           mark: { type: 'line' as const, color: GUIDE, strokeDash: [5, 4], strokeWidth: 1.5 },
-          encoding: { x: { field: 't', type: 'quantitative' as const, scale }, y: { field: 'p', type: 'quantitative' as const, scale } },
+          encoding: {
+            x: { field: 't', type: 'quantitative' as const, scale },
+            y: { field: 'p', type: 'quantitative' as const, scale },
+          },
         },
         {
           data: { values: points },
@@ -73,7 +84,10 @@ export function residualsSpec(input: ScatterInput): TopLevelSpec {
   const panels = input.targetNames.map((name, c) => {
     const points = samplePoints(input, c).map((q) => ({ t: q.t, r: q.p - q.t, set: q.set }));
     return {
-      title: { text: name, subtitle: `bias ${fmt(input.summary[`bias.${name}.mean`])} · MAE ${fmt(input.summary[`mae.${name}.mean`])}` },
+      title: {
+        text: name,
+        subtitle: `bias ${fmt(input.summary[`bias.${name}.mean`])} · MAE ${fmt(input.summary[`mae.${name}.mean`])}`,
+      },
       width: PANEL,
       height: PANEL,
       layer: [
@@ -126,8 +140,18 @@ export function learningCurvesSpec(history: readonly FoldHistory[]): TopLevelSpe
         mark: { type: 'line' as const, strokeWidth: 1.5 },
         encoding: {
           x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch' },
-          y: { field: 'value', type: 'quantitative' as const, title: 'loss', scale: log ? { type: 'log' as const, nice: false } : { zero: false } },
-          color: { field: 'curve', type: 'nominal' as const, title: null, scale: { domain: ['loss', 'val_loss'], range: [BLUE, ORANGE] } },
+          y: {
+            field: 'value',
+            type: 'quantitative' as const,
+            title: 'loss',
+            scale: log ? { type: 'log' as const, nice: false } : { zero: false },
+          },
+          color: {
+            field: 'curve',
+            type: 'nominal' as const,
+            title: null,
+            scale: { domain: ['loss', 'val_loss'], range: [BLUE, ORANGE] },
+          },
         },
       },
       {
@@ -170,7 +194,14 @@ function hasHoldout(input: ScatterInput): boolean {
 /** Holdout points in their own colour (and a legend) only when there is a holdout. */
 function colorBySet(input: ScatterInput) {
   if (!hasHoldout(input)) return {};
-  return { color: { field: 'set', type: 'nominal' as const, title: null, scale: { domain: [SET_CV, SET_HOLDOUT], range: [BLUE, ORANGE] } } };
+  return {
+    color: {
+      field: 'set',
+      type: 'nominal' as const,
+      title: null,
+      scale: { domain: [SET_CV, SET_HOLDOUT], range: [BLUE, ORANGE] },
+    },
+  };
 }
 
 function pointMark() {
@@ -181,7 +212,9 @@ function pointMark() {
 function subtitleOf(input: ScatterInput): string {
   const n = input.folds.data.length;
   const shown = sampleRows(n).length;
-  const what = hasHoldout(input) ? 'out-of-fold predictions; holdout: mean of the fold models' : 'out-of-fold predictions';
+  const what = hasHoldout(input)
+    ? 'out-of-fold predictions; holdout: mean of the fold models'
+    : 'out-of-fold predictions';
   return shown < n ? `${what} · ${shown} of ${n} datasets shown` : what;
 }
 

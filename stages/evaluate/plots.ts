@@ -20,7 +20,10 @@ export async function renderPlots(
 ): Promise<Record<string, Uint8Array>> {
   const r = await loadRenderers();
   const fonts = textRenders(r);
-  if (!fonts) log('evaluate: no fonts found on this machine: the PNG plots have no text (the SVG plots do); install a font package such as fonts-dejavu-core');
+  if (!fonts)
+    log(
+      'evaluate: no fonts found on this machine: the PNG plots have no text (the SVG plots do); install a font package such as fonts-dejavu-core',
+    );
   const specs: [string, TopLevelSpec][] = [
     ['pred-vs-true', predVsTrueSpec(scatter)],
     ['residuals', residualsSpec(scatter)],
@@ -44,11 +47,13 @@ export async function renderFigure(spec: TopLevelSpec): Promise<{ svg: string; p
 let renderers: Promise<Renderers> | undefined;
 
 function loadRenderers(): Promise<Renderers> {
-  renderers ??= Promise.all([import('vega-lite'), import('vega'), import('@resvg/resvg-js')]).then(([vl, vega, resvg]) => ({
-    compile: vl.compile,
-    vega,
-    Resvg: resvg.Resvg,
-  }));
+  renderers ??= Promise.all([import('vega-lite'), import('vega'), import('@resvg/resvg-js')]).then(
+    ([vl, vega, resvg]) => ({
+      compile: vl.compile,
+      vega,
+      Resvg: resvg.Resvg,
+    }),
+  );
   return renderers;
 }
 
@@ -67,14 +72,18 @@ async function toSvg(r: Renderers, spec: TopLevelSpec): Promise<string> {
  * most of the bytes of a scatter's SVG and invisible at any zoom a plot is read at.
  */
 export function compactSvg(svg: string): string {
-  return svg.replace(/translate\(([-\d.e]+),([-\d.e]+)\)/g, (_, x: string, y: string) => `translate(${round1(x)},${round1(y)})`);
+  return svg.replace(
+    /translate\(([-\d.e]+),([-\d.e]+)\)/g,
+    (_, x: string, y: string) => `translate(${round1(x)},${round1(y)})`,
+  );
 }
 
 function round1(v: string): number {
   return Math.round(Number(v) * 10) / 10;
 }
 
-const SVG_HEAD = /^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)" viewBox="[^"]*"><rect width="[\d.]+" height="[\d.]+" fill="white"\/>/;
+const SVG_HEAD =
+  /^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)" viewBox="[^"]*"><rect width="[\d.]+" height="[\d.]+" fill="white"\/>/;
 const MARGIN = 8;
 
 /**
@@ -89,7 +98,10 @@ function renderChart(r: Renderers, svg: string, fonts: boolean): { svg: string; 
   const [all, attrs, width, height] = head;
   const body = svg.slice(all.length);
   // Measured without vega's white background rect (it would span the whole canvas); resvg paints it back.
-  const resvg = new r.Resvg(`<svg${attrs} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${body}`, { ...resvgOptions(), background: 'white' });
+  const resvg = new r.Resvg(
+    `<svg${attrs} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${body}`,
+    { ...resvgOptions(), background: 'white' },
+  );
   const box = resvg.getBBox();
   if (!box) return { svg, png: pngOf(new r.Resvg(svg, resvgOptions())) };
   const x = Math.floor(box.x - MARGIN);
@@ -121,7 +133,8 @@ function textRenders(r: Renderers): boolean {
 }
 
 function probeText(r: Renderers): boolean {
-  const probe = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><text x="2" y="15" font-size="14" font-family="sans-serif">Ag</text></svg>';
+  const probe =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><text x="2" y="15" font-size="14" font-family="sans-serif">Ag</text></svg>';
   const pixels = new r.Resvg(probe, resvgOptions()).render().pixels;
   for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) return true;
   return false;

@@ -36,9 +36,13 @@ export async function predictOutOfFold(
   for (let fold = 0; fold < foldCount; fold++) {
     const { validation } = foldIndices(input.folds, fold);
     if (validation.length === 0 && !input.measured) {
-      throw new ParamflowError('PF_STAGE_FAILED', `fold ${fold} has no validation datasets (folds has ${foldCount} folds)`, {
-        hint: 'fold ids must run 0…k-1 without gaps: use the folds output of split-folds',
-      });
+      throw new ParamflowError(
+        'PF_STAGE_FAILED',
+        `fold ${fold} has no validation datasets (folds has ${foldCount} folds)`,
+        {
+          hint: 'fold ids must run 0…k-1 without gaps: use the folds output of split-folds',
+        },
+      );
     }
     if (!input.measured) folds.push({ fold, validation });
     const model = await modelFromFiles(rt, foldModelFiles(input.model.files, fold));
@@ -46,7 +50,9 @@ export async function predictOutOfFold(
       checkModelShape(model, fold, 2 * (input.X.shape[1] ?? 0), k);
       const scaler = input.scalers.folds[fold]!;
       const rows = concatRows(validation, holdout);
-      const out = await predictRows(rt, model, scaler, input, rows, batchSize, ctx, (m) => ctx.progress((done += m), total, 'datasets'));
+      const out = await predictRows(rt, model, scaler, input, rows, batchSize, ctx, (m) =>
+        ctx.progress((done += m), total, 'datasets'),
+      );
       for (let r = 0; r < validation.length; r++) {
         predictions.data.set(out.subarray(r * k, (r + 1) * k), validation[r]! * k);
       }
@@ -91,8 +97,14 @@ async function predictRows(
 function checkModelShape(model: LayersModel, fold: number, features: number, k: number): void {
   const [input] = model.inputs;
   const [output] = model.outputs;
-  if (model.inputs.length !== 1 || model.outputs.length !== 1 || input?.shape.at(-1) !== features || output?.shape.at(-1) !== k) {
-    const shapes = (ts: typeof model.inputs) => ts.map((t) => `[${t.shape.map((d) => d ?? 'batch').join(', ')}]`).join(' and ');
+  if (
+    model.inputs.length !== 1 ||
+    model.outputs.length !== 1 ||
+    input?.shape.at(-1) !== features ||
+    output?.shape.at(-1) !== k
+  ) {
+    const shapes = (ts: typeof model.inputs) =>
+      ts.map((t) => `[${t.shape.map((d) => d ?? 'batch').join(', ')}]`).join(' and ');
     throw new ParamflowError(
       'PF_STAGE_FAILED',
       `the model of fold ${fold} takes ${shapes(model.inputs)} and gives ${shapes(model.outputs)}, but the data has ${features} inputs per dataset (2 × points) and ${k} targets`,

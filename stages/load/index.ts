@@ -5,7 +5,13 @@ import { ParamflowError } from '../../src/util/errors.js';
 import { decodeNpy } from '../../src/format/npy.js';
 import type { Curves } from '../../src/predict/read-curves.js';
 import { ndarray } from '../../src/stage/ndarray.js';
-import { defineStage, type NdArray, type OutputSpec, type ParamProblem, type StageResult } from '../../src/stage/types.js';
+import {
+  defineStage,
+  type NdArray,
+  type OutputSpec,
+  type ParamProblem,
+  type StageResult,
+} from '../../src/stage/types.js';
 
 export interface LoadParams {
   curves: string;
@@ -34,7 +40,10 @@ export async function loadData(params: LoadParams): Promise<LoadedData> {
   const n = curves.y.length;
   const points = curves.y[0]?.length ?? 0;
   if (curves.y.some((y) => y.length !== points)) {
-    throw new ParamflowError('PF_BAD_DATA', 'the curves have different numbers of points', { location: { file: params.curves }, hint: 'resample them onto one number of points' });
+    throw new ParamflowError('PF_BAD_DATA', 'the curves have different numbers of points', {
+      location: { file: params.curves },
+      hint: 'resample them onto one number of points',
+    });
   }
   const X = ndarray(params.dtype, [n, points]);
   const Y = ndarray(params.dtype, [n, points]);
@@ -62,10 +71,17 @@ async function readTargets(file: string, dtype: LoadParams['dtype']): Promise<Nd
     try {
       a = decodeNpy(bytes);
     } catch (err) {
-      throw new ParamflowError('PF_BAD_DATA', `not a readable .npy file: ${(err as Error).message}`, { location: { file }, hint: 'save it with numpy.save as float32 or float64', cause: err });
+      throw new ParamflowError('PF_BAD_DATA', `not a readable .npy file: ${(err as Error).message}`, {
+        location: { file },
+        hint: 'save it with numpy.save as float32 or float64',
+        cause: err,
+      });
     }
     if (a.shape.length !== 1 && a.shape.length !== 2) {
-      throw new ParamflowError('PF_BAD_DATA', `targets array has shape [${a.shape.join(', ')}]`, { location: { file }, hint: 'expected [N, k] (one row of parameters per curve) or [N]' });
+      throw new ParamflowError('PF_BAD_DATA', `targets array has shape [${a.shape.join(', ')}]`, {
+        location: { file },
+        hint: 'expected [N, k] (one row of parameters per curve) or [N]',
+      });
     }
     const shape = a.shape.length === 1 ? [a.shape[0]!, 1] : a.shape;
     return ndarray(dtype, shape, dtype === 'float32' ? Float32Array.from(a.data) : Float64Array.from(a.data));
@@ -73,10 +89,14 @@ async function readTargets(file: string, dtype: LoadParams['dtype']): Promise<Nd
   const { numericColumns, readCsvTable } = await readers();
   const { header, body } = readCsvTable(file, bytes.toString('utf8'), 'the parameter names, e.g. A,B,C,D');
   if (header.length === 0 || body.length === 0 || header.some((h) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(h))) {
-    throw new ParamflowError('PF_BAD_DATA', 'expected a header naming the parameters (e.g. `A,B,C,D`) and one row per curve', {
-      location: { file, line: 1, column: 1 },
-      hint: 'names are letters, digits and _; then one line of numbers per curve',
-    });
+    throw new ParamflowError(
+      'PF_BAD_DATA',
+      'expected a header naming the parameters (e.g. `A,B,C,D`) and one row per curve',
+      {
+        location: { file, line: 1, column: 1 },
+        hint: 'names are letters, digits and _; then one line of numbers per curve',
+      },
+    );
   }
   const columns = numericColumns(file, header, body);
   const out = ndarray(dtype, [body.length, header.length]);
@@ -86,7 +106,11 @@ async function readTargets(file: string, dtype: LoadParams['dtype']): Promise<Nd
 
 // Errors name the data file as the user would type it from here (like `pipeline.yaml:3:5`).
 const fromCwd = (dir: string, written: string) => relative(process.cwd(), resolve(dir, written)) || '.';
-const located = (dir: string, p: LoadParams): LoadParams => ({ ...p, curves: fromCwd(dir, p.curves), ...(p.targets ? { targets: fromCwd(dir, p.targets) } : {}) });
+const located = (dir: string, p: LoadParams): LoadParams => ({
+  ...p,
+  curves: fromCwd(dir, p.curves),
+  ...(p.targets ? { targets: fromCwd(dir, p.targets) } : {}),
+});
 
 /**
  * Measured data: curves (CSV `x,y1,y2,…` or .npy [N, 2, P]) and, optionally, their
@@ -106,7 +130,11 @@ export const load = defineStage<LoadParams>({
     for (const key of ['curves', 'targets'] as const) {
       const written = params[key];
       if (written && !existsSync(resolve(site.dir, written))) {
-        problems.push({ pointer: `/${key}`, message: `${key} file ${JSON.stringify(written)} not found (${resolve(site.dir, written)})`, hint: 'paths resolve against the pipeline file\'s folder' });
+        problems.push({
+          pointer: `/${key}`,
+          message: `${key} file ${JSON.stringify(written)} not found (${resolve(site.dir, written)})`,
+          hint: "paths resolve against the pipeline file's folder",
+        });
       }
     }
     if (problems.length === 0) await loadData(located(site.dir, params));

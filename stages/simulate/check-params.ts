@@ -81,7 +81,10 @@ function checkGrid(params: SimulateParams, model: string): ParamIssue[] {
     issues.push({
       pointer: '/x/stop',
       message: `x.stop (${stop}) must be greater than x.start (${start})`,
-      hint: stop === start ? 'the grid runs from start up to stop: make stop greater than start' : 'the grid runs from start up to stop; swap the two values',
+      hint:
+        stop === start
+          ? 'the grid runs from start up to stop: make stop greater than start'
+          : 'the grid runs from start up to stop; swap the two values',
     });
   }
   if (params.n * points > MAX_VALUES) {

@@ -30,10 +30,20 @@ const EXAMPLE = 'export default (x: number, p: { A: number; B: number }) => p.A 
  * given, in alphabetical order (the key sorts them too, so the column order cannot
  * depend on how the file is written); defineModel() fixes its own order.
  */
-export async function loadCustomModel(dir: string, written: string, priorNames: readonly string[], location: SourceLocation): Promise<CurveModel> {
-  const ns = (await importUserModule(resolve(dir, written), written, location, 'curve model', EXAMPLE)) as Record<string, unknown>;
+export async function loadCustomModel(
+  dir: string,
+  written: string,
+  priorNames: readonly string[],
+  location: SourceLocation,
+): Promise<CurveModel> {
+  const ns = (await importUserModule(resolve(dir, written), written, location, 'curve model', EXAMPLE)) as Record<
+    string,
+    unknown
+  >;
   const exported = [ns.default, (ns.default as Record<string, unknown> | undefined)?.default, ns.model].find(
-    (c) => typeof c === 'function' || (typeof c === 'object' && c !== null && typeof (c as CurveModelModule).evaluate === 'function'),
+    (c) =>
+      typeof c === 'function' ||
+      (typeof c === 'object' && c !== null && typeof (c as CurveModelModule).evaluate === 'function'),
   ) as CurveFunction | CurveModelModule | undefined;
   if (!exported) {
     throw new ParamflowError('PF_SCHEMA', `curve model ${JSON.stringify(written)} exports no model`, {
@@ -43,8 +53,17 @@ export async function loadCustomModel(dir: string, written: string, priorNames: 
   }
   const declared = typeof exported === 'function' ? undefined : exported;
   const names = declared ? [...declared.params] : [...priorNames].sort();
-  if (declared && (!Array.isArray(declared.params) || declared.params.length === 0 || !declared.params.every((p) => typeof p === 'string'))) {
-    throw new ParamflowError('PF_SCHEMA', `curve model ${JSON.stringify(written)} declares params that are not a list of names`, { location, hint: "defineModel({ params: ['A', 'B'], evaluate })" });
+  if (
+    declared &&
+    (!Array.isArray(declared.params) ||
+      declared.params.length === 0 ||
+      !declared.params.every((p) => typeof p === 'string'))
+  ) {
+    throw new ParamflowError(
+      'PF_SCHEMA',
+      `curve model ${JSON.stringify(written)} declares params that are not a list of names`,
+      { location, hint: "defineModel({ params: ['A', 'B'], evaluate })" },
+    );
   }
   const f = declared ? declared.evaluate : (exported as CurveFunction);
   const values: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));

@@ -49,7 +49,10 @@ export const simulate = defineStage<SimulateParams>({
   prepare: async (params, site) => {
     if (!isModelFile(params.model)) return [];
     try {
-      return checkSimulateParams(params, await loadCustomModel(site.dir, params.model, Object.keys(params.params), { file: params.model }));
+      return checkSimulateParams(
+        params,
+        await loadCustomModel(site.dir, params.model, Object.keys(params.params), { file: params.model }),
+      );
     } catch (err) {
       if (!(err instanceof ParamflowError)) throw err;
       return [{ pointer: '/model', message: err.message, hint: err.hint ?? '' }];
@@ -58,7 +61,9 @@ export const simulate = defineStage<SimulateParams>({
   run: (_inputs, params, ctx) => {
     if (!isModelFile(params.model)) return runSimulate(params, ctx, getModel(params.model as ModelName));
     // Custom models load here; the built-ins stay synchronous.
-    return loadCustomModel(ctx.dir ?? ctx.root, params.model, Object.keys(params.params), { file: params.model }).then((m) => runSimulate(params, ctx, m));
+    return loadCustomModel(ctx.dir ?? ctx.root, params.model, Object.keys(params.params), { file: params.model }).then(
+      (m) => runSimulate(params, ctx, m),
+    );
   },
 });
 
@@ -103,7 +108,13 @@ async function runSimulate(params: SimulateParams, ctx: StageContext, model: Cur
   return { outputs: { X, Y, targets } };
 }
 
-function nonFiniteError(model: CurveModel, i: number, x: number, p: Float64Array, y: number | undefined): ParamflowError {
+function nonFiniteError(
+  model: CurveModel,
+  i: number,
+  x: number,
+  p: Float64Array,
+  y: number | undefined,
+): ParamflowError {
   const values = model.params.map((name, c) => `${name} = ${p[c]}`).join(', ');
   return new ParamflowError('PF_STAGE_FAILED', `dataset ${i}: ${model.formula} gives ${y} at x = ${x} with ${values}`, {
     hint: 'narrow the priors or the x range so that the model stays finite (and within float32 range unless dtype: float64)',

@@ -1,7 +1,13 @@
 import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray, requireArray } from '../../src/stage/ndarray.js';
 import { Rng } from '../../src/stage/random.js';
-import { defineStage, type ParamProblem, type StageContext, type StageInputs, type StageResult } from '../../src/stage/types.js';
+import {
+  defineStage,
+  type ParamProblem,
+  type StageContext,
+  type StageInputs,
+  type StageResult,
+} from '../../src/stage/types.js';
 
 /** The validated `with:` of split-folds (the schema fills k = 4, holdout = 0). */
 export interface SplitFoldsParams {
@@ -36,7 +42,10 @@ export const splitFolds = defineStage<SplitFoldsParams>({
 function foldsProblem(n: number, { k, holdout }: SplitFoldsParams): ParamProblem | undefined {
   const held = Math.round(holdout * n);
   if (n - held >= k) return undefined;
-  const left = held > 0 ? `${n - held} datasets outside the holdout (${n} in \`targets\`, ${held} held out)` : `${n} datasets in \`targets\``;
+  const left =
+    held > 0
+      ? `${n - held} datasets outside the holdout (${n} in \`targets\`, ${held} held out)`
+      : `${n} datasets in \`targets\``;
   return {
     pointer: held > 0 && n >= k ? '/holdout' : '/k',
     message: `k = ${k} folds need at least ${k} datasets, but there are ${left}`,
@@ -50,7 +59,11 @@ function runSplitFolds(inputs: StageInputs, params: SplitFoldsParams, ctx: Stage
   const { k, holdout } = params;
   const held = Math.round(holdout * n);
   const problem = foldsProblem(n, params);
-  if (problem) throw new ParamflowError('PF_STAGE_FAILED', `split-folds: ${problem.message}`, { hint: problem.hint, pointer: problem.pointer });
+  if (problem)
+    throw new ParamflowError('PF_STAGE_FAILED', `split-folds: ${problem.message}`, {
+      hint: problem.hint,
+      pointer: problem.pointer,
+    });
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   new Rng(ctx.seed).shuffle(order);

@@ -64,21 +64,30 @@ interface StateJson {
   current?: {
     fold: number;
     // JSON has no Infinity: best values before any epoch are written as null.
-    state: Omit<FoldState, 'bestWeights' | 'best' | 'plateau'> & { best: { val_loss: number | null; epoch: number }; plateau: { best: number | null; wait: number } };
+    state: Omit<FoldState, 'bestWeights' | 'best' | 'plateau'> & {
+      best: { val_loss: number | null; epoch: number };
+      plateau: { best: number | null; wait: number };
+    };
     optimizer: { specs: io.WeightsManifestEntry[]; adamPowers?: [number, number] };
     bestWeights?: io.WeightsManifestEntry[];
   };
 }
 
 /** The checkpoint's files after an epoch of fold `current.fold` (or between folds when `current` is absent). */
-export async function checkpointFiles(rt: TfRuntime, shape: ProblemShape, finished: readonly FinishedFold[], current?: { fold: number; snapshot: FoldSnapshot }): Promise<Record<string, Uint8Array>> {
+export async function checkpointFiles(
+  rt: TfRuntime,
+  shape: ProblemShape,
+  finished: readonly FinishedFold[],
+  current?: { fold: number; snapshot: FoldSnapshot },
+): Promise<Record<string, Uint8Array>> {
   const files: Record<string, Uint8Array> = {};
   const state: StateJson = {
     format: FORMAT,
     shape,
     finished: finished.map(({ history, timestamps, scaler }) => ({ history, timestamps, scaler })),
   };
-  for (const f of finished) for (const [name, bytes] of Object.entries(f.files)) files[`done/fold-${f.history.fold}/${name}`] = bytes;
+  for (const f of finished)
+    for (const [name, bytes] of Object.entries(f.files)) files[`done/fold-${f.history.fold}/${name}`] = bytes;
   if (current) {
     const { state: s, model, optimizer } = current.snapshot;
     const opt = await saveOptimizerState(rt, optimizer);
@@ -90,8 +99,14 @@ export async function checkpointFiles(rt: TfRuntime, shape: ProblemShape, finish
     const { bestWeights, best, plateau, ...rest } = s;
     state.current = {
       fold: current.fold,
-      state: { ...rest, best: { val_loss: finiteOrNull(best.val_loss), epoch: best.epoch }, plateau: { best: finiteOrNull(plateau.best), wait: plateau.wait } },
-      optimizer: opt.adamPowers ? { specs: opt.weights.specs, adamPowers: opt.adamPowers } : { specs: opt.weights.specs },
+      state: {
+        ...rest,
+        best: { val_loss: finiteOrNull(best.val_loss), epoch: best.epoch },
+        plateau: { best: finiteOrNull(plateau.best), wait: plateau.wait },
+      },
+      optimizer: opt.adamPowers
+        ? { specs: opt.weights.specs, adamPowers: opt.adamPowers }
+        : { specs: opt.weights.specs },
       ...(bestWeights ? { bestWeights: bestWeights.specs } : {}),
     };
   }
@@ -100,7 +115,10 @@ export async function checkpointFiles(rt: TfRuntime, shape: ProblemShape, finish
 }
 
 /** The checkpoint in `files`, or why it cannot be used. */
-export function parseCheckpoint(files: Readonly<Record<string, Uint8Array>>, shape: ProblemShape): Checkpoint | { unusable: string } {
+export function parseCheckpoint(
+  files: Readonly<Record<string, Uint8Array>>,
+  shape: ProblemShape,
+): Checkpoint | { unusable: string } {
   const raw = files[STATE];
   if (!raw) return { unusable: `it has no ${STATE}` };
   let state: StateJson;
@@ -109,8 +127,10 @@ export function parseCheckpoint(files: Readonly<Record<string, Uint8Array>>, sha
   } catch (err) {
     return { unusable: `its ${STATE} is not JSON (${(err as Error).message})` };
   }
-  if (state.format !== FORMAT && state.format !== 1) return { unusable: `it has format ${state.format}, this version writes ${FORMAT}` };
-  if (JSON.stringify(state.shape) !== JSON.stringify(shape)) return { unusable: `it was made for ${JSON.stringify(state.shape)}, not ${JSON.stringify(shape)}` };
+  if (state.format !== FORMAT && state.format !== 1)
+    return { unusable: `it has format ${state.format}, this version writes ${FORMAT}` };
+  if (JSON.stringify(state.shape) !== JSON.stringify(shape))
+    return { unusable: `it was made for ${JSON.stringify(state.shape)}, not ${JSON.stringify(shape)}` };
 
   const finished: FinishedFold[] = [];
   for (const f of state.finished) {
@@ -126,8 +146,11 @@ export function parseCheckpoint(files: Readonly<Record<string, Uint8Array>>, sha
   const weights = files[`current/${WEIGHTS_BIN}`];
   const optimizer = files['current/optimizer.bin'];
   const best = files['current/best.bin'];
-  if (!modelJson || !weights || !optimizer || (c.bestWeights && !best)) return { unusable: `files of fold ${c.fold} in progress are missing` };
-  const manifest = JSON.parse(Buffer.from(modelJson).toString('utf8')) as { weightsManifest: { weights: io.WeightsManifestEntry[] }[] };
+  if (!modelJson || !weights || !optimizer || (c.bestWeights && !best))
+    return { unusable: `files of fold ${c.fold} in progress are missing` };
+  const manifest = JSON.parse(Buffer.from(modelJson).toString('utf8')) as {
+    weightsManifest: { weights: io.WeightsManifestEntry[] }[];
+  };
   const fold: FoldState = {
     ...c.state,
     best: { val_loss: c.state.best.val_loss ?? Infinity, epoch: c.state.best.epoch },
@@ -140,7 +163,10 @@ export function parseCheckpoint(files: Readonly<Record<string, Uint8Array>>, sha
       fold: c.fold,
       state: fold,
       weights: { data: weights, specs: manifest.weightsManifest[0]!.weights },
-      optimizer: { weights: { data: optimizer, specs: c.optimizer.specs }, ...(c.optimizer.adamPowers ? { adamPowers: c.optimizer.adamPowers } : {}) },
+      optimizer: {
+        weights: { data: optimizer, specs: c.optimizer.specs },
+        ...(c.optimizer.adamPowers ? { adamPowers: c.optimizer.adamPowers } : {}),
+      },
     },
   };
 }

@@ -17,7 +17,15 @@ import { layerKind, type ActivationName, type LossName, type TrainParams } from 
 // that assigns a variable (resume, restore-best) gives it a new array.
 
 /** Activations native/mlp.c computes (codes shared with it). */
-const ACTIVATIONS: Partial<Record<ActivationName, number>> = { linear: 0, relu: 1, tanh: 2, sigmoid: 3, elu: 4, selu: 5, softplus: 6 };
+const ACTIVATIONS: Partial<Record<ActivationName, number>> = {
+  linear: 0,
+  relu: 1,
+  tanh: 2,
+  sigmoid: 3,
+  elu: 4,
+  selu: 5,
+  softplus: 6,
+};
 const LAYER = { dense: 0, batch_norm: 1, dropout: 2, activation: 3 } as const;
 const OPTIMIZER = { sgd: 0, momentum: 1, adam: 2, rmsprop: 3 } as const;
 const LOSS: Record<LossName, number> = { mse: 0, mae: 1, huber: 2 };
@@ -25,13 +33,18 @@ const STRIDE = 8;
 const MAX_LAYERS = 64;
 
 /** Why the fused trainer cannot train this model here (the tfjs-layers path will), or undefined. */
-export function fusedProblem(params: TrainParams, backend: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function fusedProblem(
+  params: TrainParams,
+  backend: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   if (!fusedEnabled(env)) return 'PARAMFLOW_FUSED=0';
   if (backend !== 'native') return `the fused trainer runs on the native backend only (this is ${backend})`;
   if (params.layers.length > MAX_LAYERS) return `more than ${MAX_LAYERS} layers`;
   for (const [i, spec] of params.layers.entries()) {
     const act = 'dense' in spec ? spec.dense.activation : 'activation' in spec ? spec.activation.name : undefined;
-    if (act !== undefined && ACTIVATIONS[act] === undefined) return `layers[${i}] uses activation ${act}, outside the fused subset (${Object.keys(ACTIVATIONS).join(', ')})`;
+    if (act !== undefined && ACTIVATIONS[act] === undefined)
+      return `layers[${i}] uses activation ${act}, outside the fused subset (${Object.keys(ACTIVATIONS).join(', ')})`;
   }
   return undefined;
 }
@@ -99,12 +112,26 @@ export class FusedTrainer {
       const layer = model.getLayer(layerName(i, kind)) as unknown as Record<string, LayerVariableLike>;
       if ('dense' in spec) {
         const s = spec.dense;
-        d.set([s.units, ACTIVATIONS[s.activation]!, s.use_bias ? 1 : 0, s.kernel_regularizer?.l1 ?? 0, s.kernel_regularizer?.l2 ?? 0], 1);
+        d.set(
+          [
+            s.units,
+            ACTIVATIONS[s.activation]!,
+            s.use_bias ? 1 : 0,
+            s.kernel_regularizer?.l1 ?? 0,
+            s.kernel_regularizer?.l2 ?? 0,
+          ],
+          1,
+        );
         this.variables.push(layer.kernel!, ...(s.use_bias ? [layer.bias!] : []));
       } else if ('batch_norm' in spec) {
         const s = spec.batch_norm;
         d.set([s.momentum, s.epsilon, s.center ? 1 : 0, s.scale ? 1 : 0], 4);
-        this.variables.push(...(s.scale ? [layer.gamma!] : []), ...(s.center ? [layer.beta!] : []), layer.movingMean!, layer.movingVariance!);
+        this.variables.push(
+          ...(s.scale ? [layer.gamma!] : []),
+          ...(s.center ? [layer.beta!] : []),
+          layer.movingMean!,
+          layer.movingVariance!,
+        );
       } else if ('dropout' in spec) {
         d[4] = spec.dropout.rate;
       } else {
@@ -114,14 +141,21 @@ export class FusedTrainer {
     this.trainable = model.trainableWeights.map((w) => w.read() as Variable);
     const mine = this.variables.map((v) => v.read()).filter((v) => v.trainable);
     if (mine.length !== this.trainable.length || mine.some((v, i) => v !== this.trainable[i])) {
-      throw new Error('fused trainer: the model\'s trainable weights are not in layer order (a bug: report it)');
+      throw new Error("fused trainer: the model's trainable weights are not in layer order (a bug: report it)");
     }
     this.plan = this.addon.mlpCreate(desc, data.x.cols, Math.min(params.batch_size, data.x.rows));
     this.seeds = new Float64Array(params.layers.filter((l) => 'dropout' in l).length);
     this.outputs = data.t.cols;
     this.opt = optimizer as unknown as OptimizerFields;
     const o = params.optimizer;
-    this.kind = 'adam' in o ? OPTIMIZER.adam : 'rmsprop' in o ? OPTIMIZER.rmsprop : o.sgd.momentum > 0 ? OPTIMIZER.momentum : OPTIMIZER.sgd;
+    this.kind =
+      'adam' in o
+        ? OPTIMIZER.adam
+        : 'rmsprop' in o
+          ? OPTIMIZER.rmsprop
+          : o.sgd.momentum > 0
+            ? OPTIMIZER.momentum
+            : OPTIMIZER.sgd;
   }
 
   /** One step on rows order[start .. start + rows); `seeds`: one per dropout layer. Returns the batch's loss. */
@@ -131,12 +165,26 @@ export class FusedTrainer {
     this.setHyper();
     this.seeds.set(seeds);
     const t0 = this.profiled ? performance.now() : 0;
-    const loss = this.addon.mlpStep(this.plan, this.data.x.data, this.data.t.data, order, start, rows, params, state, this.hyper, this.seeds);
+    const loss = this.addon.mlpStep(
+      this.plan,
+      this.data.x.data,
+      this.data.t.data,
+      order,
+      start,
+      rows,
+      params,
+      state,
+      this.hyper,
+      this.seeds,
+    );
     if (this.profiled) addKernelTime(FUSED_STEP, performance.now() - t0);
     if (this.kind === OPTIMIZER.adam) {
       // tfjs: accBeta.assign(mul(accBeta, beta)), a float32 product.
       const o = this.opt;
-      for (const [acc, beta] of [[o.accBeta1!, o.beta1!], [o.accBeta2!, o.beta2!]] as const) {
+      for (const [acc, beta] of [
+        [o.accBeta1!, o.beta1!],
+        [o.accBeta2!, o.beta2!],
+      ] as const) {
         const a = this.ownArray(acc);
         a[0] = Math.fround(a[0]! * Math.fround(beta));
       }
@@ -203,15 +251,27 @@ export class FusedTrainer {
     const tf = this.rt.tf;
     const o = this.opt;
     const lists: [keyof OptimizerFields, string][] =
-      this.kind === OPTIMIZER.adam ? [['accumulatedFirstMoment', 'm'], ['accumulatedSecondMoment', 'v']]
-      : this.kind === OPTIMIZER.momentum ? [['accumulations', 'momentum']]
-      : this.kind === OPTIMIZER.rmsprop ? [['accumulatedMeanSquares', 'rms'], ['accumulatedMoments', 'momentum']]
-      : [];
+      this.kind === OPTIMIZER.adam
+        ? [
+            ['accumulatedFirstMoment', 'm'],
+            ['accumulatedSecondMoment', 'v'],
+          ]
+        : this.kind === OPTIMIZER.momentum
+          ? [['accumulations', 'momentum']]
+          : this.kind === OPTIMIZER.rmsprop
+            ? [
+                ['accumulatedMeanSquares', 'rms'],
+                ['accumulatedMoments', 'momentum'],
+              ]
+            : [];
     const out: Variable[] = [];
     this.trainable.forEach((value, i) => {
       for (const [field, suffix] of lists) {
         const slots = o[field] as Slot[];
-        slots[i] ??= { originalName: `${value.name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        slots[i] ??= {
+          originalName: `${value.name}/${suffix}`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
         out.push(slots[i]!.variable);
       }
     });

@@ -38,7 +38,8 @@ export const train = defineStage<TrainParams>({
   check: checkTrainParams,
   inferShapes: (params, inputs) => {
     const targets = inputs.targets?.shape;
-    const problem = targets?.length === 2 && targets[1] !== undefined ? outputSizeProblem(params, targets[1]) : undefined;
+    const problem =
+      targets?.length === 2 && targets[1] !== undefined ? outputSizeProblem(params, targets[1]) : undefined;
     return { problems: problem ? [problem] : [] };
   },
   // The training code (and what it imports) loads only when the stage executes.

@@ -30,9 +30,21 @@ interface LayerRule {
 
 /** snake_case YAML activation → tfjs-layers identifier (they differ only for hard_sigmoid). */
 export const ACTIVATION_IDS: Readonly<Record<ActivationName, string>> = {
-  linear: 'linear', relu: 'relu', relu6: 'relu6', elu: 'elu', selu: 'selu', sigmoid: 'sigmoid',
-  hard_sigmoid: 'hardSigmoid', tanh: 'tanh', softplus: 'softplus', softsign: 'softsign',
-  swish: 'swish', mish: 'mish', gelu: 'gelu', gelu_new: 'gelu_new', softmax: 'softmax',
+  linear: 'linear',
+  relu: 'relu',
+  relu6: 'relu6',
+  elu: 'elu',
+  selu: 'selu',
+  sigmoid: 'sigmoid',
+  hard_sigmoid: 'hardSigmoid',
+  tanh: 'tanh',
+  softplus: 'softplus',
+  softsign: 'softsign',
+  swish: 'swish',
+  mish: 'mish',
+  gelu: 'gelu',
+  gelu_new: 'gelu_new',
+  softmax: 'softmax',
 };
 
 /** snake_case YAML initializer → tfjs-layers class; seeded ones get `{ seed }`. */
@@ -68,17 +80,29 @@ export const LAYER_TABLE: Readonly<Record<LayerKind, LayerRule>> = {
         },
       },
       use_bias: { key: 'useBias' },
-      kernel_regularizer: { key: 'kernelRegularizer', convert: (v: { l1: number; l2: number }) => ({ className: 'L1L2', config: { l1: v.l1, l2: v.l2 } }) },
+      kernel_regularizer: {
+        key: 'kernelRegularizer',
+        convert: (v: { l1: number; l2: number }) => ({ className: 'L1L2', config: { l1: v.l1, l2: v.l2 } }),
+      },
     },
   },
   batch_norm: {
     factory: 'batchNormalization',
     className: 'BatchNormalization',
-    fields: { momentum: { key: 'momentum' }, epsilon: { key: 'epsilon' }, center: { key: 'center' }, scale: { key: 'scale' } },
+    fields: {
+      momentum: { key: 'momentum' },
+      epsilon: { key: 'epsilon' },
+      center: { key: 'center' },
+      scale: { key: 'scale' },
+    },
   },
   // The seed set here is the layer's base seed; training replaces it batch by batch (see setDropoutSeeds).
   dropout: { factory: 'dropout', className: 'Dropout', fields: { rate: { key: 'rate' } }, seeded: true },
-  activation: { factory: 'activation', className: 'Activation', fields: { name: { key: 'activation', convert: activation } } },
+  activation: {
+    factory: 'activation',
+    className: 'Activation',
+    fields: { name: { key: 'activation', convert: activation } },
+  },
 };
 
 export interface LayerConfig {
@@ -115,7 +139,13 @@ type AnyLayer = ReturnType<LayersApi['dense']>;
  * The fold's network: a Sequential model named `name` over `features` inputs, layer
  * `i` seeded with `seedOf(i)`.
  */
-export function buildModel(rt: TfRuntime, layers: readonly LayerSpec[], features: number, seedOf: (index: number) => number, name: string): LayersModel {
+export function buildModel(
+  rt: TfRuntime,
+  layers: readonly LayerSpec[],
+  features: number,
+  seedOf: (index: number) => number,
+  name: string,
+): LayersModel {
   const model = rt.layers.sequential({ name });
   layers.forEach((spec, i) => {
     const c = layerConfig(spec, i, seedOf(i));
@@ -137,7 +167,13 @@ export function buildModel(rt: TfRuntime, layers: readonly LayerSpec[], features
  * without a stand-in (tfjs's inference path handles their absence).
  */
 function allowUnlearnedBatchNormParams(rt: TfRuntime, layer: AnyLayer): void {
-  const bn = layer as unknown as { center: boolean; scale: boolean; beta?: unknown; gamma?: unknown; movingMean: { shape: number[] } };
+  const bn = layer as unknown as {
+    center: boolean;
+    scale: boolean;
+    beta?: unknown;
+    gamma?: unknown;
+    movingMean: { shape: number[] };
+  };
   if (bn.center && bn.scale) return;
   const constants: Tensor[] = [];
   const constant = (value: number): { read: () => Tensor } => {
@@ -156,6 +192,13 @@ function allowUnlearnedBatchNormParams(rt: TfRuntime, layer: AnyLayer): void {
 }
 
 /** The Dropout layers of a built model, by YAML index. */
-export function dropoutLayers(model: LayersModel, layers: readonly LayerSpec[]): { index: number; layer: { seed?: number } }[] {
-  return layers.flatMap((spec, i) => ('dropout' in spec ? [{ index: i, layer: model.getLayer(layerName(i, 'dropout')) as unknown as { seed?: number } }] : []));
+export function dropoutLayers(
+  model: LayersModel,
+  layers: readonly LayerSpec[],
+): { index: number; layer: { seed?: number } }[] {
+  return layers.flatMap((spec, i) =>
+    'dropout' in spec
+      ? [{ index: i, layer: model.getLayer(layerName(i, 'dropout')) as unknown as { seed?: number } }]
+      : [],
+  );
 }

@@ -7,7 +7,15 @@ import type { TfRuntime } from '../../src/stage/types.js';
 import type { Matrix } from './features.js';
 import { FusedTrainer } from './fused.js';
 import { buildModel, dropoutLayers } from './layers.js';
-import { decode, encodeNamed, makeOptimizer, restoreOptimizerState, setLearningRate, type EncodedWeights, type OptimizerState } from './optimizer.js';
+import {
+  decode,
+  encodeNamed,
+  makeOptimizer,
+  restoreOptimizerState,
+  setLearningRate,
+  type EncodedWeights,
+  type OptimizerState,
+} from './optimizer.js';
 import { baseLearningRate, type LossName, type TrainParams } from './params.js';
 import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
 import { afterEpoch, initialPlateau, scheduledLearningRate, type PlateauState } from './schedule.js';
@@ -81,7 +89,14 @@ export interface FoldOutcome {
 const VALIDATION_BATCH = 1024;
 
 export function newFoldState(params: TrainParams): FoldState {
-  return { epochs: [], timestamps: [], best: { val_loss: Infinity, epoch: 0 }, wait: 0, lr: baseLearningRate(params), plateau: initialPlateau() };
+  return {
+    epochs: [],
+    timestamps: [],
+    best: { val_loss: Infinity, epoch: 0 },
+    wait: 0,
+    lr: baseLearningRate(params),
+    plateau: initialPlateau(),
+  };
 }
 
 /** Seed of layer `index`'s initializer (and of a dropout layer's base mask) in fold `fold`. */
@@ -89,14 +104,24 @@ export function layerSeed(seed: number, fold: number, index: number): number {
   return deriveSeed(seed, `fold${fold}/layer${index}`);
 }
 
-export function createFoldModel(rt: TfRuntime, params: TrainParams, fold: number, seed: number, features: number): { model: LayersModel; optimizer: Optimizer } {
+export function createFoldModel(
+  rt: TfRuntime,
+  params: TrainParams,
+  fold: number,
+  seed: number,
+  features: number,
+): { model: LayersModel; optimizer: Optimizer } {
   const model = buildModel(rt, params.layers, features, (i) => layerSeed(seed, fold, i), `fold_${fold}`);
   const optimizer = makeOptimizer(rt, params.optimizer);
   model.compile({ optimizer, loss: lossFunction(rt, params.loss, params.huber_delta) });
   return { model, optimizer };
 }
 
-function lossFunction(rt: TfRuntime, loss: LossName, delta: number): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
+function lossFunction(
+  rt: TfRuntime,
+  loss: LossName,
+  delta: number,
+): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
   if (loss === 'mse') return 'meanSquaredError';
   if (loss === 'mae') return 'meanAbsoluteError';
   // tfjs-layers has no 'huber' loss string; tf.losses.huberLoss means over all values.
@@ -125,7 +150,9 @@ export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
 
     for (let epoch = partial?.epoch ?? state.epochs.length + 1; !finished; epoch++) {
       const from = partial?.epoch === epoch ? partial : undefined;
-      const lr = from ? from.lr : scheduledLearningRate(params.lr_schedule, baseLearningRate(params), epoch, params.epochs, state.lr);
+      const lr = from
+        ? from.lr
+        : scheduledLearningRate(params.lr_schedule, baseLearningRate(params), epoch, params.epochs, state.lr);
       setLearningRate(optimizer, lr);
       const order = new Int32Array(job.train.x.rows);
       for (let i = 0; i < order.length; i++) order[i] = i;
@@ -180,7 +207,8 @@ export async function trainFold(job: FoldJob): Promise<FoldOutcome> {
         state.wait++;
       }
       finished = epoch >= params.epochs || (es !== undefined && state.wait >= es.patience);
-      if (finished && es?.restore_best && state.bestWeights && state.best.epoch !== epoch) await loadModelWeights(rt, model, state.bestWeights);
+      if (finished && es?.restore_best && state.bestWeights && state.best.epoch !== epoch)
+        await loadModelWeights(rt, model, state.bestWeights);
       if (!finished) await job.onEpoch({ state, model, optimizer });
     }
     return { state, model };
@@ -231,7 +259,14 @@ class BatchGatherer {
  * statistics): by the fused trainer's addon where it covers the model (the same predictions,
  * without tfjs's per-call overhead), else by tfjs.
  */
-export async function validationLoss(rt: TfRuntime, model: LayersModel, v: { x: Matrix; t: Matrix }, loss: LossName, delta: number, fused?: FusedTrainer): Promise<number> {
+export async function validationLoss(
+  rt: TfRuntime,
+  model: LayersModel,
+  v: { x: Matrix; t: Matrix },
+  loss: LossName,
+  delta: number,
+  fused?: FusedTrainer,
+): Promise<number> {
   let sum = 0;
   const k = v.t.cols;
   const all = fused?.predict(v.x);
@@ -241,7 +276,12 @@ export async function validationLoss(rt: TfRuntime, model: LayersModel, v: { x: 
   }
   for (let start = 0; start < v.x.rows; start += VALIDATION_BATCH) {
     const rows = Math.min(VALIDATION_BATCH, v.x.rows - start);
-    const out = rt.tf.tidy(() => model.apply(rt.tf.tensor2d(v.x.data.subarray(start * v.x.cols, (start + rows) * v.x.cols), [rows, v.x.cols]), { training: false }) as Tensor);
+    const out = rt.tf.tidy(
+      () =>
+        model.apply(rt.tf.tensor2d(v.x.data.subarray(start * v.x.cols, (start + rows) * v.x.cols), [rows, v.x.cols]), {
+          training: false,
+        }) as Tensor,
+    );
     const pred = (await out.data()) as Float32Array;
     out.dispose();
     for (let i = 0; i < rows * k; i++) sum += pointLoss(pred[i]! - v.t.data[start * k + i]!, loss, delta);
@@ -259,7 +299,10 @@ export function pointLoss(d: number, loss: LossName, delta: number): number {
 }
 
 export async function encodeModelWeights(rt: TfRuntime, model: LayersModel): Promise<EncodedWeights> {
-  return encodeNamed(rt, model.weights.map((w) => ({ name: w.originalName, tensor: w.read() })));
+  return encodeNamed(
+    rt,
+    model.weights.map((w) => ({ name: w.originalName, tensor: w.read() })),
+  );
 }
 
 export async function loadModelWeights(rt: TfRuntime, model: LayersModel, w: EncodedWeights): Promise<void> {
@@ -272,7 +315,11 @@ export async function loadModelWeights(rt: TfRuntime, model: LayersModel, w: Enc
 }
 
 function divergedError(fold: number, epoch: number, loss: number, valLoss: number, lr: number): ParamflowError {
-  return new ParamflowError('PF_STAGE_FAILED', `train: fold ${fold} diverged at epoch ${epoch} (loss ${loss}, val_loss ${valLoss}, lr ${lr})`, {
-    hint: 'lower the learning rate, standardize inputs and targets (standardize: { inputs: per-feature, targets: true }), or use loss: huber',
-  });
+  return new ParamflowError(
+    'PF_STAGE_FAILED',
+    `train: fold ${fold} diverged at epoch ${epoch} (loss ${loss}, val_loss ${valLoss}, lr ${lr})`,
+    {
+      hint: 'lower the learning rate, standardize inputs and targets (standardize: { inputs: per-feature, targets: true }), or use loss: huber',
+    },
+  );
 }

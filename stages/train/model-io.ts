@@ -34,11 +34,21 @@ export async function modelFromFiles(rt: TfRuntime, files: Readonly<Record<strin
     weightsManifest: { weights: import('@tensorflow/tfjs-core').io.WeightsManifestEntry[] }[];
   };
   const buffer = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
-  return rt.layers.loadLayersModel(rt.tf.io.fromMemory({ modelTopology: parsed.modelTopology, weightSpecs: parsed.weightsManifest[0]!.weights, weightData: buffer }));
+  return rt.layers.loadLayersModel(
+    rt.tf.io.fromMemory({
+      modelTopology: parsed.modelTopology,
+      weightSpecs: parsed.weightsManifest[0]!.weights,
+      weightData: buffer,
+    }),
+  );
 }
 
 /** The files of fold `k`'s model inside train's `model` folder output. */
 export function foldModelFiles(folder: Readonly<Record<string, Uint8Array>>, fold: number): Record<string, Uint8Array> {
   const prefix = `fold-${fold}/`;
-  return Object.fromEntries(Object.entries(folder).filter(([p]) => p.startsWith(prefix)).map(([p, b]) => [p.slice(prefix.length), b]));
+  return Object.fromEntries(
+    Object.entries(folder)
+      .filter(([p]) => p.startsWith(prefix))
+      .map(([p, b]) => [p.slice(prefix.length), b]),
+  );
 }

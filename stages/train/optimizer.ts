@@ -45,9 +45,15 @@ export async function saveOptimizerState(rt: TfRuntime, optimizer: Optimizer): P
   const named = await optimizer.getWeights();
   try {
     // Positional names: the variables' own carry process-wide counters.
-    const weights = await encodeNamed(rt, named.map((w, i) => ({ name: `${i}`.padStart(6, '0') + `:${w.name}`, tensor: w.tensor })));
+    const weights = await encodeNamed(
+      rt,
+      named.map((w, i) => ({ name: `${i}`.padStart(6, '0') + `:${w.name}`, tensor: w.tensor })),
+    );
     const adam = optimizer as unknown as AdamInternals;
-    const adamPowers = adam.accBeta1 && adam.accBeta2 ? ([adam.accBeta1.dataSync()[0]!, adam.accBeta2.dataSync()[0]!] as [number, number]) : undefined;
+    const adamPowers =
+      adam.accBeta1 && adam.accBeta2
+        ? ([adam.accBeta1.dataSync()[0]!, adam.accBeta2.dataSync()[0]!] as [number, number])
+        : undefined;
     return adamPowers ? { weights, adamPowers } : { weights };
   } finally {
     // getWeights() makes a fresh scalar for the iteration count; the rest are the optimizer's own.
@@ -58,7 +64,10 @@ export async function saveOptimizerState(rt: TfRuntime, optimizer: Optimizer): P
 /** Restores what saveOptimizerState saved, into a fresh optimizer of the same kind and settings. */
 export async function restoreOptimizerState(rt: TfRuntime, optimizer: Optimizer, saved: OptimizerState): Promise<void> {
   const map = decode(rt, saved.weights);
-  const weights = saved.weights.specs.map((s) => ({ name: s.name.slice(s.name.indexOf(':') + 1), tensor: map[s.name]! }));
+  const weights = saved.weights.specs.map((s) => ({
+    name: s.name.slice(s.name.indexOf(':') + 1),
+    tensor: map[s.name]!,
+  }));
   try {
     await optimizer.setWeights(weights);
     const adam = optimizer as unknown as AdamInternals;

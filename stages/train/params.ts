@@ -6,15 +6,37 @@ import type { InputMode } from './scalers.js';
 
 /** Activations of tfjs-layers 4.22, as written in YAML (the schema's enum lists the same). */
 export const ACTIVATIONS = [
-  'linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'hard_sigmoid', 'tanh',
-  'softplus', 'softsign', 'swish', 'mish', 'gelu', 'gelu_new', 'softmax',
+  'linear',
+  'relu',
+  'relu6',
+  'elu',
+  'selu',
+  'sigmoid',
+  'hard_sigmoid',
+  'tanh',
+  'softplus',
+  'softsign',
+  'swish',
+  'mish',
+  'gelu',
+  'gelu_new',
+  'softmax',
 ] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 /** Kernel initializers offered (all take a seed, or need none). */
 export const INITIALIZERS = [
-  'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal', 'lecun_uniform', 'lecun_normal',
-  'truncated_normal', 'random_normal', 'random_uniform', 'zeros', 'ones',
+  'glorot_uniform',
+  'glorot_normal',
+  'he_uniform',
+  'he_normal',
+  'lecun_uniform',
+  'lecun_normal',
+  'truncated_normal',
+  'random_normal',
+  'random_uniform',
+  'zeros',
+  'ones',
 ] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
@@ -49,7 +71,14 @@ export type LayerKind = 'dense' | 'batch_norm' | 'dropout' | 'activation';
 export type OptimizerSpec =
   | { readonly adam: { readonly lr: number; readonly beta1: number; readonly beta2: number; readonly epsilon: number } }
   | { readonly sgd: { readonly lr: number; readonly momentum: number } }
-  | { readonly rmsprop: { readonly lr: number; readonly decay: number; readonly momentum: number; readonly epsilon: number } };
+  | {
+      readonly rmsprop: {
+        readonly lr: number;
+        readonly decay: number;
+        readonly momentum: number;
+        readonly epsilon: number;
+      };
+    };
 
 export type ScheduleSpec =
   | { readonly step: { readonly every: number; readonly factor: number } }
@@ -125,7 +154,12 @@ export function checkTrainParams(p: TrainParams): ParamProblem[] {
     });
   }
   const schedule = p.lr_schedule;
-  const minLr = schedule && 'cosine' in schedule ? schedule.cosine.min_lr : schedule && 'plateau' in schedule ? schedule.plateau.min_lr : undefined;
+  const minLr =
+    schedule && 'cosine' in schedule
+      ? schedule.cosine.min_lr
+      : schedule && 'plateau' in schedule
+        ? schedule.plateau.min_lr
+        : undefined;
   const lr = typeof p.optimizer === 'object' && p.optimizer !== null ? baseLearningRate(p) : undefined;
   if (minLr !== undefined && lr !== undefined && minLr > lr) {
     const kind = schedule && 'cosine' in schedule ? 'cosine' : 'plateau';

@@ -1,7 +1,23 @@
 import { InputErrors, ParamflowError } from '../../src/util/errors.js';
 import { jsonArtifact, requireArray } from '../../src/stage/ndarray.js';
-import type { FoldReport, JsonValue, MetricPoint, NdArray, StageContext, StageInputs, StageResult, TfRuntime } from '../../src/stage/types.js';
-import { checkpointFiles, parseCheckpoint, type Checkpoint, type FinishedFold, type FoldHistory, type ProblemShape } from './checkpoint.js';
+import type {
+  FoldReport,
+  JsonValue,
+  MetricPoint,
+  NdArray,
+  StageContext,
+  StageInputs,
+  StageResult,
+  TfRuntime,
+} from '../../src/stage/types.js';
+import {
+  checkpointFiles,
+  parseCheckpoint,
+  type Checkpoint,
+  type FinishedFold,
+  type FoldHistory,
+  type ProblemShape,
+} from './checkpoint.js';
 import { foldCount, foldIndices, takeRows } from './features.js';
 import { fusedProblem } from './fused.js';
 import { trainFold } from './loop.js';
@@ -20,7 +36,10 @@ interface Data {
 /** train's `run` (see index.ts), loaded only when train executes: a cached run needs none of it. */
 export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: StageContext): Promise<StageResult> {
   const problems = checkTrainParams(params);
-  if (problems.length > 0) throw new InputErrors(problems.map((p) => new ParamflowError('PF_SCHEMA', p.message, { pointer: p.pointer, hint: p.hint })));
+  if (problems.length > 0)
+    throw new InputErrors(
+      problems.map((p) => new ParamflowError('PF_SCHEMA', p.message, { pointer: p.pointer, hint: p.hint })),
+    );
   const data = readInputs(inputs, params);
   checkOutputSize(params, data.shape.targets);
 
@@ -31,13 +50,19 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
   const saved = await loadCheckpoint(ctx, shape);
   const finished: FinishedFold[] = saved?.finished ?? [];
   if (saved) {
-    const at = saved.current ? describe(saved.current.fold, saved.current.state.partial, saved.current.state.epochs.length) : `fold ${finished.length}`;
+    const at = saved.current
+      ? describe(saved.current.fold, saved.current.state.partial, saved.current.state.epochs.length)
+      : `fold ${finished.length}`;
     ctx.log(`resuming from the checkpoint at ${at}`);
     ctx.progress(finished.length * shape.epochs + (saved.current?.state.epochs.length ?? 0), total, 'epochs');
   }
 
   const whyNotFused = fusedProblem(params, rt.tf.getBackend());
-  ctx.log(whyNotFused ? `training with tfjs-layers (no fused trainer: ${whyNotFused})` : 'training with the fused native trainer (one addon call per batch)');
+  ctx.log(
+    whyNotFused
+      ? `training with tfjs-layers (no fused trainer: ${whyNotFused})`
+      : 'training with the fused native trainer (one addon call per batch)',
+  );
   // One buffer for every fold's scaled rows, training rows first, then validation rows.
   const features = new Float32Array(shape.rows * shape.features);
   for (let fold = finished.length; fold < shape.folds; fold++) {
@@ -61,10 +86,16 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
       fused: whyNotFused === undefined,
       ...(resume ? { resume } : {}),
       onEpoch: async (snapshot) => {
-        if (ctx.checkpoint.due?.() ?? true) await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished, { fold, snapshot }));
+        if (ctx.checkpoint.due?.() ?? true)
+          await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished, { fold, snapshot }));
         ctx.progress(fold * shape.epochs + snapshot.state.epochs.length, total, 'epochs');
       },
-      onInterrupt: (snapshot) => saveOnInterrupt(ctx, () => checkpointFiles(rt, shape, finished, { fold, snapshot }), describe(fold, snapshot.state.partial)),
+      onInterrupt: (snapshot) =>
+        saveOnInterrupt(
+          ctx,
+          () => checkpointFiles(rt, shape, finished, { fold, snapshot }),
+          describe(fold, snapshot.state.partial),
+        ),
     });
     const files = await modelToFiles(rt, outcome.model);
     outcome.model.dispose();
@@ -79,7 +110,9 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
     if (ctx.checkpoint.due?.() ?? true) await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished));
     ctx.progress((fold + 1) * shape.epochs, total, 'epochs');
     const early = s.epochs.length < shape.epochs ? `, stopped early at epoch ${s.epochs.length}` : '';
-    ctx.log(`fold ${fold}: best epoch ${s.best.epoch} of ${shape.epochs}, val_loss ${s.best.val_loss.toPrecision(6)}${early}`);
+    ctx.log(
+      `fold ${fold}: best epoch ${s.best.epoch} of ${shape.epochs}, val_loss ${s.best.val_loss.toPrecision(6)}${early}`,
+    );
   }
   return result(finished, data);
 }
@@ -89,7 +122,11 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
  * says, so the next run resumes at the interrupted batch. A failed save is logged, not thrown:
  * the run stops as interrupted either way (the previous checkpoint, if any, is intact).
  */
-async function saveOnInterrupt(ctx: StageContext, files: () => Promise<Record<string, Uint8Array>>, at: string): Promise<void> {
+async function saveOnInterrupt(
+  ctx: StageContext,
+  files: () => Promise<Record<string, Uint8Array>>,
+  at: string,
+): Promise<void> {
   try {
     await ctx.checkpoint.save(await files());
     ctx.log(`interrupted: saved a checkpoint at ${at}; the next run resumes there`);
@@ -99,12 +136,15 @@ async function saveOnInterrupt(ctx: StageContext, files: () => Promise<Record<st
 }
 
 function describe(fold: number, partial: { epoch: number; batch: number } | undefined, epochs = 0): string {
-  return partial ? `fold ${fold}, epoch ${partial.epoch} before batch ${partial.batch}` : `fold ${fold} after epoch ${epochs}`;
+  return partial
+    ? `fold ${fold}, epoch ${partial.epoch} before batch ${partial.batch}`
+    : `fold ${fold} after epoch ${epochs}`;
 }
 
 function result(finished: readonly FinishedFold[], data: Data): StageResult {
   const model: Record<string, Uint8Array> = {};
-  for (const f of finished) for (const [name, bytes] of Object.entries(f.files)) model[`fold-${f.history.fold}/${name}`] = bytes;
+  for (const f of finished)
+    for (const [name, bytes] of Object.entries(f.files)) model[`fold-${f.history.fold}/${name}`] = bytes;
   const scalers: Scalers = {
     format: 1,
     features: data.shape.features,
@@ -113,9 +153,14 @@ function result(finished: readonly FinishedFold[], data: Data): StageResult {
   };
   const folds: FoldReport[] = finished.map(({ history: h, timestamps }) => {
     const best = h.epochs.find((e) => e.epoch === h.best_epoch)!;
-    const series = (pick: (e: (typeof h.epochs)[number]) => number): MetricPoint[] => h.epochs.map((e, i) => ({ step: e.epoch, value: pick(e), timestamp: timestamps[i] ?? 0 }));
+    const series = (pick: (e: (typeof h.epochs)[number]) => number): MetricPoint[] =>
+      h.epochs.map((e, i) => ({ step: e.epoch, value: pick(e), timestamp: timestamps[i] ?? 0 }));
     // `best_val_loss`, not `val_loss`: a scalar under the curve's key would add a step-0 point to it in MLflow.
-    return { fold: h.fold, metrics: { best_epoch: h.best_epoch, best_val_loss: best.val_loss }, series: { loss: series((e) => e.loss), val_loss: series((e) => e.val_loss) } };
+    return {
+      fold: h.fold,
+      metrics: { best_epoch: h.best_epoch, best_val_loss: best.val_loss },
+      series: { loss: series((e) => e.loss), val_loss: series((e) => e.val_loss) },
+    };
   });
   const mean = folds.reduce((a, f) => a + f.metrics.best_val_loss!, 0) / Math.max(1, folds.length);
   return {
@@ -134,7 +179,8 @@ function result(finished: readonly FinishedFold[], data: Data): StageResult {
  * letters A, B, C…: the parameter names, in order, of every built-in simulate model.
  */
 function targetNames(k: number): string[] {
-  const letter = (i: number): string => (i < 26 ? String.fromCharCode(65 + i) : letter(Math.floor(i / 26) - 1) + letter(i % 26));
+  const letter = (i: number): string =>
+    i < 26 ? String.fromCharCode(65 + i) : letter(Math.floor(i / 26) - 1) + letter(i % 26);
   return Array.from({ length: k }, (_, i) => letter(i));
 }
 
@@ -144,25 +190,38 @@ function readInputs(inputs: StageInputs, params: TrainParams): Data {
   const targets = requireArray(inputs, 'targets', 'train');
   const folds = requireArray(inputs, 'folds', 'train');
   const rows = X.shape[0] ?? 0;
-  const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+  const same = (a: readonly number[], b: readonly number[]): boolean =>
+    a.length === b.length && a.every((v, i) => v === b[i]);
   const problems: string[] = [];
   if (X.shape.length !== 2) problems.push(`X has shape [${X.shape.join(', ')}], expected [datasets, points]`);
   if (!same(X.shape, Y.shape)) problems.push(`X has shape [${X.shape.join(', ')}] but Y has [${Y.shape.join(', ')}]`);
-  if (targets.shape[0] !== rows || targets.shape.length > 2) problems.push(`targets has shape [${targets.shape.join(', ')}], expected [${rows}, k]`);
-  if (folds.shape.length !== 1 || folds.shape[0] !== rows) problems.push(`folds has shape [${folds.shape.join(', ')}], expected [${rows}]`);
+  if (targets.shape[0] !== rows || targets.shape.length > 2)
+    problems.push(`targets has shape [${targets.shape.join(', ')}], expected [${rows}, k]`);
+  if (folds.shape.length !== 1 || folds.shape[0] !== rows)
+    problems.push(`folds has shape [${folds.shape.join(', ')}], expected [${rows}]`);
   if (problems.length > 0) {
     throw new ParamflowError('PF_STAGE_FAILED', `train: inputs do not fit together: ${problems.join('; ')}`, {
       hint: 'train needs X, Y and targets of the same datasets (simulate or add-noise) and folds made from them (split-folds)',
     });
   }
-  const shape: ProblemShape = { rows, features: 2 * (X.shape[1] ?? 0), targets: targets.shape[1] ?? 1, folds: foldCount(folds), epochs: params.epochs };
+  const shape: ProblemShape = {
+    rows,
+    features: 2 * (X.shape[1] ?? 0),
+    targets: targets.shape[1] ?? 1,
+    folds: foldCount(folds),
+    epochs: params.epochs,
+  };
   if (shape.folds < 1) throw emptyFoldError(0, 0, 0);
   return { X, Y, targets, folds, shape };
 }
 
 function checkOutputSize(params: TrainParams, targets: number): void {
   const problem = outputSizeProblem(params, targets);
-  if (problem) throw new ParamflowError('PF_STAGE_FAILED', `train: ${problem.message}`, { pointer: problem.pointer, hint: problem.hint });
+  if (problem)
+    throw new ParamflowError('PF_STAGE_FAILED', `train: ${problem.message}`, {
+      pointer: problem.pointer,
+      hint: problem.hint,
+    });
 }
 
 async function loadCheckpoint(ctx: StageContext, shape: ProblemShape): Promise<Checkpoint | undefined> {
@@ -190,7 +249,11 @@ function useProdMode(rt: TfRuntime): void {
 }
 
 function emptyFoldError(fold: number, train: number, validation: number): ParamflowError {
-  return new ParamflowError('PF_STAGE_FAILED', `train: fold ${fold} has ${train} training and ${validation} validation datasets; both must be non-empty`, {
-    hint: 'train needs folds from split-folds with k ≥ 2 and enough datasets outside the holdout',
-  });
+  return new ParamflowError(
+    'PF_STAGE_FAILED',
+    `train: fold ${fold} has ${train} training and ${validation} validation datasets; both must be non-empty`,
+    {
+      hint: 'train needs folds from split-folds with k ≥ 2 and enough datasets outside the holdout',
+    },
+  );
 }

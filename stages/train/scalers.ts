@@ -91,7 +91,11 @@ function blockStats(m: Matrix): { mean: number[]; std: number[] } {
 /** Fits a fold's scaler on its training rows (`features` and `targets` hold only those rows). */
 export function fitScaler(features: Matrix, targets: Matrix, mode: InputMode, standardizeTargets: boolean): FoldScaler {
   const inputs =
-    mode === 'per-feature' ? { mode, ...columnStats(features) } : mode === 'per-block' ? { mode, ...blockStats(features) } : { mode, mean: null, std: null };
+    mode === 'per-feature'
+      ? { mode, ...columnStats(features) }
+      : mode === 'per-block'
+        ? { mode, ...blockStats(features) }
+        : { mode, mean: null, std: null };
   return { inputs, targets: { ...columnStats(targets), standardize: standardizeTargets } };
 }
 
@@ -105,8 +109,16 @@ function float32(X: NdArray, Y: NdArray): boolean {
  * building them when the mode allows (per-block reads X and Y in place: the same sums in the
  * same order, so the same bits, without an 80 MB copy per fold).
  */
-export function fitCurveScaler(X: NdArray, Y: NdArray, indices: ArrayLike<number>, targets: Matrix, mode: InputMode, standardizeTargets: boolean): FoldScaler {
-  if (mode !== 'per-block' || !float32(X, Y)) return fitScaler(curveFeatures(X, Y, indices), targets, mode, standardizeTargets);
+export function fitCurveScaler(
+  X: NdArray,
+  Y: NdArray,
+  indices: ArrayLike<number>,
+  targets: Matrix,
+  mode: InputMode,
+  standardizeTargets: boolean,
+): FoldScaler {
+  if (mode !== 'per-block' || !float32(X, Y))
+    return fitScaler(curveFeatures(X, Y, indices), targets, mode, standardizeTargets);
   const p = X.shape[1]!;
   const starts = Int32Array.from(indices, (i) => i * p);
   const stats = blockPairStats({ data: X.data as Float32Array, starts }, { data: Y.data as Float32Array, starts }, p);
@@ -120,12 +132,23 @@ export function fitCurveScaler(X: NdArray, Y: NdArray, indices: ArrayLike<number
  * `into` when given (a buffer reused across folds: fresh 80 MB arrays cost more in page faults
  * than the scaling itself).
  */
-export function scaledCurveFeatures(s: FoldScaler, X: NdArray, Y: NdArray, indices?: ArrayLike<number>, into?: Float32Array): Matrix {
+export function scaledCurveFeatures(
+  s: FoldScaler,
+  X: NdArray,
+  Y: NdArray,
+  indices?: ArrayLike<number>,
+  into?: Float32Array,
+): Matrix {
   if (s.inputs.mode !== 'per-block' || !float32(X, Y)) return scaleInputs(s, curveFeatures(X, Y, indices));
   const p = X.shape[1]!;
   const take = indices ?? Int32Array.from({ length: X.shape[0]! }, (_, i) => i);
   const [x, y] = [X.data as Float32Array, Y.data as Float32Array];
-  const [mx, my, sx, sy] = [...(s.inputs.mean as number[]), ...(s.inputs.std as number[])] as [number, number, number, number];
+  const [mx, my, sx, sy] = [...(s.inputs.mean as number[]), ...(s.inputs.std as number[])] as [
+    number,
+    number,
+    number,
+    number,
+  ];
   const out = into ? into.subarray(0, take.length * 2 * p) : new Float32Array(take.length * 2 * p);
   const addon = addonIfAvailable();
   if (addon) {

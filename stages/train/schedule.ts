@@ -20,7 +20,13 @@ export function initialPlateau(): PlateauState {
  * The learning rate of epoch `epoch` (1-based) of `epochs`. `current` is the rate
  * the previous epoch used: only plateau reads it (reductions are kept in it).
  */
-export function scheduledLearningRate(schedule: ScheduleSpec | undefined, base: number, epoch: number, epochs: number, current: number): number {
+export function scheduledLearningRate(
+  schedule: ScheduleSpec | undefined,
+  base: number,
+  epoch: number,
+  epochs: number,
+  current: number,
+): number {
   if (!schedule) return base;
   const e = epoch - 1;
   if ('step' in schedule) return base * schedule.step.factor ** Math.floor(e / schedule.step.every);
@@ -38,7 +44,12 @@ export function scheduledLearningRate(schedule: ScheduleSpec | undefined, base: 
  * without one multiply lr by `factor` (not below min_lr) and restart the count.
  * Returns the learning rate for the next epoch. Other schedules: `lr` unchanged.
  */
-export function afterEpoch(schedule: ScheduleSpec | undefined, state: PlateauState, valLoss: number, lr: number): number {
+export function afterEpoch(
+  schedule: ScheduleSpec | undefined,
+  state: PlateauState,
+  valLoss: number,
+  lr: number,
+): number {
   if (!schedule || !('plateau' in schedule)) return lr;
   const { patience, factor, min_lr } = schedule.plateau;
   if (valLoss < state.best) {

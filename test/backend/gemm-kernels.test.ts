@@ -33,7 +33,16 @@ function reference(ta: boolean, tb: boolean, m: number, n: number, k: number, a:
   return { exact, magnitude };
 }
 
-function product(kernel: string, ta: boolean, tb: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array): Float32Array {
+function product(
+  kernel: string,
+  ta: boolean,
+  tb: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+): Float32Array {
   addon!.setGemmKernel(kernel);
   const c = new Float32Array(m * n).fill(Number.NaN); // every element must be written
   addon!.sgemm(ta ? 1 : 0, tb ? 1 : 0, 1, m, n, k, a, 0, b, 0, c);
@@ -55,9 +64,17 @@ const SHAPES: [number, number, number][] = [
   [2000, 64, 64],
   [64, 2000, 4],
 ];
-const CASES = SHAPES.flatMap((s) => [[false, false], [true, false], [false, true], [true, true]].map(([ta, tb]) => [...s, ta!, tb!] as const));
+const CASES = SHAPES.flatMap((s) =>
+  [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ].map(([ta, tb]) => [...s, ta!, tb!] as const),
+);
 
-const notOwn = problem ?? (ownGemm ? undefined : 'the installed addon is an opt-in OpenBLAS build (PARAMFLOW_BLAS=openblas)');
+const notOwn =
+  problem ?? (ownGemm ? undefined : 'the installed addon is an opt-in OpenBLAS build (PARAMFLOW_BLAS=openblas)');
 describe.skipIf(!ownGemm)(`paramflow's GEMM kernels${notOwn ? ` (skipped: ${notOwn})` : ''}`, () => {
   const kernels = addon?.gemmKernels() ?? [];
 
@@ -66,17 +83,22 @@ describe.skipIf(!ownGemm)(`paramflow's GEMM kernels${notOwn ? ` (skipped: ${notO
     expect(kernels).toContain(addon!.gemmKernel());
   });
 
-  it.each(CASES)('%i×%i×%i (transA=%s transB=%s): every kernel within the fma chain\'s bound, all the same bits', (m, n, k, ta, tb) => {
-    const a = values(m * k, m * 31 + k);
-    const b = values(k * n, n * 17 + k);
-    const { exact, magnitude } = reference(ta, tb, m, n, k, a, b);
-    const results = kernels.map((kernel) => product(kernel, ta, tb, m, n, k, a, b));
-    addon!.setGemmKernel(kernels[0]!);
-    // k roundings of at most half an ulp each, relative to the partial sums' magnitudes.
-    const u = 2 ** -24;
-    results[0]!.forEach((v, i) => expect(Math.abs(v - exact[i]!)).toBeLessThanOrEqual(k * u * 1.01 * magnitude[i]! + 1e-30));
-    for (const [i, c] of results.entries()) expect(bits(c), kernels[i]).toBe(bits(results[0]!));
-  });
+  it.each(CASES)(
+    "%i×%i×%i (transA=%s transB=%s): every kernel within the fma chain's bound, all the same bits",
+    (m, n, k, ta, tb) => {
+      const a = values(m * k, m * 31 + k);
+      const b = values(k * n, n * 17 + k);
+      const { exact, magnitude } = reference(ta, tb, m, n, k, a, b);
+      const results = kernels.map((kernel) => product(kernel, ta, tb, m, n, k, a, b));
+      addon!.setGemmKernel(kernels[0]!);
+      // k roundings of at most half an ulp each, relative to the partial sums' magnitudes.
+      const u = 2 ** -24;
+      results[0]!.forEach((v, i) =>
+        expect(Math.abs(v - exact[i]!)).toBeLessThanOrEqual(k * u * 1.01 * magnitude[i]! + 1e-30),
+      );
+      for (const [i, c] of results.entries()) expect(bits(c), kernels[i]).toBe(bits(results[0]!));
+    },
+  );
 
   it('gives the same bits on 1, 2 and 3 threads with each kernel (rows shared out)', () => {
     const [m, n, k] = [301, 96, 700];
@@ -100,24 +122,33 @@ describe.skipIf(!ownGemm)(`paramflow's GEMM kernels${notOwn ? ` (skipped: ${notO
 
   it('PARAMFLOW_GEMM_KERNEL picks the kernel at load time, and a bad name fails the load with the reason', async () => {
     const script = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(addonPath())}); console.log(m.exports.gemmKernel());`;
-    const ok = await execa(process.execPath, ['-e', script], { env: { PARAMFLOW_GEMM_KERNEL: 'scalar' }, reject: false });
+    const ok = await execa(process.execPath, ['-e', script], {
+      env: { PARAMFLOW_GEMM_KERNEL: 'scalar' },
+      reject: false,
+    });
     expect(ok.stdout.trim()).toBe('scalar');
-    const bad = await execa(process.execPath, ['-e', script], { env: { PARAMFLOW_GEMM_KERNEL: 'sse9' }, reject: false });
+    const bad = await execa(process.execPath, ['-e', script], {
+      env: { PARAMFLOW_GEMM_KERNEL: 'sse9' },
+      reject: false,
+    });
     expect(bad.exitCode).not.toBe(0);
     expect(bad.stderr).toContain('PARAMFLOW_GEMM_KERNEL: GEMM kernel sse9 cannot run on this CPU');
   });
 });
 
-describe.skipIf(addon === undefined)(`the addon's floating-point mode${problem ? ` (skipped: ${problem})` : ''}`, () => {
-  it('flushes a subnormal float32 product to zero inside a call', () => {
-    expect(addon!.multiply(1e-20, 1e-20)).toBe(0); // 1e-40 is subnormal in float32
-    expect(addon!.multiply(2e-19, 2e-19)).toBe(Math.fround(Math.fround(2e-19) * Math.fround(2e-19))); // normals stay
-  });
+describe.skipIf(addon === undefined)(
+  `the addon's floating-point mode${problem ? ` (skipped: ${problem})` : ''}`,
+  () => {
+    it('flushes a subnormal float32 product to zero inside a call', () => {
+      expect(addon!.multiply(1e-20, 1e-20)).toBe(0); // 1e-40 is subnormal in float32
+      expect(addon!.multiply(2e-19, 2e-19)).toBe(Math.fround(Math.fround(2e-19) * Math.fround(2e-19))); // normals stay
+    });
 
-  it('restores the caller\'s mode: JavaScript keeps its subnormals after the call', () => {
-    addon!.multiply(1, 1);
-    const tiny = values(2, 9).map((v) => Math.abs(v) * 1e-39); // subnormal float32s, made at run time
-    expect(Math.fround(tiny[0]! * tiny[1]! * 1e39)).toBeGreaterThan(0);
-    expect(new Float32Array([2 ** -140])[0]).toBe(2 ** -140);
-  });
-});
+    it("restores the caller's mode: JavaScript keeps its subnormals after the call", () => {
+      addon!.multiply(1, 1);
+      const tiny = values(2, 9).map((v) => Math.abs(v) * 1e-39); // subnormal float32s, made at run time
+      expect(Math.fround(tiny[0]! * tiny[1]! * 1e39)).toBeGreaterThan(0);
+      expect(new Float32Array([2 ** -140])[0]).toBe(2 ** -140);
+    });
+  },
+);

@@ -48,36 +48,48 @@ function parse(stdout: string): Run {
   return { kernels: head!.split(' ').slice(1), hashes };
 }
 
-describe.skipIf(reason !== '')(`native/gemm.c's NEON kernel (arm64 under qemu) against the x86-64 kernels${reason ? ` (${reason})` : ''}`, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pf-gemm-neon-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  let x86: Run;
-  let arm: Run;
+describe.skipIf(reason !== '')(
+  `native/gemm.c's NEON kernel (arm64 under qemu) against the x86-64 kernels${reason ? ` (${reason})` : ''}`,
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pf-gemm-neon-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    let x86: Run;
+    let arm: Run;
 
-  beforeAll(async () => {
-    const host = join(dir, 'harness-x86_64');
-    const cross = join(dir, 'harness-aarch64');
-    await Promise.all([execa('cc', [...FLAGS, ...SOURCES, '-o', host, '-lm']), execa('aarch64-linux-gnu-gcc', [...FLAGS, '-static', ...SOURCES, '-o', cross, '-lm'])]);
-    const [a, b] = await Promise.all([execa(host), execa('qemu-aarch64', [cross])]);
-    x86 = parse(a.stdout);
-    arm = parse(b.stdout);
-  }, 180_000);
+    beforeAll(async () => {
+      const host = join(dir, 'harness-x86_64');
+      const cross = join(dir, 'harness-aarch64');
+      await Promise.all([
+        execa('cc', [...FLAGS, ...SOURCES, '-o', host, '-lm']),
+        execa('aarch64-linux-gnu-gcc', [...FLAGS, '-static', ...SOURCES, '-o', cross, '-lm']),
+      ]);
+      const [a, b] = await Promise.all([execa(host), execa('qemu-aarch64', [cross])]);
+      x86 = parse(a.stdout);
+      arm = parse(b.stdout);
+    }, 180_000);
 
-  it('the arm64 build runs neon and scalar; the x86-64 one at least scalar, every case on both', () => {
-    expect(arm.kernels).toEqual(['neon', 'scalar']);
-    expect(x86.kernels).toContain('scalar');
-    expect(x86.kernels).not.toContain('neon');
-    expect([...arm.hashes.keys()]).toEqual([...x86.hashes.keys()]);
-    expect(x86.hashes.size).toBeGreaterThanOrEqual(36);
-    for (const run of [x86, arm]) for (const byKernel of run.hashes.values()) expect([...byKernel.keys()].sort()).toEqual([...run.kernels, 'reference'].sort());
-  });
+    it('the arm64 build runs neon and scalar; the x86-64 one at least scalar, every case on both', () => {
+      expect(arm.kernels).toEqual(['neon', 'scalar']);
+      expect(x86.kernels).toContain('scalar');
+      expect(x86.kernels).not.toContain('neon');
+      expect([...arm.hashes.keys()]).toEqual([...x86.hashes.keys()]);
+      expect(x86.hashes.size).toBeGreaterThanOrEqual(36);
+      for (const run of [x86, arm])
+        for (const byKernel of run.hashes.values())
+          expect([...byKernel.keys()].sort()).toEqual([...run.kernels, 'reference'].sort());
+    });
 
-  it('every kernel on both machines gives the fmaf chain\'s bits for every shape and transpose pair', () => {
-    const differ: string[] = [];
-    for (const [key, byKernel] of x86.hashes) {
-      const all = [...[...byKernel].map(([k, h]) => [`x86_64 ${k}`, h]), ...[...arm.hashes.get(key)!].map(([k, h]) => [`aarch64 ${k}`, h])];
-      if (new Set(all.map(([, h]) => h)).size !== 1) differ.push(`${key}: ${all.map(([k, h]) => `${k}=${h}`).join(', ')}`);
-    }
-    expect(differ).toEqual([]);
-  });
-});
+    it("every kernel on both machines gives the fmaf chain's bits for every shape and transpose pair", () => {
+      const differ: string[] = [];
+      for (const [key, byKernel] of x86.hashes) {
+        const all = [
+          ...[...byKernel].map(([k, h]) => [`x86_64 ${k}`, h]),
+          ...[...arm.hashes.get(key)!].map(([k, h]) => [`aarch64 ${k}`, h]),
+        ];
+        if (new Set(all.map(([, h]) => h)).size !== 1)
+          differ.push(`${key}: ${all.map(([k, h]) => `${k}=${h}`).join(', ')}`);
+      }
+      expect(differ).toEqual([]);
+    });
+  },
+);

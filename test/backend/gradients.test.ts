@@ -42,7 +42,11 @@ interface Step {
 }
 
 async function step(backend: string): Promise<Step> {
-  const r = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, backend], { cwd: REPO, reject: false, timeout: 60_000 });
+  const r = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, backend], {
+    cwd: REPO,
+    reject: false,
+    timeout: 60_000,
+  });
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Step;
 }
@@ -62,8 +66,10 @@ function relativeError(a: number[], b: number[]): number {
 function expectAgree(a: Step, b: Step) {
   expect(Object.keys(a.grads).sort()).toEqual(Object.keys(b.grads).sort());
   expect(Object.keys(a.grads).length).toBeGreaterThanOrEqual(10); // 3 kernels, 3 biases, 2 × (gamma, beta)
-  for (const name of Object.keys(b.grads)) expect(relativeError(a.grads[name]!, b.grads[name]!), `gradient of ${name}`).toBeLessThan(1e-4);
-  for (const name of Object.keys(b.weights)) expect(relativeError(a.weights[name]!, b.weights[name]!), `weights ${name} after one Adam step`).toBeLessThan(1e-4);
+  for (const name of Object.keys(b.grads))
+    expect(relativeError(a.grads[name]!, b.grads[name]!), `gradient of ${name}`).toBeLessThan(1e-4);
+  for (const name of Object.keys(b.weights))
+    expect(relativeError(a.weights[name]!, b.weights[name]!), `weights ${name} after one Adam step`).toBeLessThan(1e-4);
   expect(Math.abs(a.loss - b.loss) / b.loss).toBeLessThan(1e-4);
 }
 
@@ -82,11 +88,20 @@ describe('one training step on every backend', () => {
     expectAgree(wasm, cpu);
   });
 
-  it.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native is bit-identical from one process to the next, on 1 or 2 BLAS threads'), async () => {
-    const one = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, 'native'], { cwd: REPO, env: { PARAMFLOW_BLAS_THREADS: '1' } });
-    const two = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, 'native'], { cwd: REPO, env: { PARAMFLOW_BLAS_THREADS: '2' } });
-    expect(one.stdout).toBe(two.stdout);
-  });
+  it.skipIf(NATIVE_PROBLEM !== undefined)(
+    needsNative('native is bit-identical from one process to the next, on 1 or 2 BLAS threads'),
+    async () => {
+      const one = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, 'native'], {
+        cwd: REPO,
+        env: { PARAMFLOW_BLAS_THREADS: '1' },
+      });
+      const two = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, 'native'], {
+        cwd: REPO,
+        env: { PARAMFLOW_BLAS_THREADS: '2' },
+      });
+      expect(one.stdout).toBe(two.stdout);
+    },
+  );
 });
 
 // The fused trainer (stages/train/fused.ts, native/mlp.c) against tfjs-layers' trainOnBatch on
@@ -134,8 +149,12 @@ for (const [name, c] of Object.entries(cases)) {
 process.stdout.write(JSON.stringify(out));
 `;
 
-const dense = (units: number, activation = 'linear', extra: Record<string, unknown> = {}) => ({ dense: { units, activation, kernel_initializer: 'glorot_uniform', use_bias: true, ...extra } });
-const bn = (extra: Record<string, unknown> = {}) => ({ batch_norm: { momentum: 0.9, epsilon: 0.001, center: true, scale: true, ...extra } });
+const dense = (units: number, activation = 'linear', extra: Record<string, unknown> = {}) => ({
+  dense: { units, activation, kernel_initializer: 'glorot_uniform', use_bias: true, ...extra },
+});
+const bn = (extra: Record<string, unknown> = {}) => ({
+  batch_norm: { momentum: 0.9, epsilon: 0.001, center: true, scale: true, ...extra },
+});
 const SGD1 = { sgd: { lr: 1, momentum: 0 } };
 const M1 = [dense(16, 'relu'), dense(3)];
 const M2 = [dense(32, 'relu'), bn(), dense(16, 'relu'), bn(), dense(3)];
@@ -158,7 +177,11 @@ for (const loss of ['mse', 'mae', 'huber']) {
 CASES['activations, l1/l2, batch norm without center or scale'] = { layers: ACTS, optimizer: SGD1 };
 CASES['M2 adam'] = { layers: M2, optimizer: { adam: { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, steps: 3 };
 CASES['M2 momentum'] = { layers: M2, optimizer: { sgd: { lr: 0.05, momentum: 0.9 } }, steps: 3, loss: 'huber' };
-CASES['M2 rmsprop'] = { layers: M2, optimizer: { rmsprop: { lr: 0.001, decay: 0.9, momentum: 0.5, epsilon: 1e-7 } }, steps: 3 };
+CASES['M2 rmsprop'] = {
+  layers: M2,
+  optimizer: { rmsprop: { lr: 0.001, decay: 0.9, momentum: 0.5, epsilon: 1e-7 } },
+  steps: 3,
+};
 
 interface Trained {
   loss: number[];
@@ -166,37 +189,61 @@ interface Trained {
   after: Record<string, number[]>;
 }
 
-async function trainSteps(backend: string, trainer: 'fused' | 'tfjs', cases: Record<string, unknown>, env: Record<string, string> = {}): Promise<Record<string, Trained>> {
-  const r = await execa(process.execPath, ['--input-type=module', '-e', STEP_SCRIPT, backend, trainer, JSON.stringify(cases)], { cwd: REPO, reject: false, timeout: 120_000, env });
+async function trainSteps(
+  backend: string,
+  trainer: 'fused' | 'tfjs',
+  cases: Record<string, unknown>,
+  env: Record<string, string> = {},
+): Promise<Record<string, Trained>> {
+  const r = await execa(
+    process.execPath,
+    ['--input-type=module', '-e', STEP_SCRIPT, backend, trainer, JSON.stringify(cases)],
+    { cwd: REPO, reject: false, timeout: 120_000, env },
+  );
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Record<string, Trained>;
 }
 
 describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('the fused trainer against tfjs-layers'), () => {
-  it('takes the same steps as trainOnBatch on cpu within 1e-4 relative: gradients, BatchNorm statistics, optimizers, losses', { timeout: 180_000 }, async () => {
-    const [fused, tfjs] = await Promise.all([trainSteps('native', 'fused', CASES), trainSteps('cpu', 'tfjs', CASES)]);
-    for (const [name, c] of Object.entries(CASES)) {
-      const [a, b] = [fused[name]!, tfjs[name]!];
-      expect(Object.keys(a.after), name).toEqual(Object.keys(b.after));
-      for (const w of Object.keys(b.after)) {
-        expect(a.before[w], `${name}: ${w} starts equal`).toEqual(b.before[w]);
-        // One SGD step at lr 1: the update is the gradient. Moving statistics and multi-step runs: the values.
-        const plain = !c.steps && !w.includes('moving');
-        const [da, db] = plain ? [a, b].map((r) => r.after[w]!.map((v, i) => v - r.before[w]![i]!)) : [a.after[w]!, b.after[w]!];
-        expect(relativeError(da!, db!), `${name}: ${plain ? 'gradient of' : 'value of'} ${w}`).toBeLessThan(1e-4);
-        if (plain) expect(Math.max(...db!.map(Math.abs)), `${name}: ${w} moved`).toBeGreaterThan(0);
+  it(
+    'takes the same steps as trainOnBatch on cpu within 1e-4 relative: gradients, BatchNorm statistics, optimizers, losses',
+    { timeout: 180_000 },
+    async () => {
+      const [fused, tfjs] = await Promise.all([trainSteps('native', 'fused', CASES), trainSteps('cpu', 'tfjs', CASES)]);
+      for (const [name, c] of Object.entries(CASES)) {
+        const [a, b] = [fused[name]!, tfjs[name]!];
+        expect(Object.keys(a.after), name).toEqual(Object.keys(b.after));
+        for (const w of Object.keys(b.after)) {
+          expect(a.before[w], `${name}: ${w} starts equal`).toEqual(b.before[w]);
+          // One SGD step at lr 1: the update is the gradient. Moving statistics and multi-step runs: the values.
+          const plain = !c.steps && !w.includes('moving');
+          const [da, db] = plain
+            ? [a, b].map((r) => r.after[w]!.map((v, i) => v - r.before[w]![i]!))
+            : [a.after[w]!, b.after[w]!];
+          expect(relativeError(da!, db!), `${name}: ${plain ? 'gradient of' : 'value of'} ${w}`).toBeLessThan(1e-4);
+          if (plain) expect(Math.max(...db!.map(Math.abs)), `${name}: ${w} moved`).toBeGreaterThan(0);
+        }
+        a.loss.forEach((l, i) =>
+          expect(Math.abs(l - b.loss[i]!) / b.loss[i]!, `${name}: loss of step ${i + 1}`).toBeLessThan(1e-4),
+        );
       }
-      a.loss.forEach((l, i) => expect(Math.abs(l - b.loss[i]!) / b.loss[i]!, `${name}: loss of step ${i + 1}`).toBeLessThan(1e-4));
-    }
-  });
+    },
+  );
 
-  it('is bit-identical from one process to the next, on 1 or 2 BLAS threads (dropout included), and dropout drops', { timeout: 180_000 }, async () => {
-    // Big enough for the addon to split its products over 2 threads (48 × 40 × 9000 ≥ 2^24 multiply-adds).
-    const wide = [dense(9000, 'relu'), { dropout: { rate: 0.3 } }, bn(), dense(3)];
-    const cases = { wide: { layers: wide, optimizer: { adam: { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, steps: 3 }, undropped: { layers: [wide[0], { dropout: { rate: 0 } }, wide[2], wide[3]], optimizer: SGD1 } };
-    const one = await trainSteps('native', 'fused', cases, { PARAMFLOW_BLAS_THREADS: '1' });
-    const two = await trainSteps('native', 'fused', cases, { PARAMFLOW_BLAS_THREADS: '2' });
-    expectIdentical(two, one, '2 threads vs 1');
-    expect(one.wide!.loss[0]).not.toBe(one.undropped!.loss[0]);
-  });
+  it(
+    'is bit-identical from one process to the next, on 1 or 2 BLAS threads (dropout included), and dropout drops',
+    { timeout: 180_000 },
+    async () => {
+      // Big enough for the addon to split its products over 2 threads (48 × 40 × 9000 ≥ 2^24 multiply-adds).
+      const wide = [dense(9000, 'relu'), { dropout: { rate: 0.3 } }, bn(), dense(3)];
+      const cases = {
+        wide: { layers: wide, optimizer: { adam: { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, steps: 3 },
+        undropped: { layers: [wide[0], { dropout: { rate: 0 } }, wide[2], wide[3]], optimizer: SGD1 },
+      };
+      const one = await trainSteps('native', 'fused', cases, { PARAMFLOW_BLAS_THREADS: '1' });
+      const two = await trainSteps('native', 'fused', cases, { PARAMFLOW_BLAS_THREADS: '2' });
+      expectIdentical(two, one, '2 threads vs 1');
+      expect(one.wide!.loss[0]).not.toBe(one.undropped!.loss[0]);
+    },
+  );
 });

@@ -27,7 +27,12 @@ process.stderr.write(JSON.stringify({
 `;
 
 async function load(name: string, env: Record<string, string> = {}) {
-  const r = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, name], { cwd: REPO, env: { ...env, PARAMFLOW_BACKEND: '' }, timeout: 30_000, reject: false });
+  const r = await execa(process.execPath, ['--input-type=module', '-e', SCRIPT, name], {
+    cwd: REPO,
+    env: { ...env, PARAMFLOW_BACKEND: '' },
+    timeout: 30_000,
+    reject: false,
+  });
   expect(r.exitCode, r.stderr).toBe(0);
   const lines = r.stderr.trim().split('\n');
   const report = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
@@ -43,7 +48,13 @@ describe('loadTensorflow', () => {
     const { stdout, otherStderr, report } = await load('wasm');
     expect(stdout).toBe('');
     expect(otherStderr).toBe('');
-    expect(report).toMatchObject({ backend: 'wasm', runtimeBackend: 'wasm', hasLayers: true, matMulFix: true, sum: 12 });
+    expect(report).toMatchObject({
+      backend: 'wasm',
+      runtimeBackend: 'wasm',
+      hasLayers: true,
+      matMulFix: true,
+      sum: 12,
+    });
     expect(report.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 

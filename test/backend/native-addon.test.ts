@@ -6,7 +6,15 @@ import { NATIVE_PROBLEM, lcgValues, needsNative } from '../helpers/native.js';
 const values = (n: number, seed: number): Float32Array => lcgValues(n, seed);
 
 /** op(A) · op(B) in double precision, the plain way. */
-function reference(ta: boolean, tb: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array): Float64Array {
+function reference(
+  ta: boolean,
+  tb: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+): Float64Array {
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) {
@@ -77,11 +85,25 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('the native addon'), (
   });
 
   it('refuses arrays too small for the sizes given, instead of reading past them', () => {
-    expect(() => addon.sgemm(0, 0, 1, 4, 4, 4, new Float32Array(15), 0, new Float32Array(16), 0, new Float32Array(16))).toThrow(RangeError);
-    expect(() => addon.binary(0, new Float32Array(2), Int32Array.of(1), new Float32Array(3), Int32Array.of(1), new Float32Array(3), Int32Array.of(3))).toThrow(RangeError);
+    expect(() =>
+      addon.sgemm(0, 0, 1, 4, 4, 4, new Float32Array(15), 0, new Float32Array(16), 0, new Float32Array(16)),
+    ).toThrow(RangeError);
+    expect(() =>
+      addon.binary(
+        0,
+        new Float32Array(2),
+        Int32Array.of(1),
+        new Float32Array(3),
+        Int32Array.of(1),
+        new Float32Array(3),
+        Int32Array.of(3),
+      ),
+    ).toThrow(RangeError);
     expect(() => addon.reduce(0, new Float32Array(5), 2, 3, 1, new Float32Array(2))).toThrow(RangeError);
     expect(() => addon.unary(0, new Float32Array(5), new Float32Array(4), 0)).toThrow(RangeError);
-    expect(() => addon.sgemm(0, 0, 1, 1, 1, 1, [1] as unknown as Float32Array, 0, new Float32Array(1), 0, new Float32Array(1))).toThrow(TypeError);
+    expect(() =>
+      addon.sgemm(0, 0, 1, 1, 1, 1, [1] as unknown as Float32Array, 0, new Float32Array(1), 0, new Float32Array(1)),
+    ).toThrow(TypeError);
   });
 });
 

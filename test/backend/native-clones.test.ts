@@ -29,7 +29,12 @@ function train(addon: NativeAddon, act: number, opt: number, batch: number, step
   desc.set([0, K, 0, 1, 0, 0], 8);
   const plan = addon.mlpCreate(desc, INPUTS, batch);
   const [x, t] = [values(N * INPUTS, 1), values(N * K, 2)];
-  const params = [values(INPUTS * HIDDEN, 3, 0.1), values(HIDDEN, 4, 0.01), values(HIDDEN * K, 5, 0.1), new Float32Array(K)];
+  const params = [
+    values(INPUTS * HIDDEN, 3, 0.1),
+    values(HIDDEN, 4, 0.01),
+    values(HIDDEN * K, 5, 0.1),
+    new Float32Array(K),
+  ];
   const slots = opt === OPTIMIZER.momentum ? 1 : 2;
   const state = params.flatMap((p) => Array.from({ length: slots }, () => new Float32Array(p.length)));
   const order = Int32Array.from({ length: N }, (_, i) => (i * 37) % N);
@@ -39,31 +44,53 @@ function train(addon: NativeAddon, act: number, opt: number, batch: number, step
     const hyper = new Float64Array([opt, 0.01, 0.9, 0.999, 1e-7, 1 - 0.9 ** (s + 1), 1 - 0.999 ** (s + 1), 0, 1]);
     if (opt === OPTIMIZER.rmsprop) hyper.set([0.9, 0.5, 1e-7, 0, 0], 2);
     if (opt === OPTIMIZER.momentum) hyper.set([0.9, 0, 0, 0, 0], 2);
-    loss += addon.mlpStep(plan, x, t, order, (s * batch) % (N - batch), batch, params, state, hyper, new Float64Array(0));
+    loss += addon.mlpStep(
+      plan,
+      x,
+      t,
+      order,
+      (s * batch) % (N - batch),
+      batch,
+      params,
+      state,
+      hyper,
+      new Float64Array(0),
+    );
   }
   const h = createHash('sha256').update(String(loss));
   for (const a of [...params, ...state]) h.update(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
   return h.digest('hex');
 }
 
-describe.skipIf(NATIVE_PROBLEM !== undefined || process.platform !== 'linux')(needsNative(`fused trainer clones${process.platform === 'linux' ? '' : ' (skipped: Linux only)'}`), () => {
-  it('the installed addon and a --plain build give the same bits, for each activation and optimizer', { timeout: 120_000 }, async () => {
-    const wide = loadAddon();
-    // The --plain build on the installed addon's GEMM: an opt-in OpenBLAS build (PARAMFLOW_BLAS=openblas)
-    // multiplies to other bits than paramflow's own, which is not what this compares.
-    const blas = wide.gemmKernel() === 'openblas' ? 'openblas' : '';
-    const r = await execa(process.execPath, ['scripts/build-native.mjs', '--quiet', '--plain', '--out', dir], { cwd: REPO, env: { PARAMFLOW_NO_NATIVE: '', PARAMFLOW_BLAS: blas }, reject: false });
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(dir, 'native.json'), 'utf8')), r.stderr).toMatchObject({ ok: true });
-    const plain = { exports: {} as NativeAddon };
-    process.dlopen(plain, join(dir, 'native.node'));
-    for (const act of Object.values(ACTIVATION)) {
-      for (const opt of Object.values(OPTIMIZER)) {
-        for (const batch of [16, 64]) {
-          const [a, b] = [train(wide, act, opt, batch, 60), train(plain.exports, act, opt, batch, 60)];
-          expect({ act, opt, batch, hash: a }).toEqual({ act, opt, batch, hash: b });
+describe.skipIf(NATIVE_PROBLEM !== undefined || process.platform !== 'linux')(
+  needsNative(`fused trainer clones${process.platform === 'linux' ? '' : ' (skipped: Linux only)'}`),
+  () => {
+    it(
+      'the installed addon and a --plain build give the same bits, for each activation and optimizer',
+      { timeout: 120_000 },
+      async () => {
+        const wide = loadAddon();
+        // The --plain build on the installed addon's GEMM: an opt-in OpenBLAS build (PARAMFLOW_BLAS=openblas)
+        // multiplies to other bits than paramflow's own, which is not what this compares.
+        const blas = wide.gemmKernel() === 'openblas' ? 'openblas' : '';
+        const r = await execa(process.execPath, ['scripts/build-native.mjs', '--quiet', '--plain', '--out', dir], {
+          cwd: REPO,
+          env: { PARAMFLOW_NO_NATIVE: '', PARAMFLOW_BLAS: blas },
+          reject: false,
+        });
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(JSON.parse(readFileSync(join(dir, 'native.json'), 'utf8')), r.stderr).toMatchObject({ ok: true });
+        const plain = { exports: {} as NativeAddon };
+        process.dlopen(plain, join(dir, 'native.node'));
+        for (const act of Object.values(ACTIVATION)) {
+          for (const opt of Object.values(OPTIMIZER)) {
+            for (const batch of [16, 64]) {
+              const [a, b] = [train(wide, act, opt, batch, 60), train(plain.exports, act, opt, batch, 60)];
+              expect({ act, opt, batch, hash: a }).toEqual({ act, opt, batch, hash: b });
+            }
+          }
         }
-      }
-    }
-  });
-});
+      },
+    );
+  },
+);

@@ -17,7 +17,17 @@ function both(shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor, seed = 1
   const run = (backend: string) => {
     tf.setBackend(backend);
     return tf.tidy(() => {
-      const out = f(...shapes.map((s, i) => tf.tensor(values(s.reduce((a, b) => a * b, 1), seed + i), s)));
+      const out = f(
+        ...shapes.map((s, i) =>
+          tf.tensor(
+            values(
+              s.reduce((a, b) => a * b, 1),
+              seed + i,
+            ),
+            s,
+          ),
+        ),
+      );
       return { shape: out.shape, values: Array.from(out.dataSync()) };
     });
   };
@@ -46,8 +56,11 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native kernels agree 
   it('registers every cpu kernel, replacing the heavy ones', () => {
     const names = (backend: string) => tf.getKernelsForBackend(backend).map((k) => k.kernelName);
     expect(names('native').sort()).toEqual([...names('cpu'), 'ParamflowAdam'].sort());
-    expect(nativeNames).toEqual(expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Add', 'Multiply', 'Sum', 'Relu', 'Step', 'Tile', 'Adam']));
-    for (const n of nativeNames.filter((k) => k !== 'Adam')) expect(tf.getKernel(n, 'native')!.kernelFunc).not.toBe(tf.getKernel(n, 'cpu')!.kernelFunc);
+    expect(nativeNames).toEqual(
+      expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Add', 'Multiply', 'Sum', 'Relu', 'Step', 'Tile', 'Adam']),
+    );
+    for (const n of nativeNames.filter((k) => k !== 'Adam'))
+      expect(tf.getKernel(n, 'native')!.kernelFunc).not.toBe(tf.getKernel(n, 'cpu')!.kernelFunc);
   });
 
   it.each([
@@ -62,19 +75,67 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native kernels agree 
   });
 
   it('batched matMul, with one operand broadcast over the batch', () => {
-    expectClose(both([[3, 5, 8], [3, 8, 4]], (x, y) => tf.matMul(x!, y!)));
-    expectClose(both([[3, 5, 8], [1, 8, 4]], (x, y) => tf.matMul(x!, y!)));
-    expectClose(both([[2, 3, 5, 8], [8, 4]], (x, y) => tf.matMul(x!, tf.tile(tf.reshape(y!, [1, 1, 8, 4]), [2, 3, 1, 1]))));
+    expectClose(
+      both(
+        [
+          [3, 5, 8],
+          [3, 8, 4],
+        ],
+        (x, y) => tf.matMul(x!, y!),
+      ),
+    );
+    expectClose(
+      both(
+        [
+          [3, 5, 8],
+          [1, 8, 4],
+        ],
+        (x, y) => tf.matMul(x!, y!),
+      ),
+    );
+    expectClose(
+      both(
+        [
+          [2, 3, 5, 8],
+          [8, 4],
+        ],
+        (x, y) => tf.matMul(x!, tf.tile(tf.reshape(y!, [1, 1, 8, 4]), [2, 3, 1, 1])),
+      ),
+    );
   });
 
   it('a product large enough to be split over threads', () => {
-    expectClose(both([[300, 400], [400, 200]], (x, y) => tf.matMul(x!, y!)), 1e-5);
+    expectClose(
+      both(
+        [
+          [300, 400],
+          [400, 200],
+        ],
+        (x, y) => tf.matMul(x!, y!),
+      ),
+      1e-5,
+    );
   });
 
-  it.each(['linear', 'relu', 'relu6', 'leakyrelu', 'sigmoid', 'elu'] as const)('fused matMul with bias and %s', (activation) => {
-    expectClose(both([[9, 12], [12, 7], [7]], (x, y, bias) => tf.fused.matMul({ a: x!, b: y!, bias, activation, leakyreluAlpha: 0.1 })));
-    expectClose(both([[12, 9], [7, 12]], (x, y) => tf.fused.matMul({ a: x!, b: y!, transposeA: true, transposeB: true, activation })));
-  });
+  it.each(['linear', 'relu', 'relu6', 'leakyrelu', 'sigmoid', 'elu'] as const)(
+    'fused matMul with bias and %s',
+    (activation) => {
+      expectClose(
+        both([[9, 12], [12, 7], [7]], (x, y, bias) =>
+          tf.fused.matMul({ a: x!, b: y!, bias, activation, leakyreluAlpha: 0.1 }),
+        ),
+      );
+      expectClose(
+        both(
+          [
+            [12, 9],
+            [7, 12],
+          ],
+          (x, y) => tf.fused.matMul({ a: x!, b: y!, transposeA: true, transposeB: true, activation }),
+        ),
+      );
+    },
+  );
 
   it.each([
     ['add', tf.add],
@@ -86,12 +147,27 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native kernels agree 
     ['squaredDifference', tf.squaredDifference],
   ] as const)('%s, same shapes and broadcast', (_, op) => {
     for (const [a, b] of [
-      [[4, 6], [4, 6]],
+      [
+        [4, 6],
+        [4, 6],
+      ],
       [[4, 6], [6]],
-      [[4, 6], [1, 6]],
-      [[4, 6], [4, 1]],
-      [[4, 1], [1, 6]],
-      [[2, 3, 4], [3, 1]],
+      [
+        [4, 6],
+        [1, 6],
+      ],
+      [
+        [4, 6],
+        [4, 1],
+      ],
+      [
+        [4, 1],
+        [1, 6],
+      ],
+      [
+        [2, 3, 4],
+        [3, 1],
+      ],
       [[], [5, 2]],
       [[5, 2], []],
     ]) {
@@ -104,10 +180,13 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native kernels agree 
     expectClose(r);
   });
 
-  it.each(['relu', 'relu6', 'sqrt', 'square', 'neg', 'abs', 'exp', 'log', 'rsqrt', 'sigmoid', 'reciprocal'] as const)('%s', (name) => {
-    const op = tf[name] as (x: tf.Tensor) => tf.Tensor;
-    expectClose(both([[5, 7]], (x) => op(name === "relu6" ? tf.mul(x!, 4) : x!)));
-  });
+  it.each(['relu', 'relu6', 'sqrt', 'square', 'neg', 'abs', 'exp', 'log', 'rsqrt', 'sigmoid', 'reciprocal'] as const)(
+    '%s',
+    (name) => {
+      const op = tf[name] as (x: tf.Tensor) => tf.Tensor;
+      expectClose(both([[5, 7]], (x) => op(name === 'relu6' ? tf.mul(x!, 4) : x!)));
+    },
+  );
 
   it('step and leakyRelu with their alpha', () => {
     expectClose(both([[5, 7]], (x) => tf.step(x!, 0.3)));
@@ -128,9 +207,18 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native kernels agree 
   });
 
   it.each([
-    [[3, 4], [2, 1]],
-    [[1, 5], [4, 1]],
-    [[2, 3, 2], [2, 1, 3]],
+    [
+      [3, 4],
+      [2, 1],
+    ],
+    [
+      [1, 5],
+      [4, 1],
+    ],
+    [
+      [2, 3, 2],
+      [2, 1, 3],
+    ],
     [[4], [3]],
   ])('tile of %j by %j', (shape, reps) => {
     expectClose(both([shape], (x) => tf.tile(x!, reps)));
@@ -145,7 +233,9 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native kernels agree 
       for (let i = 0; i < 3; i++) opt.applyGradients([{ name: w.name, tensor: tf.tensor(values(40, 8 + i), [8, 5]) }]);
       return { w: Array.from(w.dataSync()) };
     };
-    expect((tf.AdamOptimizer.prototype as unknown as Record<symbol, unknown>)[Symbol.for('paramflow.nativeAdam')]).toBe(true);
+    expect((tf.AdamOptimizer.prototype as unknown as Record<symbol, unknown>)[Symbol.for('paramflow.nativeAdam')]).toBe(
+      true,
+    );
     const native = step('native');
     const cpu = step('cpu');
     expect(native.w).toEqual(cpu.w);
@@ -153,7 +243,7 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('native kernels agree 
 
   it('leaves int32 tensors to the cpu kernels', () => {
     tf.setBackend('native');
-    const s = tf.tidy(() => tf.sum(tf.add(tf.tensor1d([1, 2, 3], "int32"), tf.scalar(2, "int32"))).dataSync()[0]);
+    const s = tf.tidy(() => tf.sum(tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.scalar(2, 'int32'))).dataSync()[0]);
     expect(s).toBe(12);
   });
 });

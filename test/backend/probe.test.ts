@@ -37,21 +37,27 @@ describe('chooseBackend', () => {
   // CI sets PARAMFLOW_EXPECT_NATIVE=1 where the install's build must succeed (a C compiler and
   // Node's headers): there the addon must really have been built, and taken unless the run
   // switches it off (PARAMFLOW_NO_NATIVE=1, the fallback pass, may run with it inherited).
-  it.runIf(process.env.PARAMFLOW_EXPECT_NATIVE === '1')('has the native kernels built (CI expects the build to succeed)', () => {
-    const status = join(REPO, 'build', 'native.json');
-    expect(existsSync(status), `${status} is missing: the install script did not run`).toBe(true);
-    const built = JSON.parse(readFileSync(status, 'utf8')) as { ok?: boolean; reason?: string };
-    expect(built.ok, `the native build failed: ${built.reason}`).toBe(true);
-    expect(existsSync(join(REPO, 'build', 'native.node'))).toBe(true);
-    if (process.env.PARAMFLOW_NO_NATIVE === '1') expect(nativeProblemNow).toBe('PARAMFLOW_NO_NATIVE=1');
-    else expect(nativeProblemNow).toBeUndefined();
-  });
+  it.runIf(process.env.PARAMFLOW_EXPECT_NATIVE === '1')(
+    'has the native kernels built (CI expects the build to succeed)',
+    () => {
+      const status = join(REPO, 'build', 'native.json');
+      expect(existsSync(status), `${status} is missing: the install script did not run`).toBe(true);
+      const built = JSON.parse(readFileSync(status, 'utf8')) as { ok?: boolean; reason?: string };
+      expect(built.ok, `the native build failed: ${built.reason}`).toBe(true);
+      expect(existsSync(join(REPO, 'build', 'native.node'))).toBe(true);
+      if (process.env.PARAMFLOW_NO_NATIVE === '1') expect(nativeProblemNow).toBe('PARAMFLOW_NO_NATIVE=1');
+      else expect(nativeProblemNow).toBeUndefined();
+    },
+  );
 
-  it.skipIf(tfjsNodeProblem === undefined || nativeProblemNow !== undefined)(needsNative('picks native when tfjs-node cannot load'), () => {
-    const choice = chooseBackend();
-    expect(choice.name).toBe('native');
-    expect(choice.reason).toMatch(/^fastest that loads; skipped tfjs-node: /);
-  });
+  it.skipIf(tfjsNodeProblem === undefined || nativeProblemNow !== undefined)(
+    needsNative('picks native when tfjs-node cannot load'),
+    () => {
+      const choice = chooseBackend();
+      expect(choice.name).toBe('native');
+      expect(choice.reason).toMatch(/^fastest that loads; skipped tfjs-node: /);
+    },
+  );
 
   it.skipIf(tfjsNodeProblem === undefined)('falls back to wasm with PARAMFLOW_NO_NATIVE=1, saying why', () => {
     vi.stubEnv('PARAMFLOW_NO_NATIVE', '1');

@@ -39,7 +39,10 @@ function maxDifference(cpu: ArrayLike<number>, wasm: ArrayLike<number>): number 
 }
 
 /** Runs `compute` on cpu, then on wasm, and returns both results as arrays with their shapes. */
-async function onBothBackends(tf: Tf, compute: () => Tensor): Promise<{ cpu: Float32Array; wasm: Float32Array; cpuShape: number[]; wasmShape: number[] }> {
+async function onBothBackends(
+  tf: Tf,
+  compute: () => Tensor,
+): Promise<{ cpu: Float32Array; wasm: Float32Array; cpuShape: number[]; wasmShape: number[] }> {
   const run = async (backend: string) => {
     await tf.setBackend(backend);
     expect(tf.getBackend()).toBe(backend);
@@ -59,7 +62,15 @@ async function onBothBackends(tf: Tf, compute: () => Tensor): Promise<{ cpu: Flo
 }
 
 /** Operand shapes for C = op(A)·op(B), with op(X) = Xᵀ over the last two axes when flagged. */
-function operandShapes(batchA: number[], batchB: number[], m: number, k: number, n: number, transposeA: boolean, transposeB: boolean) {
+function operandShapes(
+  batchA: number[],
+  batchB: number[],
+  m: number,
+  k: number,
+  n: number,
+  transposeA: boolean,
+  transposeB: boolean,
+) {
   return {
     a: [...batchA, ...(transposeA ? [k, m] : [m, k])],
     b: [...batchB, ...(transposeB ? [n, k] : [k, n])],
@@ -123,12 +134,19 @@ describe('registerWasmMatMulFix', () => {
       return inputs.a!;
     };
     const disposed: unknown[] = [];
-    const fakeTranspose: KernelFunc = ({ inputs }) => ({ dataId: {}, dtype: 'float32', shape: [...inputs.x!.shape].reverse() });
+    const fakeTranspose: KernelFunc = ({ inputs }) => ({
+      dataId: {},
+      dtype: 'float32',
+      shape: [...inputs.x!.shape].reverse(),
+    });
     const backend = { disposeData: (id: unknown) => disposed.push(id) } as unknown as KernelBackend;
     const a: TensorInfo = { dataId: {}, dtype: 'float32', shape: [3, 2] };
     const b: TensorInfo = { dataId: {}, dtype: 'float32', shape: [4, 3] };
 
-    withExplicitTransposes(fakeMatMul, fakeTranspose)({ inputs: { a, b }, backend, attrs: { transposeA: true, transposeB: true, activation: 'relu' } });
+    withExplicitTransposes(
+      fakeMatMul,
+      fakeTranspose,
+    )({ inputs: { a, b }, backend, attrs: { transposeA: true, transposeB: true, activation: 'relu' } });
     expect(seen).toEqual([{ transposeA: false, transposeB: false, activation: 'relu' }]);
     expect(shapes).toEqual([
       [2, 3],
@@ -160,7 +178,9 @@ describe('wasm matMul with explicit transposes equals the cpu backend', () => {
       const shapes = operandShapes([2, 3], [2, 3], 4, 5, 6, transposeA, transposeB);
       const av = randomValues(size(shapes.a), 3);
       const bv = randomValues(size(shapes.b), 4);
-      const r = await onBothBackends(tf, () => tf.tidy(() => tf.matMul(tf.tensor(av, shapes.a), tf.tensor(bv, shapes.b), transposeA, transposeB)));
+      const r = await onBothBackends(tf, () =>
+        tf.tidy(() => tf.matMul(tf.tensor(av, shapes.a), tf.tensor(bv, shapes.b), transposeA, transposeB)),
+      );
       expect(r.wasmShape).toEqual([2, 3, 4, 6]);
       expect(maxDifference(r.cpu, r.wasm)).toBeLessThanOrEqual(TOLERANCE);
     }
@@ -192,7 +212,10 @@ describe('wasm matMul with explicit transposes equals the cpu backend', () => {
               ),
             );
             expect(r.wasmShape).toEqual(r.cpuShape);
-            expect(maxDifference(r.cpu, r.wasm), `transposeA=${transposeA} transposeB=${transposeB}`).toBeLessThanOrEqual(TOLERANCE);
+            expect(
+              maxDifference(r.cpu, r.wasm),
+              `transposeA=${transposeA} transposeB=${transposeB}`,
+            ).toBeLessThanOrEqual(TOLERANCE);
           }
         });
       }
@@ -201,7 +224,17 @@ describe('wasm matMul with explicit transposes equals the cpu backend', () => {
 
   it('tf.fused.matMul runs the (patched) _FusedMatMul kernel on wasm', async () => {
     const info = await tf.profile(() =>
-      tf.tidy(() => tf.fused.matMul({ a: tf.ones([4, 3]), b: tf.ones([5, 3]), transposeB: true, bias: tf.zeros([5]), activation: 'relu' })).dispose(),
+      tf
+        .tidy(() =>
+          tf.fused.matMul({
+            a: tf.ones([4, 3]),
+            b: tf.ones([5, 3]),
+            transposeB: true,
+            bias: tf.zeros([5]),
+            activation: 'relu',
+          }),
+        )
+        .dispose(),
     );
     expect(info.kernelNames).toContain('_FusedMatMul');
   });
@@ -237,7 +270,9 @@ describe('no leaks', () => {
     const a = tf.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
     const b = tf.tensor([1, 2, 3, 4, 5, 6], [3, 2]);
     const before = { tensors: tf.memory().numTensors, dataIds: backend.numDataIds() };
-    expect(() => failing({ inputs: { a, b }, backend, attrs: { transposeA: true, transposeB: true } })).toThrow('kernel failed');
+    expect(() => failing({ inputs: { a, b }, backend, attrs: { transposeA: true, transposeB: true } })).toThrow(
+      'kernel failed',
+    );
     expect(tf.memory().numTensors).toBe(before.tensors);
     expect(backend.numDataIds()).toBe(before.dataIds);
     tf.dispose([a, b]);
@@ -279,7 +314,8 @@ describe('dense-layer gradients equal the cpu backend', () => {
       const cpu = await gradsOn('cpu');
       const wasm = await gradsOn('wasm');
       expect(Object.keys(wasm).sort()).toEqual(['b1', 'b2', 'loss', 'w1', 'w2']);
-      for (const name of Object.keys(cpu)) expect(maxDifference(cpu[name]!, wasm[name]!), name).toBeLessThanOrEqual(TOLERANCE);
+      for (const name of Object.keys(cpu))
+        expect(maxDifference(cpu[name]!, wasm[name]!), name).toBeLessThanOrEqual(TOLERANCE);
     } finally {
       await tf.setBackend('wasm');
     }
@@ -294,7 +330,12 @@ describe('dense-layer gradients equal the cpu backend', () => {
       await tf.setBackend(backend);
       const model = layers.sequential({
         layers: [
-          layers.layers.dense({ inputShape: [inputs], units: 16, activation: 'relu', kernelInitializer: layers.initializers.glorotUniform({ seed: 1 }) }),
+          layers.layers.dense({
+            inputShape: [inputs],
+            units: 16,
+            activation: 'relu',
+            kernelInitializer: layers.initializers.glorotUniform({ seed: 1 }),
+          }),
           layers.layers.dense({ units: 4, kernelInitializer: layers.initializers.glorotUniform({ seed: 2 }) }),
         ],
       });
@@ -313,7 +354,9 @@ describe('dense-layer gradients equal the cpu backend', () => {
       const wasm = await trainOn('wasm');
       expect(maxDifference(cpu.losses, wasm.losses)).toBeLessThanOrEqual(TOLERANCE);
       expect(wasm.weights).toHaveLength(cpu.weights.length);
-      cpu.weights.forEach((w, i) => expect(maxDifference(w, wasm.weights[i]!), `weight ${i}`).toBeLessThanOrEqual(TOLERANCE));
+      cpu.weights.forEach((w, i) =>
+        expect(maxDifference(w, wasm.weights[i]!), `weight ${i}`).toBeLessThanOrEqual(TOLERANCE),
+      );
     } finally {
       await tf.setBackend('wasm');
     }

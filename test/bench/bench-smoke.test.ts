@@ -41,17 +41,39 @@ describe('npm run bench -- --quick', () => {
     expect(existsSync(join(REPO, 'dist', 'src', 'backend', 'load.js')), 'run `npm run build` first').toBe(true);
     const file = join(dir, 'bench.json');
     const backends = backendProblem('native') === undefined ? ['native', 'wasm'] : ['cpu', 'wasm'];
-    const r = await execa(process.execPath, ['bench/run.mjs', '--quick', '--no-tracking', '--no-sweep', '--backends', backends.join(','), '--json', file], { cwd: REPO, reject: false, timeout: 170_000 });
+    const r = await execa(
+      process.execPath,
+      ['bench/run.mjs', '--quick', '--no-tracking', '--no-sweep', '--backends', backends.join(','), '--json', file],
+      { cwd: REPO, reject: false, timeout: 170_000 },
+    );
     expect(r.exitCode, r.stderr).toBe(0);
 
-    const report = JSON.parse(readFileSync(file, 'utf8')) as { training: Row[]; sgemm: Sgemm | null; pipeline: Record<string, unknown> | null; sweep: unknown; load_before: number };
+    const report = JSON.parse(readFileSync(file, 'utf8')) as {
+      training: Row[];
+      sgemm: Sgemm | null;
+      pipeline: Record<string, unknown> | null;
+      sweep: unknown;
+      load_before: number;
+    };
     const rows = report.training;
     const keys = rows.map((row) => `${row.backend} ${row.model} ${row.batch} ${row.cores}`).sort();
-    const expected = backends.flatMap((b) => ['M1', 'M2'].flatMap((m) => [32, 256].flatMap((batch) => [1, 2].map((c) => `${b} ${m} ${batch} ${c}`))));
+    const expected = backends.flatMap((b) =>
+      ['M1', 'M2'].flatMap((m) => [32, 256].flatMap((batch) => [1, 2].map((c) => `${b} ${m} ${batch} ${c}`))),
+    );
     expect(keys).toEqual(expected.sort());
 
     for (const row of rows) {
-      expect(Object.keys(row)).toEqual(expect.arrayContaining(['backend', 'model', 'batch', 'samples_per_s', 'pytorch_samples_per_s', 'ratio', 'cores']));
+      expect(Object.keys(row)).toEqual(
+        expect.arrayContaining([
+          'backend',
+          'model',
+          'batch',
+          'samples_per_s',
+          'pytorch_samples_per_s',
+          'ratio',
+          'cores',
+        ]),
+      );
       expect(row.samples_per_s).toBeGreaterThan(0);
       expect(row.samples_timed).toBeGreaterThan(0);
       expect(row.matmul_fix).toBe(row.backend === 'wasm' ? true : null);
@@ -70,7 +92,9 @@ describe('npm run bench -- --quick', () => {
     expect(report.load_before).toBeGreaterThanOrEqual(0);
     expect(report.sgemm).not.toBeNull();
     // paramflow's own GEMM is measured wherever the installed addon has it (not an opt-in OpenBLAS build).
-    const gemm = backends.includes('native') ? (JSON.parse(readFileSync(join(REPO, 'build', 'native.json'), 'utf8')) as { gemm?: string }).gemm : undefined;
+    const gemm = backends.includes('native')
+      ? (JSON.parse(readFileSync(join(REPO, 'build', 'native.json'), 'utf8')) as { gemm?: string }).gemm
+      : undefined;
     if (gemm === 'own') {
       expect(report.sgemm!.square.own!.threads_1).toBeGreaterThan(0);
       for (const shape of report.sgemm!.shapes) expect(shape.own, shape.label).toBeGreaterThan(0);
@@ -78,9 +102,12 @@ describe('npm run bench -- --quick', () => {
       expect(report.sgemm!.square.own).toBeNull();
     }
     expect(report.pipeline).toMatchObject({ pipeline: 'quick.yaml', simulate_noise_size: '1000 × 200' });
-    for (const k of ['cold_s', 'simulate_noise_ms', 'cached_noop_ms', 'node_start_ms', 'noop_over_node_start']) expect(report.pipeline![k]).toBeGreaterThan(0);
+    for (const k of ['cold_s', 'simulate_noise_ms', 'cached_noop_ms', 'node_start_ms', 'noop_over_node_start'])
+      expect(report.pipeline![k]).toBeGreaterThan(0);
 
-    expect(r.stdout).toMatch(/^\| backend +\| model +\| +batch \| +cores \| +paramflow samples\/s \| +PyTorch samples\/s \| +ratio \|/);
+    expect(r.stdout).toMatch(
+      /^\| backend +\| model +\| +batch \| +cores \| +paramflow samples\/s \| +PyTorch samples\/s \| +ratio \|/,
+    );
     if (rows.every((row) => row.pytorch_samples_per_s === null)) {
       expect(r.stdout).toContain('apt-get install python3-torch python3-numpy libopenblas0-pthread');
     }

@@ -79,7 +79,9 @@ describe('lineage', () => {
     const b = await store.commit(input('b', 1, { lineage: { a: lineageEntry(a.key, a.files) } }));
     const c = await store.commit(input('c', 1, { lineage: { b: lineageEntry(b.key, b.files) } }));
     const old = await store.commit(input('old', 1)); // as written before lineage existed
-    expect(JSON.parse(readFileSync(file(c.key, MANIFEST), 'utf8')).lineage).toEqual({ b: lineageEntry(b.key, b.files) });
+    expect(JSON.parse(readFileSync(file(c.key, MANIFEST), 'utf8')).lineage).toEqual({
+      b: lineageEntry(b.key, b.files),
+    });
 
     flipLastByte(file(a.key, 'Y.npy'));
     const report = await verifyCache(store, { remove: true });

@@ -16,13 +16,17 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-
 function writeLock(path: string, owner: LockOwner): void {
   writeFileSync(path, JSON.stringify(owner));
 }
 
 const FOREIGN = `not-${HOST}`;
-const owner = (o: Partial<LockOwner>): LockOwner => ({ pid: 1, host: FOREIGN, acquired: '2020-01-01T00:00:00.000Z', ...o });
+const owner = (o: Partial<LockOwner>): LockOwner => ({
+  pid: 1,
+  host: FOREIGN,
+  acquired: '2020-01-01T00:00:00.000Z',
+  ...o,
+});
 
 describe('acquireLock', () => {
   it('creates the lock file (and its folder) holding this process as owner; release deletes it', async () => {
@@ -99,7 +103,11 @@ describe('acquireLock', () => {
     const foreign = owner({ pid: 4242 });
     writeLock(lockPath, foreign);
     const ac = new AbortController();
-    const attempt = acquireLock(lockPath, { staleMs: 60_000, signal: ac.signal, onWait: () => ac.abort(new Error('gave up')) });
+    const attempt = acquireLock(lockPath, {
+      staleMs: 60_000,
+      signal: ac.signal,
+      onWait: () => ac.abort(new Error('gave up')),
+    });
     await expect(attempt).rejects.toThrow('gave up');
     expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toEqual(foreign);
   });

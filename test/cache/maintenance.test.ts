@@ -38,7 +38,6 @@ async function entry(n: number): Promise<string> {
   return key.value;
 }
 
-
 const ID = (i: number) => `20260101-0000${String(i).padStart(2, '0')}-000-abcd`;
 
 describe('gcCache', () => {
@@ -71,7 +70,10 @@ describe('gcCache', () => {
 
   it('removes the entries of a RUNNING run whose process is dead', async () => {
     const [k1, k2] = [await entry(1), await entry(2)];
-    const runs = [runRecord(ID(1), { a: k1 }, { status: 'RUNNING', pid: await deadPid() }), runRecord(ID(2), { a: k2 })];
+    const runs = [
+      runRecord(ID(1), { a: k1 }, { status: 'RUNNING', pid: await deadPid() }),
+      runRecord(ID(2), { a: k2 }),
+    ];
     const report = await gcCache(cache, runs, { keep: 1 });
     expect(report.kept).toEqual([k2]);
     expect(report.removed.map((r) => r.key)).toEqual([k1]);
@@ -118,7 +120,11 @@ describe('verifyCache', () => {
     await entry(1);
     await entry(2);
     // These entries were committed without lineage: intact, but what they came from is unknown.
-    expect(await verifyCache(cache, { remove: true })).toEqual({ checked: 2, bad: [], lineageUnknown: (await cache.keys()).sort() });
+    expect(await verifyCache(cache, { remove: true })).toEqual({
+      checked: 2,
+      bad: [],
+      lineageUnknown: (await cache.keys()).sort(),
+    });
     expect(await cache.keys()).toHaveLength(2);
   });
 

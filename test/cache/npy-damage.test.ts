@@ -21,14 +21,27 @@ function entryWith(key: string, bytes: Buffer): Manifest {
   mkdirSync(layout.entry(key), { recursive: true });
   writeFileSync(join(layout.entry(key), 'Y.npy'), bytes);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { key, stage: 'noise', type: 'add-noise', created: '', outputs: { Y: 'Y.npy' }, files: { 'Y.npy': { sha256, size: bytes.length } as Manifest['files'][string] }, metrics: {}, details: {} as Manifest['details'], durationMs: 0 };
+  return {
+    key,
+    stage: 'noise',
+    type: 'add-noise',
+    created: '',
+    outputs: { Y: 'Y.npy' },
+    files: { 'Y.npy': { sha256, size: bytes.length } as Manifest['files'][string] },
+    metrics: {},
+    details: {} as Manifest['details'],
+    durationMs: 0,
+  };
 }
 
 describe('a .npy in a cache entry that does not decode', () => {
   const good = encodeNpy(ndarray('float32', [2, 2], Float32Array.from([1, 2, 3, 4])));
   const cases: [string, Buffer][] = [
     ['bad magic', Buffer.concat([Buffer.from('XXXXXX'), good.subarray(6)])],
-    ['header longer than the file', Buffer.concat([good.subarray(0, 8), Buffer.from([0xff, 0xff]), good.subarray(10, 20)])],
+    [
+      'header longer than the file',
+      Buffer.concat([good.subarray(0, 8), Buffer.from([0xff, 0xff]), good.subarray(10, 20)]),
+    ],
     ['shape not numbers', Buffer.from(good.toString('latin1').replace("'shape': (2, 2)", "'shape': (x, 2)"), 'latin1')],
   ];
   for (const [what, bytes] of cases) {
@@ -37,7 +50,9 @@ describe('a .npy in a cache entry that does not decode', () => {
       const err = await new CacheStore(new Layout(root)).load(entryWith(key, bytes)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ParamflowError);
       expect((err as ParamflowError).code).toBe('PF_CACHE_CORRUPT');
-      expect((err as ParamflowError).message).toContain(`cache entry ${key.slice(0, 12)} (noise): Y.npy cannot be read: `);
+      expect((err as ParamflowError).message).toContain(
+        `cache entry ${key.slice(0, 12)} (noise): Y.npy cannot be read: `,
+      );
     });
   }
 

@@ -23,7 +23,10 @@ function input(n: number): CommitInput {
     outputs: {
       X: ndarray('float32', [2, 2], Float32Array.from([1, 2, 3, n])),
       summary: jsonArtifact({ n }),
-      model: { kind: 'folder', files: { 'model.json': new TextEncoder().encode(`{"n":${n}}`), 'weights/w.bin': new Uint8Array([1, 2, 3, n]) } },
+      model: {
+        kind: 'folder',
+        files: { 'model.json': new TextEncoder().encode(`{"n":${n}}`), 'weights/w.bin': new Uint8Array([1, 2, 3, n]) },
+      },
     },
     metrics: { loss: n / 10 },
     durationMs: 5,
@@ -35,26 +38,45 @@ describe('remote cache specs', () => {
     expect(parseRemoteSpec('/mnt/shared/pf', '/p', here)).toMatchObject({ kind: 'folder', path: '/mnt/shared/pf' });
     expect(parseRemoteSpec('../shared', '/p/q', here)).toMatchObject({ kind: 'folder', path: '/p/shared' });
     expect(parseRemoteSpec('file:///srv/c', '/p', here)).toMatchObject({ kind: 'folder', path: '/srv/c' });
-    expect(parseRemoteSpec('s3://my-bucket/team/cache/', '/p', here)).toMatchObject({ kind: 's3', bucket: 'my-bucket', prefix: 'team/cache' });
-    expect(parseRemoteSpec('s3://my-bucket', '/p', here)).toMatchObject({ kind: 's3', bucket: 'my-bucket', prefix: '' });
+    expect(parseRemoteSpec('s3://my-bucket/team/cache/', '/p', here)).toMatchObject({
+      kind: 's3',
+      bucket: 'my-bucket',
+      prefix: 'team/cache',
+    });
+    expect(parseRemoteSpec('s3://my-bucket', '/p', here)).toMatchObject({
+      kind: 's3',
+      bucket: 'my-bucket',
+      prefix: '',
+    });
   });
 
   it('refuses other schemes, bad bucket names and bad prefixes, located', () => {
     for (const bad of ['http://x/y', 's3://A_Bucket/x', 's3://ok-bucket/a//b', 's3://ok-bucket/../x']) {
-      expect(() => parseRemoteSpec(bad, '/p', { file: 'p.yaml', line: 3, column: 11 })).toThrow(expect.objectContaining({ code: 'PF_SCHEMA', location: { file: 'p.yaml', line: 3, column: 11 } }));
+      expect(() => parseRemoteSpec(bad, '/p', { file: 'p.yaml', line: 3, column: 11 })).toThrow(
+        expect.objectContaining({ code: 'PF_SCHEMA', location: { file: 'p.yaml', line: 3, column: 11 } }),
+      );
     }
   });
 
   it('a shared folder that does not exist is bad input (exit 2), and nothing is created', async () => {
     const missing = join(tmpdir(), `pf-no-such-${process.pid}`, 'cache');
-    await expect(openRemote(parseRemoteSpec(missing, '/', here))).rejects.toMatchObject({ code: 'PF_FILE_NOT_FOUND', exitCode: 2 });
+    await expect(openRemote(parseRemoteSpec(missing, '/', here))).rejects.toMatchObject({
+      code: 'PF_FILE_NOT_FOUND',
+      exitCode: 2,
+    });
     expect(existsSync(missing)).toBe(false);
   });
 });
 
 // The same contract for both kinds of remote, each against real storage.
 const kinds: [string, () => Promise<{ remote: RemoteCache; close: () => Promise<void> }>][] = [
-  ['a shared folder', async () => ({ remote: await openRemote(parseRemoteSpec(mkdtempSync(join(tmpdir(), 'pf-remote-')), '/', here)), close: async () => undefined })],
+  [
+    'a shared folder',
+    async () => ({
+      remote: await openRemote(parseRemoteSpec(mkdtempSync(join(tmpdir(), 'pf-remote-')), '/', here)),
+      close: async () => undefined,
+    }),
+  ],
   [
     'an S3 bucket (s3rver)',
     async () => {
@@ -79,7 +101,7 @@ describe.each(kinds)('remote cache on %s', (_name, open) => {
   beforeAll(async () => ({ remote, close } = await open()));
   afterAll(async () => close());
 
-  it('push then pull into another machine\'s empty cache gives the same entry, file for file', async () => {
+  it("push then pull into another machine's empty cache gives the same entry, file for file", async () => {
     const a = freshCache();
     const m = await a.commit(input(1));
     expect(await remote.has(m.key)).toBe(false);

@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -50,7 +59,14 @@ describe('CacheStore', () => {
     expect(found.hit).toBe(true);
     if (!found.hit) return;
     expect(found.manifest).toEqual(committed);
-    expect(found.manifest).toMatchObject({ key: inp.key, stage: 'simulate', type: 'simulate', metrics: { rmse: 0.25 }, durationMs: 12, details: inp.details });
+    expect(found.manifest).toMatchObject({
+      key: inp.key,
+      stage: 'simulate',
+      type: 'simulate',
+      metrics: { rmse: 0.25 },
+      durationMs: 12,
+      details: inp.details,
+    });
     expect(found.manifest.outputs).toEqual({ X: 'X.npy', folds: 'folds.npy', summary: 'summary.json' });
     expect(existsSync(entryFile(inp.key, COMPLETE))).toBe(true);
   });

@@ -3,7 +3,12 @@ import { locateOverrides } from '../../src/config/locate-overrides.js';
 
 /** The 1-based column where `arg` (the i-th argv entry) starts in `paramflow <argv…>`. */
 function columnOf(argv: readonly string[], i: number): number {
-  return `paramflow ${argv.slice(0, i).map((a) => `${a} `).join('')}`.length + 1;
+  return (
+    `paramflow ${argv
+      .slice(0, i)
+      .map((a) => `${a} `)
+      .join('')}`.length + 1
+  );
 }
 
 describe('locateOverrides', () => {
@@ -29,7 +34,11 @@ describe('locateOverrides', () => {
   it('gives repeated identical values the column of each occurrence, in order', () => {
     const argv = ['run', 'p.yaml', '--set', 'a.b=1', '--set=a.b=1', '--set', 'a.b=1'];
     const located = locateOverrides(['a.b=1', 'a.b=1', 'a.b=1'], argv);
-    expect(located.map((o) => o.column)).toEqual([columnOf(argv, 3), columnOf(argv, 4) + '--set='.length, columnOf(argv, 6)]);
+    expect(located.map((o) => o.column)).toEqual([
+      columnOf(argv, 3),
+      columnOf(argv, 4) + '--set='.length,
+      columnOf(argv, 6),
+    ]);
   });
 
   it('leaves the column out for a value it cannot find', () => {

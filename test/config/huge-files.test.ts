@@ -40,14 +40,23 @@ describe('pipeline files too big to be one', () => {
     expect(MAX_PIPELINE_BYTES).toBe(10 * 1024 * 1024);
     const file = join(dir, 'over.yaml');
     writeFileSync(file, `name: x\ndescription: "${'a'.repeat(MAX_PIPELINE_BYTES)}"\n`);
-    expect((await refused(['validate', 'over.yaml'])).head).toContain('is 10.0 MB; a pipeline file may be at most 10.0 MB');
+    expect((await refused(['validate', 'over.yaml'])).head).toContain(
+      'is 10.0 MB; a pipeline file may be at most 10.0 MB',
+    );
   });
 
   it('a flow list of more values than the cap: located where the cap is passed, before parsing', async () => {
     const file = join(dir, 'list.yaml');
-    writeFileSync(file, `name: x\nstages: {}\nlist: [${Array(MAX_VALUES + 10).fill('1').join(', ')}]\n`);
+    writeFileSync(
+      file,
+      `name: x\nstages: {}\nlist: [${Array(MAX_VALUES + 10)
+        .fill('1')
+        .join(', ')}]\n`,
+    );
     const err = await refused(['validate', 'list.yaml']);
     // name, x, stages, list: 4 values before the list; value MAX_VALUES + 1 is list item MAX_VALUES - 4 (0-based), at 3 characters each.
-    expect(err.head).toBe(`list.yaml:3:${7 + (MAX_VALUES - 4) * 3 + 1}: error PF_YAML_SYNTAX: more than ${MAX_VALUES.toLocaleString('en-US')} keys and values in one pipeline file`);
+    expect(err.head).toBe(
+      `list.yaml:3:${7 + (MAX_VALUES - 4) * 3 + 1}: error PF_YAML_SYNTAX: more than ${MAX_VALUES.toLocaleString('en-US')} keys and values in one pipeline file`,
+    );
   });
 });

@@ -42,7 +42,10 @@ const passThrough = (extra = '') =>
   `export default { name: 'pass', version: '1', schema: { type: 'object', properties: { rows: { type: 'integer' } } }, inputs: ['targets'],
   outputs: [{ name: 'targets', kind: 'ndarray' }], run: (inputs) => ({ outputs: { targets: inputs.targets } }),${extra} };\n`;
 const throughModule = (folds = 'with: { k: 4 }') =>
-  SMALL_PIPELINE.replace(/ {2}folds:[\s\S]*$/, `  pass:\n    uses: ./pass.mjs\n    needs: [noise]\n    with: { rows: 2 }\n  folds:\n    uses: split-folds\n    needs: [pass]\n    ${folds}\n`);
+  SMALL_PIPELINE.replace(
+    / {2}folds:[\s\S]*$/,
+    `  pass:\n    uses: ./pass.mjs\n    needs: [noise]\n    with: { rows: 2 }\n  folds:\n    uses: split-folds\n    needs: [pass]\n    ${folds}\n`,
+  );
 
 describe('shape inference at validation', () => {
   it('checks a --set value against the shapes upstream, blamed on the command line', async () => {
@@ -51,7 +54,9 @@ describe('shape inference at validation', () => {
     const [e, ...rest] = await errorsOf(file, ['folds.k=65']);
     expect(rest).toEqual([]);
     expect(e).toMatchObject({ code: 'PF_SHAPE', location: { file: '<command line>' } });
-    expect(e!.message).toBe('stage `folds`: k = 65 folds need at least 65 datasets, but there are 64 datasets in `targets`');
+    expect(e!.message).toBe(
+      'stage `folds`: k = 65 folds need at least 65 datasets, but there are 64 datasets in `targets`',
+    );
     // The holdout takes round(0.5 · 64) = 32 datasets: now the holdout is what to change.
     const [h] = await errorsOf(file, ['folds.k=40', 'folds.holdout=0.5']);
     expect(h!.message).toMatch(/32 datasets outside the holdout \(64 in `targets`, 32 held out\)/);
@@ -63,22 +68,32 @@ describe('shape inference at validation', () => {
     expect(await errorsOf(file)).toEqual([]);
   });
 
-  it('takes a stage module\'s inferShapes: its outputs flow on and its problems are located in its with:', async () => {
+  it("takes a stage module's inferShapes: its outputs flow on and its problems are located in its with:", async () => {
     const shapes = ` inferShapes: (params, inputs) => ({ outputs: { targets: { shape: [params.rows, inputs.targets.shape[1]] } },
       problems: params.rows > inputs.targets.shape[0] ? [{ pointer: '/rows', message: 'more rows than \`targets\` has', hint: 'fewer' }] : [] }),`;
     const file = project(throughModule(), { 'pass.mjs': passThrough(shapes) });
     const [e] = await errorsOf(file);
     expect(e).toMatchObject({ code: 'PF_SHAPE', location: { file, line: 26 } });
-    expect(e!.message).toBe('stage `folds`: k = 4 folds need at least 4 datasets, but there are 2 datasets in `targets`');
+    expect(e!.message).toBe(
+      'stage `folds`: k = 4 folds need at least 4 datasets, but there are 2 datasets in `targets`',
+    );
     expect(e!.hint).toBe('lower k, or simulate more datasets (`targets` comes from stage `pass`)');
     const [r] = await errorsOf(file, ['pass.rows=100']);
-    expect(r).toMatchObject({ code: 'PF_SHAPE', message: 'stage `pass`: more rows than `targets` has', hint: 'fewer (`targets` comes from stage `noise`)' });
+    expect(r).toMatchObject({
+      code: 'PF_SHAPE',
+      message: 'stage `pass`: more rows than `targets` has',
+      hint: 'fewer (`targets` comes from stage `noise`)',
+    });
   });
 
   it('treats dimensions that are not counts as unknown, and a throwing inferShapes as a broken module (exit 2)', async () => {
-    const odd = project(throughModule(), { 'pass.mjs': passThrough(` inferShapes: () => ({ outputs: { targets: { shape: [-1, 'x'] } } }),`) });
+    const odd = project(throughModule(), {
+      'pass.mjs': passThrough(` inferShapes: () => ({ outputs: { targets: { shape: [-1, 'x'] } } }),`),
+    });
     expect(await errorsOf(odd)).toEqual([]);
-    const throwing = project(throughModule(), { 'pass.mjs': passThrough(` inferShapes: () => { throw new Error('oops'); },`) });
+    const throwing = project(throughModule(), {
+      'pass.mjs': passThrough(` inferShapes: () => { throw new Error('oops'); },`),
+    });
     const [e] = await errorsOf(throwing);
     expect(e).toMatchObject({ code: 'PF_UNKNOWN_STAGE_TYPE', location: { file: throwing, line: 20 } });
     expect(e!.message).toMatch(/inferShapes failed: oops/);

@@ -80,10 +80,12 @@ function writePipeline(text: string, sub = ''): string {
   return file;
 }
 
-const load = (file: string, options: Partial<LoadOptions> = {}) => loadPipeline(file, { registry, env: {}, ...options });
+const load = (file: string, options: Partial<LoadOptions> = {}) =>
+  loadPipeline(file, { registry, env: {}, ...options });
 const stage = (p: PipelineSpec, name: string) => p.stages.find((s) => s.name === name)!;
 const sets = (...texts: string[]): Override[] => texts.map((text) => ({ text }));
-const keysOf = async (p: PipelineSpec) => Object.fromEntries((await planPipeline(p, registry)).stages.map((s) => [s.spec.name, s.key.value]));
+const keysOf = async (p: PipelineSpec) =>
+  Object.fromEntries((await planPipeline(p, registry)).stages.map((s) => [s.spec.name, s.key.value]));
 
 async function loadError(file: string, options: Partial<LoadOptions> = {}): Promise<ParamflowError> {
   try {
@@ -116,7 +118,7 @@ describe('loadPipeline', () => {
     expect((p.resolved.stages as Record<string, { with: unknown }>).folds?.with).toEqual({ k: 4, holdout: 0 });
   });
 
-  it('resolves each stage\'s inputs to the needed stage that outputs them', async () => {
+  it("resolves each stage's inputs to the needed stage that outputs them", async () => {
     const p = await load(writePipeline(BASE));
     expect(stage(p, 'simulate').inputs).toEqual({});
     expect(stage(p, 'noise').inputs).toEqual({ X: 'simulate', Y: 'simulate', targets: 'simulate' });
@@ -146,9 +148,11 @@ describe('loadPipeline', () => {
       expect(stage(renamed, 'noisy').seed).not.toBe(stage(a, 'noise').seed);
     });
 
-    it('uses a stage\'s own seed: instead, and that changes its key', async () => {
+    it("uses a stage's own seed: instead, and that changes its key", async () => {
       const a = await load(writePipeline(BASE));
-      const own = await load(writePipeline(BASE.replace('    uses: simulate\n', '    uses: simulate\n    seed: 123\n')));
+      const own = await load(
+        writePipeline(BASE.replace('    uses: simulate\n', '    uses: simulate\n    seed: 123\n')),
+      );
       expect(stage(own, 'simulate').seed).toBe(123);
       expect(stage(own, 'noise').seed).toBe(stage(a, 'noise').seed);
       const [ka, kown] = [await keysOf(a), await keysOf(own)];
@@ -178,8 +182,11 @@ describe('loadPipeline', () => {
     });
 
     it('gives the same run hash when needs are listed in another order', async () => {
-      const twoNeeds = (needs: string) => BASE.replace('  folds:\n    uses: split-folds\n    needs: [noise]\n', '').replace('needs: [simulate]', `needs: [${needs}]`) +
-        '  folds:\n    uses: split-folds\n    needs: [simulate]\n';
+      const twoNeeds = (needs: string) =>
+        BASE.replace('  folds:\n    uses: split-folds\n    needs: [noise]\n', '').replace(
+          'needs: [simulate]',
+          `needs: [${needs}]`,
+        ) + '  folds:\n    uses: split-folds\n    needs: [simulate]\n';
       const a = await load(writePipeline(twoNeeds('simulate, folds')));
       const b = await load(writePipeline(twoNeeds('folds, simulate')));
       expect(stage(a, 'noise').inputs).toEqual(stage(b, 'noise').inputs);
@@ -206,7 +213,9 @@ describe('loadPipeline', () => {
 
     it('ignores descriptions', async () => {
       const a = await load(writePipeline(BASE));
-      const b = await load(writePipeline(`description: notes\n${BASE.replace('  folds:\n', '  folds:\n    description: more notes\n')}`));
+      const b = await load(
+        writePipeline(`description: notes\n${BASE.replace('  folds:\n', '  folds:\n    description: more notes\n')}`),
+      );
       expect((await planPipeline(b, registry)).runHash).toBe((await planPipeline(a, registry)).runHash);
     });
 
@@ -269,7 +278,10 @@ describe('loadPipeline', () => {
   });
 
   describe('tracking', () => {
-    const withTracking = BASE.replace('seed: 7\n', 'seed: 7\ntracking: { experiment: from-file, uri: "http://file:5000" }\n');
+    const withTracking = BASE.replace(
+      'seed: 7\n',
+      'seed: 7\ntracking: { experiment: from-file, uri: "http://file:5000" }\n',
+    );
 
     it('defaults the experiment to the pipeline name', async () => {
       const p = await load(writePipeline(BASE));
@@ -282,7 +294,9 @@ describe('loadPipeline', () => {
     });
 
     it('lets MLFLOW_EXPERIMENT_NAME and MLFLOW_TRACKING_URI beat the file', async () => {
-      const p = await load(writePipeline(withTracking), { env: { MLFLOW_EXPERIMENT_NAME: 'from-env', MLFLOW_TRACKING_URI: 'http://env:5000' } });
+      const p = await load(writePipeline(withTracking), {
+        env: { MLFLOW_EXPERIMENT_NAME: 'from-env', MLFLOW_TRACKING_URI: 'http://env:5000' },
+      });
       expect(p.tracking).toEqual({ experiment: 'from-env', uri: 'http://env:5000' });
     });
 
@@ -297,7 +311,10 @@ describe('loadPipeline', () => {
     });
 
     it('lets --set tracking.experiment beat the environment when the file has no tracking:', async () => {
-      const p = await load(writePipeline(BASE), { env: { MLFLOW_EXPERIMENT_NAME: 'from-env' }, overrides: sets('tracking.experiment=from-cli') });
+      const p = await load(writePipeline(BASE), {
+        env: { MLFLOW_EXPERIMENT_NAME: 'from-env' },
+        overrides: sets('tracking.experiment=from-cli'),
+      });
       expect(p.tracking.experiment).toBe('from-cli');
     });
 

@@ -33,7 +33,13 @@ async function errorsOf(set: string): Promise<ParamflowError[]> {
 
 describe('--set that creates a new nested path', () => {
   const commandLine = { file: '<command line>', line: 1, column: 21 };
-  for (const set of ['simulate.foo.bar=1', 'simulate.__proto__.x=1', 'simulate.constructor.x=1', 'tracking.foo.bar=1', 'noise.gaussian.extra.deep=2']) {
+  for (const set of [
+    'simulate.foo.bar=1',
+    'simulate.__proto__.x=1',
+    'simulate.constructor.x=1',
+    'tracking.foo.bar=1',
+    'noise.gaussian.extra.deep=2',
+  ]) {
     it(`${set} is located on the command line`, async () => {
       const errors = await errorsOf(set);
       expect(errors.length).toBeGreaterThan(0);
@@ -54,7 +60,11 @@ describe('--set that creates a new nested path', () => {
   it('an error the file made stays on the file when a flag added a valid key beside it', async () => {
     const bad = join(tmp, 'bad.yaml');
     writeFileSync(bad, readFileSync(file, 'utf8').replace('n: 1000', 'n: -5'));
-    const err = await loadPipeline(bad, { registry, env: {}, overrides: [{ text: 'simulate.dtype=float32', column: 21 }] }).catch((e: unknown) => e as ParamflowError);
+    const err = await loadPipeline(bad, {
+      registry,
+      env: {},
+      overrides: [{ text: 'simulate.dtype=float32', column: 21 }],
+    }).catch((e: unknown) => e as ParamflowError);
     expect(err).toBeInstanceOf(ParamflowError);
     expect((err as ParamflowError).location).toMatchObject({ file: bad, line: 11 });
   });

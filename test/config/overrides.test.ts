@@ -15,7 +15,7 @@ function refused(text: string, column?: number): ParamflowError {
 }
 
 describe('parseOverride', () => {
-  it('maps <stage>.<param> onto the stage\'s with: and parses the value as a number', () => {
+  it("maps <stage>.<param> onto the stage's with: and parses the value as a number", () => {
     const o = parseOverride({ text: 'simulate.n=2000' }, STAGES);
     expect(o.path).toEqual(['stages', 'simulate', 'with', 'n']);
     expect(o.value).toBe(2000);
@@ -23,11 +23,15 @@ describe('parseOverride', () => {
   });
 
   it('parses numbers in any YAML spelling to the same value', () => {
-    for (const v of ['2e3', '2000', '2000.0']) expect(parseOverride({ text: `simulate.n=${v}` }, STAGES).value).toBe(2000);
+    for (const v of ['2e3', '2000', '2000.0'])
+      expect(parseOverride({ text: `simulate.n=${v}` }, STAGES).value).toBe(2000);
   });
 
   it('keeps nested paths', () => {
-    expect(parseOverride({ text: 'noise.gaussian.relative=0.1' }, STAGES)).toMatchObject({ path: ['stages', 'noise', 'with', 'gaussian', 'relative'], value: 0.1 });
+    expect(parseOverride({ text: 'noise.gaussian.relative=0.1' }, STAGES)).toMatchObject({
+      path: ['stages', 'noise', 'with', 'gaussian', 'relative'],
+      value: 0.1,
+    });
   });
 
   it('parses lists and mappings', () => {
@@ -50,7 +54,10 @@ describe('parseOverride', () => {
   it('sets top-level keys directly: seed, name, tracking.*', () => {
     expect(parseOverride({ text: 'seed=3' }, STAGES)).toMatchObject({ path: ['seed'], value: 3 });
     expect(parseOverride({ text: 'name=other' }, STAGES)).toMatchObject({ path: ['name'], value: 'other' });
-    expect(parseOverride({ text: 'tracking.experiment=x' }, STAGES)).toMatchObject({ path: ['tracking', 'experiment'], value: 'x' });
+    expect(parseOverride({ text: 'tracking.experiment=x' }, STAGES)).toMatchObject({
+      path: ['tracking', 'experiment'],
+      value: 'x',
+    });
     expect(TOP_LEVEL_KEYS).toEqual(expect.arrayContaining(['seed', 'name', 'tracking']));
   });
 

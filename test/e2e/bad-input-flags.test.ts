@@ -18,15 +18,55 @@ interface FlagCase {
 }
 
 const cases: FlagCase[] = [
-  { name: 'unknown command', args: ['frobnicate', 'small.yaml'], says: ["unknown command 'frobnicate'"], commander: true },
-  { name: 'mistyped command', args: ['rn', 'small.yaml'], says: ["unknown command 'rn'", 'hint: did you mean run?'], commander: true },
-  { name: 'unknown option', args: ['run', 'small.yaml', '--frobnicate'], says: ["unknown option '--frobnicate'"], commander: true },
-  { name: 'mistyped option', args: ['run', 'small.yaml', '--jbos', '2'], says: ["unknown option '--jbos'", 'hint: did you mean --jobs?'], commander: true },
-  { name: '--jobs abc', args: ['run', 'small.yaml', '--jobs', 'abc'], says: ["argument 'abc' is invalid", '--jobs must be a whole number'], commander: true },
-  { name: '--set without a value', args: ['run', 'small.yaml', '--set'], says: ["option '--set <key=value>' argument missing"], commander: true },
+  {
+    name: 'unknown command',
+    args: ['frobnicate', 'small.yaml'],
+    says: ["unknown command 'frobnicate'"],
+    commander: true,
+  },
+  {
+    name: 'mistyped command',
+    args: ['rn', 'small.yaml'],
+    says: ["unknown command 'rn'", 'hint: did you mean run?'],
+    commander: true,
+  },
+  {
+    name: 'unknown option',
+    args: ['run', 'small.yaml', '--frobnicate'],
+    says: ["unknown option '--frobnicate'"],
+    commander: true,
+  },
+  {
+    name: 'mistyped option',
+    args: ['run', 'small.yaml', '--jbos', '2'],
+    says: ["unknown option '--jbos'", 'hint: did you mean --jobs?'],
+    commander: true,
+  },
+  {
+    name: '--jobs abc',
+    args: ['run', 'small.yaml', '--jobs', 'abc'],
+    says: ["argument 'abc' is invalid", '--jobs must be a whole number'],
+    commander: true,
+  },
+  {
+    name: '--set without a value',
+    args: ['run', 'small.yaml', '--set'],
+    says: ["option '--set <key=value>' argument missing"],
+    commander: true,
+  },
   { name: 'run without a file', args: ['run'], says: ["missing required argument 'file'"], commander: true },
-  { name: 'cache gc without --keep', args: ['cache', 'gc'], says: ["required option '--keep <n>' not specified"], commander: true },
-  { name: 'cache gc --keep -1', args: ['cache', 'gc', '--keep', '-1'], says: ["argument '-1' is invalid", '--keep must be a whole number'], commander: true },
+  {
+    name: 'cache gc without --keep',
+    args: ['cache', 'gc'],
+    says: ["required option '--keep <n>' not specified"],
+    commander: true,
+  },
+  {
+    name: 'cache gc --keep -1',
+    args: ['cache', 'gc', '--keep', '-1'],
+    says: ["argument '-1' is invalid", '--keep must be a whole number'],
+    commander: true,
+  },
   {
     name: 'run: missing pipeline file',
     args: ['run', 'missing.yaml'],

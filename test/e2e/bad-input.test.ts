@@ -118,8 +118,13 @@ function expectRefused(r: CliResult, c: Case): void {
   expect(r.stdout).toBe('');
   expect(r.stdout + r.stderr).not.toContain(STACK_FRAME);
   expect(r.stderr).not.toContain('internal error');
-  const found = printedErrors(r.stderr).find((e) => e.head.includes(`error ${c.expect.code}: `) && e.head.includes(c.expect.message));
-  expect(found, `no ${c.expect.code} error mentioning ${JSON.stringify(c.expect.message)} in:\n${r.stderr}`).toBeDefined();
+  const found = printedErrors(r.stderr).find(
+    (e) => e.head.includes(`error ${c.expect.code}: `) && e.head.includes(c.expect.message),
+  );
+  expect(
+    found,
+    `no ${c.expect.code} error mentioning ${JSON.stringify(c.expect.message)} in:\n${r.stderr}`,
+  ).toBeDefined();
 }
 
 function expectLocatedWithHint(r: CliResult, c: Case, where: string): void {

@@ -8,16 +8,19 @@ interface Entry {
   stage: string;
   usedBy: string[];
 }
-const ls = async (dir: string) => JSON.parse(String((await paramflow(dir, ['cache', 'ls', '--json'])).stdout)) as Entry[];
+const ls = async (dir: string) =>
+  JSON.parse(String((await paramflow(dir, ['cache', 'ls', '--json'])).stdout)) as Entry[];
 
 describe('paramflow cache', () => {
-  it('ls shows each entry with the runs that used it; gc --keep 1 keeps only the newest run\'s entries', async () => {
+  it("ls shows each entry with the runs that used it; gc --keep 1 keeps only the newest run's entries", async () => {
     const dir = makeProject();
     const old = await runJson(dir, ['--set', 'simulate.n=32']);
     const recent = await runJson(dir);
     const before = await ls(dir);
     expect(before).toHaveLength(6);
-    const recentKeys = Object.values((await runRecord(dir, recent.runId)).stages).map((s) => s.key).sort();
+    const recentKeys = Object.values((await runRecord(dir, recent.runId)).stages)
+      .map((s) => s.key)
+      .sort();
     expect(before.filter((e) => e.usedBy.includes(old.runId))).toHaveLength(3);
 
     const dry = await paramflow(dir, ['cache', 'gc', '--keep', '1', '--dry-run']);

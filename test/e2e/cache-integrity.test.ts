@@ -72,7 +72,8 @@ describe('damaged cache entries', { timeout: 180_000 }, () => {
     const verify = await paramflow(dir, ['cache', 'verify']);
     expect(verify.exitCode).toBe(1);
     expect(verify.stdout).toContain(`bad entry ${key('noise')}: Y.npy digest`);
-    for (const s of ['folds', 'train', 'evaluate']) expect(verify.stdout).toMatch(new RegExp(`bad entry ${key(s)}: built from `));
+    for (const s of ['folds', 'train', 'evaluate'])
+      expect(verify.stdout).toMatch(new RegExp(`bad entry ${key(s)}: built from `));
     expect(verify.stdout).not.toContain(key('simulate'));
     expect(verify.stdout).toMatch(/5 entries checked, 4 bad/);
     const again = await paramflow(dir, ['cache', 'verify']);

@@ -94,7 +94,9 @@ describe.skipIf(!hasProc)('a command stage when paramflow is SIGKILLed', () => {
     const next = await runJson(dir);
     expect(next.executed).toEqual(['long']);
     const log = readFileSync(join(dir, '.paramflow', 'runs', next.runId, 'logs', 'long.log'), 'utf8');
-    expect(log).toMatch(new RegExp(`ended 1 process\\(es\\) left running by an earlier, killed run of this stage \\(pid ${pid}\\)`));
+    expect(log).toMatch(
+      new RegExp(`ended 1 process\\(es\\) left running by an earlier, killed run of this stage \\(pid ${pid}\\)`),
+    );
     expect(await gone(pid)).toBe(true);
     rmSync(join(dir, 'hold'));
     const again = starts(dir);

@@ -1,7 +1,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FAILING_SCRIPT, isRunning, SCALE_SCRIPT, SILENT_SCRIPT, TINY_SIMULATE, TREE_SCRIPT } from '../helpers/command-scripts.js';
+import {
+  FAILING_SCRIPT,
+  isRunning,
+  SCALE_SCRIPT,
+  SILENT_SCRIPT,
+  TINY_SIMULATE,
+  TREE_SCRIPT,
+} from '../helpers/command-scripts.js';
 import { printedErrors, snapshotTree } from '../helpers/cli.js';
 import { makeProject, paramflow, runJson, runRecord } from '../helpers/project.js';
 
@@ -29,7 +36,10 @@ function commandProject(stage: string, files: Record<string, string>): string {
   return dir;
 }
 
-const cacheKeys = async (dir: string) => (JSON.parse(String((await paramflow(dir, ['cache', 'ls', '--json'])).stdout)) as { key: string }[]).map((e) => e.key).sort();
+const cacheKeys = async (dir: string) =>
+  (JSON.parse(String((await paramflow(dir, ['cache', 'ls', '--json'])).stdout)) as { key: string }[])
+    .map((e) => e.key)
+    .sort();
 
 describe('command stages', () => {
   it('run, cache, and re-run when their script or a deps file changes, and not otherwise', async () => {
@@ -41,11 +51,13 @@ describe('command stages', () => {
     expect(rec.stages.smooth!.details.files).toHaveProperty(['table.txt']);
 
     // The program's output flows downstream: the copy holds the scaled array.
-    const entry = (stage: string, file: string) => readFileSync(join(dir, '.paramflow', 'cache', rec.stages[stage]!.key, file));
+    const entry = (stage: string, file: string) =>
+      readFileSync(join(dir, '.paramflow', 'cache', rec.stages[stage]!.key, file));
     const y = entry('simulate', 'Y.npy');
     const y2 = entry('smooth', 'Y2.npy');
     expect(entry('check', 'copy.npy').equals(y2)).toBe(true);
-    const floats = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset + 10 + b.readUInt16LE(8), b.byteOffset + b.length));
+    const floats = (b: Buffer) =>
+      new Float32Array(b.buffer.slice(b.byteOffset + 10 + b.readUInt16LE(8), b.byteOffset + b.length));
     expect([...floats(y2)]).toEqual([...floats(y)].map((v) => Math.fround(v * 2)));
 
     expect((await runJson(dir)).executed).toEqual([]);
@@ -53,7 +65,9 @@ describe('command stages', () => {
     expect((await runJson(dir)).executed).toEqual([]);
 
     writeFileSync(join(dir, 'scale.mjs'), SCALE_SCRIPT + '// edited\n');
-    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json'])).stdout)) as { stages: { stage: string; reasons: string[] }[] };
+    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json'])).stdout)) as {
+      stages: { stage: string; reasons: string[] }[];
+    };
     expect(status.stages.find((s) => s.stage === 'smooth')!.reasons).toEqual(['file scale.mjs changed']);
     // Keys chain: check's key holds smooth's, so it re-runs too; simulate stays cached.
     expect((await runJson(dir)).executed.sort()).toEqual(['check', 'smooth']);
@@ -63,7 +77,9 @@ describe('command stages', () => {
     expect((await runJson(dir)).executed).toEqual([]);
     expect((await runJson(dir, ['--set', 'smooth.params.factor=3'])).executed.sort()).toEqual(['check', 'smooth']);
     // A timeout cannot change results: it is not part of the key.
-    expect((await runJson(dir, ['--set', 'smooth.params.factor=3', '--set', 'smooth.timeout=100'])).executed).toEqual([]);
+    expect((await runJson(dir, ['--set', 'smooth.params.factor=3', '--set', 'smooth.timeout=100'])).executed).toEqual(
+      [],
+    );
   });
 
   it('runs through /bin/sh only when asked', async () => {
@@ -78,7 +94,8 @@ describe('command stages', () => {
     const dir = commandProject(stage, {});
     const run = await runJson(dir);
     const rec = await runRecord(dir, run.runId);
-    const entry = (stage: string, file: string) => readFileSync(join(dir, '.paramflow', 'cache', rec.stages[stage]!.key, file));
+    const entry = (stage: string, file: string) =>
+      readFileSync(join(dir, '.paramflow', 'cache', rec.stages[stage]!.key, file));
     expect(JSON.parse(entry('size', 'bytes.json').toString())).toBe(entry('simulate', 'Y.npy').length);
 
     // Without shell: true the same words go to the program as arguments: `|` is not a pipe.
@@ -89,14 +106,16 @@ describe('command stages', () => {
     expect(String(r.stderr)).toMatch(/exited with code 1\nlast stderr lines:\n {2}\| cat: /);
   });
 
-  it('streams output to the terminal and the run log, and records metrics.json and PNGs like a built-in stage\'s', async () => {
+  it("streams output to the terminal and the run log, and records metrics.json and PNGs like a built-in stage's", async () => {
     const dir = commandProject(SCALE_STAGE, { 'scale.mjs': SCALE_SCRIPT, 'table.txt': 'v1\n' });
     const r = await paramflow(dir, ['run', 'pipeline.yaml']);
     const stderr = String(r.stderr);
     expect(r.exitCode, stderr).toBe(0);
     expect(stderr).toMatch(/smooth: scaled 40 values/);
     const runId = /run (\S+) ·/.exec(stderr)![1]!;
-    expect(readFileSync(join(dir, '.paramflow', 'runs', runId, 'logs', 'smooth.log'), 'utf8')).toMatch(/scaled 40 values/);
+    expect(readFileSync(join(dir, '.paramflow', 'runs', runId, 'logs', 'smooth.log'), 'utf8')).toMatch(
+      /scaled 40 values/,
+    );
     const rec = await runRecord(dir, runId);
     expect(rec.stages.smooth!.metrics).toEqual({ 'scaled.mean': expect.any(Number) });
     expect(rec.metrics['scaled.mean']).toBe(rec.stages.smooth!.metrics!['scaled.mean']);
@@ -114,26 +133,56 @@ describe('command stages', () => {
 `;
 
   it.each([
-    { what: 'exits non-zero', script: FAILING_SCRIPT, extra: '', expected: [/stage fit: command `node fit\.mjs \S+Y\.npy \S+pred\.npy` exited with code 3/, /problem line 20/, /problem line 9\b/] },
-    { what: 'omits a declared output', script: SILENT_SCRIPT, extra: '', expected: [/stage fit: command `node fit\.mjs .*` did not write its declared output `pred`/] },
-    { what: 'is killed by a signal', script: "console.error('about to die'); process.kill(process.pid, 'SIGKILL');\n", extra: '', expected: [/stage fit: command `node fit\.mjs .*` was killed by SIGKILL/, /\| about to die/] },
-    { what: 'times out', script: 'setInterval(() => {}, 1000);\n', extra: '\n      timeout: 0.3', expected: [/stage fit: command `node fit\.mjs .*` timed out after 0\.3 s/] },
-  ])('a command that $what fails the run with a clear error and leaves the cache as it was', async ({ script, extra, expected }) => {
-    const dir = commandProject(failing(script, extra), { 'fit.mjs': script });
-    const r = await paramflow(dir, ['run', 'pipeline.yaml']);
-    const stderr = String(r.stderr);
-    expect(r.exitCode, stderr).toBe(1);
-    const message = stderr.slice(stderr.lastIndexOf('error PF_STAGE_FAILED'));
-    for (const re of expected) expect(message).toMatch(re);
-    // The tail, not the whole stderr (that is streamed and in the log).
-    expect(message).not.toMatch(/problem line 8\b/);
-    const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string; stages?: unknown }[];
-    expect(runs.map((x) => x.status)).toEqual(['FAILED']);
-    const rec = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string }[];
-    const stored = await runRecord(dir, rec[0]!.runId);
-    expect(Object.keys(stored.stages).filter((s) => stored.stages[s]!.status === 'executed')).toEqual(['simulate']);
-    expect(await cacheKeys(dir)).toEqual([stored.stages.simulate!.key]);
-  });
+    {
+      what: 'exits non-zero',
+      script: FAILING_SCRIPT,
+      extra: '',
+      expected: [
+        /stage fit: command `node fit\.mjs \S+Y\.npy \S+pred\.npy` exited with code 3/,
+        /problem line 20/,
+        /problem line 9\b/,
+      ],
+    },
+    {
+      what: 'omits a declared output',
+      script: SILENT_SCRIPT,
+      extra: '',
+      expected: [/stage fit: command `node fit\.mjs .*` did not write its declared output `pred`/],
+    },
+    {
+      what: 'is killed by a signal',
+      script: "console.error('about to die'); process.kill(process.pid, 'SIGKILL');\n",
+      extra: '',
+      expected: [/stage fit: command `node fit\.mjs .*` was killed by SIGKILL/, /\| about to die/],
+    },
+    {
+      what: 'times out',
+      script: 'setInterval(() => {}, 1000);\n',
+      extra: '\n      timeout: 0.3',
+      expected: [/stage fit: command `node fit\.mjs .*` timed out after 0\.3 s/],
+    },
+  ])(
+    'a command that $what fails the run with a clear error and leaves the cache as it was',
+    async ({ script, extra, expected }) => {
+      const dir = commandProject(failing(script, extra), { 'fit.mjs': script });
+      const r = await paramflow(dir, ['run', 'pipeline.yaml']);
+      const stderr = String(r.stderr);
+      expect(r.exitCode, stderr).toBe(1);
+      const message = stderr.slice(stderr.lastIndexOf('error PF_STAGE_FAILED'));
+      for (const re of expected) expect(message).toMatch(re);
+      // The tail, not the whole stderr (that is streamed and in the log).
+      expect(message).not.toMatch(/problem line 8\b/);
+      const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
+        status: string;
+        stages?: unknown;
+      }[];
+      expect(runs.map((x) => x.status)).toEqual(['FAILED']);
+      const rec = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string }[];
+      const stored = await runRecord(dir, rec[0]!.runId);
+      expect(Object.keys(stored.stages).filter((s) => stored.stages[s]!.status === 'executed')).toEqual(['simulate']);
+      expect(await cacheKeys(dir)).toEqual([stored.stages.simulate!.key]);
+    },
+  );
 
   it.each([
     { signal: 'SIGINT' as const, exit: { exitCode: 130 } },
@@ -163,19 +212,65 @@ describe('command stages', () => {
     const r = await proc;
     expect(r, String(r.stderr)).toMatchObject(exit);
     // SIGKILL was sent before paramflow exited; give the kernel a bounded number of looks.
-    for (let i = 0; i < 200 && (isRunning(pids.child) || isRunning(pids.grandchild)); i++) await new Promise((res) => setImmediate(res));
-    expect({ child: isRunning(pids.child), grandchild: isRunning(pids.grandchild) }).toEqual({ child: false, grandchild: false });
+    for (let i = 0; i < 200 && (isRunning(pids.child) || isRunning(pids.grandchild)); i++)
+      await new Promise((res) => setImmediate(res));
+    expect({ child: isRunning(pids.child), grandchild: isRunning(pids.grandchild) }).toEqual({
+      child: false,
+      grandchild: false,
+    });
     const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
     expect(runs.map((x) => x.status)).toEqual(['KILLED']);
   });
 
   it.each([
-    { what: 'an unknown output of a needed stage', run: 'node x.mjs {inputs.simulate.Q}', needs: '[simulate]', extra: '', message: /refers to \{inputs\.simulate\.Q\}, but `simulate` \(simulate\) has no output `Q`/, line: 15 },
-    { what: 'a stage it does not need', run: 'node x.mjs {inputs.simulate.Y}', needs: '[]', extra: '', message: /refers to \{inputs\.simulate\.Y\}, but does not need `simulate`/, line: 15 },
-    { what: 'an undeclared output', run: 'node x.mjs {outputs.nope}', needs: '[simulate]', extra: '', message: /run refers to \{outputs\.nope\}, which is not a declared output/, line: 15 },
-    { what: 'an unknown placeholder', run: 'node x.mjs {input.simulate.Y}', needs: '[simulate]', extra: '', message: /unknown placeholder \{input\.simulate\.Y\}/, line: 15 },
-    { what: 'a missing deps file', run: 'node x.mjs', needs: '[simulate]', extra: '\n      deps: [nothere.csv]', message: /dependency "nothere\.csv" not found/, line: 16 },
-    { what: 'a deps file outside the project', run: 'node x.mjs', needs: '[simulate]', extra: '\n      deps: [../../etc/passwd]', message: /outside the project/, line: 16 },
+    {
+      what: 'an unknown output of a needed stage',
+      run: 'node x.mjs {inputs.simulate.Q}',
+      needs: '[simulate]',
+      extra: '',
+      message: /refers to \{inputs\.simulate\.Q\}, but `simulate` \(simulate\) has no output `Q`/,
+      line: 15,
+    },
+    {
+      what: 'a stage it does not need',
+      run: 'node x.mjs {inputs.simulate.Y}',
+      needs: '[]',
+      extra: '',
+      message: /refers to \{inputs\.simulate\.Y\}, but does not need `simulate`/,
+      line: 15,
+    },
+    {
+      what: 'an undeclared output',
+      run: 'node x.mjs {outputs.nope}',
+      needs: '[simulate]',
+      extra: '',
+      message: /run refers to \{outputs\.nope\}, which is not a declared output/,
+      line: 15,
+    },
+    {
+      what: 'an unknown placeholder',
+      run: 'node x.mjs {input.simulate.Y}',
+      needs: '[simulate]',
+      extra: '',
+      message: /unknown placeholder \{input\.simulate\.Y\}/,
+      line: 15,
+    },
+    {
+      what: 'a missing deps file',
+      run: 'node x.mjs',
+      needs: '[simulate]',
+      extra: '\n      deps: [nothere.csv]',
+      message: /dependency "nothere\.csv" not found/,
+      line: 16,
+    },
+    {
+      what: 'a deps file outside the project',
+      run: 'node x.mjs',
+      needs: '[simulate]',
+      extra: '\n      deps: [../../etc/passwd]',
+      message: /outside the project/,
+      line: 16,
+    },
   ])('refers to $what: a located error, exit 2, nothing written', async ({ run, needs, extra, message, line }) => {
     const stage = `  bad:\n    uses: command\n    needs: ${needs}\n    with:\n      run: ${run}${extra}\n`;
     const dir = commandProject(stage, { 'x.mjs': '' });

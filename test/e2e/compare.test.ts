@@ -3,7 +3,6 @@ import type { Comparison } from '../../src/report/compare-runs.js';
 import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { makeProject, paramflow, runJson, runRecord, TRAINED_PIPELINE } from '../helpers/project.js';
 
-
 const rowOf = (text: string, head: string) => text.split('\n').find((l) => l.startsWith(head)) ?? '';
 
 describe('paramflow compare', () => {
@@ -42,7 +41,9 @@ describe('paramflow compare', () => {
     const objective = rowOf(out, 'cv_rmse_mean');
     expect(objective).toContain('(objective, minimize)');
     expect(objective).toContain(`${Number(va.toPrecision(4))}`);
-    expect(objective).toContain(`${Number(vb.toPrecision(4))} (${sign}${Number(d.toPrecision(4))}, ${sign}${((100 * d) / Math.abs(va)).toFixed(1)}%)`);
+    expect(objective).toContain(
+      `${Number(vb.toPrecision(4))} (${sign}${Number(d.toPrecision(4))}, ${sign}${((100 * d) / Math.abs(va)).toFixed(1)}%)`,
+    );
     expect(out.indexOf('cv_rmse_mean')).toBeLessThan(out.indexOf('rmse.A.mean'));
 
     const all = String((await paramflow(dir, ['compare', a.runId, b.runId, '--all'])).stdout);
@@ -50,12 +51,22 @@ describe('paramflow compare', () => {
     expect(rowOf(all, 'train.batch_size')).toContain('≠');
   });
 
-  it('a sweep ref means its trials\' first-replicate runs; one run alone is refused', async () => {
+  it("a sweep ref means its trials' first-replicate runs; one run alone is refused", async () => {
     const dir = makeProject(TRAINED_PIPELINE);
-    const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', '--sweep', 'train.batch_size=16,32', '--jobs', '1']);
+    const r = await paramflow(dir, [
+      'run',
+      'pipeline.yaml',
+      '--json',
+      '--sweep',
+      'train.batch_size=16,32',
+      '--jobs',
+      '1',
+    ]);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     const sweep = JSON.parse(String(r.stdout)) as SweepRecord;
-    const c = JSON.parse(String((await paramflow(dir, ['compare', sweep.sweepId.slice(0, 20), '--json'])).stdout)) as Comparison;
+    const c = JSON.parse(
+      String((await paramflow(dir, ['compare', sweep.sweepId.slice(0, 20), '--json'])).stdout),
+    ) as Comparison;
     expect(c.runs).toEqual(sweep.trials.map((t) => t.replicates[0]!.runId));
     expect(c.differing).toEqual(['train.batch_size']);
 

@@ -10,7 +10,11 @@ const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--se
 
 type Status = { stages: { stage: string; key: string }[] };
 const keyOf = async (dir: string, stage: string, args: string[] = []) =>
-  (JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json', ...SMALL, ...args])).stdout)) as Status).stages.find((s) => s.stage === stage)!.key;
+  (
+    JSON.parse(
+      String((await paramflow(dir, ['status', 'pipeline.yaml', '--json', ...SMALL, ...args])).stdout),
+    ) as Status
+  ).stages.find((s) => s.stage === stage)!.key;
 
 async function allRuns(dir: string): Promise<RunRecord[]> {
   const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string }[];
@@ -40,7 +44,10 @@ describe('many processes on one project', () => {
     await untilRunning(dir, 6);
     await held.release();
     const results = await Promise.all(procs);
-    expect(results.map((r) => r.exitCode), results.map((r) => String(r.stderr)).join('\n')).toEqual([0, 0, 0, 0, 0]);
+    expect(
+      results.map((r) => r.exitCode),
+      results.map((r) => String(r.stderr)).join('\n'),
+    ).toEqual([0, 0, 0, 0, 0]);
 
     const runs = await allRuns(dir);
     expect(runs).toHaveLength(6);
@@ -81,7 +88,13 @@ describe('many processes on one project', () => {
     const r = await live;
     expect(r.exitCode, String(r.stderr)).toBe(0);
     const rec = await runRecord(dir, (JSON.parse(String(r.stdout)) as { runId: string }).runId);
-    expect(Object.fromEntries(Object.entries(rec.stages).map(([n, s]) => [n, s.status]))).toEqual({ simulate: 'cached', noise: 'cached', folds: 'cached', train: 'executed', evaluate: 'executed' });
+    expect(Object.fromEntries(Object.entries(rec.stages).map(([n, s]) => [n, s.status]))).toEqual({
+      simulate: 'cached',
+      noise: 'cached',
+      folds: 'cached',
+      train: 'executed',
+      evaluate: 'executed',
+    });
     const verify = await paramflow(dir, ['cache', 'verify']);
     expect(verify.exitCode).toBe(0);
     expect(verify.stdout).toMatch(/5 entries checked, 0 bad/);

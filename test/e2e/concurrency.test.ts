@@ -18,7 +18,9 @@ function waitForStderr(proc: ReturnType<typeof paramflow>, pattern: RegExp): Pro
 describe('two runs of one pipeline at once', () => {
   it('compute each shared stage once and both finish correctly', async () => {
     const dir = makeProject();
-    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json'])).stdout)) as { stages: { stage: string; key: string }[] };
+    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json'])).stdout)) as {
+      stages: { stage: string; key: string }[];
+    };
     const simulateKey = status.stages.find((s) => s.stage === 'simulate')!.key;
 
     // Hold simulate's lock so both processes are certainly contending, then let go.

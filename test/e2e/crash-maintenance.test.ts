@@ -10,7 +10,8 @@ import { makeProject, paramflow, quickProject, runJson, runRecord } from '../hel
 // sweep's worker starts. Each time: nothing stored is damaged, and what follows completes
 // with the results an uninterrupted run gives.
 const NOISIER = ['--set', 'noise.gaussian.relative=0.1'];
-const tmpDirs = (dir: string) => readdirSync(join(dir, '.paramflow', 'cache', '.tmp'), { withFileTypes: true }).filter((e) => e.isDirectory());
+const tmpDirs = (dir: string) =>
+  readdirSync(join(dir, '.paramflow', 'cache', '.tmp'), { withFileTypes: true }).filter((e) => e.isDirectory());
 
 let double: MlflowDouble;
 beforeAll(async () => {
@@ -46,31 +47,54 @@ describe('crash consistency outside stages', () => {
   it.each([
     { n: 1, status: 'KILLED' },
     { n: 2, status: 'FINISHED' },
-  ])('killed mid spool append #$n (a torn last line): `sync` logs the run as the store has it ($status); a second sync sends nothing', async ({ n, status }) => {
-    const dir = makeProject();
-    const env = { MLFLOW_TRACKING_URI: double.url };
-    const killed = await paramflow(dir, ['run', 'pipeline.yaml'], { env: { ...env, PARAMFLOW_CRASH_AT: `spool-append@${n}` } });
-    expect(killed.signal).toBe('SIGKILL');
-    const [first] = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string; status: string }[];
-    expect(first!.status).toBe(status);
-    const stored = await runRecord(dir, first!.runId);
+  ])(
+    'killed mid spool append #$n (a torn last line): `sync` logs the run as the store has it ($status); a second sync sends nothing',
+    async ({ n, status }) => {
+      const dir = makeProject();
+      const env = { MLFLOW_TRACKING_URI: double.url };
+      const killed = await paramflow(dir, ['run', 'pipeline.yaml'], {
+        env: { ...env, PARAMFLOW_CRASH_AT: `spool-append@${n}` },
+      });
+      expect(killed.signal).toBe('SIGKILL');
+      const [first] = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
+        runId: string;
+        status: string;
+      }[];
+      expect(first!.status).toBe(status);
+      const stored = await runRecord(dir, first!.runId);
 
-    const sync = await paramflow(dir, ['sync'], { env });
-    expect(sync.exitCode, String(sync.stdout) + String(sync.stderr)).toBe(0);
-    const logged = [...double.store.runs.values()].filter((r) => r.tags.get('paramflow.run_id') === first!.runId);
-    expect(logged).toHaveLength(1);
-    expect(logged[0]!.status).toBe(status);
-    const metrics = new Set(logged[0]!.metrics.map((m) => m.key));
-    expect(Object.keys(stored.metrics).filter((k) => !metrics.has(k))).toEqual([]);
+      const sync = await paramflow(dir, ['sync'], { env });
+      expect(sync.exitCode, String(sync.stdout) + String(sync.stderr)).toBe(0);
+      const logged = [...double.store.runs.values()].filter((r) => r.tags.get('paramflow.run_id') === first!.runId);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]!.status).toBe(status);
+      const metrics = new Set(logged[0]!.metrics.map((m) => m.key));
+      expect(Object.keys(stored.metrics).filter((k) => !metrics.has(k))).toEqual([]);
 
-    const requests = double.requests.length;
-    const twice = await paramflow(dir, ['sync'], { env });
-    expect(twice.exitCode).toBe(0);
-    expect(double.requests.length).toBe(requests);
-  }, 120_000);
+      const requests = double.requests.length;
+      const twice = await paramflow(dir, ['sync'], { env });
+      expect(twice.exitCode).toBe(0);
+      expect(double.requests.length).toBe(requests);
+    },
+    120_000,
+  );
 
   it('workers killed as they start: every trial FAILED (exit 1), no process left; the rerun finishes like an uninterrupted sweep', async () => {
-    const args = ['run', 'pipeline.yaml', '--json', '--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.epochs=2', '--sweep', 'train.batch_size=16,32', '--jobs', '2'];
+    const args = [
+      'run',
+      'pipeline.yaml',
+      '--json',
+      '--set',
+      'simulate.n=240',
+      '--set',
+      'simulate.x.points=40',
+      '--set',
+      'train.epochs=2',
+      '--sweep',
+      'train.batch_size=16,32',
+      '--jobs',
+      '2',
+    ];
     const reference = quickProject();
     const ref = JSON.parse(String((await paramflow(reference, args)).stdout)) as SweepRecord;
 

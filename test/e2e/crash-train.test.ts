@@ -36,28 +36,36 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('crash consistency with training', () => {
-  it.each(cases)('killed at $at: the next run recomputes $rerun and matches an uninterrupted run', async ({ at, rerun, resumes }) => {
-    const dir = quickProject();
-    const killed = await paramflow(dir, ['run', 'pipeline.yaml', ...SMALL], { env: { PARAMFLOW_CRASH_AT: at, PARAMFLOW_CHECKPOINT_SECONDS: '0' } });
-    expect(killed.signal, String(killed.stderr)).toBe('SIGKILL');
-    const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
-    expect(runs.map((r) => r.status)).toEqual(['KILLED']);
+  it.each(cases)(
+    'killed at $at: the next run recomputes $rerun and matches an uninterrupted run',
+    async ({ at, rerun, resumes }) => {
+      const dir = quickProject();
+      const killed = await paramflow(dir, ['run', 'pipeline.yaml', ...SMALL], {
+        env: { PARAMFLOW_CRASH_AT: at, PARAMFLOW_CHECKPOINT_SECONDS: '0' },
+      });
+      expect(killed.signal, String(killed.stderr)).toBe('SIGKILL');
+      const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
+      expect(runs.map((r) => r.status)).toEqual(['KILLED']);
 
-    const verify = await paramflow(dir, ['cache', 'verify']);
-    expect(verify.exitCode, String(verify.stdout)).toBe(0);
-    expect(verify.stdout).toMatch(/, 0 bad/);
+      const verify = await paramflow(dir, ['cache', 'verify']);
+      expect(verify.exitCode, String(verify.stdout)).toBe(0);
+      expect(verify.stdout).toMatch(/, 0 bad/);
 
-    const next = await runJson(dir, SMALL);
-    expect(next.executed.sort()).toEqual(rerun);
-    const rec = await runRecord(dir, next.runId);
-    for (const s of STAGES) expect(rec.stages[s]!.files, s).toEqual(reference.stages[s]!.files);
-    expect(rec.metrics).toEqual(reference.metrics);
-    const trainLog = rerun.includes('train') ? readFileSync(join(dir, '.paramflow', 'runs', next.runId, 'logs', 'train.log'), 'utf8') : '';
-    if (resumes) expect(trainLog).toMatch(/resuming from the checkpoint/);
+      const next = await runJson(dir, SMALL);
+      expect(next.executed.sort()).toEqual(rerun);
+      const rec = await runRecord(dir, next.runId);
+      for (const s of STAGES) expect(rec.stages[s]!.files, s).toEqual(reference.stages[s]!.files);
+      expect(rec.metrics).toEqual(reference.metrics);
+      const trainLog = rerun.includes('train')
+        ? readFileSync(join(dir, '.paramflow', 'runs', next.runId, 'logs', 'train.log'), 'utf8')
+        : '';
+      if (resumes) expect(trainLog).toMatch(/resuming from the checkpoint/);
 
-    // verify cleared the killed writers' temp folders; the finished run left no checkpoint.
-    const tmp = join(dir, '.paramflow', 'cache', '.tmp');
-    expect(readdirSync(tmp, { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
-    expect(leftCheckpoints(dir)).toEqual([]);
-  }, 120_000);
+      // verify cleared the killed writers' temp folders; the finished run left no checkpoint.
+      const tmp = join(dir, '.paramflow', 'cache', '.tmp');
+      expect(readdirSync(tmp, { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
+      expect(leftCheckpoints(dir)).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -22,29 +22,32 @@ const cases: { at: string; rerun: string[] }[] = [
 ];
 
 describe('crash consistency', () => {
-  it.each(cases)('killed at $at: the next run recomputes $rerun and matches an uninterrupted run', async ({ at, rerun }) => {
-    const reference = makeProject();
-    const ref = await runRecord(reference, (await runJson(reference)).runId);
+  it.each(cases)(
+    'killed at $at: the next run recomputes $rerun and matches an uninterrupted run',
+    async ({ at, rerun }) => {
+      const reference = makeProject();
+      const ref = await runRecord(reference, (await runJson(reference)).runId);
 
-    const dir = makeProject();
-    const killed = await paramflow(dir, ['run', 'pipeline.yaml'], { env: { PARAMFLOW_CRASH_AT: at } });
-    expect(killed.signal).toBe('SIGKILL');
+      const dir = makeProject();
+      const killed = await paramflow(dir, ['run', 'pipeline.yaml'], { env: { PARAMFLOW_CRASH_AT: at } });
+      expect(killed.signal).toBe('SIGKILL');
 
-    const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
-    expect(runs.map((r) => r.status)).toEqual(['KILLED']);
+      const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
+      expect(runs.map((r) => r.status)).toEqual(['KILLED']);
 
-    const next = await runJson(dir);
-    expect(next.executed.sort()).toEqual(rerun);
-    const rec = await runRecord(dir, next.runId);
-    for (const s of STAGES) expect(rec.stages[s]!.files, s).toEqual(ref.stages[s]!.files);
+      const next = await runJson(dir);
+      expect(next.executed.sort()).toEqual(rerun);
+      const rec = await runRecord(dir, next.runId);
+      for (const s of STAGES) expect(rec.stages[s]!.files, s).toEqual(ref.stages[s]!.files);
 
-    // Leftovers of the killed writer are never entries, and verify finds nothing bad.
-    const verify = await paramflow(dir, ['cache', 'verify']);
-    expect(verify.exitCode).toBe(0);
-    expect(verify.stdout).toMatch(/3 entries checked, 0 bad/);
-    const tmp = join(dir, '.paramflow', 'cache', '.tmp');
-    expect(readdirSync(tmp, { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
-  });
+      // Leftovers of the killed writer are never entries, and verify finds nothing bad.
+      const verify = await paramflow(dir, ['cache', 'verify']);
+      expect(verify.exitCode).toBe(0);
+      expect(verify.stdout).toMatch(/3 entries checked, 0 bad/);
+      const tmp = join(dir, '.paramflow', 'cache', '.tmp');
+      expect(readdirSync(tmp, { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
+    },
+  );
 });
 
 describe('the run record of a partly cached run', () => {
@@ -52,11 +55,20 @@ describe('the run record of a partly cached run', () => {
     const dir = makeProject();
     await runJson(dir);
     // simulate and noise are cached, folds executes (new k) and is killed as it starts.
-    const killed = await paramflow(dir, ['run', 'pipeline.yaml', '--set', 'folds.k=3'], { env: { PARAMFLOW_CRASH_AT: 'stage-start:folds' } });
+    const killed = await paramflow(dir, ['run', 'pipeline.yaml', '--set', 'folds.k=3'], {
+      env: { PARAMFLOW_CRASH_AT: 'stage-start:folds' },
+    });
     expect(killed.signal).toBe('SIGKILL');
-    const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string; status: string }[];
+    const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
+      runId: string;
+      status: string;
+    }[];
     expect(runs.map((r) => r.status)).toEqual(['KILLED', 'FINISHED']);
     const rec = await runRecord(dir, runs[0]!.runId);
-    expect(Object.fromEntries(Object.entries(rec.stages).map(([n, s]) => [n, s.status]))).toEqual({ simulate: 'cached', noise: 'cached', folds: 'pending' });
+    expect(Object.fromEntries(Object.entries(rec.stages).map(([n, s]) => [n, s.status]))).toEqual({
+      simulate: 'cached',
+      noise: 'cached',
+      folds: 'pending',
+    });
   });
 });

@@ -46,7 +46,9 @@ describe('custom curve models for simulate', () => {
     writeFileSync(join(dir, 'models', 'line.ts'), model.replace('p.B * x', '2 * p.B * x'));
     const again = await runJson(dir);
     expect(again.executed).toEqual(['simulate']);
-    expect(npyValues(join(dir, '.paramflow', 'cache', (await runRecord(dir, again.runId)).stages.simulate!.key, 'Y.npy'))).toEqual([3, 5, 7, 3, 5, 7]);
+    expect(
+      npyValues(join(dir, '.paramflow', 'cache', (await runRecord(dir, again.runId)).stages.simulate!.key, 'Y.npy')),
+    ).toEqual([3, 5, 7, 3, 5, 7]);
   });
 
   it('defineModel() fixes the targets column order, and its parameters are checked against the priors', async () => {
@@ -66,10 +68,25 @@ describe('custom curve models for simulate', () => {
   });
 
   it.each<{ what: string; model: string; files: Record<string, string>; message: RegExp }>([
-    { what: 'a missing model file', model: './models/nope.ts', files: {}, message: /model file "\.\/models\/nope\.ts" not found/ },
-    { what: 'a module that exports no model', model: './m.ts', files: { 'm.ts': 'export const k = 1;\n' }, message: /curve model "\.\/m\.ts" exports no model/ },
+    {
+      what: 'a missing model file',
+      model: './models/nope.ts',
+      files: {},
+      message: /model file "\.\/models\/nope\.ts" not found/,
+    },
+    {
+      what: 'a module that exports no model',
+      model: './m.ts',
+      files: { 'm.ts': 'export const k = 1;\n' },
+      message: /curve model "\.\/m\.ts" exports no model/,
+    },
     { what: 'a model outside the project', model: '../../elsewhere.ts', files: {}, message: /outside the project/ },
-    { what: 'a file that is not a module', model: './m.txt', files: { 'm.txt': '' }, message: /must be one of|does not match|\.ts/ },
+    {
+      what: 'a file that is not a module',
+      model: './m.txt',
+      files: { 'm.txt': '' },
+      message: /must be one of|does not match|\.ts/,
+    },
   ])('$what: located at model:, exit 2, nothing written', async ({ model, files, message }) => {
     const dir = project(model, files);
     const before = await snapshotTree(join(dir, '.paramflow'));

@@ -8,7 +8,9 @@ import { makeProject, paramflow, runRecord } from '../helpers/project.js';
 describe('SIGINT', () => {
   it('marks the run KILLED, exits 130, and leaves no cache entry behind', async () => {
     const dir = makeProject();
-    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json'])).stdout)) as { stages: { stage: string; key: string }[] };
+    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json'])).stdout)) as {
+      stages: { stage: string; key: string }[];
+    };
     const key = status.stages.find((s) => s.stage === 'simulate')!.key;
     // The run blocks on simulate's lock, so the interrupt lands at a known place.
     const held = await acquireLock(new Layout(dir).lock(key));
@@ -33,8 +35,13 @@ describe('SIGINT', () => {
   it('stops a stage in the middle of long synchronous work (a slow simulator), not after it', async () => {
     // 100,000 curves of a model that takes about a millisecond per curve: minutes of work, so
     // the run can only end in time if simulate itself gives up when Ctrl-C comes.
-    const dir = makeProject(`name: slow\nstages:\n  simulate:\n    uses: simulate\n    with:\n      n: 100000\n      model: ./slow.mjs\n      x: { start: 0, stop: 1, points: 10 }\n      params: { a: { uniform: [0, 1] } }\n`);
-    writeFileSync(join(dir, 'slow.mjs'), 'export default (x, p) => { let s = 0; for (let i = 0; i < 10000; i++) s += Math.sin(x + i); return p.a + 0 * s; };\n');
+    const dir = makeProject(
+      `name: slow\nstages:\n  simulate:\n    uses: simulate\n    with:\n      n: 100000\n      model: ./slow.mjs\n      x: { start: 0, stop: 1, points: 10 }\n      params: { a: { uniform: [0, 1] } }\n`,
+    );
+    writeFileSync(
+      join(dir, 'slow.mjs'),
+      'export default (x, p) => { let s = 0; for (let i = 0; i < 10000; i++) s += Math.sin(x + i); return p.a + 0 * s; };\n',
+    );
     const proc = paramflow(dir, ['run', 'pipeline.yaml', '--json']);
     await new Promise<void>((resolve) => {
       let seen = '';

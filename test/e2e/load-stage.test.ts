@@ -90,13 +90,20 @@ stages:
     const dir = makeProject(pipeline);
     mkdirSync(join(dir, 'data'));
     writeFileSync(join(dir, 'data', 'curves.csv'), data.curves);
-    writeFileSync(join(dir, 'data', 'params.csv'), data.targets.replace('A,B', 'A,B,C').replace(/\n(\S+,\S+)(?=\n)/g, '\n$1,0'));
+    writeFileSync(
+      join(dir, 'data', 'params.csv'),
+      data.targets.replace('A,B', 'A,B,C').replace(/\n(\S+,\S+)(?=\n)/g, '\n$1,0'),
+    );
     const run = await runJson(dir);
     expect(run.executed.sort()).toEqual(['data', 'folds', 'real', 'simulate', 'train']);
     const rec = await runRecord(dir, run.runId);
-    expect(Object.keys(rec.stages.real!.metrics!).sort()).toEqual(['bias', 'mae', 'r2', 'rmse'].flatMap((m) => ['A', 'B', 'C'].map((t) => `${m}.${t}`)).sort());
+    expect(Object.keys(rec.stages.real!.metrics!).sort()).toEqual(
+      ['bias', 'mae', 'r2', 'rmse'].flatMap((m) => ['A', 'B', 'C'].map((t) => `${m}.${t}`)).sort(),
+    );
     expect(rec.stages.real!.metrics!['rmse.A']).toBeGreaterThan(0);
-    const metrics = JSON.parse(readFileSync(join(dir, '.paramflow', 'cache', rec.stages.real!.key, 'metrics.json'), 'utf8')) as { measured: { n: number } };
+    const metrics = JSON.parse(
+      readFileSync(join(dir, '.paramflow', 'cache', rec.stages.real!.key, 'metrics.json'), 'utf8'),
+    ) as { measured: { n: number } };
     expect(metrics.measured.n).toBe(48);
   });
 

@@ -32,12 +32,16 @@ describe('operations the MLflow server refused', () => {
     expect(String(runs.stdout)).toMatch(/refused 1/);
     expect(String(runs.stdout)).not.toMatch(/\bsynced\b/);
     expect(String(runs.stdout)).toMatch(REFUSED);
-    const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'], { env })).stdout)) as { mlflow: { state: string; refused: number } }[];
+    const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'], { env })).stdout)) as {
+      mlflow: { state: string; refused: number };
+    }[];
     expect(listed[0]!.mlflow).toMatchObject({ state: 'refused', refused: 1 });
 
     const show = await paramflow(dir, ['show', runId], { env });
     expect(String(show.stdout)).toMatch(new RegExp(`mlflow .*${REFUSED.source}`));
-    const shown = JSON.parse(String((await paramflow(dir, ['show', runId, '--json'], { env })).stdout)) as { mlflowRefused: number };
+    const shown = JSON.parse(String((await paramflow(dir, ['show', runId, '--json'], { env })).stdout)) as {
+      mlflowRefused: number;
+    };
     expect(shown.mlflowRefused).toBe(1);
 
     const out = join(mkdtempSync(join(tmpdir(), 'pf-refused-')), 'export');
@@ -51,7 +55,11 @@ describe('operations the MLflow server refused', () => {
 
     const refused = await paramflow(dir, ['sync', '--show-refused', runId], { env });
     expect(refused.exitCode, String(refused.stderr)).toBe(0);
-    expect(String(refused.stdout)).toMatch(new RegExp(`${runId}: 1 operation refused by the server \\(kept in \\.paramflow/runs/${runId}/mlflow-sync\\.json\\)`));
+    expect(String(refused.stdout)).toMatch(
+      new RegExp(
+        `${runId}: 1 operation refused by the server \\(kept in \\.paramflow/runs/${runId}/mlflow-sync\\.json\\)`,
+      ),
+    );
     expect(String(refused.stdout)).toMatch(/ {2}#\d+ .*log-batch.*: .*400.*injected fault/);
     const none = await paramflow(dir, ['sync', '--show-refused', 'nosuchrun'], { env });
     expect(String(none.stdout)).toMatch(/no operation was refused by the MLflow server for nosuchrun/);

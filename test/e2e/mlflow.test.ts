@@ -18,7 +18,12 @@ function timeless(view: Record<string, MlflowView>) {
   return Object.fromEntries(
     Object.entries(view).map(([scope, v]) => [
       scope,
-      { ...v, histories: Object.fromEntries(Object.entries(v.histories).map(([k, h]) => [k, h.map(([step, , value]) => [step, value])])) },
+      {
+        ...v,
+        histories: Object.fromEntries(
+          Object.entries(v.histories).map(([k, h]) => [k, h.map(([step, , value]) => [step, value])]),
+        ),
+      },
     ]),
   );
 }
@@ -43,16 +48,26 @@ describe('MLflow tracking from `paramflow run`', () => {
     online = { runId, view };
     const top = view.run!;
     expect(top.status).toBe('FINISHED');
-    expect(top.params).toMatchObject({ 'train.batch_size': '64', 'simulate.n': '1000', 'simulate.model': 'exponential-decay' });
+    expect(top.params).toMatchObject({
+      'train.batch_size': '64',
+      'simulate.n': '1000',
+      'simulate.model': 'exponential-decay',
+    });
     expect(top.tags['paramflow.run_hash']).toMatch(/^[0-9a-f]{64}$/);
     expect(top.histories.cv_rmse_mean).toHaveLength(1);
     const folds = Object.keys(view).filter((s) => s !== 'run');
     expect(folds.length).toBeGreaterThanOrEqual(4);
     const fold0 = Object.values(view).find((v) => v.histories.loss && v.histories['rmse.A']);
-    expect(fold0?.histories.loss!.map(([step]) => step)).toEqual([1, 2, 3, 4, 5].slice(0, fold0!.histories.loss!.length));
-    expect(top.artifacts).toEqual(expect.arrayContaining(['pipeline.yaml', 'run.json', 'evaluate/plots/pred-vs-true.png']));
+    expect(fold0?.histories.loss!.map(([step]) => step)).toEqual(
+      [1, 2, 3, 4, 5].slice(0, fold0!.histories.loss!.length),
+    );
+    expect(top.artifacts).toEqual(
+      expect.arrayContaining(['pipeline.yaml', 'run.json', 'evaluate/plots/pred-vs-true.png']),
+    );
 
-    const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { mlflow: { state: string; runId: string } }[];
+    const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
+      mlflow: { state: string; runId: string };
+    }[];
     expect(listed[0]!.mlflow.state).toBe('synced');
     expect(listed[0]!.mlflow.runId).toMatch(/^[0-9a-f]+$/);
   });
@@ -65,7 +80,9 @@ describe('MLflow tracking from `paramflow run`', () => {
       const { runId, stderr } = await run(dir, double.url);
       spooled = runId;
       expect(stderr).toMatch(/tracking pending/);
-      const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { mlflow: { state: string } }[];
+      const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
+        mlflow: { state: string };
+      }[];
       expect(listed[0]!.mlflow.state).toBe('pending');
     } finally {
       await double.up();
@@ -76,10 +93,16 @@ describe('MLflow tracking from `paramflow run`', () => {
     const view = mlflowView(double, spooled);
     expect(timeless(view)).toEqual(timeless(online.view));
 
-    const before = JSON.stringify([...double.store.runs.values()].map((r) => [r.run_id, r.metrics.length, [...r.params], [...r.tags]]));
+    const before = JSON.stringify(
+      [...double.store.runs.values()].map((r) => [r.run_id, r.metrics.length, [...r.params], [...r.tags]]),
+    );
     const again = await paramflow(dir, ['sync'], { env: { MLFLOW_TRACKING_URI: double.url } });
     expect(again.exitCode).toBe(0);
-    expect(JSON.stringify([...double.store.runs.values()].map((r) => [r.run_id, r.metrics.length, [...r.params], [...r.tags]]))).toBe(before);
+    expect(
+      JSON.stringify(
+        [...double.store.runs.values()].map((r) => [r.run_id, r.metrics.length, [...r.params], [...r.tags]]),
+      ),
+    ).toBe(before);
   });
 
   it('refuses a file: tracking URI before anything runs (exit 2)', async () => {

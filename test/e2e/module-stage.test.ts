@@ -23,7 +23,8 @@ export default {
 };
 `;
 
-const pipeline = (uses: string, withText = '{ factor: 2 }') => `name: mod\nseed: 3\nstages:\n${TINY_SIMULATE}  scale:\n    uses: ${uses}\n    needs: [simulate]\n    with: ${withText}\n`;
+const pipeline = (uses: string, withText = '{ factor: 2 }') =>
+  `name: mod\nseed: 3\nstages:\n${TINY_SIMULATE}  scale:\n    uses: ${uses}\n    needs: [simulate]\n    with: ${withText}\n`;
 
 function moduleProject(uses: string, files: Record<string, string>, withText?: string): string {
   const dir = makeProject(pipeline(uses, withText));
@@ -36,7 +37,10 @@ function moduleProject(uses: string, files: Record<string, string>, withText?: s
 
 describe('stage modules', () => {
   it('a .ts module runs, caches, and re-runs when its file changes, and not otherwise', async () => {
-    const dir = moduleProject('./stages/scale.ts', { 'stages/scale.ts': SCALE_TS, 'stages/other.ts': '// unrelated\n' });
+    const dir = moduleProject('./stages/scale.ts', {
+      'stages/scale.ts': SCALE_TS,
+      'stages/other.ts': '// unrelated\n',
+    });
     const first = await runJson(dir);
     expect(first.executed.sort()).toEqual(['scale', 'simulate']);
     const rec = await runRecord(dir, first.runId);
@@ -50,7 +54,9 @@ describe('stage modules', () => {
     expect((await runJson(dir)).executed).toEqual([]);
 
     writeFileSync(join(dir, 'stages', 'scale.ts'), SCALE_TS.replace('v * params.factor', 'v * params.factor + 0'));
-    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json'])).stdout)) as { stages: { stage: string; reasons: string[] }[] };
+    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json'])).stdout)) as {
+      stages: { stage: string; reasons: string[] }[];
+    };
     expect(status.stages.find((s) => s.stage === 'scale')!.reasons).toEqual(['file stages/scale.ts changed']);
     expect((await runJson(dir)).executed).toEqual(['scale']);
     expect((await runJson(dir, ['--set', 'scale.factor=3'])).executed).toEqual(['scale']);
@@ -73,8 +79,12 @@ describe('stage modules', () => {
   });
 
   it('a recorded contract that a changed helper file made stale fails the stage once, then is re-recorded', async () => {
-    const main = SCALE_TS.replace("schema: { type: 'object', additionalProperties: false, properties: { factor: { type: 'number', default: 1 } } }", 'schema').replace("interface Params", "import { schema } from './schema.ts';\ninterface Params");
-    const schema = (extra: string) => `export const schema = { type: 'object', additionalProperties: false, properties: { factor: { type: 'number', default: 1 }${extra} } };\n`;
+    const main = SCALE_TS.replace(
+      "schema: { type: 'object', additionalProperties: false, properties: { factor: { type: 'number', default: 1 } } }",
+      'schema',
+    ).replace('interface Params', "import { schema } from './schema.ts';\ninterface Params");
+    const schema = (extra: string) =>
+      `export const schema = { type: 'object', additionalProperties: false, properties: { factor: { type: 'number', default: 1 }${extra} } };\n`;
     const dir = moduleProject('./stages/scale.ts', { 'stages/scale.ts': main, 'stages/schema.ts': schema('') });
     await runJson(dir);
     writeFileSync(join(dir, 'stages', 'schema.ts'), schema(", offset: { type: 'number', default: 0 }"));
@@ -102,8 +112,16 @@ export default defineStage({
 
   it('npm:NAME loads an installed package; its version is in the key', async () => {
     const dir = moduleProject('npm:pf-scale', {
-      'node_modules/pf-scale/package.json': JSON.stringify({ name: 'pf-scale', version: '1.2.0', type: 'module', exports: { '.': { import: './index.js' } } }),
-      'node_modules/pf-scale/index.js': SCALE_TS.replace(/: \{ Y: Arr \}|: Params|interface [^\n]*\n/g, '').replace('(v)', '(v)'),
+      'node_modules/pf-scale/package.json': JSON.stringify({
+        name: 'pf-scale',
+        version: '1.2.0',
+        type: 'module',
+        exports: { '.': { import: './index.js' } },
+      }),
+      'node_modules/pf-scale/index.js': SCALE_TS.replace(/: \{ Y: Arr \}|: Params|interface [^\n]*\n/g, '').replace(
+        '(v)',
+        '(v)',
+      ),
     });
     const first = await runJson(dir);
     expect(first.executed.sort()).toEqual(['scale', 'simulate']);
@@ -111,14 +129,78 @@ export default defineStage({
     expect((await runJson(dir)).executed).toEqual([]);
   });
 
-  it.each<{ what: string; uses: string; files: Record<string, string>; withText: string | undefined; code: string; message: RegExp; line: number }>([
-    { what: 'a missing module file', uses: './stages/nope.ts', files: {}, withText: undefined, code: 'PF_FILE_NOT_FOUND', message: /stage module "\.\/stages\/nope\.ts" not found/, line: 12 },
-    { what: 'a module without a stage definition', uses: './m.ts', files: { 'm.ts': 'export const x: number = 1;\n' }, withText: undefined, code: 'PF_UNKNOWN_STAGE_TYPE', message: /does not export a stage definition/, line: 12 },
-    { what: 'a definition without outputs', uses: './m.ts', files: { 'm.ts': SCALE_TS.replace("outputs: [{ name: 'Z', kind: 'ndarray' }]", 'outputs: []') }, withText: undefined, code: 'PF_UNKNOWN_STAGE_TYPE', message: /needs `outputs`/, line: 12 },
-    { what: 'a module that throws on import', uses: './m.ts', files: { 'm.ts': 'throw new Error("boom at import");\n' }, withText: undefined, code: 'PF_UNKNOWN_STAGE_TYPE', message: /failed to load: boom at import/, line: 12 },
-    { what: 'a module outside the project', uses: '../../outside.ts', files: {}, withText: undefined, code: 'PF_PATH_ESCAPE', message: /outside the project/, line: 12 },
-    { what: 'a param of the wrong type for the module\'s schema', uses: './stages/scale.ts', files: { 'stages/scale.ts': SCALE_TS }, withText: '{ factor: two }', code: 'PF_SCHEMA', message: /factor/, line: 14 },
-    { what: 'a package that is not installed', uses: 'npm:paramflow-stage-nothere', files: {}, withText: undefined, code: 'PF_UNKNOWN_STAGE_TYPE', message: /stage package `paramflow-stage-nothere` is not installed/, line: 12 },
+  it.each<{
+    what: string;
+    uses: string;
+    files: Record<string, string>;
+    withText: string | undefined;
+    code: string;
+    message: RegExp;
+    line: number;
+  }>([
+    {
+      what: 'a missing module file',
+      uses: './stages/nope.ts',
+      files: {},
+      withText: undefined,
+      code: 'PF_FILE_NOT_FOUND',
+      message: /stage module "\.\/stages\/nope\.ts" not found/,
+      line: 12,
+    },
+    {
+      what: 'a module without a stage definition',
+      uses: './m.ts',
+      files: { 'm.ts': 'export const x: number = 1;\n' },
+      withText: undefined,
+      code: 'PF_UNKNOWN_STAGE_TYPE',
+      message: /does not export a stage definition/,
+      line: 12,
+    },
+    {
+      what: 'a definition without outputs',
+      uses: './m.ts',
+      files: { 'm.ts': SCALE_TS.replace("outputs: [{ name: 'Z', kind: 'ndarray' }]", 'outputs: []') },
+      withText: undefined,
+      code: 'PF_UNKNOWN_STAGE_TYPE',
+      message: /needs `outputs`/,
+      line: 12,
+    },
+    {
+      what: 'a module that throws on import',
+      uses: './m.ts',
+      files: { 'm.ts': 'throw new Error("boom at import");\n' },
+      withText: undefined,
+      code: 'PF_UNKNOWN_STAGE_TYPE',
+      message: /failed to load: boom at import/,
+      line: 12,
+    },
+    {
+      what: 'a module outside the project',
+      uses: '../../outside.ts',
+      files: {},
+      withText: undefined,
+      code: 'PF_PATH_ESCAPE',
+      message: /outside the project/,
+      line: 12,
+    },
+    {
+      what: "a param of the wrong type for the module's schema",
+      uses: './stages/scale.ts',
+      files: { 'stages/scale.ts': SCALE_TS },
+      withText: '{ factor: two }',
+      code: 'PF_SCHEMA',
+      message: /factor/,
+      line: 14,
+    },
+    {
+      what: 'a package that is not installed',
+      uses: 'npm:paramflow-stage-nothere',
+      files: {},
+      withText: undefined,
+      code: 'PF_UNKNOWN_STAGE_TYPE',
+      message: /stage package `paramflow-stage-nothere` is not installed/,
+      line: 12,
+    },
   ])('$what: a located error, exit 2, nothing written', async ({ uses, files, withText, code, message, line }) => {
     const dir = moduleProject(uses, files, withText);
     const before = await snapshotTree(join(dir, '.paramflow'));

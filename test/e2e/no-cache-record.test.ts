@@ -36,7 +36,9 @@ ${TINY_SIMULATE}  scale:
       outputs: [copy.npy]
 `;
 
-const floats = (b: Buffer) => [...new Float32Array(b.buffer.slice(b.byteOffset + 10 + b.readUInt16LE(8), b.byteOffset + b.length))];
+const floats = (b: Buffer) => [
+  ...new Float32Array(b.buffer.slice(b.byteOffset + 10 + b.readUInt16LE(8), b.byteOffset + b.length)),
+];
 
 describe('--no-cache over existing entries', { timeout: 120_000 }, () => {
   it("records this execution's results and replaces an entry whose bytes differ; a later cached run agrees", async () => {
@@ -54,10 +56,14 @@ describe('--no-cache over existing entries', { timeout: 120_000 }, () => {
     expect(again.stages.scale!.files).not.toEqual(first.stages.scale!.files);
 
     // The entry is the new execution's (bytes, digests and manifest).
-    const entry = (stage: string, file: string) => readFileSync(join(dir, '.paramflow', 'cache', again.stages[stage]!.key, file));
+    const entry = (stage: string, file: string) =>
+      readFileSync(join(dir, '.paramflow', 'cache', again.stages[stage]!.key, file));
     const y = floats(entry('simulate', 'Y.npy'));
     expect(floats(entry('scale', 'Y2.npy'))).toEqual(y.map((v) => Math.fround(v * 3)));
-    const manifest = JSON.parse(entry('scale', 'manifest.json').toString('utf8')) as { files: unknown; metrics: unknown };
+    const manifest = JSON.parse(entry('scale', 'manifest.json').toString('utf8')) as {
+      files: unknown;
+      metrics: unknown;
+    };
     expect(manifest.files).toEqual(again.stages.scale!.files);
     expect(manifest.metrics).toEqual({ factor: 3 });
     expect(floats(entry('copy', 'copy.npy'))).toEqual(floats(entry('scale', 'Y2.npy')));
@@ -82,11 +88,14 @@ describe('--no-cache over existing entries', { timeout: 120_000 }, () => {
 
     const run = await paramflow(dir, ['run', 'pipeline.yaml', '--json']);
     expect(run.exitCode, String(run.stderr)).toBe(0);
-    expect(run.stderr).toMatch(new RegExp(`warning: cache entry ${first.stages.copy!.key.slice(0, 12)} is stale \\(built from scale's Y2\\.npy`));
+    expect(run.stderr).toMatch(
+      new RegExp(`warning: cache entry ${first.stages.copy!.key.slice(0, 12)} is stale \\(built from scale's Y2\\.npy`),
+    );
     const rec = await runRecord(dir, (JSON.parse(String(run.stdout)) as { runId: string }).runId);
     expect(rec.stages.scale!.key).toBe(first.stages.scale!.key);
     expect(rec.stages.copy!.status).toBe('executed');
-    const entry = (stage: string, file: string) => readFileSync(join(dir, '.paramflow', 'cache', rec.stages[stage]!.key, file));
+    const entry = (stage: string, file: string) =>
+      readFileSync(join(dir, '.paramflow', 'cache', rec.stages[stage]!.key, file));
     expect(floats(entry('copy', 'copy.npy'))).toEqual(floats(entry('scale', 'Y2.npy')));
   });
 
@@ -98,7 +107,9 @@ describe('--no-cache over existing entries', { timeout: 120_000 }, () => {
     const again = await runRecord(dir, (await runJson(dir, ['--no-cache'])).runId);
     expect(again.stages.scale!.files).toEqual(first.stages.scale!.files);
     expect(again.stages.scale!.startedAt).not.toBe(first.stages.scale!.startedAt);
-    const manifest = JSON.parse(readFileSync(join(dir, '.paramflow', 'cache', first.stages.scale!.key, 'manifest.json'), 'utf8')) as { created: string };
+    const manifest = JSON.parse(
+      readFileSync(join(dir, '.paramflow', 'cache', first.stages.scale!.key, 'manifest.json'), 'utf8'),
+    ) as { created: string };
     expect(manifest.created < String(again.stages.scale!.startedAt)).toBe(true);
   });
 });

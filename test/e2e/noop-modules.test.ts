@@ -31,11 +31,15 @@ describe('a cached no-op run', () => {
     const dir = makeProject(TRAINED_PIPELINE);
     expect((await runJson(dir)).executed).toContain('train');
     const log = join(dir, 'modules.log');
-    const noop = await execa(process.execPath, ['--import', join(REPO, 'test', 'helpers', 'log-modules.mjs'), CLI, 'run', 'pipeline.yaml', '--json'], {
-      cwd: dir,
-      reject: false,
-      env: { PF_MODULE_LOG: log },
-    });
+    const noop = await execa(
+      process.execPath,
+      ['--import', join(REPO, 'test', 'helpers', 'log-modules.mjs'), CLI, 'run', 'pipeline.yaml', '--json'],
+      {
+        cwd: dir,
+        reject: false,
+        env: { PF_MODULE_LOG: log },
+      },
+    );
     expect(noop.exitCode).toBe(0);
     expect(JSON.parse(String(noop.stdout)).executed).toEqual([]);
     const loaded = readFileSync(log, 'utf8').split('\n');

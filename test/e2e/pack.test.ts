@@ -17,9 +17,17 @@ describe('npm pack + npm install -g', () => {
     const project = mkdtempSync(join(tmpdir(), 'pf-anywhere-'));
     const bin = join(prefix, 'bin', 'paramflow');
     expect((await execa(bin, ['init'], { cwd: project })).exitCode).toBe(0);
-    const run = await execa(bin, ['run', 'pipelines/example.yaml', '--set', 'simulate.n=50', '--set', 'simulate.x.points=20'], { cwd: project });
+    const run = await execa(
+      bin,
+      ['run', 'pipelines/example.yaml', '--set', 'simulate.n=50', '--set', 'simulate.x.points=20'],
+      { cwd: project },
+    );
     expect(run.stderr).toMatch(/finished: 3 stages executed/);
-    const again = await execa(bin, ['run', 'pipelines/example.yaml', '--set', 'simulate.n=50', '--set', 'simulate.x.points=20'], { cwd: project });
+    const again = await execa(
+      bin,
+      ['run', 'pipelines/example.yaml', '--set', 'simulate.n=50', '--set', 'simulate.x.points=20'],
+      { cwd: project },
+    );
     expect(again.stderr).toMatch(/0 stages executed, 3 cached/);
   }, 180_000);
 });

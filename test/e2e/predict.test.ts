@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 
 // quick.yaml's model: y = A·exp(-B·x) + C on x ∈ [0, 10].
 const curve = (x: number[], A: number, B: number, C: number) => x.map((v) => A * Math.exp(-B * v) + C);
-const grid = (from: number, to: number, n: number) => Array.from({ length: n }, (_, i) => from + ((to - from) * i) / (n - 1));
+const grid = (from: number, to: number, n: number) =>
+  Array.from({ length: n }, (_, i) => from + ((to - from) * i) / (n - 1));
 const TRUE = [
   [1.2, 0.3, 0.1],
   [0.8, 0.7, -0.2],
@@ -63,7 +64,9 @@ describe('paramflow predict', () => {
     writeFileSync(join(dir, 'short.csv'), ['x,y', ...x.map((v, i) => `${v},${curve(x, 1, 0.5, 0)[i]}`)].join('\n'));
     const r = await paramflow(dir, ['predict', runId, 'short.csv']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/curve 0 covers x ∈ \[0, 8\], but the model was trained on x ∈ \[-?0\.0*\d*, (9\.9999\d+|10)\]/);
+    expect(r.stderr).toMatch(
+      /curve 0 covers x ∈ \[0, 8\], but the model was trained on x ∈ \[-?0\.0*\d*, (9\.9999\d+|10)\]/,
+    );
     expect(r.stderr).toMatch(/hint: predicting outside the measured range would extrapolate/);
   });
 });

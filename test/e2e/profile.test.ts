@@ -12,7 +12,18 @@ describe('paramflow run --profile', () => {
   it('reports each executed stage, and the train stage kernel by kernel; a cached rerun says there is nothing to profile', async () => {
     const dir = makeProject();
     copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
-    const args = ['run', 'pipeline.yaml', '--set', 'train.epochs=2', '--set', 'simulate.n=200', '--jobs', '1', '--profile', '--json'];
+    const args = [
+      'run',
+      'pipeline.yaml',
+      '--set',
+      'train.epochs=2',
+      '--set',
+      'simulate.n=200',
+      '--jobs',
+      '1',
+      '--profile',
+      '--json',
+    ];
     const run = await paramflow(dir, args);
     expect(run.exitCode, String(run.stderr)).toBe(0);
     const out = JSON.parse(String(run.stdout)) as { executed: string[]; profile: StageProfile[] };
@@ -37,16 +48,34 @@ describe('paramflow run --profile', () => {
     expect(String(again.stderr)).toContain('profile: no stage executed (all cached)');
   });
 
-  it.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('on native, each fused training step is counted as one FusedTrainStep kernel'), async () => {
-    const dir = makeProject();
-    copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
-    // 200 curves, 4 folds: 150 training rows a fold, batch 64 → 3 steps an epoch; 2 epochs (early stopping cannot stop before epoch 9).
-    const args = ['run', 'pipeline.yaml', '--set', 'train.epochs=2', '--set', 'simulate.n=200', '--jobs', '1', '--backend', 'native', '--profile', '--json'];
-    const run = await paramflow(dir, args);
-    expect(run.exitCode, String(run.stderr)).toBe(0);
-    const train = (JSON.parse(String(run.stdout)) as { profile: StageProfile[] }).profile.find((p) => p.stage === 'train')!;
-    const step = train.kernels.find((k) => k.kernel === FUSED_STEP);
-    expect(step?.calls).toBe(4 * 2 * 3);
-    expect(step!.ms).toBeLessThanOrEqual(train.kernelMs);
-  });
+  it.skipIf(NATIVE_PROBLEM !== undefined)(
+    needsNative('on native, each fused training step is counted as one FusedTrainStep kernel'),
+    async () => {
+      const dir = makeProject();
+      copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
+      // 200 curves, 4 folds: 150 training rows a fold, batch 64 → 3 steps an epoch; 2 epochs (early stopping cannot stop before epoch 9).
+      const args = [
+        'run',
+        'pipeline.yaml',
+        '--set',
+        'train.epochs=2',
+        '--set',
+        'simulate.n=200',
+        '--jobs',
+        '1',
+        '--backend',
+        'native',
+        '--profile',
+        '--json',
+      ];
+      const run = await paramflow(dir, args);
+      expect(run.exitCode, String(run.stderr)).toBe(0);
+      const train = (JSON.parse(String(run.stdout)) as { profile: StageProfile[] }).profile.find(
+        (p) => p.stage === 'train',
+      )!;
+      const step = train.kernels.find((k) => k.kernel === FUSED_STEP);
+      expect(step?.calls).toBe(4 * 2 * 3);
+      expect(step!.ms).toBeLessThanOrEqual(train.kernelMs);
+    },
+  );
 });

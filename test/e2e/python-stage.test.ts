@@ -8,7 +8,9 @@ import { makeProject, paramflow, REPO, runJson, runRecord } from '../helpers/pro
 const PYTHON = process.env.PARAMFLOW_PYTHON || 'python3';
 const numpyProblem = (() => {
   const r = execaSync(PYTHON, ['-c', 'import numpy'], { reject: false });
-  return r.exitCode === 0 ? undefined : `${PYTHON} cannot import numpy (${r.failed && r.exitCode === undefined ? 'not found' : String(r.stderr).trim().split('\n').pop()})`;
+  return r.exitCode === 0
+    ? undefined
+    : `${PYTHON} cannot import numpy (${r.failed && r.exitCode === undefined ? 'not found' : String(r.stderr).trim().split('\n').pop()})`;
 })();
 
 function exampleProject(): string {
@@ -27,17 +29,23 @@ describe('pipelines/python-stage.yaml', () => {
     expect(r.exitCode, String(r.stderr)).toBe(0);
   });
 
-  it.skipIf(numpyProblem !== undefined)(`runs the numpy smoothing step between add-noise and train${numpyProblem ? ` — skipped: ${numpyProblem}` : ''}`, async () => {
-    const dir = exampleProject();
-    const first = await runJson(dir, FAST);
-    expect(first.executed.sort()).toEqual(['evaluate', 'folds', 'noise', 'simulate', 'smooth', 'train']);
-    const rec = await runRecord(dir, first.runId);
-    expect(rec.stages.smooth!.metrics!.smooth_removed_rms).toBeGreaterThan(0);
-    expect(Number.isFinite(rec.metrics.cv_rmse_mean)).toBe(true);
-    expect(Object.keys(rec.stages.smooth!.details.files)).toEqual(['scripts/smooth.py']);
+  it.skipIf(numpyProblem !== undefined)(
+    `runs the numpy smoothing step between add-noise and train${numpyProblem ? ` — skipped: ${numpyProblem}` : ''}`,
+    async () => {
+      const dir = exampleProject();
+      const first = await runJson(dir, FAST);
+      expect(first.executed.sort()).toEqual(['evaluate', 'folds', 'noise', 'simulate', 'smooth', 'train']);
+      const rec = await runRecord(dir, first.runId);
+      expect(rec.stages.smooth!.metrics!.smooth_removed_rms).toBeGreaterThan(0);
+      expect(Number.isFinite(rec.metrics.cv_rmse_mean)).toBe(true);
+      expect(Object.keys(rec.stages.smooth!.details.files)).toEqual(['scripts/smooth.py']);
 
-    expect((await runJson(dir, FAST)).executed).toEqual([]);
-    writeFileSync(join(dir, 'scripts', 'smooth.py'), `# edited\n${await import('node:fs').then((fs) => fs.readFileSync(join(dir, 'scripts', 'smooth.py'), 'utf8'))}`);
-    expect((await runJson(dir, FAST)).executed.sort()).toEqual(['evaluate', 'folds', 'smooth', 'train']);
-  });
+      expect((await runJson(dir, FAST)).executed).toEqual([]);
+      writeFileSync(
+        join(dir, 'scripts', 'smooth.py'),
+        `# edited\n${await import('node:fs').then((fs) => fs.readFileSync(join(dir, 'scripts', 'smooth.py'), 'utf8'))}`,
+      );
+      expect((await runJson(dir, FAST)).executed.sort()).toEqual(['evaluate', 'folds', 'smooth', 'train']);
+    },
+  );
 });

@@ -30,26 +30,46 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
   async function queuedSweep(queue: string) {
     const shared = mkdtempSync(join(tmpdir(), 'pf-shared-'));
     // The workers know nothing of MLflow: the server's address comes with each job.
-    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue, PARAMFLOW_CACHE_REMOTE: shared, MLFLOW_TRACKING_URI: '', MLFLOW_EXPERIMENT_NAME: '' };
+    const env = {
+      PARAMFLOW_REDIS_URL: redis.url,
+      PARAMFLOW_QUEUE: queue,
+      PARAMFLOW_CACHE_REMOTE: shared,
+      MLFLOW_TRACKING_URI: '',
+      MLFLOW_EXPERIMENT_NAME: '',
+    };
     const [submitter, a, b] = [quickProject(), quickProject(), quickProject()];
     const workers = [startWorker(a, env), startWorker(b, env)];
     await Promise.all(workers.map((w) => w.line(/serving queue/)));
-    const r = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, '--sweep', 'train.batch_size=16,32'], {
-      env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue, MLFLOW_TRACKING_URI: double.url },
-    });
+    const r = await paramflow(
+      submitter,
+      ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, '--sweep', 'train.batch_size=16,32'],
+      {
+        env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue, MLFLOW_TRACKING_URI: double.url },
+      },
+    );
     const logs = `${String(r.stderr)}\n--- workers:\n${workers.map((w) => w.log()).join('\n---\n')}`;
     expect(r.exitCode, logs).toBe(0);
     for (const w of workers) w.proc.kill('SIGTERM');
     for (const w of workers) expect((await w.proc).exitCode).toBe(0);
-    return { record: JSON.parse(String(r.stdout)) as SweepRecord, stderr: String(r.stderr), logs, dirs: { submitter, a, b } };
+    return {
+      record: JSON.parse(String(r.stdout)) as SweepRecord,
+      stderr: String(r.stderr),
+      logs,
+      dirs: { submitter, a, b },
+    };
   }
 
   function checkTree(record: SweepRecord, logs: string) {
     const all = [...double.store.runs.values()];
-    const parents = all.filter((x) => x.tags.get('paramflow.sweep_id') === record.sweepId && x.tags.get('paramflow.scope') === 'sweep');
+    const parents = all.filter(
+      (x) => x.tags.get('paramflow.sweep_id') === record.sweepId && x.tags.get('paramflow.scope') === 'sweep',
+    );
     expect(parents).toHaveLength(1);
     const parent = parents[0]!;
-    const children = (run: DoubleRun) => all.filter((x) => x.tags.get('mlflow.parentRunId') === run.run_id).sort((p, q) => p.run_name.localeCompare(q.run_name));
+    const children = (run: DoubleRun) =>
+      all
+        .filter((x) => x.tags.get('mlflow.parentRunId') === run.run_id)
+        .sort((p, q) => p.run_name.localeCompare(q.run_name));
     const metric = (run: DoubleRun, key: string) => run.metrics.filter((m) => m.key === key).map((m) => m.value);
 
     // the parent: the best trial's values and objective, finished
@@ -61,7 +81,10 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
 
     // the trials, logged by the workers, nested under it in the same experiment
     const trials = children(parent);
-    expect(trials.map((t) => t.run_name), logs).toEqual(['batch_size=16', 'batch_size=32']);
+    expect(
+      trials.map((t) => t.run_name),
+      logs,
+    ).toEqual(['batch_size=16', 'batch_size=32']);
     for (const trial of trials) {
       const rec = record.trials.find((t) => t.id === trial.tags.get('paramflow.trial'))!;
       expect(trial.experiment_id).toBe(parent.experiment_id);
@@ -77,7 +100,11 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
       }
     }
     // Nothing was logged outside the tree (no trial run without its parent).
-    expect(all.filter((x) => x.tags.get('paramflow.sweep_id') === record.sweepId && x !== parent && !x.tags.has('mlflow.parentRunId'))).toEqual([]);
+    expect(
+      all.filter(
+        (x) => x.tags.get('paramflow.sweep_id') === record.sweepId && x !== parent && !x.tags.has('mlflow.parentRunId'),
+      ),
+    ).toEqual([]);
   }
 
   it('one parent run with both trials nested under it and their folds under them; the parent has the best trial', async () => {
@@ -87,12 +114,22 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
   }, 300_000);
 
   it('a plain run (no sweep) through the queue: the worker logs it in the experiment resolved by the submitter, with its folds under it and no parent', async () => {
-    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'mlflow-plain', MLFLOW_TRACKING_URI: '', MLFLOW_EXPERIMENT_NAME: '' };
+    const env = {
+      PARAMFLOW_REDIS_URL: redis.url,
+      PARAMFLOW_QUEUE: 'mlflow-plain',
+      MLFLOW_TRACKING_URI: '',
+      MLFLOW_EXPERIMENT_NAME: '',
+    };
     const [submitter, a] = [quickProject(), quickProject()];
     const w = startWorker(a, env);
     await w.line(/serving queue/);
     const r = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL], {
-      env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'mlflow-plain', MLFLOW_TRACKING_URI: double.url, MLFLOW_EXPERIMENT_NAME: 'plain-queued' },
+      env: {
+        PARAMFLOW_REDIS_URL: redis.url,
+        PARAMFLOW_QUEUE: 'mlflow-plain',
+        MLFLOW_TRACKING_URI: double.url,
+        MLFLOW_EXPERIMENT_NAME: 'plain-queued',
+      },
     });
     expect(r.exitCode, `${String(r.stderr)}\n--- worker:\n${w.log()}`).toBe(0);
     w.proc.kill('SIGTERM');
@@ -105,10 +142,15 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
     expect(double.store.experiments.get(run.experiment_id)?.name).toBe('plain-queued');
     expect(run.status).toBe('FINISHED');
     expect(run.tags.has('paramflow.sweep_id')).toBe(false);
-    expect(all.filter((x) => x.tags.get('mlflow.parentRunId') === run.run_id).map((f) => f.run_name).sort()).toEqual(['fold-0', 'fold-1', 'fold-2', 'fold-3']);
+    expect(
+      all
+        .filter((x) => x.tags.get('mlflow.parentRunId') === run.run_id)
+        .map((f) => f.run_name)
+        .sort(),
+    ).toEqual(['fold-0', 'fold-1', 'fold-2', 'fold-3']);
   }, 300_000);
 
-  it('with the server down for the whole sweep: `paramflow sync` in the submitter\'s folder, then in each worker\'s, builds the same tree', async () => {
+  it("with the server down for the whole sweep: `paramflow sync` in the submitter's folder, then in each worker's, builds the same tree", async () => {
     await double.down();
     let out: Awaited<ReturnType<typeof queuedSweep>>;
     try {
@@ -117,7 +159,9 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
       await double.up();
     }
     const { record, logs, dirs } = out;
-    expect([...double.store.runs.values()].some((x) => x.tags.get('paramflow.sweep_id') === record.sweepId)).toBe(false);
+    expect([...double.store.runs.values()].some((x) => x.tags.get('paramflow.sweep_id') === record.sweepId)).toBe(
+      false,
+    );
     for (const dir of [dirs.submitter, dirs.a, dirs.b]) {
       const sync = await paramflow(dir, ['sync'], { env: { MLFLOW_TRACKING_URI: double.url } });
       expect(sync.exitCode, String(sync.stdout) + String(sync.stderr)).toBe(0);

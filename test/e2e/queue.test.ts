@@ -54,7 +54,11 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
     expect(status.exitCode, String(status.stderr)).toBe(0);
     expect((JSON.parse(String(status.stdout)) as { workers: unknown[] }).workers).toHaveLength(2);
 
-    const r = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, ...GRID6], { env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue } });
+    const r = await paramflow(
+      submitter,
+      ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, ...GRID6],
+      { env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue } },
+    );
     const logs = () => `${String(r.stderr)}\n--- worker a:\n${wa.log()}\n--- worker b:\n${wb.log()}`;
     expect(r.exitCode, logs()).toBe(0);
     const rec = JSON.parse(String(r.stdout)) as SweepRecord;
@@ -71,11 +75,20 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
     // Both machines served trials.
     expect(new Set(runs.map((x) => x.host + x.pid)).size).toBe(2);
     // The submitter computed nothing: its cache is empty, its run store has the workers' records.
-    expect(existsSync(join(submitter, '.paramflow', 'cache')) ? readdirSync(join(submitter, '.paramflow', 'cache')).filter((n) => /^[0-9a-f]{64}$/.test(n)) : []).toEqual([]);
+    expect(
+      existsSync(join(submitter, '.paramflow', 'cache'))
+        ? readdirSync(join(submitter, '.paramflow', 'cache')).filter((n) => /^[0-9a-f]{64}$/.test(n))
+        : [],
+    ).toEqual([]);
     const table = await paramflow(submitter, ['runs', '--sweep', rec.sweepId]);
     expect(table.exitCode, String(table.stderr)).toBe(0);
 
-    const after = JSON.parse(String((await paramflow(submitter, ['queue', 'status', '--json'], { env })).stdout)) as { completed: number; waiting: number; active: number; failed: number };
+    const after = JSON.parse(String((await paramflow(submitter, ['queue', 'status', '--json'], { env })).stdout)) as {
+      completed: number;
+      waiting: number;
+      active: number;
+      failed: number;
+    };
     expect(after).toMatchObject({ completed: 6, waiting: 0, active: 0, failed: 0 });
     wa.proc.kill('SIGTERM');
     wb.proc.kill('SIGTERM');
@@ -88,12 +101,20 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
     const shared = mkdtempSync(join(tmpdir(), 'pf-shared-'));
     await twoWorkerSweep('six-trials', { PARAMFLOW_CACHE_REMOTE: shared });
     const third = quickProject();
-    const again = await paramflow(third, ['run', 'pipeline.yaml', '--json', ...SMALL, ...GRID6, '--jobs', '2'], { env: { PARAMFLOW_CACHE_REMOTE: shared } });
+    const again = await paramflow(third, ['run', 'pipeline.yaml', '--json', ...SMALL, ...GRID6, '--jobs', '2'], {
+      env: { PARAMFLOW_CACHE_REMOTE: shared },
+    });
     expect(again.exitCode, String(again.stderr)).toBe(0);
     const rec = JSON.parse(String(again.stdout)) as SweepRecord;
     expect(objectives(rec)).toEqual(expected);
     const runs = await records(third, rec);
-    expect(runs.flatMap((x) => Object.entries(x.stages).filter(([, st]) => st.status !== 'cached').map(([n]) => n))).toEqual([]);
+    expect(
+      runs.flatMap((x) =>
+        Object.entries(x.stages)
+          .filter(([, st]) => st.status !== 'cached')
+          .map(([n]) => n),
+      ),
+    ).toEqual([]);
   }, 300_000);
 
   it('the same with the remote cache in an S3 bucket (s3rver)', async () => {
@@ -115,11 +136,20 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
 
   it('a worker SIGKILLed mid-trial: its stalled job goes to the other worker and the sweep completes', async () => {
     const shared = mkdtempSync(join(tmpdir(), 'pf-shared-'));
-    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'killed', PARAMFLOW_CACHE_REMOTE: shared, PARAMFLOW_QUEUE_LOCK_MS: '3000' };
+    const env = {
+      PARAMFLOW_REDIS_URL: redis.url,
+      PARAMFLOW_QUEUE: 'killed',
+      PARAMFLOW_CACHE_REMOTE: shared,
+      PARAMFLOW_QUEUE_LOCK_MS: '3000',
+    };
     const [submitter, a, b] = [quickProject(), quickProject(), quickProject()];
     const wa = startWorker(a, env);
     await wa.line(/serving queue/);
-    const run = paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, '--sweep', 'train.batch_size=16,32'], { env });
+    const run = paramflow(
+      submitter,
+      ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, '--sweep', 'train.batch_size=16,32'],
+      { env },
+    );
     await wa.line(/job \S+ \(.*\) started/);
     wa.proc.kill('SIGKILL');
     expect((await wa.proc).signal).toBe('SIGKILL');
@@ -162,10 +192,16 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
     expect(rec.metrics).toEqual(ref.metrics);
     expect(rec.sweep).toBeUndefined();
     expect(rec.pid).toBe(w.proc.pid); // run by the worker, in its own process
-    expect(existsSync(join(submitter, '.paramflow', 'cache')) ? readdirSync(join(submitter, '.paramflow', 'cache')).filter((n) => /^[0-9a-f]{64}$/.test(n)) : []).toEqual([]);
+    expect(
+      existsSync(join(submitter, '.paramflow', 'cache'))
+        ? readdirSync(join(submitter, '.paramflow', 'cache')).filter((n) => /^[0-9a-f]{64}$/.test(n))
+        : [],
+    ).toEqual([]);
     const listed = await paramflow(submitter, ['runs', '--json']);
     expect(listed.exitCode, String(listed.stderr)).toBe(0);
-    expect((JSON.parse(String(listed.stdout)) as { runId: string; status: string }[]).map((x) => [x.runId, x.status])).toEqual([[out.runId, 'FINISHED']]);
+    expect(
+      (JSON.parse(String(listed.stdout)) as { runId: string; status: string }[]).map((x) => [x.runId, x.status]),
+    ).toEqual([[out.runId, 'FINISHED']]);
 
     // A run that fails on the worker fails here: exit 1, its error, where its stage log is.
     for (const d of [submitter, a]) writeFileSync(join(d, 'fail.yaml'), FAILING);
@@ -173,14 +209,22 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
     expect(failed.exitCode, String(failed.stderr)).toBe(1);
     const f = JSON.parse(String(failed.stdout)) as typeof local;
     expect(f.status).toBe('FAILED');
-    expect(String(failed.stderr)).toMatch(new RegExp(`✗ run ${f.runId} failed: ${f.executed.length} stages? executed, 0 cached`));
-    expect(String(failed.stderr)).toMatch(new RegExp(`error PF_STAGE_FAILED: .*\\n  hint: the stage log is in \\.paramflow/runs/${f.runId}/logs/boom\\.log on \\S+`));
+    expect(String(failed.stderr)).toMatch(
+      new RegExp(`✗ run ${f.runId} failed: ${f.executed.length} stages? executed, 0 cached`),
+    );
+    expect(String(failed.stderr)).toMatch(
+      new RegExp(
+        `error PF_STAGE_FAILED: .*\\n  hint: the stage log is in \\.paramflow/runs/${f.runId}/logs/boom\\.log on \\S+`,
+      ),
+    );
     expect((await runRecord(submitter, f.runId)).status).toBe('FAILED');
 
     // The worker's checkout differs: its batch size is no number. Found there, exit 2 here, nothing recorded here.
     const file = join(a, 'pipeline.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace(/batch_size: \d+/, 'batch_size: many'));
-    const bad = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL], { env });
+    const bad = await paramflow(submitter, ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL], {
+      env,
+    });
     expect(bad.exitCode, String(bad.stderr)).toBe(2);
     expect(String(bad.stderr)).toMatch(/pipeline\.yaml:\d+:\d+: error PF_SCHEMA: stages\.train\.with\.batch_size/);
     expect(String(bad.stdout)).toBe('');
@@ -192,7 +236,11 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
   it('an unreachable Redis is bad input: exit 2, located, nothing recorded', async () => {
     const dir = quickProject();
     const env = { PARAMFLOW_REDIS_URL: 'redis://127.0.0.1:1' };
-    const r = await paramflow(dir, ['run', 'pipeline.yaml', '--executor', 'queue', ...SMALL, '--sweep', 'train.batch_size=16,32'], { env });
+    const r = await paramflow(
+      dir,
+      ['run', 'pipeline.yaml', '--executor', 'queue', ...SMALL, '--sweep', 'train.batch_size=16,32'],
+      { env },
+    );
     expect(r.exitCode).toBe(2);
     expect(String(r.stderr)).toMatch(/PARAMFLOW_REDIS_URL/);
     expect(String(r.stderr)).toMatch(/cannot reach Redis/);

@@ -16,13 +16,16 @@ import { hasRedis, startRedis } from '../helpers/redis.js';
 const SECRETS = ['SETPASS1x', 'QTOKEN2x', 'ENVPASS3x', 'ENVKEY4x', 'PASS5x', 'FTPPASS6x', 'BADENV7x', 'REDISPW8x'];
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 /** `where: secret` for every secret in the texts and files. */
 function leaks(texts: Record<string, string>, dirs: string[]): string[] {
   const found: string[] = [];
-  for (const [where, text] of Object.entries(texts)) for (const s of SECRETS) if (text.includes(s)) found.push(`${where}: ${s}`);
+  for (const [where, text] of Object.entries(texts))
+    for (const s of SECRETS) if (text.includes(s)) found.push(`${where}: ${s}`);
   for (const d of dirs)
     for (const f of filesUnder(d)) {
       if (statSync(f).size > 50 * 1024 * 1024) continue;
@@ -37,14 +40,23 @@ describe('redactSecrets', () => {
     ['tracking.uri=http://alice:pw@host:5000/mlf?token=abc&x=1', 'tracking.uri=http://***@host:5000/mlf?token=***&x=1'],
     ['http://user:p@ss@[bad/x', 'http://***@[bad/x'],
     ['https://ghp_abc@github.com/o/r.git', 'https://***@github.com/o/r.git'],
-    ['s3://b/k?X-Amz-Signature=abc&key=k1&api_key=k2#access_token=k3', 's3://b/k?X-Amz-Signature=***&key=***&api_key=***#access_token=***'],
+    [
+      's3://b/k?X-Amz-Signature=abc&key=k1&api_key=k2#access_token=k3',
+      's3://b/k?X-Amz-Signature=***&key=***&api_key=***#access_token=***',
+    ],
     ['Authorization: Bearer abcdef123', 'Authorization: Bearer ***'],
     ['header Basic YWxpY2U6cGFzcw==', 'header Basic ***'],
     ['train.api_token=abc MLFLOW_TRACKING_PASSWORD=def', 'train.api_token=*** MLFLOW_TRACKING_PASSWORD=***'],
   ])('%s', (text, want) => expect(redactSecrets(text)).toBe(want));
 
   it('leaves ordinary texts alone', () => {
-    for (const t of ['tracking.uri=http://127.0.0.1:5000', 'cache key: 0a1b2c', 'sigma=3 keys=4 monkey=1', 'Basic statistics', 'train.epochs=5 seed=7']) {
+    for (const t of [
+      'tracking.uri=http://127.0.0.1:5000',
+      'cache key: 0a1b2c',
+      'sigma=3 keys=4 monkey=1',
+      'Basic statistics',
+      'train.epochs=5 seed=7',
+    ]) {
       expect(redactSecrets(t)).toBe(t);
     }
   });
@@ -87,11 +99,19 @@ describe('no credentials in what a run writes or prints', () => {
       return String(r.stdout);
     };
 
-    const first = JSON.parse(await cli('run env', ['run', 'pipeline.yaml', '--json', '--set', 'train.epochs=2'])) as { runId: string };
-    const second = JSON.parse(await cli('run set', ['run', 'pipeline.yaml', '--json', '--set', 'train.epochs=2', '--set', setUri])) as { runId: string };
+    const first = JSON.parse(await cli('run env', ['run', 'pipeline.yaml', '--json', '--set', 'train.epochs=2'])) as {
+      runId: string;
+    };
+    const second = JSON.parse(
+      await cli('run set', ['run', 'pipeline.yaml', '--json', '--set', 'train.epochs=2', '--set', setUri]),
+    ) as { runId: string };
     // The credentials were used (sent to the server), not dropped.
-    expect(double.requests.some((q) => q.authorization === `Basic ${Buffer.from('alice:SETPASS1x').toString('base64')}`)).toBe(true);
-    expect(double.requests.some((q) => q.authorization === `Basic ${Buffer.from('bob:ENVPASS3x').toString('base64')}`)).toBe(true);
+    expect(
+      double.requests.some((q) => q.authorization === `Basic ${Buffer.from('alice:SETPASS1x').toString('base64')}`),
+    ).toBe(true);
+    expect(
+      double.requests.some((q) => q.authorization === `Basic ${Buffer.from('bob:ENVPASS3x').toString('base64')}`),
+    ).toBe(true);
 
     const listed = await cli('runs', ['runs']);
     expect(listed).toMatch(/tracking\.uri=http:\/\/\*\*\*@127\.0\.0\.1:\d+\/\?token=\*\*\*/); // still says which server
@@ -103,8 +123,18 @@ describe('no credentials in what a run writes or prints', () => {
     await cli('report', ['report', second.runId, '--out', join(out, 'report.html')]);
     await cli('sync', ['sync']);
     // Invalid URIs are echoed in errors: with '@' in the password, in IPv6 brackets, another scheme, from the environment.
-    await cli('validate bad', ['validate', 'pipeline.yaml', '--set', 'tracking.uri=http://carol:BAD@PASS5x@[::1'], {}, 2);
-    await cli('validate ftp', ['validate', 'pipeline.yaml', '--set', 'tracking.uri=ftp://dave:FTPPASS6x@host/x'], {}, 2);
+    await cli(
+      'validate bad',
+      ['validate', 'pipeline.yaml', '--set', 'tracking.uri=http://carol:BAD@PASS5x@[::1'],
+      {},
+      2,
+    );
+    await cli(
+      'validate ftp',
+      ['validate', 'pipeline.yaml', '--set', 'tracking.uri=ftp://dave:FTPPASS6x@host/x'],
+      {},
+      2,
+    );
     await cli('run bad env', ['run', 'pipeline.yaml'], { MLFLOW_TRACKING_URI: 'http://erin:BADENV7x@[zz' }, 2);
     expect(texts['validate bad stderr']).toMatch(/http:\/\/\*\*\*@\[::1/);
 
@@ -133,7 +163,9 @@ describe.skipIf(!hasRedis)('a Redis URL with a password', () => {
       expect(text.exitCode, String(text.stderr)).toBe(0);
       expect(json.exitCode, String(json.stderr)).toBe(0);
       expect(String(text.stdout)).toMatch(new RegExp(`at redis://\\*\\*\\*@127\\.0\\.0\\.1:${redis.port}`));
-      expect(leaks({ text: String(text.stdout) + String(text.stderr), json: String(json.stdout) + String(json.stderr) }, [])).toEqual([]);
+      expect(
+        leaks({ text: String(text.stdout) + String(text.stderr), json: String(json.stdout) + String(json.stderr) }, []),
+      ).toEqual([]);
     } finally {
       await redis.stop();
     }

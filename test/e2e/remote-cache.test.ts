@@ -12,7 +12,10 @@ const STAGES = ['simulate', 'noise', 'folds', 'train', 'evaluate'];
 /** quick.yaml with a `cache.remote:` line after its name. */
 function withRemote(dir: string, remote: string): void {
   const file = join(dir, 'pipeline.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/^name: .*$/m, (line) => `${line}\ncache:\n  remote: ${remote}`));
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace(/^name: .*$/m, (line) => `${line}\ncache:\n  remote: ${remote}`),
+  );
 }
 
 describe('remote cache: a shared folder (PARAMFLOW_CACHE_REMOTE)', () => {
@@ -72,7 +75,10 @@ describe('remote cache: a shared folder (PARAMFLOW_CACHE_REMOTE)', () => {
   it('a bad s3:// bucket name in PARAMFLOW_CACHE_REMOTE is bad input named by its variable, also for validate', async () => {
     const dir = quickProject();
     const env = { PARAMFLOW_CACHE_REMOTE: 's3://Not_A_Bucket/x' };
-    for (const args of [['run', 'pipeline.yaml'], ['validate', 'pipeline.yaml']]) {
+    for (const args of [
+      ['run', 'pipeline.yaml'],
+      ['validate', 'pipeline.yaml'],
+    ]) {
       const r = await paramflow(dir, args, { env });
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toContain('PARAMFLOW_CACHE_REMOTE');
@@ -106,11 +112,19 @@ describe('remote cache: an S3 bucket (s3rver)', () => {
 
     // A third machine fetches everything up front; a second pull has nothing left to do.
     const c = quickProject();
-    const pull = await paramflow(c, ['cache', 'pull', '--remote', 's3://pf-cache/team/quick', '--json'], { env: s3.env });
+    const pull = await paramflow(c, ['cache', 'pull', '--remote', 's3://pf-cache/team/quick', '--json'], {
+      env: s3.env,
+    });
     expect(pull.exitCode, String(pull.stderr)).toBe(0);
-    expect(JSON.parse(String(pull.stdout))).toMatchObject({ remote: 's3://pf-cache/team/quick', skipped: 0, failed: [] });
+    expect(JSON.parse(String(pull.stdout))).toMatchObject({
+      remote: 's3://pf-cache/team/quick',
+      skipped: 0,
+      failed: [],
+    });
     expect(JSON.parse(String(pull.stdout)).transferred).toHaveLength(5);
-    const again = await paramflow(c, ['cache', 'pull', '--remote', 's3://pf-cache/team/quick', '--json'], { env: s3.env });
+    const again = await paramflow(c, ['cache', 'pull', '--remote', 's3://pf-cache/team/quick', '--json'], {
+      env: s3.env,
+    });
     expect(JSON.parse(String(again.stdout))).toMatchObject({ transferred: [], skipped: 5 });
     expect((await runJson(c, SMALL, s3.env)).executed).toEqual([]);
 

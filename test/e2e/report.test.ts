@@ -70,20 +70,39 @@ describe('paramflow report', () => {
   });
 
   // Debian's Chromium, if installed (`apt-get install chromium`); CI without it skips this check.
-  it.skipIf(!hasChromium)(`loads in headless Chromium without console errors${hasChromium ? '' : ` (skipped: no ${CHROMIUM})`}`, async () => {
-    const profile = mkdtempSync(join(tmpdir(), 'pf-chromium-'));
-    const r = await execa(
-      CHROMIUM,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', '--dump-dom', `file://${reportPath}`],
-      { reject: false, timeout: 45_000 },
-    ).finally(() => rmSync(profile, { recursive: true, force: true }));
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    const dom = String(r.stdout);
-    expect(dom).toContain(`<title>Sweep ${sweep.sweepId}</title>`);
-    expect(dom).toContain(`<h1>Sweep ${sweep.sweepId}</h1>`);
-    expect(dom.match(/<svg\b/g)!.length).toBe(html.match(/<svg\b/g)!.length);
-    // Console messages (CSP violations, parse or script errors) are logged as `…:CONSOLE…`.
-    expect(String(r.stderr).split('\n').filter((l) => /:CONSOLE/.test(l))).toEqual([]);
-  });
+  it.skipIf(!hasChromium)(
+    `loads in headless Chromium without console errors${hasChromium ? '' : ` (skipped: no ${CHROMIUM})`}`,
+    async () => {
+      const profile = mkdtempSync(join(tmpdir(), 'pf-chromium-'));
+      const r = await execa(
+        CHROMIUM,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--no-first-run',
+          `--user-data-dir=${profile}`,
+          '--enable-logging=stderr',
+          '--v=0',
+          '--dump-dom',
+          `file://${reportPath}`,
+        ],
+        { reject: false, timeout: 45_000 },
+      ).finally(() => rmSync(profile, { recursive: true, force: true }));
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const dom = String(r.stdout);
+      expect(dom).toContain(`<title>Sweep ${sweep.sweepId}</title>`);
+      expect(dom).toContain(`<h1>Sweep ${sweep.sweepId}</h1>`);
+      expect(dom.match(/<svg\b/g)!.length).toBe(html.match(/<svg\b/g)!.length);
+      // Console messages (CSP violations, parse or script errors) are logged as `…:CONSOLE…`.
+      expect(
+        String(r.stderr)
+          .split('\n')
+          .filter((l) => /:CONSOLE/.test(l)),
+      ).toEqual([]);
+    },
+  );
   if (!hasChromium) console.warn(`report.test: ${CHROMIUM} not found, so the headless-browser load check is skipped`);
 });

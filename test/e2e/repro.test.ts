@@ -14,7 +14,11 @@ const FEW_EPOCHS = ['--set', 'train.epochs=3'];
 
 async function repro(dir: string, args: string[]) {
   const r = await paramflow(dir, ['repro', ...args, '--json']);
-  return { exitCode: r.exitCode, stderr: String(r.stderr), report: r.stdout ? (JSON.parse(String(r.stdout)) as ReproReport) : undefined };
+  return {
+    exitCode: r.exitCode,
+    stderr: String(r.stderr),
+    report: r.stdout ? (JSON.parse(String(r.stdout)) as ReproReport) : undefined,
+  };
 }
 
 const runFile = (dir: string, runId: string) => join(dir, '.paramflow', 'runs', runId, 'run.json');
@@ -38,7 +42,9 @@ describe('paramflow repro', () => {
     expect(out).toContain(`repro of run ${run.runId} · quick · hash ${run.runHash.slice(0, 12)}`);
     expect(out).toMatch(/^environment: same as recorded/m);
     for (const stage of ['simulate', 'noise', 'folds', 'train', 'evaluate']) {
-      expect(row(out, stage), stage).toMatch(new RegExp(`^${stage}\\s+${rec.stages[stage]!.key.slice(0, 10)}\\s+([0-9a-f]{10})\\s+\\1\\s+bit-identical$`));
+      expect(row(out, stage), stage).toMatch(
+        new RegExp(`^${stage}\\s+${rec.stages[stage]!.key.slice(0, 10)}\\s+([0-9a-f]{10})\\s+\\1\\s+bit-identical$`),
+      );
     }
     expect(out).toContain(`run hash ${run.runHash.slice(0, 12)}: the recorded pipeline re-plans to the same hash`);
     expect(out).toMatch(/^✓ reproduced: 5 of 5 stages \(every stage bit-identical\)$/m);
@@ -73,14 +79,19 @@ describe('paramflow repro', () => {
     expect(r.exitCode).toBe(1);
     expect(row(String(r.stdout), 'folds')).toMatch(/DIFFERS: folds\.npy · cache corrupt$/);
     // The cache holds what the stage computes now, which is not what the run recorded.
-    expect(String(r.stdout)).toMatch(/^cache corrupt at folds: the cached entry holds other bytes than the run recorded \(folds\.npy\)$/m);
+    expect(String(r.stdout)).toMatch(
+      /^cache corrupt at folds: the cached entry holds other bytes than the run recorded \(folds\.npy\)$/m,
+    );
     expect(String(r.stdout)).toMatch(/^✗ NOT reproduced: folds differs; cache corrupt at folds/m);
   });
 
   it('reproduces the recorded pipeline, not the file as it is now', async () => {
     const dir = makeProject();
     const run = await runJson(dir);
-    writeFileSync(join(dir, 'pipeline.yaml'), readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace('n: 64', 'n: 80'));
+    writeFileSync(
+      join(dir, 'pipeline.yaml'),
+      readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace('n: 64', 'n: 80'),
+    );
     const { exitCode, report, stderr } = await repro(dir, [run.runHash.slice(0, 8), '--keep']);
     expect(exitCode, stderr).toBe(0);
     expect(report!.runHashMatches).toBe(true);
@@ -89,7 +100,8 @@ describe('paramflow repro', () => {
     const scratch = report!.scratch!;
     expect(scratch.startsWith(join(dir, '.paramflow', 'tmp', `repro-${run.runId}-`))).toBe(true);
     expect(readFileSync(join(scratch, 'pipeline.yaml'), 'utf8')).toMatch(/^ {6}n: 64$/m);
-    for (const s of report!.stages) expect(existsSync(join(scratch, '.paramflow', 'cache', s.key!, 'COMPLETE')), s.stage).toBe(true);
+    for (const s of report!.stages)
+      expect(existsSync(join(scratch, '.paramflow', 'cache', s.key!, 'COMPLETE')), s.stage).toBe(true);
   });
 
   it('environment differences are printed with their effect; --strict refuses them with exit 2 before running', async () => {
@@ -106,33 +118,46 @@ describe('paramflow repro', () => {
     expect(strict.exitCode).toBe(2);
     expect(String(strict.stdout)).toMatch(/^environment: 2 differences from the recorded run$/m);
     expect(String(strict.stdout)).toMatch(/^\s+node\s+v18\.20\.0 → v\d+\.\d+\.\d+\s+another V8/m);
-    expect(String(strict.stdout)).toMatch(new RegExp(`^\\s+stage noise \\(add-noise\\)\\s+0 → ${addNoise.version}\\s+another implementation`, 'm'));
+    expect(String(strict.stdout)).toMatch(
+      new RegExp(`^\\s+stage noise \\(add-noise\\)\\s+0 → ${addNoise.version}\\s+another implementation`, 'm'),
+    );
     expect(String(strict.stdout)).not.toContain('re-executing');
-    expect(printedErrors(String(strict.stderr))[0]!.head).toBe('<command line>: error PF_ENV_MISMATCH: --strict: the environment differs from the recorded run\'s in stage noise (add-noise), node');
+    expect(printedErrors(String(strict.stderr))[0]!.head).toBe(
+      "<command line>: error PF_ENV_MISMATCH: --strict: the environment differs from the recorded run's in stage noise (add-noise), node",
+    );
     expect(await snapshotTree(join(dir, '.paramflow'))).toEqual(before);
 
     // Without --strict it runs and says why noise's key differs; the bytes are still the same.
     const loose = await paramflow(dir, ['repro', run.runId]);
     expect(loose.exitCode, String(loose.stderr)).toBe(0);
     expect(row(String(loose.stdout), 'noise')).toMatch(/^noise\s+ffffffffff → [0-9a-f]{10}\s.*bit-identical$/);
-    expect(String(loose.stdout)).toMatch(new RegExp(`^key of noise differs from the record: implementation version 0 → ${addNoise.version}$`, 'm'));
+    expect(String(loose.stdout)).toMatch(
+      new RegExp(`^key of noise differs from the record: implementation version 0 → ${addNoise.version}$`, 'm'),
+    );
   });
 
   it('a recorded pipeline this paramflow refuses: exit 2, naming the run and the value, nothing written', async () => {
     const dir = makeProject();
     const run = await runJson(dir);
-    editRecord(dir, run.runId, (r) => (((r.resolved.stages as Record<string, { with: Record<string, unknown> }>).simulate!.with.n = -5)));
+    editRecord(
+      dir,
+      run.runId,
+      (r) => ((r.resolved.stages as Record<string, { with: Record<string, unknown> }>).simulate!.with.n = -5),
+    );
     const before = await snapshotTree(join(dir, '.paramflow'));
     const r = await paramflow(dir, ['repro', run.runId]);
     expect(r.exitCode).toBe(2);
-    expect(String(r.stderr)).toContain(`error PF_SCHEMA: the recorded pipeline of run ${run.runId} does not load with this paramflow:`);
+    expect(String(r.stderr)).toContain(
+      `error PF_SCHEMA: the recorded pipeline of run ${run.runId} does not load with this paramflow:`,
+    );
     expect(String(r.stderr)).toMatch(/^ {4}at \/stages\/simulate\/with\/n: .*-5/m);
     expect(await snapshotTree(join(dir, '.paramflow'))).toEqual(before);
   });
 
   it('a run from another git commit: says so and prints the checkout that matches', async () => {
     const dir = makeProject();
-    const git = (...args: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { cwd: dir });
+    const git = (...args: string[]) =>
+      execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { cwd: dir });
     await git('init', '-q');
     writeFileSync(join(dir, '.gitignore'), '.paramflow/\n');
     await git('add', '.');
@@ -145,7 +170,9 @@ describe('paramflow repro', () => {
 
     const r = await paramflow(dir, ['repro', run.runId]);
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(String(r.stdout)).toMatch(new RegExp(`^\\s+git commit\\s+${first.slice(0, 12)} → [0-9a-f]{12}\\s+the run came from another commit`, 'm'));
+    expect(String(r.stdout)).toMatch(
+      new RegExp(`^\\s+git commit\\s+${first.slice(0, 12)} → [0-9a-f]{12}\\s+the run came from another commit`, 'm'),
+    );
     expect(String(r.stdout)).toContain(`to match git commit: git checkout ${first}`);
   });
 
@@ -169,7 +196,10 @@ describe('paramflow repro', () => {
       expect(r.runHashMatches).toBe(false);
       const evaluate = r.stages.find((s) => s.stage === 'evaluate')!;
       expect(evaluate.metrics.map((m) => m.name)).toContain('cv_rmse_mean');
-      for (const m of evaluate.metrics) expect(Math.abs(m.now! - m.recorded!), m.name).toBeLessThanOrEqual(0.02 * Math.max(Math.abs(m.recorded!), Math.abs(m.now!)));
+      for (const m of evaluate.metrics)
+        expect(Math.abs(m.now! - m.recorded!), m.name).toBeLessThanOrEqual(
+          0.02 * Math.max(Math.abs(m.recorded!), Math.abs(m.now!)),
+        );
 
       // Some metric moved at all (else the backends gave equal numbers and there is nothing to fail).
       const moved = r.stages.some((s) => s.metrics.some((m) => m.delta !== 0));
@@ -185,7 +215,9 @@ describe('paramflow repro', () => {
     const before = await snapshotTree(join(dir, '.paramflow'));
     const ref = await paramflow(dir, ['repro', 'zzzz']);
     expect(ref.exitCode).toBe(2);
-    expect(printedErrors(String(ref.stderr))[0]!.head).toMatch(/error PF_BAD_REF: no run id, run hash or stage key starts with `zzzz`/);
+    expect(printedErrors(String(ref.stderr))[0]!.head).toMatch(
+      /error PF_BAD_REF: no run id, run hash or stage key starts with `zzzz`/,
+    );
     const tol = await paramflow(dir, ['repro', 'zzzz', '--tolerance', '5']);
     expect(tol.exitCode).toBe(2);
     expect(String(tol.stderr)).toMatch(/--tolerance must be a fraction in \[0, 1\)/);
@@ -196,7 +228,6 @@ describe('paramflow repro', () => {
     expect(existsSync(join(dir, '.paramflow', 'tmp'))).toBe(false);
   });
 });
-
 
 // Only the MLflow variables a test names: a developer's shell must not change what runs.
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLFLOW_')));
@@ -216,7 +247,10 @@ describe('paramflow repro of an MLflow run, from a project whose run store is em
     const ran = await pf(projectA, ['run', 'pipeline.yaml', '--json'], env);
     expect(ran.exitCode, String(ran.stderr)).toBe(0);
     const a = JSON.parse(String(ran.stdout)) as { runId: string; runHash: string };
-    const listed = JSON.parse(String((await pf(projectA, ['runs', '--json'])).stdout)) as { runId: string; mlflow: { runId: string } }[];
+    const listed = JSON.parse(String((await pf(projectA, ['runs', '--json'])).stdout)) as {
+      runId: string;
+      mlflow: { runId: string };
+    }[];
     const mlflowId = listed.find((r) => r.runId === a.runId)!.mlflow.runId;
     expect(mlflowId).toMatch(/^[0-9a-f]{32}$/);
 
@@ -226,9 +260,18 @@ describe('paramflow repro of an MLflow run, from a project whose run store is em
     for (const ref of [mlflowId, `runs:/${mlflowId}`]) {
       const r = await pf(projectB, ['repro', ref, '--json'], env);
       expect(r.exitCode, String(r.stderr)).toBe(0);
-      expect(String(r.stderr)).toContain(`repro of run ${a.runId} · small · hash ${a.runHash.slice(0, 12)} · read from MLflow`);
+      expect(String(r.stderr)).toContain(
+        `repro of run ${a.runId} · small · hash ${a.runHash.slice(0, 12)} · read from MLflow`,
+      );
       const report = JSON.parse(String(r.stdout)) as ReproReport;
-      expect(report).toMatchObject({ source: 'mlflow', runId: a.runId, runHash: a.runHash, runHashMatches: true, reproduced: true, mlflow: { runId: mlflowId } });
+      expect(report).toMatchObject({
+        source: 'mlflow',
+        runId: a.runId,
+        runHash: a.runHash,
+        runHashMatches: true,
+        reproduced: true,
+        mlflow: { runId: mlflowId },
+      });
       expect(report.stages.map((s) => [s.stage, s.verdict, s.cache.state])).toEqual(
         ['simulate', 'noise', 'folds', 'train', 'evaluate'].map((s) => [s, 'bit-identical', 'absent']),
       );
@@ -236,7 +279,9 @@ describe('paramflow repro of an MLflow run, from a project whose run store is em
     // Nothing recorded, cached or logged by the repro itself: it only read from MLflow.
     expect(await snapshotTree(join(projectB, '.paramflow'))).toEqual(before);
     expect(double.requests.length).toBeGreaterThan(sentBefore);
-    const writes = double.requests.slice(sentBefore).filter((q) => q.method !== 'GET' && !q.path.endsWith('/runs/search'));
+    const writes = double.requests
+      .slice(sentBefore)
+      .filter((q) => q.method !== 'GET' && !q.path.endsWith('/runs/search'));
     expect(writes.map((q) => q.path)).toEqual([]);
 
     const noUri = await pf(projectB, ['repro', mlflowId]);

@@ -51,7 +51,11 @@ describe('paramflow run (end to end)', () => {
     expect(rec.environment.node).toBe(process.version);
     expect(rec.environment.git).toBeNull(); // the temp project is not a git repository
     const entries = readdirSync(join(dir, '.paramflow', 'cache')).filter((n) => !n.startsWith('.'));
-    expect(entries.sort()).toEqual(Object.values(rec.stages).map((s) => s.key).sort());
+    expect(entries.sort()).toEqual(
+      Object.values(rec.stages)
+        .map((s) => s.key)
+        .sort(),
+    );
   });
 
   it('--dry-run explains and writes nothing; --no-cache executes everything again', async () => {
@@ -79,7 +83,10 @@ describe('paramflow run (end to end)', () => {
     const dir = makeProject();
     const first = await runJson(dir);
     await runJson(dir, ['--set', 'folds.k=3']);
-    const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { runId: string; overrides: string[] }[];
+    const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
+      runId: string;
+      overrides: string[];
+    }[];
     expect(listed.map((r) => r.runId)[1]).toBe(first.runId);
     expect(listed[0]!.overrides).toEqual(['folds.k=3']);
     const rm = await paramflow(dir, ['runs', 'rm', first.runId.slice(0, 22)]);

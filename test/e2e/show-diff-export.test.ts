@@ -8,12 +8,16 @@ import { snapshotTree } from '../helpers/cli.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 import { CLI, makeProject, runRecord, TRAINED_PIPELINE } from '../helpers/project.js';
 
-
 // Only the MLflow variables a test names: a developer's shell must not change what runs.
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLFLOW_')));
 
 function pf(cwd: string, args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [CLI, ...args], { cwd, reject: false, extendEnv: false, env: { ...cleanEnv, ...env } });
+  return execa(process.execPath, [CLI, ...args], {
+    cwd,
+    reject: false,
+    extendEnv: false,
+    env: { ...cleanEnv, ...env },
+  });
 }
 
 async function run(cwd: string, args: string[] = [], env: Record<string, string> = {}, file = 'pipeline.yaml') {
@@ -39,14 +43,30 @@ describe('paramflow show, diff and export (local runs)', () => {
   it('show --json: pipeline, hash, stages with keys, versions and metrics, run metrics, artifacts, environment', async () => {
     const d = await json<RunDescription>(dir, ['show', a.runId.slice(0, 22)]);
     const rec = await runRecord(dir, a.runId);
-    expect(d).toMatchObject({ source: 'local', runId: a.runId, runHash: a.runHash, status: 'FINISHED', pipeline: { name: 'small', file: 'pipeline.yaml', experiment: 'small' }, mlflow: null });
-    expect(d.stages.map((s) => [s.name, s.type, s.key, s.version, s.status])).toEqual(Object.entries(rec.stages).map(([n, s]) => [n, s.type, s.key, s.details.version, 'executed']));
-    expect(d.params).toMatchObject({ seed: 3, 'simulate.n': 64, 'train.batch_size': 16, 'train.layers.0.dense.units': 8 });
+    expect(d).toMatchObject({
+      source: 'local',
+      runId: a.runId,
+      runHash: a.runHash,
+      status: 'FINISHED',
+      pipeline: { name: 'small', file: 'pipeline.yaml', experiment: 'small' },
+      mlflow: null,
+    });
+    expect(d.stages.map((s) => [s.name, s.type, s.key, s.version, s.status])).toEqual(
+      Object.entries(rec.stages).map(([n, s]) => [n, s.type, s.key, s.details.version, 'executed']),
+    );
+    expect(d.params).toMatchObject({
+      seed: 3,
+      'simulate.n': 64,
+      'train.batch_size': 16,
+      'train.layers.0.dense.units': 8,
+    });
     expect(Object.keys(d.metrics)[0]).toBe('cv_rmse_mean');
     expect(d.metrics.cv_rmse_mean).toBe(rec.metrics.cv_rmse_mean);
     expect(d.stages.find((s) => s.name === 'evaluate')!.metrics.cv_rmse_mean).toBe(rec.metrics.cv_rmse_mean);
     expect(d.artifacts.run.map((f) => f.path)).toContain('train/history.json');
-    expect(d.artifacts.cache.filter((f) => f.stage === 'simulate').map((f) => [f.file, f.size, f.cached])).toEqual(Object.entries(rec.stages.simulate!.files!).map(([f, m]) => [f, m.size, true]));
+    expect(d.artifacts.cache.filter((f) => f.stage === 'simulate').map((f) => [f.file, f.size, f.cached])).toEqual(
+      Object.entries(rec.stages.simulate!.files!).map(([f, m]) => [f, m.size, true]),
+    );
     expect(d.environment).toEqual(rec.environment);
     expect(d.environment.backend?.name).toBeTruthy();
   });
@@ -70,13 +90,22 @@ describe('paramflow show, diff and export (local runs)', () => {
     expect(d.firstDivergent).toBe('train');
     expect(d.changedByItself).toEqual(['train']);
     expect(d.changedByInputs).toEqual(['evaluate']);
-    expect(d.stages.find((s) => s.stage === 'train')!.changes).toEqual([{ kind: 'param', path: 'train.batch_size', from: 16, to: 32 }]);
-    expect(d.stages.find((s) => s.stage === 'evaluate')!.changes).toEqual([expect.objectContaining({ kind: 'input', stage: 'train' })]);
+    expect(d.stages.find((s) => s.stage === 'train')!.changes).toEqual([
+      { kind: 'param', path: 'train.batch_size', from: 16, to: 32 },
+    ]);
+    expect(d.stages.find((s) => s.stage === 'evaluate')!.changes).toEqual([
+      expect.objectContaining({ kind: 'input', stage: 'train' }),
+    ]);
     expect(d.stages.filter((s) => s.verdict === 'same').map((s) => s.stage)).toEqual(['simulate', 'noise', 'folds']);
     expect(d.environment).toEqual([]);
     const ra = await runRecord(dir, a.runId);
     const rb = await runRecord(dir, b.runId);
-    expect(d.metrics.cv_rmse_mean).toEqual({ a: ra.metrics.cv_rmse_mean, b: rb.metrics.cv_rmse_mean, delta: rb.metrics.cv_rmse_mean! - ra.metrics.cv_rmse_mean!, deltaPct: expect.any(Number) });
+    expect(d.metrics.cv_rmse_mean).toEqual({
+      a: ra.metrics.cv_rmse_mean,
+      b: rb.metrics.cv_rmse_mean,
+      delta: rb.metrics.cv_rmse_mean! - ra.metrics.cv_rmse_mean!,
+      deltaPct: expect.any(Number),
+    });
 
     const text = await pf(dir, ['diff', a.runId, b.runId]);
     expect(text.exitCode).toBe(0);
@@ -90,11 +119,18 @@ describe('paramflow show, diff and export (local runs)', () => {
     const d = await json<RunDiff>(dir, ['diff', a.runId, c.runId]);
     const ra = await runRecord(dir, a.runId);
     const rc = await runRecord(dir, c.runId);
-    const seeded = Object.keys(ra.stages).filter((n) => ra.stages[n]!.details.params.seed !== rc.stages[n]!.details.params.seed);
+    const seeded = Object.keys(ra.stages).filter(
+      (n) => ra.stages[n]!.details.params.seed !== rc.stages[n]!.details.params.seed,
+    );
     expect(seeded.length).toBeGreaterThan(0);
     expect(d.changedByItself).toEqual(seeded);
     for (const n of seeded) {
-      expect(d.stages.find((s) => s.stage === n)!.changes).toContainEqual({ kind: 'param', path: `${n}.seed`, from: ra.stages[n]!.details.params.seed, to: rc.stages[n]!.details.params.seed });
+      expect(d.stages.find((s) => s.stage === n)!.changes).toContainEqual({
+        kind: 'param',
+        path: `${n}.seed`,
+        from: ra.stages[n]!.details.params.seed,
+        to: rc.stages[n]!.details.params.seed,
+      });
     }
     expect(d.firstDivergent).toBe(seeded[0]);
     expect(d.pipeline).toEqual([{ key: 'seed', a: 3, b: 4 }]);
@@ -105,7 +141,10 @@ describe('paramflow show, diff and export (local runs)', () => {
     const r = await pf(dir, ['export', a.runId, 'exported']);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     for (const f of ['pipeline.yaml', 'summary.md', 'summary.json']) expect(existsSync(join(out, f))).toBe(true);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { run: RunDescription; rerun: { runHash: string } };
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+      run: RunDescription;
+      rerun: { runHash: string };
+    };
     expect(summary.run.runHash).toBe(a.runHash);
     expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain(a.runHash);
 
@@ -128,7 +167,12 @@ describe('paramflow show, diff and export (local runs)', () => {
 
   it('a bad reference is bad input (exit 2) and changes nothing in the cache or run store', async () => {
     const before = await snapshotTree(join(dir, '.paramflow'));
-    for (const args of [['show', 'nope'], ['diff', a.runId, 'nope'], ['export', 'nope', 'x'], ['show', '0123456789abcdef0123456789abcdef']]) {
+    for (const args of [
+      ['show', 'nope'],
+      ['diff', a.runId, 'nope'],
+      ['export', 'nope', 'x'],
+      ['show', '0123456789abcdef0123456789abcdef'],
+    ]) {
       const r = await pf(dir, args);
       expect(r.exitCode, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/error PF_BAD_REF: /);
@@ -164,7 +208,12 @@ describe('show and diff with MLflow run ids, from a project whose run store is e
     const projectB = makeProject('');
     const storeB = await snapshotTree(join(projectB, '.paramflow'));
     const shown = await json<RunDescription>(projectB, ['show', ma.runId], env);
-    expect(shown).toMatchObject({ source: 'mlflow', runId: a.runId, runHash: a.runHash, mlflow: { runId: ma.runId, url: ma.url } });
+    expect(shown).toMatchObject({
+      source: 'mlflow',
+      runId: a.runId,
+      runHash: a.runHash,
+      mlflow: { runId: ma.runId, url: ma.url },
+    });
     expect(shown.stages.map((s) => s.key)).toEqual(local.stages.map((s) => s.key));
     expect(shown.metrics).toEqual(local.metrics);
     const text = await pf(projectB, ['show', `runs:/${ma.runId}`], env);

@@ -18,20 +18,32 @@ const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--se
 
 function slurmEnv(): Record<string, string> {
   if (REAL) return {};
-  return { PATH: `${join(REPO, 'test', 'helpers', 'fake-slurm')}:${process.env.PATH}`, FAKE_SLURM_DIR: mkdtempSync(join(tmpdir(), 'pf-fake-slurm-')) };
+  return {
+    PATH: `${join(REPO, 'test', 'helpers', 'fake-slurm')}:${process.env.PATH}`,
+    FAKE_SLURM_DIR: mkdtempSync(join(tmpdir(), 'pf-fake-slurm-')),
+  };
 }
 
 /** quick.yaml with `executor.slurm:` settings (polled every second: a test waits for it). */
 function slurmProject(extra = ''): string {
   const dir = quickProject();
   const file = join(dir, 'pipeline.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/^name: .*$/m, (l) => `${l}\nexecutor:\n  slurm: { cpus: 1, mem: 1G, time: "00:20:00", poll_seconds: 1${extra} }`));
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace(
+      /^name: .*$/m,
+      (l) => `${l}\nexecutor:\n  slurm: { cpus: 1, mem: 1G, time: "00:20:00", poll_seconds: 1${extra} }`,
+    ),
+  );
   return dir;
 }
 
 /** The `slurm <job>: 2 RUNNING, 1 PENDING (Resources)` lines, as [job, {label: count}]. */
 function progressLines(stderr: string): Array<[string, Record<string, number>]> {
-  return [...stderr.matchAll(/^slurm (\d+): (.+)$/gm)].map((m) => [m[1]!, Object.fromEntries(m[2]!.split(', ').map((c) => [c.replace(/^\d+ /, ''), Number(c.split(' ')[0])]))]);
+  return [...stderr.matchAll(/^slurm (\d+): (.+)$/gm)].map((m) => [
+    m[1]!,
+    Object.fromEntries(m[2]!.split(', ').map((c) => [c.replace(/^\d+ /, ''), Number(c.split(' ')[0])])),
+  ]);
 }
 
 /** Every task of a job array as slurmctld has it now (`squeue -t all`: ended ones too). */
@@ -95,7 +107,13 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     const env = slurmEnv();
     const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', '--executor', 'slurm', ...SMALL], { env });
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    const out = JSON.parse(String(r.stdout)) as { runId: string; runHash: string; status: string; executed: string[]; cached: string[] };
+    const out = JSON.parse(String(r.stdout)) as {
+      runId: string;
+      runHash: string;
+      status: string;
+      executed: string[];
+      cached: string[];
+    };
     const here = quickProject();
     const local = await runJson(here, SMALL);
     expect(Object.keys(out)).toEqual(Object.keys(local));
@@ -103,7 +121,9 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     expect(String(r.stderr)).toMatch(/slurm: submitted job array \d+ \(1 task;/);
     expect(String(r.stderr)).toContain(`✓ run ${out.runId} finished: 5 stages executed, 0 cached`);
     const batches = readdirSync(join(dir, '.paramflow', 'slurm'));
-    expect(readFileSync(join(dir, '.paramflow', 'slurm', batches[0]!, 'job.sbatch'), 'utf8')).toContain('#SBATCH --array=0-0\n');
+    expect(readFileSync(join(dir, '.paramflow', 'slurm', batches[0]!, 'job.sbatch'), 'utf8')).toContain(
+      '#SBATCH --array=0-0\n',
+    );
 
     const rec = await runRecord(dir, out.runId);
     expect(rec.metrics).toEqual((await runRecord(here, local.runId)).metrics);
@@ -112,17 +132,32 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     expect((JSON.parse(String(listed.stdout)) as { runId: string }[]).map((x) => x.runId)).toEqual([out.runId]);
 
     // A run that fails in its task fails here: exit 1, its error; its stage log is in this folder (the shared disk).
-    writeFileSync(join(dir, 'fail.yaml'), readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace(/^stages:\n/m, 'stages:\n  boom:\n    uses: command\n    with: { run: [node, -e, "process.exit(3)"], outputs: [never.json] }\n'));
+    writeFileSync(
+      join(dir, 'fail.yaml'),
+      readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace(
+        /^stages:\n/m,
+        'stages:\n  boom:\n    uses: command\n    with: { run: [node, -e, "process.exit(3)"], outputs: [never.json] }\n',
+      ),
+    );
     const failed = await paramflow(dir, ['run', 'fail.yaml', '--json', '--executor', 'slurm', ...SMALL], { env });
     expect(failed.exitCode, String(failed.stderr)).toBe(1);
     const f = JSON.parse(String(failed.stdout)) as typeof out;
     expect(f.status).toBe('FAILED');
     expect(String(failed.stderr)).toMatch(new RegExp(`✗ run ${f.runId} failed: `));
-    expect(String(failed.stderr)).toMatch(new RegExp(`error PF_STAGE_FAILED: .*\\n  hint: the stage log is in \\.paramflow/runs/${f.runId}/logs/boom\\.log$`, 'm'));
+    expect(String(failed.stderr)).toMatch(
+      new RegExp(
+        `error PF_STAGE_FAILED: .*\\n  hint: the stage log is in \\.paramflow/runs/${f.runId}/logs/boom\\.log$`,
+        'm',
+      ),
+    );
     expect(existsSync(join(dir, '.paramflow', 'runs', f.runId, 'logs', 'boom.log'))).toBe(true);
 
     // An unknown backend is found where the run loads its backend: in the task.
-    const bad = await paramflow(dir, ['run', 'pipeline.yaml', '--json', '--executor', 'slurm', '--backend', 'bogus', ...SMALL], { env });
+    const bad = await paramflow(
+      dir,
+      ['run', 'pipeline.yaml', '--json', '--executor', 'slurm', '--backend', 'bogus', ...SMALL],
+      { env },
+    );
     expect(bad.exitCode, String(bad.stderr)).toBe(2);
     expect(String(bad.stderr)).toMatch(/error PF_BAD_FLAG: unknown backend `bogus`/);
     expect(String(bad.stdout)).toBe('');
@@ -138,7 +173,11 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     const byId = Object.fromEntries(record!.trials.map((t) => [t.id, t.replicates[0]!]));
     expect(byId[victim]).toMatchObject({ status: 'FAILED', attempts: 2 });
     expect(byId[victim]!.error).toMatch(/^slurm task \d+_\d+ FAILED \(exit code 0, signal 9\); log: /);
-    expect(Object.entries(byId).filter(([id]) => id !== victim).every(([, x]) => x.status === 'FINISHED')).toBe(true);
+    expect(
+      Object.entries(byId)
+        .filter(([id]) => id !== victim)
+        .every(([, x]) => x.status === 'FINISHED'),
+    ).toBe(true);
     expect(readdirSync(join(dir, '.paramflow', 'slurm'))).toHaveLength(2); // the sweep's array, then the retry's
   }, 240_000);
 
@@ -146,13 +185,18 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     const dir = slurmProject();
     const env = slurmEnv();
     let jobId = '';
-    const child = watched(dir, [...SMALL, '--set', 'train.epochs=200', '--sweep', 'train.batch_size=16,32', '--executor', 'slurm'], env, (line) => {
-      const m = /submitted job array (\d+)/.exec(line);
-      if (m && !jobId) {
-        jobId = m[1]!;
-        child.kill('SIGINT');
-      }
-    });
+    const child = watched(
+      dir,
+      [...SMALL, '--set', 'train.epochs=200', '--sweep', 'train.batch_size=16,32', '--executor', 'slurm'],
+      env,
+      (line) => {
+        const m = /submitted job array (\d+)/.exec(line);
+        if (m && !jobId) {
+          jobId = m[1]!;
+          child.kill('SIGINT');
+        }
+      },
+    );
     const r = await child;
     expect(r.exitCode, String(r.stderr)).toBe(130);
     const record = JSON.parse(String(r.stdout)) as SweepRecord;
@@ -160,7 +204,9 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     expect(record.trials.flatMap((t) => t.replicates.map((x) => x.status))).toEqual(['KILLED', 'KILLED']);
     if (REAL) {
       // slurmctld has both tasks CANCELLED (a running one passes through COMPLETING first).
-      await expect.poll(() => taskStates(jobId, env), { timeout: 60_000, interval: 250 }).toEqual([`${jobId}_0|CANCELLED`, `${jobId}_1|CANCELLED`]);
+      await expect
+        .poll(() => taskStates(jobId, env), { timeout: 60_000, interval: 250 })
+        .toEqual([`${jobId}_0|CANCELLED`, `${jobId}_1|CANCELLED`]);
       return;
     }
     // scancel reached every task the stand-in had started (it marks them before signalling them).
@@ -176,7 +222,18 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     const victim = trialId({ 'train.epochs': 5000 });
     const cancelled: string[] = [];
     const targets = new Map<string, string>();
-    const args = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--set', 'train.early_stopping.patience=5000', '--sweep', 'train.epochs=2,5000', '--executor', 'slurm'];
+    const args = [
+      '--set',
+      'simulate.n=240',
+      '--set',
+      'simulate.x.points=40',
+      '--set',
+      'train.early_stopping.patience=5000',
+      '--sweep',
+      'train.epochs=2,5000',
+      '--executor',
+      'slurm',
+    ];
     const child = watched(dir, args, env, (line) => {
       const m = /submitted job array (\d+) \((\d+) tasks?; scripts and logs in (.+)\)$/.exec(line);
       if (m) {
@@ -200,24 +257,48 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     expect(byId[victim]).toMatchObject({ status: 'FAILED', attempts: 2 });
     // Slurm's end first; then the trial's own message when it had time to leave one.
     expect(byId[victim]!.error).toMatch(/^slurm task \d+_0 CANCELLED\b.*; log: .*\.log$/s);
-    expect(Object.entries(byId).filter(([id]) => id !== victim).every(([, x]) => x.status === 'FINISHED')).toBe(true);
+    expect(
+      Object.entries(byId)
+        .filter(([id]) => id !== victim)
+        .every(([, x]) => x.status === 'FINISHED'),
+    ).toBe(true);
   }, 240_000);
 
-  it.runIf(REAL)('max_parallel throttles the array: one task runs at a time, the others wait (JobArrayTaskLimit)', async () => {
-    const dir = slurmProject(', max_parallel: 1');
-    const { r, record } = await sweep(dir, ['--sweep', 'train.batch_size=16,32,64', '--executor', 'slurm'], slurmEnv());
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(record!.trials.every((t) => t.replicates[0]!.status === 'FINISHED')).toBe(true);
-    const batch = readdirSync(join(dir, '.paramflow', 'slurm'))[0]!;
-    expect(readFileSync(join(dir, '.paramflow', 'slurm', batch, 'job.sbatch'), 'utf8')).toContain('#SBATCH --array=0-2%1\n');
-    const lines = progressLines(String(r.stderr)).map(([, counts]) => counts);
-    expect(lines.some((c) => (c['PENDING (JobArrayTaskLimit)'] ?? 0) > 0), String(r.stderr)).toBe(true);
-    expect(lines.every((c) => (c.RUNNING ?? 0) <= 1), String(r.stderr)).toBe(true);
-  }, 240_000);
+  it.runIf(REAL)(
+    'max_parallel throttles the array: one task runs at a time, the others wait (JobArrayTaskLimit)',
+    async () => {
+      const dir = slurmProject(', max_parallel: 1');
+      const { r, record } = await sweep(
+        dir,
+        ['--sweep', 'train.batch_size=16,32,64', '--executor', 'slurm'],
+        slurmEnv(),
+      );
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(record!.trials.every((t) => t.replicates[0]!.status === 'FINISHED')).toBe(true);
+      const batch = readdirSync(join(dir, '.paramflow', 'slurm'))[0]!;
+      expect(readFileSync(join(dir, '.paramflow', 'slurm', batch, 'job.sbatch'), 'utf8')).toContain(
+        '#SBATCH --array=0-2%1\n',
+      );
+      const lines = progressLines(String(r.stderr)).map(([, counts]) => counts);
+      expect(
+        lines.some((c) => (c['PENDING (JobArrayTaskLimit)'] ?? 0) > 0),
+        String(r.stderr),
+      ).toBe(true);
+      expect(
+        lines.every((c) => (c.RUNNING ?? 0) <= 1),
+        String(r.stderr),
+      ).toBe(true);
+    },
+    240_000,
+  );
 
   it('without sbatch, --executor slurm is bad input (exit 2) and nothing is recorded', async () => {
     const dir = slurmProject();
-    const r = await paramflow(dir, ['run', 'pipeline.yaml', '--sweep', 'train.batch_size=16,32', '--executor', 'slurm'], { env: { PATH: '/nonexistent' } });
+    const r = await paramflow(
+      dir,
+      ['run', 'pipeline.yaml', '--sweep', 'train.batch_size=16,32', '--executor', 'slurm'],
+      { env: { PATH: '/nonexistent' } },
+    );
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('sbatch does not run here');
     expect(readdirSync(join(dir, '.paramflow'))).toEqual([]);
@@ -226,7 +307,10 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
   it('executor.slurm settings are validated like the rest of the file, located', async () => {
     const dir = quickProject();
     const file = join(dir, 'pipeline.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/^name: .*$/m, (l) => `${l}\nexecutor:\n  slurm:\n    mem: lots`));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(/^name: .*$/m, (l) => `${l}\nexecutor:\n  slurm:\n    mem: lots`),
+    );
     const r = await paramflow(dir, ['validate', 'pipeline.yaml']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/pipeline\.yaml:\d+:\d+/);

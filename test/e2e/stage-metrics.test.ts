@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 describe('metrics and plots from command and module stages', () => {
-  it('reach the run store and MLflow like the built-ins\'', async () => {
+  it("reach the run store and MLflow like the built-ins'", async () => {
     const dir = makeProject(PIPELINE);
     writeFileSync(join(dir, 'scale.mjs'), SCALE_SCRIPT);
     writeFileSync(join(dir, 'reporter.ts'), REPORTER_TS);

@@ -26,18 +26,35 @@ describe('paramflow stage new', () => {
     expect(String(r.stdout)).toMatch(/wrote stages\/smooth-y\.ts\nwrote stages\/smooth-y\.test\.ts/);
 
     const tsx = pathToFileURL(join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-    const test = await execa(process.execPath, ['--import', tsx, '--test', 'stages/smooth-y.test.ts'], { cwd: dir, reject: false });
+    const test = await execa(process.execPath, ['--import', tsx, '--test', 'stages/smooth-y.test.ts'], {
+      cwd: dir,
+      reject: false,
+    });
     expect(test.exitCode, `${test.stdout}\n${test.stderr}`).toBe(0);
     expect(test.stdout).toMatch(/# pass 1/);
 
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, allowImportingTsExtensions: true, skipLibCheck: true, types: ['node'], typeRoots: [join(REPO, 'node_modules', '@types')] },
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          allowImportingTsExtensions: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(REPO, 'node_modules', '@types')],
+        },
         include: ['stages'],
       }),
     );
-    const tsc = await execa(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir, reject: false });
+    const tsc = await execa(
+      process.execPath,
+      [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+      { cwd: dir, reject: false },
+    );
     expect(tsc.exitCode, String(tsc.stdout)).toBe(0);
 
     const run = await runJson(dir);
@@ -49,7 +66,9 @@ describe('paramflow stage new', () => {
     const dir = makeProject();
     const bad = await paramflow(dir, ['stage', 'new', 'My_Stage']);
     expect(bad.exitCode).toBe(2);
-    expect(printedErrors(String(bad.stderr))[0]!.head).toMatch(/error PF_BAD_FLAG: stage name "My_Stage" is not kebab-case/);
+    expect(printedErrors(String(bad.stderr))[0]!.head).toMatch(
+      /error PF_BAD_FLAG: stage name "My_Stage" is not kebab-case/,
+    );
 
     expect((await paramflow(dir, ['stage', 'new', 'fit', '--dir', 'code'])).exitCode).toBe(0);
     writeFileSync(join(dir, 'code', 'fit.ts'), '// mine\n');

@@ -50,14 +50,21 @@ describe.skipIf(!canMount)('read-only storage (real read-only bind mounts; skipp
     await runJson(dir, SMALL);
     const cache = join(dir, '.paramflow', 'cache');
     // A damaged entry (a file one byte short) for verify to want to remove.
-    const entry = readdirSync(cache).find((n) => /^[0-9a-f]{64}$/.test(n) && readdirSync(join(cache, n)).some((f) => f.endsWith('.npy')))!;
+    const entry = readdirSync(cache).find(
+      (n) => /^[0-9a-f]{64}$/.test(n) && readdirSync(join(cache, n)).some((f) => f.endsWith('.npy')),
+    )!;
     const npy = readdirSync(join(cache, entry)).find((f) => f.endsWith('.npy'))!;
     truncateSync(join(cache, entry, npy), statSync(join(cache, entry, npy)).size - 1);
     const before = await snapshotTree(cache);
-    const [gc, verify] = await whileReadOnly(cache, async () => [await paramflow(dir, ['cache', 'gc', '--keep', '0']), await paramflow(dir, ['cache', 'verify'])]);
+    const [gc, verify] = await whileReadOnly(cache, async () => [
+      await paramflow(dir, ['cache', 'gc', '--keep', '0']),
+      await paramflow(dir, ['cache', 'verify']),
+    ]);
     for (const r of [gc, verify]) {
       expect(r.exitCode, String(r.stderr)).toBe(1);
-      expect(r.stderr).toMatch(/error PF_STORAGE: cannot write \S+\.paramflow\/cache\/[0-9a-f]{64}: the file system is read-only \(EROFS\) while removing cache entry [0-9a-f]{12}/);
+      expect(r.stderr).toMatch(
+        /error PF_STORAGE: cannot write \S+\.paramflow\/cache\/[0-9a-f]{64}: the file system is read-only \(EROFS\) while removing cache entry [0-9a-f]{12}/,
+      );
       noStack(r.stderr);
     }
     expect(await snapshotTree(cache)).toEqual(before);
@@ -69,10 +76,14 @@ describe.skipIf(!canMount)('read-only storage (real read-only bind mounts; skipp
     const cache = join(dir, '.paramflow', 'cache');
     const r = await whileReadOnly(cache, () => paramflow(dir, ['run', 'pipeline.yaml', ...OTHER, '--json']));
     expect(r.exitCode, String(r.stderr)).toBe(1);
-    expect(r.stderr).toMatch(/error PF_STORAGE: cannot write \S+\.paramflow\/cache\/\.tmp: the file system is read-only \(EROFS\) while checking that stage train's results can be stored/);
+    expect(r.stderr).toMatch(
+      /error PF_STORAGE: cannot write \S+\.paramflow\/cache\/\.tmp: the file system is read-only \(EROFS\) while checking that stage train's results can be stored/,
+    );
     noStack(r.stderr);
     // train never started: no epoch was trained, no checkpoint written.
-    const [runId] = readdirSync(join(dir, '.paramflow', 'runs')).sort().reverse();
+    const [runId] = readdirSync(join(dir, '.paramflow', 'runs'))
+      .sort()
+      .reverse();
     const log = join(dir, '.paramflow', 'runs', runId!, 'logs', 'train.log');
     const trained = existsSync(log) ? readFileSync(log, 'utf8') : '';
     expect(trained).not.toMatch(/epoch/i);
@@ -85,19 +96,32 @@ describe.skipIf(!canMount)('read-only storage (real read-only bind mounts; skipp
     const home = join(dir, '.paramflow');
     const r = await whileReadOnly(home, () => paramflow(dir, ['run', 'pipeline.yaml', ...OTHER]));
     expect(r.exitCode, String(r.stderr)).toBe(1);
-    expect(r.stderr).toMatch(/error PF_STORAGE: cannot write \S+\.paramflow\/runs\/[\w-]+: the file system is read-only \(EROFS\) while recording the run/);
+    expect(r.stderr).toMatch(
+      /error PF_STORAGE: cannot write \S+\.paramflow\/runs\/[\w-]+: the file system is read-only \(EROFS\) while recording the run/,
+    );
     expect(r.stderr).not.toContain('ENOENT');
     noStack(r.stderr);
   }, 120_000);
 });
 
 describe('a deleted working folder', () => {
-  it.each([['runs'], ['validate', 'pipeline.yaml'], ['cache', 'ls']])('paramflow %s from a folder deleted under it: PF_STORAGE naming it, exit 1', async (...args) => {
-    const gone = mkdtempSync(join(tmpdir(), 'pf-gone-'));
-    // The shell enters the folder, removes it, then becomes paramflow: a real deleted cwd, no timing.
-    const r = await execa('sh', ['-c', `cd "$1" && rmdir "$1" && shift && exec "$@"`, 'sh', gone, process.execPath, CLI, ...args], { reject: false });
-    expect(r.exitCode, String(r.stderr)).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`error PF_STORAGE: the working folder ${gone.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} no longer exists \\(ENOENT\\)`));
-    noStack(r.stderr);
-  });
+  it.each([['runs'], ['validate', 'pipeline.yaml'], ['cache', 'ls']])(
+    'paramflow %s from a folder deleted under it: PF_STORAGE naming it, exit 1',
+    async (...args) => {
+      const gone = mkdtempSync(join(tmpdir(), 'pf-gone-'));
+      // The shell enters the folder, removes it, then becomes paramflow: a real deleted cwd, no timing.
+      const r = await execa(
+        'sh',
+        ['-c', `cd "$1" && rmdir "$1" && shift && exec "$@"`, 'sh', gone, process.execPath, CLI, ...args],
+        { reject: false },
+      );
+      expect(r.exitCode, String(r.stderr)).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `error PF_STORAGE: the working folder ${gone.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} no longer exists \\(ENOENT\\)`,
+        ),
+      );
+      noStack(r.stderr);
+    },
+  );
 });

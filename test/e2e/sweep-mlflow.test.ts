@@ -14,7 +14,9 @@ const SMALL = ['--set', 'simulate.n=240', '--set', 'simulate.x.points=40', '--se
 const SWEEP = ['--sweep', 'train.batch_size=16,32'];
 
 async function sweep(dir: string, uri: string) {
-  const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, ...SWEEP, '--jobs', '2'], { env: { MLFLOW_TRACKING_URI: uri } });
+  const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, ...SWEEP, '--jobs', '2'], {
+    env: { MLFLOW_TRACKING_URI: uri },
+  });
   expect(r.exitCode, String(r.stderr)).toBe(0);
   return { record: JSON.parse(String(r.stdout)) as SweepRecord, stderr: String(r.stderr) };
 }
@@ -31,14 +33,27 @@ interface Node {
 /** The sweep's runs in the double as a tree through `mlflow.parentRunId` (ids and times left out). */
 function tree(double: MlflowDouble, sweepId: string): { root: Node; runs: DoubleRun[] } {
   const all = [...double.store.runs.values()];
-  const parents = all.filter((r) => r.tags.get('paramflow.sweep_id') === sweepId && r.tags.get('paramflow.scope') === 'sweep');
+  const parents = all.filter(
+    (r) => r.tags.get('paramflow.sweep_id') === sweepId && r.tags.get('paramflow.scope') === 'sweep',
+  );
   expect(parents).toHaveLength(1);
   const node = (r: DoubleRun): Node => ({
     name: r.run_name,
     status: r.status,
     params: Object.fromEntries(r.params),
-    metrics: Object.fromEntries([...new Set(r.metrics.map((m) => m.key))].map((k) => [k, r.metrics.filter((m) => m.key === k).map((m) => m.value)])),
-    tags: Object.fromEntries([...r.tags].filter(([k]) => ['paramflow.scope', 'paramflow.trial', 'paramflow.sweep_id', 'paramflow.best_trial', 'mlflow.runName'].includes(k))),
+    metrics: Object.fromEntries(
+      [...new Set(r.metrics.map((m) => m.key))].map((k) => [
+        k,
+        r.metrics.filter((m) => m.key === k).map((m) => m.value),
+      ]),
+    ),
+    tags: Object.fromEntries(
+      [...r.tags].filter(([k]) =>
+        ['paramflow.scope', 'paramflow.trial', 'paramflow.sweep_id', 'paramflow.best_trial', 'mlflow.runName'].includes(
+          k,
+        ),
+      ),
+    ),
     children: all
       .filter((c) => c.tags.get('mlflow.parentRunId') === r.run_id)
       .map(node)
@@ -80,22 +95,41 @@ function checkTree(root: Node, record: SweepRecord) {
 
 /** The parent run's artifact files (path → bytes). */
 function parentArtifacts(double: MlflowDouble, sweepId: string): Map<string, Buffer> {
-  const parent = [...double.store.runs.values()].find((r) => r.tags.get('paramflow.sweep_id') === sweepId && r.tags.get('paramflow.scope') === 'sweep')!;
+  const parent = [...double.store.runs.values()].find(
+    (r) => r.tags.get('paramflow.sweep_id') === sweepId && r.tags.get('paramflow.scope') === 'sweep',
+  )!;
   const prefix = `${parent.experiment_id}/${parent.run_id}/artifacts/`;
-  return new Map([...double.store.artifacts].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  return new Map(
+    [...double.store.artifacts].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]),
+  );
 }
 
 function checkObjectivePlots(double: MlflowDouble, dir: string, sweepId: string) {
   const files = parentArtifacts(double, sweepId);
-  expect([...files.keys()].sort()).toEqual(['plots/cv_rmse_mean-vs-train.batch_size.png', 'plots/cv_rmse_mean-vs-train.batch_size.svg', 'sweep.json', 'sweep.yaml']);
+  expect([...files.keys()].sort()).toEqual([
+    'plots/cv_rmse_mean-vs-train.batch_size.png',
+    'plots/cv_rmse_mean-vs-train.batch_size.svg',
+    'sweep.json',
+    'sweep.yaml',
+  ]);
   const svg = files.get('plots/cv_rmse_mean-vs-train.batch_size.svg')!.toString('utf8');
   expect(svg).toMatch(/^<svg[\s\S]*cv_rmse_mean vs train\.batch_size[\s\S]*<\/svg>$/);
-  expect(svg).toBe(readFileSync(join(dir, '.paramflow', 'sweeps', sweepId, 'plots', 'cv_rmse_mean-vs-train.batch_size.svg'), 'utf8'));
-  expect(files.get('plots/cv_rmse_mean-vs-train.batch_size.png')!.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  expect(svg).toBe(
+    readFileSync(join(dir, '.paramflow', 'sweeps', sweepId, 'plots', 'cv_rmse_mean-vs-train.batch_size.svg'), 'utf8'),
+  );
+  expect(files.get('plots/cv_rmse_mean-vs-train.batch_size.png')!.subarray(0, 8)).toEqual(
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  );
 }
 
 /** The tree without what differs between two executions (names of the parent, values learnt with other timings are equal). */
-const shape = (n: Node): unknown => ({ name: n.name.replace(/^quick sweep .*/, 'quick sweep'), status: n.status, params: Object.keys(n.params).sort(), metrics: Object.fromEntries(Object.entries(n.metrics).map(([k, v]) => [k, v.length])), children: n.children.map(shape) });
+const shape = (n: Node): unknown => ({
+  name: n.name.replace(/^quick sweep .*/, 'quick sweep'),
+  status: n.status,
+  params: Object.keys(n.params).sort(),
+  metrics: Object.fromEntries(Object.entries(n.metrics).map(([k, v]) => [k, v.length])),
+  children: n.children.map(shape),
+});
 
 let double: MlflowDouble;
 beforeAll(async () => {
@@ -117,7 +151,9 @@ describe('a sweep in MLflow', () => {
     checkTree(root, record);
     checkObjectivePlots(double, dir, record.sweepId);
     online = root;
-    const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { mlflow: { state: string } }[];
+    const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
+      mlflow: { state: string };
+    }[];
     expect(listed.map((r) => r.mlflow.state)).toEqual(['synced', 'synced']);
   }, 180_000);
 
@@ -132,7 +168,9 @@ describe('a sweep in MLflow', () => {
     } finally {
       await double.up();
     }
-    expect([...double.store.runs.values()].some((r) => r.tags.get('paramflow.sweep_id') === record.sweepId)).toBe(false);
+    expect([...double.store.runs.values()].some((r) => r.tags.get('paramflow.sweep_id') === record.sweepId)).toBe(
+      false,
+    );
 
     const sync = await paramflow(dir, ['sync'], { env: { MLFLOW_TRACKING_URI: double.url } });
     expect(sync.exitCode, String(sync.stdout) + String(sync.stderr)).toBe(0);

@@ -25,7 +25,9 @@ describe('sweeps', () => {
     const { r, record } = await sweep(dir, [...grid, '--jobs', '2']);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(record!.trials).toHaveLength(6);
-    expect(record!.trials.every((t) => t.replicates[0]!.status === 'FINISHED' && typeof t.objective?.mean === 'number')).toBe(true);
+    expect(
+      record!.trials.every((t) => t.replicates[0]!.status === 'FINISHED' && typeof t.objective?.mean === 'number'),
+    ).toBe(true);
     const recs = await Promise.all(runsOf(record!).map((id) => runRecord(dir, id)));
     expect(recs.filter((x) => x.stages.simulate!.status === 'executed')).toHaveLength(1);
     expect(recs.filter((x) => x.stages.noise!.status === 'executed')).toHaveLength(3);
@@ -39,7 +41,9 @@ describe('sweeps', () => {
     expect(rerun.flatMap((x) => Object.values(x.stages).filter((s) => s.status === 'executed'))).toEqual([]);
 
     const table = await paramflow(dir, ['runs', '--sweep', record!.sweepId]);
-    expect(table.stdout).toMatch(/TRIAL\s+train\.batch_size\s+noise\.gaussian\.relative\s+cv_rmse_mean \(minimize\)\s+rmse\.A/);
+    expect(table.stdout).toMatch(
+      /TRIAL\s+train\.batch_size\s+noise\.gaussian\.relative\s+cv_rmse_mean \(minimize\)\s+rmse\.A/,
+    );
     expect(String(table.stdout).split('\n')[2]).toContain(best.id);
   }, 180_000);
 
@@ -51,12 +55,20 @@ describe('sweeps', () => {
     const objectives = (s: SweepRecord) => Object.fromEntries(s.trials.map((t) => [t.id, t.objective!.mean]));
     expect(objectives(two.record!)).toEqual(objectives(one.record!));
     // Workers stay up between trials: one process ran all 8 at --jobs 1, at most two at --jobs 2 ...
-    const pids = async (s: SweepRecord, dir: string) => new Set((await Promise.all(runsOf(s).map((id) => runRecord(dir, id)))).map((x) => x.pid));
+    const pids = async (s: SweepRecord, dir: string) =>
+      new Set((await Promise.all(runsOf(s).map((id) => runRecord(dir, id)))).map((x) => x.pid));
     expect((await pids(one.record!, one.dir)).size).toBe(1);
     expect((await pids(two.record!, two.dir)).size).toBeLessThanOrEqual(2);
     // ... and a warm worker's trial equals the same run in a fresh process, bit for bit.
     const last = one.record!.trials.at(-1)!;
-    const alone = await paramflow(one.dir, ['run', 'pipeline.yaml', '--json', '--no-cache', ...SMALL, ...Object.entries(last.values).flatMap(([k, v]) => ['--set', `${k}=${v}`])]);
+    const alone = await paramflow(one.dir, [
+      'run',
+      'pipeline.yaml',
+      '--json',
+      '--no-cache',
+      ...SMALL,
+      ...Object.entries(last.values).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+    ]);
     const fresh = await runRecord(one.dir, JSON.parse(String(alone.stdout)).runId);
     const inSweep = await runRecord(one.dir, last.replicates[0]!.runId!);
     expect(fresh.stages.train!.files).toEqual(inSweep.stages.train!.files);
@@ -74,7 +86,11 @@ describe('sweeps', () => {
     const byId = Object.fromEntries(record!.trials.map((t) => [t.id, t.replicates[0]!]));
     expect(byId[victim]).toMatchObject({ status: 'FAILED', attempts: 2 });
     expect(byId[victim]!.error).toMatch(/killed by SIGKILL/);
-    expect(Object.entries(byId).filter(([id]) => id !== victim).every(([, x]) => x.status === 'FINISHED')).toBe(true);
+    expect(
+      Object.entries(byId)
+        .filter(([id]) => id !== victim)
+        .every(([, x]) => x.status === 'FINISHED'),
+    ).toBe(true);
     const verify = await paramflow(dir, ['cache', 'verify']);
     expect(verify.exitCode, String(verify.stdout)).toBe(0);
     expect(execSync('ps -eo args').toString()).not.toContain(dir);
@@ -82,11 +98,25 @@ describe('sweeps', () => {
 
   it('SIGINT stops the workers: their runs and the sweep are KILLED, exit 130, no cache entry, no process left', async () => {
     const dir = quickProject();
-    const status = JSON.parse(String((await paramflow(dir, ['status', 'pipeline.yaml', '--json', ...SMALL])).stdout)) as { stages: { stage: string; key: string }[] };
+    const status = JSON.parse(
+      String((await paramflow(dir, ['status', 'pipeline.yaml', '--json', ...SMALL])).stdout),
+    ) as { stages: { stage: string; key: string }[] };
     // Both workers block on simulate's lock, so the interrupt lands while two trials run.
     const held = await acquireLock(new Layout(dir).lock(status.stages.find((s) => s.stage === 'simulate')!.key));
-    const proc = paramflow(dir, ['run', 'pipeline.yaml', '--json', ...SMALL, '--sweep', 'train.batch_size=16,32,64', '--jobs', '2']);
-    const running = async () => (JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[]).filter((x) => x.status === 'RUNNING').length;
+    const proc = paramflow(dir, [
+      'run',
+      'pipeline.yaml',
+      '--json',
+      ...SMALL,
+      '--sweep',
+      'train.batch_size=16,32,64',
+      '--jobs',
+      '2',
+    ]);
+    const running = async () =>
+      (JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[]).filter(
+        (x) => x.status === 'RUNNING',
+      ).length;
     for (let i = 0; i < 600 && (await running()) < 2; i++) await new Promise((r) => setImmediate(r));
     expect(await running()).toBe(2);
     proc.kill('SIGINT');
@@ -109,7 +139,9 @@ describe('sweeps', () => {
     const r = await paramflow(dir, ['run', 'pipeline.yaml']);
     expect(r.exitCode).toBe(2);
     const line = text.split('\n').findIndex((l) => l.includes('train.batch_size: [32, 0]')) + 1;
-    expect(r.stderr).toMatch(new RegExp(`pipeline\\.yaml:${line}:5: error PF_SCHEMA: stages\\.train\\.with\\.batch_size must be ≥ 1, got 0`));
+    expect(r.stderr).toMatch(
+      new RegExp(`pipeline\\.yaml:${line}:5: error PF_SCHEMA: stages\\.train\\.with\\.batch_size must be ≥ 1, got 0`),
+    );
     expect(JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout))).toEqual([]);
   });
 });

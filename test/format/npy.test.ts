@@ -65,7 +65,10 @@ describe('npy round trip', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pf-npy-'));
     const file = join(dir, 'a.npy');
     writeFileSync(file, encodeNpy(ndarray('float64', [2, 2], Float64Array.from([0.5, 1, 2, 4]))));
-    const out = execFileSync('python3', ['-c', `import numpy as np; a=np.load(${JSON.stringify(file)}); print(a.dtype, a.shape, a.sum())`]);
+    const out = execFileSync('python3', [
+      '-c',
+      `import numpy as np; a=np.load(${JSON.stringify(file)}); print(a.dtype, a.shape, a.sum())`,
+    ]);
     expect(out.toString().trim()).toBe('float64 (2, 2) 7.5');
   });
 });
@@ -74,7 +77,9 @@ describe('Fortran-ordered .npy (numpy writes one for transposed or fancy-indexed
   it('is read back in C order', () => {
     // C order of [[1, 2, 3], [4, 5, 6]] (shape 2×3), and [2,3,4] arange, stored column-major.
     const fortran = (shape: number[], cOrder: number[]) => {
-      const header = Buffer.from(npyHeader('float64', shape)).toString('latin1').replace("'fortran_order': False", "'fortran_order': True ");
+      const header = Buffer.from(npyHeader('float64', shape))
+        .toString('latin1')
+        .replace("'fortran_order': False", "'fortran_order': True ");
       const f = new Float64Array(cOrder.length);
       const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
       cOrder.forEach((v, c) => {

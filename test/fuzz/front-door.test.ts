@@ -66,8 +66,45 @@ function expectLocated(a: Answer): void {
 }
 
 // Characters that matter to YAML, and some that matter to nobody.
-const SPECIAL = [':', ' ', '\n', '-', '[', ']', '{', '}', ',', '"', "'", '#', '&', '*', '!', '|', '>', '%', '@', '`', '\t', '?', '\\', '0', '9', '.', 'e', '\u0000', '\u202e', '😀', 'é'];
-const edit = fc.record({ at: fc.nat(), op: fc.constantFrom('insert', 'delete', 'replace', 'dup-line', 'drop-line'), ch: fc.constantFrom(...SPECIAL), len: fc.integer({ min: 1, max: 8 }) });
+const SPECIAL = [
+  ':',
+  ' ',
+  '\n',
+  '-',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '"',
+  "'",
+  '#',
+  '&',
+  '*',
+  '!',
+  '|',
+  '>',
+  '%',
+  '@',
+  '`',
+  '\t',
+  '?',
+  '\\',
+  '0',
+  '9',
+  '.',
+  'e',
+  '\u0000',
+  '\u202e',
+  '😀',
+  'é',
+];
+const edit = fc.record({
+  at: fc.nat(),
+  op: fc.constantFrom('insert', 'delete', 'replace', 'dup-line', 'drop-line'),
+  ch: fc.constantFrom(...SPECIAL),
+  len: fc.integer({ min: 1, max: 8 }),
+});
 
 function mutate(text: string, edits: readonly { at: number; op: string; ch: string; len: number }[]): string {
   let t = text;
@@ -86,8 +123,36 @@ function mutate(text: string, edits: readonly { at: number; op: string; ch: stri
 
 // Values that have broken parsers: special numbers, long and odd strings, deep-ish nesting.
 const nasty = fc.oneof(
-  fc.constantFrom(Number.NaN, Infinity, -Infinity, -0, 1e308, 5e-324, Number.MAX_SAFE_INTEGER + 2, 2 ** 53, -1, 0, 1.5, 4294967296),
-  fc.constantFrom('', ' ', 'null', '~', 'yes', 'NaN', '.inf', '0x1F', '1e400', '__proto__', 'constructor', '../../etc/passwd', 'é😀\u202e', 'x'.repeat(70_000)),
+  fc.constantFrom(
+    Number.NaN,
+    Infinity,
+    -Infinity,
+    -0,
+    1e308,
+    5e-324,
+    Number.MAX_SAFE_INTEGER + 2,
+    2 ** 53,
+    -1,
+    0,
+    1.5,
+    4294967296,
+  ),
+  fc.constantFrom(
+    '',
+    ' ',
+    'null',
+    '~',
+    'yes',
+    'NaN',
+    '.inf',
+    '0x1F',
+    '1e400',
+    '__proto__',
+    'constructor',
+    '../../etc/passwd',
+    'é😀\u202e',
+    'x'.repeat(70_000),
+  ),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.boolean(),
   fc.constant(null),
@@ -103,17 +168,45 @@ function paths(v: unknown, prefix: (string | number)[] = []): (string | number)[
 
 function setAt(root: unknown, path: readonly (string | number)[], value: unknown): unknown {
   if (path.length === 0) return value;
-  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as object) }) as Record<string | number, unknown>;
+  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as object) }) as Record<
+    string | number,
+    unknown
+  >;
   copy[path[0]!] = setAt(copy[path[0]!], path.slice(1), value);
   return copy;
 }
 
-const SET_KEYS = ['simulate.n', 'simulate.model', 'simulate.x.points', 'noise.gaussian.relative', 'train.batch_size', 'train.epochs', 'train.layers', 'train.optimizer.adam.lr', 'folds.k', 'seed', 'name', 'tracking.experiment', 'train', 'nope.x', 'train.nope', '', '.', 'train..epochs', '__proto__.x', 'train.__proto__'];
+const SET_KEYS = [
+  'simulate.n',
+  'simulate.model',
+  'simulate.x.points',
+  'noise.gaussian.relative',
+  'train.batch_size',
+  'train.epochs',
+  'train.layers',
+  'train.optimizer.adam.lr',
+  'folds.k',
+  'seed',
+  'name',
+  'tracking.experiment',
+  'train',
+  'nope.x',
+  'train.nope',
+  '',
+  '.',
+  'train..epochs',
+  '__proto__.x',
+  'train.__proto__',
+];
 
 describe('the front door under fuzzing', () => {
   it('mutated shipped pipelines: a plan or located bad input, never anything else', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...SHIPPED), fc.array(edit, { minLength: 1, maxLength: 6 }), async (text, edits) => expectLocated(await frontDoor(mutate(text, edits)))),
+      fc.asyncProperty(
+        fc.constantFrom(...SHIPPED),
+        fc.array(edit, { minLength: 1, maxLength: 6 }),
+        async (text, edits) => expectLocated(await frontDoor(mutate(text, edits))),
+      ),
       { numRuns: RUNS },
     );
   }, 120_000);
@@ -122,30 +215,59 @@ describe('the front door under fuzzing', () => {
     const base = parse(QUICK) as unknown;
     const all = paths(base);
     await fc.assert(
-      fc.asyncProperty(fc.nat(), fc.option(fc.string({ minLength: 1, maxLength: 12 })), nasty, async (i, newKey, value) => {
-        const at = all[i % all.length]!;
-        const doc = setAt(base, newKey === null ? at : [...at, newKey], value);
-        expectLocated(await frontDoor(stringify(doc)));
-      }),
+      fc.asyncProperty(
+        fc.nat(),
+        fc.option(fc.string({ minLength: 1, maxLength: 12 })),
+        nasty,
+        async (i, newKey, value) => {
+          const at = all[i % all.length]!;
+          const doc = setAt(base, newKey === null ? at : [...at, newKey], value);
+          expectLocated(await frontDoor(stringify(doc)));
+        },
+      ),
       { numRuns: RUNS },
     );
   }, 120_000);
 
   it('random --set overrides: a plan or an error located on the command line', async () => {
-    const value = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('1e400', 'NaN', '-0', '[1,2', '{a: 1}', '[]', 'null', '"x"', '0.5', '64', 'é😀'));
+    const value = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.constantFrom('1e400', 'NaN', '-0', '[1,2', '{a: 1}', '[]', 'null', '"x"', '0.5', '64', 'é😀'),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...SET_KEYS), fc.constantFrom('=', '==', ':', ''), value), { maxLength: 4 }), async (sets) => {
-        expectLocated(await frontDoor(QUICK, sets.map(([k, eq, v]) => `${k}${eq}${v}`)));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom(...SET_KEYS), fc.constantFrom('=', '==', ':', ''), value), { maxLength: 4 }),
+        async (sets) => {
+          expectLocated(
+            await frontDoor(
+              QUICK,
+              sets.map(([k, eq, v]) => `${k}${eq}${v}`),
+            ),
+          );
+        },
+      ),
       { numRuns: RUNS },
     );
   }, 120_000);
 
   it('random --sweep flags: a plan or an error located on the command line', async () => {
-    const values = fc.array(fc.oneof(fc.integer({ min: -5, max: 300 }).map(String), fc.string({ maxLength: 8 }), fc.constantFrom('', '1e400', 'NaN', '[1,2]', 'x,y')), { maxLength: 5 });
+    const values = fc.array(
+      fc.oneof(
+        fc.integer({ min: -5, max: 300 }).map(String),
+        fc.string({ maxLength: 8 }),
+        fc.constantFrom('', '1e400', 'NaN', '[1,2]', 'x,y'),
+      ),
+      { maxLength: 5 },
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...SET_KEYS), values), { maxLength: 3 }), async (flags) => {
-        expectLocated(await frontDoor(QUICK, [], flags.map(([k, vs]) => `${k}=${vs.join(',')}`)));
+        expectLocated(
+          await frontDoor(
+            QUICK,
+            [],
+            flags.map(([k, vs]) => `${k}=${vs.join(',')}`),
+          ),
+        );
       }),
       { numRuns: Math.ceil(RUNS / 3) },
     );
@@ -158,10 +280,14 @@ describe('the front door under fuzzing', () => {
     ['--sweep', [], ['train.batch_size=' + '['.repeat(5000) + ']'.repeat(5000)]],
     ['--sweep', [], ['train.batch_size=' + Array.from({ length: 5000 }, (_, i) => i + 1).join(',')]],
     ['--sweep', [], ['train.batch_size=.inf,16']],
-  ] as const)('hostile %s value', async (_, sets, sweeps) => {
-    const a = await frontDoor(QUICK, [...sets], [...sweeps]);
-    expectLocated(a);
-  }, 60_000);
+  ] as const)(
+    'hostile %s value',
+    async (_, sets, sweeps) => {
+      const a = await frontDoor(QUICK, [...sets], [...sweeps]);
+      expectLocated(a);
+    },
+    60_000,
+  );
 
   it.each(HOSTILE.map((h) => [h.name, h] as const))('hostile file: %s', async (_, h) => {
     const a = await frontDoor(h.text());

@@ -12,7 +12,12 @@ function shuffleKeys(v: unknown, pick: (n: number) => number): unknown {
   while (entries.length > 0) {
     const [k, x] = entries.splice(pick(entries.length), 1)[0]!;
     // defineProperty: a generated `__proto__` key must stay an own key.
-    Object.defineProperty(out, k, { value: shuffleKeys(x, pick), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, k, {
+      value: shuffleKeys(x, pick),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -83,7 +88,22 @@ describe('canonicalJson', () => {
   });
 
   it('tells apart values that differ only in type or nesting', () => {
-    const values: unknown[] = [1, '1', true, 'true', null, 'null', [1], { 1: 1 }, [], {}, '', [[]], { a: {} }, { a: [] }];
+    const values: unknown[] = [
+      1,
+      '1',
+      true,
+      'true',
+      null,
+      'null',
+      [1],
+      { 1: 1 },
+      [],
+      {},
+      '',
+      [[]],
+      { a: {} },
+      { a: [] },
+    ];
     const out = values.map(canonicalJson);
     expect(new Set(out).size).toBe(values.length);
   });

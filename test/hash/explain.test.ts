@@ -22,20 +22,27 @@ describe('explainKeyChange', () => {
 
   it('finds nothing when the details are the same, whatever their key order', () => {
     const d = details();
-    const reordered: KeyDetails = { ...d, params: { seed: 9, layers: d.params.layers, optimizer: d.params.optimizer, batch_size: 32 } };
+    const reordered: KeyDetails = {
+      ...d,
+      params: { seed: 9, layers: d.params.layers, optimizer: d.params.optimizer, batch_size: 32 },
+    };
     expect(explainKeyChange(d, reordered, 'train')).toEqual([]);
   });
 
   it('names a changed param by its dotted path from the stage, with old and new values', () => {
     const now = details();
     now.params.batch_size = 64;
-    expect(explainKeyChange(details(), now, 'train')).toEqual([{ kind: 'param', path: 'train.batch_size', from: 32, to: 64 }]);
+    expect(explainKeyChange(details(), now, 'train')).toEqual([
+      { kind: 'param', path: 'train.batch_size', from: 32, to: 64 },
+    ]);
   });
 
   it('walks into nested mappings: stage.a.b', () => {
     const now = details();
     now.params.optimizer = { adam: { lr: 0.01 } };
-    expect(explainKeyChange(details(), now, 'train')).toEqual([{ kind: 'param', path: 'train.optimizer.adam.lr', from: 0.001, to: 0.01 }]);
+    expect(explainKeyChange(details(), now, 'train')).toEqual([
+      { kind: 'param', path: 'train.optimizer.adam.lr', from: 0.001, to: 0.01 },
+    ]);
   });
 
   it('reports added and removed params with undefined on the missing side', () => {
@@ -86,7 +93,14 @@ describe('explainKeyChange', () => {
   });
 
   it('reports a version, type, file, env and format change', () => {
-    const now: KeyDetails = { ...details(), version: '2', type: 'train2', files: { 'a.csv': H2 }, env: { backend: 'wasm' }, format: FORMAT_VERSION + 1 };
+    const now: KeyDetails = {
+      ...details(),
+      version: '2',
+      type: 'train2',
+      files: { 'a.csv': H2 },
+      env: { backend: 'wasm' },
+      format: FORMAT_VERSION + 1,
+    };
     const before: KeyDetails = { ...details(), files: { 'a.csv': H1 } };
     const changes = explainKeyChange(before, now, 'train');
     expect(changes).toContainEqual({ kind: 'version', from: '1', to: '2' });
@@ -98,7 +112,9 @@ describe('explainKeyChange', () => {
   });
 
   it('reports only the version when only the version changed', () => {
-    expect(explainKeyChange(details(), { ...details(), version: '2' }, 'train')).toEqual([{ kind: 'version', from: '1', to: '2' }]);
+    expect(explainKeyChange(details(), { ...details(), version: '2' }, 'train')).toEqual([
+      { kind: 'version', from: '1', to: '2' },
+    ]);
   });
 });
 

@@ -83,7 +83,9 @@ describe('computeRunHash', () => {
   it('is deterministic and ignores key order', () => {
     const h = computeRunHash(resolved, keys);
     expect(h).toMatch(/^[0-9a-f]{64}$/);
-    expect(computeRunHash({ stages: resolved.stages, seed: 7, name: 'p' }, { noise: keys.noise, simulate: keys.simulate })).toBe(h);
+    expect(
+      computeRunHash({ stages: resolved.stages, seed: 7, name: 'p' }, { noise: keys.noise, simulate: keys.simulate }),
+    ).toBe(h);
   });
 
   it('changes with a stage key', () => {

@@ -18,7 +18,13 @@ const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => 
 
 /** Runs `paramflow <args…>` in `cwd` as a user would, never throwing on a non-zero exit. */
 export async function runCli(args: readonly string[], cwd: string): Promise<CliResult> {
-  const r = await execa(process.execPath, [cliPath, ...args], { cwd, reject: false, env: cleanEnv, extendEnv: false, timeout: 30_000 });
+  const r = await execa(process.execPath, [cliPath, ...args], {
+    cwd,
+    reject: false,
+    env: cleanEnv,
+    extendEnv: false,
+    timeout: 30_000,
+  });
   return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -60,7 +66,9 @@ export async function snapshotTree(root: string): Promise<TreeSnapshot> {
         dirs.push(rel);
         await walk(abs);
       } else {
-        files[rel] = createHash('sha256').update(await readFile(abs)).digest('hex');
+        files[rel] = createHash('sha256')
+          .update(await readFile(abs))
+          .digest('hex');
       }
     }
   };

@@ -8,7 +8,12 @@ import { TRAIN_BACKEND } from './train-context.js';
 
 /** A StageContext whose TensorFlow is the train tests' backend (native, or wasm without it). */
 export function evaluateContext(overrides: Partial<StageContext> = {}): FakeContext {
-  return fakeContext({ stage: 'evaluate', tf: () => loadTensorflow(TRAIN_BACKEND), checkpoint: noCheckpoint, ...overrides });
+  return fakeContext({
+    stage: 'evaluate',
+    tf: () => loadTensorflow(TRAIN_BACKEND),
+    checkpoint: noCheckpoint,
+    ...overrides,
+  });
 }
 
 const noCheckpoint: CheckpointStore = {
@@ -31,7 +36,9 @@ export async function linearModelFolder(rt: TfRuntime, folds: readonly LinearWei
   for (const [fold, w] of folds.entries()) {
     const features = w.kernel.length;
     const targets = w.bias.length;
-    const model = rt.layers.sequential({ layers: [rt.layers.layers.dense({ units: targets, inputShape: [features] })] });
+    const model = rt.layers.sequential({
+      layers: [rt.layers.layers.dense({ units: targets, inputShape: [features] })],
+    });
     const kernel = rt.tf.tensor2d(w.kernel.flat(), [features, targets]);
     const bias = rt.tf.tensor1d(w.bias);
     model.setWeights([kernel, bias]);

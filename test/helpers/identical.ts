@@ -35,5 +35,6 @@ export function expectIdentical(actual: unknown, expected: unknown, what = 'valu
   if (count > 0) expect.fail(`${count} values differ: ${found.join('; ')}${more}`);
 }
 
-const isList = (v: unknown): v is ArrayLike<unknown> => Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+const isList = (v: unknown): v is ArrayLike<unknown> =>
+  Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

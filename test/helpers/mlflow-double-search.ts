@@ -25,13 +25,23 @@ interface Clause {
   value: string | number;
 }
 
-const CLAUSE = /^(\w+)\.(`[^`]+`|"[^"]+"|[\w.]+)\s*(=|!=|<=|>=|<|>|LIKE|ILIKE)\s*('(?:[^']*)'|"(?:[^"]*)"|-?[\d.]+(?:e-?\d+)?)$/i;
+const CLAUSE =
+  /^(\w+)\.(`[^`]+`|"[^"]+"|[\w.]+)\s*(=|!=|<=|>=|<|>|LIKE|ILIKE)\s*('(?:[^']*)'|"(?:[^"]*)"|-?[\d.]+(?:e-?\d+)?)$/i;
 
 export function parseFilter(filter: string | undefined): Clause[] {
   if (!filter || filter.trim() === '') return [];
   return filter.split(/\s+and\s+/i).map((part) => {
     const m = CLAUSE.exec(part.trim());
-    if (!m) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid clause(s) in filter string: ${part.trim().split(/\s+/).map((t) => `'${t}'`).join(', ')}`);
+    if (!m)
+      throw new ApiError(
+        400,
+        'INVALID_PARAMETER_VALUE',
+        `Invalid clause(s) in filter string: ${part
+          .trim()
+          .split(/\s+/)
+          .map((t) => `'${t}'`)
+          .join(', ')}`,
+      );
     const entity = ENTITIES[m[1]!.toLowerCase()];
     if (!entity) throw badEntity(m[1]!);
     const raw = m[4]!;
@@ -59,7 +69,13 @@ export function matchesFilter(run: DoubleRun, clauses: Clause[]): boolean {
       case '>=':
         return a >= c.value;
       default: {
-        const re = new RegExp(`^${String(c.value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')}$`, c.op === 'ILIKE' ? 'i' : '');
+        const re = new RegExp(
+          `^${String(c.value)
+            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/%/g, '.*')
+            .replace(/_/g, '.')}$`,
+          c.op === 'ILIKE' ? 'i' : '',
+        );
         return re.test(String(actual));
       }
     }
@@ -113,5 +129,9 @@ function fieldOf(run: DoubleRun, entity: Clause['entity'], key: string): string 
 }
 
 function badEntity(word: string): ApiError {
-  return new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid entity type '${word}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']`);
+  return new ApiError(
+    400,
+    'INVALID_PARAMETER_VALUE',
+    `Invalid entity type '${word}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']`,
+  );
 }

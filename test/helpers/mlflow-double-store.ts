@@ -52,7 +52,8 @@ export class ApiError extends Error {
 }
 
 const KEY_RE = /^[/\w.\- :]*$/u;
-const NAMES_MSG = 'Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).';
+const NAMES_MSG =
+  'Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).';
 const invalid = (message: string) => new ApiError(400, 'INVALID_PARAMETER_VALUE', message);
 const missing = (message: string) => new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', message);
 
@@ -64,17 +65,36 @@ export class DoubleStore {
   private names = ['magnificent-cat', 'enthused-slug', 'brave-owl'];
 
   constructor() {
-    this.experiments.set('0', { experiment_id: '0', name: 'Default', lifecycle_stage: 'active', creation_time: 0, tags: [] });
+    this.experiments.set('0', {
+      experiment_id: '0',
+      name: 'Default',
+      lifecycle_stage: 'active',
+      creation_time: 0,
+      tags: [],
+    });
   }
 
   createExperiment(body: Record<string, unknown>): Answer {
     const name = body.name;
-    if (typeof name !== 'string' || name === '') throw invalid("Missing value for required parameter 'name'. See the API docs for more information about request parameters.");
+    if (typeof name !== 'string' || name === '')
+      throw invalid(
+        "Missing value for required parameter 'name'. See the API docs for more information about request parameters.",
+      );
     if ([...this.experiments.values()].some((e) => e.name === name)) {
-      throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Experiment(name=${name}) already exists. Error: (sqlite3.IntegrityError) UNIQUE constraint failed: experiments.workspace, experiments.name`);
+      throw new ApiError(
+        400,
+        'RESOURCE_ALREADY_EXISTS',
+        `Experiment(name=${name}) already exists. Error: (sqlite3.IntegrityError) UNIQUE constraint failed: experiments.workspace, experiments.name`,
+      );
     }
     const id = String(this.nextExperiment++);
-    this.experiments.set(id, { experiment_id: id, name, lifecycle_stage: 'active', creation_time: Date.now(), tags: (body.tags as KV[] | undefined) ?? [] });
+    this.experiments.set(id, {
+      experiment_id: id,
+      name,
+      lifecycle_stage: 'active',
+      creation_time: Date.now(),
+      tags: (body.tags as KV[] | undefined) ?? [],
+    });
     return { status: 200, json: { experiment_id: id } };
   }
 
@@ -92,9 +112,13 @@ export class DoubleStore {
 
   createRun(body: Record<string, unknown>): DoubleRun {
     const exp = this.experiment(String(body.experiment_id ?? ''));
-    if (exp.lifecycle_stage !== 'active') throw invalid(`The experiment ${exp.experiment_id} must be in the 'active' state.`);
+    if (exp.lifecycle_stage !== 'active')
+      throw invalid(`The experiment ${exp.experiment_id} must be in the 'active' state.`);
     const tags = new Map<string, string>(((body.tags as KV[] | undefined) ?? []).map((t) => [t.key, t.value]));
-    const name = (body.run_name as string | undefined) ?? tags.get('mlflow.runName') ?? `${this.names[this.runs.size % 3]}-${100 + this.runs.size}`;
+    const name =
+      (body.run_name as string | undefined) ??
+      tags.get('mlflow.runName') ??
+      `${this.names[this.runs.size % 3]}-${100 + this.runs.size}`;
     tags.set('mlflow.runName', name);
     const run: DoubleRun = {
       run_id: randomBytes(16).toString('hex'),
@@ -120,7 +144,8 @@ export class DoubleStore {
 
   activeRun(id: string): DoubleRun {
     const r = this.run(id);
-    if (r.lifecycle_stage !== 'active') throw invalid(`The run ${id} must be in the 'active' state. Current state is deleted.`);
+    if (r.lifecycle_stage !== 'active')
+      throw invalid(`The run ${id} must be in the 'active' state. Current state is deleted.`);
     return r;
   }
 
@@ -132,7 +157,8 @@ export class DoubleStore {
     limit('params', 100, params.length);
     limit('tags', 100, tags.length);
     limit('metrics, params, and tags', 1000, metrics.length + params.length + tags.length);
-    if (bytes > 1_000_000) throw invalid(`Batched logging API requests must be at most 1000000 bytes, got a request of size ${bytes}.`);
+    if (bytes > 1_000_000)
+      throw invalid(`Batched logging API requests must be at most 1000000 bytes, got a request of size ${bytes}.`);
     const run = this.activeRun(String(body.run_id ?? ''));
     const points = metrics.map((m, i) => toPoint(m, `metrics[${i}]`));
     params.forEach((p, i) => checkName(p.key, `params[${i}].key`));
@@ -142,10 +168,16 @@ export class DoubleStore {
       if (seen.has(p.key)) throw invalid(`Duplicate parameter keys have been submitted: ['${p.key}'].`);
       seen.add(p.key);
     }
-    const changed = params.filter((p) => run.params.has(p.key) && run.params.get(p.key) !== String(p.value).slice(0, 6000));
+    const changed = params.filter(
+      (p) => run.params.has(p.key) && run.params.get(p.key) !== String(p.value).slice(0, 6000),
+    );
     if (changed.length > 0) {
-      const what = changed.map((p) => `{'key': '${p.key}', 'old_value': '${run.params.get(p.key)}', 'new_value': '${p.value}'}`).join(', ');
-      throw invalid(`Changing param values is not allowed. Params were already logged='[${what}]' for run ID='${run.run_id}'.`);
+      const what = changed
+        .map((p) => `{'key': '${p.key}', 'old_value': '${run.params.get(p.key)}', 'new_value': '${p.value}'}`)
+        .join(', ');
+      throw invalid(
+        `Changing param values is not allowed. Params were already logged='[${what}]' for run ID='${run.run_id}'.`,
+      );
     }
     for (const p of params) run.params.set(p.key, String(p.value).slice(0, 6000));
     for (const t of tags) run.tags.set(t.key, String(t.value).slice(0, 8000));
@@ -158,7 +190,9 @@ export class DoubleStore {
     checkName(key, 'key');
     const value = String(body.value ?? '').slice(0, 6000);
     if (run.params.has(key) && run.params.get(key) !== value) {
-      throw invalid(`Changing param values is not allowed. Param with key='${key}' was already logged with value='${run.params.get(key)}' for run ID='${run.run_id}'. Attempted logging new value '${value}'.`);
+      throw invalid(
+        `Changing param values is not allowed. Param with key='${key}' was already logged with value='${run.params.get(key)}' for run ID='${run.run_id}'. Attempted logging new value '${value}'.`,
+      );
     }
     run.params.set(key, value);
   }
@@ -183,7 +217,10 @@ export class DoubleStore {
     const token = q.get('page_token');
     const offset = token ? (JSON.parse(Buffer.from(token, 'base64').toString()) as { offset: number }).offset : 0;
     const page = all.slice(offset, offset + Number(max));
-    const next = offset + page.length < all.length ? { next_page_token: Buffer.from(`{"offset": ${offset + page.length}}`).toString('base64') } : {};
+    const next =
+      offset + page.length < all.length
+        ? { next_page_token: Buffer.from(`{"offset": ${offset + page.length}}`).toString('base64') }
+        : {};
     return page.length ? { metrics: page.map(jsonPoint), ...next } : {};
   }
 
@@ -230,11 +267,15 @@ export function experimentJson(e: DoubleExperiment): Record<string, unknown> {
 }
 
 function limit(what: string, max: number, got: number): void {
-  if (got > max) throw invalid(`A batch logging request can contain at most ${max} ${what}. Got ${got} ${what}. Please split up ${what} across multiple requests and try again.`);
+  if (got > max)
+    throw invalid(
+      `A batch logging request can contain at most ${max} ${what}. Got ${got} ${what}. Please split up ${what} across multiple requests and try again.`,
+    );
 }
 
 export function checkName(name: string, path: string): void {
-  if (!KEY_RE.test(name)) throw invalid(`Invalid value ${JSON.stringify(name)} for parameter '${path}' supplied: ${NAMES_MSG}`);
+  if (!KEY_RE.test(name))
+    throw invalid(`Invalid value ${JSON.stringify(name)} for parameter '${path}' supplied: ${NAMES_MSG}`);
   if (name.length > 250) throw invalid(`'${path}' exceeds the maximum length of 250 characters`);
 }
 
@@ -242,15 +283,26 @@ function toPoint(m: Record<string, unknown>, path: string): Point {
   const at = (f: string) => (path ? `${path}.${f}` : f);
   if (m.key === undefined) throw invalid(`Missing value for required parameter '${at('key')}'.`);
   checkName(String(m.key), at('name'));
-  if (m.value === undefined || m.value === null) throw invalid(`Missing value for required parameter '${at('value')}'.`);
-  if (m.timestamp === undefined) throw invalid(`Missing value for required parameter '${at('timestamp')}'. See the API docs for more information about request parameters.`);
+  if (m.value === undefined || m.value === null)
+    throw invalid(`Missing value for required parameter '${at('value')}'.`);
+  if (m.timestamp === undefined)
+    throw invalid(
+      `Missing value for required parameter '${at('timestamp')}'. See the API docs for more information about request parameters.`,
+    );
   const value = typeof m.value === 'number' ? m.value : Number(m.value);
   if (typeof m.value !== 'number' && (typeof m.value !== 'string' || (Number.isNaN(value) && m.value !== 'NaN'))) {
-    throw invalid(`Invalid value ${JSON.stringify(m.value)} for parameter '${at('value')}' supplied:  Hint: Value was of type '${typeof m.value === 'string' ? 'str' : typeof m.value}'.`);
+    throw invalid(
+      `Invalid value ${JSON.stringify(m.value)} for parameter '${at('value')}' supplied:  Hint: Value was of type '${typeof m.value === 'string' ? 'str' : typeof m.value}'.`,
+    );
   }
   return { key: String(m.key), value, timestamp: Number(m.timestamp), step: Number(m.step ?? 0) };
 }
 
 function jsonPoint(m: Point): Record<string, unknown> {
-  return { key: m.key, value: Number.isFinite(m.value) ? m.value : String(m.value), timestamp: m.timestamp, step: m.step };
+  return {
+    key: m.key,
+    value: Number.isFinite(m.value) ? m.value : String(m.value),
+    timestamp: m.timestamp,
+    step: m.step,
+  };
 }

@@ -9,7 +9,16 @@ import { ApiError, DoubleStore, experimentJson, infoJson, type Answer } from './
 // HTML pages), slow answers, or a request applied and its answer lost.
 
 export type Fault =
-  | { kind: 'status'; status: number; times?: number; match?: string; retryAfter?: string; html?: boolean; body?: string; errorCode?: string }
+  | {
+      kind: 'status';
+      status: number;
+      times?: number;
+      match?: string;
+      retryAfter?: string;
+      html?: boolean;
+      body?: string;
+      errorCode?: string;
+    }
   | { kind: 'slow'; delayMs: number; times?: number; match?: string }
   /** Holds matching requests until `count` of them arrived, then answers them all: forces a race. */
   | { kind: 'barrier'; count: number; match?: string; times?: number }
@@ -26,9 +35,15 @@ export interface RecordedRequest {
 const HTML_PAGE = (status: number, title: string, text: string) =>
   `<!doctype html>\n<html lang=en>\n<title>${status} ${title}</title>\n<h1>${title}</h1>\n<p>${text}</p>\n`;
 const PAGES: Record<number, [string, string]> = {
-  404: ['Not Found', 'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.'],
+  404: [
+    'Not Found',
+    'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.',
+  ],
   405: ['Method Not Allowed', 'The method is not allowed for the requested URL.'],
-  500: ['Internal Server Error', 'The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.'],
+  500: [
+    'Internal Server Error',
+    'The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.',
+  ],
   502: ['Bad Gateway', 'The proxy server received an invalid response from an upstream server.'],
   503: ['Service Unavailable', 'The server is temporarily unable to service your request.'],
 };
@@ -122,12 +137,19 @@ export class MlflowDouble {
       tags: [...r.tags].sort(),
       metrics: r.metrics.map((m) => [m.key, m.step, m.timestamp, m.value]),
     }));
-    return { experiments: [...this.store.experiments.values()], runs, artifacts: [...this.store.artifacts].map(([k, v]) => [k, v.toString('base64')]).sort() };
+    return {
+      experiments: [...this.store.experiments.values()],
+      runs,
+      artifacts: [...this.store.artifacts].map(([k, v]) => [k, v.toString('base64')]).sort(),
+    };
   }
 
   private takeFault(path: string, kind?: Fault['kind'], body = ''): Fault | undefined {
     const i = this.faults.findIndex(
-      (f) => (!kind || f.kind === kind) && (!f.match || path.includes(f.match)) && ((f.kind !== 'drop-after' && f.kind !== 'status') || !f.body || body.includes(f.body)),
+      (f) =>
+        (!kind || f.kind === kind) &&
+        (!f.match || path.includes(f.match)) &&
+        ((f.kind !== 'drop-after' && f.kind !== 'status') || !f.body || body.includes(f.body)),
     );
     if (i < 0) return undefined;
     const f = this.faults[i]!;
@@ -140,7 +162,12 @@ export class MlflowDouble {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks);
     const path = req.url ?? '/';
-    this.requests.push({ method: req.method ?? 'GET', path, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), body: raw.toString('utf8') });
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      body: raw.toString('utf8'),
+    });
     const barrier = this.faults.find((f) => f.kind === 'barrier' && (!f.match || path.includes(f.match)));
     if (barrier?.kind === 'barrier') {
       const arrived = new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -151,15 +178,30 @@ export class MlflowDouble {
       await arrived;
     }
     const slow = this.faults.find((f) => f.kind === 'slow' && (!f.match || path.includes(f.match)));
-    if (slow && this.takeFault(path, 'slow')) await new Promise((r) => setTimeout(r, (slow as { delayMs: number }).delayMs));
+    if (slow && this.takeFault(path, 'slow'))
+      await new Promise((r) => setTimeout(r, (slow as { delayMs: number }).delayMs));
     const injected = this.takeFault(path, 'status', raw.toString('utf8'));
     if (injected?.kind === 'status') {
       const headers: Record<string, string> = injected.retryAfter ? { 'retry-after': injected.retryAfter } : {};
-      if (injected.html || injected.status === 502) return send(res, { status: injected.status, html: page(injected.status) }, headers);
-      return send(res, { status: injected.status, json: { error_code: injected.errorCode ?? (injected.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'INTERNAL_ERROR'), message: 'injected fault' } }, headers);
+      if (injected.html || injected.status === 502)
+        return send(res, { status: injected.status, html: page(injected.status) }, headers);
+      return send(
+        res,
+        {
+          status: injected.status,
+          json: {
+            error_code: injected.errorCode ?? (injected.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'INTERNAL_ERROR'),
+            message: 'injected fault',
+          },
+        },
+        headers,
+      );
     }
     if (this.requireAuthorization && req.headers.authorization !== this.requireAuthorization) {
-      return send(res, { status: 401, html: 'You are not authenticated. Please see the documentation on how to authenticate.' });
+      return send(res, {
+        status: 401,
+        html: 'You are not authenticated. Please see the documentation on how to authenticate.',
+      });
     }
     const answer = this.answer(req.method ?? 'GET', path, raw);
     if (this.takeFault(path, 'drop-after', raw.toString('utf8'))) {
@@ -190,7 +232,8 @@ export class MlflowDouble {
       }
       return { status: 200, json: this.api(endpoint, body, url.searchParams, raw.length) };
     } catch (err) {
-      if (err instanceof ApiError) return { status: err.status, json: { error_code: err.errorCode, message: err.message } };
+      if (err instanceof ApiError)
+        return { status: err.status, json: { error_code: err.errorCode, message: err.message } };
       return { status: 500, html: page(500) };
     }
   }
@@ -206,7 +249,9 @@ export class MlflowDouble {
         return { experiment: experimentJson(s.experimentByName(q.get('experiment_name') ?? '')) };
       case 'experiments/search': {
         const clauses = /^name\s*=\s*'([^']*)'$/.exec(String(body.filter ?? '').trim());
-        const all = [...s.experiments.values()].filter((e) => e.lifecycle_stage === 'active' && (!clauses || e.name === clauses[1]));
+        const all = [...s.experiments.values()].filter(
+          (e) => e.lifecycle_stage === 'active' && (!clauses || e.name === clauses[1]),
+        );
         return all.length ? { experiments: all.map(experimentJson) } : {};
       }
       case 'runs/create':
@@ -223,7 +268,9 @@ export class MlflowDouble {
       case 'runs/search': {
         const ids = (body.experiment_ids as string[] | undefined) ?? [];
         const clauses = parseFilter(body.filter as string | undefined);
-        const found = [...s.runs.values()].filter((r) => ids.includes(r.experiment_id) && r.lifecycle_stage === 'active' && matchesFilter(r, clauses));
+        const found = [...s.runs.values()].filter(
+          (r) => ids.includes(r.experiment_id) && r.lifecycle_stage === 'active' && matchesFilter(r, clauses),
+        );
         const runs = sortRuns(found, body.order_by as string[] | undefined).slice(0, Number(body.max_results ?? 1000));
         return runs.length ? { runs: runs.map((r) => s.runJson(r)) } : {};
       }
@@ -248,7 +295,10 @@ export class MlflowDouble {
         const r = s.run(q.get('run_id') ?? '');
         const root = `${r.experiment_id}/${r.run_id}/artifacts`;
         const sub = q.get('path');
-        return { root_uri: `mlflow-artifacts:/${root}`, files: this.list(sub ? `${root}/${sub}` : root, sub ? `${sub}/` : '') };
+        return {
+          root_uri: `mlflow-artifacts:/${root}`,
+          files: this.list(sub ? `${root}/${sub}` : root, sub ? `${sub}/` : ''),
+        };
       }
     }
     throw new ApiError(404, 'ENDPOINT_NOT_FOUND', endpoint);
@@ -266,7 +316,12 @@ export class MlflowDouble {
       return { status: 200, json: files.length ? { files } : {} };
     }
     const bytes = this.store.artifacts.get(rel);
-    if (!bytes) throw new ApiError(500, 'INTERNAL_ERROR', `The following failures occurred while downloading one or more artifacts from <data-dir>/artifacts:\n##### File ${rel} #####\n[Errno 2] No such file or directory`);
+    if (!bytes)
+      throw new ApiError(
+        500,
+        'INTERNAL_ERROR',
+        `The following failures occurred while downloading one or more artifacts from <data-dir>/artifacts:\n##### File ${rel} #####\n[Errno 2] No such file or directory`,
+      );
     return { status: 200, bytes };
   }
 
@@ -275,7 +330,12 @@ export class MlflowDouble {
     for (const [k, v] of this.store.artifacts) {
       if (!k.startsWith(`${dir}/`)) continue;
       const [head, ...rest] = k.slice(dir.length + 1).split('/');
-      out.set(head!, rest.length ? { path: `${prefix}${head}`, is_dir: true } : { path: `${prefix}${head}`, is_dir: false, file_size: v.length });
+      out.set(
+        head!,
+        rest.length
+          ? { path: `${prefix}${head}`, is_dir: true }
+          : { path: `${prefix}${head}`, is_dir: false, file_size: v.length },
+      );
     }
     return [...out.values()].sort((a, b) => a.path.localeCompare(b.path));
   }
@@ -286,9 +346,15 @@ function page(status: number): string {
   return HTML_PAGE(status, title, text);
 }
 
-function send(res: ServerResponse, a: Answer & { text?: string; bytes?: Buffer }, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  a: Answer & { text?: string; bytes?: Buffer },
+  headers: Record<string, string> = {},
+): void {
   if (a.bytes) res.writeHead(a.status, { 'content-type': 'application/octet-stream', ...headers }).end(a.bytes);
-  else if (a.text !== undefined) res.writeHead(a.status, { 'content-type': 'text/html; charset=utf-8', ...headers }).end(a.text);
-  else if (a.html !== undefined) res.writeHead(a.status, { 'content-type': 'text/html; charset=utf-8', ...headers }).end(a.html);
+  else if (a.text !== undefined)
+    res.writeHead(a.status, { 'content-type': 'text/html; charset=utf-8', ...headers }).end(a.text);
+  else if (a.html !== undefined)
+    res.writeHead(a.status, { 'content-type': 'text/html; charset=utf-8', ...headers }).end(a.html);
   else res.writeHead(a.status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(a.json ?? {}));
 }

@@ -54,7 +54,10 @@ export function mlflowView(double: MlflowDouble, runId: string): Record<string, 
       tags: Object.fromEntries([...r.tags].filter(([k]) => !OWN_TAGS.includes(k))),
       status: r.status,
       histories,
-      artifacts: [...double.store.artifacts.keys()].filter((k) => k.startsWith(`${r.experiment_id}/${r.run_id}/artifacts/`)).map((k) => k.split('/artifacts/')[1]!).sort(),
+      artifacts: [...double.store.artifacts.keys()]
+        .filter((k) => k.startsWith(`${r.experiment_id}/${r.run_id}/artifacts/`))
+        .map((k) => k.split('/artifacts/')[1]!)
+        .sort(),
     };
   }
   return out;

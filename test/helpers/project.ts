@@ -72,7 +72,12 @@ export function leftCheckpoints(dir: string): string[] {
 
 /** Runs the compiled CLI in `cwd`; never throws on a non-zero exit. */
 export function paramflow(cwd: string, args: string[], options: Options = {}) {
-  return execa(process.execPath, [CLI, ...args], { cwd, reject: false, ...options, env: { ...process.env, ...(options.env ?? {}) } });
+  return execa(process.execPath, [CLI, ...args], {
+    cwd,
+    reject: false,
+    ...options,
+    env: { ...process.env, ...(options.env ?? {}) },
+  });
 }
 
 export async function runRecord(cwd: string, runId: string): Promise<RunRecord> {
@@ -83,5 +88,11 @@ export async function runRecord(cwd: string, runId: string): Promise<RunRecord> 
 export async function runJson(cwd: string, args: string[] = [], env: Record<string, string> = {}) {
   const r = await paramflow(cwd, ['run', 'pipeline.yaml', '--json', ...args], { env });
   if (r.exitCode !== 0) throw new Error(`paramflow run failed (${r.exitCode}):\n${r.stderr}`);
-  return JSON.parse(String(r.stdout)) as { runId: string; runHash: string; status: string; executed: string[]; cached: string[] };
+  return JSON.parse(String(r.stdout)) as {
+    runId: string;
+    runHash: string;
+    status: string;
+    executed: string[];
+    cached: string[];
+  };
 }

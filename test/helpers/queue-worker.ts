@@ -6,7 +6,13 @@ import { CLI, paramflow } from './project.js';
  * With `netns` it runs inside that network namespace (`ip netns exec` execs node, so the pid is the worker's).
  */
 export function startWorker(dir: string, env: Record<string, string>, netns?: string) {
-  const options = { cwd: dir, reject: false, env: { ...process.env, ...env }, buffer: false, stdout: 'ignore' } as const;
+  const options = {
+    cwd: dir,
+    reject: false,
+    env: { ...process.env, ...env },
+    buffer: false,
+    stdout: 'ignore',
+  } as const;
   const proc = netns
     ? execa('ip', ['netns', 'exec', netns, process.execPath, CLI, 'worker'], options)
     : paramflow(dir, ['worker'], { env, buffer: false, stdout: 'ignore' });
@@ -15,7 +21,7 @@ export function startWorker(dir: string, env: Record<string, string>, netns?: st
   proc.stderr!.setEncoding('utf8');
   proc.stderr!.on('data', (chunk: string) => {
     seen += chunk;
-    for (const w of waiters.splice(0)) (w.re.test(seen) ? w.resolve() : waiters.push(w));
+    for (const w of waiters.splice(0)) w.re.test(seen) ? w.resolve() : waiters.push(w);
   });
   const line = (re: RegExp) =>
     new Promise<void>((resolve, reject) => {
@@ -25,4 +31,3 @@ export function startWorker(dir: string, env: Record<string, string>, netns?: st
     });
   return { proc, line, log: () => seen };
 }
-

@@ -43,7 +43,24 @@ export async function startRedis(alsoBind: string[] = []): Promise<RedisServer &
   // Protected mode refuses every client not on loopback when there is no password; the extra
   // addresses are private test links, so it is switched off for them.
   const open = alsoBind.length ? ['--protected-mode', 'no'] : [];
-  const proc: ResultPromise = execa(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', ...alsoBind, ...open, '--save', '', '--appendonly', 'no', '--dir', dir], { reject: false, stdout: 'ignore', stderr: 'ignore' });
+  const proc: ResultPromise = execa(
+    REDIS_SERVER,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      ...alsoBind,
+      ...open,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { reject: false, stdout: 'ignore', stderr: 'ignore' },
+  );
   let exited = false;
   void proc.then(() => (exited = true));
   while (!(await ping(port))) {

@@ -3,7 +3,11 @@ import { FORMAT_VERSION } from '../../src/hash/stage-key.js';
 import { HOST } from '../../src/util/process-alive.js';
 
 /** A minimal finished RunRecord; `stageKeys` maps stage name → cache key. */
-export function runRecord(runId: string, stageKeys: Record<string, string> = {}, overrides: Partial<RunRecord> = {}): RunRecord {
+export function runRecord(
+  runId: string,
+  stageKeys: Record<string, string> = {},
+  overrides: Partial<RunRecord> = {},
+): RunRecord {
   const stages: Record<string, StageRecord> = Object.fromEntries(
     Object.entries(stageKeys).map(([name, key]) => [
       name,
@@ -27,7 +31,13 @@ export function runRecord(runId: string, stageKeys: Record<string, string> = {},
     startedAt: '2026-01-01T00:00:00.000Z',
     stages,
     metrics: {},
-    environment: { paramflow: '0.0.0', node: process.version, platform: process.platform, arch: process.arch, git: null },
+    environment: {
+      paramflow: '0.0.0',
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      git: null,
+    },
     options: { noCache: false, overrides: [] },
     ...overrides,
   };

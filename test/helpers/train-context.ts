@@ -93,7 +93,13 @@ export async function decayCurves(n = 200, points = 20, k = 4, seed = 11): Promi
     params: { A: { uniform: [0.5, 2] }, B: { uniform: [0.2, 1.2] }, C: { uniform: [-0.5, 0.5] } },
     dtype: 'float32',
   } as SimulateParams;
-  const ctx = { ...noop, stage: 'simulate', seed, root: '/tmp', signal: new AbortController().signal } as unknown as StageContext;
+  const ctx = {
+    ...noop,
+    stage: 'simulate',
+    seed,
+    root: '/tmp',
+    signal: new AbortController().signal,
+  } as unknown as StageContext;
   const sim = await simulate.run({}, params, ctx);
   const targets = sim.outputs.targets as NdArray;
   const split = await splitFolds.run({ targets }, { k, holdout: 0 }, { ...ctx, seed: seed + 1 });

@@ -22,7 +22,8 @@ export function scalersOf(r: StageResult): Scalers {
 /** Every output byte: model files, scalers and history JSON. */
 export function outputBytes(r: StageResult): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
-  for (const [name, bytes] of Object.entries((r.outputs.model as FolderArtifact).files)) out[`model/${name}`] = Buffer.from(bytes);
+  for (const [name, bytes] of Object.entries((r.outputs.model as FolderArtifact).files))
+    out[`model/${name}`] = Buffer.from(bytes);
   out.scalers = Buffer.from(JSON.stringify((r.outputs.scalers as JsonArtifact).value));
   out.history = Buffer.from(JSON.stringify((r.outputs.history as JsonArtifact).value));
   return out;
@@ -38,7 +39,12 @@ export interface FoldPrediction {
 }
 
 /** Fold `fold`'s saved model applied to its validation rows. */
-export async function predictValidation(rt: TfRuntime, r: StageResult, data: CurveData, fold: number): Promise<FoldPrediction> {
+export async function predictValidation(
+  rt: TfRuntime,
+  r: StageResult,
+  data: CurveData,
+  fold: number,
+): Promise<FoldPrediction> {
   const scaler = scalersOf(r).folds[fold]!;
   const model = await modelFromFiles(rt, foldModelFiles((r.outputs.model as FolderArtifact).files, fold));
   const { validation } = foldIndices(data.folds, fold);
@@ -48,7 +54,12 @@ export async function predictValidation(rt: TfRuntime, r: StageResult, data: Cur
   out.dispose();
   model.dispose();
   const truth = takeRows(data.targets, validation);
-  return { predicted: unscaleTargets(scaler, raw), truth, predictedScaled: raw, truthScaled: scaleTargets(scaler, truth) };
+  return {
+    predicted: unscaleTargets(scaler, raw),
+    truth,
+    predictedScaled: raw,
+    truthScaled: scaleTargets(scaler, truth),
+  };
 }
 
 /** R² of column `c`. */

@@ -17,7 +17,13 @@ function cycleError(nodes: DagNode[]): ParamflowError {
 
 describe('topologicalOrder', () => {
   it('puts every stage after the stages it needs', () => {
-    const nodes = [node('evaluate', 'train', 'noise', 'folds'), node('train', 'noise', 'folds'), node('folds', 'noise'), node('noise', 'simulate'), node('simulate')];
+    const nodes = [
+      node('evaluate', 'train', 'noise', 'folds'),
+      node('train', 'noise', 'folds'),
+      node('folds', 'noise'),
+      node('noise', 'simulate'),
+      node('simulate'),
+    ];
     const order = names(topologicalOrder(nodes, locate));
     expect(order).toHaveLength(nodes.length);
     for (const n of nodes) for (const d of n.needs) expect(order.indexOf(d)).toBeLessThan(order.indexOf(n.name));
@@ -56,7 +62,11 @@ describe('topologicalOrder', () => {
     // Closed, and each step follows a `needs` edge.
     expect(loop![0]).toBe(loop![loop!.length - 1]);
     expect(new Set(loop).size).toBe(3);
-    const needs = new Map([['a', 'c'], ['b', 'a'], ['c', 'b']]);
+    const needs = new Map([
+      ['a', 'c'],
+      ['b', 'a'],
+      ['c', 'b'],
+    ]);
     for (let i = 0; i + 1 < loop!.length; i++) expect(needs.get(loop![i]!)).toBe(loop![i + 1]);
     expect(err.location).toEqual(locate(loop![0]!));
     expect(err.hint).toMatch(/needs/);
@@ -80,7 +90,13 @@ describe('topologicalOrder', () => {
 });
 
 describe('downstreamOf', () => {
-  const nodes = [node('simulate'), node('noise', 'simulate'), node('folds', 'noise'), node('train', 'noise', 'folds'), node('other')];
+  const nodes = [
+    node('simulate'),
+    node('noise', 'simulate'),
+    node('folds', 'noise'),
+    node('train', 'noise', 'folds'),
+    node('other'),
+  ];
 
   it('includes the named stages and everything that depends on them, transitively', () => {
     expect(downstreamOf(nodes, ['noise'])).toEqual(new Set(['noise', 'folds', 'train']));

@@ -10,14 +10,34 @@ const KEY_S = '5'.repeat(64);
 const KEY_T = '7'.repeat(64);
 
 function record() {
-  const r = runRecord('20261125-100000-000-aaaa', { simulate: KEY_S, train: KEY_T }, {
-    resolved: { name: 'study', seed: 7, stages: { simulate: { uses: 'simulate', with: { n: 10, x: { points: 5 } } }, train: { uses: 'train', with: { batch_size: 32 } } } },
-    metrics: { 'rmse.A.mean': 0.2, cv_rmse_mean: 0.3, other: 1 },
-    endedAt: '2026-01-01T00:00:02.500Z',
-    options: { noCache: false, overrides: ['train.batch_size=32'] },
+  const r = runRecord(
+    '20261125-100000-000-aaaa',
+    { simulate: KEY_S, train: KEY_T },
+    {
+      resolved: {
+        name: 'study',
+        seed: 7,
+        stages: {
+          simulate: { uses: 'simulate', with: { n: 10, x: { points: 5 } } },
+          train: { uses: 'train', with: { batch_size: 32 } },
+        },
+      },
+      metrics: { 'rmse.A.mean': 0.2, cv_rmse_mean: 0.3, other: 1 },
+      endedAt: '2026-01-01T00:00:02.500Z',
+      options: { noCache: false, overrides: ['train.batch_size=32'] },
+    },
+  );
+  Object.assign(r.stages.simulate!, {
+    reason: 'never run',
+    durationMs: 12,
+    files: { 'X.npy': { sha256: 'a', size: 4 }, 'Y.npy': { sha256: 'b', size: 3 } },
   });
-  Object.assign(r.stages.simulate!, { reason: 'never run', durationMs: 12, files: { 'X.npy': { sha256: 'a', size: 4 }, 'Y.npy': { sha256: 'b', size: 3 } } });
-  Object.assign(r.stages.train!, { status: 'cached', durationMs: 5, metrics: { val_loss_mean: 0.1, cv_rmse_mean: 0.3 }, files: { 'model/': { sha256: 'c', size: 0 } } });
+  Object.assign(r.stages.train!, {
+    status: 'cached',
+    durationMs: 5,
+    metrics: { val_loss_mean: 0.1, cv_rmse_mean: 0.3 },
+    files: { 'model/': { sha256: 'c', size: 0 } },
+  });
   r.stages.train!.details.version = '3';
   return r;
 }
@@ -30,14 +50,32 @@ describe('describeRun', () => {
     expect(d.durationMs).toBe(2500);
     expect(d.overrides).toEqual(['train.batch_size=32']);
     expect(d.stages).toEqual([
-      { name: 'simulate', type: 'simulate', key: KEY_S, version: '1', status: 'executed', reason: 'never run', durationMs: 12, metrics: {} },
-      { name: 'train', type: 'train', key: KEY_T, version: '3', status: 'cached', reason: null, durationMs: 5, metrics: { cv_rmse_mean: 0.3, val_loss_mean: 0.1 } },
+      {
+        name: 'simulate',
+        type: 'simulate',
+        key: KEY_S,
+        version: '1',
+        status: 'executed',
+        reason: 'never run',
+        durationMs: 12,
+        metrics: {},
+      },
+      {
+        name: 'train',
+        type: 'train',
+        key: KEY_T,
+        version: '3',
+        status: 'cached',
+        reason: null,
+        durationMs: 5,
+        metrics: { cv_rmse_mean: 0.3, val_loss_mean: 0.1 },
+      },
     ]);
     expect(Object.keys(d.stages[1]!.metrics)).toEqual(['cv_rmse_mean', 'val_loss_mean']);
     expect(d.mlflow).toBeNull();
   });
 
-  it('lists the run folder\'s artifacts with sizes, and each stage\'s cache files with whether the cache still holds them', async () => {
+  it("lists the run folder's artifacts with sizes, and each stage's cache files with whether the cache still holds them", async () => {
     const layout = tempLayout();
     const r = record();
     const arts = join(layout.run(r.runId), 'artifacts');
@@ -50,7 +88,14 @@ describe('describeRun', () => {
     writeFileSync(join(entry, 'Y.npy'), 'yyy');
     writeFileSync(join(entry, MANIFEST), JSON.stringify({ files: { 'X.npy': { size: 4 }, 'Y.npy': { size: 3 } } }));
     writeFileSync(join(entry, COMPLETE), '');
-    const d = await describeRun({ record: r, source: 'local', mlflow: { runId: 'm1', experimentId: '2', url: 'http://h/#/experiments/2/runs/m1' } }, layout);
+    const d = await describeRun(
+      {
+        record: r,
+        source: 'local',
+        mlflow: { runId: 'm1', experimentId: '2', url: 'http://h/#/experiments/2/runs/m1' },
+      },
+      layout,
+    );
     expect(d.artifacts.run).toEqual([
       { path: 'evaluate/metrics.json', size: 7 },
       { path: 'evaluate/plots/p.png', size: 10 },

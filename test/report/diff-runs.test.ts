@@ -6,7 +6,13 @@ import { runRecord } from '../helpers/run-record.js';
 
 // Records whose keys are computed from their details, as the planner computes them, so a
 // changed detail changes the key and everything downstream of it.
-type StageInput = { type: string; version?: string; params: Record<string, unknown>; needs?: string[]; env?: Record<string, string> };
+type StageInput = {
+  type: string;
+  version?: string;
+  params: Record<string, unknown>;
+  needs?: string[];
+  env?: Record<string, string>;
+};
 
 function record(runId: string, stages: Record<string, StageInput>, extra: Partial<RunRecord> = {}): RunRecord {
   const keys: Record<string, string> = {};
@@ -24,7 +30,8 @@ function record(runId: string, stages: Record<string, StageInput>, extra: Partia
     details[name] = key.details;
   }
   const r = runRecord(runId, keys, extra);
-  for (const [name, s] of Object.entries(stages)) Object.assign(r.stages[name]!, { type: s.type, details: details[name] });
+  for (const [name, s] of Object.entries(stages))
+    Object.assign(r.stages[name]!, { type: s.type, details: details[name] });
   r.runHash = computeRunHash(r.resolved, keys);
   return r;
 }
@@ -32,7 +39,12 @@ function record(runId: string, stages: Record<string, StageInput>, extra: Partia
 const base = (): Record<string, StageInput> => ({
   simulate: { type: 'simulate', params: { n: 100, seed: 1 } },
   noise: { type: 'add-noise', params: { relative: 0.05, seed: 2 }, needs: ['simulate'] },
-  train: { type: 'train', params: { batch_size: 32, seed: 3 }, needs: ['noise'], env: { backend: 'cpu', tfjs: '4.22.0' } },
+  train: {
+    type: 'train',
+    params: { batch_size: 32, seed: 3 },
+    needs: ['noise'],
+    env: { backend: 'cpu', tfjs: '4.22.0' },
+  },
   evaluate: { type: 'evaluate', params: { seed: 4 }, needs: ['train', 'noise'] },
 });
 
@@ -77,10 +89,13 @@ describe('diffRuns', () => {
     b.train!.params = { batch_size: 64, seed: 3 };
     const d = diffRuns(record('a', base()), record('b', b));
     expect(d.changedByItself).toEqual(['noise', 'train']);
-    expect(d.stages.find((s) => s.stage === 'train')!.reasons).toEqual(['param train.batch_size 32 → 64', expect.stringMatching(/^input noise changed/)]);
+    expect(d.stages.find((s) => s.stage === 'train')!.reasons).toEqual([
+      'param train.batch_size 32 → 64',
+      expect.stringMatching(/^input noise changed/),
+    ]);
   });
 
-  it('a backend change is the train stage\'s own change (it is in its key), and an environment difference', () => {
+  it("a backend change is the train stage's own change (it is in its key), and an environment difference", () => {
     const b = base();
     b.train!.env = { backend: 'wasm', tfjs: '4.22.0' };
     const a = record('a', base());

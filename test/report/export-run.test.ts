@@ -14,13 +14,21 @@ import { runRecord } from '../helpers/run-record.js';
 /** A record of `pipeline.yaml` in `dir` as the runner would start it (keys and hash from the plan). */
 async function plannedRecord(dir: string, overrides: string[]): Promise<RunRecord> {
   const registry = await builtinRegistry();
-  const pipeline = await loadPipeline(join(dir, 'pipeline.yaml'), { registry, overrides: overrides.map((text) => ({ text })), env: {} });
+  const pipeline = await loadPipeline(join(dir, 'pipeline.yaml'), {
+    registry,
+    overrides: overrides.map((text) => ({ text })),
+    env: {},
+  });
   const plan = await planPipeline(pipeline, registry);
   const keys = Object.fromEntries(plan.stages.map((s) => [s.spec.name, s.key.value]));
   const r = runRecord('20261125-100000-000-aaaa', keys, {
     runHash: plan.runHash,
     resolved: pipeline.resolved,
-    pipeline: { name: pipeline.name, file: relative(pipeline.root, pipeline.file), experiment: pipeline.tracking.experiment },
+    pipeline: {
+      name: pipeline.name,
+      file: relative(pipeline.root, pipeline.file),
+      experiment: pipeline.tracking.experiment,
+    },
     options: { noCache: false, overrides },
   });
   for (const s of plan.stages) Object.assign(r.stages[s.spec.name]!, { type: s.def.name, details: s.key.details });
@@ -33,7 +41,7 @@ async function hashOf(file: string): Promise<string> {
 }
 
 describe('exportRun', () => {
-  it('writes a pipeline.yaml whose run hash, planned from another project, is the run\'s; and summary.md / summary.json', async () => {
+  it("writes a pipeline.yaml whose run hash, planned from another project, is the run's; and summary.md / summary.json", async () => {
     const dir = makeProject();
     const record = await plannedRecord(dir, ['seed=11', 'noise.gaussian.relative=0.2', 'simulate.n=32']);
     const elsewhere = makeProject('');
@@ -82,7 +90,10 @@ describe('exportRun', () => {
   it('refuses a path that is a file', async () => {
     const dir = makeProject();
     const record = await plannedRecord(dir, []);
-    const err = await exportRun({ record, source: 'local' }, join(dir, 'pipeline.yaml'), { layout: new Layout(dir), force: true }).catch((e: unknown) => e);
+    const err = await exportRun({ record, source: 'local' }, join(dir, 'pipeline.yaml'), {
+      layout: new Layout(dir),
+      force: true,
+    }).catch((e: unknown) => e);
     expect((err as ParamflowError).code).toBe('PF_BAD_FLAG');
     expect((err as ParamflowError).message).toMatch(/not a folder/);
   });
@@ -93,6 +104,9 @@ describe('exportRun', () => {
     record.stages.folds!.details.env = { backend: 'wasm', tfjs: '4.22.0' };
     record.stages.simulate!.details.files = { 'data/x.csv': 'a'.repeat(64) };
     const res = await exportRun({ record, source: 'local' }, join(dir, 'out'), { layout: new Layout(dir) });
-    expect(res.notes).toEqual([expect.stringMatching(/^stage simulate reads data\/x\.csv/), expect.stringMatching(/folds include the TensorFlow\.js backend \(wasm, tfjs 4\.22\.0\).*--backend wasm/)]);
+    expect(res.notes).toEqual([
+      expect.stringMatching(/^stage simulate reads data\/x\.csv/),
+      expect.stringMatching(/folds include the TensorFlow\.js backend \(wasm, tfjs 4\.22\.0\).*--backend wasm/),
+    ]);
   });
 });

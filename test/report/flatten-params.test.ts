@@ -7,7 +7,11 @@ describe('flattenParams', () => {
       name: 'study',
       seed: 7,
       stages: {
-        simulate: { uses: 'simulate', with: { n: 100, x: { start: 0, stop: 10 }, params: { A: { uniform: [0.5, 2] } } }, seed: 11 },
+        simulate: {
+          uses: 'simulate',
+          with: { n: 100, x: { start: 0, stop: 10 }, params: { A: { uniform: [0.5, 2] } } },
+          seed: 11,
+        },
         train: { uses: 'train', with: { layers: [{ dense: { units: 64 } }, { batch_norm: {} }], batch_size: 32 } },
         folds: { uses: 'split-folds' },
       },

@@ -4,7 +4,10 @@ import { escapeHtml, facts, htmlPage, htmlTable, raw, section } from '../../src/
 describe('report HTML', () => {
   it('escapes every piece of text', () => {
     expect(escapeHtml(`<b a="1">'&'</b>`)).toBe('&lt;b a=&quot;1&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;');
-    const page = htmlPage('<script>x</script>', 'a & b', [section('<i>', facts([['k<', 'v>']])), htmlTable(['h"'], [['<td>'], [raw('<em>ok</em>')]])]);
+    const page = htmlPage('<script>x</script>', 'a & b', [
+      section('<i>', facts([['k<', 'v>']])),
+      htmlTable(['h"'], [['<td>'], [raw('<em>ok</em>')]]),
+    ]);
     expect(page).not.toContain('<script>');
     expect(page).toContain('<title>&lt;script&gt;x&lt;/script&gt;</title>');
     expect(page).toContain('a &amp; b');
@@ -20,7 +23,14 @@ describe('report HTML', () => {
   });
 
   it('marks rows and right-aligns numeric columns', () => {
-    const t = htmlTable(['a', 'n'], [['x', '1'], ['y', '2']], { marked: new Set([1]), numeric: new Set([1]) });
+    const t = htmlTable(
+      ['a', 'n'],
+      [
+        ['x', '1'],
+        ['y', '2'],
+      ],
+      { marked: new Set([1]), numeric: new Set([1]) },
+    );
     expect(t).toContain('<tr><td>x</td><td class="num">1</td></tr>');
     expect(t).toContain('<tr class="marked"><td>y</td><td class="num">2</td></tr>');
   });

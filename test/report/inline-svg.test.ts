@@ -8,8 +8,11 @@ describe('inlineSvg', () => {
   });
 
   it('prefixes ids and what points at them, so two plots on a page do not share a clip path', () => {
-    const svg = '<svg><defs><clipPath id="clip1"><rect/></clipPath></defs><g clip-path="url(#clip1)"><use href="#clip1"/></g></svg>';
-    expect(inlineSvg(svg, 'pf2')).toBe('<svg><defs><clipPath id="pf2-clip1"><rect/></clipPath></defs><g clip-path="url(#pf2-clip1)"><use href="#pf2-clip1"/></g></svg>');
+    const svg =
+      '<svg><defs><clipPath id="clip1"><rect/></clipPath></defs><g clip-path="url(#clip1)"><use href="#clip1"/></g></svg>';
+    expect(inlineSvg(svg, 'pf2')).toBe(
+      '<svg><defs><clipPath id="pf2-clip1"><rect/></clipPath></defs><g clip-path="url(#pf2-clip1)"><use href="#pf2-clip1"/></g></svg>',
+    );
   });
 
   it('is empty for text that is not an SVG', () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FORMAT_VERSION, type KeyDetails } from '../../src/hash/stage-key.js';
-import { cacheFinding, compareMetrics, compareStage, filesDigest, type CompareInput } from '../../src/repro/compare-stage.js';
+import {
+  cacheFinding,
+  compareMetrics,
+  compareStage,
+  filesDigest,
+  type CompareInput,
+} from '../../src/repro/compare-stage.js';
 import type { StageRecord } from '../../src/tracking/run-record.js';
 
 const digest = (c: string) => c.repeat(64);
@@ -40,14 +46,25 @@ const input = (now: StageRecord | undefined, change: Partial<CompareInput> = {})
 describe('compareStage', () => {
   it('same key, same digests: bit-identical', () => {
     const c = compareStage(input(stage()));
-    expect(c).toMatchObject({ verdict: 'bit-identical', reproduced: true, comparedBy: 'digests', differingFiles: [], keyChanges: [] });
+    expect(c).toMatchObject({
+      verdict: 'bit-identical',
+      reproduced: true,
+      comparedBy: 'digests',
+      differingFiles: [],
+      keyChanges: [],
+    });
     expect(c.digest).toBe(c.recordedDigest);
   });
 
   it('same key, one file changed: differs, naming the file, whatever the metrics say', () => {
     const now = stage({ files: { ...stage().files!, 'scalers.json': { sha256: digest('c'), size: 5 } } });
     const c = compareStage(input(now));
-    expect(c).toMatchObject({ verdict: 'differs', reproduced: false, comparedBy: 'digests', differingFiles: ['scalers.json'] });
+    expect(c).toMatchObject({
+      verdict: 'differs',
+      reproduced: false,
+      comparedBy: 'digests',
+      differingFiles: ['scalers.json'],
+    });
     expect(c.digest).not.toBe(c.recordedDigest);
   });
 
@@ -57,15 +74,39 @@ describe('compareStage', () => {
   });
 
   it('another backend: compared by metrics within the tolerance', () => {
-    const now = stage({ key: 'j'.repeat(64), details: details({ env: { backend: 'cpu', tfjs: '4.22.0' } }), files: { 'scalers.json': { sha256: digest('e'), size: 5 } }, metrics: { val_loss_mean: 0.505 } });
+    const now = stage({
+      key: 'j'.repeat(64),
+      details: details({ env: { backend: 'cpu', tfjs: '4.22.0' } }),
+      files: { 'scalers.json': { sha256: digest('e'), size: 5 } },
+      metrics: { val_loss_mean: 0.505 },
+    });
     const c = compareStage(input(now));
-    expect(c).toMatchObject({ verdict: 'within-tolerance', reproduced: true, comparedBy: 'metrics', keyChanges: ['backend wasm → cpu'] });
-    expect(c.metrics).toEqual([{ name: 'val_loss_mean', recorded: 0.5, now: 0.505, delta: expect.closeTo(0.005, 12), relative: expect.closeTo(0.01, 12), within: true }]);
+    expect(c).toMatchObject({
+      verdict: 'within-tolerance',
+      reproduced: true,
+      comparedBy: 'metrics',
+      keyChanges: ['backend wasm → cpu'],
+    });
+    expect(c.metrics).toEqual([
+      {
+        name: 'val_loss_mean',
+        recorded: 0.5,
+        now: 0.505,
+        delta: expect.closeTo(0.005, 12),
+        relative: expect.closeTo(0.01, 12),
+        within: true,
+      },
+    ]);
     expect(compareStage(input(now, { tolerance: 0.005 })).verdict).toBe('differs');
   });
 
   it('an input that changed because of the backend keeps metrics comparison; another input change does not', () => {
-    const now = stage({ key: 'j'.repeat(64), details: details({ inputs: { noise: 'm'.repeat(64) } }), files: {}, metrics: { val_loss_mean: 0.5 } });
+    const now = stage({
+      key: 'j'.repeat(64),
+      details: details({ inputs: { noise: 'm'.repeat(64) } }),
+      files: {},
+      metrics: { val_loss_mean: 0.5 },
+    });
     expect(compareStage(input(now, { byMetrics: new Set(['noise']) })).comparedBy).toBe('metrics');
     const c = compareStage(input(now));
     expect(c.comparedBy).toBe('digests');
@@ -88,16 +129,23 @@ describe('compareStage', () => {
   });
 
   it('failed re-execution, and a stage the record never completed', () => {
-    const failed = compareStage(input(stage({ status: 'failed', files: undefined, error: { code: 'PF_STAGE_FAILED', message: 'boom' } })));
+    const failed = compareStage(
+      input(stage({ status: 'failed', files: undefined, error: { code: 'PF_STAGE_FAILED', message: 'boom' } })),
+    );
     expect(failed).toMatchObject({ verdict: 'failed', reproduced: false, error: 'boom' });
     const skipped = compareStage(input(stage({ status: 'skipped', files: undefined })));
     expect(skipped.error).toMatch(/not run \(skipped\)/);
     expect(compareStage(input(undefined)).verdict).toBe('failed');
-    expect(compareStage(input(stage(), { recorded: stage({ status: 'failed', files: undefined }) })).verdict).toBe('not-recorded');
+    expect(compareStage(input(stage(), { recorded: stage({ status: 'failed', files: undefined }) })).verdict).toBe(
+      'not-recorded',
+    );
   });
 
   it('carries the cache finding through untouched', () => {
-    expect(compareStage(input(stage(), { cache: { state: 'corrupt', problem: 'x' } })).cache).toEqual({ state: 'corrupt', problem: 'x' });
+    expect(compareStage(input(stage(), { cache: { state: 'corrupt', problem: 'x' } })).cache).toEqual({
+      state: 'corrupt',
+      problem: 'x',
+    });
   });
 });
 
@@ -115,7 +163,10 @@ describe('compareMetrics', () => {
   });
 
   it('equal non-finite values pass', () => {
-    expect(compareMetrics({ x: Number.NaN, y: Infinity }, { x: Number.NaN, y: Infinity }, 0)).toMatchObject([{ within: true }, { within: true }]);
+    expect(compareMetrics({ x: Number.NaN, y: Infinity }, { x: Number.NaN, y: Infinity }, 0)).toMatchObject([
+      { within: true },
+      { within: true },
+    ]);
   });
 });
 
@@ -130,7 +181,9 @@ describe('filesDigest and cacheFinding', () => {
   it('an intact entry whose digests are not the recorded ones is reported as differing', () => {
     const recorded = { 'X.npy': { sha256: digest('1') } };
     expect(cacheFinding({ state: 'intact', manifest: { files: recorded } }, recorded)).toEqual({ state: 'intact' });
-    expect(cacheFinding({ state: 'intact', manifest: { files: { 'X.npy': { sha256: digest('9') } } } }, recorded)).toEqual({ state: 'differs', files: ['X.npy'] });
+    expect(
+      cacheFinding({ state: 'intact', manifest: { files: { 'X.npy': { sha256: digest('9') } } } }, recorded),
+    ).toEqual({ state: 'differs', files: ['X.npy'] });
     expect(cacheFinding({ state: 'corrupt', problem: 'p' }, recorded)).toEqual({ state: 'corrupt', problem: 'p' });
     expect(cacheFinding({ state: 'absent' }, recorded)).toEqual({ state: 'absent' });
   });

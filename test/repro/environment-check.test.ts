@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compareEnvironments, formatTolerance, gitCheckoutHint, type EnvironmentFacts } from '../../src/repro/environment-check.js';
+import {
+  compareEnvironments,
+  formatTolerance,
+  gitCheckoutHint,
+  type EnvironmentFacts,
+} from '../../src/repro/environment-check.js';
 
 const COMMIT_A = 'a'.repeat(40);
 const COMMIT_B = 'b'.repeat(40);
@@ -20,7 +25,8 @@ function facts(change: (f: EnvironmentFacts) => void = () => undefined): Environ
   return f;
 }
 
-const diff = (change: (f: EnvironmentFacts) => void, tolerance = 0.02) => compareEnvironments(facts(), facts(change), tolerance);
+const diff = (change: (f: EnvironmentFacts) => void, tolerance = 0.02) =>
+  compareEnvironments(facts(), facts(change), tolerance);
 
 describe('compareEnvironments', () => {
   it('finds nothing when the facts are equal', () => {
@@ -75,7 +81,11 @@ describe('compareEnvironments', () => {
   });
 
   it('a run without TensorFlow compared with one that has it: backend none', () => {
-    const ds = compareEnvironments(facts((f) => delete f.environment.backend), facts(), 0.02);
+    const ds = compareEnvironments(
+      facts((f) => delete f.environment.backend),
+      facts(),
+      0.02,
+    );
     expect(ds).toMatchObject([{ kind: 'backend', recorded: 'none' }]);
     expect(ds[0]!.fix).toBeUndefined();
   });
@@ -89,7 +99,12 @@ describe('compareEnvironments', () => {
   it('git commit: says the run came from another commit and prints the checkout that matches', () => {
     const [d, ...rest] = diff((f) => (f.environment.git = { commit: COMMIT_B, dirty: false }));
     expect(rest).toEqual([]);
-    expect(d).toMatchObject({ kind: 'git-commit', recorded: COMMIT_A.slice(0, 12), current: COMMIT_B.slice(0, 12), fix: `git checkout ${COMMIT_A}` });
+    expect(d).toMatchObject({
+      kind: 'git-commit',
+      recorded: COMMIT_A.slice(0, 12),
+      current: COMMIT_B.slice(0, 12),
+      fix: `git checkout ${COMMIT_A}`,
+    });
     expect(d!.effect).toContain('the run came from another commit');
     expect(d!.effect).toContain(`\`git checkout ${COMMIT_A}\``);
   });
@@ -98,7 +113,11 @@ describe('compareEnvironments', () => {
     const [now] = diff((f) => (f.environment.git = { commit: COMMIT_A, dirty: true }));
     expect(now).toMatchObject({ kind: 'git-dirty', recorded: 'false', current: 'true', fix: 'git stash' });
     expect(now!.effect).toMatch(/you have uncommitted changes/);
-    const [then] = compareEnvironments(facts((f) => (f.environment.git = { commit: COMMIT_A, dirty: true })), facts(), 0.02);
+    const [then] = compareEnvironments(
+      facts((f) => (f.environment.git = { commit: COMMIT_A, dirty: true })),
+      facts(),
+      0.02,
+    );
     expect(then).toMatchObject({ kind: 'git-dirty', recorded: 'true', current: 'false' });
     expect(then!.effect).toMatch(/the run was made with uncommitted changes/);
     expect(then!.fix).toBeUndefined();
@@ -114,7 +133,11 @@ describe('compareEnvironments', () => {
     const [notRepo] = diff((f) => (f.environment.git = null));
     expect(notRepo).toMatchObject({ kind: 'git-state', recorded: COMMIT_A.slice(0, 12), current: 'none' });
     expect(notRepo!.effect).toMatch(/not a git work tree .* cannot tell whether the code matches commit aaaaaaaaaaaa/);
-    const [noRecord] = compareEnvironments(facts((f) => (f.environment.git = null)), facts(), 0.02);
+    const [noRecord] = compareEnvironments(
+      facts((f) => (f.environment.git = null)),
+      facts(),
+      0.02,
+    );
     expect(noRecord!.effect).toMatch(/the run recorded no git state/);
   });
 

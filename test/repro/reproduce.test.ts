@@ -22,20 +22,29 @@ describe('chooseReproBackend', () => {
     expect(chooseReproBackend(trained('cpu'), undefined)).toMatchObject({ name: 'cpu', reason: 'as recorded' });
   });
 
-  it.skipIf(backendProblem('cpu') !== undefined)("an older record without environment.backend: the backend in train's key", () => {
-    const r = trained('cpu');
-    delete r.environment.backend;
-    expect(chooseReproBackend(r, undefined)).toMatchObject({ name: 'cpu', reason: 'as recorded' });
-  });
+  it.skipIf(backendProblem('cpu') !== undefined)(
+    "an older record without environment.backend: the backend in train's key",
+    () => {
+      const r = trained('cpu');
+      delete r.environment.backend;
+      expect(chooseReproBackend(r, undefined)).toMatchObject({ name: 'cpu', reason: 'as recorded' });
+    },
+  );
 
-  it.skipIf(backendProblem('tfjs-node') === undefined)('a recorded backend that cannot load here: the fastest that loads, and why', () => {
-    const choice = chooseReproBackend(trained('tfjs-node'), undefined)!;
-    expect(choice.name).not.toBe('tfjs-node');
-    expect(choice.reason).toMatch(/^the recorded tfjs-node cannot load here \(.*\); fastest that loads/);
-  });
+  it.skipIf(backendProblem('tfjs-node') === undefined)(
+    'a recorded backend that cannot load here: the fastest that loads, and why',
+    () => {
+      const choice = chooseReproBackend(trained('tfjs-node'), undefined)!;
+      expect(choice.name).not.toBe('tfjs-node');
+      expect(choice.reason).toMatch(/^the recorded tfjs-node cannot load here \(.*\); fastest that loads/);
+    },
+  );
 
-  it.skipIf(backendProblem('wasm') !== undefined)('--backend wins over the recorded one; an unknown one is bad input', () => {
-    expect(chooseReproBackend(trained('cpu'), 'wasm')).toMatchObject({ name: 'wasm', reason: 'requested' });
-    expect(() => chooseReproBackend(trained('cpu'), 'gpu')).toThrow(ParamflowError);
-  });
+  it.skipIf(backendProblem('wasm') !== undefined)(
+    '--backend wins over the recorded one; an unknown one is bad input',
+    () => {
+      expect(chooseReproBackend(trained('cpu'), 'wasm')).toMatchObject({ name: 'wasm', reason: 'requested' });
+      expect(() => chooseReproBackend(trained('cpu'), 'gpu')).toThrow(ParamflowError);
+    },
+  );
 });

@@ -6,7 +6,13 @@ import { explainStage } from '../../src/runner/status.js';
 // `paramflow status` says why a stage would run; a new implementation version of a stage
 // type changes its key, and status names it (as `diff` does).
 describe('explainStage', () => {
-  const details = { type: 'train', params: { batch_size: 32, seed: 3 }, inputs: { noise: 'a'.repeat(64) }, files: {}, env: {} };
+  const details = {
+    type: 'train',
+    params: { batch_size: 32, seed: 3 },
+    inputs: { noise: 'a'.repeat(64) },
+    files: {},
+    env: {},
+  };
   const previous = computeStageKey({ ...details, version: '1' });
   const current = computeStageKey({ ...details, version: '2' });
   const stage = { spec: { name: 'train' }, key: current } as unknown as PlannedStage;
@@ -19,6 +25,9 @@ describe('explainStage', () => {
   });
 
   it('a cache hit needs no reason', () => {
-    expect(explainStage(stage, { hit: true, manifest: {} as never }, previous.details)).toEqual({ reasons: [], changes: [] });
+    expect(explainStage(stage, { hit: true, manifest: {} as never }, previous.details)).toEqual({
+      reasons: [],
+      changes: [],
+    });
   });
 });

@@ -24,7 +24,7 @@ describe('pipeline.schema.json for editors', () => {
     expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
   });
 
-  it('reaches into a stage\'s with: through its uses', () => {
+  it("reaches into a stage's with: through its uses", () => {
     const bad = { name: 'x', stages: { s: { uses: 'split-folds', with: { k: 1 } } } };
     expect(validate(bad)).toBe(false);
     expect(validate.errors!.some((e) => e.instancePath === '/stages/s/with/k')).toBe(true);

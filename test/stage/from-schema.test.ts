@@ -29,7 +29,11 @@ describe('FromSchema / defineStage', () => {
     const def = defineStage({
       name: 'typed',
       version: '1',
-      schema: { type: 'object', required: ['factor'], properties: { factor: { type: 'number' }, label: { type: 'string', default: 'x' } } },
+      schema: {
+        type: 'object',
+        required: ['factor'],
+        properties: { factor: { type: 'number' }, label: { type: 'string', default: 'x' } },
+      },
       outputs: [{ name: 'out', kind: 'json' }],
       run: (_inputs, params) => {
         expectTypeOf(params.factor).toEqualTypeOf<number>();

@@ -32,7 +32,10 @@ describe('stage modules', () => {
     [{ ...GOOD, name: 'Not Kebab' }, /needs a `name` in kebab-case/],
     [{ ...GOOD, version: '' }, /needs a `version`/],
     [{ ...GOOD, schema: 'stages/x.json' }, /needs a `schema`: the JSON Schema \(an object\)/],
-    [{ ...GOOD, outputs: [{ name: 'manifest', kind: 'json' }] }, /declares output `manifest`, a name the cache reserves/],
+    [
+      { ...GOOD, outputs: [{ name: 'manifest', kind: 'json' }] },
+      /declares output `manifest`, a name the cache reserves/,
+    ],
     [{ ...GOOD, outputs: [{ name: 'o', kind: 'table' }] }, /declares output `o` of kind "table"/],
     [{ ...GOOD, inputs: 'X' }, /has `inputs` that are not a list/],
     [{ ...GOOD, usesBackend: true }, /TensorFlow stages are built in only/],

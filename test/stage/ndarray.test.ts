@@ -11,7 +11,7 @@ describe('typedArrayFromBytes', () => {
     expect(data[1]).toBe(1.5);
   });
 
-  it('copies bytes at an unaligned offset, and small Buffers (they share Node\'s pool)', () => {
+  it("copies bytes at an unaligned offset, and small Buffers (they share Node's pool)", () => {
     const big = Buffer.alloc(2 + 4 * 4096);
     big.writeFloatLE(2.5, 2);
     const unaligned = typedArrayFromBytes('float32', big.subarray(2));

@@ -57,7 +57,8 @@ describe('Rng', () => {
     const edge = (k: number) => lo + ((hi - lo) * k) / bins;
     let chi2 = 0;
     for (let k = 0; k < bins + 2; k++) {
-      const p = k === 0 ? normalCdf(lo) : k === bins + 1 ? 1 - normalCdf(hi) : normalCdf(edge(k)) - normalCdf(edge(k - 1));
+      const p =
+        k === 0 ? normalCdf(lo) : k === bins + 1 ? 1 - normalCdf(hi) : normalCdf(edge(k)) - normalCdf(edge(k - 1));
       chi2 += (counts[k]! - n * p) ** 2 / (n * p);
     }
     // 65 degrees of freedom: mean 65, sd √130 ≈ 11.4. Accepting every wedge draw (a

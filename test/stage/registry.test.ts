@@ -4,7 +4,14 @@ import { defineStage } from '../../src/stage/types.js';
 import { ParamflowError } from '../../src/util/errors.js';
 
 const stage = (name: string, output = 'out') =>
-  defineStage({ name, version: '1', schema: 'stages/split-folds.schema.json', inputs: [], outputs: [{ name: output, kind: 'json' }], run: () => ({ outputs: {} }) });
+  defineStage({
+    name,
+    version: '1',
+    schema: 'stages/split-folds.schema.json',
+    inputs: [],
+    outputs: [{ name: output, kind: 'json' }],
+    run: () => ({ outputs: {} }),
+  });
 
 describe('StageRegistry', () => {
   it('refuses a second stage of the same name', () => {

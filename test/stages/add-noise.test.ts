@@ -26,7 +26,11 @@ function curves(n: number, points: number, f: (i: number, j: number) => number, 
 const varied = (n: number, points: number, dtype: Float = 'float64') =>
   curves(n, points, (i, j) => (1 + (i % 20)) * Math.sin(0.3 * j + i) + 0.5, dtype);
 
-async function run(inputs: StageInputs, params: AddNoiseParams, seed = 3): Promise<Record<'X' | 'Y' | 'targets', NdArray>> {
+async function run(
+  inputs: StageInputs,
+  params: AddNoiseParams,
+  seed = 3,
+): Promise<Record<'X' | 'Y' | 'targets', NdArray>> {
   return (await addNoise.run(inputs, params, fakeContext({ seed }))).outputs as Record<'X' | 'Y' | 'targets', NdArray>;
 }
 
@@ -54,7 +58,11 @@ describe('add-noise without noise', () => {
 
   it('treats zero levels as no noise', async () => {
     const inputs = varied(10, 20, 'float32');
-    const out = await run(inputs, { x_jitter: { sigma: 0 }, gaussian: { relative: 0 }, outliers: { rate: 0, scale: 5 } });
+    const out = await run(inputs, {
+      x_jitter: { sigma: 0 },
+      gaussian: { relative: 0 },
+      outliers: { rate: 0, scale: 5 },
+    });
     expect(bytesOf(out.X.data).equals(bytesOf((inputs.X as NdArray).data))).toBe(true);
     expect(bytesOf(out.Y.data).equals(bytesOf((inputs.Y as NdArray).data))).toBe(true);
   });
@@ -75,7 +83,11 @@ describe('add-noise statistics', () => {
   it('gaussian relative: residual std is relative × each curve’s RMS', async () => {
     const inputs = varied(n, points);
     const clean = inputs.Y as NdArray;
-    const r = residuals(clean, (await run(inputs, { gaussian: { relative: 0.05 } })).Y, (i) => 0.05 * rmsOfRow(clean, i));
+    const r = residuals(
+      clean,
+      (await run(inputs, { gaussian: { relative: 0.05 } })).Y,
+      (i) => 0.05 * rmsOfRow(clean, i),
+    );
     expect(Math.abs(mean(r))).toBeLessThan(meanTolerance(1, m));
     expect(Math.abs(std(r) - 1)).toBeLessThan(stdTolerance(1, m));
   });
@@ -103,7 +115,11 @@ describe('add-noise statistics', () => {
   it('outliers: a rate-sized fraction of points moves by exactly ± scale × RMS', async () => {
     const inputs = varied(n, points);
     const clean = inputs.Y as NdArray;
-    const r = residuals(clean, (await run(inputs, { outliers: { rate: 0.05, scale: 10 } })).Y, (i) => 10 * rmsOfRow(clean, i));
+    const r = residuals(
+      clean,
+      (await run(inputs, { outliers: { rate: 0.05, scale: 10 } })).Y,
+      (i) => 10 * rmsOfRow(clean, i),
+    );
     const hits = r.filter((v) => v !== 0);
     expect(hits.every((v) => Math.abs(Math.abs(v) - 1) < 1e-9)).toBe(true);
     expect(Math.abs(hits.length / m - 0.05)).toBeLessThan(5 * Math.sqrt((0.05 * 0.95) / m));
@@ -184,9 +200,9 @@ describe('add-noise inputs and run behaviour', () => {
   it('stops when the signal is aborted', async () => {
     const ac = new AbortController();
     ac.abort(new Error('interrupted'));
-    await expect(addNoise.run(varied(4, 8), { gaussian: { sigma: 1 } }, fakeContext({ signal: ac.signal }))).rejects.toThrow(
-      'interrupted',
-    );
+    await expect(
+      addNoise.run(varied(4, 8), { gaussian: { sigma: 1 } }, fakeContext({ signal: ac.signal })),
+    ).rejects.toThrow('interrupted');
   });
 
   it('ends progress at the number of curves', async () => {

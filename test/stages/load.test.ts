@@ -27,7 +27,8 @@ function file(name: string, content: string | Uint8Array): string {
   return p;
 }
 
-const curvesCsv = () => `# measured on rig 2\nx,y1,y2,y3\n${X.map((x, j) => [x, ...YS.map((y) => y[j])].join(',')).join('\n')}\n`;
+const curvesCsv = () =>
+  `# measured on rig 2\nx,y1,y2,y3\n${X.map((x, j) => [x, ...YS.map((y) => y[j])].join(',')).join('\n')}\n`;
 const curvesNpy = () => encodeNpy(ndarray('float64', [3, 2, 4], Float64Array.from(YS.flatMap((y) => [...X, ...y]))));
 
 async function loadError(params: Parameters<typeof loadData>[0]): Promise<ParamflowError> {
@@ -43,8 +44,16 @@ async function loadError(params: Parameters<typeof loadData>[0]): Promise<Paramf
 describe('load', () => {
   it('reads a CSV and an .npy of the same curves (and targets) to identical arrays', async () => {
     for (const dtype of ['float32', 'float64'] as const) {
-      const fromCsv = await loadData({ curves: file('c.csv', curvesCsv()), targets: file('t.csv', `A,B\n${TARGETS.map((t) => t.join(',')).join('\n')}\n`), dtype });
-      const fromNpy = await loadData({ curves: file('c.npy', curvesNpy()), targets: file('t.npy', encodeNpy(ndarray('float64', [3, 2], Float64Array.from(TARGETS.flat())))), dtype });
+      const fromCsv = await loadData({
+        curves: file('c.csv', curvesCsv()),
+        targets: file('t.csv', `A,B\n${TARGETS.map((t) => t.join(',')).join('\n')}\n`),
+        dtype,
+      });
+      const fromNpy = await loadData({
+        curves: file('c.npy', curvesNpy()),
+        targets: file('t.npy', encodeNpy(ndarray('float64', [3, 2], Float64Array.from(TARGETS.flat())))),
+        dtype,
+      });
       for (const name of ['X', 'Y', 'targets'] as const) {
         expect(fromCsv[name]!.shape, name).toEqual(fromNpy[name]!.shape);
         expect(encodeNpy(fromCsv[name]!).equals(encodeNpy(fromNpy[name]!)), name).toBe(true);
@@ -61,9 +70,27 @@ describe('load', () => {
   });
 
   it.each([
-    { what: 'a cell that is not a number', text: 'x,y1,y2\n0,1,2\n1,1.5,abc\n', line: 3, column: 7, message: /not a number: "abc" in column y2/ },
-    { what: 'a row with a missing cell', text: 'x,y1,y2\n0,1,2\n# a comment line\n1,1.5\n', line: 4, column: undefined, message: /unreadable CSV: Invalid Record Length/ },
-    { what: 'an unclosed quote', text: 'x,y1\n0,1\n1,"2\n', line: 3, column: undefined, message: /unreadable CSV: Quote Not Closed/ },
+    {
+      what: 'a cell that is not a number',
+      text: 'x,y1,y2\n0,1,2\n1,1.5,abc\n',
+      line: 3,
+      column: 7,
+      message: /not a number: "abc" in column y2/,
+    },
+    {
+      what: 'a row with a missing cell',
+      text: 'x,y1,y2\n0,1,2\n# a comment line\n1,1.5\n',
+      line: 4,
+      column: undefined,
+      message: /unreadable CSV: Invalid Record Length/,
+    },
+    {
+      what: 'an unclosed quote',
+      text: 'x,y1\n0,1\n1,"2\n',
+      line: 3,
+      column: undefined,
+      message: /unreadable CSV: Quote Not Closed/,
+    },
     { what: 'an empty cell', text: 'x,y1\n0,1\n\n1, \n', line: 4, column: 4, message: /not a number: "" in column y1/ },
     { what: 'no x column', text: 'a,b\n0,1\n1,2\n', line: 1, column: 1, message: /expected a header `x,y`/ },
   ])('a curves CSV with $what gives a line-located error', async ({ text, line, column, message }) => {

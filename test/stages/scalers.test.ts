@@ -21,7 +21,10 @@ describe('scaleInputs per-block', () => {
     const { mean, std } = s.inputs as { mean: number[]; std: number[] };
     expect(mean[0]).toBeGreaterThan(mean[1]!); // the two blocks were drawn around 10 and -3
     const out = scaleInputs(s, m);
-    const want = Float32Array.from(m.data, (v, i) => (v - mean[i % m.cols < m.cols / 2 ? 0 : 1]!) / std[i % m.cols < m.cols / 2 ? 0 : 1]!);
+    const want = Float32Array.from(
+      m.data,
+      (v, i) => (v - mean[i % m.cols < m.cols / 2 ? 0 : 1]!) / std[i % m.cols < m.cols / 2 ? 0 : 1]!,
+    );
     expect(Buffer.from(out.data.buffer)).toEqual(Buffer.from(want.buffer));
     // Standardised: each block's mean ≈ 0 and std ≈ 1.
     const xs = Array.from(out.data).filter((_, i) => i % m.cols < m.cols / 2);
@@ -34,22 +37,29 @@ describe('scaleInputs per-block', () => {
 describe('per-block scaling straight from X and Y (train, evaluate, predict)', () => {
   const [n, p] = [41, 30];
   const curves = (seed: number) => matrix(n, p, seed);
-  const nd = (m: Matrix, dtype: 'float32' | 'float64' = 'float32') => ndarray(dtype, [m.rows, m.cols], dtype === 'float32' ? m.data : Float64Array.from(m.data, (v) => v * 1.000000001));
+  const nd = (m: Matrix, dtype: 'float32' | 'float64' = 'float32') =>
+    ndarray(dtype, [m.rows, m.cols], dtype === 'float32' ? m.data : Float64Array.from(m.data, (v) => v * 1.000000001));
   const rows = Int32Array.from([40, 3, 17, 0, 22, 9, 31]);
 
-  it.each(['float32', 'float64'] as const)('gives the bits of fitScaler + scaleInputs over curveFeatures (%s curves)', (dtype) => {
-    const [X, Y] = [nd(curves(5), dtype), nd(curves(6), dtype)];
-    const t = matrix(rows.length, 4, 3);
-    for (const mode of ['per-block', 'per-feature', 'per-curve', 'none'] as const) {
-      const old = fitScaler(curveFeatures(X, Y, rows), t, mode, true);
-      const now = fitCurveScaler(X, Y, rows, t, mode, true);
-      expect(now, mode).toEqual(old);
-      for (const take of [rows, undefined]) {
-        const want = scaleInputs(old, curveFeatures(X, Y, take));
-        const got = scaledCurveFeatures(now, X, Y, take);
-        expect([got.rows, got.cols]).toEqual([want.rows, want.cols]);
-        expect(Buffer.from(got.data.buffer).equals(Buffer.from(want.data.buffer)), `${mode}, ${take ? 'some' : 'all'} rows`).toBe(true);
+  it.each(['float32', 'float64'] as const)(
+    'gives the bits of fitScaler + scaleInputs over curveFeatures (%s curves)',
+    (dtype) => {
+      const [X, Y] = [nd(curves(5), dtype), nd(curves(6), dtype)];
+      const t = matrix(rows.length, 4, 3);
+      for (const mode of ['per-block', 'per-feature', 'per-curve', 'none'] as const) {
+        const old = fitScaler(curveFeatures(X, Y, rows), t, mode, true);
+        const now = fitCurveScaler(X, Y, rows, t, mode, true);
+        expect(now, mode).toEqual(old);
+        for (const take of [rows, undefined]) {
+          const want = scaleInputs(old, curveFeatures(X, Y, take));
+          const got = scaledCurveFeatures(now, X, Y, take);
+          expect([got.rows, got.cols]).toEqual([want.rows, want.cols]);
+          expect(
+            Buffer.from(got.data.buffer).equals(Buffer.from(want.data.buffer)),
+            `${mode}, ${take ? 'some' : 'all'} rows`,
+          ).toBe(true);
+        }
       }
-    }
-  });
+    },
+  );
 });

@@ -24,11 +24,23 @@ function base(overrides: Partial<SimulateParams> = {}): SimulateParams {
 
 // Closed forms written out independently of stages/simulate/models.ts.
 const CASES: { model: ModelName; p: number[]; f: (x: number, p: number[]) => number; start?: number }[] = [
-  { model: 'damped-sine', p: [1.5, 0.3, 2.5, 0.7], f: (x, [A, B, C, D]) => A! * Math.exp(-B! * x) * Math.sin(C! * x + D!) },
-  { model: 'gaussian-peak', p: [2, 4, 1.2, 0.5], f: (x, [A, B, C, D]) => A! * Math.exp(-((x - B!) ** 2) / (2 * C! ** 2)) + D! },
+  {
+    model: 'damped-sine',
+    p: [1.5, 0.3, 2.5, 0.7],
+    f: (x, [A, B, C, D]) => A! * Math.exp(-B! * x) * Math.sin(C! * x + D!),
+  },
+  {
+    model: 'gaussian-peak',
+    p: [2, 4, 1.2, 0.5],
+    f: (x, [A, B, C, D]) => A! * Math.exp(-((x - B!) ** 2) / (2 * C! ** 2)) + D!,
+  },
   { model: 'exponential-decay', p: [3, 0.4, -1], f: (x, [A, B, C]) => A! * Math.exp(-B! * x) + C! },
   { model: 'logistic', p: [2, 1.5, 5, -0.5], f: (x, [A, B, C, D]) => A! / (1 + Math.exp(-B! * (x - C!))) + D! },
-  { model: 'lorentzian', p: [1.2, 3, 0.8, 0.1], f: (x, [A, B, C, D]) => (A! * C! ** 2) / ((x - B!) ** 2 + C! ** 2) + D! },
+  {
+    model: 'lorentzian',
+    p: [1.2, 3, 0.8, 0.1],
+    f: (x, [A, B, C, D]) => (A! * C! ** 2) / ((x - B!) ** 2 + C! ** 2) + D!,
+  },
   { model: 'power-law', p: [0.7, 1.7, 2], f: (x, [A, B, C]) => A! * x ** B! + C!, start: 0.5 },
 ];
 
@@ -41,7 +53,9 @@ describe('simulate numerics', () => {
         const start = c.start ?? 0;
         const points = 41;
         const params = Object.fromEntries(c.p.map((v, i) => [NAMES[i]!, { fixed: v }]));
-        const { X, Y, targets } = await run(base({ n: 3, model: c.model, x: { start, stop: 10, points, jitter: 0 }, params, dtype }));
+        const { X, Y, targets } = await run(
+          base({ n: 3, model: c.model, x: { start, stop: 10, points, jitter: 0 }, params, dtype }),
+        );
         const tol = dtype === 'float32' ? 2e-7 : 1e-14;
         expect(X.shape).toEqual([3, points]);
         expect(Y.shape).toEqual([3, points]);
@@ -157,7 +171,11 @@ describe('simulate params check', () => {
     expect(issues.map((i) => i.pointer)).toEqual(['/params/A/uniform', '/params/B/loguniform', '/x/stop', '/x/start']);
     expect(issues[1]!.hint).toBe('for a constant write B: { fixed: 1 }');
     const atZero = checkSimulateParams(
-      base({ model: 'power-law', x: { start: 0, stop: 1, points: 5, jitter: 0 }, params: { A: { fixed: 1 }, B: { normal: [1, 1] }, C: { fixed: 0 } } }),
+      base({
+        model: 'power-law',
+        x: { start: 0, stop: 1, points: 5, jitter: 0 },
+        params: { A: { fixed: 1 }, B: { normal: [1, 1] }, C: { fixed: 0 } },
+      }),
     );
     expect(atZero.map((i) => i.pointer)).toEqual(['/x/start']);
   });
@@ -190,9 +208,9 @@ describe('simulate run behaviour', () => {
 
   it('fails on a non-finite y, naming the dataset and the parameters', async () => {
     const params = { A: { fixed: 1 }, B: { fixed: 4 }, C: { fixed: 0 }, D: { fixed: 0 } };
-    await expect(run(base({ model: 'gaussian-peak', params, x: { start: 0, stop: 8, points: 9, jitter: 0 } }))).rejects.toThrow(
-      /dataset 0: .* gives NaN at x = 4 with A = 1, B = 4, C = 0, D = 0/,
-    );
+    await expect(
+      run(base({ model: 'gaussian-peak', params, x: { start: 0, stop: 8, points: 9, jitter: 0 } })),
+    ).rejects.toThrow(/dataset 0: .* gives NaN at x = 4 with A = 1, B = 4, C = 0, D = 0/);
   });
 });
 

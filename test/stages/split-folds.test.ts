@@ -20,7 +20,13 @@ function sizes(f: NdArray, k: number): number[] {
 
 describe('split-folds', () => {
   it('gives every index exactly one fold id in 0…k-1, in balanced folds', () => {
-    for (const [n, k] of [[10, 4], [1000, 4], [37, 5], [2, 2], [101, 100]] as const) {
+    for (const [n, k] of [
+      [10, 4],
+      [1000, 4],
+      [37, 5],
+      [2, 2],
+      [101, 100],
+    ] as const) {
       const f = folds(n, { k, holdout: 0 });
       expect(f.dtype).toBe('int32');
       expect(f.shape).toEqual([n]);
@@ -55,7 +61,9 @@ describe('split-folds', () => {
 
   it('refuses fewer datasets outside the holdout than folds', () => {
     expect(() => folds(5, { k: 4, holdout: 0.5 })).toThrow(ParamflowError);
-    expect(() => folds(5, { k: 4, holdout: 0.5 })).toThrow(/k = 4 folds need at least 4 datasets, but there are 2 datasets outside the holdout/);
+    expect(() => folds(5, { k: 4, holdout: 0.5 })).toThrow(
+      /k = 4 folds need at least 4 datasets, but there are 2 datasets outside the holdout/,
+    );
     expect(() => folds(3, { k: 4, holdout: 0 })).toThrow(/there are 3/);
     expect(folds(4, { k: 4, holdout: 0 }).shape).toEqual([4]);
   });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { StageResult } from '../../src/stage/types.js';
 import { train } from '../../stages/train/index.js';
-import { decayCurves, MemoryCheckpoints, trainContext, trainParams, type TrainContext } from '../helpers/train-context.js';
+import {
+  decayCurves,
+  MemoryCheckpoints,
+  trainContext,
+  trainParams,
+  type TrainContext,
+} from '../helpers/train-context.js';
 import { historyOf, outputBytes } from '../helpers/train-outputs.js';
 
 // An interrupted run, resumed from its checkpoint, must end with exactly the bytes of a
@@ -10,7 +16,8 @@ import { historyOf, outputBytes } from '../helpers/train-outputs.js';
 const data = await decayCurves(90, 10, 3);
 const EPOCHS = 5;
 
-const run = (withParams: Record<string, unknown>, ctx: TrainContext): Promise<StageResult> => Promise.resolve(train.run(data, trainParams(withParams), ctx));
+const run = (withParams: Record<string, unknown>, ctx: TrainContext): Promise<StageResult> =>
+  Promise.resolve(train.run(data, trainParams(withParams), ctx));
 
 const adam = {
   layers: [
@@ -29,7 +36,12 @@ const adam = {
   epochs: EPOCHS,
 };
 const sgd = { ...adam, optimizer: { sgd: { lr: 0.05, momentum: 0.9 } }, lr_schedule: { cosine: { min_lr: 0.001 } } };
-const rmsprop = { ...adam, optimizer: { rmsprop: { lr: 0.005, momentum: 0.5 } }, lr_schedule: { step: { every: 2, factor: 0.5 } }, loss: 'huber' };
+const rmsprop = {
+  ...adam,
+  optimizer: { rmsprop: { lr: 0.005, momentum: 0.5 } },
+  lr_schedule: { step: { every: 2, factor: 0.5 } },
+  loss: 'huber',
+};
 
 const reference = new Map<object, Promise<StageResult>>();
 function uninterrupted(params: object): Promise<StageResult> {
@@ -38,12 +50,19 @@ function uninterrupted(params: object): Promise<StageResult> {
 }
 
 /** Runs until progress reaches each `stops` value in turn (aborting there), then to the end; all on one store. */
-async function interrupted(params: Record<string, unknown>, stops: number[]): Promise<{ result: StageResult; contexts: TrainContext[] }> {
+async function interrupted(
+  params: Record<string, unknown>,
+  stops: number[],
+): Promise<{ result: StageResult; contexts: TrainContext[] }> {
   const store = new MemoryCheckpoints();
   const contexts: TrainContext[] = [];
   for (const stop of stops) {
     const controller = new AbortController();
-    const ctx = trainContext({ store, signal: controller.signal, onProgress: (done) => done === stop && controller.abort(new Error(`abort at ${stop}`)) });
+    const ctx = trainContext({
+      store,
+      signal: controller.signal,
+      onProgress: (done) => done === stop && controller.abort(new Error(`abort at ${stop}`)),
+    });
     contexts.push(ctx);
     await expect(run(params, ctx)).rejects.toThrow(`abort at ${stop}`);
   }
@@ -56,7 +75,11 @@ function expectSameResult(a: StageResult, b: StageResult): void {
   const [ba, bb] = [outputBytes(a), outputBytes(b)];
   expect(Object.keys(ba).sort()).toEqual(Object.keys(bb).sort());
   for (const [name, bytes] of Object.entries(ba)) expect(bytes.equals(bb[name]!), `${name} differs`).toBe(true);
-  const values = (r: StageResult) => r.folds!.map((f) => ({ ...f, series: Object.fromEntries(Object.entries(f.series).map(([k, s]) => [k, s.map((p) => [p.step, p.value])])) }));
+  const values = (r: StageResult) =>
+    r.folds!.map((f) => ({
+      ...f,
+      series: Object.fromEntries(Object.entries(f.series).map(([k, s]) => [k, s.map((p) => [p.step, p.value])])),
+    }));
   expect(values(a)).toEqual(values(b));
   expect(a.metrics).toEqual(b.metrics);
 }
@@ -67,15 +90,18 @@ describe('train: resuming from a checkpoint', () => {
     ['after epoch 3 of fold 1', [EPOCHS + 3]],
     ['between fold 0 and fold 1', [EPOCHS]],
     ['twice: fold 0, then fold 1 of the resumed run', [2, EPOCHS + 3]],
-  ])('adam + batch_norm + dropout + plateau + early stopping, stopped %s, ends with identical bytes', async (_name, stops) => {
-    const { result, contexts } = await interrupted(adam, stops);
-    expectSameResult(result, await uninterrupted(adam));
-    // The last run resumed where the previous one stopped, and trained only the rest.
-    const last = contexts.at(-1)!;
-    expect(last.progressCalls[0]!.done).toBe(stops.at(-1));
-    expect(last.logs[0]).toMatch(/^resuming from the checkpoint at fold \d/);
-    expect(last.logs.filter((l) => l.startsWith('fold '))).toHaveLength(3 - Math.floor(stops.at(-1)! / EPOCHS));
-  });
+  ])(
+    'adam + batch_norm + dropout + plateau + early stopping, stopped %s, ends with identical bytes',
+    async (_name, stops) => {
+      const { result, contexts } = await interrupted(adam, stops);
+      expectSameResult(result, await uninterrupted(adam));
+      // The last run resumed where the previous one stopped, and trained only the rest.
+      const last = contexts.at(-1)!;
+      expect(last.progressCalls[0]!.done).toBe(stops.at(-1));
+      expect(last.logs[0]).toMatch(/^resuming from the checkpoint at fold \d/);
+      expect(last.logs.filter((l) => l.startsWith('fold '))).toHaveLength(3 - Math.floor(stops.at(-1)! / EPOCHS));
+    },
+  );
 
   it.each([
     ['sgd with momentum + cosine', sgd],
@@ -98,7 +124,11 @@ describe('train: resuming from a checkpoint', () => {
   it('ignores a checkpoint made for another problem and starts over', async () => {
     const store = new MemoryCheckpoints();
     const controller = new AbortController();
-    const first = trainContext({ store, signal: controller.signal, onProgress: (done) => done === 2 && controller.abort(new Error('stop')) });
+    const first = trainContext({
+      store,
+      signal: controller.signal,
+      onProgress: (done) => done === 2 && controller.abort(new Error('stop')),
+    });
     await expect(run({ ...adam, epochs: 4 }, first)).rejects.toThrow('stop');
     const ctx = trainContext({ store });
     const result = await run(adam, ctx);

@@ -35,7 +35,11 @@ describe('train schema', () => {
 
   it('fills defaults inside the options given', () => {
     const r = validateWith(validate, {
-      layers: [{ batch_norm: {} }, { dense: { units: 4, kernel_regularizer: { l2: 0.01 } } }, { batch_norm: { momentum: 0.9 } }],
+      layers: [
+        { batch_norm: {} },
+        { dense: { units: 4, kernel_regularizer: { l2: 0.01 } } },
+        { batch_norm: { momentum: 0.9 } },
+      ],
       optimizer: { sgd: {} },
       early_stopping: { patience: 5 },
       lr_schedule: { cosine: {} },
@@ -55,22 +59,42 @@ describe('train schema', () => {
     ['units: 0', { layers: [{ dense: { units: 0 } }] }, '/layers/0/dense/units'],
     ['fractional units', { layers: [{ dense: { units: 2.5 } }] }, '/layers/0/dense/units'],
     ["activation 'relu7'", { layers: [{ dense: { units: 4, activation: 'relu7' } }] }, '/layers/0/dense/activation'],
-    ["camelCase 'hardSigmoid'", { layers: [dense4, { activation: { name: 'hardSigmoid' } }] }, '/layers/1/activation/name'],
+    [
+      "camelCase 'hardSigmoid'",
+      { layers: [dense4, { activation: { name: 'hardSigmoid' } }] },
+      '/layers/1/activation/name',
+    ],
     ['two keys in a layer', { layers: [{ dense: { units: 4 }, dropout: { rate: 0.1 } }] }, '/layers/0'],
     ['an empty layer', { layers: [{}] }, '/layers/0'],
     ['an unknown layer', { layers: [{ conv1d: { filters: 3 } }] }, '/layers/0'],
     ['dropout rate 1', { layers: [dense4, { dropout: { rate: 1 } }] }, '/layers/1/dropout/rate'],
     ['an unknown dense option', { layers: [{ dense: { units: 4, kernelInitializer: 'zeros' } }] }, '/layers/0/dense'],
     ['batch_norm epsilon 0', { layers: [dense4, { batch_norm: { epsilon: 0 } }] }, '/layers/1/batch_norm/epsilon'],
-    ['batch_norm momentum 1.5', { layers: [dense4, { batch_norm: { momentum: 1.5 } }] }, '/layers/1/batch_norm/momentum'],
-    ['a negative l2', { layers: [{ dense: { units: 4, kernel_regularizer: { l2: -1 } } }] }, '/layers/0/dense/kernel_regularizer/l2'],
+    [
+      'batch_norm momentum 1.5',
+      { layers: [dense4, { batch_norm: { momentum: 1.5 } }] },
+      '/layers/1/batch_norm/momentum',
+    ],
+    [
+      'a negative l2',
+      { layers: [{ dense: { units: 4, kernel_regularizer: { l2: -1 } } }] },
+      '/layers/0/dense/kernel_regularizer/l2',
+    ],
     ["standardize.inputs 'yes'", { layers: [dense4], standardize: { inputs: 'yes' } }, '/standardize/inputs'],
     ['two optimizers', { layers: [dense4], optimizer: { adam: {}, sgd: {} } }, '/optimizer'],
     ['no optimizer key', { layers: [dense4], optimizer: {} }, '/optimizer'],
     ['lr 0', { layers: [dense4], optimizer: { adam: { lr: 0 } } }, '/optimizer/adam/lr'],
-    ['two schedules', { layers: [dense4], lr_schedule: { step: { every: 2, factor: 0.5 }, cosine: {} } }, '/lr_schedule'],
+    [
+      'two schedules',
+      { layers: [dense4], lr_schedule: { step: { every: 2, factor: 0.5 }, cosine: {} } },
+      '/lr_schedule',
+    ],
     ['step factor 0', { layers: [dense4], lr_schedule: { step: { every: 2, factor: 0 } } }, '/lr_schedule/step/factor'],
-    ['plateau factor 1', { layers: [dense4], lr_schedule: { plateau: { patience: 2, factor: 1 } } }, '/lr_schedule/plateau/factor'],
+    [
+      'plateau factor 1',
+      { layers: [dense4], lr_schedule: { plateau: { patience: 2, factor: 1 } } },
+      '/lr_schedule/plateau/factor',
+    ],
     ['batch_size 0', { layers: [dense4], batch_size: 0 }, '/batch_size'],
     ['epochs 100001', { layers: [dense4], epochs: 100001 }, '/epochs'],
     ['patience 0', { layers: [dense4], early_stopping: { patience: 0 } }, '/early_stopping/patience'],
@@ -89,7 +113,8 @@ describe('train schema', () => {
     expect(layerItem.dense.properties.kernel_initializer.enum).toEqual([...INITIALIZERS]);
     expect(Object.keys(INITIALIZER_CLASSES).sort()).toEqual([...INITIALIZERS].sort());
     expect(Object.keys(layerItem).sort()).toEqual(Object.keys(LAYER_TABLE).sort());
-    for (const [kind, rule] of Object.entries(LAYER_TABLE)) expect(Object.keys(layerItem[kind].properties).sort()).toEqual(Object.keys(rule.fields).sort());
+    for (const [kind, rule] of Object.entries(LAYER_TABLE))
+      expect(Object.keys(layerItem[kind].properties).sort()).toEqual(Object.keys(rule.fields).sort());
   });
 
   it('describes every property, closes every object, and uses no oneOf/anyOf', () => {
@@ -101,7 +126,8 @@ describe('train schema', () => {
       expect(o.anyOf, path).toBeUndefined();
       if (o.type === 'object') expect(o.additionalProperties, path).toBe(false);
       if (o.properties) {
-        for (const [k, v] of Object.entries(o.properties as Record<string, Record<string, unknown>>)) expect(typeof v.description, `${path}/${k}`).toBe('string');
+        for (const [k, v] of Object.entries(o.properties as Record<string, Record<string, unknown>>))
+          expect(typeof v.description, `${path}/${k}`).toBe('string');
       }
       for (const [k, v] of Object.entries(o)) if (k !== 'default' && k !== 'enum') walk(v, `${path}/${k}`);
     };
@@ -114,14 +140,27 @@ describe('train schema', () => {
       const text = readFileSync(`${dir}${f}`, 'utf8');
       if (!/uses: train/.test(text)) continue;
       const doc = (yamlParse(text) as { stages: Record<string, { uses: string; with?: unknown }> }).stages;
-      for (const s of Object.values(doc).filter((st) => st.uses === 'train')) expect(validateWith(validate, s.with ?? {}).ok, f).toBe(true);
+      for (const s of Object.values(doc).filter((st) => st.uses === 'train'))
+        expect(validateWith(validate, s.with ?? {}).ok, f).toBe(true);
     }
   });
 });
 
 describe('layer mapping table (YAML → tfjs-layers config)', () => {
   it('maps every dense field from snake_case to camelCase', () => {
-    const p = trainParams({ layers: [{ dense: { units: 8, activation: 'hard_sigmoid', kernel_initializer: 'lecun_normal', use_bias: false, kernel_regularizer: { l1: 0.1, l2: 0.2 } } }] });
+    const p = trainParams({
+      layers: [
+        {
+          dense: {
+            units: 8,
+            activation: 'hard_sigmoid',
+            kernel_initializer: 'lecun_normal',
+            use_bias: false,
+            kernel_regularizer: { l1: 0.1, l2: 0.2 },
+          },
+        },
+      ],
+    });
     expect(layerConfig(p.layers[0]!, 0, 77)).toEqual({
       kind: 'dense',
       factory: 'dense',
@@ -138,8 +177,21 @@ describe('layer mapping table (YAML → tfjs-layers config)', () => {
   });
 
   it('maps batch_norm, dropout (with its seed) and activation layers', () => {
-    const p = trainParams({ layers: [dense4, { batch_norm: { center: false } }, { dropout: { rate: 0.25 } }, { activation: { name: 'gelu_new' } }] });
-    expect(layerConfig(p.layers[1]!, 1, 5).args).toEqual({ name: 'layer_1_batch_norm', momentum: 0.99, epsilon: 0.001, center: false, scale: true });
+    const p = trainParams({
+      layers: [
+        dense4,
+        { batch_norm: { center: false } },
+        { dropout: { rate: 0.25 } },
+        { activation: { name: 'gelu_new' } },
+      ],
+    });
+    expect(layerConfig(p.layers[1]!, 1, 5).args).toEqual({
+      name: 'layer_1_batch_norm',
+      momentum: 0.99,
+      epsilon: 0.001,
+      center: false,
+      scale: true,
+    });
     expect(layerConfig(p.layers[1]!, 1, 5).className).toBe('BatchNormalization');
     expect(layerConfig(p.layers[2]!, 2, 5).args).toEqual({ name: 'layer_2_dropout', rate: 0.25, seed: 5 });
     expect(layerConfig(p.layers[3]!, 3, 5).args).toEqual({ name: 'layer_3_activation', activation: 'gelu_new' });
@@ -153,7 +205,11 @@ describe('layer mapping table (YAML → tfjs-layers config)', () => {
 
 describe('checkTrainParams', () => {
   it('accepts batch_norm after the output layer, and dropout last', () => {
-    expect(checkTrainParams(trainParams({ layers: [{ dense: { units: 64, activation: 'relu' } }, dense4, { batch_norm: {} }] }))).toEqual([]);
+    expect(
+      checkTrainParams(
+        trainParams({ layers: [{ dense: { units: 64, activation: 'relu' } }, dense4, { batch_norm: {} }] }),
+      ),
+    ).toEqual([]);
     expect(checkTrainParams(trainParams({ layers: [dense4, { dropout: { rate: 0.2 } }] }))).toEqual([]);
   });
 
@@ -165,14 +221,21 @@ describe('checkTrainParams', () => {
   });
 
   it('refuses a schedule floor above the learning rate', () => {
-    const problems = checkTrainParams(trainParams({ layers: [dense4], optimizer: { adam: { lr: 0.001 } }, lr_schedule: { cosine: { min_lr: 0.01 } } }));
+    const problems = checkTrainParams(
+      trainParams({ layers: [dense4], optimizer: { adam: { lr: 0.001 } }, lr_schedule: { cosine: { min_lr: 0.01 } } }),
+    );
     expect(problems.map((p) => p.pointer)).toEqual(['/lr_schedule/cosine/min_lr']);
-    expect(checkTrainParams(trainParams({ layers: [dense4], lr_schedule: { plateau: { patience: 2, factor: 0.5, min_lr: 1 } } }))[0]?.pointer).toBe('/lr_schedule/plateau/min_lr');
+    expect(
+      checkTrainParams(
+        trainParams({ layers: [dense4], lr_schedule: { plateau: { patience: 2, factor: 0.5, min_lr: 1 } } }),
+      )[0]?.pointer,
+    ).toBe('/lr_schedule/plateau/min_lr');
   });
 });
 
 describe('learning-rate schedules', () => {
-  const lrs = (schedule: TrainParams['lr_schedule'], epochs: number): number[] => Array.from({ length: epochs }, (_, i) => scheduledLearningRate(schedule, 0.1, i + 1, epochs, 0.1));
+  const lrs = (schedule: TrainParams['lr_schedule'], epochs: number): number[] =>
+    Array.from({ length: epochs }, (_, i) => scheduledLearningRate(schedule, 0.1, i + 1, epochs, 0.1));
 
   it('step, exponential and cosine follow their formulas, starting at lr', () => {
     expect(lrs({ step: { every: 2, factor: 0.5 } }, 5)).toEqual([0.1, 0.1, 0.05, 0.05, 0.025]);

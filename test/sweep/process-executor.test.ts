@@ -31,12 +31,26 @@ describe('ProcessTrialExecutor.prepare', () => {
     const executor = new ProcessTrialExecutor(dir);
     try {
       executor.prepare(2);
-      const started = await until(() => workersOf(dir), (p) => p.length === 2);
+      const started = await until(
+        () => workersOf(dir),
+        (p) => p.length === 2,
+      );
       expect(started).toHaveLength(2);
       const sets = ['simulate.n=120', 'simulate.x.points=20', 'train.epochs=1'];
       const tag = { sweep: 'sweep-test', trial: 't0', replicate: 0, values: {} };
       const outcomes = await Promise.all(
-        [0, 1].map((i) => executor.run({ file: join(dir, 'pipeline.yaml'), sets: [...sets, `train.batch_size=${16 * (i + 1)}`], tag: { ...tag, trial: `t${i}` }, noCache: false, cwd: dir }, new AbortController().signal)),
+        [0, 1].map((i) =>
+          executor.run(
+            {
+              file: join(dir, 'pipeline.yaml'),
+              sets: [...sets, `train.batch_size=${16 * (i + 1)}`],
+              tag: { ...tag, trial: `t${i}` },
+              noCache: false,
+              cwd: dir,
+            },
+            new AbortController().signal,
+          ),
+        ),
       );
       expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
       // The trials ran on the prepared workers: no third process was started.
@@ -57,22 +71,29 @@ describe('worker BLAS threads', () => {
     expect(workerThreads(1, 1)).toBe(1);
   });
 
-  it.runIf(process.platform === 'linux')('a worker is started with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to that share', async () => {
-    const dir = quickProject();
-    const executor = new ProcessTrialExecutor(dir);
-    try {
-      executor.prepare(1);
-      const [pid] = await until(() => workersOf(dir), (p) => p.length === 1);
-      const env = Object.fromEntries(
-        readFileSync(`/proc/${pid}/environ`, 'utf8')
-          .split('\0')
-          .filter((kv) => kv.includes('='))
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      );
-      const share = `${workerThreads(availableParallelism(), 1)}`;
-      expect({ blas: env.OPENBLAS_NUM_THREADS, omp: env.OMP_NUM_THREADS }).toEqual({ blas: share, omp: share });
-    } finally {
-      await executor.close();
-    }
-  }, 60_000);
+  it.runIf(process.platform === 'linux')(
+    'a worker is started with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to that share',
+    async () => {
+      const dir = quickProject();
+      const executor = new ProcessTrialExecutor(dir);
+      try {
+        executor.prepare(1);
+        const [pid] = await until(
+          () => workersOf(dir),
+          (p) => p.length === 1,
+        );
+        const env = Object.fromEntries(
+          readFileSync(`/proc/${pid}/environ`, 'utf8')
+            .split('\0')
+            .filter((kv) => kv.includes('='))
+            .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+        );
+        const share = `${workerThreads(availableParallelism(), 1)}`;
+        expect({ blas: env.OPENBLAS_NUM_THREADS, omp: env.OMP_NUM_THREADS }).toEqual({ blas: share, omp: share });
+      } finally {
+        await executor.close();
+      }
+    },
+    60_000,
+  );
 });

@@ -71,7 +71,11 @@ describe.skipIf(!hasRedis)('RedisKeyLock (a real redis-server)', () => {
       await l.acquire('k');
       process.stdout.write('held\\n');
       setInterval(() => {}, 1000);`;
-    const child = execa('node', ['--input-type=module', '-e', script], { reject: false, buffer: false, stdout: 'pipe' });
+    const child = execa('node', ['--input-type=module', '-e', script], {
+      reject: false,
+      buffer: false,
+      stdout: 'pipe',
+    });
     await new Promise<void>((resolve, reject) => {
       child.stdout!.once('data', () => resolve());
       void child.then((r) => reject(new Error(`holder exited: ${String(r.stderr)}`)));

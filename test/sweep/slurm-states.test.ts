@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSbatch, sbatchScript } from '../../src/sweep/slurm/script.js';
-import { arrayIndexes, describeEnd, isTerminal, parseSacct, parseSqueue, stoppedBySlurm, taskEnd } from '../../src/sweep/slurm/states.js';
+import {
+  arrayIndexes,
+  describeEnd,
+  isTerminal,
+  parseSacct,
+  parseSqueue,
+  stoppedBySlurm,
+  taskEnd,
+} from '../../src/sweep/slurm/states.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'slurm', name), 'utf8');
 
@@ -45,7 +53,7 @@ describe('Slurm state parsing (recorded squeue/sacct output)', () => {
     expect(describeEnd(byIndex[5]!)).toBe('slurm task 4711_5 OUT_OF_MEMORY (exit code 0, signal 125)');
   });
 
-  it('a header line or squeue\'s error text parses to no tasks', () => {
+  it("a header line or squeue's error text parses to no tasks", () => {
     expect(parseSacct('JobID|State|ExitCode\n')).toEqual([]);
     expect(parseSqueue(fixture('squeue-invalid.txt'))).toEqual([]);
   });
@@ -60,11 +68,17 @@ describe('Slurm state parsing (recorded squeue/sacct output)', () => {
 // Recorded from a real Slurm 22.05 (test/helpers/slurm/record-fixtures.sh; see real/README.md).
 describe('Slurm state parsing (recorded on a real single-node Slurm 22.05)', () => {
   const real = (name: string) => fixture(join('real', name));
-  const tasks = (text: string) => parseSqueue(text).map((t) => `${t.index} ${t.state}${t.detail ? ` (${t.detail})` : ''}`);
+  const tasks = (text: string) =>
+    parseSqueue(text).map((t) => `${t.index} ${t.state}${t.detail ? ` (${t.detail})` : ''}`);
 
-  it('squeue -t all: ended tasks keep their end state (until MinJobAge); squeue\'s reason is no exit code', () => {
+  it("squeue -t all: ended tasks keep their end state (until MinJobAge); squeue's reason is no exit code", () => {
     const states = parseSqueue(real('squeue-all-ended.txt'));
-    expect(tasks(real('squeue-all-ended.txt'))).toEqual(['0 COMPLETED', '2 FAILED (JobLaunchFailure)', '1 FAILED (NonZeroExitCode)', '3 RUNNING']);
+    expect(tasks(real('squeue-all-ended.txt'))).toEqual([
+      '0 COMPLETED',
+      '2 FAILED (JobLaunchFailure)',
+      '1 FAILED (NonZeroExitCode)',
+      '3 RUNNING',
+    ]);
     expect(states.filter((t) => !isTerminal(t.state)).map((t) => t.index)).toEqual([3]);
   });
 
@@ -80,16 +94,28 @@ describe('Slurm state parsing (recorded on a real single-node Slurm 22.05)', () 
   });
 
   it('a throttled array (%1): pending tasks wait on JobArrayTaskLimit, with -r one line each or folded without', () => {
-    expect(tasks(real('squeue-all-throttled.txt'))).toEqual(['1 PENDING (JobArrayTaskLimit)', '2 PENDING (JobArrayTaskLimit)', '0 RUNNING']);
-    expect(tasks(real('squeue-folded.txt'))).toEqual(['1 PENDING (JobArrayTaskLimit)', '2 PENDING (JobArrayTaskLimit)', '0 RUNNING']);
+    expect(tasks(real('squeue-all-throttled.txt'))).toEqual([
+      '1 PENDING (JobArrayTaskLimit)',
+      '2 PENDING (JobArrayTaskLimit)',
+      '0 RUNNING',
+    ]);
+    expect(tasks(real('squeue-folded.txt'))).toEqual([
+      '1 PENDING (JobArrayTaskLimit)',
+      '2 PENDING (JobArrayTaskLimit)',
+      '0 RUNNING',
+    ]);
   });
 
   it('a pending task scancelled on its own is cut from the array: squeue lists the others, sacct nothing for it', () => {
-    expect(parseSqueue(real('squeue-all-pending-cut.txt')).map((t) => t.index).sort()).toEqual([0, 1]);
+    expect(
+      parseSqueue(real('squeue-all-pending-cut.txt'))
+        .map((t) => t.index)
+        .sort(),
+    ).toEqual([0, 1]);
     expect(taskEnd(parseSacct(real('sacct-pending-cut.txt')), '41', 2)).toBeUndefined();
   });
 
-  it('a whole array scancelled: at once sacct has only the array\'s own line, which stands for every task; later one line per task', () => {
+  it("a whole array scancelled: at once sacct has only the array's own line, which stands for every task; later one line per task", () => {
     const atOnce = parseSacct(real('sacct-array-cancelled-at-once.txt'));
     expect(describeEnd(taskEnd(atOnce, '41', 1)!)).toBe('slurm task 41_1 CANCELLED by 0');
     expect(taskEnd(atOnce, '42', 1)).toBeUndefined(); // another job's line stands for nothing here
@@ -105,10 +131,20 @@ describe('Slurm state parsing (recorded on a real single-node Slurm 22.05)', () 
 });
 
 describe('sbatch script', () => {
-  const base = { count: 6, dir: '/shared/proj/.paramflow/slurm/b1', cwd: '/shared/proj', name: 'paramflow-quick', node: '/opt/node/bin/node', cli: "/opt/pf's/dist/src/cli/main.js" };
+  const base = {
+    count: 6,
+    dir: '/shared/proj/.paramflow/slurm/b1',
+    cwd: '/shared/proj',
+    name: 'paramflow-quick',
+    node: '/opt/node/bin/node',
+    cli: "/opt/pf's/dist/src/cli/main.js",
+  };
 
   it('one array over the tasks, with the resources of executor.slurm', () => {
-    const s = sbatchScript({ ...base, settings: { partition: 'short', cpus: 4, mem: '8G', time: '01:30:00', account: 'lab-x', max_parallel: 3 } });
+    const s = sbatchScript({
+      ...base,
+      settings: { partition: 'short', cpus: 4, mem: '8G', time: '01:30:00', account: 'lab-x', max_parallel: 3 },
+    });
     const directives = s.split('\n').filter((l) => l.startsWith('#SBATCH'));
     expect(directives).toEqual([
       '#SBATCH --job-name=paramflow-quick',
@@ -123,17 +159,26 @@ describe('sbatch script', () => {
     ]);
     expect(s.startsWith('#!/bin/bash\n')).toBe(true);
     // Paths are quoted for bash, even with a quote inside.
-    expect(s).toContain(`exec '/opt/node/bin/node' '/opt/pf'\\''s/dist/src/cli/main.js' slurm-task '/shared/proj/.paramflow/slurm/b1'`);
+    expect(s).toContain(
+      `exec '/opt/node/bin/node' '/opt/pf'\\''s/dist/src/cli/main.js' slurm-task '/shared/proj/.paramflow/slurm/b1'`,
+    );
   });
 
   it('paths in #SBATCH lines are double-quoted (sbatch splits them at spaces); a double quote in one is refused', () => {
-    const s = sbatchScript({ ...base, dir: '/shared/my proj/.paramflow/slurm/b1', cwd: "/shared/my proj's", settings: {} });
+    const s = sbatchScript({
+      ...base,
+      dir: '/shared/my proj/.paramflow/slurm/b1',
+      cwd: "/shared/my proj's",
+      settings: {},
+    });
     expect(s).toContain('#SBATCH --output="/shared/my proj/.paramflow/slurm/b1/logs/%A_%a.log"\n');
     expect(s).toContain(`#SBATCH --chdir="/shared/my proj's"\n`);
-    expect(() => sbatchScript({ ...base, cwd: '/shared/a"b', settings: {} })).toThrow(/cannot be written into an sbatch script/);
+    expect(() => sbatchScript({ ...base, cwd: '/shared/a"b', settings: {} })).toThrow(
+      /cannot be written into an sbatch script/,
+    );
   });
 
-  it('defaults: one cpu, no partition, memory or time limit of its own (the cluster\'s defaults apply)', () => {
+  it("defaults: one cpu, no partition, memory or time limit of its own (the cluster's defaults apply)", () => {
     const s = sbatchScript({ ...base, count: 1, settings: {} });
     expect(s).toContain('#SBATCH --array=0-0\n');
     expect(s).toContain('#SBATCH --cpus-per-task=1\n');

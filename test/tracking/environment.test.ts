@@ -14,7 +14,8 @@ describe('gitState', () => {
     return d;
   };
   afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd });
+  const git = (cwd: string, ...args: string[]) =>
+    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd });
   /** A fresh repository whose one commit holds a.yaml; returns the folder and the commit. */
   const committedRepo = async () => {
     const dir = temp();

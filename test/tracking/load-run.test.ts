@@ -15,11 +15,14 @@ beforeAll(async () => {
 });
 afterAll(() => double.down());
 
-const tracker = (layout: ReturnType<typeof tempLayout>) => MlflowTracker.fromEnv({}, double.url, { layout, user: 'alice', retry: FAST_RETRY, flushTimeoutMs: 10_000 })!;
+const tracker = (layout: ReturnType<typeof tempLayout>) =>
+  MlflowTracker.fromEnv({}, double.url, { layout, user: 'alice', retry: FAST_RETRY, flushTimeoutMs: 10_000 })!;
 
 /** The MLflow run id of the pipeline run (scope `run`) of a local run. */
 function mlflowRunOf(runId: string, scope = 'run'): string {
-  const r = [...double.store.runs.values()].find((x) => x.tags.get('paramflow.run_id') === runId && x.tags.get('paramflow.scope') === scope);
+  const r = [...double.store.runs.values()].find(
+    (x) => x.tags.get('paramflow.run_id') === runId && x.tags.get('paramflow.scope') === scope,
+  );
   if (!r) throw new Error(`no MLflow run for ${runId}/${scope}`);
   return r.run_id;
 }
@@ -41,7 +44,11 @@ describe('loadRun: local references', () => {
     expect(byId.source).toBe('local');
     expect(byId.record.runId).toBe(record.runId);
     const mlflowId = mlflowRunOf(record.runId);
-    expect(byId.mlflow).toEqual({ runId: mlflowId, experimentId: expect.any(String), url: `${double.url}/#/experiments/${byId.mlflow!.experimentId}/runs/${mlflowId}` });
+    expect(byId.mlflow).toEqual({
+      runId: mlflowId,
+      experimentId: expect.any(String),
+      url: `${double.url}/#/experiments/${byId.mlflow!.experimentId}/runs/${mlflowId}`,
+    });
     expect((await loadRun(record.runHash.slice(0, 8), { layout, env: {} })).record.runId).toBe(record.runId);
     expect((await loadRun(record.stages.train!.key.slice(0, 8), { layout, env: {} })).record.runId).toBe(record.runId);
   });
@@ -87,7 +94,7 @@ describe('loadRun: local references', () => {
 });
 
 describe('loadRun: MLflow run ids', () => {
-  it('with an empty local store, downloads run.json and pipeline.yaml from the run\'s artifacts', async () => {
+  it("with an empty local store, downloads run.json and pipeline.yaml from the run's artifacts", async () => {
     const a = tempLayout();
     const { record } = await trackStudyRun(a, '20261125-110000-000-bbbb', tracker(a));
     const empty = tempLayout();
@@ -101,21 +108,31 @@ describe('loadRun: MLflow run ids', () => {
     expect(loaded.mlflow?.url).toBe(`${double.url}/#/experiments/${loaded.mlflow!.experimentId}/runs/${id}`);
     expect(loaded.pipelineYaml).toMatch(/name: curve-params/);
     // runs:/<id> forces MLflow, and a fold's nested run leads to its pipeline run.
-    expect((await loadRun(`runs:/${id}`, { layout: empty, env: { MLFLOW_TRACKING_URI: double.url } })).record.runId).toBe(record.runId);
-    const fold = await loadRun(mlflowRunOf(record.runId, 'fold-0'), { layout: empty, env: { MLFLOW_TRACKING_URI: double.url } });
+    expect(
+      (await loadRun(`runs:/${id}`, { layout: empty, env: { MLFLOW_TRACKING_URI: double.url } })).record.runId,
+    ).toBe(record.runId);
+    const fold = await loadRun(mlflowRunOf(record.runId, 'fold-0'), {
+      layout: empty,
+      env: { MLFLOW_TRACKING_URI: double.url },
+    });
     expect(fold.mlflow?.runId).toBe(id);
   });
 
   it('an MLflow id whose paramflow run is in the local store reads the local record', async () => {
     const a = tempLayout();
     const { record } = await trackStudyRun(a, '20261125-120000-000-cccc', tracker(a));
-    const loaded = await loadRun(`runs:/${mlflowRunOf(record.runId)}`, { layout: a, env: { MLFLOW_TRACKING_URI: double.url } });
+    const loaded = await loadRun(`runs:/${mlflowRunOf(record.runId)}`, {
+      layout: a,
+      env: { MLFLOW_TRACKING_URI: double.url },
+    });
     expect(loaded.source).toBe('local');
     expect(loaded.record).toEqual(await new RunStore(a).read(record.runId));
   });
 
   it('an id the server does not know: PF_BAD_REF (exit 2)', async () => {
-    const err = await refusal(loadRun('00000000000000000000000000000000', { layout: tempLayout(), env: { MLFLOW_TRACKING_URI: double.url } }));
+    const err = await refusal(
+      loadRun('00000000000000000000000000000000', { layout: tempLayout(), env: { MLFLOW_TRACKING_URI: double.url } }),
+    );
     expect(err.code).toBe('PF_BAD_REF');
     expect(err.message).toMatch(/has no run with that id/);
   });
@@ -123,14 +140,25 @@ describe('loadRun: MLflow run ids', () => {
   it('an MLflow run paramflow did not log is refused with a hint', async () => {
     const exp = double.store.createExperiment({ name: `foreign-${Date.now()}` }).json as { experiment_id: string };
     const run = double.store.createRun({ experiment_id: exp.experiment_id, start_time: Date.now() });
-    const err = await refusal(loadRun(`runs:/${run.run_id}`, { layout: tempLayout(), env: { MLFLOW_TRACKING_URI: double.url } }));
+    const err = await refusal(
+      loadRun(`runs:/${run.run_id}`, { layout: tempLayout(), env: { MLFLOW_TRACKING_URI: double.url } }),
+    );
     expect(err.message).toMatch(/not logged by paramflow/);
   });
 
   it('a run without its run.json artifact (killed before its end) is refused, naming why', async () => {
     const exp = double.store.createExperiment({ name: `half-${Date.now()}` }).json as { experiment_id: string };
-    const run = double.store.createRun({ experiment_id: exp.experiment_id, start_time: Date.now(), tags: [{ key: 'paramflow.run_id', value: 'r1' }, { key: 'paramflow.scope', value: 'run' }] });
-    const err = await refusal(loadRun(`runs:/${run.run_id}`, { layout: tempLayout(), env: { MLFLOW_TRACKING_URI: double.url } }));
+    const run = double.store.createRun({
+      experiment_id: exp.experiment_id,
+      start_time: Date.now(),
+      tags: [
+        { key: 'paramflow.run_id', value: 'r1' },
+        { key: 'paramflow.scope', value: 'run' },
+      ],
+    });
+    const err = await refusal(
+      loadRun(`runs:/${run.run_id}`, { layout: tempLayout(), env: { MLFLOW_TRACKING_URI: double.url } }),
+    );
     expect(err.message).toMatch(/no run\.json artifact/);
   });
 
@@ -138,7 +166,11 @@ describe('loadRun: MLflow run ids', () => {
     const gone = await MlflowDouble.start();
     const url = gone.url;
     await gone.down();
-    const err = await loadRun('0123456789abcdef0123456789abcdef', { layout: tempLayout(), env: { MLFLOW_TRACKING_URI: url }, retry: FAST_RETRY }).catch((e: unknown) => e);
+    const err = await loadRun('0123456789abcdef0123456789abcdef', {
+      layout: tempLayout(),
+      env: { MLFLOW_TRACKING_URI: url },
+      retry: FAST_RETRY,
+    }).catch((e: unknown) => e);
     expect(isMlflowError(err)).toBe(true);
     expect((err as Error).message).toMatch(/cannot reach/);
     expect((err as Error).message).toContain(url);

@@ -46,7 +46,10 @@ describe('resolveRunRef', () => {
   });
 
   it('tries run ids before hashes', () => {
-    const clash = [runRecord('abc-run', {}, { runHash: 'f'.repeat(64) }), runRecord('zzz', {}, { runHash: 'abc' + '0'.repeat(61) })];
+    const clash = [
+      runRecord('abc-run', {}, { runHash: 'f'.repeat(64) }),
+      runRecord('zzz', {}, { runHash: 'abc' + '0'.repeat(61) }),
+    ];
     expect(resolveRunRef('abc', clash).runId).toBe('abc-run');
   });
 

@@ -24,10 +24,13 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 /** A fixed run id for day `day` of January 2026 (same day, same id). */
 const idAt = (day: number) => `202601${String(day).padStart(2, '0')}-000000-000-abcd`;
 
-
 describe('RunStore', () => {
   it('reads back what it wrote', async () => {
-    const r = runRecord(idAt(1), { simulate: 'a'.repeat(64) }, { metrics: { cv_rmse_mean: 0.5 }, endedAt: '2026-01-01T00:01:00.000Z' });
+    const r = runRecord(
+      idAt(1),
+      { simulate: 'a'.repeat(64) },
+      { metrics: { cv_rmse_mean: 0.5 }, endedAt: '2026-01-01T00:01:00.000Z' },
+    );
     await store.write(r);
     expect(existsSync(join(layout.run(r.runId), 'run.json'))).toBe(true);
     expect(await store.read(r.runId)).toEqual(r);

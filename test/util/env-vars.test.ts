@@ -34,15 +34,33 @@ describe('PARAMFLOW_* variables', () => {
   }
 
   it('good values and unset ones pass; numbers come back as numbers', () => {
-    expect(() => checkEnvironment({ PARAMFLOW_CHECKPOINT_SECONDS: '0', PARAMFLOW_BLAS_THREADS: '4', PARAMFLOW_GEMM_KERNEL: 'scalar', PARAMFLOW_FUSED: '1', PARAMFLOW_REDIS_URL: 'redis://h:6379', PARAMFLOW_QUEUE: 'q-1' })).not.toThrow();
+    expect(() =>
+      checkEnvironment({
+        PARAMFLOW_CHECKPOINT_SECONDS: '0',
+        PARAMFLOW_BLAS_THREADS: '4',
+        PARAMFLOW_GEMM_KERNEL: 'scalar',
+        PARAMFLOW_FUSED: '1',
+        PARAMFLOW_REDIS_URL: 'redis://h:6379',
+        PARAMFLOW_QUEUE: 'q-1',
+      }),
+    ).not.toThrow();
     expect(() => checkEnvironment({})).not.toThrow();
     expect(envNumber('PARAMFLOW_CHECKPOINT_SECONDS', 10, {})).toBe(10);
     expect(envNumber('PARAMFLOW_CHECKPOINT_SECONDS', 10, { PARAMFLOW_CHECKPOINT_SECONDS: '2.5' })).toBe(2.5);
-    expect(() => envNumber('PARAMFLOW_CHECKPOINT_SECONDS', 10, { PARAMFLOW_CHECKPOINT_SECONDS: '-1' })).toThrow(ParamflowError);
+    expect(() => envNumber('PARAMFLOW_CHECKPOINT_SECONDS', 10, { PARAMFLOW_CHECKPOINT_SECONDS: '-1' })).toThrow(
+      ParamflowError,
+    );
   });
 
   it('the registry holds no variable paramflow sets for its children or a test hook', () => {
-    for (const exempt of ['PARAMFLOW_OUT', 'PARAMFLOW_SEED', 'PARAMFLOW_CRASH_AT', 'PARAMFLOW_FAULT_AT', 'PARAMFLOW_EXPECT_NATIVE', 'PARAMFLOW_BLAS']) {
+    for (const exempt of [
+      'PARAMFLOW_OUT',
+      'PARAMFLOW_SEED',
+      'PARAMFLOW_CRASH_AT',
+      'PARAMFLOW_FAULT_AT',
+      'PARAMFLOW_EXPECT_NATIVE',
+      'PARAMFLOW_BLAS',
+    ]) {
       expect(Object.keys(ENV_VARS)).not.toContain(exempt);
     }
   });

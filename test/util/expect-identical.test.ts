@@ -15,7 +15,9 @@ describe('expectIdentical (test helper)', () => {
 
   it('tells -0 from 0, counts every difference, and shows only the first few', () => {
     expect(() => expectIdentical([0], [-0])).toThrow(/value\[0\]: 0 ≠ 0/);
-    expect(() => expectIdentical([1, 2, 3, 4, 5, 6, 7], [0, 0, 0, 0, 0, 0, 0])).toThrow(/7 values differ: .*; and 2 more/);
+    expect(() => expectIdentical([1, 2, 3, 4, 5, 6, 7], [0, 0, 0, 0, 0, 0, 0])).toThrow(
+      /7 values differ: .*; and 2 more/,
+    );
     expect(() => expectIdentical({ a: 1 }, { a: 1, b: 'x' })).toThrow(/value\.b: undefined ≠ "x"/);
   });
 });

@@ -37,8 +37,26 @@ export function adamKernel(addon: NativeAddon): KernelConfig {
       const [value, m, v, grad] = (['value', 'm', 'v', 'grad'] as const).map((k) => f32(cpu, inputs[k]));
       if (!value || !m || !v || !grad) throw new Error(`${ADAM_KERNEL}: float32 inputs expected`);
       const a = attrs as Record<string, number>;
-      const out = [new Float32Array(value.length), new Float32Array(value.length), new Float32Array(value.length)] as const;
-      addon.adam(value, m, v, grad, out[0], out[1], out[2], a.beta1!, a.beta2!, a.oneMinusAccBeta1!, a.oneMinusAccBeta2!, a.epsilon!, a.lr!);
+      const out = [
+        new Float32Array(value.length),
+        new Float32Array(value.length),
+        new Float32Array(value.length),
+      ] as const;
+      addon.adam(
+        value,
+        m,
+        v,
+        grad,
+        out[0],
+        out[1],
+        out[2],
+        a.beta1!,
+        a.beta2!,
+        a.oneMinusAccBeta1!,
+        a.oneMinusAccBeta2!,
+        a.epsilon!,
+        a.lr!,
+      );
       const shape = [...inputs.value!.shape];
       return out.map((o) => cpu.makeTensorInfo(shape, 'float32', o)) as TensorInfo[];
     },
@@ -49,24 +67,41 @@ export function adamKernel(addon: NativeAddon): KernelConfig {
 export function patchAdam(tf: Tf): void {
   const proto = tf.AdamOptimizer.prototype as unknown as Record<string | symbol, unknown>;
   if (proto[PATCHED]) return;
-  const original = proto.applyGradients as (this: AdamState, g: NamedTensorMap | { name: string; tensor: Tensor }[]) => void;
+  const original = proto.applyGradients as (
+    this: AdamState,
+    g: NamedTensorMap | { name: string; tensor: Tensor }[],
+  ) => void;
   proto.applyGradients = function (this: AdamState, grads: NamedTensorMap | { name: string; tensor: Tensor }[]) {
     const names = Array.isArray(grads) ? grads.map((g) => g.name) : Object.keys(grads);
     const variables = tf.engine().registeredVariables;
-    if (tf.getBackend() !== NATIVE || !names.every((n) => variables[n]?.dtype === 'float32')) return original.call(this, grads);
+    if (tf.getBackend() !== NATIVE || !names.every((n) => variables[n]?.dtype === 'float32'))
+      return original.call(this, grads);
     tf.tidy(() => {
       // Scalars as tfjs computes them: float32 tensors 1 − accBeta.
       const c1 = tf.sub(1, this.accBeta1).dataSync()[0]!;
       const c2 = tf.sub(1, this.accBeta2).dataSync()[0]!;
       names.forEach((name, i) => {
         const value = variables[name]!;
-        this.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        this.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        this.accumulatedFirstMoment[i] ??= {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        this.accumulatedSecondMoment[i] ??= {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
         const grad = Array.isArray(grads) ? grads[i]!.tensor : grads[name];
         if (grad == null) return;
         const m = this.accumulatedFirstMoment[i]!.variable;
         const v = this.accumulatedSecondMoment[i]!.variable;
-        const attrs = { beta1: this.beta1, beta2: this.beta2, oneMinusAccBeta1: c1, oneMinusAccBeta2: c2, epsilon: this.epsilon, lr: this.learningRate };
+        const attrs = {
+          beta1: this.beta1,
+          beta2: this.beta2,
+          oneMinusAccBeta1: c1,
+          oneMinusAccBeta2: c2,
+          epsilon: this.epsilon,
+          lr: this.learningRate,
+        };
         const [newValue, newM, newV] = tf.engine().runKernel(ADAM_KERNEL, { value, m, v, grad }, attrs) as Tensor[];
         m.assign(newM!);
         v.assign(newV!);

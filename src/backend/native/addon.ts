@@ -11,20 +11,50 @@ import { packageRoot } from '../../util/package-root.js';
  */
 export interface NativeAddon {
   /** For each batch i: C[i] (m×n) = op(A[i]) · op(B[i]), row-major; a batch stride of 0 broadcasts. */
-  sgemm(transA: number, transB: number, batch: number, m: number, n: number, k: number, a: Float32Array, aStride: number, b: Float32Array, bStride: number, c: Float32Array): void;
+  sgemm(
+    transA: number,
+    transB: number,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    aStride: number,
+    b: Float32Array,
+    bStride: number,
+    c: Float32Array,
+  ): void;
   /** out[i] = op(x[i]) (op: a {@link UNARY} code); out may be x. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   /** c[r, j] = op(c[r, j] + bias[j]) in place: a fused matmul's epilogue. */
   biasAct(c: Float32Array, rows: number, cols: number, bias: Float32Array | null, op: number, alpha: number): void;
   /** out = a op b, broadcasting by strides per output dimension (0 where broadcast). */
-  binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array, out: Float32Array, shape: Int32Array): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    aStrides: Int32Array,
+    b: Float32Array,
+    bStrides: Int32Array,
+    out: Float32Array,
+    shape: Int32Array,
+  ): void;
   /** out[o, i] = op over r of x[o, r, i] (a {@link REDUCE} code). */
   reduce(op: number, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
   /** One Adam step over a weight: new value, first and second moments into the three outputs. */
   adam(
-    value: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array,
-    outValue: Float32Array, outM: Float32Array, outV: Float32Array,
-    beta1: number, beta2: number, oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, lr: number,
+    value: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    grad: Float32Array,
+    outValue: Float32Array,
+    outM: Float32Array,
+    outV: Float32Array,
+    beta1: number,
+    beta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    lr: number,
   ): void;
   /**
    * A fused MLP trainer's plan (stages/train/fused.ts): layers described by 8 numbers each
@@ -37,8 +67,16 @@ export interface NativeAddon {
    * the loss (penalties included) before the update.
    */
   mlpStep(
-    plan: object, x: Float32Array, t: Float32Array, order: Int32Array, start: number, rows: number,
-    params: Float32Array[], state: Float32Array[], hyper: Float64Array, seeds: Float64Array,
+    plan: object,
+    x: Float32Array,
+    t: Float32Array,
+    order: Int32Array,
+    start: number,
+    rows: number,
+    params: Float32Array[],
+    state: Float32Array[],
+    hyper: Float64Array,
+    seeds: Float64Array,
   ): number;
   /**
    * The model's outputs for `rows` rows of x in inference mode into out, with the bits tfjs's
@@ -64,13 +102,37 @@ export interface NativeAddon {
    * out[r·outStride + outOffset + j] = fround((src[rows[r]·width + j] − mean) / std), computed in
    * double as JavaScript does (not under the flush mode: the same bits as the JavaScript loop).
    */
-  scaleRows(src: Float32Array, rows: Int32Array, width: number, mean: number, std: number, out: Float32Array, outStride: number, outOffset: number): void;
+  scaleRows(
+    src: Float32Array,
+    rows: Int32Array,
+    width: number,
+    mean: number,
+    std: number,
+    out: Float32Array,
+    outStride: number,
+    outOffset: number,
+  ): void;
   /** x · y in float32 under the addon's floating-point mode (a test hook: subnormals flush to 0). */
   multiply(x: number, y: number): number;
 }
 
 // Codes shared with native/tensor_ops.c.
-export const UNARY = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, step: 4, sqrt: 5, square: 6, neg: 7, abs: 8, exp: 9, log: 10, rsqrt: 11, sigmoid: 12, reciprocal: 13 } as const;
+export const UNARY = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 3,
+  step: 4,
+  sqrt: 5,
+  square: 6,
+  neg: 7,
+  abs: 8,
+  exp: 9,
+  log: 10,
+  rsqrt: 11,
+  sigmoid: 12,
+  reciprocal: 13,
+} as const;
 export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, sqdiff: 6 } as const;
 export const REDUCE = { sum: 0, max: 1, min: 2 } as const;
 

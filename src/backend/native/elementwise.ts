@@ -76,9 +76,25 @@ export function binaryKernel(addon: NativeAddon, op: number, original: KernelFun
     const sa = sizeOf(a.shape);
     const sb = sizeOf(b.shape);
     if ((sa === size || sa === 1) && (sb === size || sb === 1)) {
-      addon.binary(op, av, Int32Array.of(sa === 1 ? 0 : 1), bv, Int32Array.of(sb === 1 ? 0 : 1), out, Int32Array.of(size));
+      addon.binary(
+        op,
+        av,
+        Int32Array.of(sa === 1 ? 0 : 1),
+        bv,
+        Int32Array.of(sb === 1 ? 0 : 1),
+        out,
+        Int32Array.of(size),
+      );
     } else {
-      addon.binary(op, av, broadcastStrides(a.shape, shape), bv, broadcastStrides(b.shape, shape), out, Int32Array.from(shape));
+      addon.binary(
+        op,
+        av,
+        broadcastStrides(a.shape, shape),
+        bv,
+        broadcastStrides(b.shape, shape),
+        out,
+        Int32Array.from(shape),
+      );
     }
     return backend.makeTensorInfo(shape, 'float32', out);
   };
@@ -98,7 +114,10 @@ export function unaryKernel(addon: NativeAddon, op: number, original: KernelFunc
 }
 
 /** The reduced axes as outer × size × inner, when they are contiguous (e.g. axis 0 of a matrix). */
-function reductionLayout(shape: readonly number[], axis: unknown): { outer: number; size: number; inner: number; axes: number[] } | undefined {
+function reductionLayout(
+  shape: readonly number[],
+  axis: unknown,
+): { outer: number; size: number; inner: number; axes: number[] } | undefined {
   const rank = shape.length;
   const list = axis === undefined || axis === null ? [...Array(rank).keys()] : Array.isArray(axis) ? axis : [axis];
   if (!list.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= -rank && v < rank)) return undefined;
@@ -107,10 +126,19 @@ function reductionLayout(shape: readonly number[], axis: unknown): { outer: numb
   const first = axes[0]!;
   const last = axes.at(-1)!;
   if (last - first + 1 !== axes.length) return undefined;
-  return { outer: sizeOf(shape.slice(0, first)), size: sizeOf(shape.slice(first, last + 1)), inner: sizeOf(shape.slice(last + 1)), axes };
+  return {
+    outer: sizeOf(shape.slice(0, first)),
+    size: sizeOf(shape.slice(first, last + 1)),
+    inner: sizeOf(shape.slice(last + 1)),
+    axes,
+  };
 }
 
-export function reduceKernel(addon: NativeAddon, name: (typeof REDUCE_KERNELS)[number], original: KernelFunc): KernelFunc {
+export function reduceKernel(
+  addon: NativeAddon,
+  name: (typeof REDUCE_KERNELS)[number],
+  original: KernelFunc,
+): KernelFunc {
   const op = name === 'Max' ? REDUCE.max : name === 'Min' ? REDUCE.min : REDUCE.sum;
   return (args) => {
     const { x } = args.inputs as { x: TensorInfo };
@@ -124,7 +152,9 @@ export function reduceKernel(addon: NativeAddon, name: (typeof REDUCE_KERNELS)[n
     addon.reduce(op, xv, layout.outer, layout.size, layout.inner, out);
     if (name === 'Mean') for (let i = 0; i < out.length; i++) out[i] = out[i]! / layout.size;
     const keep = args.attrs?.keepDims === true;
-    const shape = keep ? x.shape.map((d, i) => (layout.axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !layout.axes.includes(i));
+    const shape = keep
+      ? x.shape.map((d, i) => (layout.axes.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !layout.axes.includes(i));
     return backend.makeTensorInfo(shape, 'float32', out);
   };
 }

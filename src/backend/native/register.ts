@@ -1,6 +1,13 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
-import { BINARY_KERNELS, REDUCE_KERNELS, UNARY_KERNELS, binaryKernel, reduceKernel, unaryKernel } from './elementwise.js';
+import {
+  BINARY_KERNELS,
+  REDUCE_KERNELS,
+  UNARY_KERNELS,
+  binaryKernel,
+  reduceKernel,
+  unaryKernel,
+} from './elementwise.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { adamKernel, patchAdam } from './adam.js';
 import { tileKernel } from './tile.js';

@@ -13,7 +13,13 @@ export function tileKernel(original: KernelFunc): KernelFunc {
     const backend = asCpu(args.backend);
     const values = backend.data.get(x.dataId).values;
     const rank = x.shape.length;
-    if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array) || !reps || reps.length !== rank || rank === 0) return original(args);
+    if (
+      !(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array) ||
+      !reps ||
+      reps.length !== rank ||
+      rank === 0
+    )
+      return original(args);
     const outShape = x.shape.map((d, i) => d * reps[i]!);
     const out = new (values.constructor as Float32ArrayConstructor)(sizeOf(outShape));
     const rowLength = x.shape[rank - 1]!;

@@ -16,7 +16,10 @@ export class FolderRemote implements RemoteCache {
   }
 
   async has(key: string): Promise<boolean> {
-    return stat(join(this.root, key, COMPLETE)).then(() => true, () => false);
+    return stat(join(this.root, key, COMPLETE)).then(
+      () => true,
+      () => false,
+    );
   }
 
   async keys(): Promise<string[]> {

@@ -29,7 +29,10 @@ export async function openRemote(spec: RemoteSpec): Promise<RemoteCache> {
     const { S3Remote } = await import('./s3.js');
     return new S3Remote(spec.bucket, spec.prefix);
   }
-  const isDir = await stat(spec.path).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(spec.path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) {
     throw new ParamflowError('PF_FILE_NOT_FOUND', `the remote cache folder ${spec.path} does not exist`, {
       location: spec.location,

@@ -1,4 +1,10 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMPLETE, MANIFEST } from '../store.js';
@@ -50,7 +56,9 @@ export class S3Remote implements RemoteCache {
     const base = this.prefix ? `${this.prefix}/` : '';
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token }));
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token }),
+      );
       for (const o of page.Contents ?? []) {
         const m = /^([0-9a-f]{64})\/COMPLETE$/.exec((o.Key ?? '').slice(base.length));
         if (m) out.push(m[1]!);
@@ -67,7 +75,9 @@ export class S3Remote implements RemoteCache {
 
   async write(key: string, dir: string, files: readonly string[]): Promise<void> {
     for (const f of [...files, MANIFEST, COMPLETE]) {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.object(key, f), Body: await readFile(join(dir, f)) }));
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.object(key, f), Body: await readFile(join(dir, f)) }),
+      );
     }
   }
 }

@@ -13,18 +13,22 @@ import type { RemoteCache } from './remote.js';
 export async function pullEntry(remote: RemoteCache, cache: CacheStore, key: string): Promise<Manifest> {
   const manifestBytes = await remote.read(key, MANIFEST);
   const manifest = JSON.parse(Buffer.from(manifestBytes).toString('utf8')) as Manifest;
-  if (manifest.key !== key) throw new Error(`remote entry ${key.slice(0, 12)}: its manifest names key ${String(manifest.key).slice(0, 12)}`);
+  if (manifest.key !== key)
+    throw new Error(`remote entry ${key.slice(0, 12)}: its manifest names key ${String(manifest.key).slice(0, 12)}`);
   await mkdir(cache.layout.tmpDir, { recursive: true });
   const tmp = join(cache.layout.tmpDir, `${key}.pull.${process.pid}.${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   try {
     const budget = { written: 0, stage: manifest.stage };
     for (const [file, meta] of Object.entries(manifest.files)) {
-      if (file.split('/').some((p) => p === '..' || p === '') || file.startsWith('/')) throw new Error(`remote entry ${key.slice(0, 12)}: bad file name ${JSON.stringify(file)}`);
+      if (file.split('/').some((p) => p === '..' || p === '') || file.startsWith('/'))
+        throw new Error(`remote entry ${key.slice(0, 12)}: bad file name ${JSON.stringify(file)}`);
       await mkdir(dirname(join(tmp, file)), { recursive: true });
       const got = await writeHashed(join(tmp, file), [await remote.read(key, file)], budget);
       if (got.sha256 !== meta.sha256 || got.size !== meta.size) {
-        throw new Error(`remote entry ${key.slice(0, 12)}: ${file} does not match its manifest (${got.size} bytes, digest ${got.sha256.slice(0, 12)}…)`);
+        throw new Error(
+          `remote entry ${key.slice(0, 12)}: ${file} does not match its manifest (${got.size} bytes, digest ${got.sha256.slice(0, 12)}…)`,
+        );
       }
     }
     await writeHashed(join(tmp, MANIFEST), [manifestBytes], { written: 0 });
@@ -46,13 +50,20 @@ export async function pushEntry(remote: RemoteCache, cache: CacheStore, key: str
   if (!local.hit) throw new Error(`local entry ${key.slice(0, 12)} is ${local.reason}`);
   if (await remote.has(key)) return false;
   const sound = await cache.verify(key);
-  if (!sound.ok) throw new Error(`local entry ${key.slice(0, 12)} is damaged (${sound.problem}); not pushed: run \`paramflow cache verify\``);
+  if (!sound.ok)
+    throw new Error(
+      `local entry ${key.slice(0, 12)} is damaged (${sound.problem}); not pushed: run \`paramflow cache verify\``,
+    );
   await remote.write(key, cache.layout.entry(key), Object.keys(local.manifest.files));
   return true;
 }
 
 /** Pulls the entry when the remote has it; undefined when it does not. */
-export async function pullIfPresent(remote: RemoteCache, cache: CacheStore, key: string): Promise<Manifest | undefined> {
+export async function pullIfPresent(
+  remote: RemoteCache,
+  cache: CacheStore,
+  key: string,
+): Promise<Manifest | undefined> {
   if (!(await remote.has(key))) return undefined;
   await pullEntry(remote, cache, key);
   const found = await cache.lookup(key);

@@ -64,23 +64,35 @@ function report(verb: string, out: Transfer, flags: CacheRemoteFlags): number {
   else {
     for (const k of out.transferred) process.stdout.write(`${verb} ${k.slice(0, 12)}\n`);
     for (const f of out.failed) process.stdout.write(`failed ${f.key.slice(0, 12)}: ${f.problem}\n`);
-    process.stdout.write(`${verb} ${out.transferred.length} entries (${out.remote}), ${out.skipped} already there, ${out.failed.length} failed\n`);
+    process.stdout.write(
+      `${verb} ${out.transferred.length} entries (${out.remote}), ${out.skipped} already there, ${out.failed.length} failed\n`,
+    );
   }
   return out.failed.length === 0 ? EXIT.ok : EXIT.failed;
 }
 
 /** The project's cache and the remote: --remote, else PARAMFLOW_CACHE_REMOTE, else the pipeline file's cache.remote. */
-async function target(file: string | undefined, flags: CacheRemoteFlags): Promise<{ cache: CacheStore; spec: RemoteSpec }> {
+async function target(
+  file: string | undefined,
+  flags: CacheRemoteFlags,
+): Promise<{ cache: CacheStore; spec: RemoteSpec }> {
   if (flags.remote !== undefined) {
     const root = file ? findProjectRoot(dirname(file)) : findProjectRoot(process.cwd());
-    return { cache: new CacheStore(new Layout(root)), spec: parseRemoteSpec(flags.remote, process.cwd(), { file: '<command line>' }) };
+    return {
+      cache: new CacheStore(new Layout(root)),
+      spec: parseRemoteSpec(flags.remote, process.cwd(), { file: '<command line>' }),
+    };
   }
   if (file) {
     const p = await loadRunnablePipeline(file, { registry: await builtinRegistry() });
     if (p.cache) return { cache: new CacheStore(new Layout(p.root)), spec: p.cache.remote };
   } else {
     const env = process.env.PARAMFLOW_CACHE_REMOTE?.trim();
-    if (env) return { cache: new CacheStore(new Layout(findProjectRoot(process.cwd()))), spec: parseRemoteSpec(env, process.cwd(), { file: 'PARAMFLOW_CACHE_REMOTE' }) };
+    if (env)
+      return {
+        cache: new CacheStore(new Layout(findProjectRoot(process.cwd()))),
+        spec: parseRemoteSpec(env, process.cwd(), { file: 'PARAMFLOW_CACHE_REMOTE' }),
+      };
   }
   throw new ParamflowError('PF_BAD_FLAG', 'no remote cache is configured', {
     location: { file: file ?? '<command line>' },

@@ -18,8 +18,15 @@ export async function compareCommand(refs: string[], flags: { json?: boolean; al
     return EXIT.ok;
   }
   const name = (i: number) => `#${i + 1}`;
-  process.stdout.write(`comparing ${runs.length} runs · objective ${objective.metric} (${objective.goal}) · deltas against #1\n`);
-  process.stdout.write(table(['', 'RUN', 'PIPELINE', 'STATUS', 'TRIAL', 'SET'], runs.map((r, i) => [name(i), r.runId, r.pipeline.name, r.status, trialOf(r), r.options.overrides.join(' ')])) + '\n\n');
+  process.stdout.write(
+    `comparing ${runs.length} runs · objective ${objective.metric} (${objective.goal}) · deltas against #1\n`,
+  );
+  process.stdout.write(
+    table(
+      ['', 'RUN', 'PIPELINE', 'STATUS', 'TRIAL', 'SET'],
+      runs.map((r, i) => [name(i), r.runId, r.pipeline.name, r.status, trialOf(r), r.options.overrides.join(' ')]),
+    ) + '\n\n',
+  );
   process.stdout.write(paramsText(c, runs.length, flags.all === true, name) + '\n\n');
   process.stdout.write(metricsText(c, objective, name) + '\n');
   return EXIT.ok;
@@ -35,7 +42,11 @@ function paramsText(c: Comparison, n: number, all: boolean, name: (i: number) =>
   const head = `params: ${c.differing.length} of ${keys.length} differ${all ? '' : ' (--all shows every key)'}`;
   if (shown.length === 0) return `${head}\n(the runs have the same params)`;
   const differs = new Set(c.differing);
-  const rows = shown.map((k) => [k, differs.has(k) ? '≠' : '', ...c.params[k]!.map((v) => (v === null ? '–' : label(v)))]);
+  const rows = shown.map((k) => [
+    k,
+    differs.has(k) ? '≠' : '',
+    ...c.params[k]!.map((v) => (v === null ? '–' : label(v))),
+  ]);
   return `${head}\n${table(['PARAM', '≠', ...Array.from({ length: n }, (_, i) => name(i))], rows)}`;
 }
 

@@ -28,7 +28,11 @@ export function diffText(d: RunDiff): string {
   out.push(`A  ${d.a.runId}  ${d.a.pipeline}  hash ${d.a.runHash.slice(0, 12)}`);
   out.push(`B  ${d.b.runId}  ${d.b.pipeline}  hash ${d.b.runHash.slice(0, 12)}`);
   if (d.sameHash) out.push('', 'same run hash: the same experiment (same resolved pipeline and stage keys)');
-  else out.push('', `run hashes differ: ${count(d.changedByItself.length, 'stage')} changed by ${d.changedByItself.length === 1 ? 'itself' : 'themselves'}, ${count(d.changedByInputs.length, 'stage')} only through ${d.changedByInputs.length === 1 ? 'its' : 'their'} inputs${d.onlyInA.length + d.onlyInB.length ? `, ${count(d.onlyInA.length + d.onlyInB.length, 'stage')} in one run only` : ''}`);
+  else
+    out.push(
+      '',
+      `run hashes differ: ${count(d.changedByItself.length, 'stage')} changed by ${d.changedByItself.length === 1 ? 'itself' : 'themselves'}, ${count(d.changedByInputs.length, 'stage')} only through ${d.changedByInputs.length === 1 ? 'its' : 'their'} inputs${d.onlyInA.length + d.onlyInB.length ? `, ${count(d.onlyInA.length + d.onlyInB.length, 'stage')} in one run only` : ''}`,
+    );
   for (const p of d.pipeline) out.push(`pipeline ${p.key}: ${label(p.a)} → ${label(p.b)}`);
   out.push('');
   const short = (k: string | null) => (k ? k.slice(0, 12) : '–');
@@ -41,10 +45,19 @@ export function diffText(d: RunDiff): string {
   if (d.firstDivergent) {
     out.push('', `diverges first at: ${d.firstDivergent}`);
     if (d.changedByItself.length > 1) out.push(`also changed by themselves: ${d.changedByItself.slice(1).join(', ')}`);
-    if (d.changedByInputs.length) out.push(`changed only because their inputs changed: ${d.changedByInputs.join(', ')}`);
+    if (d.changedByInputs.length)
+      out.push(`changed only because their inputs changed: ${d.changedByInputs.join(', ')}`);
   }
   out.push('', metricsText(d));
-  out.push('', d.environment.length ? `environment (not in the keys unless a stage records it; may explain metric differences)\n${table(['FIELD', 'A', 'B'], d.environment.map((e) => [e.field, e.a ?? '–', e.b ?? '–']))}` : 'environment: the same (paramflow, node, platform, backend, tfjs, git)');
+  out.push(
+    '',
+    d.environment.length
+      ? `environment (not in the keys unless a stage records it; may explain metric differences)\n${table(
+          ['FIELD', 'A', 'B'],
+          d.environment.map((e) => [e.field, e.a ?? '–', e.b ?? '–']),
+        )}`
+      : 'environment: the same (paramflow, node, platform, backend, tfjs, git)',
+  );
   return out.join('\n') + '\n';
 }
 
@@ -53,7 +66,14 @@ function metricsText(d: RunDiff): string {
   if (entries.length === 0) return 'metrics: none recorded';
   const differing = entries.filter(([, m]) => m.delta !== 0);
   if (differing.length === 0) return `metrics: all ${entries.length} equal`;
-  const rows = differing.map(([k, m]) => [k, num(m.a), num(m.b), m.delta === null ? '–' : `${m.delta > 0 ? '+' : ''}${num(m.delta)}${m.deltaPct === null ? '' : ` (${m.deltaPct > 0 ? '+' : ''}${m.deltaPct.toFixed(1)}%)`}`]);
+  const rows = differing.map(([k, m]) => [
+    k,
+    num(m.a),
+    num(m.b),
+    m.delta === null
+      ? '–'
+      : `${m.delta > 0 ? '+' : ''}${num(m.delta)}${m.deltaPct === null ? '' : ` (${m.deltaPct > 0 ? '+' : ''}${m.deltaPct.toFixed(1)}%)`}`,
+  ]);
   const same = entries.length - differing.length;
   return `metrics (B − A)${same ? `; ${same} more equal` : ''}\n${table(['METRIC', 'A', 'B', 'B − A'], rows)}`;
 }

@@ -15,13 +15,19 @@ export async function initCommand(dir: string, flags: { force?: boolean }): Prom
   } else {
     const example = await readFile(join(packageRoot(), 'pipelines', 'data-study.yaml'), 'utf8');
     const schema = relative(dirname(target), join(packageRoot(), 'schemas', 'pipeline.schema.json'));
-    await writeFile(target, example.replace(/\$schema=\S+/, `$schema=${schema}`).replace('name: data-study', 'name: example'));
+    await writeFile(
+      target,
+      example.replace(/\$schema=\S+/, `$schema=${schema}`).replace('name: data-study', 'name: example'),
+    );
     process.stdout.write(`wrote ${relative(process.cwd(), target) || target}\n`);
   }
   const gitignore = join(root, '.gitignore');
   const current = existsSync(gitignore) ? await readFile(gitignore, 'utf8') : '';
   if (!current.split('\n').includes('.paramflow/')) {
-    await appendFile(gitignore, `${current && !current.endsWith('\n') ? '\n' : ''}# paramflow cache and local run store\n.paramflow/\n`);
+    await appendFile(
+      gitignore,
+      `${current && !current.endsWith('\n') ? '\n' : ''}# paramflow cache and local run store\n.paramflow/\n`,
+    );
     process.stdout.write('added .paramflow/ to .gitignore\n');
   }
   process.stdout.write(`next: paramflow run ${relative(process.cwd(), target) || target}\n`);

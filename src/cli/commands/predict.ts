@@ -6,9 +6,15 @@ import { encodeNpy } from '../../format/npy.js';
 import { predictCurves, type Prediction } from '../../predict/predict.js';
 import { ndarray } from '../../stage/ndarray.js';
 
-export async function predictCommand(ref: string, input: string, flags: { out?: string; backend?: string }): Promise<number> {
+export async function predictCommand(
+  ref: string,
+  input: string,
+  flags: { out?: string; backend?: string },
+): Promise<number> {
   const p = await predictCurves({ root: findProjectRoot(process.cwd()), ref, input, backend: flags.backend });
-  process.stderr.write(`predicted ${p.mean.length} curve(s) with the ${p.folds} fold models of run ${p.runId} (backend ${p.backend}); ± is the spread across folds\n`);
+  process.stderr.write(
+    `predicted ${p.mean.length} curve(s) with the ${p.folds} fold models of run ${p.runId} (backend ${p.backend}); ± is the spread across folds\n`,
+  );
   if (!flags.out) {
     process.stdout.write(toCsv(p));
   } else if (extname(flags.out) === '.npy') {
@@ -16,7 +22,9 @@ export async function predictCommand(ref: string, input: string, flags: { out?: 
     await writeFile(flags.out, encodeNpy(ndarray('float32', [p.mean.length, k], Float32Array.from(p.mean.flat()))));
     const stdFile = flags.out.replace(/\.npy$/, '.std.npy');
     await writeFile(stdFile, encodeNpy(ndarray('float32', [p.std.length, k], Float32Array.from(p.std.flat()))));
-    process.stderr.write(`wrote ${flags.out} (means) and ${stdFile} (spread), shape [${p.mean.length}, ${k}], columns ${p.targetNames.join(', ')}\n`);
+    process.stderr.write(
+      `wrote ${flags.out} (means) and ${stdFile} (spread), shape [${p.mean.length}, ${k}], columns ${p.targetNames.join(', ')}\n`,
+    );
   } else {
     await writeFile(flags.out, toCsv(p));
     process.stderr.write(`wrote ${flags.out}\n`);

@@ -21,7 +21,11 @@ export async function queueStatusCommand(flags: { redis?: string; queue?: string
     return 0;
   }
   process.stdout.write(`queue ${s.queue} at ${s.redis}\n`);
-  process.stdout.write(`  waiting ${s.waiting}  active ${s.active}  delayed ${s.delayed}  completed ${s.completed}  failed ${s.failed}\n`);
-  process.stdout.write(`  workers ${s.workers.length}${s.workers.map((w) => `\n    ${w.name || '(unnamed)'}${w.addr ? ` ${w.addr}` : ''}`).join('')}\n`);
+  process.stdout.write(
+    `  waiting ${s.waiting}  active ${s.active}  delayed ${s.delayed}  completed ${s.completed}  failed ${s.failed}\n`,
+  );
+  process.stdout.write(
+    `  workers ${s.workers.length}${s.workers.map((w) => `\n    ${w.name || '(unnamed)'}${w.addr ? ` ${w.addr}` : ''}`).join('')}\n`,
+  );
   return 0;
 }

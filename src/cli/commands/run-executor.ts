@@ -10,15 +10,30 @@ export async function slurmExecutor(flags: { dryRun?: boolean }): Promise<Pick<S
   const { execa } = await import('execa');
   const probe = await execa('sbatch', ['--version'], { reject: false });
   if (probe.exitCode !== 0) {
-    throw new ParamflowError('PF_BAD_FLAG', `--executor slurm: sbatch does not run here (${probe.code === 'ENOENT' ? 'not on PATH' : String(probe.stderr || probe.message).trim().split('\n')[0]})`, {
-      location: { file: '<command line>' },
-      hint: 'submit from a Slurm login node (where `sbatch --version` works), or use the default local executor',
-    });
+    throw new ParamflowError(
+      'PF_BAD_FLAG',
+      `--executor slurm: sbatch does not run here (${
+        probe.code === 'ENOENT'
+          ? 'not on PATH'
+          : String(probe.stderr || probe.message)
+              .trim()
+              .split('\n')[0]
+      })`,
+      {
+        location: { file: '<command line>' },
+        hint: 'submit from a Slurm login node (where `sbatch --version` works), or use the default local executor',
+      },
+    );
   }
   const { SlurmTrialExecutor } = await import('../../sweep/slurm/executor.js');
   return {
     makeExecutor: (base, layout) =>
-      new SlurmTrialExecutor({ settings: base.executor?.slurm ?? {}, layout, name: `paramflow-${base.name}`, log: (line) => process.stderr.write(line + '\n') }),
+      new SlurmTrialExecutor({
+        settings: base.executor?.slurm ?? {},
+        layout,
+        name: `paramflow-${base.name}`,
+        log: (line) => process.stderr.write(line + '\n'),
+      }),
   };
 }
 
@@ -34,13 +49,18 @@ export async function queueExecutor(flags: { dryRun?: boolean }): Promise<Pick<S
   try {
     await queueStatus(settings);
   } catch (err) {
-    throw new ParamflowError('PF_BAD_FLAG', `--executor queue: cannot reach Redis at ${settings.redis} (${(err as Error).message})`, {
-      location: { file: 'PARAMFLOW_REDIS_URL' },
-      hint: 'start redis-server, or set PARAMFLOW_REDIS_URL=redis://host:port',
-    });
+    throw new ParamflowError(
+      'PF_BAD_FLAG',
+      `--executor queue: cannot reach Redis at ${settings.redis} (${(err as Error).message})`,
+      {
+        location: { file: 'PARAMFLOW_REDIS_URL' },
+        hint: 'start redis-server, or set PARAMFLOW_REDIS_URL=redis://host:port',
+      },
+    );
   }
   const { QueueTrialExecutor } = await import('../../sweep/queue/executor.js');
   return {
-    makeExecutor: (_base, layout) => new QueueTrialExecutor({ settings, layout, log: (line) => process.stderr.write(line + '\n') }),
+    makeExecutor: (_base, layout) =>
+      new QueueTrialExecutor({ settings, layout, log: (line) => process.stderr.write(line + '\n') }),
   };
 }

@@ -33,7 +33,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   };
   process.on('SIGINT', onSigint);
   try {
-    const elsewhere = flags.executor === 'slurm' ? await slurmExecutor(flags) : flags.executor === 'queue' ? await queueExecutor(flags) : undefined;
+    const elsewhere =
+      flags.executor === 'slurm'
+        ? await slurmExecutor(flags)
+        : flags.executor === 'queue'
+          ? await queueExecutor(flags)
+          : undefined;
     const overrides = locateOverrides(flags.set);
     // Loaded once, here: a pipeline without a sweep runs from this load, and the sweep
     // machinery (workers, execa, stores) loads only for a sweep.
@@ -43,7 +48,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       const found = await loadWithSweep(file, overrides, sweepFlags);
       loaded = found.base;
       const sweep = found.spec
-        ? await (await import('../../sweep/run-sweep.js')).runSweep({
+        ? await (
+            await import('../../sweep/run-sweep.js')
+          ).runSweep({
             ...elsewhere,
             file,
             overrides,
@@ -61,7 +68,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
         if (flags.profile) process.stderr.write('note: --profile profiles a single run, not a sweep\n');
         if (flags.json) process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
         const b = sweep.best;
-        process.stderr.write(`${sweep.status === 'FINISHED' ? '✓' : '✗'} sweep ${sweep.sweepId} ${sweep.status.toLowerCase()}${b ? `: best ${b.trial} ${sweep.spec.objective.metric} ${b.objective.mean.toPrecision(4)}` : ''} — \`paramflow runs --sweep ${sweep.sweepId.slice(0, 24)}\` compares the trials\n`);
+        process.stderr.write(
+          `${sweep.status === 'FINISHED' ? '✓' : '✗'} sweep ${sweep.sweepId} ${sweep.status.toLowerCase()}${b ? `: best ${b.trial} ${sweep.spec.objective.metric} ${b.objective.mean.toPrecision(4)}` : ''} — \`paramflow runs --sweep ${sweep.sweepId.slice(0, 24)}\` compares the trials\n`,
+        );
         return sweep.status === 'KILLED' ? EXIT.interrupted : sweep.status === 'FAILED' ? EXIT.failed : EXIT.ok;
       }
     }
@@ -69,14 +78,42 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       // No sweep: the run itself goes, as one job, where the trials would.
       if (flags.profile) process.stderr.write('note: --profile profiles a run here, not one sent elsewhere\n');
       const { runElsewhere } = await import('../../sweep/run-elsewhere.js');
-      const done = await runElsewhere({ makeExecutor: elsewhere.makeExecutor, file, overrides, noCache: !flags.cache, backend: flags.backend, signal: controller.signal });
+      const done = await runElsewhere({
+        makeExecutor: elsewhere.makeExecutor,
+        file,
+        overrides,
+        noCache: !flags.cache,
+        backend: flags.backend,
+        signal: controller.signal,
+      });
       if (done.kind === 'recorded') {
         const r = done.record;
-        plainReporter().runEnd({ status: r.status, executed: done.executed.length, cached: done.cached.length, durationMs: done.durationMs, runId: r.runId });
-        return finish({ runId: r.runId, runHash: r.runHash, status: r.status, executed: done.executed, cached: done.cached, record: r }, flags, done.logsOn);
+        plainReporter().runEnd({
+          status: r.status,
+          executed: done.executed.length,
+          cached: done.cached.length,
+          durationMs: done.durationMs,
+          runId: r.runId,
+        });
+        return finish(
+          {
+            runId: r.runId,
+            runHash: r.runHash,
+            status: r.status,
+            executed: done.executed,
+            cached: done.cached,
+            record: r,
+          },
+          flags,
+          done.logsOn,
+        );
       }
       // Bad input: the message is the located error as the job's worker formatted it.
-      process.stderr.write(done.kind === 'bad-input' ? `✗ run refused as bad input where it was sent:\n${done.message}\n` : `✗ run ${done.kind}: ${done.message}\n`);
+      process.stderr.write(
+        done.kind === 'bad-input'
+          ? `✗ run refused as bad input where it was sent:\n${done.message}\n`
+          : `✗ run ${done.kind}: ${done.message}\n`,
+      );
       return done.kind === 'bad-input' ? EXIT.badInput : done.kind === 'killed' ? EXIT.interrupted : EXIT.failed;
     }
     // cli-progress loads only for a terminal.
@@ -98,7 +135,14 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       printStatus(summary.explained, summary.runHash, Boolean(flags.json));
       return EXIT.ok;
     }
-    if (summary.profile) process.stderr.write((await import('../output/profile-table.js')).profileTable(summary.profile, summary.plan.backend?.name, flags.jobs));
+    if (summary.profile)
+      process.stderr.write(
+        (await import('../output/profile-table.js')).profileTable(
+          summary.profile,
+          summary.plan.backend?.name,
+          flags.jobs,
+        ),
+      );
     return finish(summary, flags);
   } finally {
     process.off('SIGINT', onSigint);
@@ -109,16 +153,36 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
  * The end of a run, here or elsewhere: `--json`, the error of a failed run, the exit code.
  * `host`: the machine the run's stage logs are on, when not this one.
  */
-function finish(summary: Pick<RunSummary, 'runId' | 'runHash' | 'status' | 'executed' | 'cached' | 'record' | 'profile'>, flags: RunFlags, host?: string): number {
+function finish(
+  summary: Pick<RunSummary, 'runId' | 'runHash' | 'status' | 'executed' | 'cached' | 'record' | 'profile'>,
+  flags: RunFlags,
+  host?: string,
+): number {
   if (flags.json) {
     const profile = summary.profile ? { profile: summary.profile } : {};
-    process.stdout.write(JSON.stringify({ runId: summary.runId, runHash: summary.runHash, status: summary.status, executed: summary.executed, cached: summary.cached, ...profile }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          runId: summary.runId,
+          runHash: summary.runHash,
+          status: summary.status,
+          executed: summary.executed,
+          cached: summary.cached,
+          ...profile,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   }
   if (summary.status === 'KILLED') return EXIT.interrupted;
   if (summary.status === 'FAILED') {
     const err = summary.record?.error;
     const log = `.paramflow/runs/${summary.runId}/logs/${err?.stage ?? ''}.log${host ? ` on ${host}` : ''}`;
-    if (err) process.stderr.write(`error ${err.code}: ${err.message}\n  hint: ${err.code === 'PF_STAGE_FAILED' || !err.hint ? `the stage log is in ${log}` : `${err.hint} (stage log: ${log})`}\n`);
+    if (err)
+      process.stderr.write(
+        `error ${err.code}: ${err.message}\n  hint: ${err.code === 'PF_STAGE_FAILED' || !err.hint ? `the stage log is in ${log}` : `${err.hint} (stage log: ${log})`}\n`,
+      );
     return EXIT.failed;
   }
   return EXIT.ok;

@@ -16,7 +16,13 @@ export async function listRuns(store: RunStore): Promise<RunRecord[]> {
   return store.list((id, err) => process.stderr.write(`warning: skipping run ${id}: ${(err as Error).message}\n`));
 }
 
-export async function runsCommand(flags: { json?: boolean; limit?: number; pipeline?: string; sweep?: string | true; sort?: string }): Promise<number> {
+export async function runsCommand(flags: {
+  json?: boolean;
+  limit?: number;
+  pipeline?: string;
+  sweep?: string | true;
+  sort?: string;
+}): Promise<number> {
   const store = projectStore();
   if (flags.sweep !== undefined) return sweepTableCommand(store, flags.sweep, flags);
   let runs = await listRuns(store);
@@ -24,7 +30,16 @@ export async function runsCommand(flags: { json?: boolean; limit?: number; pipel
   if (flags.limit) runs = runs.slice(0, flags.limit);
   const tracking = await Promise.all(runs.map((r) => mlflowState(store.layout, r.runId)));
   if (flags.json) {
-    const rows = runs.map((r, i) => ({ ...summary(r), mlflow: { state: tracking[i]!.state, pending: tracking[i]!.pending, refused: tracking[i]!.rejected, runId: tracking[i]!.mlflowRunId ?? null, url: tracking[i]!.url ?? null } }));
+    const rows = runs.map((r, i) => ({
+      ...summary(r),
+      mlflow: {
+        state: tracking[i]!.state,
+        pending: tracking[i]!.pending,
+        refused: tracking[i]!.rejected,
+        runId: tracking[i]!.mlflowRunId ?? null,
+        url: tracking[i]!.url ?? null,
+      },
+    }));
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return EXIT.ok;
   }
@@ -36,11 +51,25 @@ export async function runsCommand(flags: { json?: boolean; limit?: number; pipel
     const s = summary(r);
     const t = tracking[i]!;
     const mlflow = t.state === 'off' ? '-' : `${t.label}${t.mlflowRunId ? ` ${t.mlflowRunId.slice(0, 8)}` : ''}`;
-    return [s.runId, s.runHash.slice(0, 10), s.pipeline, s.status, s.started.replace('T', ' ').slice(0, 19), `${s.executed}/${s.cached}`, mlflow, s.params, s.metrics];
+    return [
+      s.runId,
+      s.runHash.slice(0, 10),
+      s.pipeline,
+      s.status,
+      s.started.replace('T', ' ').slice(0, 19),
+      `${s.executed}/${s.cached}`,
+      mlflow,
+      s.params,
+      s.metrics,
+    ];
   });
-  process.stdout.write(table(['RUN', 'HASH', 'PIPELINE', 'STATUS', 'STARTED (UTC)', 'RAN/CACHED', 'MLFLOW', 'SET', 'METRICS'], rows) + '\n');
+  process.stdout.write(
+    table(['RUN', 'HASH', 'PIPELINE', 'STATUS', 'STARTED (UTC)', 'RAN/CACHED', 'MLFLOW', 'SET', 'METRICS'], rows) +
+      '\n',
+  );
   // The column says `refused N`; the sentence says what that means and where to look.
-  for (const [i, t] of tracking.entries()) if (t.rejected > 0) process.stdout.write(`${runs[i]!.runId}: ${refusedText(t.rejected, runs[i]!.runId)}\n`);
+  for (const [i, t] of tracking.entries())
+    if (t.rejected > 0) process.stdout.write(`${runs[i]!.runId}: ${refusedText(t.rejected, runs[i]!.runId)}\n`);
   return EXIT.ok;
 }
 
@@ -85,9 +114,13 @@ export async function runsRmCommand(refs: string[]): Promise<number> {
     process.stdout.write(`removed run ${r.runId} (${r.pipeline.name}, ${r.status})\n`);
   }
   if (live.length > 0) {
-    throw new ParamflowError('PF_RUN_STORE', `not removed: ${live.map((r) => `run ${r.runId} is still running (pid ${r.pid} on ${r.host})`).join('; ')}`, {
-      hint: 'stop it first (Ctrl-C where it runs, or kill its pid), or let it finish; then remove it',
-    });
+    throw new ParamflowError(
+      'PF_RUN_STORE',
+      `not removed: ${live.map((r) => `run ${r.runId} is still running (pid ${r.pid} on ${r.host})`).join('; ')}`,
+      {
+        hint: 'stop it first (Ctrl-C where it runs, or kill its pid), or let it finish; then remove it',
+      },
+    );
   }
   return EXIT.ok;
 }

@@ -19,31 +19,76 @@ export async function showCommand(ref: string, flags: { json?: boolean }): Promi
 export function showText(d: RunDescription): string {
   const out: string[] = [];
   const time = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : '–');
-  out.push(`run ${d.runId}${d.source === 'mlflow' ? '  (read from MLflow: not in this project\'s run store)' : ''}`);
+  out.push(`run ${d.runId}${d.source === 'mlflow' ? "  (read from MLflow: not in this project's run store)" : ''}`);
   out.push(`  pipeline    ${d.pipeline.name} (${d.pipeline.file}) · experiment ${d.pipeline.experiment}`);
   out.push(`  run hash    ${d.runHash}`);
-  out.push(`  status      ${d.status}${d.error ? ` — ${d.error.code}${d.error.stage ? ` in ${d.error.stage}` : ''}: ${d.error.message}` : ''}`);
-  out.push(`  time (UTC)  ${time(d.startedAt)} → ${time(d.endedAt)}${d.durationMs === null ? '' : ` (${formatDuration(d.durationMs)})`}`);
-  out.push(`  overrides   ${d.overrides.length ? d.overrides.map((o) => `--set ${o}`).join(' ') : '(none)'}${d.noCache ? ' --no-cache' : ''}`);
-  out.push(`  mlflow      ${d.mlflow ? (d.mlflow.url ?? `run ${d.mlflow.runId}`) : '(not logged to MLflow)'}${d.mlflowRefused ? `; ${refusedText(d.mlflowRefused, d.runId)}` : ''}`);
+  out.push(
+    `  status      ${d.status}${d.error ? ` — ${d.error.code}${d.error.stage ? ` in ${d.error.stage}` : ''}: ${d.error.message}` : ''}`,
+  );
+  out.push(
+    `  time (UTC)  ${time(d.startedAt)} → ${time(d.endedAt)}${d.durationMs === null ? '' : ` (${formatDuration(d.durationMs)})`}`,
+  );
+  out.push(
+    `  overrides   ${d.overrides.length ? d.overrides.map((o) => `--set ${o}`).join(' ') : '(none)'}${d.noCache ? ' --no-cache' : ''}`,
+  );
+  out.push(
+    `  mlflow      ${d.mlflow ? (d.mlflow.url ?? `run ${d.mlflow.runId}`) : '(not logged to MLflow)'}${d.mlflowRefused ? `; ${refusedText(d.mlflowRefused, d.runId)}` : ''}`,
+  );
   out.push('', 'stages');
   out.push(
     table(
       ['STAGE', 'TYPE', 'KEY', 'VERSION', 'STATUS', 'TIME', 'WHY', 'METRICS'],
-      d.stages.map((s) => [s.name, s.type, s.key.slice(0, 12), s.version, s.status, s.durationMs === null ? '–' : formatDuration(s.durationMs), s.reason ?? '', metricText(s.metrics, 3)]),
+      d.stages.map((s) => [
+        s.name,
+        s.type,
+        s.key.slice(0, 12),
+        s.version,
+        s.status,
+        s.durationMs === null ? '–' : formatDuration(s.durationMs),
+        s.reason ?? '',
+        metricText(s.metrics, 3),
+      ]),
     ),
   );
   out.push('', 'metrics');
   const metrics = Object.entries(d.metrics);
-  out.push(metrics.length ? table(['METRIC', 'VALUE'], metrics.map(([k, v]) => [k, num(v)])) : '  (none recorded)');
+  out.push(
+    metrics.length
+      ? table(
+          ['METRIC', 'VALUE'],
+          metrics.map(([k, v]) => [k, num(v)]),
+        )
+      : '  (none recorded)',
+  );
   out.push('', 'params');
-  out.push(table(['PARAM', 'VALUE'], Object.entries(d.params).map(([k, v]) => [k, label(v)])));
+  out.push(
+    table(
+      ['PARAM', 'VALUE'],
+      Object.entries(d.params).map(([k, v]) => [k, label(v)]),
+    ),
+  );
   out.push('', `artifacts (in .paramflow/runs/${d.runId}/artifacts)`);
-  out.push(d.artifacts.run.length ? table(['FILE', 'SIZE'], d.artifacts.run.map((f) => [f.path, formatBytes(f.size)])) : '  (none in this project)');
+  out.push(
+    d.artifacts.run.length
+      ? table(
+          ['FILE', 'SIZE'],
+          d.artifacts.run.map((f) => [f.path, formatBytes(f.size)]),
+        )
+      : '  (none in this project)',
+  );
   out.push('', 'cache files');
   out.push(
     d.artifacts.cache.length
-      ? table(['STAGE', 'KEY', 'FILE', 'SIZE', 'IN CACHE'], d.artifacts.cache.map((f) => [f.stage, f.key.slice(0, 12), f.file, formatBytes(f.size), f.cached ? 'yes' : 'no']))
+      ? table(
+          ['STAGE', 'KEY', 'FILE', 'SIZE', 'IN CACHE'],
+          d.artifacts.cache.map((f) => [
+            f.stage,
+            f.key.slice(0, 12),
+            f.file,
+            formatBytes(f.size),
+            f.cached ? 'yes' : 'no',
+          ]),
+        )
       : '  (none recorded)',
   );
   out.push('', 'environment', `  ${environmentText(d.environment)}`);

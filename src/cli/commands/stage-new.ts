@@ -21,10 +21,14 @@ export async function stageNewCommand(name: string, flags: StageNewFlags): Promi
   const files = { [join(dir, `${name}.ts`)]: stageModule(name), [join(dir, `${name}.test.ts`)]: stageTest(name) };
   const existing = Object.keys(files).filter((f) => existsSync(f));
   if (existing.length > 0 && !flags.force) {
-    throw new ParamflowError('PF_BAD_FLAG', `${existing.map((f) => relative(process.cwd(), f)).join(' and ')} already exist${existing.length === 1 ? 's' : ''}`, {
-      location: { file: '<command line>' },
-      hint: 'choose another name, or --force to overwrite',
-    });
+    throw new ParamflowError(
+      'PF_BAD_FLAG',
+      `${existing.map((f) => relative(process.cwd(), f)).join(' and ')} already exist${existing.length === 1 ? 's' : ''}`,
+      {
+        location: { file: '<command line>' },
+        hint: 'choose another name, or --force to overwrite',
+      },
+    );
   }
   await mkdir(dir, { recursive: true });
   for (const [file, text] of Object.entries(files)) {

@@ -7,7 +7,10 @@ import { EXIT } from '../../util/errors.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
 import { table } from '../../util/format.js';
 
-export async function statusCommand(file: string, flags: { set: string[]; json?: boolean; backend?: string }): Promise<number> {
+export async function statusCommand(
+  file: string,
+  flags: { set: string[]; json?: boolean; backend?: string },
+): Promise<number> {
   const registry = await builtinRegistry();
   const pipeline = await loadRunnablePipeline(file, { registry, overrides: locateOverrides(flags.set) });
   const plan = await planPipeline(pipeline, registry, { backend: flags.backend });
@@ -20,8 +23,16 @@ export function printStatus(reports: StageStatusReport[], runHash: string, json:
     process.stdout.write(JSON.stringify({ runHash, stages: reports }, null, 2) + '\n');
     return;
   }
-  const rows = reports.map((r) => [r.stage, r.type, r.state === 'cached' ? 'cached' : 'will run', r.key.slice(0, 12), r.reasons.join('; ')]);
+  const rows = reports.map((r) => [
+    r.stage,
+    r.type,
+    r.state === 'cached' ? 'cached' : 'will run',
+    r.key.slice(0, 12),
+    r.reasons.join('; '),
+  ]);
   process.stdout.write(table(['STAGE', 'TYPE', 'STATE', 'KEY', 'WHY'], rows) + '\n');
   const n = reports.filter((r) => r.state === 'will-run').length;
-  process.stdout.write(`${n === 0 ? 'up to date: a run would execute nothing' : `${n} of ${reports.length} stages would run`} (run hash ${runHash.slice(0, 12)})\n`);
+  process.stdout.write(
+    `${n === 0 ? 'up to date: a run would execute nothing' : `${n} of ${reports.length} stages would run`} (run hash ${runHash.slice(0, 12)})\n`,
+  );
 }

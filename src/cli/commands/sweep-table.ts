@@ -16,20 +16,40 @@ interface TrialRow {
 }
 
 /** `paramflow runs --sweep <ref> [--sort metric]`: the trials of a sweep, best first. */
-export async function sweepTableCommand(store: RunStore, ref: string | true, flags: { sort?: string; json?: boolean }): Promise<number> {
+export async function sweepTableCommand(
+  store: RunStore,
+  ref: string | true,
+  flags: { sort?: string; json?: boolean },
+): Promise<number> {
   const sweep = await new SweepStore(store.layout).resolve(ref === true ? undefined : ref);
   const rows = await trialRows(store, sweep);
   const metric = flags.sort ?? sweep.spec.objective.metric;
-  const value = (r: TrialRow) => (metric === sweep.spec.objective.metric ? r.objective?.mean : r.metrics[metric]) ?? Number.NaN;
+  const value = (r: TrialRow) =>
+    (metric === sweep.spec.objective.metric ? r.objective?.mean : r.metrics[metric]) ?? Number.NaN;
   const sign = sweep.spec.objective.goal === 'maximize' && metric === sweep.spec.objective.metric ? -1 : 1;
   rows.sort((a, b) => (Number.isNaN(value(a)) ? 1 : Number.isNaN(value(b)) ? -1 : sign * (value(a) - value(b))));
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ sweep: sweep.sweepId, status: sweep.status, objective: sweep.spec.objective, best: sweep.best ?? null, trials: rows }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          sweep: sweep.sweepId,
+          status: sweep.status,
+          objective: sweep.spec.objective,
+          best: sweep.best ?? null,
+          trials: rows,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return EXIT.ok;
   }
   const varied = variedKeys(sweep);
-  const targets = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].filter((k) => /^rmse\.[^.]+\.mean$/.test(k)).sort();
-  const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : Number(x.toPrecision(4)).toString());
+  const targets = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))]
+    .filter((k) => /^rmse\.[^.]+\.mean$/.test(k))
+    .sort();
+  const fmt = (x: number | undefined) =>
+    x === undefined || Number.isNaN(x) ? '–' : Number(x.toPrecision(4)).toString();
   const body = rows.map((r) => [
     r.trial,
     ...varied.map((k) => JSON.stringify(r.values[k])),
@@ -37,7 +57,13 @@ export async function sweepTableCommand(store: RunStore, ref: string | true, fla
     ...targets.map((t) => fmt(r.metrics[t])),
     r.status,
   ]);
-  const header = ['TRIAL', ...varied, `${sweep.spec.objective.metric} (${sweep.spec.objective.goal})`, ...targets.map((t) => t.replace(/\.mean$/, '')), 'STATUS'];
+  const header = [
+    'TRIAL',
+    ...varied,
+    `${sweep.spec.objective.metric} (${sweep.spec.objective.goal})`,
+    ...targets.map((t) => t.replace(/\.mean$/, '')),
+    'STATUS',
+  ];
   process.stdout.write(`sweep ${sweep.sweepId} · ${sweep.pipeline.name} · ${sweep.status} · sorted by ${metric}\n`);
   process.stdout.write(table(header, body) + '\n');
   if (sweep.best) process.stdout.write(`best: ${sweep.best.trial} (${formatValues(sweep.best.values)})\n`);
@@ -47,7 +73,9 @@ export async function sweepTableCommand(store: RunStore, ref: string | true, fla
 /** Keys whose value differs between trials (the columns worth showing). */
 function variedKeys(s: SweepRecord): string[] {
   const keys = [...new Set(s.trials.flatMap((t) => Object.keys(t.values)))];
-  return keys.filter((k) => new Set(s.trials.map((t) => JSON.stringify(t.values[k]))).size > 1 || s.trials.length === 1);
+  return keys.filter(
+    (k) => new Set(s.trials.map((t) => JSON.stringify(t.values[k]))).size > 1 || s.trials.length === 1,
+  );
 }
 
 async function trialRows(store: RunStore, s: SweepRecord): Promise<TrialRow[]> {
@@ -65,7 +93,9 @@ async function trialRows(store: RunStore, s: SweepRecord): Promise<TrialRow[]> {
       values: t.values,
       status: statuses.length === 1 ? statuses[0]! : statuses.join('/'),
       objective: t.objective ?? null,
-      metrics: Object.fromEntries(Object.entries(sums).map(([k, xs]) => [k, xs.reduce((a, b) => a + b, 0) / xs.length])),
+      metrics: Object.fromEntries(
+        Object.entries(sums).map(([k, xs]) => [k, xs.reduce((a, b) => a + b, 0) / xs.length]),
+      ),
       runs: t.replicates.flatMap((r) => (r.runId ? [r.runId] : [])),
     });
   }

@@ -23,7 +23,9 @@ export async function syncCommand(ref: string | undefined, flags: { showRefused?
     const tail = r.error ? ` — ${r.error}` : '';
     // The total refused, not only by this call: an earlier refusal is still missing in MLflow.
     const refused = r.refused ? `; ${refusedText(r.refused, r.runId)}` : '';
-    process.stdout.write(`${r.runId}: ${r.state}${r.state === 'pending' ? ` (${r.pending} left)` : ''}, sent ${r.sent}${refused}${where ? ` · ${where}` : ''}${tail}\n`);
+    process.stdout.write(
+      `${r.runId}: ${r.state}${r.state === 'pending' ? ` (${r.pending} left)` : ''}, sent ${r.sent}${refused}${where ? ` · ${where}` : ''}${tail}\n`,
+    );
   }
   return results.some((r) => r.state === 'pending') ? EXIT.failed : EXIT.ok;
 }
@@ -38,7 +40,9 @@ async function showRefused(layout: Layout, ref: string | undefined): Promise<num
     return EXIT.ok;
   }
   for (const r of all) {
-    process.stdout.write(`${r.id}: ${r.ops.length} operation${r.ops.length === 1 ? '' : 's'} refused by the server (kept in ${relative(process.cwd(), r.file) || r.file})\n`);
+    process.stdout.write(
+      `${r.id}: ${r.ops.length} operation${r.ops.length === 1 ? '' : 's'} refused by the server (kept in ${relative(process.cwd(), r.file) || r.file})\n`,
+    );
     for (const op of r.ops) process.stdout.write(`  #${op.seq} ${op.op}: ${op.message}\n`);
   }
   return EXIT.ok;

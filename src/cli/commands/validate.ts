@@ -7,8 +7,16 @@ import { prepareSweep } from '../../sweep/run-sweep.js';
 export async function validateCommand(file: string, flags: { set: string[]; sweep?: string[] }): Promise<number> {
   const overrides = locateOverrides(flags.set);
   const pipeline = await loadRunnablePipeline(file, { registry: await builtinRegistry(), overrides });
-  const sweep = await prepareSweep(file, overrides, locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'));
-  const trials = sweep ? `; sweep of ${sweep.trials.length} trials × ${sweep.spec.replicates} replicate(s), all valid` : '';
-  process.stdout.write(`${file}: ok — pipeline ${pipeline.name}, ${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.name).join(', ')})${trials}\n`);
+  const sweep = await prepareSweep(
+    file,
+    overrides,
+    locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'),
+  );
+  const trials = sweep
+    ? `; sweep of ${sweep.trials.length} trials × ${sweep.spec.replicates} replicate(s), all valid`
+    : '';
+  process.stdout.write(
+    `${file}: ok — pipeline ${pipeline.name}, ${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.name).join(', ')})${trials}\n`,
+  );
   return EXIT.ok;
 }

@@ -26,7 +26,8 @@ function silence(stream: NodeJS.WriteStream): void {
 export function guardOutputStreams(streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
   for (const stream of streams) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED' || err.code === 'ECONNRESET') return silence(stream);
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED' || err.code === 'ECONNRESET')
+        return silence(stream);
       // Anything else is not a closed reader: fail as loudly as before.
       throw err;
     });

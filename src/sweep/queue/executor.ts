@@ -47,7 +47,14 @@ export class QueueTrialExecutor implements TrialExecutor {
     const name = task.tag ? `${task.tag.sweep}/${task.tag.trial}/${task.tag.replicate}` : `run/${data.file}`;
     // Its worker may report before `add` answers here: see onProgress.
     this.adding++;
-    const job = await this.queue.add(name, data, { attempts: 2, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: false, removeOnFail: false }).finally(() => this.adding--);
+    const job = await this.queue
+      .add(name, data, {
+        attempts: 2,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: false,
+        removeOnFail: false,
+      })
+      .finally(() => this.adding--);
     this.o.log(`queue ${this.o.settings.queue}: job ${job.id} = ${what}, waiting for a worker`);
     const unfollow = this.follow(String(job.id), what);
     try {
@@ -55,12 +62,19 @@ export class QueueTrialExecutor implements TrialExecutor {
       const aborted = new Promise<TrialOutcome>((resolve) => {
         stop = () => {
           void job.remove().catch(() => undefined);
-          resolve({ ok: false, badInput: false, message: `queue job ${job.id} abandoned (${task.tag ? 'sweep' : 'run'} stopped)` });
+          resolve({
+            ok: false,
+            badInput: false,
+            message: `queue job ${job.id} abandoned (${task.tag ? 'sweep' : 'run'} stopped)`,
+          });
         };
         signal.addEventListener('abort', stop, { once: true });
       });
       try {
-        return await Promise.race([this.finished(job.waitUntilFinished(this.events) as Promise<QueueJobResult>, job.id, what), aborted]);
+        return await Promise.race([
+          this.finished(job.waitUntilFinished(this.events) as Promise<QueueJobResult>, job.id, what),
+          aborted,
+        ]);
       } finally {
         if (stop) signal.removeEventListener('abort', stop);
       }
@@ -85,7 +99,10 @@ export class QueueTrialExecutor implements TrialExecutor {
     let worker: string | undefined;
     const show = (data: unknown) => {
       if (!isJobProgress(data)) return;
-      if (data.worker !== worker) this.o.log(`queue ${this.o.settings.queue}: job ${jobId} (${what}) started on worker ${(worker = data.worker)}`);
+      if (data.worker !== worker)
+        this.o.log(
+          `queue ${this.o.settings.queue}: job ${jobId} (${what}) started on worker ${(worker = data.worker)}`,
+        );
       if (data.line !== undefined) this.o.log(data.line);
     };
     this.following.set(jobId, show);
@@ -101,9 +118,12 @@ export class QueueTrialExecutor implements TrialExecutor {
     } catch (err) {
       return { ok: false, badInput: false, message: `queue job ${id} failed: ${(err as Error).message}` };
     }
-    this.o.log(`queue ${this.o.settings.queue}: job ${id} (${what}) ${result.outcome.ok ? 'finished' : 'failed'} on worker ${result.worker}`);
+    this.o.log(
+      `queue ${this.o.settings.queue}: job ${id} (${what}) ${result.outcome.ok ? 'finished' : 'failed'} on worker ${result.worker}`,
+    );
     if (result.record) await this.runs.write(result.record);
-    if (result.outcome.ok && !result.record) return { ok: false, badInput: false, message: `queue job ${id}: worker ${result.worker} returned no run record` };
+    if (result.outcome.ok && !result.record)
+      return { ok: false, badInput: false, message: `queue job ${id}: worker ${result.worker} returned no run record` };
     return result.outcome;
   }
 

@@ -55,9 +55,16 @@ export class RedisKeyLock implements SharedKeyLock {
     return `paramflow:${this.settings.queue}:key-lock:${key}`;
   }
 
-  async acquire(key: string, o: { signal?: AbortSignal; purpose?: string; onWait?: (holder: string) => void } = {}): Promise<SharedKeyHold> {
+  async acquire(
+    key: string,
+    o: { signal?: AbortSignal; purpose?: string; onWait?: (holder: string) => void } = {},
+  ): Promise<SharedKeyHold> {
     const k = this.keyOf(key);
-    const value = JSON.stringify({ token: randomUUID(), holder: this.holder, ...(o.purpose ? { purpose: o.purpose } : {}) } satisfies LockValue);
+    const value = JSON.stringify({
+      token: randomUUID(),
+      holder: this.holder,
+      ...(o.purpose ? { purpose: o.purpose } : {}),
+    } satisfies LockValue);
     let pause = 10;
     let told = false;
     for (;;) {
@@ -81,9 +88,12 @@ export class RedisKeyLock implements SharedKeyLock {
   }
 
   private held(k: string, value: string): SharedKeyHold {
-    const timer = setInterval(() => {
-      this.redis.eval(RENEW, 1, k, value, this.leaseMs).catch(() => undefined);
-    }, Math.floor(this.leaseMs / 3));
+    const timer = setInterval(
+      () => {
+        this.redis.eval(RENEW, 1, k, value, this.leaseMs).catch(() => undefined);
+      },
+      Math.floor(this.leaseMs / 3),
+    );
     timer.unref();
     let released = false;
     return {

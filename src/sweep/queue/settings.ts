@@ -14,7 +14,10 @@ export interface QueueSettings {
   queue: string;
 }
 
-export function queueSettings(flags: { redis?: string; queue?: string } = {}, env: NodeJS.ProcessEnv = process.env): QueueSettings {
+export function queueSettings(
+  flags: { redis?: string; queue?: string } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): QueueSettings {
   const redis = flags.redis ?? env.PARAMFLOW_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const queue = flags.queue ?? env.PARAMFLOW_QUEUE ?? 'paramflow';
   let url: URL;
@@ -24,11 +27,17 @@ export function queueSettings(flags: { redis?: string; queue?: string } = {}, en
     url = new URL('invalid:');
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new ParamflowError('PF_BAD_FLAG', `not a Redis URL: ${redis}`, { location: { file: flags.redis ? '--redis' : 'PARAMFLOW_REDIS_URL' }, hint: 'use redis://host:port (or rediss:// for TLS)' });
+    throw new ParamflowError('PF_BAD_FLAG', `not a Redis URL: ${redis}`, {
+      location: { file: flags.redis ? '--redis' : 'PARAMFLOW_REDIS_URL' },
+      hint: 'use redis://host:port (or rediss:// for TLS)',
+    });
   }
   // BullMQ uses ':' to build its own key names.
   if (!/^[A-Za-z0-9_.-]+$/.test(queue)) {
-    throw new ParamflowError('PF_BAD_FLAG', `bad queue name: ${JSON.stringify(queue)}`, { location: { file: flags.queue ? '--queue' : 'PARAMFLOW_QUEUE' }, hint: 'letters, digits, _ . - only' });
+    throw new ParamflowError('PF_BAD_FLAG', `bad queue name: ${JSON.stringify(queue)}`, {
+      location: { file: flags.queue ? '--queue' : 'PARAMFLOW_QUEUE' },
+      hint: 'letters, digits, _ . - only',
+    });
   }
   return { redis, queue };
 }

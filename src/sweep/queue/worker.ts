@@ -8,7 +8,13 @@ import { plainReporter } from '../../runner/plain-reporter.js';
 import type { Reporter } from '../../runner/reporter.js';
 import { runTrial } from '../worker.js';
 import { RedisKeyLock } from './redis-lock.js';
-import { connection, type QueueJobData, type QueueJobProgress, type QueueJobResult, type QueueSettings } from './settings.js';
+import {
+  connection,
+  type QueueJobData,
+  type QueueJobProgress,
+  type QueueJobResult,
+  type QueueSettings,
+} from './settings.js';
 import { redactSecrets } from '../../util/redact.js';
 
 export interface WorkerOptions {
@@ -40,12 +46,20 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
     o.log(`worker ${me}: job ${job.id} (${job.name}) started`);
     // The submitter shows who took the job and, for a plain run, the run's lines as they come.
     let sent = job.updateProgress({ worker: me } satisfies QueueJobProgress).catch(() => undefined);
-    const forward = (line: string) => (sent = sent.then(() => job.updateProgress({ worker: me, line } satisfies QueueJobProgress)).catch(() => undefined));
+    const forward = (line: string) =>
+      (sent = sent
+        .then(() => job.updateProgress({ worker: me, line } satisfies QueueJobProgress))
+        .catch(() => undefined));
     const reporter = job.data.task.tag ? undefined : forwardingReporter(forward);
     try {
-      const outcome = await runTrial({ ...job.data.task, file, cwd: root }, controller.signal, { sharedLock: keyLock, ...(reporter ? { reporter } : {}) });
+      const outcome = await runTrial({ ...job.data.task, file, cwd: root }, controller.signal, {
+        sharedLock: keyLock,
+        ...(reporter ? { reporter } : {}),
+      });
       await sent;
-      const record = outcome.runId ? await new RunStore(new Layout(findProjectRoot(dirname(file)))).read(outcome.runId).catch(() => undefined) : undefined;
+      const record = outcome.runId
+        ? await new RunStore(new Layout(findProjectRoot(dirname(file)))).read(outcome.runId).catch(() => undefined)
+        : undefined;
       o.log(`worker ${me}: job ${job.id} ${outcome.ok ? 'finished' : `failed: ${outcome.message}`}`);
       if (controller.signal.aborted) throw new Error(`worker ${me} stopped mid-trial`);
       return { outcome, ...(record ? { record } : {}), worker: me };
@@ -65,7 +79,9 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
   await worker.waitUntilReady();
   if (!process.env.PARAMFLOW_CACHE_REMOTE?.trim()) {
     // The pipeline's `cache.remote:` may still name one (then stages are shared); the worker cannot know before a job comes.
-    o.log(`worker ${me}: warning: no remote cache (PARAMFLOW_CACHE_REMOTE is not set): unless the pipeline sets cache.remote, stages are not shared with other workers and each computes its own`);
+    o.log(
+      `worker ${me}: warning: no remote cache (PARAMFLOW_CACHE_REMOTE is not set): unless the pipeline sets cache.remote, stages are not shared with other workers and each computes its own`,
+    );
   }
   // Handlers first: whoever reads the "serving" line may stop the worker at once.
   const stopped = new Promise<void>((done) => {
@@ -79,7 +95,9 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  o.log(`worker ${me}: serving queue ${o.settings.queue} at ${redactSecrets(o.settings.redis)} from ${root} (concurrency ${o.concurrency})`);
+  o.log(
+    `worker ${me}: serving queue ${o.settings.queue} at ${redactSecrets(o.settings.redis)} from ${root} (concurrency ${o.concurrency})`,
+  );
   await stopped;
   return 0;
 }

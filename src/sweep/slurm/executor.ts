@@ -59,11 +59,22 @@ export class SlurmTrialExecutor implements TrialExecutor {
 
   private async submit(signal: AbortSignal): Promise<void> {
     const group = this.queued.splice(0);
-    const dir = join(this.o.layout.home, 'slurm', `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`);
+    const dir = join(
+      this.o.layout.home,
+      'slurm',
+      `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
+    );
     try {
       await mkdir(join(dir, 'out'), { recursive: true });
       await mkdir(join(dir, 'logs'), { recursive: true });
-      await writeFile(join(dir, 'tasks.json'), JSON.stringify(group.map((w) => w.task), null, 2));
+      await writeFile(
+        join(dir, 'tasks.json'),
+        JSON.stringify(
+          group.map((w) => w.task),
+          null,
+          2,
+        ),
+      );
       const script = sbatchScript({
         settings: this.o.settings,
         count: group.length,
@@ -77,7 +88,9 @@ export class SlurmTrialExecutor implements TrialExecutor {
       const r = await execa('sbatch', ['--parsable', join(dir, 'job.sbatch')], { cwd: group[0]!.task.cwd });
       const batch: Batch = { dir, jobId: parseSbatch(r.stdout), pending: new Map(group.map((w, i) => [i, w])) };
       this.batches.add(batch);
-      this.o.log(`slurm: submitted job array ${batch.jobId} (${group.length} task${group.length > 1 ? 's' : ''}; scripts and logs in ${dir})`);
+      this.o.log(
+        `slurm: submitted job array ${batch.jobId} (${group.length} task${group.length > 1 ? 's' : ''}; scripts and logs in ${dir})`,
+      );
       signal.addEventListener('abort', () => void this.cancel(batch), { once: true });
       this.polling ??= this.poll();
     } catch (err) {
@@ -90,7 +103,8 @@ export class SlurmTrialExecutor implements TrialExecutor {
     const every = (this.o.settings.poll_seconds ?? 15) * 1000;
     while (!this.closed && this.batches.size > 0) {
       for (const b of [...this.batches]) await this.check(b);
-      if (this.batches.size > 0) await delay(every, undefined, { signal: this.stopWaiting.signal }).catch(() => undefined);
+      if (this.batches.size > 0)
+        await delay(every, undefined, { signal: this.stopWaiting.signal }).catch(() => undefined);
     }
     this.polling = undefined;
   }
@@ -106,7 +120,10 @@ export class SlurmTrialExecutor implements TrialExecutor {
     if (live.exitCode !== 0 && !forgotten) return;
     const states = forgotten ? [] : parseSqueue(String(live.stdout));
     const running = new Set(states.filter((s) => !isTerminal(s.state)).map((s) => s.index));
-    this.progress(b, states.filter((s) => !isTerminal(s.state)));
+    this.progress(
+      b,
+      states.filter((s) => !isTerminal(s.state)),
+    );
     const ended = [...b.pending.keys()].filter((i) => !running.has(i));
     if (ended.length === 0) return;
     /** sacct's answer (fetched once a check, when needed); null when sacct failed. */
@@ -123,21 +140,28 @@ export class SlurmTrialExecutor implements TrialExecutor {
         }
         // A task Slurm stopped (time limit, scancel, preemption) still leaves a result when
         // it has time to; the trial's own message then says only that it was stopped.
-        const end = queued ? { ...queued, detail: undefined } : taskEnd((accounting ??= await sacct(b.jobId)) ?? [], b.jobId, i);
+        const end = queued
+          ? { ...queued, detail: undefined }
+          : taskEnd((accounting ??= await sacct(b.jobId)) ?? [], b.jobId, i);
         const why = end && stoppedBySlurm(end.state) ? `${describeEnd(end)}: ` : '';
         this.finish(b, i, { ...result, message: `${why}${result.message}; ${log(i)}` });
         continue;
       }
       accounting ??= await sacct(b.jobId);
       // sacct has the exit code; squeue's end state stands in only when sacct does not answer.
-      const end = taskEnd(accounting ?? [], b.jobId, i) ?? (accounting ? undefined : queued && { ...queued, detail: undefined });
+      const end =
+        taskEnd(accounting ?? [], b.jobId, i) ?? (accounting ? undefined : queued && { ...queued, detail: undefined });
       // slurmctld says it ended, sacct does not have it yet (its database lags): look again.
       if (!end && queued) continue;
       if (end && !isTerminal(end.state)) continue;
       // A pending task scancelled on its own is cut from the array: slurmctld still lists the
       // array's other tasks but not this one, and sacct never will (recorded on Slurm 22.05).
       const cut = !end && states.length > 0;
-      const how = end ? describeEnd(end) : cut ? `slurm task ${b.jobId}_${i} CANCELLED while pending (Slurm no longer lists it)` : `slurm task ${b.jobId}_${i} ended without a result`;
+      const how = end
+        ? describeEnd(end)
+        : cut
+          ? `slurm task ${b.jobId}_${i} CANCELLED while pending (Slurm no longer lists it)`
+          : `slurm task ${b.jobId}_${i} ended without a result`;
       this.finish(b, i, { ok: false, badInput: false, message: `${how}; ${log(i)}` });
     }
   }
@@ -162,7 +186,8 @@ export class SlurmTrialExecutor implements TrialExecutor {
 
   private async cancel(b: Batch): Promise<void> {
     await execa('scancel', [b.jobId], { reject: false });
-    for (const i of [...b.pending.keys()]) this.finish(b, i, { ok: false, badInput: false, message: `slurm job ${b.jobId} cancelled (sweep stopped)` });
+    for (const i of [...b.pending.keys()])
+      this.finish(b, i, { ok: false, badInput: false, message: `slurm job ${b.jobId} cancelled (sweep stopped)` });
   }
 
   async close(): Promise<void> {

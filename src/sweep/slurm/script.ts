@@ -23,10 +23,14 @@ export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  */
 function directivePath(path: string): string {
   if (/["\n]/.test(path)) {
-    throw new ParamflowError('PF_BAD_FLAG', `the project folder's path cannot be written into an sbatch script: ${JSON.stringify(path)}`, {
-      location: { file: path },
-      hint: 'move the project to a folder whose path has no double quote or line break',
-    });
+    throw new ParamflowError(
+      'PF_BAD_FLAG',
+      `the project folder's path cannot be written into an sbatch script: ${JSON.stringify(path)}`,
+      {
+        location: { file: path },
+        hint: 'move the project to a folder whose path has no double quote or line break',
+      },
+    );
   }
   return `"${path}"`;
 }
@@ -61,9 +65,13 @@ export function sbatchScript(i: ScriptInput): string {
 export function parseSbatch(stdout: string): string {
   const id = stdout.trim().split('\n').at(-1)?.split(';')[0]?.trim() ?? '';
   if (!/^\d+$/.test(id)) {
-    throw new ParamflowError('PF_STAGE_FAILED', `sbatch did not print a job id (it printed ${JSON.stringify(stdout.trim().slice(0, 200))})`, {
-      hint: 'check that sbatch works here: `sbatch --version`, and your partition and account',
-    });
+    throw new ParamflowError(
+      'PF_STAGE_FAILED',
+      `sbatch did not print a job id (it printed ${JSON.stringify(stdout.trim().slice(0, 200))})`,
+      {
+        hint: 'check that sbatch works here: `sbatch --version`, and your partition and account',
+      },
+    );
   }
   return id;
 }

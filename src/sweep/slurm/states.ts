@@ -13,7 +13,19 @@ export interface TaskState {
 }
 
 /** Slurm's job states after which a task will not run again (squeue/sacct man pages, JOB STATE CODES). */
-const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'OUT_OF_MEMORY', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'REVOKED', 'SPECIAL_EXIT']);
+const TERMINAL = new Set([
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'TIMEOUT',
+  'OUT_OF_MEMORY',
+  'NODE_FAIL',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'REVOKED',
+  'SPECIAL_EXIT',
+]);
 
 export function isTerminal(state: string): boolean {
   return TERMINAL.has(state.split(' ')[0]!.replace(/\+$/, ''));
@@ -82,6 +94,7 @@ export function stoppedBySlurm(state: string): boolean {
 /** How a finished task that left no result is reported: `CANCELLED by 1000 (exit 0:15)`. */
 export function describeEnd(t: TaskState): string {
   const [code, signal] = (t.detail ?? '').split(':');
-  const exit = t.detail && t.detail !== '0:0' ? ` (exit code ${code}${signal && signal !== '0' ? `, signal ${signal}` : ''})` : '';
+  const exit =
+    t.detail && t.detail !== '0:0' ? ` (exit code ${code}${signal && signal !== '0' ? `, signal ${signal}` : ''})` : '';
   return `slurm task ${t.jobId}_${t.index} ${t.state}${exit}`;
 }

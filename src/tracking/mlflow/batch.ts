@@ -44,7 +44,8 @@ export function splitBatch(body: Partial<BatchBody>, limits: BatchLimits = BATCH
   for (const item of items) {
     const size = Buffer.byteLength(JSON.stringify(item.v)) + 1;
     const full =
-      count > 0 && (count + 1 > limits.items || cur[item.kind].length + 1 > limits[item.kind] || bytes + size > limits.bytes);
+      count > 0 &&
+      (count + 1 > limits.items || cur[item.kind].length + 1 > limits[item.kind] || bytes + size > limits.bytes);
     if (full) {
       out.push(cur);
       cur = emptyBatch();

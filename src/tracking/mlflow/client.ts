@@ -3,7 +3,17 @@ import { isMlflowError, MlflowError } from './errors.js';
 import type { Clock, RetryPolicy } from './retry.js';
 import { parseTrackingUri, splitTrackingUri } from './uri.js';
 import { HttpTransport, type TransportOptions } from './http.js';
-import type { BatchBody, Experiment, FileInfo, KeyValue, Metric, MlflowRunStatus, Page, Run, RunInfo } from './types.js';
+import type {
+  BatchBody,
+  Experiment,
+  FileInfo,
+  KeyValue,
+  Metric,
+  MlflowRunStatus,
+  Page,
+  Run,
+  RunInfo,
+} from './types.js';
 
 const API = '/api/2.0/mlflow';
 const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts';
@@ -36,8 +46,21 @@ export interface SearchRunsInput {
 // A typed wrapper over MLflow's REST API 2.0 (the subset paramflow uses), on one
 // keep-alive connection pool. Every method throws MlflowError on failure.
 /** The client for `uri` with credentials from `env`; throws bad input for non-http URIs. */
-export function clientFromEnv(env: Env, uri: string, o: { client?: MlflowClient; timeoutMs?: number; retry?: Partial<RetryPolicy>; clock?: Clock }): MlflowClient {
-  return o.client ?? new MlflowClient({ uri, auth: authFromEnv(env, splitTrackingUri(parseTrackingUri(uri))), timeoutMs: o.timeoutMs, retry: o.retry, clock: o.clock });
+export function clientFromEnv(
+  env: Env,
+  uri: string,
+  o: { client?: MlflowClient; timeoutMs?: number; retry?: Partial<RetryPolicy>; clock?: Clock },
+): MlflowClient {
+  return (
+    o.client ??
+    new MlflowClient({
+      uri,
+      auth: authFromEnv(env, splitTrackingUri(parseTrackingUri(uri))),
+      timeoutMs: o.timeoutMs,
+      retry: o.retry,
+      clock: o.clock,
+    })
+  );
 }
 
 export class MlflowClient {
@@ -62,28 +85,41 @@ export class MlflowClient {
 
   // ---- experiments
   async createExperiment(name: string, tags: KeyValue[] = [], o?: CallOptions): Promise<string> {
-    const r = await this.post<{ experiment_id: string }>('experiments/create', { name, ...(tags.length ? { tags } : {}) }, o);
+    const r = await this.post<{ experiment_id: string }>(
+      'experiments/create',
+      { name, ...(tags.length ? { tags } : {}) },
+      o,
+    );
     return r.experiment_id;
   }
 
   async getExperiment(experimentId: string, o?: CallOptions): Promise<Experiment> {
-    return (await this.get<{ experiment: Experiment }>('experiments/get', { experiment_id: experimentId }, o)).experiment;
+    return (await this.get<{ experiment: Experiment }>('experiments/get', { experiment_id: experimentId }, o))
+      .experiment;
   }
 
   /** undefined when no experiment has that name. */
   async getExperimentByName(name: string, o?: CallOptions): Promise<Experiment | undefined> {
     try {
-      return (await this.get<{ experiment: Experiment }>('experiments/get-by-name', { experiment_name: name }, o)).experiment;
+      return (await this.get<{ experiment: Experiment }>('experiments/get-by-name', { experiment_name: name }, o))
+        .experiment;
     } catch (err) {
       if (isMlflowError(err, 'RESOURCE_DOES_NOT_EXIST')) return undefined;
       throw err;
     }
   }
 
-  async searchExperiments(input: { filter?: string; maxResults?: number; pageToken?: string } = {}, o?: CallOptions): Promise<Page<Experiment>> {
+  async searchExperiments(
+    input: { filter?: string; maxResults?: number; pageToken?: string } = {},
+    o?: CallOptions,
+  ): Promise<Page<Experiment>> {
     const r = await this.post<{ experiments?: Experiment[]; next_page_token?: string }>(
       'experiments/search',
-      { max_results: input.maxResults ?? 1000, ...(input.filter ? { filter: input.filter } : {}), ...(input.pageToken ? { page_token: input.pageToken } : {}) },
+      {
+        max_results: input.maxResults ?? 1000,
+        ...(input.filter ? { filter: input.filter } : {}),
+        ...(input.pageToken ? { page_token: input.pageToken } : {}),
+      },
       o,
     );
     return { items: r.experiments ?? [], ...(r.next_page_token ? { nextPageToken: r.next_page_token } : {}) };
@@ -123,7 +159,11 @@ export class MlflowClient {
     return (await this.get<{ run: Run }>('runs/get', { run_id: runId }, o)).run;
   }
 
-  async updateRun(runId: string, input: { status?: MlflowRunStatus; endTime?: number; runName?: string }, o?: CallOptions): Promise<RunInfo> {
+  async updateRun(
+    runId: string,
+    input: { status?: MlflowRunStatus; endTime?: number; runName?: string },
+    o?: CallOptions,
+  ): Promise<RunInfo> {
     const body = {
       run_id: runId,
       ...(input.status ? { status: input.status } : {}),
@@ -171,7 +211,11 @@ export class MlflowClient {
     const seen = new Set<string>();
     let token: string | undefined;
     for (;;) {
-      const query: Record<string, string> = { run_id: runId, metric_key: key, max_results: String(o?.pageSize ?? HISTORY_PAGE_SIZE) };
+      const query: Record<string, string> = {
+        run_id: runId,
+        metric_key: key,
+        max_results: String(o?.pageSize ?? HISTORY_PAGE_SIZE),
+      };
       if (token) query.page_token = token;
       const r = await this.get<{ metrics?: Metric[]; next_page_token?: string }>('metrics/get-history', query, o);
       out.push(...(r.metrics ?? []));
@@ -183,12 +227,29 @@ export class MlflowClient {
   }
 
   // ---- artifacts (through the server's proxy, `mlflow-artifacts:` roots)
-  async uploadArtifact(artifactUri: string, path: string, body: Uint8Array | string, contentType: string, o?: CallOptions): Promise<void> {
-    await this.http.send({ method: 'PUT', path: `${ARTIFACTS}/${proxyPath(artifactUri, path)}`, body, contentType, ...o });
+  async uploadArtifact(
+    artifactUri: string,
+    path: string,
+    body: Uint8Array | string,
+    contentType: string,
+    o?: CallOptions,
+  ): Promise<void> {
+    await this.http.send({
+      method: 'PUT',
+      path: `${ARTIFACTS}/${proxyPath(artifactUri, path)}`,
+      body,
+      contentType,
+      ...o,
+    });
   }
 
   async downloadArtifact(artifactUri: string, path: string, o?: CallOptions): Promise<Buffer> {
-    return this.http.send<Buffer>({ method: 'GET', path: `${ARTIFACTS}/${proxyPath(artifactUri, path)}`, bytes: true, ...o });
+    return this.http.send<Buffer>({
+      method: 'GET',
+      path: `${ARTIFACTS}/${proxyPath(artifactUri, path)}`,
+      bytes: true,
+      ...o,
+    });
   }
 
   /** Files directly under `path` of the run's artifacts (the tracking API's view). */
@@ -200,7 +261,11 @@ export class MlflowClient {
   /** Files directly under `path` as the artifact proxy lists them (paths relative to `path`). */
   async listProxyArtifacts(artifactUri: string, path = '', o?: CallOptions): Promise<FileInfo[]> {
     const where = proxyPath(artifactUri, path).replace(/\/$/, '');
-    const r = await this.http.send<{ files?: FileInfo[] }>({ method: 'GET', path: `${ARTIFACTS}?path=${encodeURIComponent(where)}`, ...o });
+    const r = await this.http.send<{ files?: FileInfo[] }>({
+      method: 'GET',
+      path: `${ARTIFACTS}?path=${encodeURIComponent(where)}`,
+      ...o,
+    });
     return r.files ?? [];
   }
 

@@ -45,7 +45,13 @@ export class MlflowError extends Error {
 
   /** A 4xx other than 429, or a server that refuses the request for good: resending cannot help. */
   get permanent(): boolean {
-    return this.kind === 'status' && this.status !== undefined && this.status >= 400 && this.status < 500 && this.status !== 429;
+    return (
+      this.kind === 'status' &&
+      this.status !== undefined &&
+      this.status >= 400 &&
+      this.status < 500 &&
+      this.status !== 429
+    );
   }
 
   /** What the user reads: the message, then the hint. */
@@ -70,4 +76,5 @@ export function statusHint(status: number): string | undefined {
   return HINTS[status];
 }
 
-export const UNREACHABLE_HINT = 'is the MLflow server running? Start one with `mlflow server --host 127.0.0.1 --port 5000`; `paramflow sync` sends what was spooled';
+export const UNREACHABLE_HINT =
+  'is the MLflow server running? Start one with `mlflow server --host 127.0.0.1 --port 5000`; `paramflow sync` sends what was spooled';

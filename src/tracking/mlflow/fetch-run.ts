@@ -36,10 +36,14 @@ export async function fetchMlflowRun(client: MlflowClient, id: string, uri: stri
   let tags = tagsOf(run);
   const scope = tags.get('paramflow.scope');
   if (scope === SWEEP_SCOPE) {
-    throw new ParamflowError('PF_BAD_REF', `MLflow run ${id} is a sweep's parent run (sweep ${tags.get('paramflow.sweep_id') ?? '?'}), not one pipeline run`, {
-      location: where,
-      hint: 'name one of its trial runs (nested under it in the MLflow UI), or the sweep id for `paramflow compare`',
-    });
+    throw new ParamflowError(
+      'PF_BAD_REF',
+      `MLflow run ${id} is a sweep's parent run (sweep ${tags.get('paramflow.sweep_id') ?? '?'}), not one pipeline run`,
+      {
+        location: where,
+        hint: 'name one of its trial runs (nested under it in the MLflow UI), or the sweep id for `paramflow compare`',
+      },
+    );
   }
   // A fold's nested run: its artifacts (run.json, pipeline.yaml) are on the pipeline run above it.
   const parent = tags.get('mlflow.parentRunId');
@@ -49,17 +53,28 @@ export async function fetchMlflowRun(client: MlflowClient, id: string, uri: stri
   }
   const paramflowRunId = tags.get('paramflow.run_id');
   if (!paramflowRunId) {
-    throw new ParamflowError('PF_BAD_REF', `MLflow run ${id} was not logged by paramflow (it has no paramflow.run_id tag)`, {
-      location: where,
-      hint: 'name a run that `paramflow run` logged (its MLflow page shows the paramflow.run_id tag)',
-    });
+    throw new ParamflowError(
+      'PF_BAD_REF',
+      `MLflow run ${id} was not logged by paramflow (it has no paramflow.run_id tag)`,
+      {
+        location: where,
+        hint: 'name a run that `paramflow run` logged (its MLflow page shows the paramflow.run_id tag)',
+      },
+    );
   }
   const runId = run.info.run_id;
-  return { run, paramflowRunId, ref: { runId, experimentId: run.info.experiment_id, url: runUrl(uri, run.info.experiment_id, runId) } };
+  return {
+    run,
+    paramflowRunId,
+    ref: { runId, experimentId: run.info.experiment_id, url: runUrl(uri, run.info.experiment_id, runId) },
+  };
 }
 
 /** The run record and resolved pipeline the tracker uploaded with the run. */
-export async function downloadRunRecord(client: MlflowClient, fetched: FetchedRun): Promise<{ record: RunRecord; pipelineYaml?: string }> {
+export async function downloadRunRecord(
+  client: MlflowClient,
+  fetched: FetchedRun,
+): Promise<{ record: RunRecord; pipelineYaml?: string }> {
   const root = fetched.run.info.artifact_uri;
   const name = `MLflow run ${fetched.ref.runId}`;
   if (!root) throw missingArtifacts(name, 'it has no artifact root');
@@ -75,11 +90,15 @@ async function getRun(client: MlflowClient, id: string): Promise<Run> {
     return await client.getRun(id);
   } catch (err) {
     if (isMlflowError(err, 'RESOURCE_DOES_NOT_EXIST')) {
-      throw new ParamflowError('PF_BAD_REF', `no local run matches \`${id}\`, and MLflow at ${client.server} has no run with that id`, {
-        location: where,
-        hint: '`paramflow runs` lists the local runs; an MLflow run id is the 32 hex digits in the run page\'s URL',
-        cause: err,
-      });
+      throw new ParamflowError(
+        'PF_BAD_REF',
+        `no local run matches \`${id}\`, and MLflow at ${client.server} has no run with that id`,
+        {
+          location: where,
+          hint: "`paramflow runs` lists the local runs; an MLflow run id is the 32 hex digits in the run page's URL",
+          cause: err,
+        },
+      );
     }
     throw err;
   }
@@ -100,13 +119,28 @@ function parseRecord(text: string, name: string): RunRecord {
   try {
     r = JSON.parse(text) as Partial<RunRecord>;
   } catch (err) {
-    throw new ParamflowError('PF_BAD_DATA', `the ${RUN_JSON_ARTIFACT} artifact of ${name} is not JSON`, { location: where, hint: 'the artifact is damaged; the local store of the machine that ran it has the original', cause: err });
-  }
-  if (typeof r !== 'object' || r === null || typeof r.runId !== 'string' || typeof r.runHash !== 'string' || typeof r.stages !== 'object' || typeof r.resolved !== 'object') {
-    throw new ParamflowError('PF_BAD_DATA', `the ${RUN_JSON_ARTIFACT} artifact of ${name} is not a paramflow run record`, {
+    throw new ParamflowError('PF_BAD_DATA', `the ${RUN_JSON_ARTIFACT} artifact of ${name} is not JSON`, {
       location: where,
-      hint: 'it was not written by paramflow, or by a version whose records this one cannot read',
+      hint: 'the artifact is damaged; the local store of the machine that ran it has the original',
+      cause: err,
     });
+  }
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    typeof r.runId !== 'string' ||
+    typeof r.runHash !== 'string' ||
+    typeof r.stages !== 'object' ||
+    typeof r.resolved !== 'object'
+  ) {
+    throw new ParamflowError(
+      'PF_BAD_DATA',
+      `the ${RUN_JSON_ARTIFACT} artifact of ${name} is not a paramflow run record`,
+      {
+        location: where,
+        hint: 'it was not written by paramflow, or by a version whose records this one cannot read',
+      },
+    );
   }
   return r as RunRecord;
 }

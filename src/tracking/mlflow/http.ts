@@ -32,7 +32,14 @@ export interface HttpRequest {
   signal?: AbortSignal;
 }
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 // One pool of keep-alive connections to the tracking server; every request gets a
 // timeout, the retry policy, and an MlflowError when it fails.
@@ -59,7 +66,12 @@ export class HttpTransport {
 
   async send<T>(req: HttpRequest): Promise<T> {
     if (req.retry === false) return this.attempt<T>(req);
-    return withRetry((_n) => this.attempt<T>(req), { policy: this.policy, clock: this.clock, deadline: req.deadline, signal: req.signal });
+    return withRetry((_n) => this.attempt<T>(req), {
+      policy: this.policy,
+      clock: this.clock,
+      deadline: req.deadline,
+      signal: req.signal,
+    });
   }
 
   /** Closes idle connections; waits for requests in flight. */
@@ -74,7 +86,10 @@ export class HttpTransport {
 
   private async attempt<T>(req: HttpRequest): Promise<T> {
     const endpoint = `${req.method} ${req.path.split('?')[0]!.replace(/^\/api\/2\.0\//, '')}`;
-    const budget = req.deadline === undefined ? this.timeoutMs : Math.max(1, Math.min(this.timeoutMs, req.deadline - this.clock.now()));
+    const budget =
+      req.deadline === undefined
+        ? this.timeoutMs
+        : Math.max(1, Math.min(this.timeoutMs, req.deadline - this.clock.now()));
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(), budget);
     const signal = req.signal ? AbortSignal.any([req.signal, timer.signal]) : timer.signal;
@@ -88,7 +103,13 @@ export class HttpTransport {
       headers['content-type'] = req.contentType ?? 'application/octet-stream';
     }
     try {
-      const res = await this.pool.request({ method: req.method, path: this.basePath + req.path, headers, body, signal });
+      const res = await this.pool.request({
+        method: req.method,
+        path: this.basePath + req.path,
+        headers,
+        body,
+        signal,
+      });
       const raw = Buffer.from(await res.body.arrayBuffer());
       const contentType = String(res.headers['content-type'] ?? '');
       if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -96,7 +117,13 @@ export class HttpTransport {
         return this.parseOk<T>(raw.toString('utf8'), contentType, res.statusCode, endpoint);
       }
       const retryAfter = res.headers['retry-after'];
-      throw this.statusError(endpoint, res.statusCode, raw.toString('utf8'), contentType, parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, this.clock.now()));
+      throw this.statusError(
+        endpoint,
+        res.statusCode,
+        raw.toString('utf8'),
+        contentType,
+        parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, this.clock.now()),
+      );
     } catch (err) {
       if (err instanceof MlflowError) throw err;
       if (timer.signal.aborted && !req.signal?.aborted) {
@@ -116,12 +143,25 @@ export class HttpTransport {
     try {
       return JSON.parse(text) as T;
     } catch {
-      const what = looksHtml(text, contentType) ? `an HTML page (status ${status})` : `text that is not JSON (status ${status})`;
-      throw new MlflowError(`MLflow ${endpoint}: the server answered ${what}`, { kind: 'status', endpoint, status, hint: statusHint(404) });
+      const what = looksHtml(text, contentType)
+        ? `an HTML page (status ${status})`
+        : `text that is not JSON (status ${status})`;
+      throw new MlflowError(`MLflow ${endpoint}: the server answered ${what}`, {
+        kind: 'status',
+        endpoint,
+        status,
+        hint: statusHint(404),
+      });
     }
   }
 
-  private statusError(endpoint: string, status: number, text: string, contentType: string, retryAfterMs: number | undefined): MlflowError {
+  private statusError(
+    endpoint: string,
+    status: number,
+    text: string,
+    contentType: string,
+    retryAfterMs: number | undefined,
+  ): MlflowError {
     let errorCode: string | undefined;
     let detail: string;
     const json = tryJson(text);
@@ -149,7 +189,12 @@ export class HttpTransport {
 
   private networkError(endpoint: string, kind: MlflowFailureKind, what: string, cause: unknown): MlflowError {
     const message = this.scrub(`MLflow ${endpoint}: cannot reach ${this.server} (${what})`);
-    return new MlflowError(message, { kind, endpoint, hint: UNREACHABLE_HINT, cause: this.scrub(String((cause as Error)?.message ?? cause)) });
+    return new MlflowError(message, {
+      kind,
+      endpoint,
+      hint: UNREACHABLE_HINT,
+      cause: this.scrub(String((cause as Error)?.message ?? cause)),
+    });
   }
 
   private scrub(text: string): string {

@@ -2,7 +2,17 @@
 export { MlflowTracker, type FinishResult, type TrackerOptions } from './tracker.js';
 export { SweepTracker, PARENT_ENV, sweepLinkFromEnv, type SweepLink, type SweepTrackerOptions } from './sweep.js';
 export { trialNamer, sweepRunName } from './sweep-mapping.js';
-export { syncRun, syncSweep, syncAll, mlflowState, sweepMlflowState, type SyncOptions, type SyncRunResult, type MlflowRunState, type SyncStateName } from './sync.js';
+export {
+  syncRun,
+  syncSweep,
+  syncAll,
+  mlflowState,
+  sweepMlflowState,
+  type SyncOptions,
+  type SyncRunResult,
+  type MlflowRunState,
+  type SyncStateName,
+} from './sync.js';
 export { mlflowKeyProblems, checkKey, experimentNameProblem } from './limits.js';
 export { pipelineParamKeys, defaultRunName } from './mapping.js';
 export { listRefused, refusedText, type RefusedOps } from './refused.js';

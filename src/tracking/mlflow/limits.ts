@@ -34,7 +34,8 @@ export function checkKey(key: string): string | undefined {
     const bad = [...new Set([...key].filter((c) => !KEY_CHARSET.test(c)))].map((c) => JSON.stringify(c)).join(', ');
     return `\`${key}\` has characters MLflow refuses (${bad}): names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)`;
   }
-  if (codePoints(key) > MAX_KEY_LENGTH) return `\`${key.slice(0, 40)}…\` is ${codePoints(key)} characters long; MLflow allows at most ${MAX_KEY_LENGTH}`;
+  if (codePoints(key) > MAX_KEY_LENGTH)
+    return `\`${key.slice(0, 40)}…\` is ${codePoints(key)} characters long; MLflow allows at most ${MAX_KEY_LENGTH}`;
   if (!isNormalPath(key)) {
     return `\`${key}\` would be read by MLflow as another path (no leading or trailing /, no //, no . or .. segments)`;
   }
@@ -57,7 +58,8 @@ export function mlflowKeyProblems(keys: readonly string[]): string[] {
 /** Why MLflow would refuse this experiment name, or undefined. */
 export function experimentNameProblem(name: string): string | undefined {
   if (name.trim() === '') return 'the MLflow experiment name is empty';
-  if (codePoints(name) > MAX_EXPERIMENT_NAME_LENGTH) return `the MLflow experiment name is longer than ${MAX_EXPERIMENT_NAME_LENGTH} characters`;
+  if (codePoints(name) > MAX_EXPERIMENT_NAME_LENGTH)
+    return `the MLflow experiment name is longer than ${MAX_EXPERIMENT_NAME_LENGTH} characters`;
   return undefined;
 }
 

@@ -90,19 +90,39 @@ export function mapStart(record: RunRecord, ctx: MappingContext, state: MappingS
  * When a stage has finished (executed or taken from the cache): its metrics and curves on
  * the run, its folds as nested runs, and the files it hands over (plots, model).
  */
-export function mapStage(record: RunRecord, stage: string, files: readonly { path: string; file: string }[], ctx: MappingContext, state: MappingState): Mapped {
+export function mapStage(
+  record: RunRecord,
+  stage: string,
+  files: readonly { path: string; file: string }[],
+  ctx: MappingContext,
+  state: MappingState,
+): Mapped {
   const out: Mapped = { ops: [], files: [], skipped: [] };
   const s = record.stages[stage];
   if (!s) return out;
   const at = s.startedAt ? time(s.startedAt, ctx.now) + (s.durationMs ?? 0) : ctx.now;
-  push(out, RUN_SCOPE, { metrics: [...scalars(s.metrics ?? {}, at, RUN_SCOPE, state, out), ...curves(s.series ?? {}, out)] });
+  push(out, RUN_SCOPE, {
+    metrics: [...scalars(s.metrics ?? {}, at, RUN_SCOPE, state, out), ...curves(s.series ?? {}, out)],
+  });
   for (const fold of s.folds ?? []) {
     const scope = foldScope(fold.fold);
     if (!state.scopes.has(scope)) {
       state.scopes.add(scope);
       const runName = scope;
-      const tags = [{ key: 'mlflow.runName', value: runName }, ...baseTags(record, ctx, scope), { key: 'paramflow.fold', value: String(fold.fold) }];
-      out.ops.push({ op: 'create-run', scope, parent: RUN_SCOPE, runName, startTime: s.startedAt ? time(s.startedAt, ctx.now) : ctx.now, userId: ctx.user, tags });
+      const tags = [
+        { key: 'mlflow.runName', value: runName },
+        ...baseTags(record, ctx, scope),
+        { key: 'paramflow.fold', value: String(fold.fold) },
+      ];
+      out.ops.push({
+        op: 'create-run',
+        scope,
+        parent: RUN_SCOPE,
+        runName,
+        startTime: s.startedAt ? time(s.startedAt, ctx.now) : ctx.now,
+        userId: ctx.user,
+        tags,
+      });
     }
     push(out, scope, { metrics: [...scalars(fold.metrics, at, scope, state, out), ...curves(fold.series, out)] });
   }
@@ -164,7 +184,13 @@ function runParams(record: RunRecord, ctx: MappingContext, out: Mapped): KeyValu
   return params;
 }
 
-function scalars(metrics: Record<string, number>, timestamp: number, scope: string, state: MappingState, out: Mapped): Metric[] {
+function scalars(
+  metrics: Record<string, number>,
+  timestamp: number,
+  scope: string,
+  state: MappingState,
+  out: Mapped,
+): Metric[] {
   const res: Metric[] = [];
   for (const [key, v] of Object.entries(metrics)) {
     const id = `${scope}\u0000${key}`;
@@ -180,13 +206,16 @@ function curves(series: Record<string, MetricPoint[]>, out: Mapped): Metric[] {
   const res: Metric[] = [];
   for (const [key, points] of Object.entries(series)) {
     if (!keyOk(key, out)) continue;
-    for (const p of points) res.push({ key, value: metricValue(p.value), timestamp: Math.round(p.timestamp), step: Math.round(p.step) });
+    for (const p of points)
+      res.push({ key, value: metricValue(p.value), timestamp: Math.round(p.timestamp), step: Math.round(p.step) });
   }
   return res;
 }
 
 export function clean(kvs: KeyValue[], out: Mapped, maxValue: number): KeyValue[] {
-  return kvs.filter((kv) => keyOk(kv.key, out)).map((kv) => ({ key: kv.key, value: truncateChars(kv.value, maxValue) }));
+  return kvs
+    .filter((kv) => keyOk(kv.key, out))
+    .map((kv) => ({ key: kv.key, value: truncateChars(kv.value, maxValue) }));
 }
 
 export function keyOk(key: string, out: Mapped): boolean {
@@ -195,12 +224,22 @@ export function keyOk(key: string, out: Mapped): boolean {
   return false;
 }
 
-export function push(out: Mapped, scope: string, body: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): void {
+export function push(
+  out: Mapped,
+  scope: string,
+  body: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] },
+): void {
   for (const b of splitBatch(body)) out.ops.push({ op: 'log-batch', scope, ...b });
 }
 
 export function artifact(scope: string, path: string, file: string): TrackOp {
-  return { op: 'artifact', scope, path: posix.normalize(path).replace(/^(\.\.\/)+/, ''), file, contentType: contentTypeOf(path) };
+  return {
+    op: 'artifact',
+    scope,
+    path: posix.normalize(path).replace(/^(\.\.\/)+/, ''),
+    file,
+    contentType: contentTypeOf(path),
+  };
 }
 
 export function time(iso: string, fallback: number): number {

@@ -33,7 +33,8 @@ export interface ParentRef {
 /** The parent's id the sweep sent along (ParentRef.runId), if any; it must be on the server this run logs to. */
 export function linkedRunId(ref: ParentRef, server: string): string | undefined {
   if (!ref.runId) return undefined;
-  if (ref.server !== undefined && ref.server !== server) throw new Error(`the sweep ${ref.sweep} is logged to ${ref.server}, this run to ${server}`);
+  if (ref.server !== undefined && ref.server !== server)
+    throw new Error(`the sweep ${ref.sweep} is logged to ${ref.server}, this run to ${server}`);
   return ref.runId;
 }
 

@@ -68,7 +68,10 @@ export class SpoolQueue {
   /** Takes the spool's lock and writes its sync state (in the background: errors stop tracking, never the caller). */
   constructor(private readonly o: QueueOptions) {
     const { client, layout, files, identity, retry, log, afterSend, resolveParent } = o;
-    const sender = new SpoolSender({ client, layout, statePath: files.state, identity, retry, log, afterSend, resolveParent }, newState(client.server));
+    const sender = new SpoolSender(
+      { client, layout, statePath: files.state, identity, retry, log, afterSend, resolveParent },
+      newState(client.server),
+    );
     this.sender = sender;
     this.appends = (async () => {
       await mkdir(files.dir, { recursive: true });
@@ -157,36 +160,48 @@ export class SpoolQueue {
     await (pending === 0 ? this.o.client.close() : this.o.client.destroy()).catch(() => undefined);
     await this.lock?.release();
     const run = sender.state.runs[this.o.mainScope];
-    const url = run && sender.state.experimentId ? runUrl(this.o.client.server, sender.state.experimentId, run.runId) : undefined;
+    const url =
+      run && sender.state.experimentId ? runUrl(this.o.client.server, sender.state.experimentId, run.runId) : undefined;
     const rejected = sender.state.rejected.length;
     const message =
       pending === 0
         ? `logged to MLflow${url ? `: ${url}` : ''}${rejected ? `, but ${refusedText(rejected, this.o.identity.value)}` : ''}`
         : `tracking pending (${pending} operations spooled)${sender.state.lastError ? `: ${sender.state.lastError}` : ''}; \`paramflow sync\` sends them${rejected ? `; ${refusedText(rejected, this.o.identity.value)}` : ''}`;
-    return { synced: pending === 0, pending, rejected, ...(run ? { runId: run.runId } : {}), ...(url ? { url } : {}), message };
+    return {
+      synced: pending === 0,
+      pending,
+      rejected,
+      ...(run ? { runId: run.runId } : {}),
+      ...(url ? { url } : {}),
+      message,
+    };
   }
 
   private kick(): void {
     if (this.sending) return;
     if (!this.flushing && this.o.client.http.clock.now() < this.pausedUntil) return;
     const sender = this.sender;
-    this.sending = sender.drain(() => this.spooled).then((r) => {
-      this.sending = undefined;
-      if (r.error) this.pause(r.error);
-      else if (this.pauseIndex >= 0) {
-        this.pauseIndex = -1;
-        this.o.log?.('MLflow: the server answers again; spooled operations sent');
-      }
-      if (!r.error && !this.flushing && this.pendingCount() > 0) this.kick();
-      return r;
-    });
+    this.sending = sender
+      .drain(() => this.spooled)
+      .then((r) => {
+        this.sending = undefined;
+        if (r.error) this.pause(r.error);
+        else if (this.pauseIndex >= 0) {
+          this.pauseIndex = -1;
+          this.o.log?.('MLflow: the server answers again; spooled operations sent');
+        }
+        if (!r.error && !this.flushing && this.pendingCount() > 0) this.kick();
+        return r;
+      });
   }
 
   private pause(err: Error): void {
     if (this.flushing) return;
     if (this.pauseIndex < 0) {
       const why = err instanceof MlflowError ? err.describe() : err.message;
-      this.o.log?.(`MLflow: ${why}; spooling to ${relative(this.o.layout.root, this.o.files.spool)}, the ${this.o.mainScope === 'sweep' ? 'sweep' : 'run'} goes on`);
+      this.o.log?.(
+        `MLflow: ${why}; spooling to ${relative(this.o.layout.root, this.o.files.spool)}, the ${this.o.mainScope === 'sweep' ? 'sweep' : 'run'} goes on`,
+      );
     }
     this.pauseIndex = Math.min(this.pauseIndex + 1, PAUSE_MS.length - 1);
     const ms = PAUSE_MS[this.pauseIndex]!;

@@ -23,7 +23,10 @@ export interface RefusedOps {
 
 /** The refused operations of the runs and sweeps whose id starts with `id`, or of every one when `id` is undefined (sweeps first, oldest first). */
 export async function listRefused(layout: Layout, id?: string): Promise<RefusedOps[]> {
-  const list = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.') && (id === undefined || n.startsWith(id))).sort();
+  const list = async (dir: string) =>
+    (await readdir(dir).catch(() => [] as string[]))
+      .filter((n) => !n.startsWith('.') && (id === undefined || n.startsWith(id)))
+      .sort();
   const targets = [
     ...(await list(join(layout.home, 'sweeps'))).map((s) => ({ id: s, file: sweepSpool(layout, s).state })),
     ...(await list(layout.runsDir)).map((r) => ({ id: r, file: runSpool(layout, r).state })),

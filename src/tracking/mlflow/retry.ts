@@ -17,7 +17,13 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { retries: 5, baseDelayMs: 500, maxDelayMs: 30_000, max500Retries: 1, maxRetryAfterMs: 120_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  retries: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  max500Retries: 1,
+  maxRetryAfterMs: 120_000,
+};
 
 const RETRIED_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
@@ -47,7 +53,13 @@ export interface RetryContext {
  * The wait before attempt `attempt + 1` after `err`, or undefined when `err` must not be
  * retried. `retried500` counts the 500s already retried.
  */
-export function retryDelay(err: MlflowError, attempt: number, retried500: number, policy: RetryPolicy, random: () => number): number | undefined {
+export function retryDelay(
+  err: MlflowError,
+  attempt: number,
+  retried500: number,
+  policy: RetryPolicy,
+  random: () => number,
+): number | undefined {
   if (attempt >= policy.retries) return undefined;
   if (err.kind === 'status') {
     const status = err.status ?? 0;

@@ -15,7 +15,10 @@ import type { Metric } from './types.js';
  * there is none to link (that sweep is not tracked). Throws while it cannot be known yet:
  * the op waits, and a later drain or `paramflow sync` tries again.
  */
-export type ParentResolver = (ref: ParentRef, ctx: { server: string; signal: AbortSignal; deadline?: number; experimentId?: string }) => Promise<string | null>;
+export type ParentResolver = (
+  ref: ParentRef,
+  ctx: { server: string; signal: AbortSignal; deadline?: number; experimentId?: string },
+) => Promise<string | null>;
 
 export interface SenderOptions {
   client: MlflowClient;
@@ -41,10 +44,12 @@ export interface DrainResult {
 
 // Ops that would make a duplicate if a lost answer made us send them twice: before sending
 // one, its seq is recorded as in flight; resending it first asks the server what it has.
-const checkFirst = (op: SpooledOp): boolean => op.op === 'create-run' || (op.op === 'log-batch' && op.metrics.length > 0);
+const checkFirst = (op: SpooledOp): boolean =>
+  op.op === 'create-run' || (op.op === 'log-batch' && op.metrics.length > 0);
 
 // Failures after which the request may have been applied even though it "failed".
-const ambiguous = (err: MlflowError): boolean => err.kind === 'network' || (err.kind === 'status' && (err.status === 500 || err.status === 502 || err.status === 504));
+const ambiguous = (err: MlflowError): boolean =>
+  err.kind === 'network' || (err.kind === 'status' && (err.status === 500 || err.status === 502 || err.status === 504));
 
 // Replays spooled ops in seq order against the server, recording each acknowledgement in
 // the sync state so that any later sender resumes exactly where this one stopped.
@@ -129,10 +134,27 @@ export class SpoolSender {
           const found = await this.findRun(experimentId, op.scope);
           if (found) return;
         }
-        const parent = typeof op.parent === 'string' ? this.requireRun(op.parent).runId : op.parent ? await this.resolveParent(op.parent) : undefined;
+        const parent =
+          typeof op.parent === 'string'
+            ? this.requireRun(op.parent).runId
+            : op.parent
+              ? await this.resolveParent(op.parent)
+              : undefined;
         const tags = parent ? [...op.tags, { key: 'mlflow.parentRunId', value: parent }] : op.tags;
-        const run = await c.createRun({ experimentId, runName: op.runName, startTime: op.startTime, tags, ...(op.userId ? { userId: op.userId } : {}) }, call);
-        this.state.runs[op.scope] = { runId: run.info.run_id, ...(run.info.artifact_uri ? { artifactUri: run.info.artifact_uri } : {}) };
+        const run = await c.createRun(
+          {
+            experimentId,
+            runName: op.runName,
+            startTime: op.startTime,
+            tags,
+            ...(op.userId ? { userId: op.userId } : {}),
+          },
+          call,
+        );
+        this.state.runs[op.scope] = {
+          runId: run.info.run_id,
+          ...(run.info.artifact_uri ? { artifactUri: run.info.artifact_uri } : {}),
+        };
         return;
       }
       case 'log-batch': {
@@ -161,7 +183,11 @@ export class SpoolSender {
     if (metrics.length === 0) return metrics;
     const present = new Set<string>();
     for (const key of new Set(metrics.map((m) => m.key))) {
-      for (const m of await this.o.client.getMetricHistory(runId, key, { retry: false, deadline: this.deadline, signal: this.abort.signal })) {
+      for (const m of await this.o.client.getMetricHistory(runId, key, {
+        retry: false,
+        deadline: this.deadline,
+        signal: this.abort.signal,
+      })) {
         present.add(pointKey(m));
       }
     }
@@ -178,7 +204,10 @@ export class SpoolSender {
     );
     const run = page.items[0];
     if (!run) return false;
-    this.state.runs[scope] = { runId: run.info.run_id, ...(run.info.artifact_uri ? { artifactUri: run.info.artifact_uri } : {}) };
+    this.state.runs[scope] = {
+      runId: run.info.run_id,
+      ...(run.info.artifact_uri ? { artifactUri: run.info.artifact_uri } : {}),
+    };
     return true;
   }
 
@@ -195,13 +224,21 @@ export class SpoolSender {
 
   private requireExperiment(): string {
     if (this.state.experimentId) return this.state.experimentId;
-    throw new MlflowError('no MLflow experiment yet for this run (the spool lacks its experiment line)', { kind: 'status', endpoint: 'spool', status: 400 });
+    throw new MlflowError('no MLflow experiment yet for this run (the spool lacks its experiment line)', {
+      kind: 'status',
+      endpoint: 'spool',
+      status: 400,
+    });
   }
 
   private requireRun(scope: string): { runId: string; artifactUri?: string } {
     const run = this.state.runs[scope];
     if (run) return run;
-    throw new MlflowError(`no MLflow run for \`${scope}\` (the spool lacks its create-run line)`, { kind: 'status', endpoint: 'spool', status: 400 });
+    throw new MlflowError(`no MLflow run for \`${scope}\` (the spool lacks its create-run line)`, {
+      kind: 'status',
+      endpoint: 'spool',
+      status: 400,
+    });
   }
 
   private save(): Promise<void> {

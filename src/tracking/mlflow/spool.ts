@@ -52,7 +52,12 @@ export interface SpoolFiles {
   lock: string;
 }
 
-const filesIn = (dir: string): SpoolFiles => ({ dir, spool: join(dir, SPOOL_FILE), state: join(dir, STATE_FILE), lock: join(dir, LOCK_FILE) });
+const filesIn = (dir: string): SpoolFiles => ({
+  dir,
+  spool: join(dir, SPOOL_FILE),
+  state: join(dir, STATE_FILE),
+  lock: join(dir, LOCK_FILE),
+});
 
 /** A run's spool: `.paramflow/runs/<run-id>/`. */
 export const runSpool = (layout: Layout, runId: string): SpoolFiles => filesIn(layout.run(runId));
@@ -114,5 +119,9 @@ export async function readState(file: string): Promise<SyncState | undefined> {
 export async function writeState(file: string, state: SyncState): Promise<void> {
   state.updatedAt = new Date().toISOString();
   // Not synced (rebuilt from the spool if lost), but never a truncated file.
-  await writeFileAtomically(file, JSON.stringify(state, null, 2) + '\n', { doing: 'recording the MLflow sync state', fault: 'spool-write', fsync: false });
+  await writeFileAtomically(file, JSON.stringify(state, null, 2) + '\n', {
+    doing: 'recording the MLflow sync state',
+    fault: 'spool-write',
+    fsync: false,
+  });
 }

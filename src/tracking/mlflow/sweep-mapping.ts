@@ -31,7 +31,8 @@ export interface SweepContext {
   version?: string;
 }
 
-export const sweepDirOf = (layout: Layout, sweepId: string): string => relative(layout.root, sweepDir(layout, sweepId)).split(sep).join('/');
+export const sweepDirOf = (layout: Layout, sweepId: string): string =>
+  relative(layout.root, sweepDir(layout, sweepId)).split(sep).join('/');
 
 /** `quick sweep 20261125-171503`: the pipeline and the start of the sweep id (a ref `paramflow runs --sweep` takes). */
 export function sweepRunName(record: Pick<SweepRecord, 'sweepId' | 'pipeline'>): string {
@@ -39,7 +40,10 @@ export function sweepRunName(record: Pick<SweepRecord, 'sweepId' | 'pipeline'>):
 }
 
 /** What identifies a sweep's content (pipeline and sweep, not when it ran): `paramflow.sweep_hash`. */
-export function sweepHash(record: Pick<SweepRecord, 'spec' | 'pipeline'>, resolved: Record<string, unknown> | undefined): string {
+export function sweepHash(
+  record: Pick<SweepRecord, 'spec' | 'pipeline'>,
+  resolved: Record<string, unknown> | undefined,
+): string {
   return sha256(canonicalJson({ pipeline: resolved ?? record.pipeline.file, sweep: record.spec }));
 }
 
@@ -48,7 +52,10 @@ export function sweepHash(record: Pick<SweepRecord, 'spec' | 'pipeline'>, resolv
  * shortest tail of its key that tells it from the others (`batch_size=16 relative=0.05`),
  * and ` rep=<r>` when the sweep has several replicates.
  */
-export function trialNamer(trials: readonly { id: string; values: Record<string, unknown> }[], replicates: number): (trial: { id: string; values: Record<string, unknown> }, replicate: number) => string {
+export function trialNamer(
+  trials: readonly { id: string; values: Record<string, unknown> }[],
+  replicates: number,
+): (trial: { id: string; values: Record<string, unknown> }, replicate: number) => string {
   const keys = [...new Set(trials.flatMap((t) => Object.keys(t.values)))];
   const varying = keys.filter((k) => new Set(trials.map((t) => canonicalJson(t.values[k] ?? null))).size > 1);
   const shown = varying.length > 0 ? varying : keys;
@@ -65,7 +72,7 @@ export function shortKeys(keys: readonly string[]): Map<string, string> {
   const segs = new Map(keys.map((k) => [k, k.split('.')]));
   const n = new Map(keys.map((k) => [k, 1]));
   const tail = (k: string) => segs.get(k)!.slice(-n.get(k)!).join('.');
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const by = new Map<string, string[]>();
     for (const k of keys) by.set(tail(k), [...(by.get(tail(k)) ?? []), k]);
@@ -101,7 +108,14 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
     { key: 'paramflow.sweep_id', value: record.sweepId },
     { key: 'paramflow.scope', value: SWEEP_SCOPE },
   ];
-  out.ops.push({ op: 'create-run', scope: SWEEP_SCOPE, runName, startTime: time(record.startedAt, ctx.now), userId: ctx.user, tags });
+  out.ops.push({
+    op: 'create-run',
+    scope: SWEEP_SCOPE,
+    runName,
+    startTime: time(record.startedAt, ctx.now),
+    userId: ctx.user,
+    tags,
+  });
   const more: KeyValue[] = [
     { key: 'paramflow.sweep_hash', value: sweepHash(record, ctx.resolved) },
     { key: 'paramflow.pipeline', value: record.pipeline.name },
@@ -113,10 +127,21 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
   ];
   const params = flattenParams(record.spec, 'sweep')
     .filter((p) => keyOk(p.key, out))
-    .map((p) => ({ key: p.key, value: [...p.value].length > MAX_PARAM_VALUE_LENGTH ? `${truncateChars(p.value, MAX_PARAM_VALUE_LENGTH - 1)}…` : p.value }));
+    .map((p) => ({
+      key: p.key,
+      value:
+        [...p.value].length > MAX_PARAM_VALUE_LENGTH
+          ? `${truncateChars(p.value, MAX_PARAM_VALUE_LENGTH - 1)}…`
+          : p.value,
+    }));
   push(out, SWEEP_SCOPE, { params, tags: clean(more, out, MAX_TAG_VALUE_LENGTH) });
   const file = `${ctx.sweepDir}/mlflow/sweep.yaml`;
-  const doc = { pipeline: record.pipeline.file, overrides: record.overrides.map(redactSecrets), sweep: record.spec, trials: record.trials.map((t) => ({ id: t.id, values: t.values })) };
+  const doc = {
+    pipeline: record.pipeline.file,
+    overrides: record.overrides.map(redactSecrets),
+    sweep: record.spec,
+    trials: record.trials.map((t) => ({ id: t.id, values: t.values })),
+  };
   out.files.push({ file, content: stringify(doc) });
   out.ops.push(artifact(SWEEP_SCOPE, 'sweep.yaml', file));
   return out;
@@ -142,18 +167,30 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: re
   if (best) {
     const byKey = new Map<string, string>();
     for (const [k, v] of Object.entries(best.values)) for (const p of flattenParams(v, k)) byKey.set(p.key, p.value);
-    for (const [key, value] of byKey) if (keyOk(key, out)) params.push({ key, value: truncateChars(value, MAX_PARAM_VALUE_LENGTH) });
+    for (const [key, value] of byKey)
+      if (keyOk(key, out)) params.push({ key, value: truncateChars(value, MAX_PARAM_VALUE_LENGTH) });
     const metric = record.spec.objective.metric;
-    for (const [key, v] of [[metric, best.objective.mean], [`${metric}_std`, best.objective.std]] as const) {
+    for (const [key, v] of [
+      [metric, best.objective.mean],
+      [`${metric}_std`, best.objective.std],
+    ] as const) {
       if (keyOk(key, out)) metrics.push({ key, value: metricValue(v), timestamp: end, step: 0 });
     }
     tags.push({ key: 'paramflow.best_trial', value: best.trial });
-    const runs = record.trials.find((t) => t.id === best.trial)?.replicates.flatMap((r) => (r.runId && r.status === 'FINISHED' ? [r.runId] : [])) ?? [];
+    const runs =
+      record.trials
+        .find((t) => t.id === best.trial)
+        ?.replicates.flatMap((r) => (r.runId && r.status === 'FINISHED' ? [r.runId] : [])) ?? [];
     if (runs.length > 0) tags.push({ key: 'paramflow.best_runs', value: runs.join(',') });
   }
   push(out, SWEEP_SCOPE, { params, metrics, tags: clean(tags, out, MAX_TAG_VALUE_LENGTH) });
   out.ops.push(artifact(SWEEP_SCOPE, 'sweep.json', `${ctx.sweepDir}/sweep.json`));
   for (const file of plots) out.ops.push(artifact(SWEEP_SCOPE, `plots/${posix.basename(file)}`, file));
-  out.ops.push({ op: 'update-run', scope: SWEEP_SCOPE, status: record.status === 'RUNNING' ? 'KILLED' : record.status, endTime: end });
+  out.ops.push({
+    op: 'update-run',
+    scope: SWEEP_SCOPE,
+    status: record.status === 'RUNNING' ? 'KILLED' : record.status,
+    endTime: end,
+  });
   return out;
 }

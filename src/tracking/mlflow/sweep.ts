@@ -52,7 +52,12 @@ export function sweepLinkFromEnv(env: Env): SweepLink | undefined {
     if (typeof v.sweep !== 'string' || !/^[0-9a-z-]+$/.test(v.sweep) || typeof v.runName !== 'string') return undefined;
     const elsewhere = typeof v.server === 'string';
     const byId = elsewhere && typeof v.parentRunId === 'string' && /^[0-9A-Za-z_-]+$/.test(v.parentRunId);
-    return { sweep: v.sweep, runName: v.runName, ...(elsewhere ? { server: v.server } : {}), ...(byId ? { parentRunId: v.parentRunId } : {}) };
+    return {
+      sweep: v.sweep,
+      runName: v.runName,
+      ...(elsewhere ? { server: v.server } : {}),
+      ...(byId ? { parentRunId: v.parentRunId } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -71,17 +76,21 @@ export function waitForSweepRun(layout: Layout, { waitMs = 10_000, pollMs = 100 
     const files = sweepSpool(layout, ref.sweep);
     // The sweep runs from another folder and could not send the id (its server was down):
     // its sync state will never be here, no wait helps; `paramflow sync` finds the run later.
-    if (ref.server !== undefined) throw new Error(`the sweep ${ref.sweep} runs from another folder and had no MLflow id for its run yet`);
+    if (ref.server !== undefined)
+      throw new Error(`the sweep ${ref.sweep} runs from another folder and had no MLflow id for its run yet`);
     const end = Math.min(Date.now() + waitMs, ctx.deadline ?? Infinity);
     for (;;) {
       const st = await readState(files.state).catch(() => undefined);
       const run = st?.runs[SWEEP_SCOPE];
       if (run && st) {
-        if (st.server !== ctx.server) throw new Error(`the sweep ${ref.sweep} is logged to ${st.server}, this run to ${ctx.server}`);
+        if (st.server !== ctx.server)
+          throw new Error(`the sweep ${ref.sweep} is logged to ${st.server}, this run to ${ctx.server}`);
         return run.runId;
       }
       if (st?.lastError || ctx.signal.aborted || Date.now() + pollMs > end) {
-        throw new Error(`the sweep's MLflow run (${ref.sweep}) is not created yet${st?.lastError ? ` (${st.lastError})` : ''}`);
+        throw new Error(
+          `the sweep's MLflow run (${ref.sweep}) is not created yet${st?.lastError ? ` (${st.lastError})` : ''}`,
+        );
       }
       await delay(pollMs, undefined, { signal: ctx.signal }).catch(() => undefined);
     }
@@ -126,7 +135,13 @@ export class SweepTracker {
     const { layout } = this.o;
     this.record = record;
     this.names = trialNamer(record.trials, record.spec.replicates);
-    const ctx: SweepContext = { user: this.o.user ?? osUser(), sweepDir: sweepDirOf(layout, record.sweepId), now: Date.now(), ...(resolved ? { resolved } : {}), version: packageVersion() };
+    const ctx: SweepContext = {
+      user: this.o.user ?? osUser(),
+      sweepDir: sweepDirOf(layout, record.sweepId),
+      now: Date.now(),
+      ...(resolved ? { resolved } : {}),
+      version: packageVersion(),
+    };
     this.ctx = ctx;
     this.queue = new SpoolQueue({
       client: this.client,
@@ -147,7 +162,11 @@ export class SweepTracker {
    * (PARAMFLOW_MLFLOW_PARENT). `byId`: the sweep's MLflow run id is sent along, for a
    * worker in another project folder (see parentRun).
    */
-  workerEnv(trial: { id: string; values: Record<string, unknown> }, replicate: number, elsewhere?: { runId?: string; server: string }): Record<string, string> {
+  workerEnv(
+    trial: { id: string; values: Record<string, unknown> },
+    replicate: number,
+    elsewhere?: { runId?: string; server: string },
+  ): Record<string, string> {
     if (!this.record || !this.names) return {};
     const link: SweepLink = {
       sweep: this.record.sweepId,
@@ -168,10 +187,15 @@ export class SweepTracker {
     const server = this.client.server;
     if (!this.record) return Promise.resolve({ server });
     const sweep = this.record.sweepId;
-    this.parent ??= waitForSweepRun(this.o.layout, { waitMs })({ sweep }, { server, signal: new AbortController().signal }).then(
+    this.parent ??= waitForSweepRun(this.o.layout, { waitMs })(
+      { sweep },
+      { server, signal: new AbortController().signal },
+    ).then(
       (runId) => (runId ? { runId, server } : { server }),
       (err: Error) => {
-        this.o.log?.(`MLflow: ${err.message}; the trials' runs wait on their workers for \`paramflow sync\` (here first, then in each worker's folder)`);
+        this.o.log?.(
+          `MLflow: ${err.message}; the trials' runs wait on their workers for \`paramflow sync\` (here first, then in each worker's folder)`,
+        );
         return { server };
       },
     );
@@ -184,7 +208,8 @@ export class SweepTracker {
    * could not while their parent was missing. Never throws.
    */
   finish(record: SweepRecord, plots: readonly string[] = []): Promise<FinishResult> {
-    if (!this.queue || !this.ctx) return Promise.resolve({ synced: false, pending: 0, rejected: 0, message: 'MLflow tracking was not started' });
+    if (!this.queue || !this.ctx)
+      return Promise.resolve({ synced: false, pending: 0, rejected: 0, message: 'MLflow tracking was not started' });
     const queue = this.queue;
     const ctx = this.ctx;
     this.finished ??= (async () => {
@@ -204,7 +229,13 @@ export class SweepTracker {
     for (const id of ids) {
       if (Date.now() >= deadline) break;
       if ((await mlflowState(this.o.layout, id)).state !== 'pending') continue;
-      const r = await syncRun(this.o.layout, id, { env: this.env, uri: this.uri, deadline, retry: this.o.retry, ...(this.o.log ? { log: this.o.log } : {}) });
+      const r = await syncRun(this.o.layout, id, {
+        env: this.env,
+        uri: this.uri,
+        deadline,
+        retry: this.o.retry,
+        ...(this.o.log ? { log: this.o.log } : {}),
+      });
       if (r.sent > 0) sent++;
       if (r.error && /cannot reach/.test(r.error)) break;
     }

@@ -12,7 +12,17 @@ import { MlflowError } from './errors.js';
 import { linkedRunId, RUN_SCOPE, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
 import type { Clock, RetryPolicy } from './retry.js';
 import { SpoolSender, type ParentResolver } from './sender.js';
-import { appendOps, newState, readSpool, readState, runSpool, sweepDir, sweepSpool, writeState, type SpoolFiles } from './spool.js';
+import {
+  appendOps,
+  newState,
+  readSpool,
+  readState,
+  runSpool,
+  sweepDir,
+  sweepSpool,
+  writeState,
+  type SpoolFiles,
+} from './spool.js';
 import { parseTrackingUri, redactUri, runUrl, splitTrackingUri } from './uri.js';
 
 export interface SyncOptions {
@@ -99,7 +109,12 @@ export async function syncSweep(layout: Layout, sweepId: string, options: SyncOp
   return syncSpool(layout, target, options);
 }
 
-async function syncSpool(layout: Layout, t: SpoolTarget, options: SyncOptions, resolver?: (client: MlflowClient) => ParentResolver): Promise<SyncRunResult> {
+async function syncSpool(
+  layout: Layout,
+  t: SpoolTarget,
+  options: SyncOptions,
+  resolver?: (client: MlflowClient) => ParentResolver,
+): Promise<SyncRunResult> {
   const env = options.env ?? process.env;
   const spool = await readSpool(t.files.spool);
   if (spool.length === 0) return { runId: t.id, state: 'off', sent: 0, rejected: 0, refused: 0, pending: 0 };
@@ -110,30 +125,58 @@ async function syncSpool(layout: Layout, t: SpoolTarget, options: SyncOptions, r
   const explicit = options.uri ?? env.MLFLOW_TRACKING_URI;
   const saved = await readState(t.files.state);
   if (explicit && saved && saved.acked > 0 && redactUri(explicit) !== saved.server) {
-    return { ...before, error: `${t.id} was logged to ${saved.server}, and MLFLOW_TRACKING_URI now names ${redactUri(explicit)}: point it back to finish the sync` };
+    return {
+      ...before,
+      error: `${t.id} was logged to ${saved.server}, and MLFLOW_TRACKING_URI now names ${redactUri(explicit)}: point it back to finish the sync`,
+    };
   }
   const uri = explicit ?? saved?.server;
   if (!uri) return { ...before, error: 'no MLflow server: set MLFLOW_TRACKING_URI' };
 
   const lock = await tryLock(t.files.lock);
   if (!lock) return { ...before, error: 'another paramflow process is syncing this run' };
-  const client = options.client ?? new MlflowClient({ uri, auth: authFromEnv(env, splitTrackingUri(parseTrackingUri(uri))), timeoutMs: options.timeoutMs, retry: options.retry, clock: options.clock });
+  const client =
+    options.client ??
+    new MlflowClient({
+      uri,
+      auth: authFromEnv(env, splitTrackingUri(parseTrackingUri(uri))),
+      timeoutMs: options.timeoutMs,
+      retry: options.retry,
+      clock: options.clock,
+    });
   try {
     let ops = spool;
     if (t.end && !hasFinalStatus(spool, t.mainScope)) ops = await appendFinalStatus(t, t.end, spool);
     const state = saved ?? newState(client.server);
     state.server = client.server; // nothing acknowledged elsewhere (checked above): this server is the run's now
     const sender = new SpoolSender(
-      { client, layout, statePath: t.files.state, identity: t.identity, retry: options.retry, log: options.log, afterSend: options.afterSend, ...(resolver ? { resolveParent: resolver(client) } : {}) },
+      {
+        client,
+        layout,
+        statePath: t.files.state,
+        identity: t.identity,
+        retry: options.retry,
+        log: options.log,
+        afterSend: options.afterSend,
+        ...(resolver ? { resolveParent: resolver(client) } : {}),
+      },
       state,
     );
     if (options.signal) options.signal.addEventListener('abort', () => sender.abort.abort(), { once: true });
     sender.deadline = options.deadline;
-    const stop = options.deadline === undefined ? undefined : setTimeout(() => sender.abort.abort(), Math.max(0, options.deadline - Date.now()));
+    const stop =
+      options.deadline === undefined
+        ? undefined
+        : setTimeout(() => sender.abort.abort(), Math.max(0, options.deadline - Date.now()));
     await writeState(t.files.state, state);
     const r = await sender.drain(() => ops).finally(() => clearTimeout(stop));
     const after = await summary(t);
-    return { ...after, sent: r.sent, rejected: r.rejected, ...(r.error ? { error: r.error instanceof MlflowError ? r.error.describe() : r.error.message } : {}) };
+    return {
+      ...after,
+      sent: r.sent,
+      rejected: r.rejected,
+      ...(r.error ? { error: r.error instanceof MlflowError ? r.error.describe() : r.error.message } : {}),
+    };
   } finally {
     if (!options.client) await client.close().catch(() => undefined);
     await lock.release();
@@ -154,38 +197,64 @@ function sweepParentResolver(layout: Layout, options: SyncOptions, client: Mlflo
         // Run from another folder (a queue's submitter): its run may be on the server already.
         const found = ctx.experimentId ? await findSweepRun(client, ctx.experimentId, ref.sweep, ctx) : undefined;
         if (found) return found;
-        options.log?.(`MLflow: sweep ${ref.sweep} has no MLflow spool here nor a run on the server; its trial's run is logged without a parent`);
+        options.log?.(
+          `MLflow: sweep ${ref.sweep} has no MLflow spool here nor a run on the server; its trial's run is logged without a parent`,
+        );
         return null;
       }
-      const r = await syncSweep(layout, ref.sweep, { ...options, client, ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}) });
+      const r = await syncSweep(layout, ref.sweep, {
+        ...options,
+        client,
+        ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
+      });
       why = r.error;
       st = await readState(files.state);
     }
     const run = st?.runs[SWEEP_SCOPE];
-    if (!run || !st) throw new Error(`the sweep's MLflow run (${ref.sweep}) is not created yet${why ? ` (${why})` : ''}`);
-    if (st.server !== ctx.server) throw new Error(`the sweep ${ref.sweep} is logged to ${st.server}, this run to ${ctx.server}`);
+    if (!run || !st)
+      throw new Error(`the sweep's MLflow run (${ref.sweep}) is not created yet${why ? ` (${why})` : ''}`);
+    if (st.server !== ctx.server)
+      throw new Error(`the sweep ${ref.sweep} is logged to ${st.server}, this run to ${ctx.server}`);
     return run.runId;
   };
 }
 
 /** The sweep's run on the server, found by its paramflow tags (sweep ids are [0-9a-z-]: no quoting needed). */
-async function findSweepRun(client: MlflowClient, experimentId: string, sweep: string, ctx: { signal: AbortSignal; deadline?: number }): Promise<string | undefined> {
+async function findSweepRun(
+  client: MlflowClient,
+  experimentId: string,
+  sweep: string,
+  ctx: { signal: AbortSignal; deadline?: number },
+): Promise<string | undefined> {
   const filter = `tags.paramflow.sweep_id = '${sweep}' AND tags.paramflow.scope = '${SWEEP_SCOPE}'`;
-  const page = await client.searchRuns({ experimentIds: [experimentId], filter, maxResults: 1 }, { signal: ctx.signal, ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}) });
+  const page = await client.searchRuns(
+    { experimentIds: [experimentId], filter, maxResults: 1 },
+    { signal: ctx.signal, ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}) },
+  );
   return page.items[0]?.info.run_id;
 }
 
 /** Syncs every sweep's and run's spooled operations, sweeps first (trial runs name them), oldest first; stops early when the server is unreachable. */
 export async function syncAll(layout: Layout, options: SyncOptions = {}): Promise<SyncRunResult[]> {
-  const list = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
+  const list = async (dir: string) =>
+    (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
   const targets = [
-    ...(await list(join(layout.home, 'sweeps'))).map((id) => ({ id, sync: () => syncSweep(layout, id, options), state: () => sweepMlflowState(layout, id) })),
-    ...(await list(layout.runsDir)).map((id) => ({ id, sync: () => syncRun(layout, id, options), state: () => mlflowState(layout, id) })),
+    ...(await list(join(layout.home, 'sweeps'))).map((id) => ({
+      id,
+      sync: () => syncSweep(layout, id, options),
+      state: () => sweepMlflowState(layout, id),
+    })),
+    ...(await list(layout.runsDir)).map((id) => ({
+      id,
+      sync: () => syncRun(layout, id, options),
+      state: () => mlflowState(layout, id),
+    })),
   ];
   const out: SyncRunResult[] = [];
   let unreachable: string | undefined;
   for (const t of targets) {
-    if (options.deadline !== undefined && Date.now() >= options.deadline) unreachable ??= 'out of time: `paramflow sync` sends the rest';
+    if (options.deadline !== undefined && Date.now() >= options.deadline)
+      unreachable ??= 'out of time: `paramflow sync` sends the rest';
     if (unreachable) {
       const s = await t.state();
       if (s.state !== 'off') out.push({ ...resultOf(t.id, s), error: unreachable });
@@ -236,7 +305,13 @@ async function spoolState(files: SpoolFiles, mainScope: string): Promise<MlflowR
   return {
     // A refused op is acknowledged (the spool moves on): nothing left to send, but not "synced".
     state: pending > 0 ? 'pending' : rejected > 0 ? 'refused' : 'synced',
-    label: [pending > 0 ? `pending ${pending}` : '', rejected > 0 ? `refused ${rejected}` : '', pending + rejected === 0 ? 'synced' : ''].filter(Boolean).join(', '),
+    label: [
+      pending > 0 ? `pending ${pending}` : '',
+      rejected > 0 ? `refused ${rejected}` : '',
+      pending + rejected === 0 ? 'synced' : '',
+    ]
+      .filter(Boolean)
+      .join(', '),
     pending,
     rejected,
     stateFile: files.state,
@@ -249,7 +324,16 @@ async function spoolState(files: SpoolFiles, mainScope: string): Promise<MlflowR
 }
 
 function resultOf(id: string, s: MlflowRunState): SyncRunResult {
-  return { runId: id, state: s.state, sent: 0, rejected: 0, refused: s.rejected, pending: s.pending, ...(s.mlflowRunId ? { mlflowRunId: s.mlflowRunId } : {}), ...(s.url ? { url: s.url } : {}) };
+  return {
+    runId: id,
+    state: s.state,
+    sent: 0,
+    rejected: 0,
+    refused: s.rejected,
+    pending: s.pending,
+    ...(s.mlflowRunId ? { mlflowRunId: s.mlflowRunId } : {}),
+    ...(s.url ? { url: s.url } : {}),
+  };
 }
 
 async function summary(t: SpoolTarget): Promise<SyncRunResult> {
@@ -261,14 +345,24 @@ function hasFinalStatus(spool: readonly SpooledOp[], mainScope: string): boolean
 }
 
 function endOf(record: { status: RunStatus; endedAt?: string }): { status: RunStatus; endTime: number } {
-  return { status: record.status === 'RUNNING' ? 'KILLED' : record.status, endTime: record.endedAt ? Date.parse(record.endedAt) : Date.now() };
+  return {
+    status: record.status === 'RUNNING' ? 'KILLED' : record.status,
+    endTime: record.endedAt ? Date.parse(record.endedAt) : Date.now(),
+  };
 }
 
 // A run whose process died before `finish` left its MLflow runs RUNNING: close them with
 // the status the local store gives it (KILLED, or FAILED), as `finish` would have.
-async function appendFinalStatus(t: SpoolTarget, end: { status: RunStatus; endTime: number }, spool: SpooledOp[]): Promise<SpooledOp[]> {
+async function appendFinalStatus(
+  t: SpoolTarget,
+  end: { status: RunStatus; endTime: number },
+  spool: SpooledOp[],
+): Promise<SpooledOp[]> {
   const scopes = spool.flatMap((op) => (op.op === 'create-run' ? [op.scope] : []));
-  const ops: TrackOp[] = [...scopes.filter((s) => s !== t.mainScope).sort(), ...scopes.filter((s) => s === t.mainScope)].map((scope) => ({ op: 'update-run', scope, status: end.status, endTime: end.endTime }));
+  const ops: TrackOp[] = [
+    ...scopes.filter((s) => s !== t.mainScope).sort(),
+    ...scopes.filter((s) => s === t.mainScope),
+  ].map((scope) => ({ op: 'update-run', scope, status: end.status, endTime: end.endTime }));
   let seq = Math.max(0, ...spool.map((o) => o.seq));
   const added = ops.map((op) => ({ ...op, seq: ++seq }) as SpooledOp);
   await appendOps(t.files.spool, added);

@@ -40,7 +40,9 @@ export interface TrackerOptions extends BaseTrackerOptions {
 }
 
 /** What a tracker's spool queue takes from the tracker's options (run and sweep trackers alike). */
-export function queueSettings(o: BaseTrackerOptions): Pick<BaseTrackerOptions, 'flushTimeoutMs' | 'retry' | 'log' | 'afterSend'> {
+export function queueSettings(
+  o: BaseTrackerOptions,
+): Pick<BaseTrackerOptions, 'flushTimeoutMs' | 'retry' | 'log' | 'afterSend'> {
   return { flushTimeoutMs: o.flushTimeoutMs, retry: o.retry, log: o.log, afterSend: o.afterSend };
 }
 
@@ -70,7 +72,13 @@ export class MlflowTracker {
     if (!uri) return undefined;
     const client = clientFromEnv(env, uri, options);
     const link = sweepLinkFromEnv(env);
-    const parent: ParentRef | undefined = link ? { sweep: link.sweep, ...(link.server !== undefined ? { server: link.server } : {}), ...(link.parentRunId ? { runId: link.parentRunId } : {}) } : undefined;
+    const parent: ParentRef | undefined = link
+      ? {
+          sweep: link.sweep,
+          ...(link.server !== undefined ? { server: link.server } : {}),
+          ...(link.parentRunId ? { runId: link.parentRunId } : {}),
+        }
+      : undefined;
     return new MlflowTracker(client, link && parent ? { runName: link.runName, parent, ...options } : options);
   }
 
@@ -99,7 +107,8 @@ export class MlflowTracker {
 
   /** Call after the final run.json is written. Never throws; waits at most `flushTimeoutMs`. */
   finish(record: RunRecord): Promise<FinishResult> {
-    if (!this.queue) return Promise.resolve({ synced: false, pending: 0, rejected: 0, message: 'MLflow tracking was not started' });
+    if (!this.queue)
+      return Promise.resolve({ synced: false, pending: 0, rejected: 0, message: 'MLflow tracking was not started' });
     this.finished ??= this.queue.flush(() => mapFinish(record, this.ctx(record), this.mapping));
     return this.finished;
   }

@@ -31,7 +31,10 @@ export const TRACKING_URI_HINT = `run \`${START_SERVER}\` and set MLFLOW_TRACKIN
 export function parseTrackingUri(uri: string): URL {
   const problem = trackingUriProblem(uri);
   if (problem) {
-    throw new ParamflowError('PF_BAD_FLAG', problem, { location: { file: '<MLFLOW_TRACKING_URI or tracking.uri>' }, hint: TRACKING_URI_HINT });
+    throw new ParamflowError('PF_BAD_FLAG', problem, {
+      location: { file: '<MLFLOW_TRACKING_URI or tracking.uri>' },
+      hint: TRACKING_URI_HINT,
+    });
   }
   return new URL(uri);
 }

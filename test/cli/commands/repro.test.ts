@@ -26,7 +26,14 @@ describe('environmentText', () => {
   it('one row per difference, then the commands that would match', () => {
     const text = environmentText([
       { kind: 'node', subject: 'node', recorded: 'v20.1.0', current: 'v22.0.0', effect: 'another V8' },
-      { kind: 'git-commit', subject: 'git commit', recorded: 'aaaa', current: 'bbbb', effect: 'another commit', fix: 'git checkout aaaa' },
+      {
+        kind: 'git-commit',
+        subject: 'git commit',
+        recorded: 'aaaa',
+        current: 'bbbb',
+        effect: 'another commit',
+        fix: 'git checkout aaaa',
+      },
     ]);
     const lines = text.split('\n');
     expect(lines[0]).toBe('environment: 2 differences from the recorded run');

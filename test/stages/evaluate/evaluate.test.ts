@@ -5,7 +5,13 @@ import { jsonArtifact, ndarray } from '../../../src/stage/ndarray.js';
 import type { FolderArtifact, JsonArtifact, NdArray, StageInputs, StageResult } from '../../../src/stage/types.js';
 import { evaluate, type EvaluateParams } from '../../../stages/evaluate/index.js';
 import type { Scalers } from '../../../stages/train/scalers.js';
-import { evaluateContext, foldScaler, linearModelFolder, matrixArray, pngSize } from '../../helpers/evaluate-context.js';
+import {
+  evaluateContext,
+  foldScaler,
+  linearModelFolder,
+  matrixArray,
+  pngSize,
+} from '../../helpers/evaluate-context.js';
 import { TRAIN_BACKEND } from '../../helpers/train-context.js';
 
 // Five curves of two points (x = 0, 1), two targets, folds 0, 1, 0, 1 and one holdout.
@@ -13,9 +19,27 @@ import { TRAIN_BACKEND } from '../../helpers/train-context.js';
 //  fold 0: inputs per-feature (mean 0, 1, 1, 1; std 1, 1, 2, 1), so s0 = (y0 − 1)/2, s1 = y1 − 1;
 //          z = (2·s0, s1 + 0.5); targets standardised (mean 3, 2; std 1, 2): pred = (z0 + 3, 2·z1 + 2).
 //  fold 1: no input scaling, targets as they are: pred = (y0 + y1, y0 − y1 + 1).
-const X = matrixArray([[0, 1], [0, 1], [0, 1], [0, 1], [0, 1]]);
-const Y = matrixArray([[1, 2], [2, 0], [3, 1], [0, 4], [1, 1]]);
-const TARGETS = matrixArray([[3, 1], [2, 5], [4, 2], [4, 3], [2, 2]]);
+const X = matrixArray([
+  [0, 1],
+  [0, 1],
+  [0, 1],
+  [0, 1],
+  [0, 1],
+]);
+const Y = matrixArray([
+  [1, 2],
+  [2, 0],
+  [3, 1],
+  [0, 4],
+  [1, 1],
+]);
+const TARGETS = matrixArray([
+  [3, 1],
+  [2, 5],
+  [4, 2],
+  [4, 3],
+  [2, 2],
+]);
 const FOLDS = ndarray('int32', [5], Int32Array.from([0, 1, 0, 1, -1]));
 
 const SCALERS: Scalers = {
@@ -31,8 +55,25 @@ const SCALERS: Scalers = {
 
 const HISTORY = jsonArtifact({
   folds: [
-    { fold: 0, best_epoch: 2, stopped_epoch: 3, epochs: [{ epoch: 1, loss: 1, val_loss: 1.5, lr: 0.001 }, { epoch: 2, loss: 0.5, val_loss: 0.9, lr: 0.001 }, { epoch: 3, loss: 0.4, val_loss: 1, lr: 0.001 }] },
-    { fold: 1, best_epoch: 1, stopped_epoch: 2, epochs: [{ epoch: 1, loss: 2, val_loss: 2.5, lr: 0.001 }, { epoch: 2, loss: 1.5, val_loss: 2.6, lr: 0.001 }] },
+    {
+      fold: 0,
+      best_epoch: 2,
+      stopped_epoch: 3,
+      epochs: [
+        { epoch: 1, loss: 1, val_loss: 1.5, lr: 0.001 },
+        { epoch: 2, loss: 0.5, val_loss: 0.9, lr: 0.001 },
+        { epoch: 3, loss: 0.4, val_loss: 1, lr: 0.001 },
+      ],
+    },
+    {
+      fold: 1,
+      best_epoch: 1,
+      stopped_epoch: 2,
+      epochs: [
+        { epoch: 1, loss: 2, val_loss: 2.5, lr: 0.001 },
+        { epoch: 2, loss: 1.5, val_loss: 2.6, lr: 0.001 },
+      ],
+    },
   ],
 });
 
@@ -47,24 +88,42 @@ const PREDICTIONS = [3, 5, 2, 3, 5, 3, 4, -3, 2.5, 2];
 
 const FOLD_METRICS = [
   // A: errors 0, 1; truth 3, 4 (SS_tot 0.5, SS_res 1). B: errors 4, 1; truth 1, 2 (SS_tot 0.5, SS_res 17).
-  { 'rmse.A': Math.sqrt(0.5), 'rmse.B': Math.sqrt(8.5), 'mae.A': 0.5, 'mae.B': 2.5, 'r2.A': -1, 'r2.B': -33, 'bias.A': 0.5, 'bias.B': 2.5 },
+  {
+    'rmse.A': Math.sqrt(0.5),
+    'rmse.B': Math.sqrt(8.5),
+    'mae.A': 0.5,
+    'mae.B': 2.5,
+    'r2.A': -1,
+    'r2.B': -33,
+    'bias.A': 0.5,
+    'bias.B': 2.5,
+  },
   // A: errors 0, 0; truth 2, 4 (SS_tot 2). B: errors −2, −6; truth 5, 3 (SS_tot 2, SS_res 40).
   { 'rmse.A': 0, 'rmse.B': Math.sqrt(20), 'mae.A': 0, 'mae.B': 4, 'r2.A': 1, 'r2.B': -19, 'bias.A': 0, 'bias.B': -4 },
 ];
 
 // Two folds: mean (a + b)/2, sample std |a − b|/√2.
 const SUMMARY = {
-  'rmse.A.mean': 0.3535533906, 'rmse.A.std': 0.5,
-  'rmse.B.mean': 3.6938059512, 'rmse.B.std': 1.1007248474,
-  'mae.A.mean': 0.25, 'mae.A.std': 0.3535533906,
-  'mae.B.mean': 3.25, 'mae.B.std': 1.0606601718,
-  'r2.A.mean': 0, 'r2.A.std': 1.4142135624,
-  'r2.B.mean': -26, 'r2.B.std': 9.8994949366,
-  'bias.A.mean': 0.25, 'bias.A.std': 0.3535533906,
-  'bias.B.mean': -0.75, 'bias.B.std': 4.5961940777,
+  'rmse.A.mean': 0.3535533906,
+  'rmse.A.std': 0.5,
+  'rmse.B.mean': 3.6938059512,
+  'rmse.B.std': 1.1007248474,
+  'mae.A.mean': 0.25,
+  'mae.A.std': 0.3535533906,
+  'mae.B.mean': 3.25,
+  'mae.B.std': 1.0606601718,
+  'r2.A.mean': 0,
+  'r2.A.std': 1.4142135624,
+  'r2.B.mean': -26,
+  'r2.B.std': 9.8994949366,
+  'bias.A.mean': 0.25,
+  'bias.A.std': 0.3535533906,
+  'bias.B.mean': -0.75,
+  'bias.B.std': 4.5961940777,
   // Fold 0, standardised errors (0, 1)/1 and (4, 1)/2 → RMSE √0.5 and √2.125 → mean 1.0824223774.
   // Fold 1, standardised errors (0, 0)/1 and (−2, −6)/4 → RMSE 0 and √1.25 → mean 0.5590169944.
-  cv_rmse_mean: 0.8207196859, cv_rmse_std: 0.3701034957,
+  cv_rmse_mean: 0.8207196859,
+  cv_rmse_std: 0.3701034957,
 };
 
 const TOLERANCE = 1e-5;
@@ -85,14 +144,35 @@ describe('evaluate', () => {
   beforeAll(async () => {
     const rt = await loadTensorflow(TRAIN_BACKEND);
     model = await linearModelFolder(rt, [
-      { kernel: [[0, 0], [0, 0], [2, 0], [0, 1]], bias: [0, 0.5] },
-      { kernel: [[0, 0], [0, 0], [1, 1], [1, -1]], bias: [0, 1] },
+      {
+        kernel: [
+          [0, 0],
+          [0, 0],
+          [2, 0],
+          [0, 1],
+        ],
+        bias: [0, 0.5],
+      },
+      {
+        kernel: [
+          [0, 0],
+          [0, 0],
+          [1, 1],
+          [1, -1],
+        ],
+        bias: [0, 1],
+      },
     ]);
     inputs = { model, scalers: jsonArtifact(SCALERS as never), history: HISTORY, X, Y, targets: TARGETS, folds: FOLDS };
   });
 
-  async function run(params: Partial<EvaluateParams> = {}, overrides: Partial<Record<string, StageInputs[string] | undefined>> = {}): Promise<StageResult> {
-    const all = Object.fromEntries(Object.entries({ ...inputs, ...overrides }).filter(([, v]) => v !== undefined)) as StageInputs;
+  async function run(
+    params: Partial<EvaluateParams> = {},
+    overrides: Partial<Record<string, StageInputs[string] | undefined>> = {},
+  ): Promise<StageResult> {
+    const all = Object.fromEntries(
+      Object.entries({ ...inputs, ...overrides }).filter(([, v]) => v !== undefined),
+    ) as StageInputs;
     return evaluate.run(all, { ...PARAMS, ...params }, evaluateContext());
   }
 
@@ -100,7 +180,11 @@ describe('evaluate', () => {
     expect(evaluate.name).toBe('evaluate');
     expect(evaluate.inputs).toEqual(['model', 'scalers', 'history', 'X', 'Y', 'targets', 'folds']);
     expect(evaluate.optionalInputs).toEqual(['history']);
-    expect(evaluate.outputs.map((o) => `${o.name}:${o.kind}`)).toEqual(['predictions:ndarray', 'metrics:json', 'plots:folder']);
+    expect(evaluate.outputs.map((o) => `${o.name}:${o.kind}`)).toEqual([
+      'predictions:ndarray',
+      'metrics:json',
+      'plots:folder',
+    ]);
     expect(evaluate.usesBackend).toBe(true);
   });
 
@@ -108,7 +192,9 @@ describe('evaluate', () => {
     const predictions = (await run()).outputs.predictions as NdArray;
     expect(predictions.dtype).toBe('float32');
     expect(predictions.shape).toEqual([5, 2]);
-    [...predictions.data].forEach((v, i) => expect(Math.abs(v - PREDICTIONS[i]!), `value ${i}`).toBeLessThan(TOLERANCE));
+    [...predictions.data].forEach((v, i) =>
+      expect(Math.abs(v - PREDICTIONS[i]!), `value ${i}`).toBeLessThan(TOLERANCE),
+    );
   });
 
   it('gives the same predictions whatever the batch size', async () => {
@@ -117,7 +203,7 @@ describe('evaluate', () => {
     expect([...a.data]).toEqual([...b.data]);
   });
 
-  it('reports per-fold metrics under the tracking keys (the learning curves are train\'s to report)', async () => {
+  it("reports per-fold metrics under the tracking keys (the learning curves are train's to report)", async () => {
     const result = await run();
     expect(result.folds?.map((f) => f.fold)).toEqual([0, 1]);
     result.folds!.forEach((f, i) => expectClose(f.metrics, FOLD_METRICS[i]!));
@@ -135,7 +221,10 @@ describe('evaluate', () => {
       summary: Record<string, number>;
     };
     expect(doc.target_names).toEqual(['A', 'B']);
-    expect(doc.folds.map((f) => [f.fold, f.n_validation])).toEqual([[0, 2], [1, 2]]);
+    expect(doc.folds.map((f) => [f.fold, f.n_validation])).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
     doc.folds.forEach((f, i) => expectClose(f.metrics, FOLD_METRICS[i]!));
     expect(doc.folds[0]!.standardized_rmse).toBeCloseTo(1.0824223774, 5);
     expectClose(doc.summary, SUMMARY);
@@ -146,7 +235,10 @@ describe('evaluate', () => {
     const result = await run({ target_names: ['amp', 'decay'] });
     expect(Object.keys(result.folds![0]!.metrics)).toContain('rmse.decay');
     expect(result.metrics!['r2.amp.mean']).toBeCloseTo(0, 5);
-    expect(((result.outputs.metrics as JsonArtifact).value as { target_names: string[] }).target_names).toEqual(['amp', 'decay']);
+    expect(((result.outputs.metrics as JsonArtifact).value as { target_names: string[] }).target_names).toEqual([
+      'amp',
+      'decay',
+    ]);
   });
 
   it('refuses target_names of the wrong length, naming both counts', async () => {
@@ -159,7 +251,12 @@ describe('evaluate', () => {
   it('works without a history: no series, no learning-curve plot', async () => {
     const result = await run({ plots: true }, { history: undefined });
     expect(result.folds!.every((f) => Object.keys(f.series).length === 0)).toBe(true);
-    expect(Object.keys((result.outputs.plots as FolderArtifact).files).sort()).toEqual(['pred-vs-true.png', 'pred-vs-true.svg', 'residuals.png', 'residuals.svg']);
+    expect(Object.keys((result.outputs.plots as FolderArtifact).files).sort()).toEqual([
+      'pred-vs-true.png',
+      'pred-vs-true.svg',
+      'residuals.png',
+      'residuals.svg',
+    ]);
   });
 
   it('leaves the plots folder empty with plots: false', async () => {
@@ -189,7 +286,10 @@ describe('evaluate', () => {
   });
 
   it('refuses a model folder that lacks a fold', async () => {
-    const partial: FolderArtifact = { kind: 'folder', files: Object.fromEntries(Object.entries(model.files).filter(([p]) => p.startsWith('fold-0/'))) };
+    const partial: FolderArtifact = {
+      kind: 'folder',
+      files: Object.fromEntries(Object.entries(model.files).filter(([p]) => p.startsWith('fold-0/'))),
+    };
     await expect(run({}, { model: partial })).rejects.toThrow(/no fold-1\/model.json \(folds has 2 folds\)/);
   });
 
@@ -200,8 +300,21 @@ describe('evaluate', () => {
 
   it('refuses a model whose output does not match the targets', async () => {
     const rt = await loadTensorflow(TRAIN_BACKEND);
-    const three = await linearModelFolder(rt, [0, 1].map(() => ({ kernel: [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]], bias: [0, 0, 0] })));
-    await expect(run({}, { model: three })).rejects.toThrow(/model of fold 0 takes \[batch, 4\] and gives \[batch, 3\], but the data has 4 inputs per dataset \(2 × points\) and 2 targets/);
+    const three = await linearModelFolder(
+      rt,
+      [0, 1].map(() => ({
+        kernel: [
+          [0, 0, 0],
+          [0, 0, 0],
+          [0, 0, 0],
+          [0, 0, 0],
+        ],
+        bias: [0, 0, 0],
+      })),
+    );
+    await expect(run({}, { model: three })).rejects.toThrow(
+      /model of fold 0 takes \[batch, 4\] and gives \[batch, 3\], but the data has 4 inputs per dataset \(2 × points\) and 2 targets/,
+    );
   });
 
   it('reports progress in datasets, each holdout dataset once per fold model', async () => {
@@ -213,7 +326,9 @@ describe('evaluate', () => {
   });
 
   it('stops when the run is interrupted', async () => {
-    await expect(evaluate.run(inputs, PARAMS, evaluateContext({ signal: AbortSignal.abort() }))).rejects.toThrow(/abort/i);
+    await expect(evaluate.run(inputs, PARAMS, evaluateContext({ signal: AbortSignal.abort() }))).rejects.toThrow(
+      /abort/i,
+    );
   });
 
   it('refuses a missing input by name', async () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { cvRmse, foldMetricRecord, meanStd, standardizedRmse, summarizeFolds, targetErrors } from '../../../stages/evaluate/metrics.js';
+import {
+  cvRmse,
+  foldMetricRecord,
+  meanStd,
+  standardizedRmse,
+  summarizeFolds,
+  targetErrors,
+} from '../../../stages/evaluate/metrics.js';
 import type { Matrix } from '../../../stages/train/features.js';
 import { foldScaler } from '../../helpers/evaluate-context.js';
 
@@ -16,7 +23,18 @@ describe('targetErrors', () => {
     //   SS_res = 5, SS_tot = (1−2)² + 0 + (3−2)² = 2 → R² = 1 − 5/2 = −1.5.
     // Column 1: truth 10, 20, 30, prediction 8, 20, 30 → errors −2, 0, 0.
     //   RMSE = √(4/3); MAE = 2/3; bias = −2/3; SS_res = 4, SS_tot = 200 → R² = 0.98.
-    const [a, b] = targetErrors(matrix([[2, 8], [2, 20], [5, 30]]), matrix([[1, 10], [2, 20], [3, 30]]));
+    const [a, b] = targetErrors(
+      matrix([
+        [2, 8],
+        [2, 20],
+        [5, 30],
+      ]),
+      matrix([
+        [1, 10],
+        [2, 20],
+        [3, 30],
+      ]),
+    );
     expect(a!.rmse).toBeCloseTo(Math.sqrt(5 / 3), CLOSE);
     expect(a!.rmse).toBeCloseTo(1.2909944487, CLOSE);
     expect(a!.mae).toBeCloseTo(1, CLOSE);
@@ -40,13 +58,26 @@ describe('targetErrors', () => {
 
   it('refuses mismatched shapes and empty folds', () => {
     expect(() => targetErrors(matrix([[1, 2]]), matrix([[1]]))).toThrow(/1×2 but truths are 1×1/);
-    expect(() => targetErrors({ rows: 0, cols: 1, data: new Float32Array() }, { rows: 0, cols: 1, data: new Float32Array() })).toThrow(/no rows/);
+    expect(() =>
+      targetErrors({ rows: 0, cols: 1, data: new Float32Array() }, { rows: 0, cols: 1, data: new Float32Array() }),
+    ).toThrow(/no rows/);
   });
 });
 
 describe('foldMetricRecord', () => {
   it('keys metrics as <metric>.<target>, per the tracking conventions', () => {
-    const errors = targetErrors(matrix([[2, 8], [2, 20], [5, 30]]), matrix([[1, 10], [2, 20], [3, 30]]));
+    const errors = targetErrors(
+      matrix([
+        [2, 8],
+        [2, 20],
+        [5, 30],
+      ]),
+      matrix([
+        [1, 10],
+        [2, 20],
+        [3, 30],
+      ]),
+    );
     const record = foldMetricRecord(errors, ['A', 'B']);
     expect(Object.keys(record)).toEqual(['rmse.A', 'rmse.B', 'mae.A', 'mae.B', 'r2.A', 'r2.B', 'bias.A', 'bias.B']);
     expect(record['r2.A']).toBeCloseTo(-1.5, CLOSE);
@@ -88,7 +119,17 @@ describe('cv_rmse', () => {
     // Target 1: truth 0, 1 → 0, 2; prediction 0.5, 0 → 1, 0; errors 1, −2 → RMSE √(5/2) = √2.5.
     // Mean over targets: (0.35355339 + 1.58113883) / 2 = 0.96734611.
     const scaler = foldScaler(null, { mean: [10, 0], std: [2, 0.5], standardize: false });
-    const score = standardizedRmse(scaler, matrix([[11, 0.5], [12, 0]]), matrix([[10, 0], [12, 1]]));
+    const score = standardizedRmse(
+      scaler,
+      matrix([
+        [11, 0.5],
+        [12, 0],
+      ]),
+      matrix([
+        [10, 0],
+        [12, 1],
+      ]),
+    );
     expect(score).toBeCloseTo(0.9673461103, CLOSE);
   });
 

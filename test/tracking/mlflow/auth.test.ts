@@ -14,13 +14,19 @@ const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
 
 describe('credentials from the environment', () => {
   it('MLFLOW_TRACKING_TOKEN → Bearer, winning over a username and password', () => {
-    const a = authFromEnv({ MLFLOW_TRACKING_TOKEN: TOKEN, MLFLOW_TRACKING_USERNAME: USER, MLFLOW_TRACKING_PASSWORD: PASSWORD });
+    const a = authFromEnv({
+      MLFLOW_TRACKING_TOKEN: TOKEN,
+      MLFLOW_TRACKING_USERNAME: USER,
+      MLFLOW_TRACKING_PASSWORD: PASSWORD,
+    });
     expect(a?.scheme).toBe('Bearer');
     expect(a?.header()).toBe(`Bearer ${TOKEN}`);
   });
 
   it('MLFLOW_TRACKING_USERNAME / PASSWORD → Basic', () => {
-    expect(authFromEnv({ MLFLOW_TRACKING_USERNAME: USER, MLFLOW_TRACKING_PASSWORD: PASSWORD })?.header()).toBe(`Basic ${BASIC}`);
+    expect(authFromEnv({ MLFLOW_TRACKING_USERNAME: USER, MLFLOW_TRACKING_PASSWORD: PASSWORD })?.header()).toBe(
+      `Basic ${BASIC}`,
+    );
   });
 
   it('user:password in the URI, when the environment has none; nothing at all otherwise', () => {
@@ -33,13 +39,20 @@ describe('credentials from the environment', () => {
       [MlflowAuth.bearer(TOKEN), [TOKEN]],
       [MlflowAuth.basic(USER, PASSWORD), [PASSWORD, BASIC]],
     ] as const) {
-      const shown = [JSON.stringify({ a }), inspect(a), inspect({ nested: a }, { showHidden: true }), a.scrub(`x ${secrets.join(' ')} y`)].join(' ');
+      const shown = [
+        JSON.stringify({ a }),
+        inspect(a),
+        inspect({ nested: a }, { showHidden: true }),
+        a.scrub(`x ${secrets.join(' ')} y`),
+      ].join(' ');
       for (const s of secrets) expect(shown).not.toContain(s);
     }
   });
 
   it('redacts user:password from URIs shown or stored', () => {
-    expect(redactUri(`https://${USER}:${PASSWORD}@mlflow.example:5000/prefix/?token=${TOKEN}`)).toBe('https://mlflow.example:5000/prefix');
+    expect(redactUri(`https://${USER}:${PASSWORD}@mlflow.example:5000/prefix/?token=${TOKEN}`)).toBe(
+      'https://mlflow.example:5000/prefix',
+    );
   });
 });
 
@@ -82,7 +95,9 @@ describe('auth headers on the wire', () => {
     const exp = await c.ensureExperiment('echo');
     const run = await c.createRun({ experimentId: exp.experiment_id, startTime: 1 });
     await c.logBatch(run.info.run_id, { params: [{ key: 'p', value: PASSWORD }] }); // a user's own mistake
-    const err = (await c.logBatch(run.info.run_id, { params: [{ key: 'p', value: 'other' }] }).catch((e: unknown) => e)) as MlflowError;
+    const err = (await c
+      .logBatch(run.info.run_id, { params: [{ key: 'p', value: 'other' }] })
+      .catch((e: unknown) => e)) as MlflowError;
     expect(err.errorCode).toBe('INVALID_PARAMETER_VALUE');
     expect(err.message).toContain('***');
     expect(err.message).not.toContain(PASSWORD);
@@ -93,7 +108,11 @@ describe('auth headers on the wire', () => {
     const gone = await MlflowDouble.start();
     const port = new URL(gone.url).port;
     await gone.down();
-    const c = new MlflowClient({ uri: `http://${USER}:${PASSWORD}@127.0.0.1:${port}`, clock: fakeClock(), retry: { retries: 0 } });
+    const c = new MlflowClient({
+      uri: `http://${USER}:${PASSWORD}@127.0.0.1:${port}`,
+      clock: fakeClock(),
+      retry: { retries: 0 },
+    });
     const err = (await c.getExperiment('0').catch((e: unknown) => e)) as MlflowError;
     expect(err.message).toContain(`cannot reach http://127.0.0.1:${port}`);
     expect(`${err.message} ${String(err.cause)} ${inspect(err)}`).not.toContain(PASSWORD);

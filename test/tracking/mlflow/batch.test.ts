@@ -4,8 +4,10 @@ import { MlflowClient } from '../../../src/tracking/mlflow/client.js';
 import type { KeyValue, Metric } from '../../../src/tracking/mlflow/types.js';
 import { MlflowDouble } from '../../helpers/mlflow-double.js';
 
-const metrics = (n: number, key = 'loss'): Metric[] => Array.from({ length: n }, (_, i) => ({ key, value: i / 7, timestamp: 1_795_621_894_000 + i, step: i }));
-const kvs = (n: number, prefix: string, value = 'v'): KeyValue[] => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value }));
+const metrics = (n: number, key = 'loss'): Metric[] =>
+  Array.from({ length: n }, (_, i) => ({ key, value: i / 7, timestamp: 1_795_621_894_000 + i, step: i }));
+const kvs = (n: number, prefix: string, value = 'v'): KeyValue[] =>
+  Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value }));
 
 describe('splitBatch', () => {
   it('3000 metrics → 3 batches of 1000, in order', () => {
@@ -31,7 +33,8 @@ describe('splitBatch', () => {
     const big = kvs(100, 'p', '€'.repeat(6000)); // 18 kB each: 1.8 MB in all
     const batches = splitBatch({ params: big });
     expect(batches.length).toBeGreaterThanOrEqual(2);
-    for (const b of batches) expect(Buffer.byteLength(JSON.stringify({ run_id: 'r'.repeat(32), ...b }))).toBeLessThan(BATCH_LIMITS.bytes);
+    for (const b of batches)
+      expect(Buffer.byteLength(JSON.stringify({ run_id: 'r'.repeat(32), ...b }))).toBeLessThan(BATCH_LIMITS.bytes);
   });
 
   it('gives nothing for nothing', () => {
@@ -55,15 +58,23 @@ describe('batches at the limits, sent to the double', () => {
   });
 
   it('the double refuses what MLflow refuses: 1001 metrics, 101 params, 101 tags, > 1 MB', async () => {
-    for (const body of [{ metrics: metrics(1001) }, { params: kvs(101, 'q') }, { tags: kvs(101, 't') }, { params: kvs(100, 'r', '€'.repeat(6000)) }]) {
-      const err = await client.logBatch(runId, body, { retry: false }).catch((e: { status?: number; errorCode?: string }) => e);
+    for (const body of [
+      { metrics: metrics(1001) },
+      { params: kvs(101, 'q') },
+      { tags: kvs(101, 't') },
+      { params: kvs(100, 'r', '€'.repeat(6000)) },
+    ]) {
+      const err = await client
+        .logBatch(runId, body, { retry: false })
+        .catch((e: { status?: number; errorCode?: string }) => e);
       expect(err).toMatchObject({ status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
     }
   });
 
   it('a 3000-metric run goes in ≥ 3 batches, none refused', async () => {
     const before = double.calls('runs/log-batch').length;
-    for (const b of splitBatch({ metrics: metrics(3000, 'm3000'), params: kvs(150, 'big', '€'.repeat(6000)) })) await client.logBatch(runId, b);
+    for (const b of splitBatch({ metrics: metrics(3000, 'm3000'), params: kvs(150, 'big', '€'.repeat(6000)) }))
+      await client.logBatch(runId, b);
     expect(double.calls('runs/log-batch').length - before).toBeGreaterThanOrEqual(3);
     expect(await client.getMetricHistory(runId, 'm3000')).toHaveLength(3000);
     expect((await client.getRun(runId)).data.params?.filter((p) => p.key.startsWith('big'))).toHaveLength(150);

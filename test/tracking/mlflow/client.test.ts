@@ -40,7 +40,11 @@ describe('MlflowClient: experiments', () => {
   it('refuses a duplicate name with RESOURCE_ALREADY_EXISTS, and ensureExperiment re-reads it', async () => {
     const id = await client.createExperiment('exp-dup');
     const err = await failure(client.createExperiment('exp-dup'));
-    expect([err.status, err.errorCode, err.endpoint]).toEqual([400, 'RESOURCE_ALREADY_EXISTS', 'POST mlflow/experiments/create']);
+    expect([err.status, err.errorCode, err.endpoint]).toEqual([
+      400,
+      'RESOURCE_ALREADY_EXISTS',
+      'POST mlflow/experiments/create',
+    ]);
     expect((await client.ensureExperiment('exp-dup')).experiment_id).toBe(id);
   });
 
@@ -66,7 +70,12 @@ describe('MlflowClient: experiments', () => {
 describe('MlflowClient: runs', () => {
   it('creates nested runs, logs a batch, updates, gets, searches, tags and deletes', async () => {
     const exp = await client.ensureExperiment('runs');
-    const parent = await client.createRun({ experimentId: exp.experiment_id, runName: 'parent', startTime: 1000, tags: [{ key: 'mlflow.user', value: 'me' }] });
+    const parent = await client.createRun({
+      experimentId: exp.experiment_id,
+      runName: 'parent',
+      startTime: 1000,
+      tags: [{ key: 'mlflow.user', value: 'me' }],
+    });
     const child = await client.createRun({
       experimentId: exp.experiment_id,
       runName: 'fold-0',
@@ -87,9 +96,15 @@ describe('MlflowClient: runs', () => {
     expect(got.data.params).toEqual([{ key: 'train.batch_size', value: '32' }]);
     expect(got.data.metrics).toEqual([{ key: 'loss', value: 1 / 3, timestamp: 2002, step: 2 }]); // latest only
     expect(got.data.tags).toContainEqual({ key: 'note', value: 'hello' });
-    const byParam = await client.searchRuns({ experimentIds: [exp.experiment_id], filter: "params.train.batch_size = '32'" });
+    const byParam = await client.searchRuns({
+      experimentIds: [exp.experiment_id],
+      filter: "params.train.batch_size = '32'",
+    });
     expect(byParam.items.map((r) => r.info.run_id)).toEqual([child.info.run_id]);
-    const children = await client.searchRuns({ experimentIds: [exp.experiment_id], filter: `tags.mlflow.parentRunId = '${parent.info.run_id}'` });
+    const children = await client.searchRuns({
+      experimentIds: [exp.experiment_id],
+      filter: `tags.mlflow.parentRunId = '${parent.info.run_id}'`,
+    });
     expect(children.items).toHaveLength(1);
     await client.deleteRun(parent.info.run_id);
     const err = await failure(client.logBatch(parent.info.run_id, { params: [{ key: 'a', value: 'b' }] }));
@@ -108,10 +123,17 @@ describe('MlflowClient: runs', () => {
   it('get-history always sends max_results and follows next_page_token to the end', async () => {
     const exp = await client.ensureExperiment('history');
     const run = await client.createRun({ experimentId: exp.experiment_id, startTime: 1 });
-    await client.logBatch(run.info.run_id, { metrics: Array.from({ length: 10 }, (_, s) => ({ key: 'loss', value: s, timestamp: 5, step: s })) });
+    await client.logBatch(run.info.run_id, {
+      metrics: Array.from({ length: 10 }, (_, s) => ({ key: 'loss', value: s, timestamp: 5, step: s })),
+    });
     const paged = await client.getMetricHistory(run.info.run_id, 'loss', { pageSize: 3 });
     expect(paged.map((m) => m.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(double.calls('metrics/get-history').slice(-4).map((r) => new URL(r.path, 'http://x').searchParams.get('max_results'))).toEqual(['3', '3', '3', '3']);
+    expect(
+      double
+        .calls('metrics/get-history')
+        .slice(-4)
+        .map((r) => new URL(r.path, 'http://x').searchParams.get('max_results')),
+    ).toEqual(['3', '3', '3', '3']);
     const all = await client.getMetricHistory(run.info.run_id, 'loss');
     expect(all).toHaveLength(10);
     expect(double.calls('metrics/get-history').at(-1)!.path).toContain('max_results=25000');
@@ -131,8 +153,12 @@ describe('MlflowClient: artifacts through the proxy', () => {
       { path: 'pipeline.yaml', is_dir: false, file_size: 8 },
       { path: 'plots', is_dir: true },
     ]);
-    expect(await client.listArtifacts(run.info.run_id, 'plots')).toEqual([{ path: 'plots/fold 0.png', is_dir: false, file_size: 4 }]);
-    expect(await client.listProxyArtifacts(root, 'plots')).toEqual([{ path: 'fold 0.png', is_dir: false, file_size: 4 }]);
+    expect(await client.listArtifacts(run.info.run_id, 'plots')).toEqual([
+      { path: 'plots/fold 0.png', is_dir: false, file_size: 4 },
+    ]);
+    expect(await client.listProxyArtifacts(root, 'plots')).toEqual([
+      { path: 'fold 0.png', is_dir: false, file_size: 4 },
+    ]);
     expect([...(await client.downloadArtifact(root, 'plots/fold 0.png'))]).toEqual([137, 80, 78, 71]);
     const before = double.requests.length;
     const err = await failure(client.downloadArtifact(root, 'missing.txt'));
@@ -146,7 +172,14 @@ describe('MlflowClient: errors and URIs', () => {
     const err = await failure(client.http.send({ method: 'GET', path: '/api/2.0/mlflow/no/such/endpoint' }));
     expect(err.message).toContain('the server answered an HTML page (status 404)');
     expect(err.hint).toMatch(/root of an MLflow server/);
-    const malformed = await failure(client.http.send({ method: 'POST', path: '/api/2.0/mlflow/runs/log-batch', body: '{not json', contentType: 'application/json' }));
+    const malformed = await failure(
+      client.http.send({
+        method: 'POST',
+        path: '/api/2.0/mlflow/runs/log-batch',
+        body: '{not json',
+        contentType: 'application/json',
+      }),
+    );
     expect(malformed.message).toContain('the server answered an HTML page (status 500)');
   });
 
@@ -173,18 +206,21 @@ describe('MlflowClient: errors and URIs', () => {
     await c.destroy();
   });
 
-  it.each(['file:./mlruns', 'file:///tmp/mlruns', './mlruns', '/abs/mlruns', 'sqlite:///mlflow.db', 'databricks'])('refuses %s, pointing to mlflow server', (uri) => {
-    let err: unknown;
-    try {
-      new MlflowClient({ uri });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ParamflowError);
-    expect((err as ParamflowError).code).toBe('PF_BAD_FLAG');
-    expect((err as ParamflowError).isBadInput).toBe(true);
-    expect((err as ParamflowError).hint).toContain('mlflow server');
-  });
+  it.each(['file:./mlruns', 'file:///tmp/mlruns', './mlruns', '/abs/mlruns', 'sqlite:///mlflow.db', 'databricks'])(
+    'refuses %s, pointing to mlflow server',
+    (uri) => {
+      let err: unknown;
+      try {
+        new MlflowClient({ uri });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ParamflowError);
+      expect((err as ParamflowError).code).toBe('PF_BAD_FLAG');
+      expect((err as ParamflowError).isBadInput).toBe(true);
+      expect((err as ParamflowError).hint).toContain('mlflow server');
+    },
+  );
 
   it('says the file store is deprecated for file: URIs', () => {
     expect(() => new MlflowClient({ uri: 'file:./mlruns' })).toThrow(/file store is deprecated/);

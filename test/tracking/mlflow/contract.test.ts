@@ -43,10 +43,16 @@ describe('the MLflow test double against the recorded transcripts', () => {
   for (const t of transcripts) {
     it.skipIf(UI_ONLY.some((u) => t.path.includes(u)))(`${t.status} ${t.label}`, async () => {
       const body =
-        t.request_body === null ? undefined : typeof t.request_body === 'string' ? swap(t.request_body) : swap(JSON.stringify(t.request_body));
+        t.request_body === null
+          ? undefined
+          : typeof t.request_body === 'string'
+            ? swap(t.request_body)
+            : swap(JSON.stringify(t.request_body));
       const res = await fetch(double.url + swap(t.path), {
         method: t.method,
-        ...(body !== undefined ? { body, headers: { 'content-type': t.request_content_type ?? 'application/json' } } : {}),
+        ...(body !== undefined
+          ? { body, headers: { 'content-type': t.request_content_type ?? 'application/json' } }
+          : {}),
       });
       const text = await res.text();
       expect(res.status).toBe(t.status);

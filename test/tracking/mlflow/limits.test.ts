@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { checkKey, experimentNameProblem, mlflowKeyProblems, truncateChars } from '../../../src/tracking/mlflow/limits.js';
+import {
+  checkKey,
+  experimentNameProblem,
+  mlflowKeyProblems,
+  truncateChars,
+} from '../../../src/tracking/mlflow/limits.js';
 
 describe('checkKey', () => {
-  it.each(['train.batch_size', 'rmse.A.mean', 'cv_rmse_mean', 'paramflow.stage.train.key', 'a b', 'x:y', 'a/b', 'val-loss', 'Ünïcode_ok', 'a'.repeat(250)])('accepts %s', (k) => {
+  it.each([
+    'train.batch_size',
+    'rmse.A.mean',
+    'cv_rmse_mean',
+    'paramflow.stage.train.key',
+    'a b',
+    'x:y',
+    'a/b',
+    'val-loss',
+    'Ünïcode_ok',
+    'a'.repeat(250),
+  ])('accepts %s', (k) => {
     expect(checkKey(k)).toBeUndefined();
   });
 
@@ -28,7 +44,9 @@ describe('mlflowKeyProblems', () => {
     const problems = mlflowKeyProblems(['ok', 'bad key!', 'bad key!', 'x'.repeat(300)]);
     expect(problems).toHaveLength(2);
     expect(problems[0]).toContain('`bad key!`');
-    expect(problems[0]).toContain('alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)');
+    expect(problems[0]).toContain(
+      'alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)',
+    );
   });
 });
 

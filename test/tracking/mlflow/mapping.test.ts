@@ -2,17 +2,43 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { flattenParams } from '../../../src/tracking/mlflow/flatten.js';
 import { mlflowKeyProblems } from '../../../src/tracking/mlflow/limits.js';
-import { mapFinish, mapStage, mapStart, newMappingState, pipelineParamKeys, type MappingContext } from '../../../src/tracking/mlflow/mapping.js';
+import {
+  mapFinish,
+  mapStage,
+  mapStart,
+  newMappingState,
+  pipelineParamKeys,
+  type MappingContext,
+} from '../../../src/tracking/mlflow/mapping.js';
 import type { TrackOp } from '../../../src/tracking/mlflow/ops.js';
 import { studyRecord } from '../../helpers/mlflow-kit.js';
 
 const ctx: MappingContext = { user: 'alice', runDir: '.paramflow/runs/r1', now: 1_800_000_000_000 };
-const ofKind = <K extends TrackOp['op']>(ops: TrackOp[], op: K) => ops.filter((o): o is Extract<TrackOp, { op: K }> => o.op === op);
-const tagsOf = (ops: TrackOp[]) => Object.fromEntries([...ofKind(ops, 'create-run').flatMap((o) => o.tags), ...ofKind(ops, 'log-batch').flatMap((o) => o.tags)].map((t) => [t.key, t.value]));
+const ofKind = <K extends TrackOp['op']>(ops: TrackOp[], op: K) =>
+  ops.filter((o): o is Extract<TrackOp, { op: K }> => o.op === op);
+const tagsOf = (ops: TrackOp[]) =>
+  Object.fromEntries(
+    [...ofKind(ops, 'create-run').flatMap((o) => o.tags), ...ofKind(ops, 'log-batch').flatMap((o) => o.tags)].map(
+      (t) => [t.key, t.value],
+    ),
+  );
 
 describe('flattenParams', () => {
   it('joins paths with dots; lists and empty mappings as JSON', () => {
-    expect(flattenParams({ batch_size: 32, x: { points: 1000, jitter: 0.01 }, layers: [{ dense: { units: 64 } }], es: {}, on: true, none: null, name: 'a b' }, 'train')).toEqual([
+    expect(
+      flattenParams(
+        {
+          batch_size: 32,
+          x: { points: 1000, jitter: 0.01 },
+          layers: [{ dense: { units: 64 } }],
+          es: {},
+          on: true,
+          none: null,
+          name: 'a b',
+        },
+        'train',
+      ),
+    ).toEqual([
       { key: 'train.batch_size', value: '32' },
       { key: 'train.x.points', value: '1000' },
       { key: 'train.x.jitter', value: '0.01' },
@@ -41,7 +67,12 @@ describe('mapStart', () => {
   it('names the experiment per Conventions, then creates one run with its identity tags', () => {
     expect(m.ops[0]).toEqual({ op: 'experiment', name: 'curve-params' });
     const create = ofKind(m.ops, 'create-run')[0]!;
-    expect(create).toMatchObject({ scope: 'run', runName: `curve-params ${record.runHash.slice(0, 8)}`, startTime: Date.parse(record.startedAt), userId: 'alice' });
+    expect(create).toMatchObject({
+      scope: 'run',
+      runName: `curve-params ${record.runHash.slice(0, 8)}`,
+      startTime: Date.parse(record.startedAt),
+      userId: 'alice',
+    });
     expect(create.parent).toBeUndefined();
   });
 
@@ -60,7 +91,11 @@ describe('mapStart', () => {
   });
 
   it('logs every stage param flattened with dots, plus seed', () => {
-    const params = Object.fromEntries(ofKind(m.ops, 'log-batch').flatMap((o) => o.params).map((p) => [p.key, p.value]));
+    const params = Object.fromEntries(
+      ofKind(m.ops, 'log-batch')
+        .flatMap((o) => o.params)
+        .map((p) => [p.key, p.value]),
+    );
     expect(params).toEqual({
       'simulate.n': '100',
       'simulate.model': 'damped-sine',
@@ -83,9 +118,13 @@ describe('mapStart', () => {
 
   it('truncates a param over 6000 characters and uploads the full value', () => {
     const r = studyRecord('r2');
-    (r.resolved as { stages: { simulate: { with: Record<string, unknown> } } }).stages.simulate.with.notes = 'n'.repeat(7000);
+    (r.resolved as { stages: { simulate: { with: Record<string, unknown> } } }).stages.simulate.with.notes = 'n'.repeat(
+      7000,
+    );
     const out = mapStart(r, ctx, newMappingState());
-    const p = ofKind(out.ops, 'log-batch').flatMap((o) => o.params).find((x) => x.key === 'simulate.notes')!;
+    const p = ofKind(out.ops, 'log-batch')
+      .flatMap((o) => o.params)
+      .find((x) => x.key === 'simulate.notes')!;
     expect([...p.value]).toHaveLength(6000);
     expect(p.value.endsWith('…')).toBe(true);
     expect(ofKind(out.ops, 'artifact').map((a) => a.path)).toContain('params/simulate.notes.txt');
@@ -97,7 +136,11 @@ describe('mapStart', () => {
     (r.resolved as { stages: { simulate: { with: Record<string, unknown> } } }).stages.simulate.with['bad key!'] = 1;
     const out = mapStart(r, ctx, newMappingState());
     expect(out.skipped).toEqual(['simulate.bad key!']);
-    expect(ofKind(out.ops, 'log-batch').flatMap((o) => o.params).map((p) => p.key)).not.toContain('simulate.bad key!');
+    expect(
+      ofKind(out.ops, 'log-batch')
+        .flatMap((o) => o.params)
+        .map((p) => p.key),
+    ).not.toContain('simulate.bad key!');
   });
 });
 
@@ -105,7 +148,13 @@ describe('mapStage and mapFinish', () => {
   const record = studyRecord('r1', { epochs: 4, folds: 2 });
   const state = newMappingState();
   mapStart(record, ctx, state);
-  const train = mapStage(record, 'train', [{ path: 'plots/fold-0.png', file: '.paramflow/cache/bbb/plots/fold-0.png' }], ctx, state);
+  const train = mapStage(
+    record,
+    'train',
+    [{ path: 'plots/fold-0.png', file: '.paramflow/cache/bbb/plots/fold-0.png' }],
+    ctx,
+    state,
+  );
   const evaluate = mapStage(record, 'evaluate', [], ctx, state);
 
   it('makes each fold a nested run named fold-<k>, with its metrics and curves (step, timestamp)', () => {
@@ -114,26 +163,47 @@ describe('mapStage and mapFinish', () => {
       ['fold-0', 'run', 'fold-0'],
       ['fold-1', 'run', 'fold-1'],
     ]);
-    const fold0 = ofKind(train.ops, 'log-batch').filter((b) => b.scope === 'fold-0').flatMap((b) => b.metrics);
-    expect(fold0.filter((m) => m.key === 'loss').map((m) => [m.step, m.timestamp])).toEqual(record.stages.train!.folds![0]!.series.loss!.map((p) => [p.step, p.timestamp]));
+    const fold0 = ofKind(train.ops, 'log-batch')
+      .filter((b) => b.scope === 'fold-0')
+      .flatMap((b) => b.metrics);
+    expect(fold0.filter((m) => m.key === 'loss').map((m) => [m.step, m.timestamp])).toEqual(
+      record.stages.train!.folds![0]!.series.loss!.map((p) => [p.step, p.timestamp]),
+    );
     expect(fold0.find((m) => m.key === 'rmse.A')).toMatchObject({ value: 0.1, step: 0 });
   });
 
   it('puts stage metrics and stage curves on the pipeline run', () => {
-    const onRun = ofKind([...train.ops, ...evaluate.ops], 'log-batch').filter((b) => b.scope === 'run').flatMap((b) => b.metrics);
+    const onRun = ofKind([...train.ops, ...evaluate.ops], 'log-batch')
+      .filter((b) => b.scope === 'run')
+      .flatMap((b) => b.metrics);
     expect(onRun.map((m) => m.key).sort()).toEqual(['cv_rmse_mean', 'lr', 'lr', 'lr', 'rmse.A.mean', 'val_loss_mean']);
     expect(onRun.find((m) => m.key === 'cv_rmse_mean')?.timestamp).toBe(Date.parse('2026-11-25T10:00:01.000Z') + 10);
   });
 
   it('uploads the files handed over, at their relative paths', () => {
-    expect(ofKind(train.ops, 'artifact')).toEqual([{ op: 'artifact', scope: 'run', path: 'plots/fold-0.png', file: '.paramflow/cache/bbb/plots/fold-0.png', contentType: 'image/png' }]);
+    expect(ofKind(train.ops, 'artifact')).toEqual([
+      {
+        op: 'artifact',
+        scope: 'run',
+        path: 'plots/fold-0.png',
+        file: '.paramflow/cache/bbb/plots/fold-0.png',
+        contentType: 'image/png',
+      },
+    ]);
   });
 
   it('at the end: run metrics not logged yet, run.json, and every run FINISHED / FAILED with end_time', () => {
-    const done = { ...record, status: 'FAILED' as const, endedAt: '2026-11-25T10:00:05.000Z', metrics: { cv_rmse_mean: 0.15, extra: 2 } };
+    const done = {
+      ...record,
+      status: 'FAILED' as const,
+      endedAt: '2026-11-25T10:00:05.000Z',
+      metrics: { cv_rmse_mean: 0.15, extra: 2 },
+    };
     const fin = mapFinish(done, ctx, state);
     expect(ofKind(fin.ops, 'log-batch').flatMap((b) => b.metrics.map((m) => m.key))).toEqual(['extra']);
-    expect(ofKind(fin.ops, 'artifact').map((a) => [a.path, a.file])).toEqual([['run.json', '.paramflow/runs/r1/run.json']]);
+    expect(ofKind(fin.ops, 'artifact').map((a) => [a.path, a.file])).toEqual([
+      ['run.json', '.paramflow/runs/r1/run.json'],
+    ]);
     expect(ofKind(fin.ops, 'update-run').map((u) => [u.scope, u.status, u.endTime])).toEqual(
       ['fold-0', 'fold-1', 'run'].map((s) => [s, 'FAILED', Date.parse('2026-11-25T10:00:05.000Z')]),
     );
@@ -143,6 +213,8 @@ describe('mapStage and mapFinish', () => {
     const cached = studyRecord('r1', { epochs: 4, folds: 2 });
     cached.stages.train!.status = 'cached';
     const again = mapStage(cached, 'train', [], ctx, newMappingState());
-    expect(ofKind(again.ops, 'log-batch').flatMap((b) => b.metrics)).toHaveLength(ofKind(train.ops, 'log-batch').flatMap((b) => b.metrics).length);
+    expect(ofKind(again.ops, 'log-batch').flatMap((b) => b.metrics)).toHaveLength(
+      ofKind(train.ops, 'log-batch').flatMap((b) => b.metrics).length,
+    );
   });
 });

@@ -8,7 +8,8 @@ import { trackStudyRun } from '../../helpers/mlflow-runs.js';
 // Against a real MLflow tracking server (see test/fixtures/mlflow/README.md for the version
 // the double mirrors): PARAMFLOW_TEST_MLFLOW_URI=http://127.0.0.1:5000 npx vitest run test/tracking/mlflow
 const URI = process.env.PARAMFLOW_TEST_MLFLOW_URI;
-if (!URI) console.info('real MLflow server suite skipped: set PARAMFLOW_TEST_MLFLOW_URI=http://127.0.0.1:PORT to run it');
+if (!URI)
+  console.info('real MLflow server suite skipped: set PARAMFLOW_TEST_MLFLOW_URI=http://127.0.0.1:PORT to run it');
 
 describe.skipIf(!URI)('against a real MLflow server', () => {
   const env = { ...process.env } as Record<string, string | undefined>;
@@ -31,7 +32,12 @@ describe.skipIf(!URI)('against a real MLflow server', () => {
     const exp = await client.ensureExperiment(experiment);
     const run = await client.createRun({ experimentId: exp.experiment_id, runName: 'batches', startTime: Date.now() });
     const { splitBatch } = await import('../../../src/tracking/mlflow/batch.js');
-    const metrics = Array.from({ length: 3000 }, (_, i) => ({ key: 'loss', value: 1 / (i + 1), timestamp: Date.now(), step: i }));
+    const metrics = Array.from({ length: 3000 }, (_, i) => ({
+      key: 'loss',
+      value: 1 / (i + 1),
+      timestamp: Date.now(),
+      step: i,
+    }));
     const batches = splitBatch({ metrics });
     expect(batches.length).toBeGreaterThanOrEqual(3);
     for (const b of batches) await client.logBatch(run.info.run_id, b);
@@ -47,25 +53,42 @@ describe.skipIf(!URI)('against a real MLflow server', () => {
     const { result } = await trackStudyRun(layout, runId, tracker, { epochs: 8, folds: 2 });
     expect(result).toMatchObject({ synced: true, rejected: 0 });
     const exp = await client.ensureExperiment('curve-params');
-    const found = await client.searchRuns({ experimentIds: [exp.experiment_id], filter: `params.train.batch_size = '32' AND tags.paramflow.run_id = '${runId}'` });
+    const found = await client.searchRuns({
+      experimentIds: [exp.experiment_id],
+      filter: `params.train.batch_size = '32' AND tags.paramflow.run_id = '${runId}'`,
+    });
     expect(found.items.map((r) => r.info.run_id)).toEqual([result.runId]);
-    const folds = await client.searchRuns({ experimentIds: [exp.experiment_id], filter: `tags.mlflow.parentRunId = '${result.runId}'` });
+    const folds = await client.searchRuns({
+      experimentIds: [exp.experiment_id],
+      filter: `tags.mlflow.parentRunId = '${result.runId}'`,
+    });
     expect(folds.items.map((r) => r.info.run_name).sort()).toEqual(['fold-0', 'fold-1']);
     expect(await client.getMetricHistory(folds.items[0]!.info.run_id, 'loss')).toHaveLength(8);
-    expect((await client.listArtifacts(result.runId!)).map((f) => f.path).sort()).toEqual(['pipeline.yaml', 'plots', 'run.json']);
+    expect((await client.listArtifacts(result.runId!)).map((f) => f.path).sort()).toEqual([
+      'pipeline.yaml',
+      'plots',
+      'run.json',
+    ]);
   });
 
   it('a run spooled while unreachable syncs once, and a second sync sends nothing', async () => {
     const layout = tempLayout();
     const runId = `real-off-${Date.now()}`;
-    const dead = MlflowTracker.fromEnv(env, 'http://127.0.0.1:9', { layout, retry: { retries: 0 }, flushTimeoutMs: 200 })!;
+    const dead = MlflowTracker.fromEnv(env, 'http://127.0.0.1:9', {
+      layout,
+      retry: { retries: 0 },
+      flushTimeoutMs: 200,
+    })!;
     const { result } = await trackStudyRun(layout, runId, dead);
     expect(result.synced).toBe(false);
     const first = await syncRun(layout, runId, { env, uri: URI });
     expect(first).toMatchObject({ state: 'synced', pending: 0 });
     const second = await syncRun(layout, runId, { env, uri: URI });
     expect(second).toMatchObject({ state: 'synced', sent: 0 });
-    const folds = await client.searchRuns({ experimentIds: [(await client.ensureExperiment('curve-params')).experiment_id], filter: `tags.mlflow.parentRunId = '${first.mlflowRunId}'` });
+    const folds = await client.searchRuns({
+      experimentIds: [(await client.ensureExperiment('curve-params')).experiment_id],
+      filter: `tags.mlflow.parentRunId = '${first.mlflowRunId}'`,
+    });
     expect(await client.getMetricHistory(folds.items[0]!.info.run_id, 'val_loss')).toHaveLength(5);
   });
 });

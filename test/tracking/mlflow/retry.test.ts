@@ -6,7 +6,12 @@ import { MlflowDouble } from '../../helpers/mlflow-double.js';
 import { fakeClock } from '../../helpers/mlflow-kit.js';
 
 const statusError = (status: number, retryAfterMs?: number) =>
-  new MlflowError(`HTTP ${status}`, { kind: 'status', endpoint: 'GET x', status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  new MlflowError(`HTTP ${status}`, {
+    kind: 'status',
+    endpoint: 'GET x',
+    status,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
 
 describe('retryDelay', () => {
   it.each([429, 502, 503, 504])('retries %i', (status) => {
@@ -25,15 +30,27 @@ describe('retryDelay', () => {
   it('retries network failures, with exponential backoff and jitter within [b/2, b]', () => {
     const net = new MlflowError('down', { kind: 'unreachable', endpoint: 'GET x' });
     const base = DEFAULT_RETRY.baseDelayMs;
-    expect([0, 1, 2, 3].map((n) => retryDelay(net, n, 0, DEFAULT_RETRY, () => 0))).toEqual([base / 2, base, 2 * base, 4 * base]);
-    expect([0, 1, 2, 3].map((n) => retryDelay(net, n, 0, DEFAULT_RETRY, () => 1))).toEqual([base, 2 * base, 4 * base, 8 * base]);
+    expect([0, 1, 2, 3].map((n) => retryDelay(net, n, 0, DEFAULT_RETRY, () => 0))).toEqual([
+      base / 2,
+      base,
+      2 * base,
+      4 * base,
+    ]);
+    expect([0, 1, 2, 3].map((n) => retryDelay(net, n, 0, DEFAULT_RETRY, () => 1))).toEqual([
+      base,
+      2 * base,
+      4 * base,
+      8 * base,
+    ]);
     expect(retryDelay(net, 20, 0, { ...DEFAULT_RETRY, retries: 50 }, () => 1)).toBe(DEFAULT_RETRY.maxDelayMs);
     expect(retryDelay(net, DEFAULT_RETRY.retries, 0, DEFAULT_RETRY, () => 1)).toBeUndefined();
   });
 
   it('honours Retry-After, capped', () => {
     expect(retryDelay(statusError(429, 7000), 0, 0, DEFAULT_RETRY, () => 0.5)).toBe(7000);
-    expect(retryDelay(statusError(503, 10_000_000), 0, 0, DEFAULT_RETRY, () => 0.5)).toBe(DEFAULT_RETRY.maxRetryAfterMs);
+    expect(retryDelay(statusError(503, 10_000_000), 0, 0, DEFAULT_RETRY, () => 0.5)).toBe(
+      DEFAULT_RETRY.maxRetryAfterMs,
+    );
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {

@@ -42,7 +42,11 @@ function sweepRecord(sweepId: string): SweepRecord {
     format: 1,
     sweepId,
     pipeline: { name: 'curve-params', file: 'pipelines/study.yaml', experiment: 'curve-params' },
-    spec: { grid: { 'train.batch_size': [16, 32], 'noise.gaussian.relative': [0.05] }, replicates: 2, objective: { metric: 'cv_rmse_mean', goal: 'minimize' } },
+    spec: {
+      grid: { 'train.batch_size': [16, 32], 'noise.gaussian.relative': [0.05] },
+      replicates: 2,
+      objective: { metric: 'cv_rmse_mean', goal: 'minimize' },
+    },
     overrides: ['train.epochs=2'],
     status: 'RUNNING',
     pid: process.pid,
@@ -55,7 +59,14 @@ function sweepRecord(sweepId: string): SweepRecord {
 /** Ends the sweep as runSweep does: each replicate's run and objective, the best trial, the status. */
 async function endSweep(layout: Layout, record: SweepRecord, runIds: string[][]): Promise<void> {
   record.trials.forEach((t, i) =>
-    t.replicates.forEach((r, j) => Object.assign(r, { status: 'FINISHED', attempts: 1, runId: runIds[i]![j], objective: 0.2 - 0.01 * i + 0.001 * j })),
+    t.replicates.forEach((r, j) =>
+      Object.assign(r, {
+        status: 'FINISHED',
+        attempts: 1,
+        runId: runIds[i]![j],
+        objective: 0.2 - 0.01 * i + 0.001 * j,
+      }),
+    ),
   );
   const best = record.trials[1]!;
   best.objective = { mean: 0.1905, std: 0.000707, n: 2 };
@@ -70,16 +81,38 @@ const sweepTracker = (layout: Layout, extra: Partial<Parameters<typeof SweepTrac
   SweepTracker.fromEnv({}, double.url, { layout, user: 'alice', retry: FAST_RETRY, flushTimeoutMs: 10_000, ...extra })!;
 
 /** One trial replicate's worker: a study run tracked with the environment the sweep gives it. */
-const trialRun = (layout: Layout, tracker: SweepTracker, record: SweepRecord, t: number, r: number, runId: string, extra = {}) =>
-  trackStudyRun(layout, runId, MlflowTracker.fromEnv(tracker.workerEnv(record.trials[t]!, r), double.url, { layout, user: 'alice', retry: FAST_RETRY, flushTimeoutMs: 10_000, ...extra })!);
+const trialRun = (
+  layout: Layout,
+  tracker: SweepTracker,
+  record: SweepRecord,
+  t: number,
+  r: number,
+  runId: string,
+  extra = {},
+) =>
+  trackStudyRun(
+    layout,
+    runId,
+    MlflowTracker.fromEnv(tracker.workerEnv(record.trials[t]!, r), double.url, {
+      layout,
+      user: 'alice',
+      retry: FAST_RETRY,
+      flushTimeoutMs: 10_000,
+      ...extra,
+    })!,
+  );
 
 /** The sweep's MLflow runs as a tree of names through `mlflow.parentRunId`. */
 function tree(sweepId: string): { parent: DoubleRun; names: unknown } {
   const all = [...double.store.runs.values()];
-  const parents = all.filter((r) => r.tags.get('paramflow.sweep_id') === sweepId && r.tags.get('paramflow.scope') === 'sweep');
+  const parents = all.filter(
+    (r) => r.tags.get('paramflow.sweep_id') === sweepId && r.tags.get('paramflow.scope') === 'sweep',
+  );
   expect(parents).toHaveLength(1);
   const names = (r: DoubleRun): unknown => {
-    const kids = all.filter((c) => c.tags.get('mlflow.parentRunId') === r.run_id).sort((a, b) => a.run_name.localeCompare(b.run_name));
+    const kids = all
+      .filter((c) => c.tags.get('mlflow.parentRunId') === r.run_id)
+      .sort((a, b) => a.run_name.localeCompare(b.run_name));
     return kids.length === 0 ? `${r.run_name} ${r.status}` : { [`${r.run_name} ${r.status}`]: kids.map(names) };
   };
   return { parent: parents[0]!, names: names(parents[0]!) };
@@ -98,8 +131,26 @@ const expectedTree = (sweepId: string) => ({
 describe('trial run names', () => {
   it('carry the values that vary under short keys, and the replicate when there are several', () => {
     const trials = [
-      { id: 'a', values: { 'train.batch_size': 16, 'train.optimizer.adam.lr': 0.0012345678, 'sched.lr': 1, 'train.bn_out': false, fixed: 'x' } },
-      { id: 'b', values: { 'train.batch_size': 65536, 'train.optimizer.adam.lr': 0.01, 'sched.lr': 2, 'train.bn_out': true, fixed: 'x' } },
+      {
+        id: 'a',
+        values: {
+          'train.batch_size': 16,
+          'train.optimizer.adam.lr': 0.0012345678,
+          'sched.lr': 1,
+          'train.bn_out': false,
+          fixed: 'x',
+        },
+      },
+      {
+        id: 'b',
+        values: {
+          'train.batch_size': 65536,
+          'train.optimizer.adam.lr': 0.01,
+          'sched.lr': 2,
+          'train.bn_out': true,
+          fixed: 'x',
+        },
+      },
     ];
     const one = trialNamer(trials, 1);
     expect(one(trials[0]!, 0)).toBe('batch_size=16 adam.lr=0.001235 sched.lr=1 bn_out=false');
@@ -107,12 +158,27 @@ describe('trial run names', () => {
     expect(trialNamer(trials, 3)(trials[1]!, 2)).toBe('batch_size=65536 adam.lr=0.01 sched.lr=2 bn_out=true rep=2');
     // a single trial: nothing varies, so its values are its name
     expect(trialNamer([trials[0]!], 1)(trials[0]!, 0)).toContain('fixed=x');
-    expect(shortKeys(['a.b.c', 'x.b.c', 'y.c', 'd'])).toEqual(new Map([['a.b.c', 'a.b.c'], ['x.b.c', 'x.b.c'], ['y.c', 'y.c'], ['d', 'd']]));
-    expect(shortKeys(['train.batch_size', 'noise.gaussian.relative'])).toEqual(new Map([['train.batch_size', 'batch_size'], ['noise.gaussian.relative', 'relative']]));
+    expect(shortKeys(['a.b.c', 'x.b.c', 'y.c', 'd'])).toEqual(
+      new Map([
+        ['a.b.c', 'a.b.c'],
+        ['x.b.c', 'x.b.c'],
+        ['y.c', 'y.c'],
+        ['d', 'd'],
+      ]),
+    );
+    expect(shortKeys(['train.batch_size', 'noise.gaussian.relative'])).toEqual(
+      new Map([
+        ['train.batch_size', 'batch_size'],
+        ['noise.gaussian.relative', 'relative'],
+      ]),
+    );
   });
 
   it('the link a sweep gives its workers is read back; a malformed one is ignored', () => {
-    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ sweep: 'sweep-1', runName: 'bs=16' }) })).toEqual({ sweep: 'sweep-1', runName: 'bs=16' });
+    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ sweep: 'sweep-1', runName: 'bs=16' }) })).toEqual({
+      sweep: 'sweep-1',
+      runName: 'bs=16',
+    });
     expect(sweepLinkFromEnv({ [PARENT_ENV]: '{nope' })).toBeUndefined();
     expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ sweep: "x' OR 1=1", runName: 'a' }) })).toBeUndefined();
     expect(sweepLinkFromEnv({})).toBeUndefined();
@@ -122,12 +188,22 @@ describe('trial run names', () => {
     const link = { sweep: 'sweep-1', runName: 'bs=16', parentRunId: 'abc123', server: 'http://mlflow:5000' };
     expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify(link) })).toEqual(link);
     // an id that is not an MLflow id is dropped (the symbolic link remains)
-    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ ...link, parentRunId: '../x' }) })).toEqual({ sweep: 'sweep-1', runName: 'bs=16', server: 'http://mlflow:5000' });
+    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ ...link, parentRunId: '../x' }) })).toEqual({
+      sweep: 'sweep-1',
+      runName: 'bs=16',
+      server: 'http://mlflow:5000',
+    });
     // an id without its server is not used (the link stays symbolic)
-    expect(sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ sweep: 'sweep-1', runName: 'bs=16', parentRunId: 'abc123' }) })).toEqual({ sweep: 'sweep-1', runName: 'bs=16' });
-    expect(linkedRunId({ sweep: 'sweep-1', runId: 'abc123', server: 'http://mlflow:5000' }, 'http://mlflow:5000')).toBe('abc123');
+    expect(
+      sweepLinkFromEnv({ [PARENT_ENV]: JSON.stringify({ sweep: 'sweep-1', runName: 'bs=16', parentRunId: 'abc123' }) }),
+    ).toEqual({ sweep: 'sweep-1', runName: 'bs=16' });
+    expect(linkedRunId({ sweep: 'sweep-1', runId: 'abc123', server: 'http://mlflow:5000' }, 'http://mlflow:5000')).toBe(
+      'abc123',
+    );
     expect(linkedRunId({ sweep: 'sweep-1' }, 'http://mlflow:5000')).toBeUndefined();
-    expect(() => linkedRunId({ sweep: 'sweep-1', runId: 'abc123', server: 'http://mlflow:5000' }, 'http://other:5000')).toThrow(/logged to http:\/\/mlflow:5000, this run to http:\/\/other:5000/);
+    expect(() =>
+      linkedRunId({ sweep: 'sweep-1', runId: 'abc123', server: 'http://mlflow:5000' }, 'http://other:5000'),
+    ).toThrow(/logged to http:\/\/mlflow:5000, this run to http:\/\/other:5000/);
   });
 });
 
@@ -137,9 +213,17 @@ describe('a sweep logged online', () => {
     const record = sweepRecord('sweep-on');
     const parent = sweepTracker(layout);
     await parent.start(record, { name: 'curve-params', stages: {} });
-    expect(JSON.parse(parent.workerEnv(record.trials[0]!, 1)[PARENT_ENV]!)).toEqual({ sweep: 'sweep-on', runName: 'batch_size=16 rep=1' });
-    const ids = [['on-16-0', 'on-16-1'], ['on-32-0', 'on-32-1']];
-    for (const [t, row] of ids.entries()) for (const [r, id] of row.entries()) expect((await trialRun(layout, parent, record, t, r, id)).result.synced).toBe(true);
+    expect(JSON.parse(parent.workerEnv(record.trials[0]!, 1)[PARENT_ENV]!)).toEqual({
+      sweep: 'sweep-on',
+      runName: 'batch_size=16 rep=1',
+    });
+    const ids = [
+      ['on-16-0', 'on-16-1'],
+      ['on-32-0', 'on-32-1'],
+    ];
+    for (const [t, row] of ids.entries())
+      for (const [r, id] of row.entries())
+        expect((await trialRun(layout, parent, record, t, r, id)).result.synced).toBe(true);
     await endSweep(layout, record, ids);
     const result = await parent.finish(record);
     expect(result).toMatchObject({ synced: true, pending: 0, rejected: 0 });
@@ -172,7 +256,10 @@ describe('a sweep logged online', () => {
     });
     expect(run.tags.get('paramflow.sweep_hash')).toMatch(/^[0-9a-f]{64}$/);
     expect(run.end_time).toBe(Date.parse('2026-11-25T10:05:00.000Z'));
-    const artifacts = [...double.store.artifacts.keys()].filter((k) => k.includes(`/${run.run_id}/artifacts/`)).map((k) => k.split('/artifacts/')[1]).sort();
+    const artifacts = [...double.store.artifacts.keys()]
+      .filter((k) => k.includes(`/${run.run_id}/artifacts/`))
+      .map((k) => k.split('/artifacts/')[1])
+      .sort();
     expect(artifacts).toEqual(['sweep.json', 'sweep.yaml']);
     expect(await sweepMlflowState(layout, 'sweep-on')).toMatchObject({ state: 'synced', mlflowRunId: run.run_id });
   });
@@ -183,15 +270,24 @@ describe('a sweep logged online', () => {
     const parent = sweepTracker(layout);
     // The worker's environment is known before the sweep's spool exists.
     const env = { [PARENT_ENV]: JSON.stringify({ sweep: 'sweep-early', runName: 'early' }) };
-    const worker = trackStudyRun(layout, 'early-1', MlflowTracker.fromEnv(env, double.url, { layout, retry: FAST_RETRY, flushTimeoutMs: 10_000 })!);
+    const worker = trackStudyRun(
+      layout,
+      'early-1',
+      MlflowTracker.fromEnv(env, double.url, { layout, retry: FAST_RETRY, flushTimeoutMs: 10_000 })!,
+    );
     await delay(300);
     await parent.start(record);
     expect((await worker).result.synced).toBe(true);
     const { parent: run } = tree('sweep-early');
-    const trial = [...double.store.runs.values()].find((r) => r.tags.get('paramflow.run_id') === 'early-1' && r.tags.get('paramflow.scope') === 'run')!;
+    const trial = [...double.store.runs.values()].find(
+      (r) => r.tags.get('paramflow.run_id') === 'early-1' && r.tags.get('paramflow.scope') === 'run',
+    )!;
     expect(trial.run_name).toBe('early');
     expect(trial.tags.get('mlflow.parentRunId')).toBe(run.run_id);
-    await endSweep(layout, record, [['early-1', 'early-1'], ['early-1', 'early-1']]);
+    await endSweep(layout, record, [
+      ['early-1', 'early-1'],
+      ['early-1', 'early-1'],
+    ]);
     expect((await parent.finish(record)).synced).toBe(true);
   });
 });
@@ -203,20 +299,33 @@ describe('a sweep logged while the server is down', () => {
     await double.down();
     const parent = sweepTracker(layout, { flushTimeoutMs: 300 });
     await parent.start(record);
-    const ids = [['off-16-0', 'off-16-1'], ['off-32-0', 'off-32-1']];
-    for (const [t, row] of ids.entries()) for (const [r, id] of row.entries()) expect((await trialRun(layout, parent, record, t, r, id, { flushTimeoutMs: 300 })).result.synced).toBe(false);
+    const ids = [
+      ['off-16-0', 'off-16-1'],
+      ['off-32-0', 'off-32-1'],
+    ];
+    for (const [t, row] of ids.entries())
+      for (const [r, id] of row.entries())
+        expect((await trialRun(layout, parent, record, t, r, id, { flushTimeoutMs: 300 })).result.synced).toBe(false);
     await endSweep(layout, record, ids);
     const result = await parent.finish(record);
     expect(result).toMatchObject({ synced: false });
     expect(result.message).toMatch(/^tracking pending/);
     // the trials' spools name their parent by the sweep, never by an MLflow id
-    const create = (await readSpool(join(layout.run('off-16-0'), 'mlflow-spool.jsonl'))).find((o) => o.op === 'create-run' && o.scope === 'run');
+    const create = (await readSpool(join(layout.run('off-16-0'), 'mlflow-spool.jsonl'))).find(
+      (o) => o.op === 'create-run' && o.scope === 'run',
+    );
     expect(create).toMatchObject({ parent: { sweep: 'sweep-off' }, runName: 'batch_size=16 rep=0' });
     expect(await sweepMlflowState(layout, 'sweep-off')).toMatchObject({ state: 'pending' });
     await double.up();
 
     const results = await syncAll(layout, opts);
-    expect(results.map((r) => [r.runId, r.state])).toEqual([['sweep-off', 'synced'], ...ids.flat().sort().map((id) => [id, 'synced'])]);
+    expect(results.map((r) => [r.runId, r.state])).toEqual([
+      ['sweep-off', 'synced'],
+      ...ids
+        .flat()
+        .sort()
+        .map((id) => [id, 'synced']),
+    ]);
     expect(tree('sweep-off').names).toEqual(expectedTree(record.sweepId));
     expect(tree('sweep-off').parent.metrics.map((m) => m.key)).toEqual(['cv_rmse_mean', 'cv_rmse_mean_std']);
 
@@ -233,7 +342,10 @@ describe('a sweep logged while the server is down', () => {
     const parent = sweepTracker(layout, { flushTimeoutMs: 300 });
     await parent.start(record);
     await trialRun(layout, parent, record, 1, 0, 'alone-1', { flushTimeoutMs: 300 });
-    await endSweep(layout, record, [['alone-1', 'alone-1'], ['alone-1', 'alone-1']]);
+    await endSweep(layout, record, [
+      ['alone-1', 'alone-1'],
+      ['alone-1', 'alone-1'],
+    ]);
     await parent.finish(record);
     await double.up();
 
@@ -255,10 +367,15 @@ describe('a sweep logged while the server is down', () => {
     await trialRun(layout, parent, record, 0, 0, 'back-1', { flushTimeoutMs: 300 });
     expect((await mlflowState(layout, 'back-1')).state).toBe('pending');
     await double.up();
-    await endSweep(layout, record, [['back-1', 'back-1'], ['back-1', 'back-1']]);
+    await endSweep(layout, record, [
+      ['back-1', 'back-1'],
+      ['back-1', 'back-1'],
+    ]);
     expect((await parent.finish(record)).synced).toBe(true);
     expect((await mlflowState(layout, 'back-1')).state).toBe('synced');
-    const trial = [...double.store.runs.values()].find((x) => x.tags.get('paramflow.run_id') === 'back-1' && x.tags.get('paramflow.scope') === 'run')!;
+    const trial = [...double.store.runs.values()].find(
+      (x) => x.tags.get('paramflow.run_id') === 'back-1' && x.tags.get('paramflow.scope') === 'run',
+    )!;
     expect(trial.tags.get('mlflow.parentRunId')).toBe(tree('sweep-back').parent.run_id);
   });
 
@@ -273,7 +390,10 @@ describe('a sweep logged while the server is down', () => {
       mkdirSync(dirname(join(layout.root, f.file)), { recursive: true });
       writeFileSync(join(layout.root, f.file), f.content);
     }
-    await appendOps(sweepSpool(layout, 'sweep-died').spool, mapped.ops.map((op, i) => ({ ...op, seq: i + 1 }) as SpooledOp));
+    await appendOps(
+      sweepSpool(layout, 'sweep-died').spool,
+      mapped.ops.map((op, i) => ({ ...op, seq: i + 1 }) as SpooledOp),
+    );
     const env = { MLFLOW_TRACKING_URI: double.url, MLFLOW_TRACKING_TOKEN: 'tok-NEVER-ON-DISK-7' };
     const r = await syncSweep(layout, 'sweep-died', { ...opts, env });
     expect(r).toMatchObject({ state: 'synced', pending: 0 });

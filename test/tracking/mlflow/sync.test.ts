@@ -47,7 +47,10 @@ describe('server down for a whole run', () => {
     const ops = await readSpool(spoolPath(layout, 'same-offline'));
     expect(result.pending).toBe(ops.length);
     expect(ops.map((o) => o.seq)).toEqual(ops.map((_, i) => i + 1));
-    expect(await mlflowState(layout, 'same-offline')).toMatchObject({ state: 'pending', label: `pending ${ops.length}` });
+    expect(await mlflowState(layout, 'same-offline')).toMatchObject({
+      state: 'pending',
+      label: `pending ${ops.length}`,
+    });
 
     const first = await syncRun(layout, 'same-offline', opts);
     expect(first).toMatchObject({ state: 'synced', sent: ops.length, pending: 0, rejected: 0 });
@@ -59,12 +62,18 @@ describe('server down for a whole run', () => {
     expect(second).toMatchObject({ state: 'synced', sent: 0, pending: 0 });
     expect(double.requests.length).toBe(before.requests);
     expect(double.snapshot()).toEqual(before.state);
-    expect(await mlflowState(layout, 'same-offline')).toMatchObject({ state: 'synced', label: 'synced', mlflowRunId: first.mlflowRunId });
+    expect(await mlflowState(layout, 'same-offline')).toMatchObject({
+      state: 'synced',
+      label: 'synced',
+      mlflowRunId: first.mlflowRunId,
+    });
   });
 
   it('killed between sending a batch and recording its ack: the resumed sync sends no duplicate', async () => {
     const { layout } = await offlineRun('killed-1');
-    const metricBatches = (await readSpool(spoolPath(layout, 'killed-1'))).filter((o) => o.op === 'log-batch' && o.metrics.length > 0);
+    const metricBatches = (await readSpool(spoolPath(layout, 'killed-1'))).filter(
+      (o) => o.op === 'log-batch' && o.metrics.length > 0,
+    );
     const victim = metricBatches[2]!;
     const dying = await syncRun(layout, 'killed-1', {
       ...opts,
@@ -90,8 +99,18 @@ describe('server down for a whole run', () => {
 
   it('killed right after a create-run: the run is found again, not created twice', async () => {
     const { layout } = await offlineRun('killed-2');
-    const create = (await readSpool(spoolPath(layout, 'killed-2'))).find((o) => o.op === 'create-run' && o.scope === 'fold-1')!;
-    await syncRun(layout, 'killed-2', { ...opts, afterSend: (op: SpooledOp) => void (op.seq === create.seq ? (() => { throw new Error('SIGKILL'); })() : 0) });
+    const create = (await readSpool(spoolPath(layout, 'killed-2'))).find(
+      (o) => o.op === 'create-run' && o.scope === 'fold-1',
+    )!;
+    await syncRun(layout, 'killed-2', {
+      ...opts,
+      afterSend: (op: SpooledOp) =>
+        void (op.seq === create.seq
+          ? (() => {
+              throw new Error('SIGKILL');
+            })()
+          : 0),
+    });
     await syncRun(layout, 'killed-2', opts);
     const runs = [...double.store.runs.values()].filter((r) => r.tags.get('paramflow.run_id') === 'killed-2');
     expect(runs.map((r) => r.run_name).sort()).toEqual(['curve-params ffffffff', 'fold-0', 'fold-1']);
@@ -112,7 +131,10 @@ describe('syncRun edge cases', () => {
       mkdirSync(dirname(join(layout.root, f.file)), { recursive: true });
       writeFileSync(join(layout.root, f.file), f.content);
     }
-    await appendOps(spoolPath(layout, 'died-1'), mapped.flatMap((m) => m.ops).map((op, i) => ({ ...op, seq: i + 1 }) as SpooledOp));
+    await appendOps(
+      spoolPath(layout, 'died-1'),
+      mapped.flatMap((m) => m.ops).map((op, i) => ({ ...op, seq: i + 1 }) as SpooledOp),
+    );
     expect((await new RunStore(layout).read('died-1')).status).toBe('KILLED');
 
     expect((await syncRun(layout, 'died-1', opts)).error).toBe('no MLflow server: set MLFLOW_TRACKING_URI'); // it never wrote where
@@ -138,7 +160,15 @@ describe('syncRun edge cases', () => {
 
   it('refuses to send to another server than the one a run was partly logged to', async () => {
     const { layout } = await offlineRun('moved-1');
-    await syncRun(layout, 'moved-1', { ...opts, afterSend: (op: SpooledOp) => void (op.seq === 3 ? (() => { throw new Error('stop'); })() : 0) });
+    await syncRun(layout, 'moved-1', {
+      ...opts,
+      afterSend: (op: SpooledOp) =>
+        void (op.seq === 3
+          ? (() => {
+              throw new Error('stop');
+            })()
+          : 0),
+    });
     const r = await syncRun(layout, 'moved-1', { ...opts, env: { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' } });
     expect(r.error).toContain('was logged to');
     expect(r.sent).toBe(0);
@@ -146,11 +176,18 @@ describe('syncRun edge cases', () => {
 
   it('a run spooled for a server that never answered goes to the one named now, which becomes its server', async () => {
     const layout = tempLayout();
-    const dead = MlflowTracker.fromEnv({}, 'http://127.0.0.1:9', { layout, retry: { retries: 0 }, flushTimeoutMs: 200 })!;
+    const dead = MlflowTracker.fromEnv({}, 'http://127.0.0.1:9', {
+      layout,
+      retry: { retries: 0 },
+      flushTimeoutMs: 200,
+    })!;
     await trackStudyRun(layout, 'switch-1', dead);
     const r = await syncRun(layout, 'switch-1', { ...opts, uri: double.url });
     expect(r).toMatchObject({ state: 'synced', pending: 0 });
-    expect(await mlflowState(layout, 'switch-1')).toMatchObject({ server: double.url, url: `${double.url}/#/experiments/1/runs/${r.mlflowRunId}` });
+    expect(await mlflowState(layout, 'switch-1')).toMatchObject({
+      server: double.url,
+      url: `${double.url}/#/experiments/1/runs/${r.mlflowRunId}`,
+    });
   });
 
   it('syncAll sends every pending run and skips synced ones', async () => {

@@ -17,13 +17,21 @@ afterAll(() => double.down());
 beforeEach(() => double.clearFaults());
 
 const tracker = (layout = tempLayout(), extra: Partial<Parameters<typeof MlflowTracker.fromEnv>[2]> = {}) =>
-  MlflowTracker.fromEnv({}, double.url, { layout, user: 'alice', retry: FAST_RETRY, flushTimeoutMs: 10_000, ...extra })!;
+  MlflowTracker.fromEnv({}, double.url, {
+    layout,
+    user: 'alice',
+    retry: FAST_RETRY,
+    flushTimeoutMs: 10_000,
+    ...extra,
+  })!;
 
 describe('MlflowTracker.fromEnv', () => {
   it('is off without a tracking URI, and refuses file: URIs before anything runs', () => {
     expect(MlflowTracker.fromEnv({}, undefined, { layout: tempLayout() })).toBeUndefined();
     expect(() => MlflowTracker.fromEnv({}, 'file:./mlruns', { layout: tempLayout() })).toThrow(ParamflowError);
-    expect(() => MlflowTracker.fromEnv({}, 'file:./mlruns', { layout: tempLayout() })).toThrow(/mlflow server|file store/);
+    expect(() => MlflowTracker.fromEnv({}, 'file:./mlruns', { layout: tempLayout() })).toThrow(
+      /mlflow server|file store/,
+    );
   });
 });
 
@@ -39,7 +47,11 @@ describe('a run logged online', () => {
     expect(Object.keys(view).sort()).toEqual(['fold-0', 'fold-1', 'fold-2', 'run']);
     expect(view.run!.status).toBe('FINISHED');
     expect(view.run!.params).toMatchObject({ 'train.batch_size': '32', 'simulate.x.points': '50', seed: '7' });
-    expect(view.run!.tags).toMatchObject({ 'paramflow.run_hash': record.runHash, 'mlflow.user': 'alice', 'paramflow.stage.train.key': 'b'.repeat(64) });
+    expect(view.run!.tags).toMatchObject({
+      'paramflow.run_hash': record.runHash,
+      'mlflow.user': 'alice',
+      'paramflow.stage.train.key': 'b'.repeat(64),
+    });
     expect(view.run!.histories.cv_rmse_mean).toHaveLength(1); // logged by the stage, not again at the end
     expect(view.run!.histories.lr!.map((p) => p[0])).toEqual([0, 1, 2]);
     expect(view.run!.artifacts).toEqual(['pipeline.yaml', 'plots/pred-vs-true.png', 'run.json']);
@@ -53,10 +65,18 @@ describe('a run logged online', () => {
     expect(folds.map((r) => r.run_name).sort()).toEqual(['fold-0', 'fold-1', 'fold-2']);
 
     const client = new MlflowClient({ uri: double.url });
-    const found = await client.searchRuns({ experimentIds: ['1'], filter: "params.train.batch_size = '32' AND tags.paramflow.run_id = 'online-1'" });
+    const found = await client.searchRuns({
+      experimentIds: ['1'],
+      filter: "params.train.batch_size = '32' AND tags.paramflow.run_id = 'online-1'",
+    });
     expect(found.items.map((r) => r.info.run_id)).toEqual([parentId]);
     await client.close();
-    expect(await mlflowState(layout, 'online-1')).toMatchObject({ state: 'synced', label: 'synced', mlflowRunId: parentId, pending: 0 });
+    expect(await mlflowState(layout, 'online-1')).toMatchObject({
+      state: 'synced',
+      label: 'synced',
+      mlflowRunId: parentId,
+      pending: 0,
+    });
   });
 
   it('a 3000-point curve goes in ≥ 3 log-batch requests, none refused', async () => {
@@ -88,18 +108,23 @@ describe('never in the way', () => {
   it('a server that dies mid-run and comes back: the queue resumes, nothing lost, nothing twice', async () => {
     const layout = tempLayout();
     const logs: string[] = [];
-    const { result } = await trackStudyRun(layout, 'flaky-1', MlflowTracker.fromEnv({}, double.url, { layout, user: 'alice', retry: FAST_RETRY, log: (l) => logs.push(l) })!, {
-      between: async (stage) => {
-        if (stage === 'train') {
-          await eventually(async () => (await mlflowState(layout, 'flaky-1')).pending === 0);
-          await double.down();
-        }
-        if (stage === 'evaluate') {
-          await eventually(() => logs.some((l) => l.includes('cannot reach'))); // the queue met the dead server
-          await double.up();
-        }
+    const { result } = await trackStudyRun(
+      layout,
+      'flaky-1',
+      MlflowTracker.fromEnv({}, double.url, { layout, user: 'alice', retry: FAST_RETRY, log: (l) => logs.push(l) })!,
+      {
+        between: async (stage) => {
+          if (stage === 'train') {
+            await eventually(async () => (await mlflowState(layout, 'flaky-1')).pending === 0);
+            await double.down();
+          }
+          if (stage === 'evaluate') {
+            await eventually(() => logs.some((l) => l.includes('cannot reach'))); // the queue met the dead server
+            await double.up();
+          }
+        },
       },
-    });
+    );
     expect(result).toMatchObject({ synced: true, pending: 0 });
     expect(logs.some((l) => l.includes('cannot reach'))).toBe(true);
     const view = mlflowView(double, 'flaky-1');
@@ -127,11 +152,19 @@ describe('never in the way', () => {
 
   it('a batch the server refuses (400 INVALID_PARAMETER_VALUE): the rest is logged, the refusal counted and kept in the spool; sync sends nothing again', async () => {
     const layout = tempLayout();
-    double.fault({ kind: 'status', status: 400, errorCode: 'INVALID_PARAMETER_VALUE', match: 'log-batch', body: '"val_loss"' });
+    double.fault({
+      kind: 'status',
+      status: 400,
+      errorCode: 'INVALID_PARAMETER_VALUE',
+      match: 'log-batch',
+      body: '"val_loss"',
+    });
     const { result } = await trackStudyRun(layout, 'refused-1', tracker(layout));
     expect(double.faultsLeft).toBe(0);
     expect(result).toMatchObject({ synced: true, pending: 0, rejected: 1 });
-    expect(result.message).toMatch(/1 operation refused by the server \(`paramflow sync --show-refused refused-1` lists them\)/);
+    expect(result.message).toMatch(
+      /1 operation refused by the server \(`paramflow sync --show-refused refused-1` lists them\)/,
+    );
     const view = mlflowView(double, 'refused-1');
     expect(view.run!.status).toBe('FINISHED');
     expect(view['fold-1']!.histories.loss).toHaveLength(5);
