@@ -18,7 +18,12 @@
 #include "mlp.h"
 #include "paramflow_native.h"
 
-static void *zalloc(size_t floats) { return calloc(floats ? floats : 1, sizeof(float)); }
+/* Zeroed floats; a failed allocation is counted in *failed (mlpCreate then throws, freeing the rest). */
+static void *zalloc(size_t floats, int *failed) {
+  void *p = calloc(floats ? floats : 1, sizeof(float));
+  if (!p) *failed = 1;
+  return p;
+}
 
 static void plan_free(plan *p) {
   if (!p) return;
@@ -27,7 +32,8 @@ static void plan_free(plan *p) {
     if (l->z != l->y) free(l->z);
     free(l->y); free(l->xhat); free(l->mask); free(l->mean); free(l->var); free(l->invstd);
   }
-  for (int i = 0; i < p->trainable; i++) free(p->grad[i]);
+  if (p->grad)
+    for (int i = 0; i < p->trainable; i++) free(p->grad[i]);
   free(p->acc); free(p->grad); free(p->plen); free(p->x); free(p->t); free(p->g0); free(p->g1);
   free(p);
 }
@@ -58,6 +64,11 @@ napi_value mlp_create(napi_env env, napi_callback_info info) {
   const int n = (int)(len / STRIDE);
   if (!check(env, len % STRIDE == 0 && n >= 1 && n <= MAX_LAYERS && inputs >= 1 && max_rows >= 1, "mlpCreate: bad description")) return NULL;
   plan *p = calloc(1, sizeof(plan));
+  if (!p) {
+    napi_throw_error(env, NULL, "mlpCreate: out of memory");
+    return NULL;
+  }
+  int failed = 0;
   p->n = n;
   p->inputs = inputs;
   p->max_rows = max_rows;
@@ -71,7 +82,7 @@ napi_value mlp_create(napi_env env, napi_callback_info info) {
     l->out = l->kind == L_DENSE ? (int)s[1] : width;
     l->act = (int)s[2];
     l->first_param = trainable;
-    if (l->out < 1 || l->kind < L_DENSE || l->kind > L_ACT || l->act < A_LINEAR || l->act > A_SOFTPLUS) {
+    if (l->out < 1 || l->kind < L_DENSE || l->kind > L_ACTIVATION || l->act < A_LINEAR || l->act > A_SOFTPLUS) {
       plan_free(p);
       napi_throw_range_error(env, NULL, "mlpCreate: bad layer");
       return NULL;
@@ -84,9 +95,9 @@ napi_value mlp_create(napi_env env, napi_callback_info info) {
       plen[trainable++] = (size_t)l->in * l->out;
       if (l->bias) plen[trainable++] = l->out;
       params += 1 + l->bias;
-      l->z = zalloc(cells);
-      l->y = l->act == A_LINEAR ? l->z : zalloc(cells);
-    } else if (l->kind == L_BN) {
+      l->z = zalloc(cells, &failed);
+      l->y = l->act == A_LINEAR ? l->z : zalloc(cells, &failed);
+    } else if (l->kind == L_BATCH_NORM) {
       l->momentum = (float)s[4];
       l->eps = (float)s[5];
       l->center = s[6] != 0;
@@ -94,18 +105,18 @@ napi_value mlp_create(napi_env env, napi_callback_info info) {
       if (l->scale) plen[trainable++] = l->out;
       if (l->center) plen[trainable++] = l->out;
       params += l->scale + l->center + 2;
-      l->xhat = zalloc(cells);
-      l->y = zalloc(cells);
-      l->mean = zalloc(l->out);
-      l->var = zalloc(l->out);
-      l->invstd = zalloc(l->out);
+      l->xhat = zalloc(cells, &failed);
+      l->y = zalloc(cells, &failed);
+      l->mean = zalloc(l->out, &failed);
+      l->var = zalloc(l->out, &failed);
+      l->invstd = zalloc(l->out, &failed);
     } else if (l->kind == L_DROPOUT) {
       l->rate = (float)s[4];
-      l->mask = zalloc(cells);
-      l->y = zalloc(cells);
+      l->mask = zalloc(cells, &failed);
+      l->y = zalloc(cells, &failed);
     } else {
-      l->z = zalloc(cells);
-      l->y = zalloc(cells);
+      l->z = zalloc(cells, &failed);
+      l->y = zalloc(cells, &failed);
     }
     width = l->out;
     if (width > maxw) maxw = width;
@@ -115,15 +126,20 @@ napi_value mlp_create(napi_env env, napi_callback_info info) {
   p->trainable = trainable;
   p->grad = calloc(trainable ? trainable : 1, sizeof(float *));
   p->plen = calloc(trainable ? trainable : 1, sizeof(size_t));
-  for (int i = 0; i < trainable; i++) {
+  for (int i = 0; p->grad && p->plen && i < trainable; i++) {
     p->plen[i] = plen[i];
-    p->grad[i] = zalloc(plen[i]);
+    p->grad[i] = zalloc(plen[i], &failed);
   }
-  p->x = zalloc((size_t)max_rows * inputs);
-  p->t = zalloc((size_t)max_rows * width);
-  p->g0 = zalloc((size_t)max_rows * maxw);
-  p->g1 = zalloc((size_t)max_rows * maxw);
+  p->x = zalloc((size_t)max_rows * inputs, &failed);
+  p->t = zalloc((size_t)max_rows * width, &failed);
+  p->g0 = zalloc((size_t)max_rows * maxw, &failed);
+  p->g1 = zalloc((size_t)max_rows * maxw, &failed);
   p->acc = calloc(2 * (size_t)maxw, sizeof(double));
+  if (failed || !p->grad || !p->plen || !p->acc) {
+    plan_free(p);
+    napi_throw_error(env, NULL, "mlpCreate: out of memory for the model's work arrays");
+    return NULL;
+  }
   napi_value ext;
   if (napi_create_external(env, p, finalize, NULL, &ext) != napi_ok) {
     plan_free(p);
@@ -150,7 +166,7 @@ static int bind_params(napi_env env, const plan *p, float **params, const size_t
       out->W[i] = params[pi];
       ok = lparams[pi++] == (size_t)l->in * l->out;
       if (l->bias) { out->B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
-    } else if (l->kind == L_BN) {
+    } else if (l->kind == L_BATCH_NORM) {
       if (l->scale) { out->W[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
       if (l->center) { out->B[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out; }
       out->MM[i] = params[pi]; ok = ok && lparams[pi++] == (size_t)l->out;
@@ -209,8 +225,8 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
   }
   order = raw;
   if (!arg_i32(env, argv[4], &start) || !arg_i32(env, argv[5], &rows)) return NULL;
-  if (napi_get_typedarray_info(env, argv[8], &type, &lh, &raw, &buf, &off) != napi_ok || type != napi_float64_array || lh < 9) {
-    napi_throw_type_error(env, NULL, "mlpStep: hyper must be a Float64Array of 9");
+  if (napi_get_typedarray_info(env, argv[8], &type, &lh, &raw, &buf, &off) != napi_ok || type != napi_float64_array || lh < HYPER_LENGTH) {
+    napi_throw_type_error(env, NULL, "mlpStep: hyper is too short (native/boundary.json lists its numbers)");
     return NULL;
   }
   hv = raw;
@@ -219,7 +235,7 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
     return NULL;
   }
   seeds = raw;
-  const hyper h = {(int)hv[0], (int)hv[7], hv[1], hv[2], hv[3], hv[4], hv[5], hv[6], hv[8]};
+  const hyper h = {(int)hv[H_OPTIMIZER], (int)hv[H_LOSS], hv[H_LR], hv[H_A], hv[H_B], hv[H_C], hv[H_D], hv[H_E], hv[H_HUBER_DELTA]};
   const int slots = h.opt == O_SGD ? 0 : h.opt == O_MOMENTUM ? 1 : 2;
   if (!get_f32_list(env, argv[6], params, lparams, (uint32_t)p->params, "mlpStep: wrong number of parameters")) return NULL;
   if (!get_f32_list(env, argv[7], state, lstate, (uint32_t)(slots * p->trainable), "mlpStep: wrong number of optimizer arrays")) return NULL;
@@ -262,7 +278,7 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
         }
         penalty += (double)l->l1 * s1 + (double)l->l2 * s2;
       }
-    } else if (l->kind == L_BN) {
+    } else if (l->kind == L_BATCH_NORM) {
       bn_forward(l, in, rows, W[i], B[i], MM[i], MV[i], p->acc);
     } else if (l->kind == L_DROPOUT) {
       uint64_t s = (uint64_t)seeds[di++];
@@ -283,7 +299,7 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
   /* Backward: g = dL/d(output of layer i); layers before the first with parameters need none. */
   int first = p->n;
   for (int i = 0; i < p->n; i++)
-    if (p->L[i].kind == L_DENSE || (p->L[i].kind == L_BN && (p->L[i].scale || p->L[i].center))) {
+    if (p->L[i].kind == L_DENSE || (p->L[i].kind == L_BATCH_NORM && (p->L[i].scale || p->L[i].center))) {
       first = i;
       break;
     }
@@ -313,7 +329,7 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
         gemm(0, 1, rows, l->in, l->out, g, W[i], gn);
         float *tmp = g; g = gn; gn = tmp;
       }
-    } else if (l->kind == L_BN) {
+    } else if (l->kind == L_BATCH_NORM) {
       float *dgamma = l->scale ? p->grad[l->first_param] : NULL;
       float *dbeta = l->center ? p->grad[l->first_param + l->scale] : NULL;
       bn_backward(l, g, g, rows, W[i], dgamma, dbeta, need_dx, p->acc);
@@ -330,7 +346,7 @@ napi_value mlp_step(napi_env env, napi_callback_info info) {
     float *ws[2] = {0};
     int m = 0;
     if (l->kind == L_DENSE) { ws[m++] = W[i]; if (l->bias) ws[m++] = B[i]; }
-    else if (l->kind == L_BN) { if (l->scale) ws[m++] = W[i]; if (l->center) ws[m++] = B[i]; }
+    else if (l->kind == L_BATCH_NORM) { if (l->scale) ws[m++] = W[i]; if (l->center) ws[m++] = B[i]; }
     for (int j = 0; j < m; j++, q++)
       update(&h, ws[j], p->grad[q], slots > 0 ? state[q * slots] : NULL, slots > 1 ? state[q * slots + 1] : NULL, p->plen[q]);
   }
@@ -360,7 +376,7 @@ napi_value mlp_predict(napi_env env, napi_callback_info info) {
   if (!arg_f32(env, argv[1], &x, &lx) || !arg_i32(env, argv[2], &rows) || !arg_f32(env, argv[4], &out, &lo)) return NULL;
   /* tfjs computes other activations with its own JavaScript kernels: their bits may differ. */
   for (int i = 0; i < p->n; i++)
-    if (p->L[i].kind == L_BN || ((p->L[i].kind == L_DENSE || p->L[i].kind == L_ACT) && p->L[i].act != A_LINEAR && p->L[i].act != A_RELU)) {
+    if (p->L[i].kind == L_BATCH_NORM || ((p->L[i].kind == L_DENSE || p->L[i].kind == L_ACTIVATION) && p->L[i].act != A_LINEAR && p->L[i].act != A_RELU)) {
       napi_get_boolean(env, false, &result);
       return result;
     }
@@ -378,7 +394,7 @@ napi_value mlp_predict(napi_env env, napi_callback_info info) {
       if (l->kind == L_DENSE) {
         dense_forward(l, n, in, lp.W[i], lp.B[i]);
         in = l->y;
-      } else if (l->kind == L_ACT) {
+      } else if (l->kind == L_ACTIVATION) {
         memcpy(l->z, in, cells * sizeof(float));
         activate(l->act, l->z, l->y, cells);
         in = l->y;

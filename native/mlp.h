@@ -7,13 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAX_LAYERS 64
-#define STRIDE 8 /* numbers per layer in mlpCreate's description */
-
-enum { L_DENSE, L_BN, L_DROPOUT, L_ACT };
-enum { A_LINEAR, A_RELU, A_TANH, A_SIGMOID, A_ELU, A_SELU, A_SOFTPLUS };
-enum { O_SGD, O_MOMENTUM, O_ADAM, O_RMSPROP };
-enum { LOSS_MSE, LOSS_MAE, LOSS_HUBER };
+/* MAX_LAYERS, STRIDE (numbers per layer in mlpCreate's description), the layer, activation,
+   optimizer and loss codes and the hyper positions: generated from native/boundary.json. */
+#include "boundary.h"
 
 /*
  * Wider vectors where the processor has them (GCC clones, one picked at load time through

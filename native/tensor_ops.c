@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
+#include "boundary.h" /* MAX_RANK and the unary, binary and reduce codes, from native/boundary.json */
 #include "paramflow_native.h"
 
-#define MAX_RANK 8
 
 /* ---- matmul ---- */
 
@@ -40,13 +40,12 @@ napi_value sgemm(napi_env env, napi_callback_info info) {
 
 /* ---- elementwise ---- */
 
-enum { ACT_LINEAR, ACT_RELU, ACT_RELU6, ACT_LEAKY, ACT_STEP, ACT_SQRT, ACT_SQUARE, ACT_NEG, ACT_ABS, ACT_EXP, ACT_LOG, ACT_RSQRT, ACT_SIGMOID, ACT_RECIPROCAL };
 
 static inline float unary_op(int op, float x, float alpha) {
   switch (op) {
     case ACT_RELU: return isnan(x) ? x : (x < 0 ? 0 : x);
     case ACT_RELU6: return isnan(x) ? x : (x < 0 ? 0 : (x > 6 ? 6 : x));
-    case ACT_LEAKY: return x < 0 ? alpha * x : x;
+    case ACT_LEAKYRELU: return x < 0 ? alpha * x : x;
     case ACT_STEP: return isnan(x) ? x : (x > 0 ? 1 : alpha);
     case ACT_SQRT: return (float)sqrt((double)x);
     case ACT_SQUARE: return x * x;
@@ -103,7 +102,6 @@ napi_value bias_act(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MAX, BIN_MIN, BIN_SQDIFF };
 
 #define INNER(expr)                                                          \
   for (int64_t j = 0; j < len; j++, pa += da, pb += db) out[o++] = (expr);
@@ -163,7 +161,6 @@ napi_value binary(napi_env env, napi_callback_info info) {
 
 /* ---- reductions ---- */
 
-enum { RED_SUM, RED_MAX, RED_MIN };
 
 /*
  * reduce(op, x, outer, size, inner, out): out[o, i] = op over r of x[o, r, i] (x seen as

@@ -16,7 +16,7 @@
 //
 //   node scripts/build-native.mjs [--quiet] [--plain] [--out DIR]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -110,6 +110,7 @@ function main() {
   // Built beside the addon, then renamed over it: a process that has the old one loaded keeps
   // its (unlinked) file; writing into the loaded file in place would crash that process.
   const built = `${ADDON}.${process.pid}.tmp`;
+  const generated = writeBoundaryHeader();
   // No -ffast-math and no FMA contraction: results must not depend on the compiler's mood.
   // -fno-math-errno only lets sqrt be an instruction (errno is never read).
   const args = [
@@ -123,6 +124,7 @@ function main() {
     '-fvisibility=hidden',
     ...(opts.plain ? ['-DPARAMFLOW_PLAIN'] : []),
     `-I${include}`,
+    `-I${generated}`,
     ...blas.cflags,
     ...SOURCES,
     '-o',
@@ -174,4 +176,29 @@ function defaultCore(addonFile) {
   const probe = 'const m = { exports: {} }; process.dlopen(m, process.argv[1]); process.stdout.write(m.exports.blas())';
   const text = execFileSync(process.execPath, ['-e', probe, addonFile], { env, encoding: 'utf8' });
   return /\(core ([^)]+)\)/.exec(text)?.[1] ?? 'unknown';
+}
+
+/**
+ * native/boundary.json → boundary.h (in a folder of its own under build/, added to the include
+ * path): the C side's constants, enums and hyper positions, so that they cannot drift from the
+ * TypeScript side, which reads the same file (src/backend/native/boundary.ts).
+ */
+function writeBoundaryHeader() {
+  const table = JSON.parse(readFileSync(join(ROOT, 'native', 'boundary.json'), 'utf8'));
+  const upper = (name) => name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const lines = [
+    '/* Generated from native/boundary.json by scripts/build-native.mjs: edit that file. */',
+    '#ifndef PARAMFLOW_BOUNDARY_H',
+    '#define PARAMFLOW_BOUNDARY_H',
+  ];
+  for (const [name, value] of Object.entries(table.constants)) lines.push(`#define ${name} ${value}`);
+  for (const { prefix, names } of Object.values(table.codes))
+    lines.push(`enum { ${names.map((n) => prefix + upper(n)).join(', ')} };`);
+  table.hyper.forEach((name, i) => lines.push(`#define H_${upper(name)} ${i}`));
+  lines.push(`#define HYPER_LENGTH ${table.hyper.length}`, '#endif', '');
+  const dir = join(OUT, `generated.${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'boundary.h'), lines.join('\n'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

@@ -6,6 +6,16 @@ import { addKernelTime, kernelProfileWanted } from '../../src/backend/profile.js
 import type { TfRuntime } from '../../src/stage/types.js';
 import type { Matrix } from './features.js';
 import { layerName } from './layers.js';
+import {
+  ACTIVATION,
+  HYPER,
+  HYPER_LENGTH,
+  LAYER,
+  LOSS,
+  MAX_LAYERS,
+  OPTIMIZER,
+  STRIDE,
+} from '../../src/backend/native/boundary.js';
 import { layerKind, type ActivationName, type LossName, type TrainParams } from './params.js';
 
 // The fused trainer: on the native backend, one addon call per batch does the
@@ -16,21 +26,8 @@ import { layerKind, type ActivationName, type LossName, type TrainParams } from 
 // so checkpoints and resume work unchanged. The arrays are looked up at every step: anything
 // that assigns a variable (resume, restore-best) gives it a new array.
 
-/** Activations native/mlp.c computes (codes shared with it). */
-const ACTIVATIONS: Partial<Record<ActivationName, number>> = {
-  linear: 0,
-  relu: 1,
-  tanh: 2,
-  sigmoid: 3,
-  elu: 4,
-  selu: 5,
-  softplus: 6,
-};
-const LAYER = { dense: 0, batch_norm: 1, dropout: 2, activation: 3 } as const;
-const OPTIMIZER = { sgd: 0, momentum: 1, adam: 2, rmsprop: 3 } as const;
-const LOSS: Record<LossName, number> = { mse: 0, mae: 1, huber: 2 };
-const STRIDE = 8;
-const MAX_LAYERS = 64;
+/** Activations the fused trainer computes: native/boundary.json's activation codes. */
+const ACTIVATIONS: Partial<Record<ActivationName, number>> = ACTIVATION;
 
 /** Why the fused trainer cannot train this model here (the tfjs-layers path will), or undefined. */
 export function fusedProblem(
@@ -89,7 +86,7 @@ export class FusedTrainer {
   private readonly trainable: Variable[];
   private readonly opt: OptimizerFields;
   private readonly kind: number;
-  private readonly hyper = new Float64Array(9);
+  private readonly hyper = new Float64Array(HYPER_LENGTH);
   private readonly seeds: Float64Array;
   private readonly outputs: number;
   /** `run --profile`: each step is counted as one kernel, FUSED_STEP. */
@@ -225,21 +222,27 @@ export class FusedTrainer {
     const p = this.params;
     const o = p.optimizer;
     h.fill(0);
-    h[0] = this.kind;
-    h[1] = this.opt.learningRate;
+    h[HYPER.optimizer] = this.kind;
+    h[HYPER.lr] = this.opt.learningRate;
     if ('adam' in o) {
       const data = (this.rt.tf.backend() as unknown as CpuData).data;
       const a1 = (data.get(this.opt.accBeta1!.dataId).values as Float32Array)[0]!;
       const a2 = (data.get(this.opt.accBeta2!.dataId).values as Float32Array)[0]!;
       // tfjs: sub(1, accBeta), a float32 difference.
-      h.set([o.adam.beta1, o.adam.beta2, o.adam.epsilon, Math.fround(1 - a1), Math.fround(1 - a2)], 2);
+      [h[HYPER.a], h[HYPER.b], h[HYPER.c], h[HYPER.d], h[HYPER.e]] = [
+        o.adam.beta1,
+        o.adam.beta2,
+        o.adam.epsilon,
+        Math.fround(1 - a1),
+        Math.fround(1 - a2),
+      ];
     } else if ('rmsprop' in o) {
-      h.set([o.rmsprop.decay, o.rmsprop.momentum, o.rmsprop.epsilon], 2);
+      [h[HYPER.a], h[HYPER.b], h[HYPER.c]] = [o.rmsprop.decay, o.rmsprop.momentum, o.rmsprop.epsilon];
     } else {
-      h[2] = o.sgd.momentum;
+      h[HYPER.a] = o.sgd.momentum;
     }
-    h[7] = LOSS[p.loss];
-    h[8] = p.huber_delta;
+    h[HYPER.loss] = LOSS[p.loss];
+    h[HYPER.huber_delta] = p.huber_delta;
   }
 
   /**

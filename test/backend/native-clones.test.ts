@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
 import { NATIVE_PROBLEM, lcgValues, needsNative } from '../helpers/native.js';
+import { ACTIVATION as ACTIVATION_CODES, OPTIMIZER as OPTIMIZER_CODES } from '../../src/backend/native/boundary.js';
 import { REPO } from '../helpers/project.js';
 
 // The fused trainer's element-wise loops are compiled for AVX-512, AVX2 and plain x86-64, one
@@ -19,8 +20,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const values = lcgValues;
 
 const [INPUTS, HIDDEN, K, N] = [120, 48, 4, 200];
-const ACTIVATION = { relu: 1, tanh: 2, sigmoid: 3, elu: 4 } as const;
-const OPTIMIZER = { momentum: 1, adam: 2, rmsprop: 3 } as const;
+const { relu, tanh, sigmoid, elu } = ACTIVATION_CODES;
+const ACTIVATION = { relu, tanh, sigmoid, elu };
+const OPTIMIZER = { momentum: OPTIMIZER_CODES.momentum, adam: OPTIMIZER_CODES.adam, rmsprop: OPTIMIZER_CODES.rmsprop };
 
 /** The weights and optimizer state after `steps` steps of a 120 → 48 (act) → 4 model, hashed. */
 function train(addon: NativeAddon, act: number, opt: number, batch: number, steps: number): string {

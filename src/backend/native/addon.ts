@@ -116,25 +116,8 @@ export interface NativeAddon {
   multiply(x: number, y: number): number;
 }
 
-// Codes shared with native/tensor_ops.c.
-export const UNARY = {
-  linear: 0,
-  relu: 1,
-  relu6: 2,
-  leakyrelu: 3,
-  step: 4,
-  sqrt: 5,
-  square: 6,
-  neg: 7,
-  abs: 8,
-  exp: 9,
-  log: 10,
-  rsqrt: 11,
-  sigmoid: 12,
-  reciprocal: 13,
-} as const;
-export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, sqdiff: 6 } as const;
-export const REDUCE = { sum: 0, max: 1, min: 2 } as const;
+// The unary, binary and reduce codes come from native/boundary.json (boundary.ts).
+export { BINARY, REDUCE, UNARY } from './boundary.js';
 
 export function addonPath(): string {
   return join(packageRoot(), 'build', 'native.node');
