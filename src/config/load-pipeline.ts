@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { Layout } from '../project/layout.js';
-import { InputErrors, ParamflowError, type SourceLocation } from '../util/errors.js';
+import { InputErrors, ParamflowError } from '../util/errors.js';
 import { topologicalOrder } from '../util/dag.js';
 import { deriveSeed } from '../stage/random.js';
 import type { StageRegistry } from '../stage/registry.js';

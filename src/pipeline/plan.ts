@@ -29,6 +29,8 @@ export interface Plan {
 export interface PlanOptions {
   /** `--backend`: refused (exit 2) if it cannot load. */
   backend?: string;
+  /** Environment for PARAMFLOW_FUSED and OPENBLAS_CORETYPE (defaults to process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Stage keys in dependency order; pure but for reading the files that params name. */
@@ -41,14 +43,11 @@ export async function planPipeline(
   const order = topologicalOrder(pipeline.stages, () => ({ file: pipeline.file }));
   const needsTf = order.some((s) => s.def.usesBackend);
   const backend = needsTf || options.backend ? chooseBackend(options.backend) : undefined;
-  // On native, the fused trainer (stages/train/fused.ts) trains to other last bits than
-  // tfjs-layers, and the addon's arithmetic (its GEMM, flushed subnormals) decides the bits too.
-  const native = backend?.name === 'native';
-  const fused = backend !== undefined && fusedEnabled(); // PARAMFLOW_FUSED is checked on every backend (exit 2)
-  const trainer: Record<string, string> = {
-    ...(native && fused ? { trainer: 'fused-1' } : {}),
-    ...(native ? { arithmetic: nativeArithmetic() } : {}),
-  };
+  const env = options.env ?? process.env;
+  if (backend) fusedEnabled(env); // a bad PARAMFLOW_FUSED is refused on every backend (exit 2)
+  // On native the addon's arithmetic (its GEMM, flushed subnormals) decides the last bits; a
+  // stage adds what else does (the train stage: whether its model gets the fused trainer).
+  const arithmetic: Record<string, string> = backend?.name === 'native' ? { arithmetic: nativeArithmetic(env) } : {};
   const keys = new Map<string, string>();
   const stages: PlannedStage[] = [];
   for (const spec of order) {
@@ -62,7 +61,14 @@ export async function planPipeline(
       inputs: Object.fromEntries(spec.needs.map((n) => [n, keys.get(n)!])),
       files,
       env: {
-        ...(def.usesBackend && backend ? { backend: backend.name, tfjs: backend.tfjsVersion, ...trainer } : {}),
+        ...(def.usesBackend && backend
+          ? {
+              backend: backend.name,
+              tfjs: backend.tfjsVersion,
+              ...def.keyFacts?.(spec.with, { backend: backend.name, tfjsVersion: backend.tfjsVersion, env }),
+              ...arithmetic,
+            }
+          : {}),
         ...(spec.pkg ? { package: `${spec.pkg.name}@${spec.pkg.version}` } : {}),
       },
     });

@@ -78,7 +78,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       env: options.env,
       text: options.source,
     }));
-  const plan = await planPipeline(pipeline, registry, { backend: options.backend });
+  const plan = await planPipeline(pipeline, registry, { backend: options.backend, env: options.env });
   const layout = new Layout(options.stateRoot ?? pipeline.root);
   if (options.dryRun) {
     const explained = await explainStages(plan, layout);

@@ -155,6 +155,15 @@ export interface ShapeInference {
   problems?: readonly ParamProblem[];
 }
 
+/** What planning knows of the run when it asks a stage for its key facts. */
+export interface KeyFactsContext {
+  /** The TensorFlow.js backend the run uses (`native`, `wasm`, `cpu`, `tfjs-node`). */
+  backend: string;
+  /** tfjs-core's version. */
+  tfjsVersion: string;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
 export interface StageDefinition<P = unknown> {
   /** Registered name, used by `uses:`. */
   readonly name: string;
@@ -181,6 +190,12 @@ export interface StageDefinition<P = unknown> {
    * tfjs version (another backend gives other numbers).
    */
   readonly usesBackend?: boolean;
+  /**
+   * Facts of how this stage will compute, beyond its params, that change its results and so
+   * belong in its key (the train stage: which trainer its model gets on this backend). Asked
+   * when planning, for stages that use a backend; must be cheap and load nothing heavy.
+   */
+  keyFacts?(params: P, run: KeyFactsContext): Readonly<Record<string, string>>;
   /** Top-level params that cannot change results (a timeout): left out of the stage key. */
   readonly keyExcluded?: readonly string[];
   /**

@@ -19,7 +19,7 @@ import {
   type SweepRecord,
   type TrialRecord,
 } from '../tracking/sweep-record.js';
-import { checkSweepSize, parseSweepFlag, type SweepSpec } from '../config/sweep-spec.js';
+import { checkSweepSize, type SweepSpec } from '../config/sweep-spec.js';
 import { loadWithSweep } from './find.js';
 import { SweepStore } from './store.js';
 import { formatProgress, formatValues } from './progress.js';

@@ -1,22 +1,13 @@
 import type { Optimizer, Variable } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
-import { fusedEnabled } from '../../src/backend/native/fused-switch.js';
 import { addKernelTime, kernelProfileWanted } from '../../src/backend/profile.js';
 import type { TfRuntime } from '../../src/stage/types.js';
 import type { Matrix } from './features.js';
 import { layerName } from './layers.js';
-import {
-  ACTIVATION,
-  HYPER,
-  HYPER_LENGTH,
-  LAYER,
-  LOSS,
-  MAX_LAYERS,
-  OPTIMIZER,
-  STRIDE,
-} from '../../src/backend/native/boundary.js';
-import { layerKind, type ActivationName, type LossName, type TrainParams } from './params.js';
+import { HYPER, HYPER_LENGTH, LAYER, LOSS, OPTIMIZER, STRIDE } from '../../src/backend/native/boundary.js';
+import { ACTIVATIONS } from './fused-problem.js';
+import { layerKind, type TrainParams } from './params.js';
 
 // The fused trainer: on the native backend, one addon call per batch does the
 // forward pass, the loss, the backward pass and the optimizer's update (native/mlp.c) on the
@@ -25,26 +16,6 @@ import { layerKind, type ActivationName, type LossName, type TrainParams } from 
 // optimizer a tfjs Optimizer whose state getWeights()/setWeights() save and restore as before,
 // so checkpoints and resume work unchanged. The arrays are looked up at every step: anything
 // that assigns a variable (resume, restore-best) gives it a new array.
-
-/** Activations the fused trainer computes: native/boundary.json's activation codes. */
-const ACTIVATIONS: Partial<Record<ActivationName, number>> = ACTIVATION;
-
-/** Why the fused trainer cannot train this model here (the tfjs-layers path will), or undefined. */
-export function fusedProblem(
-  params: TrainParams,
-  backend: string,
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
-  if (!fusedEnabled(env)) return 'PARAMFLOW_FUSED=0';
-  if (backend !== 'native') return `the fused trainer runs on the native backend only (this is ${backend})`;
-  if (params.layers.length > MAX_LAYERS) return `more than ${MAX_LAYERS} layers`;
-  for (const [i, spec] of params.layers.entries()) {
-    const act = 'dense' in spec ? spec.dense.activation : 'activation' in spec ? spec.activation.name : undefined;
-    if (act !== undefined && ACTIVATIONS[act] === undefined)
-      return `layers[${i}] uses activation ${act}, outside the fused subset (${Object.keys(ACTIVATIONS).join(', ')})`;
-  }
-  return undefined;
-}
 
 /** The part of tfjs's optimizers the fused step reads and writes (public fields in JS). */
 interface OptimizerFields {

@@ -1,4 +1,5 @@
 import { defineStage } from '../../src/stage/types.js';
+import { FUSED_TRAINER, fusedProblem } from './fused-problem.js';
 import { checkTrainParams, outputSizeProblem, type TrainParams } from './params.js';
 
 export { checkTrainParams, type TrainParams } from './params.js';
@@ -36,6 +37,8 @@ export const train = defineStage<TrainParams>({
   ],
   usesBackend: true,
   check: checkTrainParams,
+  keyFacts: (params, run): Record<string, string> =>
+    fusedProblem(params, run.backend, run.env, run.tfjsVersion) === undefined ? { trainer: FUSED_TRAINER } : {},
   inferShapes: (params, inputs) => {
     const targets = inputs.targets?.shape;
     const problem =

@@ -19,7 +19,7 @@ import {
   type ProblemShape,
 } from './checkpoint.js';
 import { foldCount, foldIndices, takeRows } from './features.js';
-import { fusedProblem } from './fused.js';
+import { fusedProblem } from './fused-problem.js';
 import { trainFold } from './loop.js';
 import { modelToFiles } from './model-io.js';
 import { checkTrainParams, inputMode, outputSizeProblem, type TrainParams } from './params.js';
@@ -57,7 +57,7 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
     ctx.progress(finished.length * shape.epochs + (saved.current?.state.epochs.length ?? 0), total, 'epochs');
   }
 
-  const whyNotFused = fusedProblem(params, rt.tf.getBackend());
+  const whyNotFused = fusedProblem(params, rt.tf.getBackend(), process.env, rt.version);
   ctx.log(
     whyNotFused
       ? `training with tfjs-layers (no fused trainer: ${whyNotFused})`

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/backend/native/addon.js';
 import type { StageResult } from '../../src/stage/types.js';
 import { loadTensorflow } from '../../src/backend/load.js';
-import { FusedTrainer, fusedProblem } from '../../stages/train/fused.js';
+import { FusedTrainer } from '../../stages/train/fused.js';
+import { fusedProblem } from '../../stages/train/fused-problem.js';
 import { createFoldModel } from '../../stages/train/loop.js';
 import { train } from '../../stages/train/index.js';
 import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
@@ -28,6 +29,11 @@ describe('fusedProblem', () => {
       fusedProblem(trainParams({ ...small, loss: 'huber', optimizer: { rmsprop: { lr: 0.01 } } }), 'native', {}),
     ).toBeUndefined();
     expect(fusedProblem(trainParams(small), 'native', { PARAMFLOW_FUSED: '0' })).toBe('PARAMFLOW_FUSED=0');
+    expect(fusedProblem(trainParams(small), 'native', {}, '4.22.7')).toBeUndefined();
+    expect(fusedProblem(trainParams(small), 'native', {}, '4.23.0')).toMatch(
+      /^tfjs 4\.23\.0: the fused trainer works on tfjs 4\.22's/,
+    );
+    expect(fusedProblem(trainParams(small), 'native', {}, '4.2')).toMatch(/^tfjs 4\.2:/);
     expect(fusedProblem(trainParams(small), 'wasm', {})).toBe(
       'the fused trainer runs on the native backend only (this is wasm)',
     );
