@@ -34,7 +34,9 @@ export type ErrorCode =
   | 'PF_RUN_STORE'
   | 'PF_STORAGE'
   | 'PF_NOT_SUPPORTED'
-  | 'PF_INTERRUPTED';
+  | 'PF_INTERRUPTED'
+  /** A failed MLflow request (tracking/mlflow/errors.ts). */
+  | 'PF_MLFLOW';
 
 /** Exit codes of the CLI (see README). */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;

@@ -1,3 +1,5 @@
+import { ParamflowError } from '../../util/errors.js';
+
 // A failed MLflow request, with what the server said (or why there was no answer).
 // Messages never carry credentials: the client scrubs every text before it gets here.
 
@@ -22,25 +24,22 @@ export interface MlflowErrorFields {
   cause?: unknown;
 }
 
-export class MlflowError extends Error {
-  /** Stable code for scripts, as ParamflowError codes are. */
-  readonly code = 'PF_MLFLOW';
+/** A ParamflowError with code PF_MLFLOW: printed and exited on (1) like every other error. */
+export class MlflowError extends ParamflowError {
   readonly kind: MlflowFailureKind;
   readonly endpoint: string;
   readonly status?: number;
   readonly errorCode?: string;
   readonly retryAfterMs?: number;
-  readonly hint?: string;
 
   constructor(message: string, fields: MlflowErrorFields) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    super('PF_MLFLOW', message, { hint: fields.hint, cause: fields.cause });
     this.name = 'MlflowError';
     this.kind = fields.kind;
     this.endpoint = fields.endpoint;
     this.status = fields.status;
     this.errorCode = fields.errorCode;
     this.retryAfterMs = fields.retryAfterMs;
-    this.hint = fields.hint;
   }
 
   /** A 4xx other than 429, or a server that refuses the request for good: resending cannot help. */
