@@ -8,10 +8,10 @@ import type { Artifact, BackendName, NdArray } from '../stage/types.js';
 import { resolveRunRef } from '../tracking/resolve-ref.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { RunStore } from '../tracking/run-store.js';
-import { foldModelFiles, modelFromFiles } from '../../stages/train/model-io.js';
-import { scaledCurveFeatures, unscaleTargets, type Scalers } from '../../stages/train/scalers.js';
+import { foldModelFiles, modelFromFiles } from '../model/model-io.js';
+import { scaledCurveFeatures, unscaleTargets, type Scalers } from '../model/scalers.js';
 import { interpolateOnto } from './interpolate.js';
-import { readCurves } from './read-curves.js';
+import { readCurves } from '../format/read-curves.js';
 
 export interface PredictOptions {
   root: string;

@@ -1,4 +1,4 @@
-import type { FoldHistory } from '../../stages/evaluate/inputs.js';
+import type { FoldHistory } from '../model/history.js';
 import type { RunRecord } from '../tracking/run-record.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { compactSvg } from '../../stages/evaluate/plots.js';
+import { compactSvg } from '../plots/render.js';
 
 // Vega-Lite → Vega → SVG, headless, as the evaluate stage renders its plots. The
 // libraries load on first use so `compare` and every other command stay cheap.

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { learningCurvesSpec } from '../../stages/evaluate/plot-specs.js';
+import { learningCurvesSpec } from '../plots/evaluate.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { figure, htmlTable, note } from './html.js';
 import { inlineSvg } from './inline-svg.js';

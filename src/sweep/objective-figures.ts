@@ -70,7 +70,7 @@ export async function writeObjectiveFigures(
 ): Promise<string[]> {
   const figures = objectiveFigures(sweep);
   if (figures.length === 0) return [];
-  const { renderFigure } = await import('../../stages/evaluate/plots.js');
+  const { renderFigure } = await import('../plots/render.js');
   const out = join(dir, 'plots');
   await mkdir(out, { recursive: true });
   const written: string[] = [];

@@ -1,19 +1,12 @@
+import type { FoldHistory } from '../../src/model/history.js';
 import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray, requireArray } from '../../src/stage/ndarray.js';
 import type { FolderArtifact, JsonValue, NdArray, StageInputs } from '../../src/stage/types.js';
-import { foldCount } from '../train/features.js';
-import { MODEL_JSON, WEIGHTS_BIN } from '../train/model-io.js';
-import type { FoldScaler, Scalers } from '../train/scalers.js';
+import { foldCount } from '../../src/model/features.js';
+import { MODEL_JSON, WEIGHTS_BIN } from '../../src/model/model-io.js';
+import type { FoldScaler, Scalers } from '../../src/model/scalers.js';
 
 const STAGE = 'evaluate';
-
-/** One fold's training history, as train writes it. */
-export interface FoldHistory {
-  fold: number;
-  best_epoch: number;
-  stopped_epoch: number;
-  epochs: { epoch: number; loss: number; val_loss: number | null; lr?: number }[];
-}
 
 /** evaluate's inputs, checked against each other. */
 export interface EvaluateInputs {

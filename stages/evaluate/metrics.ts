@@ -1,5 +1,5 @@
-import type { Matrix } from '../train/features.js';
-import { standardizeTargets, type FoldScaler } from '../train/scalers.js';
+import type { Matrix } from '../../src/model/features.js';
+import { standardizeTargets, type FoldScaler } from '../../src/model/scalers.js';
 
 // The error statistics evaluate reports, as plain arithmetic over matrices (no TF), so
 // each formula is tested against hand-computed numbers. Sums run in float64.

@@ -2,10 +2,10 @@ import { ParamflowError } from '../../src/util/errors.js';
 import { jsonArtifact } from '../../src/stage/ndarray.js';
 import type { EvaluateParams } from './index.js';
 import type { FoldReport, JsonValue, NdArray, StageContext, StageInputs, StageResult } from '../../src/stage/types.js';
-import { takeRows } from '../train/features.js';
+import { takeRows } from '../../src/model/features.js';
 import { readInputs, type EvaluateInputs } from './inputs.js';
 import { cvRmse, foldMetricRecord, standardizedRmse, summarizeFolds, targetErrors } from './metrics.js';
-import { renderPlots } from './plots.js';
+import { renderPlots } from '../../src/plots/render.js';
 import { defaultTargetNames, targetNamesProblem } from './target-names.js';
 import { predictOutOfFold } from './predict.js';
 

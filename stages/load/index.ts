@@ -3,7 +3,7 @@ import { extname, relative, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { ParamflowError } from '../../src/util/errors.js';
 import { decodeNpy } from '../../src/format/npy.js';
-import type { Curves } from '../../src/predict/read-curves.js';
+import type { Curves } from '../../src/format/read-curves.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import {
   defineStage,
@@ -31,7 +31,7 @@ const CURVE_OUTPUTS: OutputSpec[] = [
 ];
 
 // The CSV reader (csv-parse) loads only for a pipeline that has a load stage.
-const readers = () => import('../../src/predict/read-curves.js');
+const readers = () => import('../../src/format/read-curves.js');
 
 /** Reads and cross-checks the files (paths absolute, or relative to the working folder). */
 export async function loadData(params: LoadParams): Promise<LoadedData> {

@@ -1,10 +1,10 @@
 import type { io } from '@tensorflow/tfjs-core';
 import type { TfRuntime } from '../../src/stage/types.js';
 import type { EpochRecord, FoldSnapshot, FoldState } from './loop.js';
-import { MODEL_JSON, modelToFiles, WEIGHTS_BIN } from './model-io.js';
+import { MODEL_JSON, modelToFiles, WEIGHTS_BIN } from '../../src/model/model-io.js';
 import type { EncodedWeights, OptimizerState } from './optimizer.js';
 import { saveOptimizerState } from './optimizer.js';
-import type { FoldScaler } from './scalers.js';
+import type { FoldScaler } from '../../src/model/scalers.js';
 
 // train's checkpoint (ctx.checkpoint, saved after every epoch): everything a later run
 // needs to continue exactly where this one stopped.

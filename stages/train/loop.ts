@@ -4,7 +4,7 @@ import { ParamflowError } from '../../src/util/errors.js';
 import { crashPoint } from '../../src/util/crash.js';
 import { deriveSeed, Rng } from '../../src/stage/random.js';
 import type { TfRuntime } from '../../src/stage/types.js';
-import type { Matrix } from './features.js';
+import type { Matrix } from '../../src/model/features.js';
 import { FusedTrainer } from './fused.js';
 import { buildModel, dropoutLayers } from './layers.js';
 import {

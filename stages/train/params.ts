@@ -1,5 +1,5 @@
 import type { ParamProblem } from '../../src/stage/types.js';
-import type { InputMode } from './scalers.js';
+import type { InputMode } from '../../src/model/scalers.js';
 
 // The validated `with:` of train (schemas/stages/train.schema.json has filled every
 // default), and the checks across fields that JSON Schema cannot express.

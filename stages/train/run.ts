@@ -18,12 +18,12 @@ import {
   type FoldHistory,
   type ProblemShape,
 } from './checkpoint.js';
-import { foldCount, foldIndices, takeRows } from './features.js';
+import { foldCount, foldIndices, takeRows } from '../../src/model/features.js';
 import { fusedProblem } from './fused-problem.js';
 import { trainFold } from './loop.js';
-import { modelToFiles } from './model-io.js';
+import { modelToFiles } from '../../src/model/model-io.js';
 import { checkTrainParams, inputMode, outputSizeProblem, type TrainParams } from './params.js';
-import { fitCurveScaler, scaledCurveFeatures, scaleTargets, type Scalers } from './scalers.js';
+import { fitCurveScaler, scaledCurveFeatures, scaleTargets, type Scalers } from '../../src/model/scalers.js';
 
 interface Data {
   X: NdArray;

@@ -1,8 +1,8 @@
 import { loadTensorflow } from '../../src/backend/load.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 import type { CheckpointStore, FolderArtifact, NdArray, StageContext, TfRuntime } from '../../src/stage/types.js';
-import { modelToFiles } from '../../stages/train/model-io.js';
-import type { FoldScaler } from '../../stages/train/scalers.js';
+import { modelToFiles } from '../../src/model/model-io.js';
+import type { FoldScaler } from '../../src/model/scalers.js';
 import { fakeContext, type FakeContext } from './stage-context.js';
 import { TRAIN_BACKEND } from './train-context.js';
 

@@ -3,9 +3,9 @@ import { ndarray } from '../../src/stage/ndarray.js';
 import { Rng } from '../../src/stage/random.js';
 import type { FolderArtifact, JsonArtifact, NdArray, StageResult, TfRuntime } from '../../src/stage/types.js';
 import type { FoldHistory } from '../../stages/train/index.js';
-import { curveFeatures, foldIndices, takeRows, type Matrix } from '../../stages/train/features.js';
-import { foldModelFiles, modelFromFiles } from '../../stages/train/model-io.js';
-import { scaleInputs, scaleTargets, unscaleTargets, type Scalers } from '../../stages/train/scalers.js';
+import { curveFeatures, foldIndices, takeRows, type Matrix } from '../../src/model/features.js';
+import { foldModelFiles, modelFromFiles } from '../../src/model/model-io.js';
+import { scaleInputs, scaleTargets, unscaleTargets, type Scalers } from '../../src/model/scalers.js';
 import type { CurveData } from './train-context.js';
 
 // Reading train's outputs back the way evaluate does: models from their files, the

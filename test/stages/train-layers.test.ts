@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { TfRuntime } from '../../src/stage/types.js';
 import { buildModel } from '../../stages/train/layers.js';
 import { createFoldModel } from '../../stages/train/loop.js';
-import { modelFromFiles, modelToFiles } from '../../stages/train/model-io.js';
+import { modelFromFiles, modelToFiles } from '../../src/model/model-io.js';
 import { ACTIVATIONS, INITIALIZERS } from '../../stages/train/params.js';
 import { TRAIN_BACKEND, trainParams, trainRuntime } from '../helpers/train-context.js';
 

@@ -5,8 +5,8 @@ import type { FolderArtifact, StageResult, TfRuntime } from '../../src/stage/typ
 import { deriveSeed } from '../../src/stage/random.js';
 import { train } from '../../stages/train/index.js';
 import { FusedTrainer } from '../../stages/train/fused.js';
-import { curveFeatures, foldIndices, takeRows } from '../../stages/train/features.js';
-import { foldModelFiles, modelFromFiles } from '../../stages/train/model-io.js';
+import { curveFeatures, foldIndices, takeRows } from '../../src/model/features.js';
+import { foldModelFiles, modelFromFiles } from '../../src/model/model-io.js';
 import { needsNative } from '../helpers/native.js';
 import {
   decayCurves,

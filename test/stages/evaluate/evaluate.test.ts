@@ -4,7 +4,7 @@ import { ParamflowError } from '../../../src/util/errors.js';
 import { jsonArtifact, ndarray } from '../../../src/stage/ndarray.js';
 import type { FolderArtifact, JsonArtifact, NdArray, StageInputs, StageResult } from '../../../src/stage/types.js';
 import { evaluate, type EvaluateParams } from '../../../stages/evaluate/index.js';
-import type { Scalers } from '../../../stages/train/scalers.js';
+import type { Scalers } from '../../../src/model/scalers.js';
 import {
   evaluateContext,
   foldScaler,

@@ -7,7 +7,7 @@ import {
   summarizeFolds,
   targetErrors,
 } from '../../../stages/evaluate/metrics.js';
-import type { Matrix } from '../../../stages/train/features.js';
+import type { Matrix } from '../../../src/model/features.js';
 import { foldScaler } from '../../helpers/evaluate-context.js';
 
 function matrix(rows: number[][]): Matrix {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ndarray } from '../../../src/stage/ndarray.js';
-import { MAX_POINTS, predVsTrueSpec, sampleRows } from '../../../stages/evaluate/plot-specs.js';
-import { compactSvg } from '../../../stages/evaluate/plots.js';
+import { ndarray } from '../../src/stage/ndarray.js';
+import { MAX_POINTS, predVsTrueSpec, sampleRows } from '../../src/plots/evaluate.js';
+import { compactSvg } from '../../src/plots/render.js';
 
 describe('sampleRows', () => {
   it('keeps every row up to the cap', () => {

@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { PLOT_CONFIG } from '../../src/plots/config.js';
-import type { NdArray } from '../../src/stage/types.js';
-import type { FoldHistory } from './inputs.js';
+import { PLOT_CONFIG } from './config.js';
+import type { NdArray } from '../stage/types.js';
+import type { FoldHistory } from '../model/history.js';
 
 // The evaluate plots as Vega-Lite specs: plain data in, JSON out, no rendering here.
 

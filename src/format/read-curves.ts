@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ParamflowError } from '../util/errors.js';
-import { decodeNpy } from '../format/npy.js';
+import { decodeNpy } from './npy.js';
 
 /** Measured or new curves: each with its own x grid. */
 export interface Curves {

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { FoldHistory } from './inputs.js';
-import { learningCurvesSpec, predVsTrueSpec, residualsSpec, type ScatterInput } from './plot-specs.js';
+import type { FoldHistory } from '../model/history.js';
+import { learningCurvesSpec, predVsTrueSpec, residualsSpec, type ScatterInput } from './evaluate.js';
 
 // Renders the evaluate plots headless: Vega-Lite → Vega → SVG (vega's View.toSVG with
 // no renderer), then SVG → PNG with resvg. The libraries load here, on first use, so

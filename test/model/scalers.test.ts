@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitCurveScaler, fitScaler, scaledCurveFeatures, scaleInputs } from '../../stages/train/scalers.js';
-import { curveFeatures, type Matrix } from '../../stages/train/features.js';
+import { fitCurveScaler, fitScaler, scaledCurveFeatures, scaleInputs } from '../../src/model/scalers.js';
+import { curveFeatures, type Matrix } from '../../src/model/features.js';
 import { ndarray } from '../../src/stage/ndarray.js';
 
 function matrix(rows: number, cols: number, seed: number): Matrix {
