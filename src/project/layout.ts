@@ -38,4 +38,23 @@ export class Layout {
   run(runId: string): string {
     return join(this.runsDir, runId);
   }
+  /** Sweeps' records (`sweep.json`) and their MLflow spools, one folder per sweep. */
+  get sweepsDir(): string {
+    return join(this.home, 'sweeps');
+  }
+  sweep(sweepId: string): string {
+    return join(this.sweepsDir, sweepId);
+  }
+  /** HTML reports written by `paramflow report` without `--out`. */
+  report(id: string): string {
+    return join(this.home, 'reports', `${id}.html`);
+  }
+  /** Scratch projects (`repro`'s throwaway cache), removed after use. */
+  get scratchDir(): string {
+    return join(this.home, 'tmp');
+  }
+  /** One Slurm submission's script, task folders and logs. */
+  slurmSubmission(name: string): string {
+    return join(this.home, 'slurm', name);
+  }
 }

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { SweepStore } from '../sweep/store.js';
 import { DEFAULT_OBJECTIVE } from '../config/sweep-spec.js';
 import type { RunRecord } from '../tracking/run-record.js';
@@ -28,7 +28,7 @@ export async function writeReport(o: ReportOptions): Promise<{ path: string; kin
     target.kind === 'sweep'
       ? await sweepReportHtml(o.store, target.sweep, o.warn)
       : await runReportHtml(o.store, target.run, await objectiveOf(o.store, target.run), o.warn);
-  const path = o.out ? resolve(o.out) : join(o.store.layout.home, 'reports', `${id}.html`);
+  const path = o.out ? resolve(o.out) : o.store.layout.report(id);
   await mkdir(dirname(path), { recursive: true });
   await writeFileAtomically(path, html, { doing: 'writing the report', fault: 'report-write' });
   return { path, kind: target.kind, id };

@@ -93,7 +93,7 @@ export async function reproduceRun(options: ReproOptions): Promise<ReproReport> 
   for (const [name, s] of Object.entries(record.stages))
     findings.set(name, cacheFinding(await checkEntry(cache, s.key), s.files));
 
-  const tmpDir = join(layout.home, 'tmp');
+  const tmpDir = layout.scratchDir;
   await mkdir(tmpDir, { recursive: true });
   const scratch = await mkdtemp(join(tmpDir, `repro-${record.runId}-`));
   try {

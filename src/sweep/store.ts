@@ -12,7 +12,7 @@ export class SweepStore {
   constructor(readonly layout: Layout) {}
 
   private dir(id: string): string {
-    return join(this.layout.home, 'sweeps', id);
+    return this.layout.sweep(id);
   }
 
   // Stored redacted (the live record keeps the `--set` texts its trials run with), and
@@ -26,7 +26,7 @@ export class SweepStore {
   }
 
   async list(): Promise<SweepRecord[]> {
-    const ids = await readdir(join(this.layout.home, 'sweeps')).catch(() => [] as string[]);
+    const ids = await readdir(this.layout.sweepsDir).catch(() => [] as string[]);
     const out: SweepRecord[] = [];
     for (const id of ids
       .filter((n) => !n.startsWith('.'))

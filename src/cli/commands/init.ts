@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
+import { Layout } from '../../project/layout.js';
 import { EXIT } from '../../util/errors.js';
 import { packageRoot } from '../../util/package-root.js';
 
@@ -8,7 +9,7 @@ import { packageRoot } from '../../util/package-root.js';
 export async function initCommand(dir: string, flags: { force?: boolean }): Promise<number> {
   const root = resolve(dir);
   const target = join(root, 'pipelines', 'example.yaml');
-  await mkdir(join(root, '.paramflow'), { recursive: true });
+  await mkdir(new Layout(root).home, { recursive: true });
   await mkdir(dirname(target), { recursive: true });
   if (existsSync(target) && !flags.force) {
     process.stdout.write(`kept existing ${relative(process.cwd(), target) || target} (--force overwrites)\n`);

@@ -59,9 +59,7 @@ export class SlurmTrialExecutor implements TrialExecutor {
 
   private async submit(signal: AbortSignal): Promise<void> {
     const group = this.queued.splice(0);
-    const dir = join(
-      this.o.layout.home,
-      'slurm',
+    const dir = this.o.layout.slurmSubmission(
       `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
     );
     try {

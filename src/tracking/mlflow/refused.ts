@@ -1,5 +1,4 @@
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Layout } from '../../project/layout.js';
 import { runSpool, sweepSpool, readState, type RejectedOp } from './spool.js';
 
@@ -28,7 +27,7 @@ export async function listRefused(layout: Layout, id?: string): Promise<RefusedO
       .filter((n) => !n.startsWith('.') && (id === undefined || n.startsWith(id)))
       .sort();
   const targets = [
-    ...(await list(join(layout.home, 'sweeps'))).map((s) => ({ id: s, file: sweepSpool(layout, s).state })),
+    ...(await list(layout.sweepsDir)).map((s) => ({ id: s, file: sweepSpool(layout, s).state })),
     ...(await list(layout.runsDir)).map((r) => ({ id: r, file: runSpool(layout, r).state })),
   ];
   const out: RefusedOps[] = [];

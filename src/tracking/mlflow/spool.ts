@@ -63,7 +63,7 @@ const filesIn = (dir: string): SpoolFiles => ({
 export const runSpool = (layout: Layout, runId: string): SpoolFiles => filesIn(layout.run(runId));
 
 /** Where sweeps live (as SweepStore writes them): `.paramflow/sweeps/<sweep-id>/`. */
-export const sweepDir = (layout: Layout, sweepId: string): string => join(layout.home, 'sweeps', sweepId);
+export const sweepDir = (layout: Layout, sweepId: string): string => layout.sweep(sweepId);
 
 /** A sweep's own spool (its parent run), beside its sweep.json. */
 export const sweepSpool = (layout: Layout, sweepId: string): SpoolFiles => filesIn(sweepDir(layout, sweepId));

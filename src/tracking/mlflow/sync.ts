@@ -239,7 +239,7 @@ export async function syncAll(layout: Layout, options: SyncOptions = {}): Promis
   const list = async (dir: string) =>
     (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
   const targets = [
-    ...(await list(join(layout.home, 'sweeps'))).map((id) => ({
+    ...(await list(layout.sweepsDir)).map((id) => ({
       id,
       sync: () => syncSweep(layout, id, options),
       state: () => sweepMlflowState(layout, id),
