@@ -7,8 +7,8 @@ export interface StageTask {
   ctx: StageContext;
 }
 
-// Where stage code runs. In-process today; worker processes and a job queue plug in
-// here later without touching stage code or the runner's bookkeeping.
+// Where a run's stage code runs: in the run's own process. Whole runs go elsewhere a level up
+// (a sweep's trials, `run --executor`): the trial executors of src/sweep/trial-executor.ts.
 export interface Executor {
   readonly name: string;
   execute(task: StageTask): Promise<StageResult>;

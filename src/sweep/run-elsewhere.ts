@@ -4,7 +4,7 @@ import type { Override } from '../config/spec.js';
 import { builtinRegistry } from '../stage/registry.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { RunStore } from '../tracking/run-store.js';
-import type { TrialOutcome } from './process-executor.js';
+import type { TrialOutcome } from './trial-executor.js';
 import type { SweepOptions } from './run-sweep.js';
 
 export interface ElsewhereOptions extends Required<Pick<SweepOptions, 'makeExecutor'>> {

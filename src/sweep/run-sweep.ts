@@ -11,7 +11,8 @@ import { newRunId } from '../tracking/run-id.js';
 import { RunStore } from '../tracking/run-store.js';
 import { HOST } from '../util/process-alive.js';
 import { expandTrials, replicateSeed, type Trial } from './expand.js';
-import { ProcessTrialExecutor, type TrialExecutor } from './process-executor.js';
+import { ProcessTrialExecutor } from './executors/process.js';
+import type { TrialExecutor } from './trial-executor.js';
 import {
   bestTrial,
   summarize,

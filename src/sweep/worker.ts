@@ -4,7 +4,8 @@ import { runPipeline, type RunOptions } from '../runner/run-pipeline.js';
 import { locateOverrides } from '../config/locate-overrides.js';
 import { plainReporter } from '../runner/plain-reporter.js';
 import { crashPoint, setCrashTrial } from '../util/crash.js';
-import type { FromWorker, ToWorker, TrialOutcome, TrialTask } from './process-executor.js';
+import type { FromWorker, ToWorker } from './executors/process.js';
+import type { TrialOutcome, TrialTask } from './trial-executor.js';
 
 /**
  * `paramflow sweep-worker`: runs the trials its sweep sends over IPC, one at a time, each

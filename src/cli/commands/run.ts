@@ -1,6 +1,6 @@
 import type { RunnablePipeline } from '../../pipeline/load.js';
 import { EXIT } from '../../util/errors.js';
-import { queueExecutor, slurmExecutor } from './run-executor.js';
+import { chooseExecutor } from '../../sweep/executors/choose.js';
 import { runPipeline, type RunSummary } from '../../runner/run-pipeline.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
 import { plainReporter } from '../../runner/plain-reporter.js';
@@ -33,12 +33,10 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   };
   process.on('SIGINT', onSigint);
   try {
-    const elsewhere =
-      flags.executor === 'slurm'
-        ? await slurmExecutor(flags)
-        : flags.executor === 'queue'
-          ? await queueExecutor(flags)
-          : undefined;
+    const elsewhere = await chooseExecutor(flags.executor, {
+      dryRun: flags.dryRun,
+      log: (line) => process.stderr.write(line + '\n'),
+    });
     const overrides = locateOverrides(flags.set);
     // Loaded once, here: a pipeline without a sweep runs from this load, and the sweep
     // machinery (workers, execa, stores) loads only for a sweep.

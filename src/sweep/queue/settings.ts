@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import { ParamflowError } from '../../util/errors.js';
 import type { RunRecord } from '../../tracking/run-record.js';
-import type { TrialOutcome, TrialTask } from '../process-executor.js';
+import type { TrialOutcome, TrialTask } from '../trial-executor.js';
 
 /**
  * What the submitter (`run --executor queue`), the workers (`paramflow worker`) and

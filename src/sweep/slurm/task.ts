@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ParamflowError } from '../../util/errors.js';
 import { writeFileAtomically } from '../../util/atomic-write.js';
-import type { TrialOutcome, TrialTask } from '../process-executor.js';
+import type { TrialOutcome, TrialTask } from '../trial-executor.js';
 import { runTrial } from '../worker.js';
 
 /**

@@ -1,12 +1,25 @@
 import { ParamflowError } from '../../util/errors.js';
-import type { SweepOptions } from '../../sweep/run-sweep.js';
+import type { SweepOptions } from '../run-sweep.js';
+
+/** Where trials (or a run sent elsewhere) run, by `--executor`: undefined for here (local workers). */
+export async function chooseExecutor(
+  name: string | undefined,
+  options: { dryRun?: boolean; log: (line: string) => void },
+): Promise<Pick<SweepOptions, 'makeExecutor'> | undefined> {
+  if (name === 'slurm') return slurmExecutor(options);
+  if (name === 'queue') return queueExecutor(options);
+  return undefined;
+}
 
 /**
  * `--executor slurm`: checked before anything runs (no sbatch here is bad input, exit 2);
  * the Slurm code itself is loaded only then.
  */
-export async function slurmExecutor(flags: { dryRun?: boolean }): Promise<Pick<SweepOptions, 'makeExecutor'>> {
-  if (flags.dryRun) return {};
+async function slurmExecutor(options: {
+  dryRun?: boolean;
+  log: (line: string) => void;
+}): Promise<Pick<SweepOptions, 'makeExecutor'>> {
+  if (options.dryRun) return {};
   const { execa } = await import('execa');
   const probe = await execa('sbatch', ['--version'], { reject: false });
   if (probe.exitCode !== 0) {
@@ -25,14 +38,14 @@ export async function slurmExecutor(flags: { dryRun?: boolean }): Promise<Pick<S
       },
     );
   }
-  const { SlurmTrialExecutor } = await import('../../sweep/slurm/executor.js');
+  const { SlurmTrialExecutor } = await import('./slurm.js');
   return {
     makeExecutor: (base, layout) =>
       new SlurmTrialExecutor({
         settings: base.executor?.slurm ?? {},
         layout,
         name: `paramflow-${base.name}`,
-        log: (line) => process.stderr.write(line + '\n'),
+        log: options.log,
       }),
   };
 }
@@ -41,11 +54,14 @@ export async function slurmExecutor(flags: { dryRun?: boolean }): Promise<Pick<S
  * `--executor queue`: the Redis server (PARAMFLOW_REDIS_URL) must answer before anything
  * runs — an unreachable one is bad input, exit 2 — the BullMQ code loads only then.
  */
-export async function queueExecutor(flags: { dryRun?: boolean }): Promise<Pick<SweepOptions, 'makeExecutor'>> {
-  if (flags.dryRun) return {};
-  const { queueSettings } = await import('../../sweep/queue/settings.js');
+async function queueExecutor(options: {
+  dryRun?: boolean;
+  log: (line: string) => void;
+}): Promise<Pick<SweepOptions, 'makeExecutor'>> {
+  if (options.dryRun) return {};
+  const { queueSettings } = await import('../queue/settings.js');
   const settings = queueSettings();
-  const { queueStatus } = await import('../../sweep/queue/status.js');
+  const { queueStatus } = await import('../queue/status.js');
   try {
     await queueStatus(settings);
   } catch (err) {
@@ -58,9 +74,8 @@ export async function queueExecutor(flags: { dryRun?: boolean }): Promise<Pick<S
       },
     );
   }
-  const { QueueTrialExecutor } = await import('../../sweep/queue/executor.js');
+  const { QueueTrialExecutor } = await import('./queue.js');
   return {
-    makeExecutor: (_base, layout) =>
-      new QueueTrialExecutor({ settings, layout, log: (line) => process.stderr.write(line + '\n') }),
+    makeExecutor: (_base, layout) => new QueueTrialExecutor({ settings, layout, log: options.log }),
   };
 }

@@ -2,8 +2,14 @@ import { Queue, QueueEvents } from 'bullmq';
 import { relative } from 'node:path';
 import type { Layout } from '../../project/layout.js';
 import { RunStore } from '../../tracking/run-store.js';
-import type { TrialExecutor, TrialOutcome, TrialTask } from '../process-executor.js';
-import { connection, isJobProgress, type QueueJobData, type QueueJobResult, type QueueSettings } from './settings.js';
+import type { TrialExecutor, TrialOutcome, TrialTask } from '../trial-executor.js';
+import {
+  connection,
+  isJobProgress,
+  type QueueJobData,
+  type QueueJobResult,
+  type QueueSettings,
+} from '../queue/settings.js';
 
 export interface QueueOptions {
   settings: QueueSettings;

@@ -6,9 +6,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SlurmSettings } from '../../config/spec.js';
 import type { Layout } from '../../project/layout.js';
 import { packageRoot } from '../../util/package-root.js';
-import type { TrialExecutor, TrialOutcome, TrialTask } from '../process-executor.js';
-import { parseSbatch, sbatchScript } from './script.js';
-import { describeEnd, isTerminal, parseSacct, parseSqueue, stoppedBySlurm, taskEnd, type TaskState } from './states.js';
+import type { TrialExecutor, TrialOutcome, TrialTask } from '../trial-executor.js';
+import { parseSbatch, sbatchScript } from '../slurm/script.js';
+import {
+  describeEnd,
+  isTerminal,
+  parseSacct,
+  parseSqueue,
+  stoppedBySlurm,
+  taskEnd,
+  type TaskState,
+} from '../slurm/states.js';
 
 interface Waiting {
   task: TrialTask;
