@@ -4,8 +4,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ProcessTrialExecutor, workerThreads } from '../../src/sweep/executors/process.js';
-import { quickProject } from '../helpers/project.js';
+import { ProcessTrialExecutor, workerThreads } from '../../../src/sweep/executors/process.js';
+import { quickProject } from '../../helpers/project.js';
 
 /** The pids of this project's sweep workers (their command line names the project). */
 function workersOf(dir: string): number[] {
