@@ -1,0 +1,34 @@
+import type { StageProfile } from '../backend/profile.js';
+import type { RemoteCache } from '../cache/remote/remote.js';
+import type { CacheStore } from '../cache/store.js';
+import type { KeyDetails } from '../hash/stage-key.js';
+import type { Plan } from '../pipeline/plan.js';
+import type { Layout } from '../project/layout.js';
+import type { MlflowTracker } from '../tracking/mlflow/index.js';
+import type { RunRecord } from '../tracking/run-record.js';
+import type { RunStore } from '../tracking/run-store.js';
+import type { Executor } from './executor.js';
+import type { Reporter } from './reporter.js';
+import type { SharedKeyLock } from './shared-lock.js';
+
+/** What executing a plan's stages needs: the run, where things are stored, how to report. */
+export interface ExecuteContext {
+  plan: Plan;
+  record: RunRecord;
+  cache: CacheStore;
+  store: RunStore;
+  layout: Layout;
+  executor: Executor;
+  reporter: Reporter;
+  noCache: boolean;
+  jobs: number;
+  signal: AbortSignal;
+  previous: Map<string, KeyDetails>;
+  tracker?: MlflowTracker;
+  /** `--profile`: each executed stage's time and kernel times are appended here. */
+  profile?: StageProfile[];
+  /** The cache other machines share (`cache.remote`), if any. */
+  remote?: RemoteCache;
+  /** Under a queue worker with a remote cache: the cache keys' locks across machines. */
+  shared?: SharedKeyLock;
+}
