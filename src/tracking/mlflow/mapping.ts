@@ -1,11 +1,10 @@
-import { posix } from 'node:path';
 import { stringify } from 'yaml';
 import type { MetricPoint } from '../../stage/types.js';
 import type { RunRecord } from '../run-record.js';
-import { splitBatch } from './batch.js';
 import { flattenParams, metricValue } from './flatten.js';
-import { checkKey, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, truncateChars } from './limits.js';
-import { contentTypeOf, foldScope, RUN_SCOPE, type GeneratedFile, type ParentRef, type TrackOp } from './ops.js';
+import { MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, truncateChars } from './limits.js';
+import { artifactOp, isLoggableKey, keepLoggable, pushBatches, timestampOf, type Mapped } from './mapped-ops.js';
+import { foldScope, RUN_SCOPE, type ParentRef } from './ops.js';
 import type { KeyValue, Metric } from './types.js';
 
 // How a paramflow run appears in MLflow (see the README's "MLflow" section): the experiment
@@ -33,13 +32,6 @@ export interface MappingState {
   logged: Map<string, number>;
 }
 
-export interface Mapped {
-  ops: TrackOp[];
-  files: GeneratedFile[];
-  /** Keys MLflow would refuse, left out (they should have been refused at validation). */
-  skipped: string[];
-}
-
 export const newMappingState = (): MappingState => ({ scopes: new Set(), logged: new Map() });
 
 export function defaultRunName(record: RunRecord): string {
@@ -56,7 +48,7 @@ export function mapStart(record: RunRecord, ctx: MappingContext, state: MappingS
     scope: RUN_SCOPE,
     ...(ctx.parent ? { parent: ctx.parent } : {}),
     runName,
-    startTime: time(record.startedAt, ctx.now),
+    startTime: timestampOf(record.startedAt, ctx.now),
     userId: ctx.user,
     tags: [{ key: 'mlflow.runName', value: runName }, ...base],
   });
@@ -79,10 +71,10 @@ export function mapStart(record: RunRecord, ctx: MappingContext, state: MappingS
       : []),
   ];
   const params = runParams(record, ctx, out);
-  push(out, RUN_SCOPE, { params, tags: clean(tags, out, MAX_TAG_VALUE_LENGTH) });
+  pushBatches(out, RUN_SCOPE, { params, tags: keepLoggable(tags, out, MAX_TAG_VALUE_LENGTH) });
   const pipelineYaml = `${ctx.runDir}/mlflow/pipeline.yaml`;
   out.files.push({ file: pipelineYaml, content: stringify(record.resolved) });
-  out.ops.push(artifact(RUN_SCOPE, 'pipeline.yaml', pipelineYaml));
+  out.ops.push(artifactOp(RUN_SCOPE, 'pipeline.yaml', pipelineYaml));
   return out;
 }
 
@@ -100,8 +92,8 @@ export function mapStage(
   const out: Mapped = { ops: [], files: [], skipped: [] };
   const s = record.stages[stage];
   if (!s) return out;
-  const at = s.startedAt ? time(s.startedAt, ctx.now) + (s.durationMs ?? 0) : ctx.now;
-  push(out, RUN_SCOPE, {
+  const at = s.startedAt ? timestampOf(s.startedAt, ctx.now) + (s.durationMs ?? 0) : ctx.now;
+  pushBatches(out, RUN_SCOPE, {
     metrics: [...scalars(s.metrics ?? {}, at, RUN_SCOPE, state, out), ...curves(s.series ?? {}, out)],
   });
   for (const fold of s.folds ?? []) {
@@ -119,23 +111,25 @@ export function mapStage(
         scope,
         parent: RUN_SCOPE,
         runName,
-        startTime: s.startedAt ? time(s.startedAt, ctx.now) : ctx.now,
+        startTime: s.startedAt ? timestampOf(s.startedAt, ctx.now) : ctx.now,
         userId: ctx.user,
         tags,
       });
     }
-    push(out, scope, { metrics: [...scalars(fold.metrics, at, scope, state, out), ...curves(fold.series, out)] });
+    pushBatches(out, scope, {
+      metrics: [...scalars(fold.metrics, at, scope, state, out), ...curves(fold.series, out)],
+    });
   }
-  for (const f of files) out.ops.push(artifact(RUN_SCOPE, f.path.split('\\').join('/'), f.file));
+  for (const f of files) out.ops.push(artifactOp(RUN_SCOPE, f.path.split('\\').join('/'), f.file));
   return out;
 }
 
 /** At the end: run-level metrics not logged yet, run.json, and every run's final status. */
 export function mapFinish(record: RunRecord, ctx: MappingContext, state: MappingState): Mapped {
   const out: Mapped = { ops: [], files: [], skipped: [] };
-  const end = record.endedAt ? time(record.endedAt, ctx.now) : ctx.now;
-  push(out, RUN_SCOPE, { metrics: scalars(record.metrics, end, RUN_SCOPE, state, out) });
-  out.ops.push(artifact(RUN_SCOPE, 'run.json', `${ctx.runDir}/run.json`));
+  const end = record.endedAt ? timestampOf(record.endedAt, ctx.now) : ctx.now;
+  pushBatches(out, RUN_SCOPE, { metrics: scalars(record.metrics, end, RUN_SCOPE, state, out) });
+  out.ops.push(artifactOp(RUN_SCOPE, 'run.json', `${ctx.runDir}/run.json`));
   const status = record.status === 'RUNNING' ? 'KILLED' : record.status;
   const folds = [...state.scopes].filter((sc) => sc !== RUN_SCOPE).sort();
   for (const scope of [...folds, RUN_SCOPE]) out.ops.push({ op: 'update-run', scope, status, endTime: end });
@@ -171,11 +165,11 @@ function runParams(record: RunRecord, ctx: MappingContext, out: Mapped): KeyValu
   for (const p of pipelineParams(record.resolved)) byKey.set(p.key, p.value); // MLflow refuses a batch naming one param twice
   const params: KeyValue[] = [];
   for (const [key, value] of byKey) {
-    if (!keyOk(key, out)) continue;
+    if (!isLoggableKey(key, out)) continue;
     if ([...value].length > MAX_PARAM_VALUE_LENGTH) {
       const file = `${ctx.runDir}/mlflow/params/${key}.txt`;
       out.files.push({ file, content: value });
-      out.ops.push(artifact(RUN_SCOPE, `params/${key}.txt`, file));
+      out.ops.push(artifactOp(RUN_SCOPE, `params/${key}.txt`, file));
       params.push({ key, value: `${truncateChars(value, MAX_PARAM_VALUE_LENGTH - 1)}…` });
     } else {
       params.push({ key, value });
@@ -195,7 +189,7 @@ function scalars(
   for (const [key, v] of Object.entries(metrics)) {
     const id = `${scope}\u0000${key}`;
     if (state.logged.has(id) && Object.is(state.logged.get(id), v)) continue;
-    if (!keyOk(key, out)) continue;
+    if (!isLoggableKey(key, out)) continue;
     state.logged.set(id, v);
     res.push({ key, value: metricValue(v), timestamp, step: 0 });
   }
@@ -205,44 +199,9 @@ function scalars(
 function curves(series: Record<string, MetricPoint[]>, out: Mapped): Metric[] {
   const res: Metric[] = [];
   for (const [key, points] of Object.entries(series)) {
-    if (!keyOk(key, out)) continue;
+    if (!isLoggableKey(key, out)) continue;
     for (const p of points)
       res.push({ key, value: metricValue(p.value), timestamp: Math.round(p.timestamp), step: Math.round(p.step) });
   }
   return res;
-}
-
-export function clean(kvs: KeyValue[], out: Mapped, maxValue: number): KeyValue[] {
-  return kvs
-    .filter((kv) => keyOk(kv.key, out))
-    .map((kv) => ({ key: kv.key, value: truncateChars(kv.value, maxValue) }));
-}
-
-export function keyOk(key: string, out: Mapped): boolean {
-  if (checkKey(key) === undefined) return true;
-  out.skipped.push(key);
-  return false;
-}
-
-export function push(
-  out: Mapped,
-  scope: string,
-  body: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] },
-): void {
-  for (const b of splitBatch(body)) out.ops.push({ op: 'log-batch', scope, ...b });
-}
-
-export function artifact(scope: string, path: string, file: string): TrackOp {
-  return {
-    op: 'artifact',
-    scope,
-    path: posix.normalize(path).replace(/^(\.\.\/)+/, ''),
-    file,
-    contentType: contentTypeOf(path),
-  };
-}
-
-export function time(iso: string, fallback: number): number {
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? fallback : t;
 }

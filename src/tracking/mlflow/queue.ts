@@ -4,7 +4,7 @@ import type { Layout } from '../../project/layout.js';
 import { acquireLock, type HeldLock } from '../../project/lock.js';
 import type { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
-import type { Mapped } from './mapping.js';
+import type { Mapped } from './mapped-ops.js';
 import type { SpooledOp } from './ops.js';
 import type { RetryPolicy } from './retry.js';
 import { SpoolSender, type DrainResult, type ParentResolver } from './sender.js';

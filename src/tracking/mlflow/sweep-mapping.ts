@@ -7,7 +7,7 @@ import type { SweepRecord } from '../sweep-record.js';
 import type { Layout } from '../../project/layout.js';
 import { flattenParams, metricValue } from './flatten.js';
 import { MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, truncateChars } from './limits.js';
-import { artifact, clean, keyOk, push, time, type Mapped } from './mapping.js';
+import { artifactOp, isLoggableKey, keepLoggable, pushBatches, timestampOf, type Mapped } from './mapped-ops.js';
 import { SWEEP_SCOPE } from './ops.js';
 import { sweepDir } from './spool.js';
 import type { KeyValue, Metric } from './types.js';
@@ -112,7 +112,7 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
     op: 'create-run',
     scope: SWEEP_SCOPE,
     runName,
-    startTime: time(record.startedAt, ctx.now),
+    startTime: timestampOf(record.startedAt, ctx.now),
     userId: ctx.user,
     tags,
   });
@@ -126,7 +126,7 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
     { key: 'paramflow.replicates', value: String(record.spec.replicates) },
   ];
   const params = flattenParams(record.spec, 'sweep')
-    .filter((p) => keyOk(p.key, out))
+    .filter((p) => isLoggableKey(p.key, out))
     .map((p) => ({
       key: p.key,
       value:
@@ -134,7 +134,7 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
           ? `${truncateChars(p.value, MAX_PARAM_VALUE_LENGTH - 1)}…`
           : p.value,
     }));
-  push(out, SWEEP_SCOPE, { params, tags: clean(more, out, MAX_TAG_VALUE_LENGTH) });
+  pushBatches(out, SWEEP_SCOPE, { params, tags: keepLoggable(more, out, MAX_TAG_VALUE_LENGTH) });
   const file = `${ctx.sweepDir}/mlflow/sweep.yaml`;
   const doc = {
     pipeline: record.pipeline.file,
@@ -143,7 +143,7 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
     trials: record.trials.map((t) => ({ id: t.id, values: t.values })),
   };
   out.files.push({ file, content: stringify(doc) });
-  out.ops.push(artifact(SWEEP_SCOPE, 'sweep.yaml', file));
+  out.ops.push(artifactOp(SWEEP_SCOPE, 'sweep.yaml', file));
   return out;
 }
 
@@ -155,7 +155,7 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
  */
 export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: readonly string[] = []): Mapped {
   const out: Mapped = { ops: [], files: [], skipped: [] };
-  const end = record.endedAt ? time(record.endedAt, ctx.now) : ctx.now;
+  const end = record.endedAt ? timestampOf(record.endedAt, ctx.now) : ctx.now;
   const best = record.best;
   const reps = record.trials.flatMap((t) => t.replicates);
   const tags: KeyValue[] = [
@@ -168,13 +168,13 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: re
     const byKey = new Map<string, string>();
     for (const [k, v] of Object.entries(best.values)) for (const p of flattenParams(v, k)) byKey.set(p.key, p.value);
     for (const [key, value] of byKey)
-      if (keyOk(key, out)) params.push({ key, value: truncateChars(value, MAX_PARAM_VALUE_LENGTH) });
+      if (isLoggableKey(key, out)) params.push({ key, value: truncateChars(value, MAX_PARAM_VALUE_LENGTH) });
     const metric = record.spec.objective.metric;
     for (const [key, v] of [
       [metric, best.objective.mean],
       [`${metric}_std`, best.objective.std],
     ] as const) {
-      if (keyOk(key, out)) metrics.push({ key, value: metricValue(v), timestamp: end, step: 0 });
+      if (isLoggableKey(key, out)) metrics.push({ key, value: metricValue(v), timestamp: end, step: 0 });
     }
     tags.push({ key: 'paramflow.best_trial', value: best.trial });
     const runs =
@@ -183,9 +183,9 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: re
         ?.replicates.flatMap((r) => (r.runId && r.status === 'FINISHED' ? [r.runId] : [])) ?? [];
     if (runs.length > 0) tags.push({ key: 'paramflow.best_runs', value: runs.join(',') });
   }
-  push(out, SWEEP_SCOPE, { params, metrics, tags: clean(tags, out, MAX_TAG_VALUE_LENGTH) });
-  out.ops.push(artifact(SWEEP_SCOPE, 'sweep.json', `${ctx.sweepDir}/sweep.json`));
-  for (const file of plots) out.ops.push(artifact(SWEEP_SCOPE, `plots/${posix.basename(file)}`, file));
+  pushBatches(out, SWEEP_SCOPE, { params, metrics, tags: keepLoggable(tags, out, MAX_TAG_VALUE_LENGTH) });
+  out.ops.push(artifactOp(SWEEP_SCOPE, 'sweep.json', `${ctx.sweepDir}/sweep.json`));
+  for (const file of plots) out.ops.push(artifactOp(SWEEP_SCOPE, `plots/${posix.basename(file)}`, file));
   out.ops.push({
     op: 'update-run',
     scope: SWEEP_SCOPE,
