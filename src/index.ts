@@ -1,7 +1,7 @@
 // paramflow's public API: what stage modules (`uses: ./stages/x.ts`) and custom curve
 // models (`model: ./models/x.ts`) import. Kept light on purpose (no runner, no execa):
 // it loads inside users' modules and their tests.
-export { defineStage } from './stage/types.js';
+export { defineStage } from './stage-contract/types.js';
 export type {
   ArrayShape,
   Artifact,
@@ -23,9 +23,9 @@ export type {
   StageDefinition,
   StageInputs,
   StageResult,
-} from './stage/types.js';
-export { isNdArray, jsonArtifact, ndarray, requireArray, row } from './stage/ndarray.js';
-export { Rng } from './stage/random.js';
-export { stageTestContext, type TestStageContext } from './stage/test-context.js';
+} from './stage-contract/types.js';
+export { isNdArray, jsonArtifact, ndarray, requireArray, row } from './stage-contract/ndarray.js';
+export { Rng } from './stage-contract/random.js';
+export { stageTestContext, type TestStageContext } from './stage-contract/test-context.js';
 export { defineModel, type CurveFunction, type CurveModelModule } from '../stages/simulate/custom-model.js';
 export { ParamflowError } from './util/errors.js';

@@ -5,7 +5,7 @@ import { load } from './load/index.js';
 import { simulate } from './simulate/index.js';
 import { splitFolds } from './split-folds/index.js';
 import { train } from './train/index.js';
-import type { StageDefinition } from '../src/stage/types.js';
+import type { StageDefinition } from '../src/stage-contract/types.js';
 
 export { addNoise, type AddNoiseParams } from './add-noise/index.js';
 export { checkSimulateParams, simulate, type ParamIssue, type SimulateParams } from './simulate/index.js';

@@ -111,8 +111,8 @@ describe('the architecture (docs/architecture.md)', () => {
     for (const arrow of [
       'src/cli → src/runner',
       'src/runner → src/cache',
-      'stages/train → src/stage',
-      'src/config → src/stage',
+      'stages/train → src/stage-contract',
+      'src/config → src/stage-contract',
     ])
       expect(found.has(arrow), arrow).toBe(true);
   });

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { ParamflowError } from '../util/errors.js';
-import type { BackendName, TfRuntime } from '../stage/types.js';
+import type { BackendName, TfRuntime } from '../stage-contract/types.js';
 import { tfjsVersion } from './probe.js';
 import { kernelProfileWanted, timeKernels } from './profile.js';
 import { registerWasmMatMulFix } from './wasm-matmul-fix.js';

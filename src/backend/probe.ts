@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ParamflowError } from '../util/errors.js';
-import type { BackendName } from '../stage/types.js';
+import type { BackendName } from '../stage-contract/types.js';
 import { nativeProblem } from './native/addon.js';
 
 export const BACKENDS: readonly BackendName[] = ['tfjs-node', 'native', 'wasm', 'cpu'];

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { CheckpointStore } from '../stage/types.js';
+import type { CheckpointStore } from '../stage-contract/types.js';
 import { crashPoint } from '../util/crash.js';
 import { ensureDir } from '../util/storage-errors.js';
 import { writeHashed } from './entry-writer.js';

@@ -1,5 +1,5 @@
 import { ParamflowError } from '../util/errors.js';
-import type { ArrayShape, KnownShapes, ShapeInference } from '../stage/types.js';
+import type { ArrayShape, KnownShapes, ShapeInference } from '../stage-contract/types.js';
 import type { Locator } from './schema-errors.js';
 import type { StageSpec } from './spec.js';
 

@@ -15,13 +15,13 @@ export interface StageSpec {
    */
   inputs: Record<string, string>;
   /** The stage's definition: built-in, or loaded from a module; per-stage outputs applied. */
-  def: import('../stage/types.js').StageDefinition<any>;
+  def: import('../stage-contract/types.js').StageDefinition<any>;
   /** Absolute paths of files whose content goes into the key (module source, a command's deps). */
   keyFiles: string[];
   /** `npm:` stages: the package version goes into the key. */
   pkg?: { name: string; version: string };
   /** A stage module imported while loading: its contract, for the runner to record. */
-  contract?: { digest: string; value: import('../stage/module-contract.js').ModuleContract };
+  contract?: { digest: string; value: import('../stage-contract/module-contract.js').ModuleContract };
 }
 
 export interface TrackingSpec {

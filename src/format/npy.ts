@@ -1,8 +1,8 @@
 // The .npy format (NumPy format version 1.0): magic, a little-endian header length,
 // a Python-literal header dict padded so the data starts on a 64-byte boundary, then
 // the raw C-order data. Numpy, Julia (NPZ.jl) and others read it directly.
-import { bytesPerElement, ndarray, typedArrayFromBytes } from '../stage/ndarray.js';
-import type { DType, NdArray } from '../stage/types.js';
+import { bytesPerElement, ndarray, typedArrayFromBytes } from '../stage-contract/ndarray.js';
+import type { DType, NdArray } from '../stage-contract/types.js';
 
 const MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 const ALIGN = 64;

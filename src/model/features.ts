@@ -1,4 +1,4 @@
-import type { NdArray } from '../stage/types.js';
+import type { NdArray } from '../stage-contract/types.js';
 
 /** A row-major float matrix. */
 export interface Matrix {

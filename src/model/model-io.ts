@@ -1,5 +1,5 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { TfRuntime } from '../stage/types.js';
+import type { TfRuntime } from '../stage-contract/types.js';
 
 // Models travel as files in the tfjs layers format (model.json + weights.bin), through
 // in-memory IO handlers: `file://` would need tfjs-node.

@@ -1,5 +1,5 @@
 import { addonIfAvailable } from '../backend/native/addon.js';
-import type { NdArray } from '../stage/types.js';
+import type { NdArray } from '../stage-contract/types.js';
 import { curveFeatures, type Matrix } from './features.js';
 
 // Standardisation fitted on a fold's training rows only (never on its validation rows:

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { PLOT_CONFIG } from './config.js';
-import type { NdArray } from '../stage/types.js';
+import type { NdArray } from '../stage-contract/types.js';
 import type { FoldHistory } from '../model/history.js';
 
 // The evaluate plots as Vega-Lite specs: plain data in, JSON out, no rendering here.

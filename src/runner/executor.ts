@@ -1,4 +1,4 @@
-import type { StageContext, StageDefinition, StageInputs, StageResult } from '../stage/types.js';
+import type { StageContext, StageDefinition, StageInputs, StageResult } from '../stage-contract/types.js';
 
 export interface StageTask {
   def: StageDefinition<any>;

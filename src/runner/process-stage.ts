@@ -2,7 +2,7 @@ import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Lookup, Manifest } from '../cache/store.js';
 import type { PlannedStage } from '../pipeline/plan.js';
-import type { Artifact, StageInputs } from '../stage/types.js';
+import type { Artifact, StageInputs } from '../stage-contract/types.js';
 import { crashPoint } from '../util/crash.js';
 import { ParamflowError } from '../util/errors.js';
 import type { ExecuteContext } from './execute-context.js';

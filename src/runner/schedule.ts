@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { CorruptEntryError } from '../cache/lineage.js';
 import type { Manifest } from '../cache/store.js';
 import type { PlannedStage } from '../pipeline/plan.js';
-import type { Artifact } from '../stage/types.js';
+import type { Artifact } from '../stage-contract/types.js';
 import type { RunRecord, RunStatus } from '../tracking/run-record.js';
 import { ParamflowError } from '../util/errors.js';
 import { storageError } from '../util/storage-errors.js';

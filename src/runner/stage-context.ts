@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderCheckpoints } from '../cache/checkpoints.js';
 import type { PlannedStage } from '../pipeline/plan.js';
-import type { StageContext } from '../stage/types.js';
+import type { StageContext } from '../stage-contract/types.js';
 import { crashPoint } from '../util/crash.js';
 import type { ExecuteContext } from './execute-context.js';
 

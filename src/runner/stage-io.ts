@@ -1,7 +1,7 @@
 import { lineageEntry, lineageMismatch, type Lineage } from '../cache/lineage.js';
 import type { Manifest } from '../cache/store.js';
 import type { PlannedStage } from '../pipeline/plan.js';
-import type { Artifact } from '../stage/types.js';
+import type { Artifact } from '../stage-contract/types.js';
 
 // What the scheduler keeps about a stage's inputs and outcome (split from schedule.ts).
 

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../hash/canonical-json.js';
 import { sha256 } from '../hash/sha256.js';
-import { deriveSeed, Rng } from '../stage/random.js';
+import { deriveSeed, Rng } from '../stage-contract/random.js';
 import { checkSweepSize, type Distribution, type SweepSpec } from '../config/sweep-spec.js';
 
 export interface Trial {

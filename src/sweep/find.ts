@@ -1,6 +1,6 @@
 import { loadRunnablePipeline, type RunnablePipeline } from '../pipeline/load.js';
 import type { Override } from '../config/spec.js';
-import { builtinRegistry } from '../stage/registry.js';
+import { builtinRegistry } from '../stage-contract/registry.js';
 import { mergeSweep, parseSweepFlag, type SweepSpec } from '../config/sweep-spec.js';
 
 // Kept apart from run-sweep.ts: `paramflow run` asks this of every pipeline, and one

@@ -1,7 +1,7 @@
 import { Layout } from '../project/layout.js';
 import { loadRunnablePipeline } from '../pipeline/load.js';
 import type { Override } from '../config/spec.js';
-import { builtinRegistry } from '../stage/registry.js';
+import { builtinRegistry } from '../stage-contract/registry.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { RunStore } from '../tracking/run-store.js';
 import type { TrialOutcome } from './trial-executor.js';

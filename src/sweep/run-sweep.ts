@@ -6,7 +6,7 @@ import { ParamflowError } from '../util/errors.js';
 import { loadRunnablePipeline, type RunnablePipeline } from '../pipeline/load.js';
 import type { Override } from '../config/spec.js';
 import { YamlSource } from '../config/yaml-source.js';
-import { builtinRegistry } from '../stage/registry.js';
+import { builtinRegistry } from '../stage-contract/registry.js';
 import { newRunId } from '../tracking/run-id.js';
 import { RunStore } from '../tracking/run-store.js';
 import { HOST } from '../util/process-alive.js';

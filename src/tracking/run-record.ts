@@ -1,5 +1,5 @@
 import type { KeyDetails } from '../hash/stage-key.js';
-import type { BackendName, FoldReport, MetricPoint } from '../stage/types.js';
+import type { BackendName, FoldReport, MetricPoint } from '../stage-contract/types.js';
 
 // The shape of `.paramflow/runs/<run-id>/run.json`. Bump RUN_FORMAT on breaking changes.
 export const RUN_FORMAT = 1;

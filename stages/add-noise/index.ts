@@ -1,14 +1,14 @@
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray, requireArray } from '../../src/stage/ndarray.js';
-import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
-import { deriveSeed, Rng } from '../../src/stage/random.js';
+import { ndarray, requireArray } from '../../src/stage-contract/ndarray.js';
+import { EventLoopTurns } from '../../src/stage-contract/event-loop-turns.js';
+import { deriveSeed, Rng } from '../../src/stage-contract/random.js';
 import {
   defineStage,
   type NdArray,
   type StageContext,
   type StageInputs,
   type StageResult,
-} from '../../src/stage/types.js';
+} from '../../src/stage-contract/types.js';
 import { addGaussian, addOutliers, applyPoisson, rms } from './noise.js';
 
 /** The validated `with:` of add-noise; every key is optional and absent means off. */
@@ -39,7 +39,7 @@ const PROGRESS_STEPS = 100;
  */
 export const addNoise = defineStage<AddNoiseParams>({
   name: 'add-noise',
-  version: '2', // 2: normal draws by the ziggurat (src/stage/random.ts), not the polar method
+  version: '2', // 2: normal draws by the ziggurat (src/stage-contract/random.ts), not the polar method
   schema: 'stages/add-noise.schema.json',
   inputs: ['X', 'Y', 'targets'],
   outputs: [

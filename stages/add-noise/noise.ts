@@ -1,4 +1,4 @@
-import type { Rng } from '../../src/stage/random.js';
+import type { Rng } from '../../src/stage-contract/random.js';
 
 // One curve's noise steps, each in place on a float64 copy of the curve. Each
 // step draws from its own stream, in point order, so its draws do not depend on

@@ -2,8 +2,8 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { ParamflowError } from '../../src/util/errors.js';
 import { decodeNpy, encodeNpy } from '../../src/format/npy.js';
-import { jsonArtifact } from '../../src/stage/ndarray.js';
-import type { Artifact, JsonValue, OutputSpec } from '../../src/stage/types.js';
+import { jsonArtifact } from '../../src/stage-contract/ndarray.js';
+import type { Artifact, JsonValue, OutputSpec } from '../../src/stage-contract/types.js';
 
 /** Where an artifact is handed to a program: `<name>.npy`, `<name>.json` or `<name>/`. */
 export function artifactPath(dir: string, name: string, kind: Artifact['kind']): string {

@@ -10,7 +10,7 @@ import {
   type StageInputs,
   type StagePorts,
   type StageResult,
-} from '../../src/stage/types.js';
+} from '../../src/stage-contract/types.js';
 import { artifactPath, envName, readMetrics, readOutput, readPlots, writeArtifact } from './files.js';
 import type { ProcessOutcome } from './process.js';
 import type { StartRecord } from './supervise.js';

@@ -1,4 +1,4 @@
-import { defineStage } from '../../src/stage/types.js';
+import { defineStage } from '../../src/stage-contract/types.js';
 import { targetNamesProblem } from './target-names.js';
 
 /** The validated `with:` of evaluate (the schema fills plots = true, batch_size = 1024). */

@@ -1,7 +1,7 @@
 import type { FoldHistory } from '../../src/model/history.js';
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray, requireArray } from '../../src/stage/ndarray.js';
-import type { FolderArtifact, JsonValue, NdArray, StageInputs } from '../../src/stage/types.js';
+import { ndarray, requireArray } from '../../src/stage-contract/ndarray.js';
+import type { FolderArtifact, JsonValue, NdArray, StageInputs } from '../../src/stage-contract/types.js';
 import { foldCount } from '../../src/model/features.js';
 import { MODEL_JSON, WEIGHTS_BIN } from '../../src/model/model-io.js';
 import type { FoldScaler, Scalers } from '../../src/model/scalers.js';

@@ -1,12 +1,12 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray } from '../../src/stage/ndarray.js';
-import type { NdArray, StageContext, TfRuntime } from '../../src/stage/types.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
+import type { NdArray, StageContext, TfRuntime } from '../../src/stage-contract/types.js';
 import { foldIndices } from '../../src/model/features.js';
 import { foldModelFiles, modelFromFiles } from '../../src/model/model-io.js';
 import { scaledCurveFeatures, unscaleTargets, type FoldScaler } from '../../src/model/scalers.js';
-import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
+import { EventLoopTurns } from '../../src/stage-contract/event-loop-turns.js';
 import type { EvaluateInputs } from './inputs.js';
 
 /** Which rows each fold's model predicts. */

@@ -1,7 +1,14 @@
 import { ParamflowError } from '../../src/util/errors.js';
-import { jsonArtifact } from '../../src/stage/ndarray.js';
+import { jsonArtifact } from '../../src/stage-contract/ndarray.js';
 import type { EvaluateParams } from './index.js';
-import type { FoldReport, JsonValue, NdArray, StageContext, StageInputs, StageResult } from '../../src/stage/types.js';
+import type {
+  FoldReport,
+  JsonValue,
+  NdArray,
+  StageContext,
+  StageInputs,
+  StageResult,
+} from '../../src/stage-contract/types.js';
 import { takeRows } from '../../src/model/features.js';
 import { readInputs, type EvaluateInputs } from './inputs.js';
 import { cvRmse, foldMetricRecord, standardizedRmse, summarizeFolds, targetErrors } from './metrics.js';

@@ -1,4 +1,4 @@
-import type { ParamProblem } from '../../src/stage/types.js';
+import type { ParamProblem } from '../../src/stage-contract/types.js';
 
 /** A, B, C, …: the parameter names of the simulate models, for targets without names. */
 export function defaultTargetNames(k: number): readonly string[] {

@@ -4,14 +4,14 @@ import { existsSync } from 'node:fs';
 import { ParamflowError } from '../../src/util/errors.js';
 import { decodeNpy } from '../../src/format/npy.js';
 import type { Curves } from '../../src/format/read-curves.js';
-import { ndarray } from '../../src/stage/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
 import {
   defineStage,
   type NdArray,
   type OutputSpec,
   type ParamProblem,
   type StageResult,
-} from '../../src/stage/types.js';
+} from '../../src/stage-contract/types.js';
 
 export interface LoadParams {
   curves: string;

@@ -1,5 +1,5 @@
 import { InputErrors, ParamflowError } from '../../src/util/errors.js';
-import type { ParamProblem } from '../../src/stage/types.js';
+import type { ParamProblem } from '../../src/stage-contract/types.js';
 import type { GridParams } from './grid.js';
 import { getModel, MODEL_NAMES, type CurveModel, type ModelName } from './models.js';
 import { priorAllowsNegative, type Prior } from './priors.js';

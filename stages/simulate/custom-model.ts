@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { ParamflowError, type SourceLocation } from '../../src/util/errors.js';
-import { importUserModule } from '../../src/stage/load-module.js';
+import { importUserModule } from '../../src/stage-contract/load-module.js';
 import type { CurveModel } from './models.js';
 
 /** A user's curve model: y at x for named parameter values. */

@@ -1,4 +1,4 @@
-import type { Rng } from '../../src/stage/random.js';
+import type { Rng } from '../../src/stage-contract/random.js';
 
 export interface GridParams {
   readonly start: number;

@@ -1,8 +1,8 @@
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray } from '../../src/stage/ndarray.js';
-import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
-import { Rng } from '../../src/stage/random.js';
-import { defineStage, type StageContext, type StageResult } from '../../src/stage/types.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
+import { EventLoopTurns } from '../../src/stage-contract/event-loop-turns.js';
+import { Rng } from '../../src/stage-contract/random.js';
+import { defineStage, type StageContext, type StageResult } from '../../src/stage-contract/types.js';
 import { checkSimulateParams, issuesToError, type SimulateParams } from './check-params.js';
 import { fillX, gridStep, linspace } from './grid.js';
 import { isModelFile, loadCustomModel } from './custom-model.js';
@@ -30,7 +30,7 @@ const PROGRESS_STEPS = 100;
  */
 export const simulate = defineStage<SimulateParams>({
   name: 'simulate',
-  version: '2', // 2: normal draws by the ziggurat (src/stage/random.ts), not the polar method
+  version: '2', // 2: normal draws by the ziggurat (src/stage-contract/random.ts), not the polar method
   schema: 'stages/simulate.schema.json',
   inputs: [],
   outputs: [

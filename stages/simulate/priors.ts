@@ -1,4 +1,4 @@
-import type { Rng } from '../../src/stage/random.js';
+import type { Rng } from '../../src/stage-contract/random.js';
 
 // A prior is an object with exactly one key (the schema enforces it), so the
 // YAML reads `A: { uniform: [0.5, 2] }`.

@@ -1,13 +1,13 @@
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray, requireArray } from '../../src/stage/ndarray.js';
-import { Rng } from '../../src/stage/random.js';
+import { ndarray, requireArray } from '../../src/stage-contract/ndarray.js';
+import { Rng } from '../../src/stage-contract/random.js';
 import {
   defineStage,
   type ParamProblem,
   type StageContext,
   type StageInputs,
   type StageResult,
-} from '../../src/stage/types.js';
+} from '../../src/stage-contract/types.js';
 
 /** The validated `with:` of split-folds (the schema fills k = 4, holdout = 0). */
 export interface SplitFoldsParams {

@@ -1,5 +1,5 @@
 import type { io } from '@tensorflow/tfjs-core';
-import type { TfRuntime } from '../../src/stage/types.js';
+import type { TfRuntime } from '../../src/stage-contract/types.js';
 import type { EpochRecord, FoldSnapshot, FoldState } from './loop.js';
 import { MODEL_JSON, modelToFiles, WEIGHTS_BIN } from '../../src/model/model-io.js';
 import type { EncodedWeights, OptimizerState } from './optimizer.js';

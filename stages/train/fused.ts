@@ -2,7 +2,7 @@ import type { Optimizer, Variable } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
 import { addKernelTime, kernelProfileWanted } from '../../src/backend/profile.js';
-import type { TfRuntime } from '../../src/stage/types.js';
+import type { TfRuntime } from '../../src/stage-contract/types.js';
 import type { Matrix } from '../../src/model/features.js';
 import { layerName } from './layers.js';
 import { HYPER, HYPER_LENGTH, LAYER, LOSS, OPTIMIZER, STRIDE } from '../../src/backend/native/boundary.js';

@@ -1,4 +1,4 @@
-import { defineStage } from '../../src/stage/types.js';
+import { defineStage } from '../../src/stage-contract/types.js';
 import { FUSED_TRAINER, fusedProblem } from './fused-problem.js';
 import { checkTrainParams, outputSizeProblem, type TrainParams } from './params.js';
 

@@ -1,6 +1,6 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel, layers as layersNs } from '@tensorflow/tfjs-layers';
-import type { TfRuntime } from '../../src/stage/types.js';
+import type { TfRuntime } from '../../src/stage-contract/types.js';
 import { layerKind, type ActivationName, type InitializerName, type LayerKind, type LayerSpec } from './params.js';
 
 // YAML layers → tfjs-layers configs, by ONE table (STYLE.md "Layers are config objects"):

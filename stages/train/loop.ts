@@ -2,8 +2,8 @@ import type { Optimizer, Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { ParamflowError } from '../../src/util/errors.js';
 import { crashPoint } from '../../src/util/crash.js';
-import { deriveSeed, Rng } from '../../src/stage/random.js';
-import type { TfRuntime } from '../../src/stage/types.js';
+import { deriveSeed, Rng } from '../../src/stage-contract/random.js';
+import type { TfRuntime } from '../../src/stage-contract/types.js';
 import type { Matrix } from '../../src/model/features.js';
 import { FusedTrainer } from './fused.js';
 import { buildModel, dropoutLayers } from './layers.js';
@@ -17,7 +17,7 @@ import {
   type OptimizerState,
 } from './optimizer.js';
 import { baseLearningRate, type LossName, type TrainParams } from './params.js';
-import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
+import { EventLoopTurns } from '../../src/stage-contract/event-loop-turns.js';
 import { afterEpoch, initialPlateau, scheduledLearningRate, type PlateauState } from './schedule.js';
 
 // paramflow's own training loop for one fold (tfjs `fit` shuffles with Math.random and

@@ -1,5 +1,5 @@
 import type { Optimizer, Tensor, io } from '@tensorflow/tfjs-core';
-import type { TfRuntime } from '../../src/stage/types.js';
+import type { TfRuntime } from '../../src/stage-contract/types.js';
 import type { OptimizerSpec } from './params.js';
 
 // tfjs-core optimizers, their learning rate set per epoch, and their state saved and

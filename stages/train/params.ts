@@ -1,4 +1,4 @@
-import type { ParamProblem } from '../../src/stage/types.js';
+import type { ParamProblem } from '../../src/stage-contract/types.js';
 import type { InputMode } from '../../src/model/scalers.js';
 
 // The validated `with:` of train (schemas/stages/train.schema.json has filled every

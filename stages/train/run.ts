@@ -1,5 +1,5 @@
 import { InputErrors, ParamflowError } from '../../src/util/errors.js';
-import { jsonArtifact, requireArray } from '../../src/stage/ndarray.js';
+import { jsonArtifact, requireArray } from '../../src/stage-contract/ndarray.js';
 import type {
   FoldReport,
   JsonValue,
@@ -9,7 +9,7 @@ import type {
   StageInputs,
   StageResult,
   TfRuntime,
-} from '../../src/stage/types.js';
+} from '../../src/stage-contract/types.js';
 import {
   checkpointFiles,
   parseCheckpoint,

@@ -3,7 +3,7 @@ import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo 
 
 import { loadTensorflow } from '../../src/backend/load.js';
 import { registerWasmMatMulFix, withExplicitTransposes } from '../../src/backend/wasm-matmul-fix.js';
-import type { TfRuntime } from '../../src/stage/types.js';
+import type { TfRuntime } from '../../src/stage-contract/types.js';
 
 type Tf = TfRuntime['tf'];
 type Tensor = ReturnType<Tf['tensor']>;

@@ -10,7 +10,7 @@ import { parseRemoteSpec } from '../../src/cache/remote/spec.js';
 import { pushEntry } from '../../src/cache/remote/transfer.js';
 import { CacheStore, MANIFEST, type CommitInput } from '../../src/cache/store.js';
 import { computeStageKey } from '../../src/hash/stage-key.js';
-import { ndarray } from '../../src/stage/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
 
 // Issue 18 item 1, at the store's level: loads check digests, entries record lineage,
 // verify follows it, and a re-execution's commit replaces an entry whose bytes differ.

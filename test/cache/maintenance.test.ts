@@ -8,7 +8,7 @@ import { Layout } from '../../src/project/layout.js';
 import { gcCache, listEntries, verifyCache } from '../../src/cache/maintenance.js';
 import { CacheStore, COMPLETE } from '../../src/cache/store.js';
 import { computeStageKey } from '../../src/hash/stage-key.js';
-import { ndarray } from '../../src/stage/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
 import { isProcessAlive } from '../../src/util/process-alive.js';
 import { runRecord } from '../helpers/run-record.js';
 import { deadPid } from '../helpers/processes.js';

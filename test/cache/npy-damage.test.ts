@@ -7,7 +7,7 @@ import { Layout } from '../../src/project/layout.js';
 import { CacheStore, type Manifest } from '../../src/cache/store.js';
 import { encodeNpy, NpyFormatError, decodeNpy } from '../../src/format/npy.js';
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray } from '../../src/stage/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
 
 // Issue 18 item 12: a damaged .npy header said "not a .npy file (bad magic)", naming neither
 // the file nor the cache entry. Bytes that match their recorded digest but do not decode

@@ -8,7 +8,7 @@ import { parseRemoteSpec } from '../../src/cache/remote/spec.js';
 import { pullEntry, pullIfPresent, pushEntry } from '../../src/cache/remote/transfer.js';
 import { CacheStore, COMPLETE, MANIFEST, type CommitInput } from '../../src/cache/store.js';
 import { computeStageKey } from '../../src/hash/stage-key.js';
-import { jsonArtifact, ndarray } from '../../src/stage/ndarray.js';
+import { jsonArtifact, ndarray } from '../../src/stage-contract/ndarray.js';
 import { startS3 } from '../helpers/s3.js';
 
 const here = { file: 'test' };

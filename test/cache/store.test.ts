@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { Layout } from '../../src/project/layout.js';
 import { CacheStore, COMPLETE, MANIFEST, type CommitInput } from '../../src/cache/store.js';
 import { computeStageKey } from '../../src/hash/stage-key.js';
-import { jsonArtifact, ndarray } from '../../src/stage/ndarray.js';
+import { jsonArtifact, ndarray } from '../../src/stage-contract/ndarray.js';
 
 let root: string;
 let layout: Layout;

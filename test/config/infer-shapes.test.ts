@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../src/config/load-pipeline.js';
 import { InputErrors, ParamflowError } from '../../src/util/errors.js';
-import { builtinRegistry, type StageRegistry } from '../../src/stage/registry.js';
+import { builtinRegistry, type StageRegistry } from '../../src/stage-contract/registry.js';
 import { SMALL_PIPELINE } from '../helpers/project.js';
 
 // Shapes flow from stage to stage at validation (src/config/infer-shapes.ts): what the

@@ -6,7 +6,7 @@ import { loadPipeline, type LoadOptions } from '../../src/config/load-pipeline.j
 import type { Override, PipelineSpec } from '../../src/config/spec.js';
 import { ParamflowError, InputErrors } from '../../src/util/errors.js';
 import { planPipeline } from '../../src/pipeline/plan.js';
-import { builtinRegistry, type StageRegistry } from '../../src/stage/registry.js';
+import { builtinRegistry, type StageRegistry } from '../../src/stage-contract/registry.js';
 
 const BASE = `
 name: study

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPipeline } from '../../src/config/load-pipeline.js';
 import { InputErrors, ParamflowError } from '../../src/util/errors.js';
-import { builtinRegistry, type StageRegistry } from '../../src/stage/registry.js';
+import { builtinRegistry, type StageRegistry } from '../../src/stage-contract/registry.js';
 
 // Issue 18 item 11: a `--set` that adds keys the file never had (`simulate.foo.bar=1`) is
 // the command line's mistake; the errors about it must point there, not at a line of the file.

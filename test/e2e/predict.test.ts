@@ -2,7 +2,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy, decodeNpy } from '../../src/format/npy.js';
-import { ndarray } from '../../src/stage/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
 import { makeProject, paramflow, REPO, runJson } from '../helpers/project.js';
 import { readFileSync } from 'node:fs';
 

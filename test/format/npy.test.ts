@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeNpy, encodeNpy, npyHeader } from '../../src/format/npy.js';
-import { ndarray } from '../../src/stage/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
 
 describe('npy header', () => {
   it('follows format version 1.0: magic, version, LE header length, 64-byte aligned dict ending in newline', () => {

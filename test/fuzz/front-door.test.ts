@@ -8,7 +8,7 @@ import { locateOverrides } from '../../src/config/locate-overrides.js';
 import { loadPipeline } from '../../src/config/load-pipeline.js';
 import { InputErrors, ParamflowError } from '../../src/util/errors.js';
 import { planPipeline } from '../../src/pipeline/plan.js';
-import { builtinRegistry, type StageRegistry } from '../../src/stage/registry.js';
+import { builtinRegistry, type StageRegistry } from '../../src/stage-contract/registry.js';
 import { prepareSweep } from '../../src/sweep/run-sweep.js';
 import { REPO } from '../helpers/project.js';
 import { HOSTILE } from './hostile.js';

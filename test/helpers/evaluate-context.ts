@@ -1,6 +1,12 @@
 import { loadTensorflow } from '../../src/backend/load.js';
-import { ndarray } from '../../src/stage/ndarray.js';
-import type { CheckpointStore, FolderArtifact, NdArray, StageContext, TfRuntime } from '../../src/stage/types.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
+import type {
+  CheckpointStore,
+  FolderArtifact,
+  NdArray,
+  StageContext,
+  TfRuntime,
+} from '../../src/stage-contract/types.js';
 import { modelToFiles } from '../../src/model/model-io.js';
 import type { FoldScaler } from '../../src/model/scalers.js';
 import { fakeContext, type FakeContext } from './stage-context.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Layout } from '../../src/project/layout.js';
 import type { Clock } from '../../src/tracking/mlflow/retry.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
-import type { FoldReport, MetricPoint } from '../../src/stage/types.js';
+import type { FoldReport, MetricPoint } from '../../src/stage-contract/types.js';
 import { runRecord } from './run-record.js';
 
 /** A clock whose sleeps return at once, remembering how long they were asked to be. */

@@ -1,5 +1,5 @@
 import { loadTensorflow } from '../../src/backend/load.js';
-import type { CheckpointStore, StageContext, StageResult } from '../../src/stage/types.js';
+import type { CheckpointStore, StageContext, StageResult } from '../../src/stage-contract/types.js';
 import { TRAIN_BACKEND } from './train-context.js';
 
 /** A checkpoint store in memory (what a resumed stage reads back). */

@@ -1,6 +1,6 @@
 import { loadTensorflow } from '../../src/backend/load.js';
 import { backendProblem } from '../../src/backend/probe.js';
-import type { BackendName, CheckpointStore, NdArray, StageContext, TfRuntime } from '../../src/stage/types.js';
+import type { BackendName, CheckpointStore, NdArray, StageContext, TfRuntime } from '../../src/stage-contract/types.js';
 import { simulate, type SimulateParams } from '../../stages/simulate/index.js';
 import { splitFolds } from '../../stages/split-folds/index.js';
 import type { TrainParams } from '../../stages/train/index.js';

@@ -1,7 +1,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { ndarray } from '../../src/stage/ndarray.js';
-import { Rng } from '../../src/stage/random.js';
-import type { FolderArtifact, JsonArtifact, NdArray, StageResult, TfRuntime } from '../../src/stage/types.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
+import { Rng } from '../../src/stage-contract/random.js';
+import type { FolderArtifact, JsonArtifact, NdArray, StageResult, TfRuntime } from '../../src/stage-contract/types.js';
 import type { FoldHistory } from '../../stages/train/index.js';
 import { curveFeatures, foldIndices, takeRows, type Matrix } from '../../src/model/features.js';
 import { foldModelFiles, modelFromFiles } from '../../src/model/model-io.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitCurveScaler, fitScaler, scaledCurveFeatures, scaleInputs } from '../../src/model/scalers.js';
 import { curveFeatures, type Matrix } from '../../src/model/features.js';
-import { ndarray } from '../../src/stage/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
 
 function matrix(rows: number, cols: number, seed: number): Matrix {
   const data = new Float32Array(rows * cols);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../src/config/load-pipeline.js';
 import { planPipeline } from '../../src/pipeline/plan.js';
-import { builtinRegistry } from '../../src/stage/registry.js';
+import { builtinRegistry } from '../../src/stage-contract/registry.js';
 import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 import { makeProject, TRAINED_PIPELINE } from '../helpers/project.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ndarray } from '../../src/stage/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
 import { MAX_POINTS, predVsTrueSpec, sampleRows } from '../../src/plots/evaluate.js';
 import { compactSvg } from '../../src/plots/render.js';
 

@@ -6,7 +6,7 @@ import { loadPipeline } from '../../src/config/load-pipeline.js';
 import { ParamflowError } from '../../src/util/errors.js';
 import { planPipeline } from '../../src/pipeline/plan.js';
 import { exportRun, type ExportSummary } from '../../src/report/export-run.js';
-import { builtinRegistry } from '../../src/stage/registry.js';
+import { builtinRegistry } from '../../src/stage-contract/registry.js';
 import type { RunRecord } from '../../src/tracking/run-record.js';
 import { makeProject, SMALL_PIPELINE } from '../helpers/project.js';
 import { runRecord } from '../helpers/run-record.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { objectiveVsParamSpec, type ObjectivePoint } from '../../src/plots/objective.js';
 import { foldHistories } from '../../src/report/fold-histories.js';
 import { renderSvg } from '../../src/report/render.js';
-import type { FoldReport } from '../../src/stage/types.js';
+import type { FoldReport } from '../../src/stage-contract/types.js';
 import { runRecord } from '../helpers/run-record.js';
 
 const point = (trial: string, value: unknown, mean: number, std = 0, n = 1, group = 'all'): ObjectivePoint => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray } from '../../src/stage/ndarray.js';
-import type { NdArray, StageInputs } from '../../src/stage/types.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
+import type { NdArray, StageInputs } from '../../src/stage-contract/types.js';
 import { addNoise, type AddNoiseParams } from '../../stages/add-noise/index.js';
 import { fakeContext } from '../helpers/stage-context.js';
 import { compileStageSchema, validateWith } from '../helpers/stage-schema.js';

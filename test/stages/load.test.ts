@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ParamflowError } from '../../src/util/errors.js';
 import { encodeNpy } from '../../src/format/npy.js';
-import { ndarray } from '../../src/stage/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
 import { loadData } from '../../stages/load/index.js';
 
 // Three measured curves on one grid of four points, and their parameters (A, B).

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ParamflowError } from '../../src/util/errors.js';
-import type { NdArray } from '../../src/stage/types.js';
+import type { NdArray } from '../../src/stage-contract/types.js';
 import { checkSimulateParams, simulate, type ModelName, type SimulateParams } from '../../stages/simulate/index.js';
 import { fakeContext } from '../helpers/stage-context.js';
 import { compileStageSchema, validateWith } from '../helpers/stage-schema.js';

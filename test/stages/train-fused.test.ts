@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/backend/native/addon.js';
-import type { StageResult } from '../../src/stage/types.js';
+import type { StageResult } from '../../src/stage-contract/types.js';
 import { loadTensorflow } from '../../src/backend/load.js';
 import { FusedTrainer } from '../../stages/train/fused.js';
 import { fusedProblem } from '../../stages/train/fused-problem.js';

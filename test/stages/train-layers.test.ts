@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TfRuntime } from '../../src/stage/types.js';
+import type { TfRuntime } from '../../src/stage-contract/types.js';
 import { buildModel } from '../../stages/train/layers.js';
 import { createFoldModel } from '../../stages/train/loop.js';
 import { modelFromFiles, modelToFiles } from '../../src/model/model-io.js';

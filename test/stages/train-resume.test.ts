@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StageResult } from '../../src/stage/types.js';
+import type { StageResult } from '../../src/stage-contract/types.js';
 import { train } from '../../stages/train/index.js';
 import {
   decayCurves,

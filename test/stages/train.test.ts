@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray } from '../../src/stage/ndarray.js';
-import type { FolderArtifact, StageResult, TfRuntime } from '../../src/stage/types.js';
-import { deriveSeed } from '../../src/stage/random.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
+import type { FolderArtifact, StageResult, TfRuntime } from '../../src/stage-contract/types.js';
+import { deriveSeed } from '../../src/stage-contract/random.js';
 import { train } from '../../stages/train/index.js';
 import { FusedTrainer } from '../../stages/train/fused.js';
 import { curveFeatures, foldIndices, takeRows } from '../../src/model/features.js';

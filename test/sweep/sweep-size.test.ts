@@ -5,7 +5,7 @@ import { loadPipeline } from '../../src/config/load-pipeline.js';
 import { ParamflowError } from '../../src/util/errors.js';
 import { expandTrials } from '../../src/sweep/expand.js';
 import { MAX_TRIALS, mergeSweep, trialCount } from '../../src/config/sweep-spec.js';
-import { builtinRegistry } from '../../src/stage/registry.js';
+import { builtinRegistry } from '../../src/stage-contract/registry.js';
 import { printedErrors, runCli } from '../helpers/cli.js';
 import { quickProject } from '../helpers/project.js';
 

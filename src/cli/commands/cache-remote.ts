@@ -7,7 +7,7 @@ import { CacheStore } from '../../cache/store.js';
 import { loadRunnablePipeline } from '../../pipeline/load.js';
 import { findProjectRoot } from '../../project/root.js';
 import { EXIT, ParamflowError } from '../../util/errors.js';
-import { builtinRegistry } from '../../stage/registry.js';
+import { builtinRegistry } from '../../stage-contract/registry.js';
 
 export interface CacheRemoteFlags {
   remote?: string;

@@ -4,7 +4,7 @@ import { findProjectRoot } from '../../project/root.js';
 import { EXIT } from '../../util/errors.js';
 import { encodeNpy } from '../../format/npy.js';
 import { predictCurves, type Prediction } from '../../predict/predict.js';
-import { ndarray } from '../../stage/ndarray.js';
+import { ndarray } from '../../stage-contract/ndarray.js';
 
 export async function predictCommand(
   ref: string,

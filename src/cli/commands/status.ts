@@ -2,7 +2,7 @@ import { loadRunnablePipeline } from '../../pipeline/load.js';
 import { Layout } from '../../project/layout.js';
 import { planPipeline } from '../../pipeline/plan.js';
 import { explainStages, type StageStatusReport } from '../../runner/status.js';
-import { builtinRegistry } from '../../stage/registry.js';
+import { builtinRegistry } from '../../stage-contract/registry.js';
 import { EXIT } from '../../util/errors.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
 import { table } from '../../util/format.js';

@@ -1,6 +1,6 @@
 import { loadRunnablePipeline } from '../../pipeline/load.js';
 import { EXIT } from '../../util/errors.js';
-import { builtinRegistry } from '../../stage/registry.js';
+import { builtinRegistry } from '../../stage-contract/registry.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
 import { prepareSweep } from '../../sweep/run-sweep.js';
 

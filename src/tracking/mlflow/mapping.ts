@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { MetricPoint } from '../../stage/types.js';
+import type { MetricPoint } from '../../stage-contract/types.js';
 import type { RunRecord } from '../run-record.js';
 import { flattenParams, metricValue } from './flatten.js';
 import { MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, truncateChars } from './limits.js';

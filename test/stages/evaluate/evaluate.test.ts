@@ -1,8 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTensorflow } from '../../../src/backend/load.js';
 import { ParamflowError } from '../../../src/util/errors.js';
-import { jsonArtifact, ndarray } from '../../../src/stage/ndarray.js';
-import type { FolderArtifact, JsonArtifact, NdArray, StageInputs, StageResult } from '../../../src/stage/types.js';
+import { jsonArtifact, ndarray } from '../../../src/stage-contract/ndarray.js';
+import type {
+  FolderArtifact,
+  JsonArtifact,
+  NdArray,
+  StageInputs,
+  StageResult,
+} from '../../../src/stage-contract/types.js';
 import { evaluate, type EvaluateParams } from '../../../stages/evaluate/index.js';
 import type { Scalers } from '../../../src/model/scalers.js';
 import {

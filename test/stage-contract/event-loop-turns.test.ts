@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventLoopTurns } from '../../src/stage/event-loop-turns.js';
+import { EventLoopTurns } from '../../src/stage-contract/event-loop-turns.js';
 
 describe('EventLoopTurns', () => {
   it('lets a callback waiting on the event loop abort a loop that would never end by itself', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed, Rng } from '../../src/stage/random.js';
+import { deriveSeed, Rng } from '../../src/stage-contract/random.js';
 import { mean, meanTolerance, std, stdTolerance } from '../helpers/stats.js';
 
 const N = 20000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { builtinRegistry, StageRegistry } from '../../src/stage/registry.js';
-import { defineStage } from '../../src/stage/types.js';
+import { builtinRegistry, StageRegistry } from '../../src/stage-contract/registry.js';
+import { defineStage } from '../../src/stage-contract/types.js';
 import { ParamflowError } from '../../src/util/errors.js';
 
 const stage = (name: string, output = 'out') =>

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { defineStage, type FromSchema } from '../../src/stage/types.js';
+import { defineStage, type FromSchema } from '../../src/stage-contract/types.js';
 
 describe('FromSchema / defineStage', () => {
   it('types params from the schema: required and defaulted keys present, others optional', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { typedArrayFromBytes } from '../../src/stage/ndarray.js';
+import { typedArrayFromBytes } from '../../src/stage-contract/ndarray.js';
 
 describe('typedArrayFromBytes', () => {
   it('views a large aligned buffer in place (a cached input is not copied)', () => {

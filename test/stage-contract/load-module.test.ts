@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ParamflowError } from '../../src/util/errors.js';
-import { loadStageFile } from '../../src/stage/load-module.js';
+import { loadStageFile } from '../../src/stage-contract/load-module.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pf-modules-'));
 const at = { file: 'pipeline.yaml', line: 4, column: 11 };
