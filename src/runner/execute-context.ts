@@ -4,7 +4,7 @@ import type { CacheStore } from '../cache/store.js';
 import type { KeyDetails } from '../hash/stage-key.js';
 import type { Plan } from '../pipeline/plan.js';
 import type { Layout } from '../project/layout.js';
-import type { MlflowTracker } from '../tracking/mlflow/index.js';
+import type { RunTracker } from '../tracking/run-tracker.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import type { RunStore } from '../tracking/run-store.js';
 import type { Executor } from './executor.js';
@@ -24,7 +24,7 @@ export interface ExecuteContext {
   jobs: number;
   signal: AbortSignal;
   previous: Map<string, KeyDetails>;
-  tracker?: MlflowTracker;
+  tracker?: RunTracker;
   /** `--profile`: each executed stage's time and kernel times are appended here. */
   profile?: StageProfile[];
   /** The cache other machines share (`cache.remote`), if any. */

@@ -17,6 +17,7 @@ import type { StageProfile } from '../backend/profile.js';
 import { silentReporter, type Reporter } from './reporter.js';
 import { executeStages } from './schedule.js';
 import type { SharedKeyLock } from './shared-lock.js';
+import type { RunTracker } from '../tracking/run-tracker.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
 
 export interface RunOptions {
@@ -94,7 +95,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       ? undefined
       : await (await import('../cache/remote/remote.js')).openRemote(pipeline.cache.remote);
   // The MLflow client (undici) loads only for a run that is tracked.
-  const tracker =
+  const tracker: RunTracker | undefined =
     options.tracking === false || !pipeline.tracking.uri
       ? undefined
       : (await import('../tracking/mlflow/tracker.js')).MlflowTracker.fromEnv(

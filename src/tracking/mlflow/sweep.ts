@@ -12,7 +12,7 @@ import { readState, sweepSpool } from './spool.js';
 import { mapSweepFinish, mapSweepStart, sweepDirOf, trialNamer, type SweepContext } from './sweep-mapping.js';
 import { mlflowState, syncRun } from './sync.js';
 import { osUser } from './user.js';
-import { queueSettings, type BaseTrackerOptions } from './tracker.js';
+import { queueSettings, type BaseTrackerOptions } from './tracker-options.js';
 
 // A sweep in MLflow: the parent run, logged by the sweep's own process through its own
 // spool (`.paramflow/sweeps/<sweep-id>/mlflow-spool.jsonl` and `mlflow-sync.json`), and

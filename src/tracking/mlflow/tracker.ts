@@ -1,37 +1,19 @@
 import { isAbsolute, relative, sep } from 'node:path';
-import type { Layout } from '../../project/layout.js';
 import type { RunRecord } from '../run-record.js';
+import type { RunTracker } from '../run-tracker.js';
 import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';
 import { mapFinish, mapStage, mapStart, newMappingState, type MappingContext } from './mapping.js';
-import { RUN_SCOPE, type ParentRef, type SpooledOp } from './ops.js';
+import { RUN_SCOPE, type ParentRef } from './ops.js';
 import { SpoolQueue, type FinishResult } from './queue.js';
-import type { Clock, RetryPolicy } from './retry.js';
 import { runSpool } from './spool.js';
 import { sweepLinkFromEnv, waitForSweepRun } from './sweep.js';
+import { queueSettings, type BaseTrackerOptions } from './tracker-options.js';
 import { osUser } from './user.js';
 
 export type { FinishResult } from './queue.js';
 
 /** What every tracker (a run's, a sweep's) is built with. */
-export interface BaseTrackerOptions {
-  layout: Layout;
-  /** `mlflow.user`; default the OS user. */
-  user?: string;
-  /** How long `finish` waits for the queue to drain. Default 15 s. */
-  flushTimeoutMs?: number;
-  /** Per request. Default 30 s. */
-  timeoutMs?: number;
-  retry?: Partial<RetryPolicy>;
-  clock?: Clock;
-  /** One line per notable event (server unreachable, back, an op refused). */
-  log?: (line: string) => void;
-  /** Tests: a ready client. */
-  client?: MlflowClient;
-  /** Tests: see SenderOptions.afterSend. */
-  afterSend?: (op: SpooledOp) => void | Promise<void>;
-}
-
 export interface TrackerOptions extends BaseTrackerOptions {
   /** The MLflow run's name; default `<pipeline> <short run hash>`. */
   runName?: string;
@@ -40,17 +22,12 @@ export interface TrackerOptions extends BaseTrackerOptions {
 }
 
 /** What a tracker's spool queue takes from the tracker's options (run and sweep trackers alike). */
-export function queueSettings(
-  o: BaseTrackerOptions,
-): Pick<BaseTrackerOptions, 'flushTimeoutMs' | 'retry' | 'log' | 'afterSend'> {
-  return { flushTimeoutMs: o.flushTimeoutMs, retry: o.retry, log: o.log, afterSend: o.afterSend };
-}
 
 // "Never in the way": logs a run to MLflow from a background queue. Each call maps the
 // run onto MLflow operations, appends them to the spool, and returns at once; a queue
 // sends them in order. A dead or failing server pauses the queue, never the run;
 // `finish` waits a bounded time and leaves the rest to `paramflow sync`.
-export class MlflowTracker {
+export class MlflowTracker implements RunTracker {
   private readonly mapping = newMappingState();
   private queue?: SpoolQueue;
   private finished?: Promise<FinishResult>;
