@@ -1,10 +1,10 @@
-import type { RunnablePipeline } from '../../pipeline/load.js';
 import { EXIT } from '../../util/errors.js';
-import { chooseExecutor } from '../../sweep/executors/choose.js';
-import { runPipeline, type RunSummary } from '../../runner/run-pipeline.js';
+import type { RunSummary } from '../../runner/run-pipeline.js';
+import type { ElsewhereResult } from '../../sweep/run-elsewhere.js';
+import { run } from '../../sweep/run.js';
+import type { SweepRecord } from '../../tracking/sweep-record.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
 import { plainReporter } from '../../runner/plain-reporter.js';
-import { loadWithSweep } from '../../sweep/find.js';
 
 export interface RunFlags {
   set: string[];
@@ -33,101 +33,26 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   };
   process.on('SIGINT', onSigint);
   try {
-    const elsewhere = await chooseExecutor(flags.executor, {
-      dryRun: flags.dryRun,
-      log: (line) => process.stderr.write(line + '\n'),
-    });
-    const overrides = locateOverrides(flags.set);
-    // Loaded once, here: a pipeline without a sweep runs from this load, and the sweep
-    // machinery (workers, execa, stores) loads only for a sweep.
-    let loaded: RunnablePipeline | undefined;
-    if (!flags.dryRun) {
-      const sweepFlags = locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep');
-      const found = await loadWithSweep(file, overrides, sweepFlags);
-      loaded = found.base;
-      const sweep = found.spec
-        ? await (
-            await import('../../sweep/run-sweep.js')
-          ).runSweep({
-            ...elsewhere,
-            file,
-            overrides,
-            sweepFlags,
-            found: { base: found.base, spec: found.spec },
-            jobs: elsewhere ? (flags.jobs ?? Number.MAX_SAFE_INTEGER) : flags.jobs,
-            noCache: !flags.cache,
-            backend: flags.backend,
-            failFast: flags.failFast,
-            signal: controller.signal,
-            log: (line) => process.stderr.write(line + '\n'),
-          })
-        : undefined;
-      if (sweep) {
-        if (flags.profile) process.stderr.write('note: --profile profiles a single run, not a sweep\n');
-        if (flags.json) process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
-        const b = sweep.best;
-        process.stderr.write(
-          `${sweep.status === 'FINISHED' ? '✓' : '✗'} sweep ${sweep.sweepId} ${sweep.status.toLowerCase()}${b ? `: best ${b.trial} ${sweep.spec.objective.metric} ${b.objective.mean.toPrecision(4)}` : ''} — \`paramflow runs --sweep ${sweep.sweepId.slice(0, 24)}\` compares the trials\n`,
-        );
-        return sweep.status === 'KILLED' ? EXIT.interrupted : sweep.status === 'FAILED' ? EXIT.failed : EXIT.ok;
-      }
-    }
-    if (elsewhere?.makeExecutor) {
-      // No sweep: the run itself goes, as one job, where the trials would.
-      if (flags.profile) process.stderr.write('note: --profile profiles a run here, not one sent elsewhere\n');
-      const { runElsewhere } = await import('../../sweep/run-elsewhere.js');
-      const done = await runElsewhere({
-        makeExecutor: elsewhere.makeExecutor,
-        file,
-        overrides,
-        noCache: !flags.cache,
-        backend: flags.backend,
-        signal: controller.signal,
-      });
-      if (done.kind === 'recorded') {
-        const r = done.record;
-        plainReporter().runEnd({
-          status: r.status,
-          executed: done.executed.length,
-          cached: done.cached.length,
-          durationMs: done.durationMs,
-          runId: r.runId,
-        });
-        return finish(
-          {
-            runId: r.runId,
-            runHash: r.runHash,
-            status: r.status,
-            executed: done.executed,
-            cached: done.cached,
-            record: r,
-          },
-          flags,
-          done.logsOn,
-        );
-      }
-      // Bad input: the message is the located error as the job's worker formatted it.
-      process.stderr.write(
-        done.kind === 'bad-input'
-          ? `✗ run refused as bad input where it was sent:\n${done.message}\n`
-          : `✗ run ${done.kind}: ${done.message}\n`,
-      );
-      return done.kind === 'bad-input' ? EXIT.badInput : done.kind === 'killed' ? EXIT.interrupted : EXIT.failed;
-    }
-    // cli-progress loads only for a terminal.
-    const reporter = process.stderr.isTTY ? (await import('../output/tty-reporter.js')).ttyReporter() : plainReporter();
-    const summary = await runPipeline({
+    const result = await run({
       file,
-      ...(loaded ? { loaded } : {}),
-      overrides,
+      overrides: locateOverrides(flags.set),
+      sweepFlags: flags.dryRun ? [] : locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'),
       noCache: !flags.cache,
       dryRun: flags.dryRun,
       jobs: flags.jobs,
       backend: flags.backend,
-      profile: Boolean(flags.profile),
-      reporter,
+      failFast: flags.failFast,
+      profile: flags.profile,
+      executor: flags.executor,
+      // cli-progress loads only for a terminal.
+      reporter: async () =>
+        process.stderr.isTTY ? (await import('../output/tty-reporter.js')).ttyReporter() : plainReporter(),
+      log: (line) => process.stderr.write(line + '\n'),
       signal: controller.signal,
     });
+    if (result.kind === 'sweep') return sweepEnd(result.sweep, flags);
+    if (result.kind === 'elsewhere') return elsewhereEnd(result.outcome, flags);
+    const summary = result.run;
     if (summary.explained) {
       const { printStatus } = await import('./status.js');
       printStatus(summary.explained, summary.runHash, Boolean(flags.json));
@@ -184,4 +109,44 @@ function finish(
     return EXIT.failed;
   }
   return EXIT.ok;
+}
+
+function sweepEnd(sweep: SweepRecord, flags: RunFlags): number {
+  if (flags.profile) process.stderr.write('note: --profile profiles a single run, not a sweep\n');
+  if (flags.json) process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
+  const b = sweep.best;
+  process.stderr.write(
+    `${sweep.status === 'FINISHED' ? '✓' : '✗'} sweep ${sweep.sweepId} ${sweep.status.toLowerCase()}${b ? `: best ${b.trial} ${sweep.spec.objective.metric} ${b.objective.mean.toPrecision(4)}` : ''} — \`paramflow runs --sweep ${sweep.sweepId.slice(0, 24)}\` compares the trials\n`,
+  );
+  return sweep.status === 'KILLED' ? EXIT.interrupted : sweep.status === 'FAILED' ? EXIT.failed : EXIT.ok;
+}
+
+function elsewhereEnd(done: ElsewhereResult, flags: RunFlags): number {
+  if (flags.profile) process.stderr.write('note: --profile profiles a run here, not one sent elsewhere\n');
+  if (done.kind === 'recorded') {
+    const r = done.record;
+    plainReporter().runEnd({
+      status: r.status,
+      executed: done.executed.length,
+      cached: done.cached.length,
+      durationMs: done.durationMs,
+      runId: r.runId,
+    });
+    const summary = {
+      runId: r.runId,
+      runHash: r.runHash,
+      status: r.status,
+      executed: done.executed,
+      cached: done.cached,
+      record: r,
+    };
+    return finish(summary, flags, done.logsOn);
+  }
+  // Bad input: the message is the located error as the job's worker formatted it.
+  process.stderr.write(
+    done.kind === 'bad-input'
+      ? `✗ run refused as bad input where it was sent:\n${done.message}\n`
+      : `✗ run ${done.kind}: ${done.message}\n`,
+  );
+  return done.kind === 'bad-input' ? EXIT.badInput : done.kind === 'killed' ? EXIT.interrupted : EXIT.failed;
 }
