@@ -96,7 +96,7 @@ async function loadFromMlflow(id: string, store: RunStore, o: LoadRunOptions): P
 
 /** A local run, with the MLflow run it was logged to as its sync state recorded it (no network). */
 async function local(record: RunRecord, layout: Layout): Promise<LoadedRun> {
-  const s = await mlflowState(layout, record.runId);
+  const s = await mlflowState(layout, { kind: 'run', id: record.runId });
   const refused = s.rejected > 0 ? { mlflowRefused: s.rejected } : {};
   if (!s.mlflowRunId) return { record, source: 'local', ...refused };
   return {

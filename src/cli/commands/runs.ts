@@ -28,7 +28,7 @@ export async function runsCommand(flags: {
   let runs = await listRuns(store);
   if (flags.pipeline) runs = runs.filter((r) => r.pipeline.name === flags.pipeline);
   if (flags.limit) runs = runs.slice(0, flags.limit);
-  const tracking = await Promise.all(runs.map((r) => mlflowState(store.layout, r.runId)));
+  const tracking = await Promise.all(runs.map((r) => mlflowState(store.layout, { kind: 'run', id: r.runId })));
   if (flags.json) {
     const rows = runs.map((r, i) => ({
       ...summary(r),

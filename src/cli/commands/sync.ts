@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { Layout } from '../../project/layout.js';
 import { findProjectRoot } from '../../project/root.js';
 import { EXIT } from '../../util/errors.js';
-import { listRefused, refusedText, syncAll, syncRun, type SyncRunResult } from '../../tracking/mlflow/index.js';
+import { listRefused, refusedText, syncAll, syncTarget, type SyncRunResult } from '../../tracking/mlflow/index.js';
 import { resolveRunRef } from '../../tracking/resolve-ref.js';
 import { listRuns, projectStore } from './runs.js';
 
@@ -12,7 +12,13 @@ export async function syncCommand(ref: string | undefined, flags: { showRefused?
   if (flags.showRefused) return showRefused(layout, ref);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const results: SyncRunResult[] = ref
-    ? [await syncRun(layout, resolveRunRef(ref, await listRuns(projectStore())).runId, { env: process.env, log })]
+    ? [
+        await syncTarget(
+          layout,
+          { kind: 'run', id: resolveRunRef(ref, await listRuns(projectStore())).runId },
+          { env: process.env, log },
+        ),
+      ]
     : await syncAll(layout, { env: process.env, log });
   if (results.length === 0) {
     process.stdout.write('nothing to sync: no run has MLflow operations spooled\n');

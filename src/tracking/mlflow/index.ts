@@ -3,11 +3,9 @@ export { MlflowTracker, type FinishResult, type TrackerOptions } from './tracker
 export { SweepTracker, PARENT_ENV, sweepLinkFromEnv, type SweepLink, type SweepTrackerOptions } from './sweep.js';
 export { trialNamer, sweepRunName } from './sweep-mapping.js';
 export {
-  syncRun,
-  syncSweep,
+  syncTarget,
   syncAll,
   mlflowState,
-  sweepMlflowState,
   type SyncOptions,
   type SyncRunResult,
   type MlflowRunState,
@@ -18,4 +16,5 @@ export { pipelineParamKeys, defaultRunName } from './mapping.js';
 export { listRefused, refusedText, type RefusedOps } from './refused.js';
 export { trackingUriProblem, parseTrackingUri, redactUri, TRACKING_URI_HINT } from './uri.js';
 export { MlflowClient } from './client.js';
+export type { TrackedTarget } from './spool.js';
 export { MlflowError, isMlflowError } from './errors.js';

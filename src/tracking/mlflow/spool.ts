@@ -4,7 +4,7 @@ import { writeFileAtomically } from '../../util/atomic-write.js';
 import { crashPoint } from '../../util/crash.js';
 import { dirname, join } from 'node:path';
 import type { Layout } from '../../project/layout.js';
-import type { SpooledOp } from './ops.js';
+import { RUN_SCOPE, SWEEP_SCOPE, type SpooledOp } from './ops.js';
 
 // The run's MLflow operations on disk, in the run's folder:
 //   mlflow-spool.jsonl  every operation, one JSON line each, appended before it is sent
@@ -67,6 +67,22 @@ export const sweepDir = (layout: Layout, sweepId: string): string => layout.swee
 
 /** A sweep's own spool (its parent run), beside its sweep.json. */
 export const sweepSpool = (layout: Layout, sweepId: string): SpoolFiles => filesIn(sweepDir(layout, sweepId));
+
+/**
+ * What this project logs to MLflow, for the trackers, `sync` and the state `runs` shows: a run
+ * (its MLflow run, folds nested under it) or a sweep (its parent run, trials nested under it).
+ */
+export interface TrackedTarget {
+  kind: 'run' | 'sweep';
+  id: string;
+}
+
+/** A target's spool files, the tag that finds its MLflow run, and the scope of that run. */
+export function spoolOf(layout: Layout, t: TrackedTarget): { files: SpoolFiles; tag: string; mainScope: string } {
+  return t.kind === 'run'
+    ? { files: runSpool(layout, t.id), tag: 'paramflow.run_id', mainScope: RUN_SCOPE }
+    : { files: sweepSpool(layout, t.id), tag: 'paramflow.sweep_id', mainScope: SWEEP_SCOPE };
+}
 
 export function newState(server: string): SyncState {
   return { format: STATE_FORMAT, server, runs: {}, acked: 0, rejected: [], updatedAt: new Date().toISOString() };

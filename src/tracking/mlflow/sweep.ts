@@ -10,7 +10,7 @@ import { SpoolQueue, type FinishResult } from './queue.js';
 import type { ParentResolver } from './sender.js';
 import { readState, sweepSpool } from './spool.js';
 import { mapSweepFinish, mapSweepStart, sweepDirOf, trialNamer, type SweepContext } from './sweep-mapping.js';
-import { mlflowState, syncRun } from './sync.js';
+import { mlflowState, syncTarget } from './sync.js';
 import { osUser } from './user.js';
 import { queueSettings, type BaseTrackerOptions } from './tracker-options.js';
 
@@ -228,14 +228,18 @@ export class SweepTracker {
     let sent = 0;
     for (const id of ids) {
       if (Date.now() >= deadline) break;
-      if ((await mlflowState(this.o.layout, id)).state !== 'pending') continue;
-      const r = await syncRun(this.o.layout, id, {
-        env: this.env,
-        uri: this.uri,
-        deadline,
-        retry: this.o.retry,
-        ...(this.o.log ? { log: this.o.log } : {}),
-      });
+      if ((await mlflowState(this.o.layout, { kind: 'run', id })).state !== 'pending') continue;
+      const r = await syncTarget(
+        this.o.layout,
+        { kind: 'run', id },
+        {
+          env: this.env,
+          uri: this.uri,
+          deadline,
+          retry: this.o.retry,
+          ...(this.o.log ? { log: this.o.log } : {}),
+        },
+      );
       if (r.sent > 0) sent++;
       if (r.error && /cannot reach/.test(r.error)) break;
     }

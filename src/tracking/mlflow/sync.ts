@@ -9,7 +9,7 @@ import type { RunStatus } from '../run-record.js';
 import { authFromEnv, type Env } from './auth.js';
 import { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
-import { linkedRunId, RUN_SCOPE, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
+import { linkedRunId, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
 import type { Clock, RetryPolicy } from './retry.js';
 import { SpoolSender, type ParentResolver } from './sender.js';
 import {
@@ -17,11 +17,11 @@ import {
   newState,
   readSpool,
   readState,
-  runSpool,
   sweepDir,
-  sweepSpool,
+  spoolOf,
   writeState,
   type SpoolFiles,
+  type TrackedTarget,
 } from './spool.js';
 import { parseTrackingUri, redactUri, runUrl, splitTrackingUri } from './uri.js';
 
@@ -76,37 +76,29 @@ interface SpoolTarget {
   end?: { status: RunStatus; endTime: number };
 }
 
-// `paramflow sync`: replays what runs spooled, from where each stopped. Idempotent: ops
-// acknowledged are never resent, an op whose answer was lost is checked against the
-// server first, so a second sync of a synced run sends nothing.
-export async function syncRun(layout: Layout, runId: string, options: SyncOptions = {}): Promise<SyncRunResult> {
-  const record = await new RunStore(layout).read(runId).catch(() => undefined);
+// `paramflow sync`: replays what runs and sweeps spooled, from where each stopped. Idempotent:
+// ops acknowledged are never resent, an op whose answer was lost is checked against the server
+// first, so a second sync of a synced target sends nothing. A sweep's own run is synced before
+// the runs of its trials, whose create-run ops name it.
+export async function syncTarget(layout: Layout, t: TrackedTarget, options: SyncOptions = {}): Promise<SyncRunResult> {
+  const { files, tag, mainScope } = spoolOf(layout, t);
+  const record =
+    t.kind === 'run' ? await new RunStore(layout).read(t.id).catch(() => undefined) : await readSweep(layout, t.id);
   const target: SpoolTarget = {
-    id: runId,
-    files: runSpool(layout, runId),
-    identity: { tag: 'paramflow.run_id', value: runId },
-    mainScope: RUN_SCOPE,
-    running: record?.status === 'RUNNING',
+    id: t.id,
+    files,
+    identity: { tag, value: t.id },
+    mainScope,
+    running: record?.status === 'RUNNING' && (t.kind === 'run' || !isOwnerDead(record as SweepRecord)),
     ...(record ? { end: endOf(record) } : {}),
   };
-  return syncSpool(layout, target, options, (client) => sweepParentResolver(layout, options, client));
-}
-
-/**
- * A sweep's own run (its parent run in MLflow): `.paramflow/sweeps/<id>/mlflow-spool.jsonl`.
- * Synced before the runs of its trials, whose create-run ops name it.
- */
-export async function syncSweep(layout: Layout, sweepId: string, options: SyncOptions = {}): Promise<SyncRunResult> {
-  const record = await readSweep(layout, sweepId);
-  const target: SpoolTarget = {
-    id: sweepId,
-    files: sweepSpool(layout, sweepId),
-    identity: { tag: 'paramflow.sweep_id', value: sweepId },
-    mainScope: SWEEP_SCOPE,
-    running: record?.status === 'RUNNING' && !isOwnerDead(record),
-    ...(record ? { end: endOf(record) } : {}),
-  };
-  return syncSpool(layout, target, options);
+  // A trial's create-run names its sweep's run: find it (or wait for it) when the run is synced.
+  return syncSpool(
+    layout,
+    target,
+    options,
+    t.kind === 'run' ? (client) => sweepParentResolver(layout, options, client) : undefined,
+  );
 }
 
 async function syncSpool(
@@ -189,7 +181,7 @@ function sweepParentResolver(layout: Layout, options: SyncOptions, client: Mlflo
   return async (ref, ctx) => {
     const given = linkedRunId(ref, ctx.server);
     if (given) return given;
-    const files = sweepSpool(layout, ref.sweep);
+    const { files } = spoolOf(layout, { kind: 'sweep', id: ref.sweep });
     let st = await readState(files.state);
     let why: string | undefined;
     if (!st?.runs[SWEEP_SCOPE]) {
@@ -202,11 +194,15 @@ function sweepParentResolver(layout: Layout, options: SyncOptions, client: Mlflo
         );
         return null;
       }
-      const r = await syncSweep(layout, ref.sweep, {
-        ...options,
-        client,
-        ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
-      });
+      const r = await syncTarget(
+        layout,
+        { kind: 'sweep', id: ref.sweep },
+        {
+          ...options,
+          client,
+          ...(ctx.deadline !== undefined ? { deadline: ctx.deadline } : {}),
+        },
+      );
       why = r.error;
       st = await readState(files.state);
     }
@@ -238,17 +234,9 @@ async function findSweepRun(
 export async function syncAll(layout: Layout, options: SyncOptions = {}): Promise<SyncRunResult[]> {
   const list = async (dir: string) =>
     (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
-  const targets = [
-    ...(await list(layout.sweepsDir)).map((id) => ({
-      id,
-      sync: () => syncSweep(layout, id, options),
-      state: () => sweepMlflowState(layout, id),
-    })),
-    ...(await list(layout.runsDir)).map((id) => ({
-      id,
-      sync: () => syncRun(layout, id, options),
-      state: () => mlflowState(layout, id),
-    })),
+  const targets: TrackedTarget[] = [
+    ...(await list(layout.sweepsDir)).map((id) => ({ kind: 'sweep' as const, id })),
+    ...(await list(layout.runsDir)).map((id) => ({ kind: 'run' as const, id })),
   ];
   const out: SyncRunResult[] = [];
   let unreachable: string | undefined;
@@ -256,11 +244,11 @@ export async function syncAll(layout: Layout, options: SyncOptions = {}): Promis
     if (options.deadline !== undefined && Date.now() >= options.deadline)
       unreachable ??= 'out of time: `paramflow sync` sends the rest';
     if (unreachable) {
-      const s = await t.state();
+      const s = await mlflowState(layout, t);
       if (s.state !== 'off') out.push({ ...resultOf(t.id, s), error: unreachable });
       continue;
     }
-    const r = await t.sync();
+    const r = await syncTarget(layout, t, options);
     if (r.state === 'off' && r.sent === 0) continue;
     out.push(r);
     if (r.error && r.sent === 0 && /cannot reach/.test(r.error)) unreachable = r.error;
@@ -284,14 +272,10 @@ export interface MlflowRunState {
   lastError?: string;
 }
 
-/** A run's MLflow state as recorded locally (no network): for `paramflow runs`. */
-export function mlflowState(layout: Layout, runId: string): Promise<MlflowRunState> {
-  return spoolState(runSpool(layout, runId), RUN_SCOPE);
-}
-
-/** A sweep's own MLflow run (its parent run), as recorded locally. */
-export function sweepMlflowState(layout: Layout, sweepId: string): Promise<MlflowRunState> {
-  return spoolState(sweepSpool(layout, sweepId), SWEEP_SCOPE);
+/** A run's or a sweep's MLflow state as recorded locally (no network): for `paramflow runs`. */
+export function mlflowState(layout: Layout, t: TrackedTarget): Promise<MlflowRunState> {
+  const { files, mainScope } = spoolOf(layout, t);
+  return spoolState(files, mainScope);
 }
 
 async function spoolState(files: SpoolFiles, mainScope: string): Promise<MlflowRunState> {

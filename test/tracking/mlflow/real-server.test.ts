@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowClient } from '../../../src/tracking/mlflow/client.js';
-import { syncRun } from '../../../src/tracking/mlflow/sync.js';
+import { syncTarget } from '../../../src/tracking/mlflow/sync.js';
 import { MlflowTracker } from '../../../src/tracking/mlflow/tracker.js';
 import { tempLayout } from '../../helpers/mlflow-kit.js';
 import { trackStudyRun } from '../../helpers/mlflow-runs.js';
@@ -81,9 +81,9 @@ describe.skipIf(!URI)('against a real MLflow server', () => {
     })!;
     const { result } = await trackStudyRun(layout, runId, dead);
     expect(result.synced).toBe(false);
-    const first = await syncRun(layout, runId, { env, uri: URI });
+    const first = await syncTarget(layout, { kind: 'run', id: runId }, { env, uri: URI });
     expect(first).toMatchObject({ state: 'synced', pending: 0 });
-    const second = await syncRun(layout, runId, { env, uri: URI });
+    const second = await syncTarget(layout, { kind: 'run', id: runId }, { env, uri: URI });
     expect(second).toMatchObject({ state: 'synced', sent: 0 });
     const folds = await client.searchRuns({
       experimentIds: [(await client.ensureExperiment('curve-params')).experiment_id],

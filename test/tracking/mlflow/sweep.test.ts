@@ -10,7 +10,7 @@ import { appendOps, readSpool, sweepSpool } from '../../../src/tracking/mlflow/s
 import { mapSweepStart, shortKeys, sweepDirOf, trialNamer } from '../../../src/tracking/mlflow/sweep-mapping.js';
 import { PARENT_ENV, SweepTracker, sweepLinkFromEnv } from '../../../src/tracking/mlflow/sweep.js';
 import { linkedRunId } from '../../../src/tracking/mlflow/ops.js';
-import { mlflowState, sweepMlflowState, syncAll, syncRun, syncSweep } from '../../../src/tracking/mlflow/sync.js';
+import { mlflowState, syncAll, syncTarget } from '../../../src/tracking/mlflow/sync.js';
 import { MlflowTracker } from '../../../src/tracking/mlflow/tracker.js';
 import { HOST } from '../../../src/util/process-alive.js';
 import { MlflowDouble } from '../../helpers/mlflow-double.js';
@@ -261,7 +261,10 @@ describe('a sweep logged online', () => {
       .map((k) => k.split('/artifacts/')[1])
       .sort();
     expect(artifacts).toEqual(['sweep.json', 'sweep.yaml']);
-    expect(await sweepMlflowState(layout, 'sweep-on')).toMatchObject({ state: 'synced', mlflowRunId: run.run_id });
+    expect(await mlflowState(layout, { kind: 'sweep', id: 'sweep-on' })).toMatchObject({
+      state: 'synced',
+      mlflowRunId: run.run_id,
+    });
   });
 
   it('a worker that starts before the sweep created its run waits for it', async () => {
@@ -315,7 +318,7 @@ describe('a sweep logged while the server is down', () => {
       (o) => o.op === 'create-run' && o.scope === 'run',
     );
     expect(create).toMatchObject({ parent: { sweep: 'sweep-off' }, runName: 'batch_size=16 rep=0' });
-    expect(await sweepMlflowState(layout, 'sweep-off')).toMatchObject({ state: 'pending' });
+    expect(await mlflowState(layout, { kind: 'sweep', id: 'sweep-off' })).toMatchObject({ state: 'pending' });
     await double.up();
 
     const results = await syncAll(layout, opts);
@@ -349,9 +352,9 @@ describe('a sweep logged while the server is down', () => {
     await parent.finish(record);
     await double.up();
 
-    const r = await syncRun(layout, 'alone-1', opts);
+    const r = await syncTarget(layout, { kind: 'run', id: 'alone-1' }, opts);
     expect(r).toMatchObject({ state: 'synced', pending: 0 });
-    expect(await sweepMlflowState(layout, 'sweep-alone')).toMatchObject({ state: 'synced' });
+    expect(await mlflowState(layout, { kind: 'sweep', id: 'sweep-alone' })).toMatchObject({ state: 'synced' });
     const { parent: run } = tree('sweep-alone');
     const trial = [...double.store.runs.values()].find((x) => x.run_id === r.mlflowRunId)!;
     expect(trial.tags.get('mlflow.parentRunId')).toBe(run.run_id);
@@ -365,14 +368,14 @@ describe('a sweep logged while the server is down', () => {
     const parent = sweepTracker(layout);
     await parent.start(record);
     await trialRun(layout, parent, record, 0, 0, 'back-1', { flushTimeoutMs: 300 });
-    expect((await mlflowState(layout, 'back-1')).state).toBe('pending');
+    expect((await mlflowState(layout, { kind: 'run', id: 'back-1' })).state).toBe('pending');
     await double.up();
     await endSweep(layout, record, [
       ['back-1', 'back-1'],
       ['back-1', 'back-1'],
     ]);
     expect((await parent.finish(record)).synced).toBe(true);
-    expect((await mlflowState(layout, 'back-1')).state).toBe('synced');
+    expect((await mlflowState(layout, { kind: 'run', id: 'back-1' })).state).toBe('synced');
     const trial = [...double.store.runs.values()].find(
       (x) => x.tags.get('paramflow.run_id') === 'back-1' && x.tags.get('paramflow.scope') === 'run',
     )!;
@@ -395,7 +398,7 @@ describe('a sweep logged while the server is down', () => {
       mapped.ops.map((op, i) => ({ ...op, seq: i + 1 }) as SpooledOp),
     );
     const env = { MLFLOW_TRACKING_URI: double.url, MLFLOW_TRACKING_TOKEN: 'tok-NEVER-ON-DISK-7' };
-    const r = await syncSweep(layout, 'sweep-died', { ...opts, env });
+    const r = await syncTarget(layout, { kind: 'sweep', id: 'sweep-died' }, { ...opts, env });
     expect(r).toMatchObject({ state: 'synced', pending: 0 });
     expect(tree('sweep-died').parent.status).toBe('KILLED');
     for (const f of allFiles(layout.root)) expect(f.text).not.toContain('tok-NEVER-ON-DISK-7');

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mapStage, mapStart, newMappingState } from '../../../src/tracking/mlflow/mapping.js';
 import type { SpooledOp } from '../../../src/tracking/mlflow/ops.js';
 import { appendOps, readSpool, readState, spoolPath, statePath } from '../../../src/tracking/mlflow/spool.js';
-import { mlflowState, syncAll, syncRun } from '../../../src/tracking/mlflow/sync.js';
+import { mlflowState, syncAll, syncTarget } from '../../../src/tracking/mlflow/sync.js';
 import { MlflowTracker } from '../../../src/tracking/mlflow/tracker.js';
 import { RunStore } from '../../../src/tracking/run-store.js';
 import { MlflowDouble } from '../../helpers/mlflow-double.js';
@@ -47,22 +47,22 @@ describe('server down for a whole run', () => {
     const ops = await readSpool(spoolPath(layout, 'same-offline'));
     expect(result.pending).toBe(ops.length);
     expect(ops.map((o) => o.seq)).toEqual(ops.map((_, i) => i + 1));
-    expect(await mlflowState(layout, 'same-offline')).toMatchObject({
+    expect(await mlflowState(layout, { kind: 'run', id: 'same-offline' })).toMatchObject({
       state: 'pending',
       label: `pending ${ops.length}`,
     });
 
-    const first = await syncRun(layout, 'same-offline', opts);
+    const first = await syncTarget(layout, { kind: 'run', id: 'same-offline' }, opts);
     expect(first).toMatchObject({ state: 'synced', sent: ops.length, pending: 0, rejected: 0 });
     expect(first.url).toContain(`/runs/${first.mlflowRunId}`);
     expect(mlflowView(double, 'same-offline')).toEqual(mlflowView(double, 'same-online'));
 
     const before = { requests: double.requests.length, state: double.snapshot() };
-    const second = await syncRun(layout, 'same-offline', opts);
+    const second = await syncTarget(layout, { kind: 'run', id: 'same-offline' }, opts);
     expect(second).toMatchObject({ state: 'synced', sent: 0, pending: 0 });
     expect(double.requests.length).toBe(before.requests);
     expect(double.snapshot()).toEqual(before.state);
-    expect(await mlflowState(layout, 'same-offline')).toMatchObject({
+    expect(await mlflowState(layout, { kind: 'run', id: 'same-offline' })).toMatchObject({
       state: 'synced',
       label: 'synced',
       mlflowRunId: first.mlflowRunId,
@@ -75,17 +75,21 @@ describe('server down for a whole run', () => {
       (o) => o.op === 'log-batch' && o.metrics.length > 0,
     );
     const victim = metricBatches[2]!;
-    const dying = await syncRun(layout, 'killed-1', {
-      ...opts,
-      afterSend: (op: SpooledOp) => {
-        if (op.seq === victim.seq) throw new Error('SIGKILL'); // the process dies right here
+    const dying = await syncTarget(
+      layout,
+      { kind: 'run', id: 'killed-1' },
+      {
+        ...opts,
+        afterSend: (op: SpooledOp) => {
+          if (op.seq === victim.seq) throw new Error('SIGKILL'); // the process dies right here
+        },
       },
-    });
+    );
     expect(dying.state).toBe('pending');
     const st = await readState(statePath(layout, 'killed-1'));
     expect([st?.acked, st?.inFlight]).toEqual([victim.seq - 1, victim.seq]);
 
-    const resumed = await syncRun(layout, 'killed-1', opts);
+    const resumed = await syncTarget(layout, { kind: 'run', id: 'killed-1' }, opts);
     expect(resumed).toMatchObject({ state: 'synced', pending: 0 });
     const view = mlflowView(double, 'killed-1');
     for (const [scope, v] of Object.entries(view)) {
@@ -102,16 +106,20 @@ describe('server down for a whole run', () => {
     const create = (await readSpool(spoolPath(layout, 'killed-2'))).find(
       (o) => o.op === 'create-run' && o.scope === 'fold-1',
     )!;
-    await syncRun(layout, 'killed-2', {
-      ...opts,
-      afterSend: (op: SpooledOp) =>
-        void (op.seq === create.seq
-          ? (() => {
-              throw new Error('SIGKILL');
-            })()
-          : 0),
-    });
-    await syncRun(layout, 'killed-2', opts);
+    await syncTarget(
+      layout,
+      { kind: 'run', id: 'killed-2' },
+      {
+        ...opts,
+        afterSend: (op: SpooledOp) =>
+          void (op.seq === create.seq
+            ? (() => {
+                throw new Error('SIGKILL');
+              })()
+            : 0),
+      },
+    );
+    await syncTarget(layout, { kind: 'run', id: 'killed-2' }, opts);
     const runs = [...double.store.runs.values()].filter((r) => r.tags.get('paramflow.run_id') === 'killed-2');
     expect(runs.map((r) => r.run_name).sort()).toEqual(['curve-params ffffffff', 'fold-0', 'fold-1']);
   });
@@ -137,8 +145,14 @@ describe('syncRun edge cases', () => {
     );
     expect((await new RunStore(layout).read('died-1')).status).toBe('KILLED');
 
-    expect((await syncRun(layout, 'died-1', opts)).error).toBe('no MLflow server: set MLFLOW_TRACKING_URI'); // it never wrote where
-    const r = await syncRun(layout, 'died-1', { ...opts, env: { MLFLOW_TRACKING_URI: double.url } });
+    expect((await syncTarget(layout, { kind: 'run', id: 'died-1' }, opts)).error).toBe(
+      'no MLflow server: set MLFLOW_TRACKING_URI',
+    ); // it never wrote where
+    const r = await syncTarget(
+      layout,
+      { kind: 'run', id: 'died-1' },
+      { ...opts, env: { MLFLOW_TRACKING_URI: double.url } },
+    );
     expect(r.error).toBeUndefined();
     expect(r.state).toBe('synced');
     const view = mlflowView(double, 'died-1');
@@ -148,28 +162,41 @@ describe('syncRun edge cases', () => {
 
   it('a run that was never tracked is off; an unreachable server leaves it pending with the reason', async () => {
     const layout = tempLayout();
-    expect(await syncRun(layout, 'nothing', opts)).toMatchObject({ state: 'off', sent: 0 });
-    expect(await mlflowState(layout, 'nothing')).toEqual({ state: 'off', label: 'off', pending: 0, rejected: 0 });
+    expect(await syncTarget(layout, { kind: 'run', id: 'nothing' }, opts)).toMatchObject({ state: 'off', sent: 0 });
+    expect(await mlflowState(layout, { kind: 'run', id: 'nothing' })).toEqual({
+      state: 'off',
+      label: 'off',
+      pending: 0,
+      rejected: 0,
+    });
     const { layout: l2 } = await offlineRun('down-1');
     await double.down();
-    const r = await syncRun(l2, 'down-1', opts);
+    const r = await syncTarget(l2, { kind: 'run', id: 'down-1' }, opts);
     expect(r.state).toBe('pending');
     expect(r.error).toContain('cannot reach');
-    expect((await mlflowState(l2, 'down-1')).lastError).toContain('cannot reach');
+    expect((await mlflowState(l2, { kind: 'run', id: 'down-1' })).lastError).toContain('cannot reach');
   });
 
   it('refuses to send to another server than the one a run was partly logged to', async () => {
     const { layout } = await offlineRun('moved-1');
-    await syncRun(layout, 'moved-1', {
-      ...opts,
-      afterSend: (op: SpooledOp) =>
-        void (op.seq === 3
-          ? (() => {
-              throw new Error('stop');
-            })()
-          : 0),
-    });
-    const r = await syncRun(layout, 'moved-1', { ...opts, env: { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' } });
+    await syncTarget(
+      layout,
+      { kind: 'run', id: 'moved-1' },
+      {
+        ...opts,
+        afterSend: (op: SpooledOp) =>
+          void (op.seq === 3
+            ? (() => {
+                throw new Error('stop');
+              })()
+            : 0),
+      },
+    );
+    const r = await syncTarget(
+      layout,
+      { kind: 'run', id: 'moved-1' },
+      { ...opts, env: { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' } },
+    );
     expect(r.error).toContain('was logged to');
     expect(r.sent).toBe(0);
   });
@@ -182,9 +209,9 @@ describe('syncRun edge cases', () => {
       flushTimeoutMs: 200,
     })!;
     await trackStudyRun(layout, 'switch-1', dead);
-    const r = await syncRun(layout, 'switch-1', { ...opts, uri: double.url });
+    const r = await syncTarget(layout, { kind: 'run', id: 'switch-1' }, { ...opts, uri: double.url });
     expect(r).toMatchObject({ state: 'synced', pending: 0 });
-    expect(await mlflowState(layout, 'switch-1')).toMatchObject({
+    expect(await mlflowState(layout, { kind: 'run', id: 'switch-1' })).toMatchObject({
       server: double.url,
       url: `${double.url}/#/experiments/1/runs/${r.mlflowRunId}`,
     });
@@ -224,7 +251,7 @@ describe('secrets', () => {
   ])('no %s in any file a run writes, across failures and a sync', async (_name, env, header) => {
     const { layout, result } = await offlineRun(`secret-${_name}`, env);
     double.requireAuthorization = header;
-    const r = await syncRun(layout, `secret-${_name}`, { ...opts, env });
+    const r = await syncTarget(layout, { kind: 'run', id: `secret-${_name}` }, { ...opts, env });
     expect(r.state).toBe('synced');
     expect(double.requests.at(-1)?.authorization).toBe(header);
     const messages = [result.message, JSON.stringify(r)].join('\n');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ParamflowError } from '../../../src/util/errors.js';
 import { MlflowClient } from '../../../src/tracking/mlflow/client.js';
-import { mlflowState, syncRun } from '../../../src/tracking/mlflow/sync.js';
+import { mlflowState, syncTarget } from '../../../src/tracking/mlflow/sync.js';
 import { MlflowTracker } from '../../../src/tracking/mlflow/tracker.js';
 import { MlflowDouble } from '../../helpers/mlflow-double.js';
 import { FAST_RETRY, tempLayout } from '../../helpers/mlflow-kit.js';
@@ -71,7 +71,7 @@ describe('a run logged online', () => {
     });
     expect(found.items.map((r) => r.info.run_id)).toEqual([parentId]);
     await client.close();
-    expect(await mlflowState(layout, 'online-1')).toMatchObject({
+    expect(await mlflowState(layout, { kind: 'run', id: 'online-1' })).toMatchObject({
       state: 'synced',
       label: 'synced',
       mlflowRunId: parentId,
@@ -102,7 +102,10 @@ describe('never in the way', () => {
     expect(result.synced).toBe(false);
     expect(result.pending).toBeGreaterThan(0);
     expect(result.message).toMatch(/^tracking pending \(\d+ operations spooled\)/);
-    expect(await mlflowState(layout, 'slow-1')).toMatchObject({ state: 'pending', label: `pending ${result.pending}` });
+    expect(await mlflowState(layout, { kind: 'run', id: 'slow-1' })).toMatchObject({
+      state: 'pending',
+      label: `pending ${result.pending}`,
+    });
   });
 
   it('a server that dies mid-run and comes back: the queue resumes, nothing lost, nothing twice', async () => {
@@ -115,7 +118,7 @@ describe('never in the way', () => {
       {
         between: async (stage) => {
           if (stage === 'train') {
-            await eventually(async () => (await mlflowState(layout, 'flaky-1')).pending === 0);
+            await eventually(async () => (await mlflowState(layout, { kind: 'run', id: 'flaky-1' })).pending === 0);
             await double.down();
           }
           if (stage === 'evaluate') {
@@ -171,10 +174,18 @@ describe('never in the way', () => {
     const spool = readFileSync(join(layout.run('refused-1'), 'mlflow-spool.jsonl'), 'utf8');
     expect(spool).toContain('"val_loss"');
     const requests = double.requests.length;
-    const again = await syncRun(layout, 'refused-1', { env: { MLFLOW_TRACKING_URI: double.url }, retry: FAST_RETRY });
+    const again = await syncTarget(
+      layout,
+      { kind: 'run', id: 'refused-1' },
+      { env: { MLFLOW_TRACKING_URI: double.url }, retry: FAST_RETRY },
+    );
     // Nothing to send, but not "synced" (issue 18 item 13): the refused batch is missing in MLflow.
     expect(again).toMatchObject({ state: 'refused', sent: 0, rejected: 0, refused: 1 });
     expect(double.requests.length).toBe(requests);
-    expect(await mlflowState(layout, 'refused-1')).toMatchObject({ state: 'refused', label: 'refused 1', rejected: 1 });
+    expect(await mlflowState(layout, { kind: 'run', id: 'refused-1' })).toMatchObject({
+      state: 'refused',
+      label: 'refused 1',
+      rejected: 1,
+    });
   });
 });
