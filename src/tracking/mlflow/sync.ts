@@ -6,8 +6,8 @@ import type { SweepRecord } from '../sweep-record.js';
 import { isOwnerDead } from '../../util/process-alive.js';
 import { RunStore } from '../run-store.js';
 import type { RunStatus } from '../run-record.js';
-import { authFromEnv, type Env } from './auth.js';
-import { MlflowClient } from './client.js';
+import type { Env } from './auth.js';
+import { clientFromEnv, type MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
 import { linkedRunId, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
 import type { Clock, RetryPolicy } from './retry.js';
@@ -23,7 +23,7 @@ import {
   type SpoolFiles,
   type TrackedTarget,
 } from './spool.js';
-import { parseTrackingUri, redactUri, runUrl, splitTrackingUri } from './uri.js';
+import { redactUri, runUrl } from './uri.js';
 
 export interface SyncOptions {
   /** Credentials and MLFLOW_TRACKING_URI. Default process.env. */
@@ -127,15 +127,7 @@ async function syncSpool(
 
   const lock = await tryLock(t.files.lock);
   if (!lock) return { ...before, error: 'another paramflow process is syncing this run' };
-  const client =
-    options.client ??
-    new MlflowClient({
-      uri,
-      auth: authFromEnv(env, splitTrackingUri(parseTrackingUri(uri))),
-      timeoutMs: options.timeoutMs,
-      retry: options.retry,
-      clock: options.clock,
-    });
+  const client = clientFromEnv(env, uri, options);
   try {
     let ops = spool;
     if (t.end && !hasFinalStatus(spool, t.mainScope)) ops = await appendFinalStatus(t, t.end, spool);
