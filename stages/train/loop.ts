@@ -8,8 +8,6 @@ import type { Matrix } from '../../src/model/features.js';
 import { FusedTrainer } from './fused.js';
 import { buildModel, dropoutLayers } from './layers.js';
 import {
-  decode,
-  encodeNamed,
   makeOptimizer,
   restoreOptimizerState,
   setLearningRate,
@@ -17,6 +15,8 @@ import {
   type OptimizerState,
 } from './optimizer.js';
 import { baseLearningRate, type LossName, type TrainParams } from './params.js';
+import { validationLoss } from './validation.js';
+import { encodeModelWeights, loadModelWeights } from './weights.js';
 import { EventLoopTurns } from '../../src/stage-contract/event-loop-turns.js';
 import { afterEpoch, initialPlateau, scheduledLearningRate, type PlateauState } from './schedule.js';
 
@@ -84,9 +84,6 @@ export interface FoldOutcome {
   /** The model to save (best weights restored when asked), owned by the caller. */
   model: LayersModel;
 }
-
-// Rows per forward pass when computing val_loss (memory only: results do not depend on it).
-const VALIDATION_BATCH = 1024;
 
 export function newFoldState(params: TrainParams): FoldState {
   return {
@@ -251,66 +248,6 @@ class BatchGatherer {
     const x = rt.tf.tensor2d(xBuf.subarray(0, rows * xs.cols), [rows, xs.cols]);
     const y = rt.tf.tensor2d(yBuf.subarray(0, rows * ts.cols), [rows, ts.cols]);
     return { x, y, rows };
-  }
-}
-
-/**
- * Mean loss over every validation value, predicting in inference mode (no dropout, BN moving
- * statistics): by the fused trainer's addon where it covers the model (the same predictions,
- * without tfjs's per-call overhead), else by tfjs.
- */
-export async function validationLoss(
-  rt: TfRuntime,
-  model: LayersModel,
-  v: { x: Matrix; t: Matrix },
-  loss: LossName,
-  delta: number,
-  fused?: FusedTrainer,
-): Promise<number> {
-  let sum = 0;
-  const k = v.t.cols;
-  const all = fused?.predict(v.x);
-  if (all) {
-    for (let i = 0; i < all.length; i++) sum += pointLoss(all[i]! - v.t.data[i]!, loss, delta);
-    return sum / Math.max(1, v.x.rows * k);
-  }
-  for (let start = 0; start < v.x.rows; start += VALIDATION_BATCH) {
-    const rows = Math.min(VALIDATION_BATCH, v.x.rows - start);
-    const out = rt.tf.tidy(
-      () =>
-        model.apply(rt.tf.tensor2d(v.x.data.subarray(start * v.x.cols, (start + rows) * v.x.cols), [rows, v.x.cols]), {
-          training: false,
-        }) as Tensor,
-    );
-    const pred = (await out.data()) as Float32Array;
-    out.dispose();
-    for (let i = 0; i < rows * k; i++) sum += pointLoss(pred[i]! - v.t.data[start * k + i]!, loss, delta);
-  }
-  return sum / Math.max(1, v.x.rows * k);
-}
-
-/** The loss of one residual, as tfjs computes it (huber: tf.losses.huberLoss). */
-export function pointLoss(d: number, loss: LossName, delta: number): number {
-  const a = Math.abs(d);
-  if (loss === 'mse') return d * d;
-  if (loss === 'mae') return a;
-  const q = Math.min(a, delta);
-  return 0.5 * q * q + delta * (a - q);
-}
-
-export async function encodeModelWeights(rt: TfRuntime, model: LayersModel): Promise<EncodedWeights> {
-  return encodeNamed(
-    rt,
-    model.weights.map((w) => ({ name: w.originalName, tensor: w.read() })),
-  );
-}
-
-export async function loadModelWeights(rt: TfRuntime, model: LayersModel, w: EncodedWeights): Promise<void> {
-  const map = decode(rt, w);
-  try {
-    model.loadWeights(map);
-  } finally {
-    rt.tf.dispose(Object.values(map));
   }
 }
 
