@@ -84,6 +84,15 @@ export function spoolOf(layout: Layout, t: TrackedTarget): { files: SpoolFiles; 
     : { files: sweepSpool(layout, t.id), tag: 'paramflow.sweep_id', mainScope: SWEEP_SCOPE };
 }
 
+/** What a spool queue needs to know of its target: its files, how its MLflow run is found, its scope. */
+export function queueTarget(
+  layout: Layout,
+  t: TrackedTarget,
+): { files: SpoolFiles; identity: { tag: string; value: string }; mainScope: string } {
+  const { files, tag, mainScope } = spoolOf(layout, t);
+  return { files, identity: { tag, value: t.id }, mainScope };
+}
+
 export function newState(server: string): SyncState {
   return { format: STATE_FORMAT, server, runs: {}, acked: 0, rejected: [], updatedAt: new Date().toISOString() };
 }

@@ -8,7 +8,7 @@ import { clientFromEnv, type MlflowClient } from './client.js';
 import { linkedRunId, SWEEP_SCOPE } from './ops.js';
 import { SpoolQueue, type FinishResult } from './queue.js';
 import type { ParentResolver } from './sender.js';
-import { readState, sweepSpool } from './spool.js';
+import { queueTarget, readState, spoolOf } from './spool.js';
 import { mapSweepFinish, mapSweepStart, sweepDirOf, trialNamer, type SweepContext } from './sweep-mapping.js';
 import { mlflowState, syncTarget } from './sync.js';
 import { osUser } from './user.js';
@@ -73,7 +73,7 @@ export function waitForSweepRun(layout: Layout, { waitMs = 10_000, pollMs = 100 
   return async (ref, ctx) => {
     const given = linkedRunId(ref, ctx.server);
     if (given) return given;
-    const files = sweepSpool(layout, ref.sweep);
+    const { files } = spoolOf(layout, { kind: 'sweep', id: ref.sweep });
     // The sweep runs from another folder and could not send the id (its server was down):
     // its sync state will never be here, no wait helps; `paramflow sync` finds the run later.
     if (ref.server !== undefined)
@@ -146,9 +146,7 @@ export class SweepTracker {
     this.queue = new SpoolQueue({
       client: this.client,
       layout,
-      files: sweepSpool(layout, record.sweepId),
-      identity: { tag: 'paramflow.sweep_id', value: record.sweepId },
-      mainScope: SWEEP_SCOPE,
+      ...queueTarget(layout, { kind: 'sweep', id: record.sweepId }),
       purpose: `${record.sweepId} mlflow`,
       ...queueSettings(this.o),
     });

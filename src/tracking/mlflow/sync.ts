@@ -18,6 +18,7 @@ import {
   readSpool,
   readState,
   sweepDir,
+  queueTarget,
   spoolOf,
   writeState,
   type SpoolFiles,
@@ -81,14 +82,11 @@ interface SpoolTarget {
 // first, so a second sync of a synced target sends nothing. A sweep's own run is synced before
 // the runs of its trials, whose create-run ops name it.
 export async function syncTarget(layout: Layout, t: TrackedTarget, options: SyncOptions = {}): Promise<SyncRunResult> {
-  const { files, tag, mainScope } = spoolOf(layout, t);
   const record =
     t.kind === 'run' ? await new RunStore(layout).read(t.id).catch(() => undefined) : await readSweep(layout, t.id);
   const target: SpoolTarget = {
     id: t.id,
-    files,
-    identity: { tag, value: t.id },
-    mainScope,
+    ...queueTarget(layout, t),
     running: record?.status === 'RUNNING' && (t.kind === 'run' || !isOwnerDead(record as SweepRecord)),
     ...(record ? { end: endOf(record) } : {}),
   };

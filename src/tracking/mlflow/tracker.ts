@@ -4,9 +4,9 @@ import type { RunTracker } from '../run-tracker.js';
 import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';
 import { mapFinish, mapStage, mapStart, newMappingState, type MappingContext } from './mapping.js';
-import { RUN_SCOPE, type ParentRef } from './ops.js';
+import type { ParentRef } from './ops.js';
 import { SpoolQueue, type FinishResult } from './queue.js';
-import { runSpool } from './spool.js';
+import { queueTarget } from './spool.js';
 import { sweepLinkFromEnv, waitForSweepRun } from './sweep.js';
 import { queueSettings, type BaseTrackerOptions } from './tracker-options.js';
 import { osUser } from './user.js';
@@ -65,9 +65,7 @@ export class MlflowTracker implements RunTracker {
     this.queue = new SpoolQueue({
       client: this.client,
       layout,
-      files: runSpool(layout, record.runId),
-      identity: { tag: 'paramflow.run_id', value: record.runId },
-      mainScope: RUN_SCOPE,
+      ...queueTarget(layout, { kind: 'run', id: record.runId }),
       purpose: `${record.runId} mlflow`,
       ...queueSettings(this.o),
       ...(this.o.parent ? { resolveParent: waitForSweepRun(layout) } : {}),
