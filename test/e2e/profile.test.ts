@@ -8,22 +8,17 @@ import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
 import { makeProject, paramflow, REPO } from '../helpers/project.js';
 
 // `paramflow run --profile`: time per stage, and per kernel for the stages that run TensorFlow.
+
+/** quick.yaml, small (200 curves, 2 epochs, one job at a time), run with --profile --json. */
+function quickProfiled(extra: string[] = []): { dir: string; args: string[] } {
+  const dir = makeProject();
+  copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
+  const sets = ['--set', 'train.epochs=2', '--set', 'simulate.n=200', '--jobs', '1'];
+  return { dir, args: ['run', 'pipeline.yaml', ...sets, ...extra, '--profile', '--json'] };
+}
 describe('paramflow run --profile', () => {
   it('reports each executed stage, and the train stage kernel by kernel; a cached rerun says there is nothing to profile', async () => {
-    const dir = makeProject();
-    copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
-    const args = [
-      'run',
-      'pipeline.yaml',
-      '--set',
-      'train.epochs=2',
-      '--set',
-      'simulate.n=200',
-      '--jobs',
-      '1',
-      '--profile',
-      '--json',
-    ];
+    const { dir, args } = quickProfiled();
     const run = await paramflow(dir, args);
     expect(run.exitCode, String(run.stderr)).toBe(0);
     const out = JSON.parse(String(run.stdout)) as { executed: string[]; profile: StageProfile[] };
@@ -51,23 +46,8 @@ describe('paramflow run --profile', () => {
   it.skipIf(NATIVE_PROBLEM !== undefined)(
     needsNative('on native, each fused training step is counted as one FusedTrainStep kernel'),
     async () => {
-      const dir = makeProject();
-      copyFileSync(join(REPO, 'pipelines', 'quick.yaml'), join(dir, 'pipeline.yaml'));
       // 200 curves, 4 folds: 150 training rows a fold, batch 64 → 3 steps an epoch; 2 epochs (early stopping cannot stop before epoch 9).
-      const args = [
-        'run',
-        'pipeline.yaml',
-        '--set',
-        'train.epochs=2',
-        '--set',
-        'simulate.n=200',
-        '--jobs',
-        '1',
-        '--backend',
-        'native',
-        '--profile',
-        '--json',
-      ];
+      const { dir, args } = quickProfiled(['--backend', 'native']);
       const run = await paramflow(dir, args);
       expect(run.exitCode, String(run.stderr)).toBe(0);
       const train = (JSON.parse(String(run.stdout)) as { profile: StageProfile[] }).profile.find(

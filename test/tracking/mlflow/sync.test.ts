@@ -125,7 +125,7 @@ describe('server down for a whole run', () => {
   });
 });
 
-describe('syncRun edge cases', () => {
+describe('syncTarget edge cases', () => {
   it('a run whose process died before finish: its MLflow runs are closed as KILLED', async () => {
     const layout = tempLayout();
     const record = studyRecord('died-1');
