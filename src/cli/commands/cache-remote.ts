@@ -1,3 +1,4 @@
+import type { CacheRemoteFlags } from '../command-options.js';
 import { dirname } from 'node:path';
 import { Layout } from '../../project/layout.js';
 import { openRemote } from '../../cache/remote/remote.js';
@@ -8,11 +9,6 @@ import { loadRunnablePipeline } from '../../pipeline/load.js';
 import { findProjectRoot } from '../../project/root.js';
 import { EXIT, ParamflowError } from '../../util/errors.js';
 import { builtinRegistry } from '../../stage-contract/registry.js';
-
-export interface CacheRemoteFlags {
-  remote?: string;
-  json?: boolean;
-}
 
 interface Transfer {
   remote: string;

@@ -1,3 +1,4 @@
+import type { CacheGcFlags, CacheLsFlags } from '../command-options.js';
 import { Layout } from '../../project/layout.js';
 import { gcCache, listEntries, verifyCache } from '../../cache/maintenance.js';
 import { CacheStore } from '../../cache/store.js';
@@ -10,7 +11,7 @@ function projectCache(): CacheStore {
   return new CacheStore(new Layout(findProjectRoot(process.cwd())));
 }
 
-export async function cacheLsCommand(flags: { json?: boolean }): Promise<number> {
+export async function cacheLsCommand(flags: CacheLsFlags): Promise<number> {
   const entries = await listEntries(projectCache(), await listRuns(projectStore()));
   if (flags.json) {
     process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
@@ -44,7 +45,7 @@ export async function cacheVerifyCommand(): Promise<number> {
   return report.bad.length === 0 ? EXIT.ok : EXIT.failed;
 }
 
-export async function cacheGcCommand(flags: { keep: number; dryRun?: boolean; json?: boolean }): Promise<number> {
+export async function cacheGcCommand(flags: CacheGcFlags): Promise<number> {
   const report = await gcCache(projectCache(), await listRuns(projectStore()), {
     keep: flags.keep,
     dryRun: flags.dryRun,

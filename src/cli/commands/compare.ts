@@ -1,3 +1,4 @@
+import type { CompareFlags } from '../command-options.js';
 import { EXIT } from '../../util/errors.js';
 import { compareRuns, type Comparison } from '../../report/compare-runs.js';
 import { label } from '../../plots/objective.js';
@@ -8,7 +9,7 @@ import { table } from '../../util/format.js';
 import { listRuns, projectStore } from './runs.js';
 
 /** `paramflow compare <ref>…`: params side by side (differences marked), then metrics with deltas against the first run. */
-export async function compareCommand(refs: string[], flags: { json?: boolean; all?: boolean }): Promise<number> {
+export async function compareCommand(refs: string[], flags: CompareFlags): Promise<number> {
   const store = projectStore();
   const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
   const { runs, objective } = await resolveCompareRefs(refs, store, () => listRuns(store), warn);

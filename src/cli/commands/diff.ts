@@ -1,3 +1,4 @@
+import type { JsonFlags } from '../command-options.js';
 import { EXIT } from '../../util/errors.js';
 import { diffRuns, type RunDiff, type StageVerdict } from '../../report/diff-runs.js';
 import { label } from '../../plots/objective.js';
@@ -6,7 +7,7 @@ import { table } from '../../util/format.js';
 import { projectStore } from './runs.js';
 
 /** `paramflow diff <a> <b>`: why the two runs' hashes differ, stage by stage; exit 0 whenever it could compare. */
-export async function diffCommand(refA: string, refB: string, flags: { json?: boolean }): Promise<number> {
+export async function diffCommand(refA: string, refB: string, flags: JsonFlags): Promise<number> {
   const { layout } = projectStore();
   const a = await loadRun(refA, { layout, env: process.env });
   const b = await loadRun(refB, { layout, env: process.env });

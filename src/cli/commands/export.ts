@@ -1,3 +1,4 @@
+import type { ForceFlags } from '../command-options.js';
 import { relative } from 'node:path';
 import { EXIT } from '../../util/errors.js';
 import { exportRun } from '../../report/export-run.js';
@@ -5,7 +6,7 @@ import { loadRun } from '../../tracking/load-run.js';
 import { projectStore } from './runs.js';
 
 /** `paramflow export <ref> <dir>`: the run's resolved pipeline (same run hash when run) and its summary. */
-export async function exportCommand(ref: string, dir: string, flags: { force?: boolean }): Promise<number> {
+export async function exportCommand(ref: string, dir: string, flags: ForceFlags): Promise<number> {
   const { layout } = projectStore();
   const loaded = await loadRun(ref, { layout, env: process.env });
   const res = await exportRun(loaded, dir, { layout, force: flags.force });

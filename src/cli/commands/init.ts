@@ -1,3 +1,4 @@
+import type { ForceFlags } from '../command-options.js';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -6,7 +7,7 @@ import { EXIT } from '../../util/errors.js';
 import { packageRoot } from '../../util/package-root.js';
 
 /** Scaffolds a project: `.paramflow/`, an example pipeline, and .gitignore lines. */
-export async function initCommand(dir: string, flags: { force?: boolean }): Promise<number> {
+export async function initCommand(dir: string, flags: ForceFlags): Promise<number> {
   const root = resolve(dir);
   const target = join(root, 'pipelines', 'example.yaml');
   await mkdir(new Layout(root).home, { recursive: true });

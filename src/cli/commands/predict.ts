@@ -1,3 +1,4 @@
+import type { PredictFlags } from '../command-options.js';
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { findProjectRoot } from '../../project/root.js';
@@ -6,11 +7,7 @@ import { encodeNpy } from '../../format/npy.js';
 import { predictCurves, type Prediction } from '../../predict/predict.js';
 import { ndarray } from '../../stage-contract/ndarray.js';
 
-export async function predictCommand(
-  ref: string,
-  input: string,
-  flags: { out?: string; backend?: string },
-): Promise<number> {
+export async function predictCommand(ref: string, input: string, flags: PredictFlags): Promise<number> {
   const p = await predictCurves({ root: findProjectRoot(process.cwd()), ref, input, backend: flags.backend });
   process.stderr.write(
     `predicted ${p.mean.length} curve(s) with the ${p.folds} fold models of run ${p.runId} (backend ${p.backend}); ± is the spread across folds\n`,

@@ -1,10 +1,11 @@
+import type { QueueStatusFlags } from '../command-options.js';
 import { ParamflowError } from '../../util/errors.js';
 import { queueSettings } from '../../sweep/queue/settings.js';
 import { queueStatus } from '../../sweep/queue/status.js';
 import { redactSecrets } from '../../util/redact.js';
 
 /** `paramflow queue status [--json]`. An unreachable Redis is bad input (exit 2). */
-export async function queueStatusCommand(flags: { redis?: string; queue?: string; json?: boolean }): Promise<number> {
+export async function queueStatusCommand(flags: QueueStatusFlags): Promise<number> {
   const settings = queueSettings(flags);
   let s;
   try {

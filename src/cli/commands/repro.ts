@@ -1,3 +1,4 @@
+import type { ReproFlags } from '../command-options.js';
 import { findProjectRoot } from '../../project/root.js';
 import { EXIT } from '../../util/errors.js';
 import type { StageComparison } from '../../repro/compare-stage.js';
@@ -6,15 +7,6 @@ import { reproduceRun, type ReproReport } from '../../repro/reproduce.js';
 import { plainReporter } from '../../runner/plain-reporter.js';
 import { table } from '../../util/format.js';
 import { ttyReporter } from '../output/tty-reporter.js';
-
-export interface ReproFlags {
-  tolerance?: number;
-  strict?: boolean;
-  keep?: boolean;
-  backend?: string;
-  jobs?: number;
-  json?: boolean;
-}
 
 /** `paramflow repro <ref>`: environment check, re-execution into a scratch cache, a per-stage verdict. */
 export async function reproCommand(ref: string, flags: ReproFlags): Promise<number> {

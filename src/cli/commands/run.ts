@@ -1,3 +1,4 @@
+import type { RunFlags } from '../command-options.js';
 import { EXIT } from '../../util/errors.js';
 import type { RunSummary } from '../../runner/run-pipeline.js';
 import type { ElsewhereResult } from '../../sweep/run-elsewhere.js';
@@ -5,19 +6,6 @@ import { run } from '../../sweep/run.js';
 import type { SweepRecord } from '../../tracking/sweep-record.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
 import { plainReporter } from '../../runner/plain-reporter.js';
-
-export interface RunFlags {
-  set: string[];
-  cache: boolean;
-  dryRun?: boolean;
-  jobs?: number;
-  json?: boolean;
-  backend?: string;
-  sweep?: string[];
-  failFast?: boolean;
-  profile?: boolean;
-  executor?: string;
-}
 
 export async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const controller = new AbortController();

@@ -1,3 +1,4 @@
+import type { RunsFlags } from '../command-options.js';
 import { Layout } from '../../project/layout.js';
 import { findProjectRoot } from '../../project/root.js';
 import { EXIT, ParamflowError } from '../../util/errors.js';
@@ -16,13 +17,7 @@ export async function listRuns(store: RunStore): Promise<RunRecord[]> {
   return store.list((id, err) => process.stderr.write(`warning: skipping run ${id}: ${(err as Error).message}\n`));
 }
 
-export async function runsCommand(flags: {
-  json?: boolean;
-  limit?: number;
-  pipeline?: string;
-  sweep?: string | true;
-  sort?: string;
-}): Promise<number> {
+export async function runsCommand(flags: RunsFlags): Promise<number> {
   const store = projectStore();
   if (flags.sweep !== undefined) return sweepTableCommand(store, flags.sweep, flags);
   let runs = await listRuns(store);

@@ -1,3 +1,4 @@
+import type { JsonFlags } from '../command-options.js';
 import { EXIT } from '../../util/errors.js';
 import { describeRun, type RunDescription } from '../../report/describe-run.js';
 import { label } from '../../plots/objective.js';
@@ -8,7 +9,7 @@ import { formatBytes, formatDuration, table } from '../../util/format.js';
 import { projectStore } from './runs.js';
 
 /** `paramflow show <ref>`: one run, its stages, metrics, artifacts, environment and MLflow link. */
-export async function showCommand(ref: string, flags: { json?: boolean }): Promise<number> {
+export async function showCommand(ref: string, flags: JsonFlags): Promise<number> {
   const { layout } = projectStore();
   const loaded = await loadRun(ref, { layout, env: process.env });
   const d = await describeRun(loaded, layout);

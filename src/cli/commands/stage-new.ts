@@ -1,13 +1,9 @@
+import type { StageNewFlags } from '../command-options.js';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { EXIT, ParamflowError } from '../../util/errors.js';
 import { stageModule, stageTest } from '../scaffold/stage-files.js';
-
-export interface StageNewFlags {
-  dir?: string;
-  force?: boolean;
-}
 
 /** Writes `<dir>/<name>.ts` (a working stage module) and `<dir>/<name>.test.ts`. */
 export async function stageNewCommand(name: string, flags: StageNewFlags): Promise<number> {

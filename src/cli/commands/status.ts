@@ -1,3 +1,4 @@
+import type { StatusFlags } from '../command-options.js';
 import { loadRunnablePipeline } from '../../pipeline/load.js';
 import { Layout } from '../../project/layout.js';
 import { planPipeline } from '../../pipeline/plan.js';
@@ -7,10 +8,7 @@ import { EXIT } from '../../util/errors.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
 import { table } from '../../util/format.js';
 
-export async function statusCommand(
-  file: string,
-  flags: { set: string[]; json?: boolean; backend?: string },
-): Promise<number> {
+export async function statusCommand(file: string, flags: StatusFlags): Promise<number> {
   const registry = await builtinRegistry();
   const pipeline = await loadRunnablePipeline(file, { registry, overrides: locateOverrides(flags.set) });
   const plan = await planPipeline(pipeline, registry, { backend: flags.backend });

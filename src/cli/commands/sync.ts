@@ -1,3 +1,4 @@
+import type { SyncFlags } from '../command-options.js';
 import { relative } from 'node:path';
 import { Layout } from '../../project/layout.js';
 import { findProjectRoot } from '../../project/root.js';
@@ -7,7 +8,7 @@ import { resolveRunRef } from '../../tracking/resolve-ref.js';
 import { listRuns, projectStore } from './runs.js';
 
 /** `paramflow sync [ref]`: sends what was spooled while MLflow was unreachable. */
-export async function syncCommand(ref: string | undefined, flags: { showRefused?: boolean } = {}): Promise<number> {
+export async function syncCommand(ref: string | undefined, flags: SyncFlags = {}): Promise<number> {
   const layout = new Layout(findProjectRoot(process.cwd()));
   if (flags.showRefused) return showRefused(layout, ref);
   const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -1,10 +1,11 @@
+import type { ValidateFlags } from '../command-options.js';
 import { loadRunnablePipeline } from '../../pipeline/load.js';
 import { EXIT } from '../../util/errors.js';
 import { builtinRegistry } from '../../stage-contract/registry.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
 import { prepareSweep } from '../../sweep/run-sweep.js';
 
-export async function validateCommand(file: string, flags: { set: string[]; sweep?: string[] }): Promise<number> {
+export async function validateCommand(file: string, flags: ValidateFlags): Promise<number> {
   const overrides = locateOverrides(flags.set);
   const pipeline = await loadRunnablePipeline(file, { registry: await builtinRegistry(), overrides });
   const sweep = await prepareSweep(
