@@ -6,13 +6,13 @@ import { gitState } from '../environment.js';
 import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';
 import { linkedRunId, SWEEP_SCOPE } from './ops.js';
-import { SpoolQueue, type FinishResult } from './queue.js';
+import type { FinishResult, SpoolQueue } from './queue.js';
 import type { ParentResolver } from './sender.js';
-import { queueTarget, readState, spoolOf } from './spool.js';
+import { readState, spoolOf } from './spool.js';
 import { mapSweepFinish, mapSweepStart, sweepDirOf, trialNamer, type SweepContext } from './sweep-mapping.js';
 import { mlflowState, syncTarget } from './sync.js';
 import { osUser } from './user.js';
-import { queueSettings, type BaseTrackerOptions } from './tracker-options.js';
+import { NOT_STARTED, openQueue, type BaseTrackerOptions } from './tracker-options.js';
 
 // A sweep in MLflow: the parent run, logged by the sweep's own process through its own
 // spool (`.paramflow/sweeps/<sweep-id>/mlflow-spool.jsonl` and `mlflow-sync.json`), and
@@ -143,13 +143,7 @@ export class SweepTracker {
       version: packageVersion(),
     };
     this.ctx = ctx;
-    this.queue = new SpoolQueue({
-      client: this.client,
-      layout,
-      ...queueTarget(layout, { kind: 'sweep', id: record.sweepId }),
-      purpose: `${record.sweepId} mlflow`,
-      ...queueSettings(this.o),
-    });
+    this.queue = openQueue(this.client, this.o, { kind: 'sweep', id: record.sweepId });
     const git = gitState(layout.root);
     this.queue.enqueue(async () => mapSweepStart(record, { ...ctx, git: await git }));
     await this.queue.settled();
@@ -206,8 +200,7 @@ export class SweepTracker {
    * could not while their parent was missing. Never throws.
    */
   finish(record: SweepRecord, plots: readonly string[] = []): Promise<FinishResult> {
-    if (!this.queue || !this.ctx)
-      return Promise.resolve({ synced: false, pending: 0, rejected: 0, message: 'MLflow tracking was not started' });
+    if (!this.queue || !this.ctx) return Promise.resolve(NOT_STARTED);
     const queue = this.queue;
     const ctx = this.ctx;
     this.finished ??= (async () => {

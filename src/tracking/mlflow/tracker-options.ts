@@ -1,7 +1,10 @@
 import type { Layout } from '../../project/layout.js';
 import type { MlflowClient } from './client.js';
 import type { SpooledOp } from './ops.js';
+import { SpoolQueue, type FinishResult } from './queue.js';
 import type { Clock, RetryPolicy } from './retry.js';
+import type { ParentResolver } from './sender.js';
+import { queueTarget, type TrackedTarget } from './spool.js';
 
 // What a run's tracker (tracker.ts) and a sweep's (sweep.ts) are both given.
 
@@ -23,9 +26,33 @@ export interface BaseTrackerOptions {
   afterSend?: (op: SpooledOp) => void | Promise<void>;
 }
 
-/** The options the spool queue takes from a tracker's. */
-export function queueSettings(
+/**
+ * The spool queue of what a tracker logs (a run, a sweep's parent run): the target's spool,
+ * lock and identity tag, and the tracker's settings. Both trackers open theirs here.
+ */
+export function openQueue(
+  client: MlflowClient,
   o: BaseTrackerOptions,
-): Pick<BaseTrackerOptions, 'flushTimeoutMs' | 'retry' | 'log' | 'afterSend'> {
-  return { flushTimeoutMs: o.flushTimeoutMs, retry: o.retry, log: o.log, afterSend: o.afterSend };
+  target: TrackedTarget,
+  resolveParent?: ParentResolver,
+): SpoolQueue {
+  return new SpoolQueue({
+    client,
+    layout: o.layout,
+    ...queueTarget(o.layout, target),
+    purpose: `${target.id} mlflow`,
+    flushTimeoutMs: o.flushTimeoutMs,
+    retry: o.retry,
+    log: o.log,
+    afterSend: o.afterSend,
+    ...(resolveParent ? { resolveParent } : {}),
+  });
 }
+
+/** What `finish` answers when `start` never ran (no record to log). */
+export const NOT_STARTED: FinishResult = {
+  synced: false,
+  pending: 0,
+  rejected: 0,
+  message: 'MLflow tracking was not started',
+};

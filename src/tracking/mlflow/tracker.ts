@@ -5,10 +5,9 @@ import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';
 import { mapFinish, mapStage, mapStart, newMappingState, type MappingContext } from './mapping.js';
 import type { ParentRef } from './ops.js';
-import { SpoolQueue, type FinishResult } from './queue.js';
-import { queueTarget } from './spool.js';
+import type { FinishResult, SpoolQueue } from './queue.js';
 import { sweepLinkFromEnv, waitForSweepRun } from './sweep.js';
-import { queueSettings, type BaseTrackerOptions } from './tracker-options.js';
+import { NOT_STARTED, openQueue, type BaseTrackerOptions } from './tracker-options.js';
 import { osUser } from './user.js';
 
 export type { FinishResult } from './queue.js';
@@ -20,8 +19,6 @@ export interface TrackerOptions extends BaseTrackerOptions {
   /** The run is a sweep's trial: nest it under the sweep's MLflow run (see sweep.ts). */
   parent?: ParentRef;
 }
-
-/** What a tracker's spool queue takes from the tracker's options (run and sweep trackers alike). */
 
 // "Never in the way": logs a run to MLflow from a background queue. Each call maps the
 // run onto MLflow operations, appends them to the spool, and returns at once; a queue
@@ -61,15 +58,8 @@ export class MlflowTracker implements RunTracker {
 
   /** Call once the run record exists (status RUNNING, stage keys known). */
   start(record: RunRecord): void {
-    const { layout } = this.o;
-    this.queue = new SpoolQueue({
-      client: this.client,
-      layout,
-      ...queueTarget(layout, { kind: 'run', id: record.runId }),
-      purpose: `${record.runId} mlflow`,
-      ...queueSettings(this.o),
-      ...(this.o.parent ? { resolveParent: waitForSweepRun(layout) } : {}),
-    });
+    const target = { kind: 'run', id: record.runId } as const;
+    this.queue = openQueue(this.client, this.o, target, this.o.parent ? waitForSweepRun(this.o.layout) : undefined);
     this.queue.enqueue(() => mapStart(record, this.ctx(record), this.mapping));
   }
 
@@ -82,8 +72,7 @@ export class MlflowTracker implements RunTracker {
 
   /** Call after the final run.json is written. Never throws; waits at most `flushTimeoutMs`. */
   finish(record: RunRecord): Promise<FinishResult> {
-    if (!this.queue)
-      return Promise.resolve({ synced: false, pending: 0, rejected: 0, message: 'MLflow tracking was not started' });
+    if (!this.queue) return Promise.resolve(NOT_STARTED);
     this.finished ??= this.queue.flush(() => mapFinish(record, this.ctx(record), this.mapping));
     return this.finished;
   }
