@@ -1,5 +1,6 @@
 import { authFromEnv, type Env } from './auth.js';
 import { isMlflowError, MlflowError } from './errors.js';
+import { proxyPath } from './artifact-uri.js';
 import type { Clock, RetryPolicy } from './retry.js';
 import { parseTrackingUri, splitTrackingUri } from './uri.js';
 import { HttpTransport, type TransportOptions } from './http.js';
@@ -277,21 +278,6 @@ export class MlflowClient {
   private post<T>(endpoint: string, json: unknown, o?: CallOptions): Promise<T> {
     return this.http.send<T>({ method: 'POST', path: `${API}/${endpoint}`, json, ...o });
   }
-}
-
-/** `mlflow-artifacts:/1/<run>/artifacts` + `plots/a.png` → `1/<run>/artifacts/plots/a.png` (URL-encoded segments). */
-export function proxyPath(artifactUri: string, path: string): string {
-  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(artifactUri);
-  if (!m) {
-    throw new MlflowError(`the run's artifact root \`${artifactUri}\` is not served by the tracking server`, {
-      kind: 'status',
-      endpoint: 'PUT mlflow-artifacts',
-      status: 400,
-      hint: 'start `mlflow server` with --artifacts-destination (artifact proxying, the default since MLflow 2) so clients upload through it',
-    });
-  }
-  const segments = `${m[1]!.replace(/\/$/, '')}/${path}`.split('/').filter((s) => s !== '');
-  return segments.map(encodeURIComponent).join('/');
 }
 
 function checkActive(e: Experiment): Experiment {

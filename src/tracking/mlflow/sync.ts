@@ -9,11 +9,10 @@ import type { RunStatus } from '../run-record.js';
 import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
-import { linkedRunId, SWEEP_SCOPE, type SpooledOp, type TrackOp } from './ops.js';
+import { linkedRunId, SWEEP_SCOPE, type SpooledOp } from './ops.js';
 import type { Clock, RetryPolicy } from './retry.js';
 import { SpoolSender, type ParentResolver } from './sender.js';
 import {
-  appendOps,
   newState,
   readSpool,
   readState,
@@ -25,6 +24,7 @@ import {
   type TrackedTarget,
 } from './spool.js';
 import { redactUri } from './uri.js';
+import { appendFinalStatus, endOf, hasFinalStatus } from './final-status.js';
 import { mlflowState, spoolState, type MlflowRunState, type SyncStateName } from './sync-state.js';
 
 export { mlflowState, type MlflowRunState, type SyncStateName } from './sync-state.js';
@@ -261,35 +261,6 @@ function resultOf(id: string, s: MlflowRunState): SyncRunResult {
 
 async function summary(t: SpoolTarget): Promise<SyncRunResult> {
   return resultOf(t.id, await spoolState(t.files, t.mainScope));
-}
-
-function hasFinalStatus(spool: readonly SpooledOp[], mainScope: string): boolean {
-  return spool.some((op) => op.op === 'update-run' && op.scope === mainScope);
-}
-
-function endOf(record: { status: RunStatus; endedAt?: string }): { status: RunStatus; endTime: number } {
-  return {
-    status: record.status === 'RUNNING' ? 'KILLED' : record.status,
-    endTime: record.endedAt ? Date.parse(record.endedAt) : Date.now(),
-  };
-}
-
-// A run whose process died before `finish` left its MLflow runs RUNNING: close them with
-// the status the local store gives it (KILLED, or FAILED), as `finish` would have.
-async function appendFinalStatus(
-  t: SpoolTarget,
-  end: { status: RunStatus; endTime: number },
-  spool: SpooledOp[],
-): Promise<SpooledOp[]> {
-  const scopes = spool.flatMap((op) => (op.op === 'create-run' ? [op.scope] : []));
-  const ops: TrackOp[] = [
-    ...scopes.filter((s) => s !== t.mainScope).sort(),
-    ...scopes.filter((s) => s === t.mainScope),
-  ].map((scope) => ({ op: 'update-run', scope, status: end.status, endTime: end.endTime }));
-  let seq = Math.max(0, ...spool.map((o) => o.seq));
-  const added = ops.map((op) => ({ ...op, seq: ++seq }) as SpooledOp);
-  await appendOps(t.files.spool, added);
-  return [...spool, ...added];
 }
 
 async function readSweep(layout: Layout, sweepId: string): Promise<SweepRecord | undefined> {
