@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, isLockLive, readOwner, type LockOwner } from '../../src/project/lock.js';
-import { HOST, isProcessAlive } from '../../src/util/process-alive.js';
+import { HOST } from '../../src/util/process-alive.js';
 import { deadPid } from '../helpers/processes.js';
 
 let dir: string;

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,6 @@ import { gcCache, listEntries, verifyCache } from '../../src/cache/maintenance.j
 import { CacheStore, COMPLETE } from '../../src/cache/store.js';
 import { computeStageKey } from '../../src/hash/stage-key.js';
 import { ndarray } from '../../src/stage-contract/ndarray.js';
-import { isProcessAlive } from '../../src/util/process-alive.js';
 import { runRecord } from '../helpers/run-record.js';
 import { deadPid } from '../helpers/processes.js';
 

@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Layout } from '../../src/project/layout.js';
 import { ParamflowError } from '../../src/util/errors.js';
 import { RunStore } from '../../src/tracking/run-store.js';
-import { HOST, isProcessAlive } from '../../src/util/process-alive.js';
+import { HOST } from '../../src/util/process-alive.js';
 import { runRecord } from '../helpers/run-record.js';
 import { deadPid } from '../helpers/processes.js';
 
