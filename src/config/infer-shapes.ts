@@ -1,7 +1,7 @@
 import { ParamflowError } from '../util/errors.js';
 import type { ArrayShape, KnownShapes, ShapeInference } from '../stage-contract/types.js';
 import type { Locator } from './schema-errors.js';
-import type { StageSpec } from './spec.js';
+import type { PipelineSpec, StageSpec } from './spec.js';
 
 /**
  * Shapes flow from stage to stage at validation: each stage in dependency order gets the
@@ -11,10 +11,16 @@ import type { StageSpec } from './spec.js';
  * without `inferShapes` (a command, a data file read at run time) makes its outputs
  * unknown, and the checks downstream of it wait for the data.
  */
-export function inferShapes(ordered: readonly StageSpec[], locator: Locator, errors: ParamflowError[]): void {
+export function inferShapes(
+  ordered: readonly StageSpec[],
+  definitions: PipelineSpec['definitions'],
+  locator: Locator,
+  errors: ParamflowError[],
+): void {
   const outputsOf = new Map<string, KnownShapes>();
   for (const s of ordered) {
-    if (!s.def.inferShapes) continue;
+    const infer = definitions[s.name]!.inferShapes;
+    if (!infer) continue;
     const inputs: Record<string, ArrayShape | undefined> = {};
     for (const [input, from] of Object.entries(s.inputs)) {
       const output = input.startsWith(`${from}.`) ? input.slice(from.length + 1) : input;
@@ -22,7 +28,7 @@ export function inferShapes(ordered: readonly StageSpec[], locator: Locator, err
     }
     let inferred: ShapeInference;
     try {
-      inferred = s.def.inferShapes(s.with, inputs);
+      inferred = infer(s.with, inputs);
     } catch (err) {
       // Only a stage module's code can throw here; the built-ins return problems.
       errors.push(

@@ -4,6 +4,7 @@ import { InputErrors, ParamflowError } from '../util/errors.js';
 import { topologicalOrder } from '../util/dag.js';
 import { deriveSeed } from '../stage-contract/random.js';
 import type { StageRegistry } from '../stage-contract/registry.js';
+import type { StageDefinition } from '../stage-contract/types.js';
 import type { LoadedModule } from '../stage-contract/load-module.js';
 import { applyOverride, overrideLocation, parseOverride, type ParsedOverride } from './overrides.js';
 import { findProjectRoot, resolveProjectPath } from '../project/root.js';
@@ -89,6 +90,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   const root = findProjectRoot(dirname(abs));
   const seed = raw.seed ?? 0;
   const stages: StageSpec[] = [];
+  const definitions: Record<string, StageDefinition<any>> = {};
   for (const [name, st] of Object.entries(raw.stages)) {
     const stage = await checkStage(
       name,
@@ -97,12 +99,15 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
       { registry: options.registry, locator: located, root, dir: dirname(abs), seed },
       errors,
     );
-    if (stage) stages.push(stage);
+    if (stage) {
+      stages.push(stage.spec);
+      definitions[name] = stage.def;
+    }
   }
   if (errors.length === 0) {
     const ordered = topologicalOrder(stages, (s) => located.locateKey(['stages', s], 'needs'));
-    resolveInputs(stages, located, errors);
-    if (errors.length === 0) inferShapes(ordered, located, errors);
+    resolveInputs(stages, definitions, located, errors);
+    if (errors.length === 0) inferShapes(ordered, definitions, located, errors);
   }
   if (errors.length > 0) throw new InputErrors(errors);
 
@@ -128,6 +133,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     tracking: { experiment, ...(uri ? { uri } : {}) },
     trackingUriAt: uriFromEnv ? { file: 'MLFLOW_TRACKING_URI' } : located.locate(['tracking', 'uri']),
     stages,
+    definitions,
     resolved,
     ...(raw.sweep ? { sweep: raw.sweep } : {}),
     ...(raw.cache?.remote !== undefined
@@ -171,7 +177,7 @@ async function checkStage(
   raw: RawPipeline,
   c: StageContextForCheck,
   errors: ParamflowError[],
-): Promise<StageSpec | undefined> {
+): Promise<{ spec: StageSpec; def: StageDefinition<any> } | undefined> {
   const path = ['stages', name];
   if (RESERVED_STAGE_NAMES.includes(name)) {
     errors.push(
@@ -256,16 +262,20 @@ async function checkStage(
     errors.push(new ParamflowError('PF_SCHEMA', p.message, { location: c.locator.locate(at), hint: p.hint }));
   }
   if (problems.length > 0 || !ported) return undefined;
-  return {
+  const { def, ...keyed } = ported;
+  const spec: StageSpec = {
     name,
     uses: st.uses,
     needs: st.needs ?? [],
     with: params,
+    // The seed is a resolved value like a schema default: the run hash and an exported
+    // pipeline.yaml carry it.
     seed: st.seed ?? deriveSeed(c.seed, name),
     inputs: {},
-    ...ported,
+    ...keyed,
     ...(loaded.contract ? { contract: loaded.contract } : {}),
   };
+  return { spec, def };
 }
 
 export { overrideLocation };

@@ -14,8 +14,6 @@ export interface StageSpec {
    * command's `{inputs.stage.output}`) read that output of that stage.
    */
   inputs: Record<string, string>;
-  /** The stage's definition: built-in, or loaded from a module; per-stage outputs applied. */
-  def: import('../stage-contract/types.js').StageDefinition<any>;
   /** Absolute paths of files whose content goes into the key (module source, a command's deps). */
   keyFiles: string[];
   /** `npm:` stages: the package version goes into the key. */
@@ -41,8 +39,14 @@ export interface PipelineSpec {
   tracking: TrackingSpec;
   /** Where the tracking URI was set (the file's `tracking.uri`, `--set`, or MLFLOW_TRACKING_URI), for errors. */
   trackingUriAt: import('../util/errors.js').SourceLocation;
-  /** Stages in file order. */
+  /** Stages in file order: plain values, as written and validated. */
   stages: StageSpec[];
+  /**
+   * Stage name → the code its `uses:` resolved to (built-in, or loaded from a module), with
+   * this stage's ports applied (a command's outputs). Kept apart from the stages' values:
+   * the loader resolved it to validate `with:`, and planning and the runner use it.
+   */
+  definitions: Readonly<Record<string, import('../stage-contract/types.js').StageDefinition<any>>>;
   /** The pipeline as resolved (overrides applied, defaults filled): what the run hash covers. */
   resolved: Record<string, unknown>;
   /** The `sweep:` section, if any (not part of `resolved`: each trial is a plain run). */

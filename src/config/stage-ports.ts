@@ -10,7 +10,7 @@ import { isInside, resolveProjectPath } from '../project/root.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import type { DocPath, Locator } from './schema-errors.js';
 import { registerSchema, schemaValidator } from './schema-registry.js';
-import type { StageSpec } from './spec.js';
+import type { PipelineSpec, StageSpec } from './spec.js';
 
 /** The validator of a stage's `with:`: a file under schemas/ (built-ins) or the module's own schema. */
 export function withValidator(def: StageDefinition<any>, uses: string, location: SourceLocation): ValidateFunction {
@@ -49,7 +49,7 @@ export function applyPorts(
   params: Record<string, unknown>,
   site: PortSite,
   errors: ParamflowError[],
-): Pick<StageSpec, 'def' | 'keyFiles' | 'pkg'> | undefined {
+): ({ def: StageDefinition<any> } & Pick<StageSpec, 'keyFiles' | 'pkg'>) | undefined {
   const ports = loaded.def.ports?.(params) ?? {};
   const def: StageDefinition<any> =
     ports.inputs || ports.outputs
@@ -94,17 +94,22 @@ const names = (xs: Iterable<string>) => [...xs].map((x) => `\`${x}\``).join(', '
 // Each declared input comes from exactly one needed stage that outputs it. Problems are
 // reported once per stage (not once per input), naming every input concerned. Inputs
 // written `stage.output` (a command's) name their stage, which must be needed.
-export function resolveInputs(stages: StageSpec[], locator: Locator, errors: ParamflowError[]): void {
+export function resolveInputs(
+  stages: StageSpec[],
+  definitions: PipelineSpec['definitions'],
+  locator: Locator,
+  errors: ParamflowError[],
+): void {
   const byName = new Map(stages.map((s) => [s.name, s]));
-  const outputsOf = (stage: string) => byName.get(stage)!.def.outputs.map((o) => o.name);
+  const outputsOf = (stage: string) => definitions[stage]!.outputs.map((o) => o.name);
   for (const s of stages) {
-    const def = s.def;
+    const def = definitions[s.name]!;
     const missing: string[] = [];
     const ambiguous = new Map<string, string[]>();
     for (const input of def.inputs) {
       const dot = input.indexOf('.');
       if (dot > 0) {
-        resolveQualified(s, input.slice(0, dot), input.slice(dot + 1), byName, locator, errors);
+        resolveQualified(s, input.slice(0, dot), input.slice(dot + 1), { byName, outputsOf }, locator, errors);
         continue;
       }
       const providers = s.needs.filter((n) => outputsOf(n).includes(input));
@@ -155,7 +160,7 @@ function resolveQualified(
   s: StageSpec,
   from: string,
   output: string,
-  byName: Map<string, StageSpec>,
+  { byName, outputsOf }: { byName: Map<string, StageSpec>; outputsOf: (stage: string) => string[] },
   locator: Locator,
   errors: ParamflowError[],
 ): void {
@@ -181,7 +186,7 @@ function resolveQualified(
     );
     return;
   }
-  const outputs = source.def.outputs.map((o) => o.name);
+  const outputs = outputsOf(from);
   if (!outputs.includes(output)) {
     errors.push(
       new ParamflowError(

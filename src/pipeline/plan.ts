@@ -41,7 +41,7 @@ export async function planPipeline(
   options: PlanOptions = {},
 ): Promise<Plan> {
   const order = topologicalOrder(pipeline.stages, () => ({ file: pipeline.file }));
-  const needsTf = order.some((s) => s.def.usesBackend);
+  const needsTf = order.some((s) => pipeline.definitions[s.name]!.usesBackend);
   const backend = needsTf || options.backend ? chooseBackend(options.backend) : undefined;
   const env = options.env ?? process.env;
   if (backend) fusedEnabled(env); // a bad PARAMFLOW_FUSED is refused on every backend (exit 2)
@@ -51,7 +51,7 @@ export async function planPipeline(
   const keys = new Map<string, string>();
   const stages: PlannedStage[] = [];
   for (const spec of order) {
-    const def = spec.def;
+    const def = pipeline.definitions[spec.name]!;
     const { files, runParams } = await pathParams(def, spec, pipeline);
     for (const abs of spec.keyFiles) files[relative(pipeline.root, abs)] = await sha256File(abs);
     const key = computeStageKey({
