@@ -1,5 +1,6 @@
 // What a run tells the person watching it. The CLI picks a TTY or a plain-line
 // implementation; the library default says nothing.
+import type { FoldEvent } from '../stage-contract/types.js';
 
 export type StageOutcome = 'cached' | 'executed' | 'failed' | 'skipped';
 
@@ -8,6 +9,8 @@ export interface Reporter {
   stageStart(stage: string, reason: string): void;
   stageProgress(stage: string, done: number, total: number, unit?: string): void;
   stageLog(stage: string, message: string): void;
+  /** A fold's training as it goes (the train stage): its start, each epoch, its end. */
+  stageFold?(stage: string, event: FoldEvent): void;
   stageWait(stage: string, holder: string): void;
   stageEnd(stage: string, outcome: StageOutcome, durationMs: number, detail?: string): void;
   /** A line about the run as a whole (tracking, warnings). */

@@ -41,6 +41,10 @@ export function stageContext(
       c.reporter.stageLog(name, message);
       void appendLog(c, name, message);
     },
+    fold: (event) => {
+      c.reporter.stageFold?.(name, event);
+      c.tracker?.fold?.(c.record, name, event);
+    },
   };
 }
 

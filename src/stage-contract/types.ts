@@ -116,6 +116,26 @@ export interface StageContext {
    * inputs and outputs); removed after the outputs are cached, kept when the stage fails.
    */
   scratch?(): Promise<string>;
+  /**
+   * A fold's training as it goes: MLflow gets the fold's run when it starts and its curves
+   * while it trains, the terminal shows the epoch. Optional: a stage that trains in folds
+   * calls `ctx.fold?.(…)`; the values must be the ones its result reports (same steps).
+   */
+  fold?(event: FoldEvent): void;
+}
+
+export interface FoldEvent {
+  fold: number;
+  /** `start` before its first epoch (or on resuming it), `epoch` after each epoch, `end` once its model is final. */
+  phase: 'start' | 'epoch' | 'end';
+  /** Epochs done (1-based: `epoch` events carry the epoch they report). */
+  epoch: number;
+  /** Epochs planned (early stopping may end the fold sooner). */
+  epochs: number;
+  /** `epoch`: the values logged at step `epoch` (`loss`, `val_loss`). */
+  metrics?: Record<string, number>;
+  /** When it happened, ms since the Unix epoch (an `epoch` event: the time its curve points carry). */
+  at: number;
 }
 
 export interface OutputSpec {

@@ -28,7 +28,8 @@ export interface Environment {
   node: string;
   platform: string;
   arch: string;
-  git: { commit: string; dirty: boolean } | null;
+  /** `branch`: none on a detached HEAD; `remote`: the `origin` URL, credentials redacted. */
+  git: { commit: string; dirty: boolean; branch?: string; remote?: string } | null;
   /** The TensorFlow.js backend of the run's train/evaluate stages, if any. */
   backend?: { name: BackendName; reason: string; tfjs: string };
 }

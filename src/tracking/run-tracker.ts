@@ -1,3 +1,4 @@
+import type { FoldEvent } from '../stage-contract/types.js';
 import type { RunRecord } from './run-record.js';
 
 /**
@@ -7,6 +8,8 @@ import type { RunRecord } from './run-record.js';
  */
 export interface RunTracker {
   start(record: RunRecord): void;
+  /** A fold of a stage is training: its run starts, its curves grow, it ends (streamed while the stage runs). */
+  fold?(record: RunRecord, stageName: string, event: FoldEvent): void;
   /** A stage ended: its status, metrics and the files worth keeping beside the run. */
   stage(record: RunRecord, stageName: string, artifacts?: readonly { path: string; file: string }[]): void;
   /** The run ended: `message` says where it was logged, `synced` whether everything arrived. */

@@ -20,7 +20,7 @@ import {
 } from './checkpoint.js';
 import { foldCount, foldIndices, takeRows } from '../../src/model/features.js';
 import { fusedProblem } from './fused-problem.js';
-import { trainFold } from './loop.js';
+import { trainFold, type FoldState } from './loop.js';
 import { modelToFiles } from '../../src/model/model-io.js';
 import { checkTrainParams, inputMode, outputSizeProblem, type TrainParams } from './params.js';
 import { fitCurveScaler, scaledCurveFeatures, scaleTargets, type Scalers } from '../../src/model/scalers.js';
@@ -71,6 +71,7 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
     const rawT = takeRows(data.targets, train);
     const scaler = fitCurveScaler(data.X, data.Y, train, rawT, inputMode(params), params.standardize.targets);
     const resume = saved?.current?.fold === fold ? saved.current : undefined;
+    const tell = foldTeller(ctx, fold, shape.epochs, resume?.state.epochs.length ?? 0);
 
     const outcome = await trainFold({
       rt,
@@ -88,6 +89,7 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
       onEpoch: async (snapshot) => {
         if (ctx.checkpoint.due?.() ?? true)
           await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished, { fold, snapshot }));
+        tell.epochs(snapshot.state);
         ctx.progress(fold * shape.epochs + snapshot.state.epochs.length, total, 'epochs');
       },
       onInterrupt: (snapshot) =>
@@ -100,6 +102,7 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
     const files = await modelToFiles(rt, outcome.model);
     outcome.model.dispose();
     const s = outcome.state;
+    tell.end(s);
     const history: FoldHistory = { fold, best_epoch: s.best.epoch, stopped_epoch: s.epochs.length, epochs: s.epochs };
     finished.push({ history, timestamps: s.timestamps, scaler, files });
     if (ctx.signal.aborted) {
@@ -115,6 +118,28 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
     );
   }
   return result(finished, data);
+}
+
+/**
+ * A fold's events for ctx.fold: `start` now, each epoch once (the last one is known only when
+ * trainFold returns), `end` after it. Epochs done before a resumed checkpoint were told then.
+ */
+function foldTeller(ctx: StageContext, fold: number, epochs: number, told: number) {
+  ctx.fold?.({ fold, phase: 'start', epoch: told, epochs, at: Date.now() });
+  const tellEpochs = (state: Pick<FoldState, 'epochs' | 'timestamps'>) => {
+    for (; told < state.epochs.length; told++) {
+      const e = state.epochs[told]!;
+      const metrics = { loss: e.loss, val_loss: e.val_loss };
+      ctx.fold?.({ fold, phase: 'epoch', epoch: e.epoch, epochs, metrics, at: state.timestamps[told] ?? Date.now() });
+    }
+  };
+  return {
+    epochs: tellEpochs,
+    end: (state: Pick<FoldState, 'epochs' | 'timestamps'>) => {
+      tellEpochs(state);
+      ctx.fold?.({ fold, phase: 'end', epoch: state.epochs.length, epochs, at: Date.now() });
+    },
+  };
 }
 
 /**

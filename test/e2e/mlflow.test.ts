@@ -13,13 +13,16 @@ async function run(dir: string, uri: string) {
   return { runId: (JSON.parse(String(r.stdout)) as { runId: string }).runId, stderr: String(r.stderr) };
 }
 
-/** A view without the clock: timestamps differ between two executions, nothing else may. */
+/** A view without the clock: timestamps and durations differ between two executions, nothing else may. */
 function timeless(view: Record<string, MlflowView>) {
+  const clockless = (k: string, value: string) =>
+    k.endsWith('.seconds') ? '<s>' : k === 'mlflow.note.content' ? value.replace(/\d+\.\d s\b/g, '<s>') : value;
   return Object.fromEntries(
     Object.entries(view).map(([scope, v]) => [
       scope,
       {
         ...v,
+        tags: Object.fromEntries(Object.entries(v.tags).map(([k, value]) => [k, clockless(k, value)])),
         histories: Object.fromEntries(
           Object.entries(v.histories).map(([k, h]) => [k, h.map(([step, , value]) => [step, value])]),
         ),
@@ -64,6 +67,25 @@ describe('MLflow tracking from `paramflow run`', () => {
     expect(top.artifacts).toEqual(
       expect.arrayContaining(['pipeline.yaml', 'run.json', 'evaluate/plots/pred-vs-true.png']),
     );
+    // The folds' mean curve on the run; each stage's status; a description leading with the objective.
+    expect(top.histories['val_loss.mean']!.map(([step]) => step)).toEqual([1, 2, 3, 4, 5]);
+    expect(top.tags['paramflow.stage.train.status']).toBe('executed');
+    expect(top.tags['mlflow.note.content']).toMatch(/^\*\*cv_rmse_mean = /);
+
+    // Each fold's run was made as the fold started and ended with it: folds train one after
+    // another, so each starts no earlier than the one before ended (no fold has the run's times).
+    const all = [...double.store.runs.values()].filter((r) => r.tags.get('paramflow.run_id') === runId);
+    const parent = all.find((r) => r.tags.get('paramflow.scope') === 'run')!;
+    const foldRuns = all
+      .filter((r) => r.tags.get('paramflow.scope')!.startsWith('fold-'))
+      .sort((a, b) => a.start_time - b.start_time);
+    for (const f of foldRuns) expect(f.run_name).toBe(`${parent.run_name} ${f.tags.get('paramflow.scope')}`);
+    for (const [i, f] of foldRuns.entries()) {
+      expect(f.end_time).toBeGreaterThanOrEqual(f.start_time);
+      expect(f.end_time).toBeLessThan(parent.end_time!);
+      if (i > 0) expect(f.start_time).toBeGreaterThanOrEqual(foldRuns[i - 1]!.end_time!);
+    }
+    expect(foldRuns[0]!.start_time).toBeGreaterThan(parent.start_time);
 
     const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
       mlflow: { state: string; runId: string };

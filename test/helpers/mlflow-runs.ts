@@ -51,7 +51,12 @@ export function mlflowView(double: MlflowDouble, runId: string): Record<string, 
     for (const m of r.metrics) (histories[m.key] ??= []).push([m.step, m.timestamp, m.value]);
     out[r.tags.get('paramflow.scope') ?? '?'] = {
       params: Object.fromEntries(r.params),
-      tags: Object.fromEntries([...r.tags].filter(([k]) => !OWN_TAGS.includes(k))),
+      // The description names the run too: compared with the run's own id written as `<run id>`.
+      tags: Object.fromEntries(
+        [...r.tags]
+          .filter(([k]) => !OWN_TAGS.includes(k))
+          .map(([k, v]) => [k, k === 'mlflow.note.content' ? v.split(runId).join('<run id>') : v]),
+      ),
       status: r.status,
       histories,
       artifacts: [...double.store.artifacts.keys()]

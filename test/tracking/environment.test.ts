@@ -19,7 +19,7 @@ describe('gitState', () => {
   /** A fresh repository whose one commit holds a.yaml; returns the folder and the commit. */
   const committedRepo = async () => {
     const dir = temp();
-    await git(dir, 'init', '-q');
+    await git(dir, 'init', '-q', '-b', 'main');
     writeFileSync(join(dir, 'a.yaml'), 'x: 1\n');
     await git(dir, 'add', 'a.yaml');
     await git(dir, 'commit', '-q', '-m', 'first');
@@ -32,11 +32,22 @@ describe('gitState', () => {
 
   it('gives the commit, and dirty only while a tracked file differs from it', async () => {
     const { dir, head } = await committedRepo();
-    expect(await gitState(dir)).toEqual({ commit: head, dirty: false });
+    expect(await gitState(dir)).toEqual({ commit: head, dirty: false, branch: 'main' });
     writeFileSync(join(dir, 'untracked.txt'), 'ignored: untracked files do not count\n');
-    expect(await gitState(dir)).toEqual({ commit: head, dirty: false });
+    expect(await gitState(dir)).toEqual({ commit: head, dirty: false, branch: 'main' });
     writeFileSync(join(dir, 'a.yaml'), 'x: 2\n');
-    expect(await gitState(dir)).toEqual({ commit: head, dirty: true });
+    expect(await gitState(dir)).toEqual({ commit: head, dirty: true, branch: 'main' });
+  });
+
+  it("names the branch (none on a detached HEAD) and origin's URL without its credentials", async () => {
+    const { dir, head } = await committedRepo();
+    await git(dir, 'remote', 'add', 'origin', 'https://alice:ghp_secret123@github.com/lab/curves.git');
+    const state = await gitState(dir);
+    expect(state).toMatchObject({ branch: 'main' });
+    expect(state?.remote).toContain('github.com/lab/curves.git');
+    expect(state?.remote).not.toContain('ghp_secret123');
+    await git(dir, 'checkout', '-q', '--detach', head);
+    expect((await gitState(dir))?.branch).toBeUndefined();
   });
 
   it('follows GIT_DIR to a repository elsewhere, as git does', async () => {

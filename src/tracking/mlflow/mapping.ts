@@ -1,11 +1,20 @@
 import { stringify } from 'yaml';
-import type { MetricPoint } from '../../stage-contract/types.js';
+import type { FoldEvent, MetricPoint } from '../../stage-contract/types.js';
 import type { RunRecord } from '../run-record.js';
 import { flattenParams, metricValue } from './flatten.js';
 import { MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, truncateChars } from './limits.js';
 import { artifactOp, isLoggableKey, keepLoggable, pushBatches, timestampOf, type Mapped } from './mapped-ops.js';
 import { foldScope, RUN_SCOPE, type ParentRef } from './ops.js';
+import {
+  createFold,
+  foldMeanCurves,
+  mapFoldEvents,
+  unstreamed,
+  type FoldMappingState,
+  type FoldNaming,
+} from './fold-mapping.js';
 import type { KeyValue, Metric } from './types.js';
+import { browsableRepoUrl, runDescription } from './description.js';
 
 // How a paramflow run appears in MLflow (see the README's "MLflow" section): the experiment
 // per docs/conventions.md, one MLflow run per execution, its folds as nested runs, params flattened
@@ -24,15 +33,38 @@ export interface MappingContext {
   parent?: ParentRef;
 }
 
-/** What has been mapped so far for one run (updated by the functions below). */
-export interface MappingState {
-  /** Scopes whose create-run was issued. */
-  scopes: Set<string>;
+/** What has been mapped so far for one run (updated by the functions below and fold-mapping.ts). */
+export interface MappingState extends FoldMappingState {
   /** `<scope>\0<key>` → value of scalar metrics already logged, so finish does not log them twice. */
   logged: Map<string, number>;
 }
 
-export const newMappingState = (): MappingState => ({ scopes: new Set(), logged: new Map() });
+export const newMappingState = (): MappingState => ({
+  scopes: new Set(),
+  logged: new Map(),
+  streamed: new Map(),
+  ended: new Set(),
+});
+
+/** How a run's folds are named and tagged (fold-mapping.ts). */
+export function foldNaming(record: RunRecord, ctx: MappingContext): FoldNaming {
+  return {
+    runName: ctx.runName ?? defaultRunName(record),
+    user: ctx.user,
+    baseTags: (scope) => baseTags(record, ctx, scope),
+  };
+}
+
+/** A stage's fold events (start, epochs, end) while it trains. */
+export function mapFolds(
+  record: RunRecord,
+  stage: string,
+  events: readonly FoldEvent[],
+  ctx: MappingContext,
+  state: MappingState,
+): Mapped {
+  return mapFoldEvents(stage, events, foldNaming(record, ctx), state);
+}
 
 export function defaultRunName(record: RunRecord): string {
   return `${record.pipeline.name} ${record.runHash.slice(0, 8)}`;
@@ -59,7 +91,7 @@ export function mapStart(record: RunRecord, ctx: MappingContext, state: MappingS
     { key: 'paramflow.run_hash', value: record.runHash },
     { key: 'paramflow.pipeline', value: record.pipeline.name },
     { key: 'paramflow.version', value: record.environment.paramflow },
-    ...(record.environment.git ? [{ key: 'paramflow.git.dirty', value: String(record.environment.git.dirty) }] : []),
+    ...gitTags(record),
     ...(record.environment.backend ? [{ key: 'paramflow.backend', value: record.environment.backend.name }] : []),
     ...Object.entries(record.stages).map(([name, s]) => ({ key: `paramflow.stage.${name}.key`, value: s.key })),
     ...(record.sweep
@@ -92,33 +124,43 @@ export function mapStage(
   const out: Mapped = { ops: [], files: [], skipped: [] };
   const s = record.stages[stage];
   if (!s) return out;
-  const at = s.startedAt ? timestampOf(s.startedAt, ctx.now) + (s.durationMs ?? 0) : ctx.now;
+  const started = s.startedAt ? timestampOf(s.startedAt, ctx.now) : ctx.now;
+  const at = s.startedAt ? started + (s.durationMs ?? 0) : ctx.now;
+  const cached = s.status === 'cached';
   pushBatches(out, RUN_SCOPE, {
-    metrics: [...scalars(s.metrics ?? {}, at, RUN_SCOPE, state, out), ...curves(s.series ?? {}, out)],
+    metrics: [
+      ...scalars(s.metrics ?? {}, at, RUN_SCOPE, state, out),
+      ...curves(s.series ?? {}, RUN_SCOPE, state, out),
+      ...curves(foldMeanCurves(s.folds ?? []), RUN_SCOPE, state, out),
+    ],
+    tags: [
+      { key: `paramflow.stage.${stage}.status`, value: s.status },
+      ...(s.durationMs !== undefined && !cached
+        ? [{ key: `paramflow.stage.${stage}.seconds`, value: (s.durationMs / 1000).toFixed(1) }]
+        : []),
+    ].filter((t) => isLoggableKey(t.key, out)),
   });
+  const naming = foldNaming(record, ctx);
   for (const fold of s.folds ?? []) {
     const scope = foldScope(fold.fold);
-    if (!state.scopes.has(scope)) {
-      state.scopes.add(scope);
-      const runName = scope;
-      const tags = [
-        { key: 'mlflow.runName', value: runName },
-        ...baseTags(record, ctx, scope),
-        { key: 'paramflow.fold', value: String(fold.fold) },
-      ];
-      out.ops.push({
-        op: 'create-run',
-        scope,
-        parent: RUN_SCOPE,
-        runName,
-        startTime: s.startedAt ? timestampOf(s.startedAt, ctx.now) : ctx.now,
-        userId: ctx.user,
-        tags,
-      });
-    }
+    // Folds that streamed have their run already; a cached stage's (or a resumed fold's) gets it now.
+    createFold(
+      out,
+      state,
+      scope,
+      fold.fold,
+      stage,
+      started,
+      naming,
+      cached ? [{ key: 'paramflow.cached', value: 'true' }] : [],
+    );
     pushBatches(out, scope, {
-      metrics: [...scalars(fold.metrics, at, scope, state, out), ...curves(fold.series, out)],
+      metrics: [...scalars(fold.metrics, at, scope, state, out), ...curves(fold.series, scope, state, out)],
     });
+    if (cached && !state.ended.has(scope)) {
+      out.ops.push({ op: 'update-run', scope, status: 'FINISHED', endTime: at });
+      state.ended.add(scope);
+    }
   }
   for (const f of files) out.ops.push(artifactOp(RUN_SCOPE, f.path.split('\\').join('/'), f.file));
   return out;
@@ -128,12 +170,27 @@ export function mapStage(
 export function mapFinish(record: RunRecord, ctx: MappingContext, state: MappingState): Mapped {
   const out: Mapped = { ops: [], files: [], skipped: [] };
   const end = record.endedAt ? timestampOf(record.endedAt, ctx.now) : ctx.now;
-  pushBatches(out, RUN_SCOPE, { metrics: scalars(record.metrics, end, RUN_SCOPE, state, out) });
+  pushBatches(out, RUN_SCOPE, {
+    metrics: scalars(record.metrics, end, RUN_SCOPE, state, out),
+    tags: keepLoggable([{ key: 'mlflow.note.content', value: runDescription(record) }], out, MAX_TAG_VALUE_LENGTH),
+  });
   out.ops.push(artifactOp(RUN_SCOPE, 'run.json', `${ctx.runDir}/run.json`));
   const status = record.status === 'RUNNING' ? 'KILLED' : record.status;
-  const folds = [...state.scopes].filter((sc) => sc !== RUN_SCOPE).sort();
+  const folds = [...state.scopes].filter((sc) => sc !== RUN_SCOPE && !state.ended.has(sc)).sort();
   for (const scope of [...folds, RUN_SCOPE]) out.ops.push({ op: 'update-run', scope, status, endTime: end });
   return out;
+}
+
+/** Git facts the UI shows (the branch, a link from the commit to the repository) and whether the tree was dirty. */
+function gitTags(record: RunRecord): KeyValue[] {
+  const git = record.environment.git;
+  if (!git) return [];
+  const repo = git.remote ? browsableRepoUrl(git.remote) : undefined;
+  return [
+    { key: 'paramflow.git.dirty', value: String(git.dirty) },
+    ...(git.branch ? [{ key: 'mlflow.source.git.branch', value: git.branch }] : []),
+    ...(repo ? [{ key: 'mlflow.source.git.repoURL', value: repo }] : []),
+  ];
 }
 
 function baseTags(record: RunRecord, ctx: MappingContext, scope: string): KeyValue[] {
@@ -196,11 +253,11 @@ function scalars(
   return res;
 }
 
-function curves(series: Record<string, MetricPoint[]>, out: Mapped): Metric[] {
+function curves(series: Record<string, MetricPoint[]>, scope: string, state: MappingState, out: Mapped): Metric[] {
   const res: Metric[] = [];
   for (const [key, points] of Object.entries(series)) {
     if (!isLoggableKey(key, out)) continue;
-    for (const p of points)
+    for (const p of unstreamed(scope, key, points, state))
       res.push({ key, value: metricValue(p.value), timestamp: Math.round(p.timestamp), step: Math.round(p.step) });
   }
   return res;

@@ -29,6 +29,8 @@ export interface SweepContext {
   resolved?: Record<string, unknown>;
   git?: { commit: string; dirty: boolean } | null;
   version?: string;
+  /** At finish: the MLflow run ids of the best trial's replicates, where known here. */
+  bestMlflowRuns?: readonly string[];
 }
 
 export const sweepDirOf = (layout: Layout, sweepId: string): string =>
@@ -149,7 +151,8 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
 
 /**
  * At sweep end: the best trial's swept values as params, the objective as metrics
- * (`<metric>` = the best trial's mean over its replicates, `<metric>_std`), `sweep.json`,
+ * (`<metric>` = the best trial's mean over its replicates and, from two replicates on,
+ * `<metric>_std`; `paramflow.best_replicates` says how many), `sweep.json`,
  * the objective plots (`plots`: files relative to the project root, logged under `plots/`),
  * and the parent's final status.
  */
@@ -170,19 +173,24 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: re
     for (const [key, value] of byKey)
       if (isLoggableKey(key, out)) params.push({ key, value: truncateChars(value, MAX_PARAM_VALUE_LENGTH) });
     const metric = record.spec.objective.metric;
-    for (const [key, v] of [
-      [metric, best.objective.mean],
-      [`${metric}_std`, best.objective.std],
-    ] as const) {
+    // A spread needs two replicates: one gives no `_std` (a 0 would read as "no spread").
+    const logged: [string, number][] = [[metric, best.objective.mean]];
+    if (best.objective.n >= 2) logged.push([`${metric}_std`, best.objective.std]);
+    for (const [key, v] of logged) {
       if (isLoggableKey(key, out)) metrics.push({ key, value: metricValue(v), timestamp: end, step: 0 });
     }
     tags.push({ key: 'paramflow.best_trial', value: best.trial });
+    tags.push({ key: 'paramflow.best_replicates', value: String(best.objective.n) });
     const runs =
       record.trials
         .find((t) => t.id === best.trial)
         ?.replicates.flatMap((r) => (r.runId && r.status === 'FINISHED' ? [r.runId] : [])) ?? [];
     if (runs.length > 0) tags.push({ key: 'paramflow.best_runs', value: runs.join(',') });
+    // MLflow's ids, for a notebook's `mlflow.get_run` (paramflow's ids name local run folders).
+    if (ctx.bestMlflowRuns?.length)
+      tags.push({ key: 'paramflow.best_mlflow_runs', value: ctx.bestMlflowRuns.join(',') });
   }
+  tags.push({ key: 'mlflow.note.content', value: sweepDescription(record) });
   pushBatches(out, SWEEP_SCOPE, { params, metrics, tags: keepLoggable(tags, out, MAX_TAG_VALUE_LENGTH) });
   out.ops.push(artifactOp(SWEEP_SCOPE, 'sweep.json', `${ctx.sweepDir}/sweep.json`));
   for (const file of plots) out.ops.push(artifactOp(SWEEP_SCOPE, `plots/${posix.basename(file)}`, file));
@@ -193,4 +201,25 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: re
     endTime: end,
   });
   return out;
+}
+
+/** The sweep run's description in the UI: the best trial and its objective first, then how to compare. */
+function sweepDescription(record: SweepRecord): string {
+  const { metric, goal } = record.spec.objective;
+  const reps = record.trials.flatMap((t) => t.replicates);
+  const done = reps.filter((r) => r.status === 'FINISHED').length;
+  const failed = reps.filter((r) => r.status === 'FAILED').length;
+  const best = record.best;
+  const lines = [
+    best
+      ? `**best ${metric} = ${best.objective.mean.toPrecision(6)}**${best.objective.n > 1 ? ` ± ${best.objective.std.toPrecision(2)} (${best.objective.n} replicates)` : ''}, trial \`${best.trial}\`: ${Object.entries(
+          best.values,
+        )
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(', ')}`
+      : `**no trial finished** (${metric}, ${goal})`,
+    `${record.trials.length} trials, ${done} replicate runs finished${failed ? `, ${failed} failed` : ''}; objective: ${metric} (${goal}).`,
+    `Compare the trials: expand this run, select its trial runs, then Compare (the nested fold runs are not needed).`,
+  ];
+  return lines.join('\n\n');
 }

@@ -204,11 +204,26 @@ export class SweepTracker {
     const queue = this.queue;
     const ctx = this.ctx;
     this.finished ??= (async () => {
-      const result = await queue.flush(() => mapSweepFinish(record, { ...ctx, now: Date.now() }, plots));
+      const bestMlflowRuns = await this.bestMlflowRuns(record);
+      const result = await queue.flush(() =>
+        mapSweepFinish(record, { ...ctx, now: Date.now(), bestMlflowRuns }, plots),
+      );
       if (result.synced) await this.syncTrials(record).catch(() => undefined);
       return result;
     })();
     return this.finished;
+  }
+
+  /** The best trial's replicates' MLflow run ids, from their sync state in this folder. */
+  private async bestMlflowRuns(record: SweepRecord): Promise<string[]> {
+    const best = record.trials.find((t) => t.id === record.best?.trial);
+    const ids: string[] = [];
+    for (const r of best?.replicates ?? []) {
+      if (!r.runId || r.status !== 'FINISHED') continue;
+      const state = await mlflowState(this.o.layout, { kind: 'run', id: r.runId }).catch(() => undefined);
+      if (state?.mlflowRunId) ids.push(state.mlflowRunId);
+    }
+    return ids;
   }
 
   private async syncTrials(record: SweepRecord): Promise<void> {

@@ -3,7 +3,8 @@ import type { RunRecord } from '../run-record.js';
 import type { RunTracker } from '../run-tracker.js';
 import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';
-import { mapFinish, mapStage, mapStart, newMappingState, type MappingContext } from './mapping.js';
+import { mapFinish, mapFolds, mapStage, mapStart, newMappingState, type MappingContext } from './mapping.js';
+import type { FoldEvent } from '../../stage-contract/types.js';
 import type { ParentRef } from './ops.js';
 import type { FinishResult, SpoolQueue } from './queue.js';
 import { sweepLinkFromEnv, waitForSweepRun } from './sweep.js';
@@ -18,6 +19,8 @@ export interface TrackerOptions extends BaseTrackerOptions {
   runName?: string;
   /** The run is a sweep's trial: nest it under the sweep's MLflow run (see sweep.ts). */
   parent?: ParentRef;
+  /** How often a training fold's epochs are sent at most. Default 2 s. */
+  streamMs?: number;
 }
 
 // "Never in the way": logs a run to MLflow from a background queue. Each call maps the
@@ -26,6 +29,8 @@ export interface TrackerOptions extends BaseTrackerOptions {
 // `finish` waits a bounded time and leaves the rest to `paramflow sync`.
 export class MlflowTracker implements RunTracker {
   private readonly mapping = newMappingState();
+  private pendingFolds?: { stage: string; events: FoldEvent[] };
+  private foldsSentAt = 0;
   private queue?: SpoolQueue;
   private finished?: Promise<FinishResult>;
 
@@ -63,9 +68,32 @@ export class MlflowTracker implements RunTracker {
     this.queue.enqueue(() => mapStart(record, this.ctx(record), this.mapping));
   }
 
+  /**
+   * A fold's event while its stage trains. Epochs are sent in batches at most every
+   * `streamMs` (a fold's start and end at once): a fast study would otherwise make a request
+   * per epoch, a slow one still shows its curves growing.
+   */
+  fold(record: RunRecord, stageName: string, event: FoldEvent): void {
+    if (!this.queue) return;
+    const pending = this.pendingFolds;
+    if (pending && pending.stage !== stageName) this.sendFolds(record);
+    (this.pendingFolds ??= { stage: stageName, events: [] }).events.push(event);
+    const now = Date.now();
+    if (event.phase !== 'epoch' || now - this.foldsSentAt >= (this.o.streamMs ?? 2_000)) this.sendFolds(record);
+  }
+
+  private sendFolds(record: RunRecord): void {
+    const pending = this.pendingFolds;
+    this.pendingFolds = undefined;
+    this.foldsSentAt = Date.now();
+    if (!pending || !this.queue) return;
+    this.queue.enqueue(() => mapFolds(record, pending.stage, pending.events, this.ctx(record), this.mapping));
+  }
+
   /** Call when a stage has finished, executed or cached; `artifacts` are files to upload (plots, model files). */
   stage(record: RunRecord, stageName: string, artifacts: readonly { path: string; file: string }[] = []): void {
     if (!this.queue) return;
+    this.sendFolds(record);
     const files = artifacts.map((a) => ({ path: a.path, file: this.projectPath(a.file) }));
     this.queue.enqueue(() => mapStage(record, stageName, files, this.ctx(record), this.mapping));
   }
@@ -73,6 +101,7 @@ export class MlflowTracker implements RunTracker {
   /** Call after the final run.json is written. Never throws; waits at most `flushTimeoutMs`. */
   finish(record: RunRecord): Promise<FinishResult> {
     if (!this.queue) return Promise.resolve(NOT_STARTED);
+    this.sendFolds(record); // a run that failed mid-fold: what it trained is kept
     this.finished ??= this.queue.flush(() => mapFinish(record, this.ctx(record), this.mapping));
     return this.finished;
   }

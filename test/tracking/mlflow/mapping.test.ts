@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { flattenParams } from '../../../src/tracking/mlflow/flatten.js';
 import { mlflowKeyProblems } from '../../../src/tracking/mlflow/limits.js';
 import {
+  defaultRunName,
   mapFinish,
+  mapFolds,
   mapStage,
   mapStart,
   newMappingState,
@@ -157,12 +159,14 @@ describe('mapStage and mapFinish', () => {
   );
   const evaluate = mapStage(record, 'evaluate', [], ctx, state);
 
-  it('makes each fold a nested run named fold-<k>, with its metrics and curves (step, timestamp)', () => {
+  it('makes each fold a nested run named after its run (`<run name> fold-<k>`), with its metrics and curves', () => {
     const creates = ofKind(train.ops, 'create-run');
+    const name = defaultRunName(record);
     expect(creates.map((c) => [c.scope, c.parent, c.runName])).toEqual([
-      ['fold-0', 'run', 'fold-0'],
-      ['fold-1', 'run', 'fold-1'],
+      ['fold-0', 'run', `${name} fold-0`],
+      ['fold-1', 'run', `${name} fold-1`],
     ]);
+    expect(creates[0]!.tags).toContainEqual({ key: 'paramflow.stage', value: 'train' });
     const fold0 = ofKind(train.ops, 'log-batch')
       .filter((b) => b.scope === 'fold-0')
       .flatMap((b) => b.metrics);
@@ -176,8 +180,47 @@ describe('mapStage and mapFinish', () => {
     const onRun = ofKind([...train.ops, ...evaluate.ops], 'log-batch')
       .filter((b) => b.scope === 'run')
       .flatMap((b) => b.metrics);
-    expect(onRun.map((m) => m.key).sort()).toEqual(['cv_rmse_mean', 'lr', 'lr', 'lr', 'rmse.A.mean', 'val_loss_mean']);
+    const keys = onRun.map((m) => m.key).sort();
+    expect(keys.filter((k) => !k.endsWith('loss.mean'))).toEqual([
+      'cv_rmse_mean',
+      'lr',
+      'lr',
+      'lr',
+      'rmse.A.mean',
+      'val_loss_mean',
+    ]);
     expect(onRun.find((m) => m.key === 'cv_rmse_mean')?.timestamp).toBe(Date.parse('2026-11-25T10:00:01.000Z') + 10);
+  });
+
+  it("logs the folds' mean curve on the run: `<key>.mean` at each epoch, over the folds that ran it", () => {
+    const folds = record.stages.train!.folds!;
+    const onRun = ofKind(train.ops, 'log-batch')
+      .filter((b) => b.scope === 'run')
+      .flatMap((b) => b.metrics)
+      .filter((m) => m.key === 'val_loss.mean');
+    expect(onRun.map((m) => m.step)).toEqual(folds[0]!.series.val_loss!.map((p) => p.step));
+    onRun.forEach((m, i) =>
+      expect(m.value).toBeCloseTo(folds.reduce((a, f) => a + f.series.val_loss![i]!.value, 0) / folds.length, 12),
+    );
+    // A fold that stopped early no longer counts from the epoch it did not run.
+    const shorter = studyRecord('r9', { epochs: 4, folds: 2 });
+    const f1 = shorter.stages.train!.folds![1]!;
+    f1.series.val_loss = f1.series.val_loss!.slice(0, 2);
+    const last = ofKind(mapStage(shorter, 'train', [], ctx, newMappingState()).ops, 'log-batch')
+      .flatMap((b) => b.metrics)
+      .filter((m) => m.key === 'val_loss.mean')
+      .at(-1)!;
+    expect(last.value).toBe(shorter.stages.train!.folds![0]!.series.val_loss!.at(-1)!.value);
+  });
+
+  it('tags each stage with its status and (when it ran) its duration', () => {
+    const tags = ofKind(train.ops, 'log-batch')
+      .filter((b) => b.scope === 'run')
+      .flatMap((b) => b.tags ?? []);
+    expect(tags).toContainEqual({ key: 'paramflow.stage.train.status', value: record.stages.train!.status });
+    expect(tags.find((t) => t.key === 'paramflow.stage.train.seconds')?.value).toBe(
+      (record.stages.train!.durationMs! / 1000).toFixed(1),
+    );
   });
 
   it('uploads the files handed over, at their relative paths', () => {
@@ -216,5 +259,66 @@ describe('mapStage and mapFinish', () => {
     expect(ofKind(again.ops, 'log-batch').flatMap((b) => b.metrics)).toHaveLength(
       ofKind(train.ops, 'log-batch').flatMap((b) => b.metrics).length,
     );
+    // …but its folds say they come from the cache, and end with the stage (not the run).
+    for (const c of ofKind(again.ops, 'create-run'))
+      expect(c.tags).toContainEqual({ key: 'paramflow.cached', value: 'true' });
+    expect(ofKind(again.ops, 'update-run').map((u) => [u.scope, u.status])).toEqual([
+      ['fold-0', 'FINISHED'],
+      ['fold-1', 'FINISHED'],
+    ]);
+  });
+});
+
+describe('mapFolds: a fold streamed while it trains', () => {
+  const record = studyRecord('r5', { epochs: 3, folds: 1 });
+  const series = record.stages.train!.folds![0]!.series;
+  const t0 = series.loss![0]!.timestamp - 500;
+  const state = newMappingState();
+  mapStart(record, ctx, state);
+  const epoch = (i: number) => ({
+    fold: 0,
+    phase: 'epoch' as const,
+    epoch: series.loss![i]!.step,
+    epochs: 3,
+    metrics: { loss: series.loss![i]!.value, val_loss: series.val_loss![i]!.value },
+    at: series.loss![i]!.timestamp,
+  });
+  const first = mapFolds(
+    record,
+    'train',
+    [{ fold: 0, phase: 'start', epoch: 0, epochs: 3, at: t0 }, epoch(0)],
+    ctx,
+    state,
+  );
+  const rest = mapFolds(
+    record,
+    'train',
+    [epoch(1), epoch(2), { fold: 0, phase: 'end', epoch: 3, epochs: 3, at: t0 + 9000 }],
+    ctx,
+    state,
+  );
+  const atEnd = mapStage(record, 'train', [], ctx, state);
+
+  it('creates the fold run when it starts, at its own start time, then sends its epochs as they come', () => {
+    expect(ofKind(first.ops, 'create-run').map((c) => [c.scope, c.startTime])).toEqual([['fold-0', t0]]);
+    expect(ofKind(first.ops, 'log-batch').flatMap((b) => b.metrics.map((m) => [m.key, m.step]))).toEqual([
+      ['loss', series.loss![0]!.step],
+      ['val_loss', series.val_loss![0]!.step],
+    ]);
+    expect(ofKind(rest.ops, 'update-run')).toEqual([
+      { op: 'update-run', scope: 'fold-0', status: 'FINISHED', endTime: t0 + 9000 },
+    ]);
+  });
+
+  it("at the stage's end: no second create, no curve point twice, and the run's end leaves the fold's end alone", () => {
+    expect(ofKind(atEnd.ops, 'create-run')).toEqual([]);
+    const fold = ofKind(atEnd.ops, 'log-batch')
+      .filter((b) => b.scope === 'fold-0')
+      .flatMap((b) => b.metrics.map((m) => m.key));
+    expect(fold).not.toContain('loss');
+    expect(fold).not.toContain('val_loss');
+    expect(fold).toContain('rmse.A');
+    const fin = mapFinish({ ...record, status: 'FINISHED', endedAt: '2026-11-25T10:00:05.000Z' }, ctx, state);
+    expect(ofKind(fin.ops, 'update-run').map((u) => u.scope)).toEqual(['run']);
   });
 });

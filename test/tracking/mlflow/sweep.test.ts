@@ -118,13 +118,14 @@ function tree(sweepId: string): { parent: DoubleRun; names: unknown } {
   return { parent: parents[0]!, names: names(parents[0]!) };
 }
 
-const folds = ['fold-0 FINISHED', 'fold-1 FINISHED'];
+// A fold's run is named after its trial's, so a legend across trials says which is which.
+const trial = (name: string) => ({ [`${name} FINISHED`]: [`${name} fold-0 FINISHED`, `${name} fold-1 FINISHED`] });
 const expectedTree = (sweepId: string) => ({
   [`curve-params sweep ${sweepId.slice('sweep-'.length)} FINISHED`]: [
-    { 'batch_size=16 rep=0 FINISHED': folds },
-    { 'batch_size=16 rep=1 FINISHED': folds },
-    { 'batch_size=32 rep=0 FINISHED': folds },
-    { 'batch_size=32 rep=1 FINISHED': folds },
+    trial('batch_size=16 rep=0'),
+    trial('batch_size=16 rep=1'),
+    trial('batch_size=32 rep=0'),
+    trial('batch_size=32 rep=1'),
   ],
 });
 
@@ -252,8 +253,15 @@ describe('a sweep logged online', () => {
       'paramflow.objective': 'cv_rmse_mean (minimize)',
       'paramflow.best_trial': 't00000032',
       'paramflow.best_runs': 'on-32-0,on-32-1',
+      'paramflow.best_replicates': '2',
       'paramflow.trials.finished': '4',
     });
+    // The best replicates' MLflow ids too: the runs whose paramflow ids are on-32-0 and on-32-1.
+    const mlflowIdOf = (id: string) =>
+      [...double.store.runs.values()].find(
+        (r) => r.tags.get('paramflow.run_id') === id && r.tags.get('paramflow.scope') === 'run',
+      )?.run_id;
+    expect(run.tags.get('paramflow.best_mlflow_runs')).toBe(`${mlflowIdOf('on-32-0')},${mlflowIdOf('on-32-1')}`);
     expect(run.tags.get('paramflow.sweep_hash')).toMatch(/^[0-9a-f]{64}$/);
     expect(run.end_time).toBe(Date.parse('2026-11-25T10:05:00.000Z'));
     const artifacts = [...double.store.artifacts.keys()]

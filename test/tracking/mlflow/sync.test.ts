@@ -121,7 +121,11 @@ describe('server down for a whole run', () => {
     );
     await syncTarget(layout, { kind: 'run', id: 'killed-2' }, opts);
     const runs = [...double.store.runs.values()].filter((r) => r.tags.get('paramflow.run_id') === 'killed-2');
-    expect(runs.map((r) => r.run_name).sort()).toEqual(['curve-params ffffffff', 'fold-0', 'fold-1']);
+    expect(runs.map((r) => r.run_name).sort()).toEqual([
+      'curve-params ffffffff',
+      'curve-params ffffffff fold-0',
+      'curve-params ffffffff fold-1',
+    ]);
   });
 });
 

@@ -62,7 +62,8 @@ describe('a run logged online', () => {
 
     const parentId = result.runId!;
     const folds = [...double.store.runs.values()].filter((r) => r.tags.get('mlflow.parentRunId') === parentId);
-    expect(folds.map((r) => r.run_name).sort()).toEqual(['fold-0', 'fold-1', 'fold-2']);
+    const runName = double.store.runs.get(parentId)!.run_name;
+    expect(folds.map((r) => r.run_name).sort()).toEqual(['fold-0', 'fold-1', 'fold-2'].map((f) => `${runName} ${f}`));
 
     const client = new MlflowClient({ uri: double.url });
     const found = await client.searchRuns({
