@@ -112,3 +112,26 @@ function isLittleEndianHost(): boolean {
   littleEndian ??= new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   return littleEndian;
 }
+
+/** The shape and dtype a .npy file declares, from its header alone (the data is not read). */
+export async function readNpyHeader(file: string): Promise<{ dtype: string; shape: number[] }> {
+  const { open } = await import('node:fs/promises');
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const header = head.subarray(0, bytesRead).toString('latin1');
+    const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+    const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+    if (!MAGIC.every((b, i) => head[i] === b) || descr === undefined || shapeText === undefined)
+      throw new NpyFormatError(`unreadable .npy header in ${file}`);
+    const shape = shapeText
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map(Number);
+    return { dtype: DTYPE_OF_DESCR[descr] ?? descr, shape };
+  } finally {
+    await handle.close();
+  }
+}

@@ -53,3 +53,11 @@ export function foldCount(folds: NdArray): number {
   for (let i = 0; i < folds.data.length; i++) k = Math.max(k, folds.data[i]! + 1);
   return k;
 }
+
+/** The x grid a model was trained on: the mean over the curves of X (what `predict` interpolates onto). */
+export function trainingGrid(X: NdArray): Float64Array {
+  const [n, p] = X.shape as [number, number];
+  const grid = new Float64Array(p);
+  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) grid[j]! += X.data[i * p + j]! / n;
+  return grid;
+}

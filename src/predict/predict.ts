@@ -9,6 +9,7 @@ import { resolveRunRef } from '../tracking/resolve-ref.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { RunStore } from '../tracking/run-store.js';
 import { foldModelFiles, modelFromFiles } from '../model/model-io.js';
+import { trainingGrid as gridOf } from '../model/features.js';
 import { scaledCurveFeatures, unscaleTargets, type Scalers } from '../model/scalers.js';
 import { interpolateOnto } from './interpolate.js';
 import { readCurves } from '../format/read-curves.js';
@@ -119,11 +120,7 @@ async function trainingGrid(
   for (const key of Object.values(inputs)) {
     const found = await cache.lookup(key);
     if (!found.hit || !found.manifest.outputs.X) continue;
-    const X = (await cache.load(found.manifest)).X as NdArray;
-    const [n, p] = X.shape as [number, number];
-    const grid = new Float64Array(p);
-    for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) grid[j]! += X.data[i * p + j]! / n;
-    return grid;
+    return gridOf((await cache.load(found.manifest)).X as NdArray);
   }
   throw new ParamflowError(
     'PF_BAD_REF',

@@ -7,6 +7,7 @@ import type { RunRecord, RunStatus } from '../tracking/run-record.js';
 import { ParamflowError } from '../util/errors.js';
 import { storageError } from '../util/storage-errors.js';
 import type { ExecuteContext } from './execute-context.js';
+import { trackedOutputs } from './tracked-outputs.js';
 import { processStage } from './process-stage.js';
 import { appendLog } from './stage-context.js';
 import { recordFields, stageIo, type StageIo, type StageOutcome } from './stage-io.js';
@@ -101,6 +102,11 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
         c.record,
         name,
         tracked.map((r) => ({ path: `${name}/${r.path}`, file: r.file })),
+        // Tracking never fails a run: without its model or dataset, the stage is still logged.
+        await trackedOutputs(c, s, result.manifest, io).catch((err: Error) => {
+          c.reporter.note(`tracking: ${name}'s model or dataset left out (${err.message})`);
+          return undefined;
+        }),
       );
       if (result.cached && executing === 0) {
         unsaved = true;

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 import { mlflowView, type MlflowView } from '../helpers/mlflow-runs.js';
@@ -16,7 +18,13 @@ async function run(dir: string, uri: string) {
 /** A view without the clock: timestamps and durations differ between two executions, nothing else may. */
 function timeless(view: Record<string, MlflowView>) {
   const clockless = (k: string, value: string) =>
-    k.endsWith('.seconds') ? '<s>' : k === 'mlflow.note.content' ? value.replace(/\d+\.\d s\b/g, '<s>') : value;
+    k.endsWith('.seconds')
+      ? '<s>'
+      : k === 'paramflow.model_id'
+        ? '<model id>'
+        : k === 'mlflow.note.content'
+          ? value.replace(/\d+\.\d s\b/g, '<s>')
+          : value;
   return Object.fromEntries(
     Object.entries(view).map(([scope, v]) => [
       scope,
@@ -86,6 +94,38 @@ describe('MLflow tracking from `paramflow run`', () => {
       if (i > 0) expect(f.start_time).toBeGreaterThanOrEqual(foldRuns[i - 1]!.end_time!);
     }
     expect(foldRuns[0]!.start_time).toBeGreaterThan(parent.start_time);
+
+    // The fold models as an MLflow pyfunc model: under the run's artifacts (runs:/<id>/model)
+    // and as a READY logged model linked as the run's output (models:/<model id>).
+    expect(top.artifacts).toEqual(
+      expect.arrayContaining([
+        'model/MLmodel',
+        'model/code/paramflow_pyfunc.py',
+        'model/data/grid.json',
+        'model/data/scalers.json',
+        'model/data/fold-0/model.json',
+        'model/data/fold-0/weights.bin',
+      ]),
+    );
+    const models = double.store.models;
+    const model = models.models.get(top.tags['paramflow.model_id']!)!;
+    expect(model).toMatchObject({ status: 'LOGGED_MODEL_READY', source_run_id: parent.run_id, name: 'quick' });
+    expect(models.outputs.get(parent.run_id)).toEqual([{ model_id: model.model_id, step: 0 }]);
+    const mlmodel = double.store.artifacts.get(`${model.artifact_uri.replace('mlflow-artifacts:/', '')}/MLmodel`);
+    expect(String(mlmodel)).toContain(`model_id: ${model.model_id}`);
+    expect(String(mlmodel)).toContain('loader_module: paramflow_pyfunc');
+
+    // The data stages as dataset inputs, each digest the start of its cache key.
+    const record = JSON.parse(readFileSync(join(dir, '.paramflow', 'runs', runId, 'run.json'), 'utf8')) as {
+      stages: Record<string, { key: string }>;
+    };
+    const inputs = (models.runParts(parent.run_id).inputs.dataset_inputs ?? []) as {
+      dataset: { name: string; digest: string; profile: string };
+      tags: { key: string; value: string }[];
+    }[];
+    expect(inputs.map((i) => i.dataset.name)).toEqual(['simulate', 'noise', 'folds']);
+    for (const i of inputs) expect(i.dataset.digest).toBe(record.stages[i.dataset.name]!.key.slice(0, 36));
+    expect(JSON.parse(inputs[1]!.dataset.profile).arrays.X).toEqual([1000, expect.any(Number)]);
 
     const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
       mlflow: { state: string; runId: string };

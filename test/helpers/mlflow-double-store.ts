@@ -1,3 +1,4 @@
+import { DoubleModels } from './mlflow-double-models.js';
 import { randomBytes } from 'node:crypto';
 
 // The in-memory state and JSON API of the MLflow test double, enforcing what the recorded
@@ -61,6 +62,7 @@ export class DoubleStore {
   readonly experiments = new Map<string, DoubleExperiment>();
   readonly runs = new Map<string, DoubleRun>();
   readonly artifacts = new Map<string, Buffer>();
+  readonly models = new DoubleModels(this);
   private nextExperiment = 1;
   private names = ['magnificent-cat', 'enthused-slug', 'brave-owl'];
 
@@ -235,7 +237,7 @@ export class DoubleStore {
     if (latest.size) data.metrics = [...latest.values()].map(jsonPoint);
     if (r.params.size) data.params = [...r.params].map(([key, value]) => ({ key, value }));
     if (r.tags.size) data.tags = [...r.tags].map(([key, value]) => ({ key, value }));
-    return { info: infoJson(r), data, inputs: {}, outputs: {} };
+    return { info: infoJson(r), data, ...this.models.runParts(r.run_id) };
   }
 }
 

@@ -66,6 +66,10 @@ const ROUTES: Record<string, 'GET' | 'POST'> = {
   'artifacts/list': 'GET',
 };
 
+// MLflow 3's logged models, run inputs and outputs, and the registry (mlflow-double-models.ts).
+const MODEL_ROUTES =
+  /^(logged-models(\/.*)?|runs\/log-inputs|runs\/outputs|registered-models\/create|model-versions\/create)$/;
+
 export class MlflowDouble {
   store = new DoubleStore();
   readonly requests: RecordedRequest[] = [];
@@ -219,6 +223,16 @@ export class MlflowDouble {
     try {
       if (p.startsWith('/api/2.0/mlflow-artifacts/artifacts')) return this.artifacts(method, p, url.searchParams, raw);
       const endpoint = p.replace(/^\/api\/2\.0\/mlflow\//, '');
+      if (p.startsWith('/api/2.0/mlflow/') && MODEL_ROUTES.test(endpoint)) {
+        let body: Record<string, unknown> = {};
+        try {
+          if (method !== 'GET') body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
+        } catch {
+          return { status: 500, html: page(500) };
+        }
+        const json = this.store.models.answer(method, endpoint, body);
+        return json === undefined ? { status: 404, html: page(404) } : { status: 200, json };
+      }
       const route = ROUTES[endpoint];
       if (!p.startsWith('/api/2.0/mlflow/') || !route) return { status: 404, html: page(404) };
       if (route !== method) return { status: 405, html: page(405) };

@@ -17,7 +17,7 @@ export interface TransportOptions {
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   /** Below the server root, with its query string: `/api/2.0/mlflow/runs/get?run_id=…`. */
   path: string;
   json?: unknown;

@@ -1,4 +1,5 @@
 import type { RunStatus } from '../run-record.js';
+import type { DatasetInput } from './model-api.js';
 import type { KeyValue, Metric } from './types.js';
 
 // What paramflow asks of MLflow for one local run, as data: spooled one JSON line each,
@@ -64,7 +65,22 @@ export type TrackOp =
       file: string;
       contentType: string;
     }
-  | { op: 'update-run'; scope: string; status: RunStatus; endTime: number };
+  | { op: 'update-run'; scope: string; status: RunStatus; endTime: number }
+  /** Datasets the run used (`runs/log-inputs`): the server keeps one per name and digest. */
+  | { op: 'log-inputs'; scope: string; datasets: { dataset: DatasetInput; tags: KeyValue[] }[] }
+  | {
+      /**
+       * An MLflow 3 logged model made from the run (its files also went up as run artifacts
+       * under `model/`): created, its files uploaded, made READY and linked as the run's output.
+       * A server without logged models skips it, saying so.
+       */
+      op: 'logged-model';
+      scope: string;
+      name: string;
+      modelType: string;
+      /** Path inside the model → the local file (as `artifact` ops name them). */
+      files: { path: string; file: string }[];
+    };
 
 export type SpooledOp = TrackOp & { seq: number };
 

@@ -4,6 +4,8 @@ import type { Layout } from '../../project/layout.js';
 import { crashPoint } from '../../util/crash.js';
 import type { MlflowClient } from './client.js';
 import { MlflowError } from './errors.js';
+import { logInputs } from './model-api.js';
+import { sendLoggedModel } from './send-model.js';
 import { pointKey } from './flatten.js';
 import type { ParentRef, SpooledOp } from './ops.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
@@ -175,6 +177,20 @@ export class SpoolSender {
         await c.updateRun(this.requireRun(op.scope).runId, { status: op.status, endTime: op.endTime }, call);
         return;
       }
+      case 'log-inputs': {
+        await logInputs(c, this.requireRun(op.scope).runId, op.datasets, call);
+        return;
+      }
+      case 'logged-model': {
+        await sendLoggedModel(
+          { client: c, root: this.o.layout.root, experimentId: this.requireExperiment(), log: this.o.log },
+          this.requireRun(op.scope).runId,
+          op,
+          check,
+          call,
+        );
+        return;
+      }
     }
   }
 
@@ -258,6 +274,10 @@ export function describeOp(op: SpooledOp): string {
       return `artifact ${op.path} of ${op.scope}`;
     case 'update-run':
       return `set ${op.scope} ${op.status}`;
+    case 'log-inputs':
+      return `datasets ${op.datasets.map((d) => d.dataset.name).join(', ')} of ${op.scope}`;
+    case 'logged-model':
+      return `logged model ${op.name} of ${op.scope} (${op.files.length} files)`;
   }
 }
 

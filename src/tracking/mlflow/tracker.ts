@@ -1,6 +1,8 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import type { RunRecord } from '../run-record.js';
-import type { RunTracker } from '../run-tracker.js';
+import type { RunTracker, TrackedOutputs } from '../run-tracker.js';
+import { loaderSource } from './loader-source.js';
+import { mapDataset, mapModel } from './model-mapping.js';
 import type { Env } from './auth.js';
 import { clientFromEnv, type MlflowClient } from './client.js';
 import { mapFinish, mapFolds, mapStage, mapStart, newMappingState, type MappingContext } from './mapping.js';
@@ -91,11 +93,27 @@ export class MlflowTracker implements RunTracker {
   }
 
   /** Call when a stage has finished, executed or cached; `artifacts` are files to upload (plots, model files). */
-  stage(record: RunRecord, stageName: string, artifacts: readonly { path: string; file: string }[] = []): void {
+  stage(
+    record: RunRecord,
+    stageName: string,
+    artifacts: readonly { path: string; file: string }[] = [],
+    outputs: TrackedOutputs = {},
+  ): void {
     if (!this.queue) return;
     this.sendFolds(record);
     const files = artifacts.map((a) => ({ path: a.path, file: this.projectPath(a.file) }));
     this.queue.enqueue(() => mapStage(record, stageName, files, this.ctx(record), this.mapping));
+    const { model, dataset } = outputs;
+    const s = record.stages[stageName];
+    if (dataset && s) this.queue.enqueue(() => mapDataset(stageName, s, dataset));
+    if (model) {
+      const local = {
+        scalers: this.projectPath(model.scalers),
+        folds: Object.fromEntries(Object.entries(model.folds).map(([p, f]) => [p, this.projectPath(f)])),
+        grid: model.grid,
+      };
+      this.queue.enqueue(async () => mapModel(record, stageName, local, this.ctx(record).runDir, await loaderSource()));
+    }
   }
 
   /** Call after the final run.json is written. Never throws; waits at most `flushTimeoutMs`. */
