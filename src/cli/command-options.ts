@@ -148,3 +148,9 @@ export const SWEEP_WORKER = [
   { flags: '--root <dir>', description: 'the project whose sweep this worker serves (shown by ps)', required: true },
 ] as const;
 export type WorkerFlags = FlagsOf<typeof WORKER>;
+
+export const REGISTER = [
+  { flags: '--name <name>', description: 'the registered model (created if missing)', required: true },
+  json('the new version'),
+] as const satisfies readonly OptionSpec[];
+export type RegisterFlags = FlagsOf<typeof REGISTER>;

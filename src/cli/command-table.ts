@@ -113,6 +113,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       (await import('./commands/sync.js')).syncCommand(ref, flags),
   },
   {
+    usage: 'register <ref>',
+    description: "add a run's logged model (its fold models as an MLflow pyfunc model) to MLflow's Model Registry",
+    options: O.REGISTER,
+    run: async (ref: string, flags: O.RegisterFlags) =>
+      (await import('./commands/register.js')).registerCommand(ref, flags),
+  },
+  {
     usage: 'compare <refs...>',
     description: "params side by side (differences marked) and metric deltas of runs, or of a sweep's trials",
     options: O.COMPARE,

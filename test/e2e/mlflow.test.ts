@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 describe('MLflow tracking from `paramflow run`', () => {
-  let online: { runId: string; view: Record<string, MlflowView> };
+  let online: { runId: string; view: Record<string, MlflowView>; dir: string };
 
   it('logs the experiment, params, per-epoch curves, nested fold runs and artifacts', async () => {
     const dir = quickProject();
@@ -56,7 +56,7 @@ describe('MLflow tracking from `paramflow run`', () => {
     expect(stderr).toMatch(/logged to MLflow/);
     expect([...double.store.experiments.values()].map((e) => e.name)).toContain('quick');
     const view = mlflowView(double, runId);
-    online = { runId, view };
+    online = { runId, view, dir };
     const top = view.run!;
     expect(top.status).toBe('FINISHED');
     expect(top.params).toMatchObject({
@@ -165,6 +165,38 @@ describe('MLflow tracking from `paramflow run`', () => {
         [...double.store.runs.values()].map((r) => [r.run_id, r.metrics.length, [...r.params], [...r.tags]]),
       ),
     ).toBe(before);
+  });
+
+  it("`register` adds the run's logged model to the Model Registry, a new version each time", async () => {
+    const env = { MLFLOW_TRACKING_URI: double.url };
+    const first = await paramflow(online.dir, ['register', online.runId, '--name', 'curves', '--json'], { env });
+    expect(first.exitCode, String(first.stderr)).toBe(0);
+    const modelId = online.view.run!.tags['paramflow.model_id'];
+    expect(JSON.parse(String(first.stdout))).toEqual({
+      name: 'curves',
+      version: '1',
+      modelId,
+      uri: 'models:/curves/1',
+    });
+    const again = await paramflow(online.dir, ['register', online.runId, '--name', 'curves'], { env });
+    expect(String(again.stdout)).toContain('registered curves version 2');
+    expect(
+      double.store.models.registered.get('curves')!.versions.map((v) => [v.version, v.model_id, v.source]),
+    ).toEqual([
+      ['1', modelId, `models:/${modelId}`],
+      ['2', modelId, `models:/${modelId}`],
+    ]);
+    // A run that never went to MLflow: bad input, nothing registered.
+    const local = quickProject();
+    const { runId } = JSON.parse(
+      String((await paramflow(local, ['run', 'pipeline.yaml', '--json', ...FAST])).stdout),
+    ) as {
+      runId: string;
+    };
+    const off = await paramflow(local, ['register', runId, '--name', 'curves'], { env });
+    expect(off.exitCode).toBe(2);
+    expect(String(off.stderr)).toMatch(/is not in MLflow[\s\S]*MLFLOW_TRACKING_URI/);
+    expect(double.store.models.registered.get('curves')!.versions).toHaveLength(2);
   });
 
   it('refuses a file: tracking URI before anything runs (exit 2)', async () => {
