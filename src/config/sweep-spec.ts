@@ -4,9 +4,21 @@ import { ParamflowError, type SourceLocation } from '../util/errors.js';
 export type Distribution =
   { uniform: [number, number] } | { loguniform: [number, number] } | { int: [number, number] } | { choice: unknown[] };
 
+/**
+ * A grid key's values: a list, or named choices (`{ linear-output: [...], bn-output: [...] }`)
+ * whose names stand for the values in run names, MLflow params (`<key>.choice`), plots and
+ * tables. A name never enters a stage key: the trial runs with the value.
+ */
+export type GridValues = unknown[] | Record<string, unknown>;
+
+/** A grid key's values in order, with their names when they are named choices. */
+export function gridValues(v: GridValues): { values: unknown[]; names?: string[] } {
+  return Array.isArray(v) ? { values: v } : { values: Object.values(v), names: Object.keys(v) };
+}
+
 /** The `sweep:` section (validated by the pipeline schema), merged with `--sweep` flags. */
 export interface SweepSpec {
-  grid?: Record<string, unknown[]>;
+  grid?: Record<string, GridValues>;
   random?: { trials: number; params: Record<string, Distribution> };
   replicates: number;
   objective: { metric: string; goal: 'minimize' | 'maximize' };
@@ -23,7 +35,7 @@ export const MAX_TRIALS = 100_000;
 /** Trials before duplicates are merged: the grid's product times the random draws. Counted, never expanded. */
 export function trialCount(spec: Pick<SweepSpec, 'grid' | 'random'>): number {
   let n = spec.random?.trials ?? 1;
-  for (const values of Object.values(spec.grid ?? {})) n *= values.length;
+  for (const values of Object.values(spec.grid ?? {})) n *= gridValues(values).values.length;
   return n;
 }
 
@@ -41,14 +53,14 @@ export function checkSweepSize(
   let n = spec.random?.trials ?? 1;
   let culprit: string | undefined;
   for (const [key, values] of Object.entries(spec.grid ?? {})) {
-    n *= values.length;
+    n *= gridValues(values).values.length;
     if (n > MAX_TRIALS) {
       culprit = key;
       break;
     }
   }
   const sizes = [
-    ...Object.entries(spec.grid ?? {}).map(([k, v]) => `${k}: ${v.length}`),
+    ...Object.entries(spec.grid ?? {}).map(([k, v]) => `${k}: ${gridValues(v).values.length}`),
     ...(spec.random ? [`random.trials: ${spec.random.trials}`] : []),
   ];
   throw new ParamflowError(

@@ -29,6 +29,8 @@ export interface ObjectivePlot {
   points: readonly ObjectivePoint[];
   /** The swept values in sweep order (the axis order of non-numeric values). */
   order: readonly unknown[];
+  /** The legend's order of the groups (default: as Vega-Lite sorts strings). */
+  groupOrder?: readonly string[];
   best?: string;
   /** The legend's title for `group` (default: "other swept values"). */
   groupTitle?: string;
@@ -79,7 +81,14 @@ export function objectiveVsParamSpec(plot: ObjectivePlot): TopLevelSpec {
   const groups = new Set(rows.map((r) => r.group)).size;
   const colour =
     groups > 1 && groups <= MAX_COLOURS
-      ? { color: { field: 'group', type: 'nominal' as const, title: plot.groupTitle ?? 'other swept values' } }
+      ? {
+          color: {
+            field: 'group',
+            type: 'nominal' as const,
+            title: plot.groupTitle ?? 'other swept values',
+            ...(plot.groupOrder ? { sort: [...plot.groupOrder] } : {}),
+          },
+        }
       : {};
   const replicated = plot.points.some((p) => p.n > 1);
   const layer: object[] = [];

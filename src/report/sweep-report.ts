@@ -74,7 +74,7 @@ export async function sweepReportHtml(store: RunStore, sweep: SweepRecord, warn:
     [
       'best',
       best?.trial.objective
-        ? `${best.trial.id} · ${formatValues(best.trial.values)} · ${metric} ${objectiveText(best.trial)}`
+        ? `${best.trial.id} · ${formatValues(best.trial.values, best.trial.labels)} · ${metric} ${objectiveText(best.trial)}`
         : '–',
     ],
   ]);
@@ -153,7 +153,7 @@ async function bestTrialParts(
   const run = best.run;
   const parts = [
     facts([
-      ['values', formatValues(best.trial.values)],
+      ['values', formatValues(best.trial.values, best.trial.labels)],
       ['objective', objectiveText(best.trial)],
       ['run shown', `${run.runId} (replicate with seed ${String(run.resolved.seed ?? '–')})`],
     ]),

@@ -1,12 +1,14 @@
 import { canonicalJson } from '../hash/canonical-json.js';
 import { sha256 } from '../hash/sha256.js';
 import { deriveSeed, Rng } from '../stage-contract/random.js';
-import { checkSweepSize, type Distribution, type SweepSpec } from '../config/sweep-spec.js';
+import { checkSweepSize, gridValues, type Distribution, type SweepSpec } from '../config/sweep-spec.js';
 
 export interface Trial {
   /** Stable from the values: the same values are the same trial in every rerun. */
   id: string;
   values: Record<string, unknown>;
+  /** Key → the name of its value, for keys swept over named choices (never in the id). */
+  labels?: Record<string, string>;
 }
 
 export function trialId(values: Record<string, unknown>): string {
@@ -21,7 +23,10 @@ export function expandTrials(spec: SweepSpec, pipelineSeed: number): Trial[] {
   // Callers check the size where they can locate the error (prepareSweep); this stops any other.
   checkSweepSize(spec, {}, { file: '<sweep>' });
   let combos: Record<string, unknown>[] = [{}];
-  for (const [key, values] of Object.entries(spec.grid ?? {})) {
+  const named = new Map<string, Map<string, string>>(); // key → canonical value → its name
+  for (const [key, given] of Object.entries(spec.grid ?? {})) {
+    const { values, names } = gridValues(given);
+    if (names) named.set(key, new Map(values.map((v, i) => [canonicalJson(v), names[i]!])));
     combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   }
   if (spec.random) {
@@ -42,7 +47,13 @@ export function expandTrials(spec: SweepSpec, pipelineSeed: number): Trial[] {
     let id = trialId(values);
     if (ids.has(id)) id = `t${sha256(text).slice(0, 16)}`;
     ids.add(id);
-    trials.push({ id, values });
+    const labels = Object.fromEntries(
+      [...named].flatMap(([key, names]) => {
+        const name = names.get(canonicalJson(values[key] ?? null));
+        return name === undefined ? [] : [[key, name]];
+      }),
+    );
+    trials.push({ id, values, ...(Object.keys(labels).length > 0 ? { labels } : {}) });
   }
   return trials;
 }

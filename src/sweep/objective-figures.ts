@@ -2,7 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Layout } from '../project/layout.js';
-import type { SweepRecord } from '../tracking/sweep-record.js';
+import type { SweepRecord, TrialRecord } from '../tracking/sweep-record.js';
+import { gridValues } from '../config/sweep-spec.js';
 import { label, objectiveVsParamSpec, type ObjectivePoint } from '../plots/objective.js';
 
 // A sweep's objective against each swept key: the figures the HTML report shows and the
@@ -33,17 +34,18 @@ export function objectiveFigures(sweep: SweepRecord): ObjectiveFigure[] {
     const others = keys.filter((k) => k !== key);
     const points: ObjectivePoint[] = scored.map((t) => ({
       trial: t.id,
-      value: t.values[key],
+      value: t.labels?.[key] ?? t.values[key],
       mean: t.objective!.mean,
       std: t.objective!.std,
       n: t.objective!.n,
       // One other key: its value names the line (the legend's title names the key).
-      group:
-        others.length === 1
-          ? label(t.values[others[0]!])
-          : others.map((k) => `${k}=${label(t.values[k])}`).join(' ') || 'all',
+      group: others.length === 1 ? shown(t, others[0]!) : others.map((k) => `${k}=${shown(t, k)}`).join(' ') || 'all',
     }));
-    const order = sweep.spec.grid?.[key] ?? sweep.trials.map((t) => t.values[key]);
+    const grid = sweep.spec.grid?.[key];
+    const named = grid ? gridValues(grid) : undefined;
+    // Named choices by their names; numbers in numeric order, on the axis and in the legend.
+    const order = named?.names ?? numericFirst(named?.values ?? sweep.trials.map((t) => t.values[key]));
+    const groupOrder = others.length === 1 ? groupLabels(sweep, others[0]!) : undefined;
     const spec = objectiveVsParamSpec({
       key,
       metric,
@@ -52,6 +54,7 @@ export function objectiveFigures(sweep: SweepRecord): ObjectiveFigure[] {
       order,
       ...(best ? { best } : {}),
       ...(others.length === 1 ? { groupTitle: others[0] } : {}),
+      ...(groupOrder ? { groupOrder } : {}),
     });
     const caption = `${metric} of each trial against ${key}${others.length > 0 ? `; lines join trials with the same ${others.join(', ')}` : ''}`;
     return { key, name: `${metric}-vs-${key}`.replace(/[^\w.-]+/g, '_'), spec, caption };
@@ -90,4 +93,25 @@ export async function writeObjectiveFigures(
     }
   }
   return written;
+}
+
+/** A trial's value of `key` as plots show it: its choice's name, or the value as a label. */
+function shown(t: TrialRecord, key: string): string {
+  return t.labels?.[key] ?? label(t.values[key]);
+}
+
+/** Numbers in ascending order (a grid written 128, 16, 256 still reads 16, 128, 256); anything else as given. */
+function numericFirst(values: readonly unknown[]): unknown[] {
+  return values.every((v) => typeof v === 'number')
+    ? [...values].sort((a, b) => (a as number) - (b as number))
+    : [...values];
+}
+
+/** The legend's order for `key`: its choices' names, its numbers ascending, or first appearance. */
+function groupLabels(sweep: SweepRecord, key: string): string[] {
+  const grid = sweep.spec.grid?.[key];
+  const named = grid ? gridValues(grid) : undefined;
+  if (named?.names) return named.names;
+  const values = named?.values ?? sweep.trials.map((t) => t.values[key]);
+  return [...new Set(numericFirst(values).map(label))];
 }

@@ -1,8 +1,9 @@
 import type { SweepRecord, TrialRecord } from '../tracking/sweep-record.js';
 
-export function formatValues(values: Record<string, unknown>): string {
+/** `train.batch_size=16 train.layers=bn-output`: named choices by their names. */
+export function formatValues(values: Record<string, unknown>, labels: Record<string, string> = {}): string {
   return Object.entries(values)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${labels[k] ?? (typeof v === 'number' ? Number(v.toPrecision(4)) : JSON.stringify(v))}`)
     .join(' ');
 }
 
@@ -24,7 +25,7 @@ export function formatProgress(
   const failed = all.filter((x) => x.status === 'FAILED').length;
   const eta = done > 0 && done < all.length ? ` · ETA ${duration((elapsedMs / done) * (all.length - done))}` : '';
   const b = best?.objective
-    ? ` · best ${best.id} ${metric} ${best.objective.mean.toPrecision(4)}${best.objective.n > 1 ? ` ± ${best.objective.std.toPrecision(2)}` : ''} (${formatValues(best.values)})`
+    ? ` · best ${best.id} ${metric} ${best.objective.mean.toPrecision(4)}${best.objective.n > 1 ? ` ± ${best.objective.std.toPrecision(2)}` : ''} (${formatValues(best.values, best.labels)})`
     : '';
   return `[${done}/${all.length} done · ${running} running · ${failed} failed]${b}${eta}`;
 }

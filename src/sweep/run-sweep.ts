@@ -103,6 +103,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
     trials: trials.map((t) => ({
       id: t.id,
       values: t.values,
+      ...(t.labels ? { labels: t.labels } : {}),
       replicates: Array.from(
         { length: spec.replicates },
         (_, r) =>
@@ -162,7 +163,13 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
         {
           file: base.file,
           sets,
-          tag: { sweep: record.sweepId, trial: t.id, replicate: r.replicate, values: t.values },
+          tag: {
+            sweep: record.sweepId,
+            trial: t.id,
+            replicate: r.replicate,
+            values: t.values,
+            ...(t.labels ? { labels: t.labels } : {}),
+          },
           noCache: Boolean(o.noCache),
           ...(o.backend ? { backend: o.backend } : {}),
           ...(env ? { env } : {}),
@@ -184,7 +191,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
         return;
       }
       log(
-        `trial ${t.id} (${formatValues(t.values)}) replicate ${r.replicate} attempt ${r.attempts} failed: ${out.message}`,
+        `trial ${t.id} (${formatValues(t.values, t.labels)}) replicate ${r.replicate} attempt ${r.attempts} failed: ${out.message}`,
       );
       if (out.badInput) break;
     }
@@ -199,7 +206,13 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   for (const { r } of tasks) if (r.status === 'pending' || r.status === 'running') r.status = 'KILLED';
 
   const best = bestTrial(record.trials, spec.objective.goal);
-  if (best?.objective) record.best = { trial: best.id, values: best.values, objective: best.objective };
+  if (best?.objective)
+    record.best = {
+      trial: best.id,
+      values: best.values,
+      ...(best.labels ? { labels: best.labels } : {}),
+      objective: best.objective,
+    };
   const failed = tasks.some(({ r }) => r.status === 'FAILED');
   record.status = o.signal?.aborted ? 'KILLED' : failed ? 'FAILED' : 'FINISHED';
   record.endedAt = new Date().toISOString();

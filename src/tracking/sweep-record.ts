@@ -16,6 +16,8 @@ export interface ReplicateRecord {
 export interface TrialRecord {
   id: string;
   values: Record<string, unknown>;
+  /** Key → the name of its value, for keys swept over named choices. */
+  labels?: Record<string, string>;
   replicates: ReplicateRecord[];
   /** Over the finished replicates. */
   objective?: { mean: number; std: number; n: number };
@@ -35,7 +37,12 @@ export interface SweepRecord {
   startedAt: string;
   endedAt?: string;
   trials: TrialRecord[];
-  best?: { trial: string; values: Record<string, unknown>; objective: { mean: number; std: number; n: number } };
+  best?: {
+    trial: string;
+    values: Record<string, unknown>;
+    labels?: Record<string, string>;
+    objective: { mean: number; std: number; n: number };
+  };
 }
 
 /** What a trial's own run records about the sweep it belongs to. */
@@ -44,6 +51,8 @@ export interface TrialTag {
   trial: string;
   replicate: number;
   values: Record<string, unknown>;
+  /** Key → the name of its value, for keys swept over named choices (MLflow param `<key>.choice`). */
+  labels?: Record<string, string>;
 }
 
 /**

@@ -34,7 +34,7 @@ export async function compareCommand(refs: string[], flags: CompareFlags): Promi
 }
 
 function trialOf(r: RunRecord): string {
-  return r.sweep ? `${r.sweep.trial} (${formatValues(r.sweep.values)})` : '–';
+  return r.sweep ? `${r.sweep.trial} (${formatValues(r.sweep.values, r.sweep.labels)})` : '–';
 }
 
 function paramsText(c: Comparison, n: number, all: boolean, name: (i: number) => string): string {

@@ -8,6 +8,7 @@ import { table } from '../../util/format.js';
 interface TrialRow {
   trial: string;
   values: Record<string, unknown>;
+  labels?: Record<string, string>;
   status: string;
   objective: { mean: number; std: number; n: number } | null;
   /** Metric → mean over the trial's finished replicates. */
@@ -52,7 +53,7 @@ export async function sweepTableCommand(
     x === undefined || Number.isNaN(x) ? '–' : Number(x.toPrecision(4)).toString();
   const body = rows.map((r) => [
     r.trial,
-    ...varied.map((k) => JSON.stringify(r.values[k])),
+    ...varied.map((k) => r.labels?.[k] ?? JSON.stringify(r.values[k])),
     r.objective ? `${fmt(r.objective.mean)}${r.objective.n > 1 ? ` ± ${fmt(r.objective.std)}` : ''}` : '–',
     ...targets.map((t) => fmt(r.metrics[t])),
     r.status,
@@ -66,7 +67,8 @@ export async function sweepTableCommand(
   ];
   process.stdout.write(`sweep ${sweep.sweepId} · ${sweep.pipeline.name} · ${sweep.status} · sorted by ${metric}\n`);
   process.stdout.write(table(header, body) + '\n');
-  if (sweep.best) process.stdout.write(`best: ${sweep.best.trial} (${formatValues(sweep.best.values)})\n`);
+  if (sweep.best)
+    process.stdout.write(`best: ${sweep.best.trial} (${formatValues(sweep.best.values, sweep.best.labels)})\n`);
   return EXIT.ok;
 }
 
@@ -91,6 +93,7 @@ async function trialRows(store: RunStore, s: SweepRecord): Promise<TrialRow[]> {
     rows.push({
       trial: t.id,
       values: t.values,
+      ...(t.labels ? { labels: t.labels } : {}),
       status: statuses.length === 1 ? statuses[0]! : statuses.join('/'),
       objective: t.objective ?? null,
       metrics: Object.fromEntries(

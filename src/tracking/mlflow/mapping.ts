@@ -220,6 +220,8 @@ export function pipelineParamKeys(resolved: Record<string, unknown>): string[] {
 function runParams(record: RunRecord, ctx: MappingContext, out: Mapped): KeyValue[] {
   const byKey = new Map<string, string>();
   for (const p of pipelineParams(record.resolved)) byKey.set(p.key, p.value); // MLflow refuses a batch naming one param twice
+  // A trial of named choices: the name beside the value (`train.layers.choice = bn-output`), a param of its own.
+  for (const [k, name] of Object.entries(record.sweep?.labels ?? {})) byKey.set(`${k}.choice`, name);
   const params: KeyValue[] = [];
   for (const [key, value] of byKey) {
     if (!isLoggableKey(key, out)) continue;

@@ -54,20 +54,22 @@ export function sweepHash(
  * shortest tail of its key that tells it from the others (`batch_size=16 relative=0.05`),
  * and ` rep=<r>` when the sweep has several replicates.
  */
-export function trialNamer(
-  trials: readonly { id: string; values: Record<string, unknown> }[],
-  replicates: number,
-): (trial: { id: string; values: Record<string, unknown> }, replicate: number) => string {
+export function trialNamer(trials: readonly Named[], replicates: number): (trial: Named, replicate: number) => string {
   const keys = [...new Set(trials.flatMap((t) => Object.keys(t.values)))];
   const varying = keys.filter((k) => new Set(trials.map((t) => canonicalJson(t.values[k] ?? null))).size > 1);
   const shown = varying.length > 0 ? varying : keys;
   const short = shortKeys(shown);
   return (trial, replicate) => {
-    const parts = shown.filter((k) => k in trial.values).map((k) => `${short.get(k)}=${formatValue(trial.values[k])}`);
+    const parts = shown
+      .filter((k) => k in trial.values)
+      .map((k) => `${short.get(k)}=${trial.labels?.[k] ?? formatValue(trial.values[k])}`);
     const name = `${parts.length > 0 ? parts.join(' ') : trial.id}${replicates > 1 ? ` rep=${replicate}` : ''}`;
     return truncateChars(name, 250);
   };
 }
+
+/** A trial as naming sees it: its values, and the names of those swept over named choices. */
+type Named = { id: string; values: Record<string, unknown>; labels?: Record<string, string> };
 
 /** Each key's shortest dotted tail that no other key shares (`train.batch_size` → `batch_size`). */
 export function shortKeys(keys: readonly string[]): Map<string, string> {
@@ -170,6 +172,7 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: re
   if (best) {
     const byKey = new Map<string, string>();
     for (const [k, v] of Object.entries(best.values)) for (const p of flattenParams(v, k)) byKey.set(p.key, p.value);
+    for (const [k, name] of Object.entries(best.labels ?? {})) byKey.set(`${k}.choice`, name);
     for (const [key, value] of byKey)
       if (isLoggableKey(key, out)) params.push({ key, value: truncateChars(value, MAX_PARAM_VALUE_LENGTH) });
     const metric = record.spec.objective.metric;
