@@ -1,7 +1,7 @@
 import { Layout } from '../project/layout.js';
 import type { PipelineSpec } from '../config/spec.js';
 import { writeObjectiveFigures } from './objective-figures.js';
-import { SweepTracker } from '../tracking/mlflow/index.js';
+import { mlflowState, SweepTracker } from '../tracking/mlflow/index.js';
 import { sweepDir } from '../tracking/mlflow/spool.js';
 import { trackingEnvElsewhere } from '../tracking/mlflow/uri.js';
 import type { SweepRecord, TrialRecord } from '../tracking/sweep-record.js';
@@ -34,6 +34,10 @@ export async function startSweepMlflow(
   const tracker = SweepTracker.fromEnv(env, uri, { layout, log });
   if (!tracker || !uri) return undefined;
   await tracker.start(record, base.resolved);
+  // The link at the start, not only at the end: a long sweep is watched in the UI as it runs.
+  const parent = await tracker.parentRun(5_000);
+  const state = parent.runId ? await mlflowState(layout, { kind: 'sweep', id: record.sweepId }) : undefined;
+  if (state?.url) log(`sweep ${record.sweepId}: MLflow ${state.url}`);
   return {
     env: async (trial, replicate, elsewhere) => {
       if (!elsewhere) return tracker.workerEnv(trial, replicate);

@@ -24,6 +24,7 @@ import { checkSweepSize, type SweepSpec } from '../config/sweep-spec.js';
 import { loadWithSweep } from './find.js';
 import { SweepStore } from './store.js';
 import { formatProgress, formatValues } from './progress.js';
+import { trialNamer } from '../tracking/mlflow/sweep-mapping.js';
 
 export interface SweepOptions {
   file: string;
@@ -149,6 +150,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
       if (o.failFast && r.status === 'FAILED') controller.abort(new Error('--fail-fast'));
     }
   };
+  // Progress lines name a trial as MLflow does: the values that vary, choices by their names.
+  const trialName = trialNamer(record.trials, spec.replicates);
   const runReplicate = async (t: TrialRecord, r: ReplicateRecord) => {
     r.status = 'running';
     const sets = [
@@ -176,6 +179,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
           cwd: process.cwd(),
         },
         controller.signal,
+        // What each running trial is doing, between the sweep's progress lines.
+        (line) => log(`  ${t.id} ${trialName(t, r.replicate)}: ${line}`),
       );
       if (out.ok) {
         r.runId = out.runId;

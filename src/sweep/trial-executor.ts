@@ -21,7 +21,8 @@ export type TrialOutcome =
 export interface TrialExecutor {
   /** Trials run in other project folders (other machines): what they need of this one travels in the task. */
   readonly elsewhere?: boolean;
-  run(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome>;
+  /** `progress`: lines about the trial as it runs (a stage starting, a fold's epochs), where the executor can tell. */
+  run(task: TrialTask, signal: AbortSignal, progress?: (line: string) => void): Promise<TrialOutcome>;
   /** Called once before the first trial with how many run at once: start what can start early. */
   prepare?(slots: number): void;
   /** Stops whatever the executor keeps between trials. */

@@ -3,6 +3,7 @@ import { ParamflowError, formatError } from '../util/errors.js';
 import { runPipeline, type RunOptions } from '../runner/run-pipeline.js';
 import { locateOverrides } from '../config/locate-overrides.js';
 import { plainReporter } from '../runner/plain-reporter.js';
+import type { Reporter } from '../runner/reporter.js';
 import { crashPoint, setCrashTrial } from '../util/crash.js';
 import type { FromWorker, ToWorker } from './executors/process.js';
 import type { TrialOutcome, TrialTask } from './trial-executor.js';
@@ -31,7 +32,7 @@ export async function serveTrials(): Promise<number> {
       const msg = raw as ToWorker;
       if (msg.type === 'stop' || stopping) break;
       current = new AbortController();
-      const outcome = await runTrial(msg.task, current.signal);
+      const outcome = await runTrial(msg.task, current.signal, { reporter: progressReporter() });
       current = undefined;
       await sendMessage({ type: 'outcome', outcome } satisfies FromWorker as unknown as Message<'json'>);
       if (stopping) break;
@@ -73,4 +74,39 @@ export async function runTrial(
   } finally {
     setCrashTrial(undefined);
   }
+}
+
+/** How often a training fold's epochs are told to the sweep at most. */
+const EPOCH_LINE_MS = 5_000;
+
+/**
+ * Plain lines on stderr (kept for a failed trial's message), and the trial's progress told to
+ * the sweep over IPC: stages starting and ending, and a training fold's epoch every few seconds.
+ */
+function progressReporter(): Reporter {
+  const plain = plainReporter();
+  const tell = (line: string) =>
+    void sendMessage({ type: 'progress', line } satisfies FromWorker as unknown as Message<'json'>).catch(
+      () => undefined,
+    );
+  let told = 0;
+  return {
+    ...plain,
+    stageStart: (stage, reason) => {
+      plain.stageStart(stage, reason);
+      tell(`${stage} running`);
+    },
+    stageFold: (stage, e) => {
+      if (e.phase !== 'epoch' || Date.now() - told < EPOCH_LINE_MS) return;
+      told = Date.now();
+      const loss = e.metrics?.val_loss;
+      tell(
+        `${stage} fold ${e.fold} epoch ${e.epoch}/${e.epochs}${loss === undefined ? '' : ` val_loss ${loss.toPrecision(4)}`}`,
+      );
+    },
+    stageEnd: (stage, outcome, ms, detail) => {
+      plain.stageEnd(stage, outcome, ms, detail);
+      if (outcome === 'executed') tell(`${stage} done`);
+    },
+  };
 }

@@ -34,6 +34,9 @@ describe('sweeps', () => {
     expect(recs.every((x) => x.sweep?.sweep === record!.sweepId)).toBe(true);
     const best = [...record!.trials].sort((a, b) => a.objective!.mean - b.objective!.mean)[0]!;
     expect(record!.best!.trial).toBe(best.id);
+    // Each running trial says what it does, named by the values that vary: a stage starting, a fold's epochs.
+    for (const t of record!.trials) expect(String(r.stderr)).toContain(`  ${t.id} batch_size=`);
+    expect(String(r.stderr)).toMatch(/ t\w+ batch_size=\d+ relative=[\d.]+: train fold 0 epoch 1\/\d+ val_loss /);
 
     const again = await sweep(dir, [...grid, '--jobs', '2']);
     expect(again.record!.trials.map((t) => t.id)).toEqual(record!.trials.map((t) => t.id));

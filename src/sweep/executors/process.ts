@@ -6,7 +6,7 @@ import type { TrialExecutor, TrialOutcome, TrialTask } from '../trial-executor.j
 
 /** Parent → worker and worker → parent messages (see worker.ts). */
 export type ToWorker = { type: 'trial'; task: TrialTask } | { type: 'stop' };
-export type FromWorker = { type: 'outcome'; outcome: TrialOutcome };
+export type FromWorker = { type: 'outcome'; outcome: TrialOutcome } | { type: 'progress'; line: string };
 
 const STDERR_TAIL = 4;
 
@@ -41,16 +41,16 @@ export class ProcessTrialExecutor implements TrialExecutor {
     for (let i = this.all.size; i < slots; i++) this.idle.push(this.spawn(process.cwd()));
   }
 
-  async run(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome> {
+  async run(task: TrialTask, signal: AbortSignal, progress?: (line: string) => void): Promise<TrialOutcome> {
     const w = this.idle.pop() ?? this.spawn(task.cwd);
     w.lines = [];
     const stop = () => void w.proc.kill('SIGTERM');
     signal.addEventListener('abort', stop, { once: true });
     try {
       // Listen before sending: a trial refused at once answers quickly.
-      const answer = w.proc.getOneMessage().catch(() => undefined);
+      const answer = outcomeOf(w.proc, progress);
       await w.proc.sendMessage(asMessage({ type: 'trial', task }));
-      const reply = (await answer) as FromWorker | undefined;
+      const reply = await answer;
       if (reply?.type === 'outcome' && !signal.aborted) {
         this.idle.push(w);
         return reply.outcome;
@@ -120,3 +120,29 @@ function startWorker(root: string, cwd: string, threads: number) {
 }
 
 const asMessage = (m: ToWorker) => m as unknown as Message<'json'>;
+
+/**
+ * The worker's outcome for its trial, passing on its progress lines until then (undefined: it
+ * died first). A plain 'message' listener for the progress: execa's message iterator would
+ * disconnect the worker when the loop ends, and the worker serves the next trial too.
+ */
+async function outcomeOf(
+  proc: ReturnType<typeof startWorker>,
+  progress?: (line: string) => void,
+): Promise<Extract<FromWorker, { type: 'outcome' }> | undefined> {
+  const onMessage = (raw: unknown) => {
+    const msg = raw as FromWorker;
+    if (msg?.type === 'progress') progress?.(msg.line);
+  };
+  proc.on('message', onMessage);
+  try {
+    const reply = (await proc.getOneMessage({
+      filter: (m) => (m as unknown as FromWorker)?.type === 'outcome',
+    })) as unknown as Extract<FromWorker, { type: 'outcome' }>;
+    return reply;
+  } catch {
+    return undefined; // the worker died: reported from its exit
+  } finally {
+    proc.off('message', onMessage);
+  }
+}
