@@ -32,6 +32,8 @@ export class DoubleModels {
   readonly datasets = new Map<string, Record<string, unknown>>();
   readonly inputs = new Map<string, { key: string; tags: unknown[] }[]>();
   readonly outputs = new Map<string, { model_id: string; step: number }[]>();
+  /** Logged models a run used as inputs (`runs/log-inputs` with `models`). */
+  readonly modelInputs = new Map<string, { model_id: string }[]>();
   readonly registered = new Map<string, { name: string; versions: Record<string, unknown>[] }>();
 
   constructor(private readonly store: DoubleStore) {}
@@ -62,10 +64,14 @@ export class DoubleModels {
   runParts(runId: string): { inputs: Record<string, unknown>; outputs: Record<string, unknown> } {
     const ins = this.inputs.get(runId) ?? [];
     const outs = this.outputs.get(runId) ?? [];
+    const models = this.modelInputs.get(runId) ?? [];
     return {
-      inputs: ins.length
-        ? { dataset_inputs: ins.map((i) => ({ tags: i.tags, dataset: this.datasets.get(i.key) })) }
-        : {},
+      inputs: {
+        ...(ins.length
+          ? { dataset_inputs: ins.map((i) => ({ tags: i.tags, dataset: this.datasets.get(i.key) })) }
+          : {}),
+        ...(models.length ? { model_inputs: models } : {}),
+      },
       outputs: outs.length ? { model_outputs: outs } : {},
     };
   }
@@ -82,6 +88,10 @@ export class DoubleModels {
       if (!list.some((i) => i.key === key)) list.push({ key, tags: d.tags ?? [] });
     }
     this.inputs.set(run.run_id, list);
+    for (const m of (body.models as { model_id: string }[] | undefined) ?? []) {
+      this.model(m.model_id);
+      this.modelInputs.set(run.run_id, [...(this.modelInputs.get(run.run_id) ?? []), { model_id: m.model_id }]);
+    }
     return {};
   }
 
