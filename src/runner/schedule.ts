@@ -97,7 +97,9 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
       const reports = reportFiles(c, result.manifest);
       await c.store.keepArtifacts(c.record.runId, name, reports);
       // MLflow previews the PNGs; the SVGs (megabytes for a 5000-point scatter) stay in the run store.
-      const tracked = reports.filter((r) => !r.path.endsWith('.svg'));
+      // Arrays up to 8 MB go too (out-of-fold predictions, targets, folds); larger ones (a real study's
+      // curves) stay in the cache.
+      const tracked = [...reports.filter((r) => !r.path.endsWith('.svg')), ...smallArrays(c, result.manifest)];
       c.tracker?.stage(
         c.record,
         name,
@@ -151,6 +153,15 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
 }
 
 /** A stage's files worth reading after the run: JSON outputs and folders (plots, model); not the big arrays. */
+/** An array this size or smaller is uploaded to the tracking server with its stage. */
+const TRACKED_ARRAY_BYTES = 8 * 1024 * 1024;
+
+function smallArrays(c: ExecuteContext, m: Manifest): { path: string; file: string }[] {
+  return Object.entries(m.files)
+    .filter(([f, w]) => f.endsWith('.npy') && w.size <= TRACKED_ARRAY_BYTES)
+    .map(([f]) => ({ path: f, file: join(c.layout.entry(m.key), f) }));
+}
+
 function reportFiles(c: ExecuteContext, m: Manifest): { path: string; file: string }[] {
   return Object.keys(m.files)
     .filter((f) => !f.endsWith('.npy'))

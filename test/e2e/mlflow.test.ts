@@ -95,6 +95,11 @@ describe('MLflow tracking from `paramflow run`', () => {
     }
     expect(foldRuns[0]!.start_time).toBeGreaterThan(parent.start_time);
 
+    // Small arrays beside their stage: the out-of-fold predictions, the targets, the folds.
+    expect(top.artifacts).toEqual(
+      expect.arrayContaining(['evaluate/predictions.npy', 'simulate/targets.npy', 'folds/folds.npy']),
+    );
+
     // The fold models as an MLflow pyfunc model: under the run's artifacts (runs:/<id>/model)
     // and as a READY logged model linked as the run's output (models:/<model id>).
     expect(top.artifacts).toEqual(
