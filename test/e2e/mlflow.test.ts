@@ -204,6 +204,24 @@ describe('MLflow tracking from `paramflow run`', () => {
     expect(double.store.models.registered.get('curves')!.versions).toHaveLength(2);
   });
 
+  it("on a server without logged models (before MLflow 3): the model stays in the run's artifacts, the log says so, nothing is left pending", async () => {
+    double.withoutLoggedModels = true;
+    try {
+      const dir = quickProject();
+      const { runId, stderr } = await run(dir, double.url);
+      expect(stderr).toMatch(/this server has no logged models \(MLflow 3 adds them\)/);
+      const view = mlflowView(double, runId);
+      expect(view.run!.artifacts).toEqual(expect.arrayContaining(['model/MLmodel', 'model/data/fold-0/weights.bin']));
+      expect(view.run!.tags['paramflow.model_id']).toBeUndefined();
+      const listed = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as {
+        mlflow: { state: string };
+      }[];
+      expect(listed[0]!.mlflow.state).toBe('synced');
+    } finally {
+      double.withoutLoggedModels = false;
+    }
+  });
+
   it('refuses a file: tracking URI before anything runs (exit 2)', async () => {
     const dir = quickProject();
     const r = await paramflow(dir, ['run', 'pipeline.yaml'], { env: { MLFLOW_TRACKING_URI: 'file:///tmp/mlruns' } });

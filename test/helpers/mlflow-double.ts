@@ -75,6 +75,8 @@ export class MlflowDouble {
   readonly requests: RecordedRequest[] = [];
   /** When set, requests without this exact Authorization header get 401. */
   requireAuthorization?: string;
+  /** Answer as a server before MLflow 3 does: no logged-model routes. */
+  withoutLoggedModels = false;
   private faults: Fault[] = [];
   private waiting: (() => void)[] = [];
   private server?: Server;
@@ -223,6 +225,9 @@ export class MlflowDouble {
     try {
       if (p.startsWith('/api/2.0/mlflow-artifacts/artifacts')) return this.artifacts(method, p, url.searchParams, raw);
       const endpoint = p.replace(/^\/api\/2\.0\/mlflow\//, '');
+      // A server before MLflow 3: no logged models (their routes are unknown: an HTML 404).
+      if (this.withoutLoggedModels && /^(logged-models|runs\/outputs)/.test(endpoint))
+        return { status: 404, html: page(404) };
       if (p.startsWith('/api/2.0/mlflow/') && MODEL_ROUTES.test(endpoint)) {
         let body: Record<string, unknown> = {};
         try {
