@@ -4,6 +4,7 @@ import { syncTarget } from '../../../src/tracking/mlflow/sync.js';
 import { MlflowTracker } from '../../../src/tracking/mlflow/tracker.js';
 import { tempLayout } from '../../helpers/mlflow-kit.js';
 import { trackStudyRun } from '../../helpers/mlflow-runs.js';
+import { paramflow, quickProject } from '../../helpers/project.js';
 
 // Against a real MLflow tracking server (see test/fixtures/mlflow/README.md for the version
 // the double mirrors): PARAMFLOW_TEST_MLFLOW_URI=http://127.0.0.1:5000 npx vitest run test/tracking/mlflow
@@ -62,7 +63,8 @@ describe.skipIf(!URI)('against a real MLflow server', () => {
       experimentIds: [exp.experiment_id],
       filter: `tags.mlflow.parentRunId = '${result.runId}'`,
     });
-    expect(folds.items.map((r) => r.info.run_name).sort()).toEqual(['fold-0', 'fold-1']);
+    const name = (await client.getRun(result.runId!)).info.run_name;
+    expect(folds.items.map((r) => r.info.run_name).sort()).toEqual([`${name} fold-0`, `${name} fold-1`]);
     expect(await client.getMetricHistory(folds.items[0]!.info.run_id, 'loss')).toHaveLength(8);
     expect((await client.listArtifacts(result.runId!)).map((f) => f.path).sort()).toEqual([
       'pipeline.yaml',
@@ -90,5 +92,34 @@ describe.skipIf(!URI)('against a real MLflow server', () => {
       filter: `tags.mlflow.parentRunId = '${first.mlflowRunId}'`,
     });
     expect(await client.getMetricHistory(folds.items[0]!.info.run_id, 'val_loss')).toHaveLength(5);
+  });
+
+  it("a pipeline run logs its model (READY, the run's output) and its datasets; `register` makes a version", async () => {
+    const dir = quickProject();
+    const runEnv = { MLFLOW_TRACKING_URI: URI!, MLFLOW_EXPERIMENT_NAME: experiment };
+    const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', '--set', 'train.epochs=3'], { env: runEnv });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const { runId } = JSON.parse(String(r.stdout)) as { runId: string };
+    const exp = (await client.getExperimentByName(experiment))!;
+    const found = await client.searchRuns({
+      experimentIds: [exp.experiment_id],
+      filter: `tags.paramflow.run_id = '${runId}' AND tags.paramflow.scope = 'run'`,
+    });
+    const run = found.items[0]!;
+    const modelId = run.data.tags!.find((t) => t.key === 'paramflow.model_id')!.value;
+    const got = (await client.http.send({ method: 'GET', path: `/api/2.0/mlflow/logged-models/${modelId}` })) as {
+      model: { info: { status: string; source_run_id: string } };
+    };
+    expect(got.model.info).toMatchObject({ status: 'LOGGED_MODEL_READY', source_run_id: run.info.run_id });
+    const full = (await client.http.send({
+      method: 'GET',
+      path: `/api/2.0/mlflow/runs/get?run_id=${run.info.run_id}`,
+    })) as { run: { inputs: { dataset_inputs: { dataset: { name: string } }[] }; outputs: unknown } };
+    expect(full.run.inputs.dataset_inputs.map((d) => d.dataset.name)).toEqual(['simulate', 'noise', 'folds']);
+    expect(full.run.outputs).toEqual({ model_outputs: [{ model_id: modelId, step: 0 }] });
+    const name = `paramflow-test-${process.pid}-${Date.now()}`;
+    const reg = await paramflow(dir, ['register', runId, '--name', name, '--json'], { env: runEnv });
+    expect(reg.exitCode, String(reg.stderr)).toBe(0);
+    expect(JSON.parse(String(reg.stdout))).toMatchObject({ name, version: '1', modelId });
   });
 });
