@@ -218,7 +218,7 @@ function sweepDescription(record: SweepRecord): string {
       ? `**best ${metric} = ${best.objective.mean.toPrecision(6)}**${best.objective.n > 1 ? ` ± ${best.objective.std.toPrecision(2)} (${best.objective.n} replicates)` : ''}, trial \`${best.trial}\`: ${Object.entries(
           best.values,
         )
-          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .map(([k, v]) => `${k}=${best.labels?.[k] ?? JSON.stringify(v)}`)
           .join(', ')}`
       : `**no trial finished** (${metric}, ${goal})`,
     `${record.trials.length} trials, ${done} replicate runs finished${failed ? `, ${failed} failed` : ''}; objective: ${metric} (${goal}).`,
