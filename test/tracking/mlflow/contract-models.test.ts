@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowDouble } from '../../helpers/mlflow-double.js';
+import { readTranscripts, replay, type Transcript } from '../../helpers/transcripts.js';
 
 // The double's MLflow 3 logged models, dataset inputs, run outputs and registry answer the
 // recorded requests (transcripts-models.jsonl, from a real 3.6 server) as the server did:
@@ -10,22 +9,7 @@ import { MlflowDouble } from '../../helpers/mlflow-double.js';
 // replayed; the rest (aliases, searches by name or metric, deletes, downloads, the Python
 // client's own calls) is recorded for reference.
 
-interface Transcript {
-  label: string;
-  method: string;
-  path: string;
-  request_content_type: string | null;
-  request_body: unknown;
-  status: number;
-  response_content_type: string;
-  response_body: unknown;
-}
-
-const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'mlflow', 'transcripts-models.jsonl');
-const transcripts = readFileSync(FIXTURE, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Transcript);
+const transcripts = readTranscripts('transcripts-models.jsonl');
 
 const endpoint = (t: Transcript) => t.path.split('?')[0]!.replace(/m-[0-9a-f]{32}/g, '{model}');
 const filterOf = (t: Transcript) => (t.request_body as { filter?: string } | null)?.filter;
@@ -65,19 +49,7 @@ describe('the MLflow double against the recorded logged-model, dataset and regis
   for (const [i, t] of transcripts.entries()) {
     if (!replayed(t, i)) continue;
     it(`${t.status} ${t.label}`, async () => {
-      const body =
-        t.request_body === null
-          ? undefined
-          : typeof t.request_body === 'string'
-            ? swap(t.request_body)
-            : swap(JSON.stringify(t.request_body));
-      const res = await fetch(double.url + swap(t.path), {
-        method: t.method,
-        ...(body !== undefined
-          ? { body, headers: { 'content-type': t.request_content_type ?? 'application/json' } }
-          : {}),
-      });
-      const text = await res.text();
+      const { res, text } = await replay(double.url, t, swap);
       expect(res.status).toBe(t.status);
       if (t.response_content_type.startsWith('text/html')) {
         expect(res.headers.get('content-type')).toContain('text/html');

@@ -1,27 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowDouble } from '../../helpers/mlflow-double.js';
+import { readTranscripts, replay } from '../../helpers/transcripts.js';
 
 // The test double answers every recorded request as the real server did: same status,
 // same error_code, same kind of body (JSON keys, HTML page, item counts).
 
-interface Transcript {
-  label: string;
-  method: string;
-  path: string;
-  request_content_type: string | null;
-  request_body: unknown;
-  status: number;
-  response_content_type: string;
-  response_body: unknown;
-}
-
-const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'mlflow', 'transcripts.jsonl');
-const transcripts = readFileSync(FIXTURE, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Transcript);
+const transcripts = readTranscripts('transcripts.jsonl');
 
 // Endpoints only the web UI uses: paramflow never calls them, the double does not emulate them.
 const UI_ONLY = ['/get-artifact', 'get-history-bulk-interval'];
@@ -42,19 +26,7 @@ describe('the MLflow test double against the recorded transcripts', () => {
 
   for (const t of transcripts) {
     it.skipIf(UI_ONLY.some((u) => t.path.includes(u)))(`${t.status} ${t.label}`, async () => {
-      const body =
-        t.request_body === null
-          ? undefined
-          : typeof t.request_body === 'string'
-            ? swap(t.request_body)
-            : swap(JSON.stringify(t.request_body));
-      const res = await fetch(double.url + swap(t.path), {
-        method: t.method,
-        ...(body !== undefined
-          ? { body, headers: { 'content-type': t.request_content_type ?? 'application/json' } }
-          : {}),
-      });
-      const text = await res.text();
+      const { res, text } = await replay(double.url, t, swap);
       expect(res.status).toBe(t.status);
       if (t.response_content_type.startsWith('text/html')) {
         expect(res.headers.get('content-type')).toContain('text/html');
