@@ -16,7 +16,7 @@ const backend = (description: string) => ({ flags: '--backend <name>', descripti
 const force = (description: string) => ({ flags: '--force', description }) as const;
 const jobs = {
   flags: '-j, --jobs <n>',
-  description: 'independent stages to run at once',
+  description: 'independent stages to run at once; in a sweep, trials at once (one worker process each)',
   parse: wholeNumber('--jobs', 1),
 } as const;
 const remote = { flags: '--remote <where>', description: 'a shared folder or s3://bucket/prefix' } as const;

@@ -15,7 +15,15 @@ export interface Reporter {
   stageEnd(stage: string, outcome: StageOutcome, durationMs: number, detail?: string): void;
   /** A line about the run as a whole (tracking, warnings). */
   note(line: string): void;
-  runEnd(info: { status: string; executed: number; cached: number; durationMs: number; runId: string }): void;
+  runEnd(info: {
+    status: string;
+    executed: number;
+    cached: number;
+    durationMs: number;
+    runId: string;
+    /** The run's metrics: its result, printed last. */
+    metrics?: Record<string, number>;
+  }): void;
 }
 
 export const silentReporter: Reporter = {

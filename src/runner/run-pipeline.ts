@@ -198,6 +198,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     cached: cached.length,
     durationMs: Date.now() - started,
     runId: record.runId,
+    metrics: record.metrics,
   });
   return {
     runId: record.runId,

@@ -5,7 +5,11 @@ import type { ElsewhereResult } from '../../sweep/run-elsewhere.js';
 import { run } from '../../sweep/run.js';
 import type { SweepRecord } from '../../tracking/sweep-record.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
-import { plainReporter } from '../../runner/plain-reporter.js';
+import { plainReporter, resultLines } from '../../runner/plain-reporter.js';
+import { Layout } from '../../project/layout.js';
+import { findProjectRoot } from '../../project/root.js';
+import { RunStore } from '../../tracking/run-store.js';
+import { formatValues } from '../../sweep/progress.js';
 
 export async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const controller = new AbortController();
@@ -38,7 +42,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       log: (line) => process.stderr.write(line + '\n'),
       signal: controller.signal,
     });
-    if (result.kind === 'sweep') return sweepEnd(result.sweep, flags);
+    if (result.kind === 'sweep') return await sweepEnd(result.sweep, flags);
     if (result.kind === 'elsewhere') return elsewhereEnd(result.outcome, flags);
     const summary = result.run;
     if (summary.explained) {
@@ -99,13 +103,23 @@ function finish(
   return EXIT.ok;
 }
 
-function sweepEnd(sweep: SweepRecord, flags: RunFlags): number {
+async function sweepEnd(sweep: SweepRecord, flags: RunFlags): Promise<number> {
   if (flags.profile) process.stderr.write('note: --profile profiles a single run, not a sweep\n');
   if (flags.json) process.stdout.write(JSON.stringify(sweep, null, 2) + '\n');
   const b = sweep.best;
   process.stderr.write(
     `${sweep.status === 'FINISHED' ? '✓' : '✗'} sweep ${sweep.sweepId} ${sweep.status.toLowerCase()}${b ? `: best ${b.trial} ${sweep.spec.objective.metric} ${b.objective.mean.toPrecision(4)}` : ''} — \`paramflow runs --sweep ${sweep.sweepId.slice(0, 24)}\` compares the trials\n`,
   );
+  // The best trial's result, as a run ends with its own.
+  const bestRun = sweep.trials.find((t) => t.id === b?.trial)?.replicates.find((r) => r.status === 'FINISHED')?.runId;
+  if (b && bestRun) {
+    const record = await new RunStore(new Layout(findProjectRoot(process.cwd()))).read(bestRun).catch(() => undefined);
+    const lines = resultLines(record?.metrics ?? {});
+    if (lines.length > 0)
+      process.stderr.write(
+        `  best trial (${formatValues(b.values, b.labels)}), run ${bestRun}:\n${lines.join('\n')}\n`,
+      );
+  }
   return sweep.status === 'KILLED' ? EXIT.interrupted : sweep.status === 'FAILED' ? EXIT.failed : EXIT.ok;
 }
 
@@ -119,6 +133,7 @@ function elsewhereEnd(done: ElsewhereResult, flags: RunFlags): number {
       cached: done.cached.length,
       durationMs: done.durationMs,
       runId: r.runId,
+      metrics: r.metrics,
     });
     const summary = {
       runId: r.runId,

@@ -2,29 +2,30 @@ import cliProgress from 'cli-progress';
 import type { Reporter } from '../../runner/reporter.js';
 import { plainReporter } from '../../runner/plain-reporter.js';
 
-/** On a terminal: the plain lines above a live bar per running stage (with ETA). */
+/**
+ * On a terminal: the plain lines above a live bar per running stage (with ETA). Every line the
+ * piped output has appears here too: cli-progress keeps a logged line until its next redraw and
+ * drops it when it stops, so lines go straight to the terminal while no bar is drawn, and the
+ * bars' buffer is flushed before the last one goes.
+ */
 export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Reporter {
   const multi = new cliProgress.MultiBar(
-    {
-      stream,
-      clearOnComplete: true,
-      hideCursor: true,
-      format: ' {stage} [{bar}] {percentage}% {value}/{total} {unit}{detail} · ETA {eta_formatted}',
-      barsize: 24,
-    },
+    { stream, clearOnComplete: true, hideCursor: true, barsize: 24, format: barLine },
     cliProgress.Presets.shades_classic,
   );
+  const redraw = () => (multi as unknown as { update(): void }).update();
   const bars = new Map<string, cliProgress.SingleBar>();
   // The training fold's last epoch beside its stage's bar: `· fold 2 · val_loss 0.1234`.
   const details = new Map<string, string>();
   let lastDraw = 0;
-  const lines = plainReporter((l) => multi.log(l + '\n'));
+  const lines = plainReporter((l) => (bars.size > 0 ? multi.log(l + '\n') : stream.write(l + '\n')));
   const endBar = (stage: string) => {
     const bar = bars.get(stage);
-    if (bar) {
-      multi.remove(bar);
-      bars.delete(stage);
-    }
+    if (!bar) return;
+    if (bars.size === 1) redraw(); // the lines logged while it was drawn, before it goes
+    multi.remove(bar);
+    bars.delete(stage);
+    if (bars.size === 0) multi.stop();
   };
   return {
     ...lines,
@@ -41,7 +42,7 @@ export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Report
       const now = Date.now();
       if (now - lastDraw > 100) {
         lastDraw = now;
-        (multi as unknown as { update(): void }).update();
+        redraw();
       }
     },
     stageFold: (stage, e) => {
@@ -54,8 +55,32 @@ export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Report
       lines.stageEnd(stage, outcome, ms, detail);
     },
     runEnd: (info) => {
-      multi.stop();
-      plainReporter().runEnd(info);
+      for (const stage of [...bars.keys()]) endBar(stage);
+      lines.runEnd(info);
     },
   };
+}
+
+/** ` train [████░░] 40% 96/240 epochs · fold 1 · val_loss 0.1234 · ETA 1m05s` */
+function barLine(
+  options: cliProgress.Options,
+  params: cliProgress.Params,
+  payload: { stage: string; unit: string; detail: string },
+): string {
+  const size = options.barsize ?? 24;
+  const full = Math.round(params.progress * size);
+  const bar =
+    (options.barCompleteString ?? '').slice(0, full) + (options.barIncompleteString ?? '').slice(0, size - full);
+  const pct = Math.floor(params.progress * 100);
+  return ` ${payload.stage} [${bar}] ${pct}% ${params.value}/${params.total} ${payload.unit}${payload.detail} · ETA ${eta(params.eta)}`;
+}
+
+/** Whole seconds, carried into minutes and hours (never `6m60s`). */
+export function eta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '…';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
