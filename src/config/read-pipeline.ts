@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { ParamflowError } from '../util/errors.js';
 
-/** The largest pipeline file paramflow reads (README: Reliability). Real ones are a few KB. */
+/** The largest pipeline file paramflow reads (docs/reliability.md). Real ones are a few KB. */
 export const MAX_PIPELINE_BYTES = 10 * 1024 * 1024;
 
 const MB = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;

@@ -29,7 +29,7 @@ export const DEFAULT_OBJECTIVE: SweepSpec['objective'] = { metric: 'cv_rmse_mean
 /** Where each sweep key was written, for errors in its values. */
 export type SweepLocations = Record<string, SourceLocation>;
 
-/** The most trials one sweep may have (README: Reliability). Each is validated and recorded: past this, memory and time run out before a trial starts. */
+/** The most trials one sweep may have (docs/reliability.md). Each is validated and recorded: past this, memory and time run out before a trial starts. */
 export const MAX_TRIALS = 100_000;
 
 /** Trials before duplicates are merged: the grid's product times the random draws. Counted, never expanded. */

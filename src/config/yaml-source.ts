@@ -16,7 +16,7 @@ import { ParamflowError, type SourceLocation } from '../util/errors.js';
 
 /** Deeper than any pipeline needs; shallow enough for every recursive walk over the values. */
 const MAX_DEPTH = 64;
-/** Keys and values in one file, and items in one list or mapping (README: Reliability); a real pipeline has a few hundred. */
+/** Keys and values in one file, and items in one list or mapping (docs/reliability.md); a real pipeline has a few hundred. */
 export const MAX_VALUES = 200_000;
 export const MAX_ITEMS = 100_000;
 

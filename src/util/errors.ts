@@ -38,7 +38,7 @@ export type ErrorCode =
   /** A failed MLflow request (tracking/mlflow/errors.ts). */
   | 'PF_MLFLOW';
 
-/** Exit codes of the CLI (see README). */
+/** Exit codes of the CLI (docs/conventions.md, Exit codes). */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
 
 const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

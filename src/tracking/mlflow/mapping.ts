@@ -16,7 +16,7 @@ import {
 import type { KeyValue, Metric } from './types.js';
 import { browsableRepoUrl, runDescription } from './description.js';
 
-// How a paramflow run appears in MLflow (see the README's "MLflow" section): the experiment
+// How a paramflow run appears in MLflow (docs/mlflow.md): the experiment
 // per docs/conventions.md, one MLflow run per execution, its folds as nested runs, params flattened
 // with dots, metrics with steps, artifacts by path. Pure: the tracker spools what it returns.
 
