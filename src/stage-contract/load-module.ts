@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ParamflowError, type SourceLocation } from '../util/errors.js';
+import { packageRoot } from '../util/package-root.js';
 import { sha256 } from '../hash/sha256.js';
 import { RESERVED_OUTPUT_NAMES } from './reserved.js';
 import { contractOf, lazyDefinition, readContract, type ModuleContract } from './module-contract.js';
@@ -165,7 +166,7 @@ function importOnce(
       throw new ParamflowError('PF_UNKNOWN_STAGE_TYPE', `${what} failed to load: ${firstLine(err)}`, {
         location,
         hint: /Cannot find (package|module) 'paramflow'/.test(String((err as Error)?.message))
-          ? 'install paramflow in the project (npm install --save-dev paramflow), or export a plain object { name, version, schema, outputs, run } without importing it'
+          ? `install paramflow in the project from its folder (npm install --save-dev ${packageRoot()}), or export a plain object { name, version, schema, outputs, run } without importing it`
           : 'fix the error in the module (run it with `npx tsx` to see the full trace)',
         cause: err,
       });

@@ -62,6 +62,35 @@ describe('paramflow stage new', () => {
     expect((await runRecord(dir, run.runId)).metrics['smooth-y.window']).toBe(3);
   });
 
+  it('in a project `init` made, its hints work as printed: what to install, the `uses:` line, the test command', async () => {
+    const dir = makeProject();
+    expect((await paramflow(dir, ['init', '.'])).exitCode).toBe(0);
+    const first = String((await paramflow(dir, ['stage', 'new', 'smooth-y'])).stdout);
+    // paramflow is not on the npm registry: it is installed from its folder, with tsx for the test.
+    expect(first).toContain(`first, in this project:  npm install --save-dev ${REPO} tsx`);
+    // As `npm install --save-dev <folder> tsx` leaves it (a link to the folder; tsx and its bin).
+    mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(REPO, join(dir, 'node_modules', 'paramflow'));
+    symlinkSync(join(REPO, 'node_modules', 'tsx'), join(dir, 'node_modules', 'tsx'));
+    symlinkSync(join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(dir, 'node_modules', '.bin', 'tsx'));
+    const hints = String((await paramflow(dir, ['stage', 'new', 'smooth-y', '--force'])).stdout);
+    expect(hints).not.toContain('npm install');
+    const uses = /use it in a pipeline in pipelines\/:  uses: (\S+)/.exec(hints)![1]!;
+    const file = join(dir, 'pipelines', 'example.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').trimEnd() +
+        `\n  smooth-y:\n    uses: ${uses}\n    needs: [noise]\n    with: { window: 3 }\n`,
+    );
+    const run = await paramflow(dir, ['run', 'pipelines/example.yaml']);
+    expect(run.exitCode, String(run.stderr)).toBe(0);
+    expect(String(run.stderr)).toMatch(/✓ smooth-y: done/);
+    const testCommand = /test it:  (npx tsx --test \S+)/.exec(hints)![1]!.split(' ');
+    const test = await execa(testCommand[0]!, testCommand.slice(1), { cwd: dir, reject: false });
+    expect(test.exitCode, `${test.stdout}\n${test.stderr}`).toBe(0);
+    expect(test.stdout).toMatch(/# pass 1/);
+  });
+
   it('refuses a name that is not kebab-case, and existing files unless --force', async () => {
     const dir = makeProject();
     const bad = await paramflow(dir, ['stage', 'new', 'My_Stage']);

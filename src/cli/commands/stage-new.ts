@@ -1,7 +1,9 @@
 import type { StageNewFlags } from '../command-options.js';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, relative, resolve, sep } from 'node:path';
+import { packageRoot } from '../../util/package-root.js';
 import { EXIT, ParamflowError } from '../../util/errors.js';
 import { stageModule, stageTest } from '../scaffold/stage-files.js';
 
@@ -14,7 +16,17 @@ export async function stageNewCommand(name: string, flags: StageNewFlags): Promi
     });
   }
   const dir = resolve(flags.dir ?? 'stages');
-  const files = { [join(dir, `${name}.ts`)]: stageModule(name), [join(dir, `${name}.test.ts`)]: stageTest(name) };
+  // `uses:` is relative to the pipeline file: from `pipelines/` where the project has one (init makes it).
+  const cwd = process.cwd();
+  const pipelines = existsSync(join(cwd, 'pipelines')) ? join(cwd, 'pipelines') : cwd;
+  const fromPipelines = relative(pipelines, join(dir, `${name}.ts`))
+    .split(sep)
+    .join('/');
+  const uses = fromPipelines.startsWith('.') ? fromPipelines : `./${fromPipelines}`;
+  const files = {
+    [join(dir, `${name}.ts`)]: stageModule(name, uses),
+    [join(dir, `${name}.test.ts`)]: stageTest(name),
+  };
   const existing = Object.keys(files).filter((f) => existsSync(f));
   if (existing.length > 0 && !flags.force) {
     throw new ParamflowError(
@@ -31,14 +43,28 @@ export async function stageNewCommand(name: string, flags: StageNewFlags): Promi
     await writeFile(file, text);
     process.stdout.write(`wrote ${relative(process.cwd(), file)}\n`);
   }
-  const rel = relative(process.cwd(), join(dir, name));
+  const rel = relative(cwd, join(dir, name));
+  const where = relative(cwd, pipelines) || '.';
+  // The module imports `paramflow` and its test runs with tsx: installed here unless they resolve
+  // already (paramflow from its folder: it is not on the npm registry).
+  const missing = [...(resolves(dir, 'paramflow') ? [] : [packageRoot()]), ...(resolves(dir, 'tsx') ? [] : ['tsx'])];
   process.stdout.write(
     [
-      `use it in a pipeline:  uses: ./${rel}.ts   (relative to the pipeline file)`,
-      `test it:               npx tsx --test ${rel}.test.ts`,
-      'the module imports `paramflow`: install it in the project (npm install --save-dev paramflow)',
+      ...(missing.length > 0 ? [`first, in this project:  npm install --save-dev ${missing.join(' ')}`] : []),
+      `use it in a pipeline in ${where}/:  uses: ${uses}`,
+      `test it:  npx tsx --test ${rel}.test.ts`,
       '',
     ].join('\n'),
   );
   return EXIT.ok;
+}
+
+/** Whether a module in `dir` can import `name` (installed in the project; paramflow also inside its own folder). */
+function resolves(dir: string, name: string): boolean {
+  try {
+    createRequire(join(dir, 'x.js')).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }

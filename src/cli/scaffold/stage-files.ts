@@ -2,13 +2,13 @@
 // step between add-noise and train: it reads X, Y, targets and passes them on), and a
 // test for it that needs only Node's test runner and tsx.
 
-export function stageModule(name: string): string {
+export function stageModule(name: string, uses = `./stages/${name}.ts`): string {
   return `import { defineStage, ndarray, requireArray } from 'paramflow';
 
 // A paramflow stage module. Use it in a pipeline (paths are relative to the pipeline file):
 //
 //   ${name}:
-//     uses: ./stages/${name}.ts
+//     uses: ${uses}
 //     needs: [noise]
 //     with: { window: 5 }
 //
