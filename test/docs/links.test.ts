@@ -65,7 +65,7 @@ describe('README.md', () => {
   it('opens its first code block with the install-and-run command', () => {
     const fence = lines.findIndex((line) => line.startsWith('```'));
     expect(fence).toBeGreaterThan(-1);
-    expect(lines[fence + 1]).toMatch(/^npm install && npx paramflow run pipelines\/seed-study\.yaml(\s+#.*)?$/);
+    expect(lines[fence + 1]).toMatch(/^npm install && \.\/paramflow run pipelines\/seed-study\.yaml(\s+#.*)?$/);
   });
 });
 
