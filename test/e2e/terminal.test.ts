@@ -10,19 +10,27 @@ const hasScript = (await execa('script', ['--version'], { reject: false })).exit
 
 /** The lines a person reads: escape codes out, cursor moves as line breaks, bars and the clock out. */
 function readable(text: string): string[] {
-  return text
-    .replace(/\x1b\[[0-9;?]*G/g, '\n') // cursor to a column: the bar's redraw starts over
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
-    .split(/\r?\n|\r/)
-    .map((l) => l.trimEnd())
-    .filter((l) => l !== '' && !/ · ETA /.test(l) && !/^ {2}\S+: \d+\/\d+( \w+)?$/.test(l))
-    .map((l) =>
-      l
-        .replace(/sweep-\d{8}-\d{6}-[0-9a-f-]*/g, '<sweep>')
-        .replace(/\d{8}-\d{6}-\d{3}-[0-9a-f]+/g, '<run>')
-        .replace(/\b\d+(\.\d+)?(ms|s)\b/g, '<t>')
-        .replace(/\b\d+m\d+s\b/g, '<t>'),
-    );
+  return (
+    text
+      .replace(/\x1b\[[0-9;?]*G/g, '\n') // cursor to a column: the bar's redraw starts over
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      .split(/\r?\n|\r/)
+      .map((l) => l.trimEnd())
+      // a line wrapped to the terminal's width (its pieces after the first indented by 4) is one line
+      .reduce<string[]>(
+        (acc, l) =>
+          /^ {4}\S/.test(l) && acc.length > 0 ? [...acc.slice(0, -1), `${acc.at(-1)} ${l.trim()}`] : [...acc, l],
+        [],
+      )
+      .filter((l) => l !== '' && !/ · ETA /.test(l) && !/^ {2}\S+: \d+\/\d+( \w+)?$/.test(l))
+      .map((l) =>
+        l
+          .replace(/sweep-\d{8}-\d{6}-[0-9a-f-]*/g, '<sweep>')
+          .replace(/\d{8}-\d{6}-\d{3}-[0-9a-f]+/g, '<run>')
+          .replace(/\b\d+(\.\d+)?(ms|s)\b/g, '<t>')
+          .replace(/\b\d+m\d+s\b/g, '<t>'),
+      )
+  );
 }
 
 async function both(args: string[]): Promise<{ tty: string[]; piped: string[] }> {

@@ -18,7 +18,11 @@ export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Report
   // The training fold's last epoch beside its stage's bar: `· fold 2 · val_loss 0.1234`.
   const details = new Map<string, string>();
   let lastDraw = 0;
-  const lines = plainReporter((l) => (bars.size > 0 ? multi.log(l + '\n') : stream.write(l + '\n')));
+  // While bars are drawn the terminal's line wrap is off (cli-progress turns it off to redraw
+  // in place): a long line is wrapped here, never cut at the terminal's width.
+  const lines = plainReporter((l) =>
+    bars.size > 0 ? multi.log(wrap(l, stream.columns ?? 80).join('\n') + '\n') : stream.write(l + '\n'),
+  );
   const endBar = (stage: string) => {
     const bar = bars.get(stage);
     if (!bar) return;
@@ -83,4 +87,20 @@ export function eta(seconds: number): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** `line` in pieces of at most `width` characters, broken at spaces where it can be; later pieces indented. */
+export function wrap(line: string, width: number): string[] {
+  const max = Math.max(20, width - 1);
+  const out: string[] = [];
+  let rest = line;
+  while ([...rest].length > max) {
+    const head = [...rest].slice(0, max).join('');
+    const cut = head.lastIndexOf(' ');
+    const at = cut > max / 2 ? cut : head.length;
+    out.push(rest.slice(0, at).trimEnd());
+    rest = `    ${rest.slice(at).trimStart()}`;
+  }
+  out.push(rest);
+  return out;
 }
