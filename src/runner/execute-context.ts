@@ -1,7 +1,7 @@
 import type { StageProfile } from '../backend/profile.js';
 import type { RemoteCache } from '../cache/remote/remote.js';
 import type { CacheStore } from '../cache/store.js';
-import type { KeyDetails } from '../hash/stage-key.js';
+import type { PreviousStage } from './status.js';
 import type { Plan } from '../pipeline/plan.js';
 import type { Layout } from '../project/layout.js';
 import type { RunTracker } from '../tracking/run-tracker.js';
@@ -23,7 +23,7 @@ export interface ExecuteContext {
   noCache: boolean;
   jobs: number;
   signal: AbortSignal;
-  previous: Map<string, KeyDetails>;
+  previous: Map<string, PreviousStage>;
   tracker?: RunTracker;
   /** `--profile`: each executed stage's time and kernel times are appended here. */
   profile?: StageProfile[];

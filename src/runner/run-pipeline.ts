@@ -136,7 +136,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const started = Date.now();
   const previous = await previousDetails(
     store,
-    record.pipeline.file,
+    record.pipeline,
     plan.stages.map((s) => s.spec.name),
   );
   // The next load of this pipeline then needs no import of its unchanged stage modules.

@@ -16,34 +16,51 @@ export interface StageStatusReport {
   changes: Change[];
 }
 
-/** Stage name → key details from the newest earlier run of the same pipeline file that produced it. */
+/** What a stage was last time: its key details, and the other file they come from (a copy of the pipeline). */
+export interface PreviousStage {
+  details: KeyDetails;
+  /** Set when no run of this file had the stage: the newest run of the same pipeline name, from this file. */
+  file?: string;
+}
+
+/**
+ * Stage name → key details from the newest earlier run of the same pipeline file that produced
+ * it, else of the same pipeline name in another file (an edited copy says what changed, not
+ * "never run").
+ */
 export async function previousDetails(
   store: RunStore,
-  pipelineFile: string,
+  pipeline: { file: string; name: string },
   stages: readonly string[],
-): Promise<Map<string, KeyDetails>> {
-  const out = new Map<string, KeyDetails>();
+): Promise<Map<string, PreviousStage>> {
+  const own = new Map<string, PreviousStage>();
+  const named = new Map<string, PreviousStage>();
   // Newest first, and stop once every stage has its details: after a long sweep the
   // store holds hundreds of runs, and a cached no-op run must not read them all.
   for await (const run of store.newestFirst()) {
-    if (run.pipeline.file !== pipelineFile) continue;
+    const same = run.pipeline.file === pipeline.file;
+    if (!same && run.pipeline.name !== pipeline.name) continue;
     for (const [name, s] of Object.entries(run.stages)) {
-      if (!out.has(name) && (s.status === 'executed' || s.status === 'cached')) out.set(name, s.details);
+      if (s.status !== 'executed' && s.status !== 'cached') continue;
+      if (same && !own.has(name)) own.set(name, { details: s.details });
+      if (!same && !named.has(name)) named.set(name, { details: s.details, file: run.pipeline.file });
     }
-    if (stages.every((n) => out.has(n))) break;
+    if (stages.every((n) => own.has(n))) break;
   }
-  return out;
+  for (const [name, p] of named) if (!own.has(name)) own.set(name, p);
+  return own;
 }
 
 /** Why a stage runs, given its cache lookup and what it was last time. Explaining only: the key decides. */
 export function explainStage(
   stage: PlannedStage,
   lookup: Lookup,
-  previous: KeyDetails | undefined,
+  previous: PreviousStage | undefined,
 ): { reasons: string[]; changes: Change[] } {
   if (lookup.hit) return { reasons: [], changes: [] };
-  const changes = explainKeyChange(previous, stage.key.details, stage.spec.name);
-  if (changes.length > 0) return { reasons: changes.map(describeChange), changes };
+  const changes = explainKeyChange(previous?.details, stage.key.details, stage.spec.name);
+  const against = previous?.file ? ` (no run of this file yet; compared with the last run of ${previous.file})` : '';
+  if (changes.length > 0) return { reasons: changes.map((c) => describeChange(c) + against), changes };
   if (lookup.reason === 'corrupt') return { reasons: [`cache entry damaged (${lookup.detail ?? 'unknown'})`], changes };
   if (lookup.reason === 'incomplete') return { reasons: ['cache entry incomplete (an interrupted write)'], changes };
   return { reasons: ['same key as last run, but its cache entry is gone (removed by `cache gc`?)'], changes };
@@ -53,7 +70,7 @@ export async function explainStages(plan: Plan, layout: Layout): Promise<StageSt
   const cache = new CacheStore(layout);
   const previous = await previousDetails(
     new RunStore(layout),
-    relative(plan.pipeline.root, plan.pipeline.file),
+    { file: relative(plan.pipeline.root, plan.pipeline.file), name: plan.pipeline.name },
     plan.stages.map((s) => s.spec.name),
   );
   const reports: StageStatusReport[] = [];

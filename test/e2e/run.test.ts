@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeProject, paramflow, runJson, runRecord } from '../helpers/project.js';
@@ -38,6 +38,20 @@ describe('paramflow run (end to end)', () => {
     expect(n.executed.sort()).toEqual(['folds', 'noise', 'simulate']);
     const plain = await paramflow(dir, ['status', 'pipeline.yaml', '--set', 'simulate.n=48']);
     expect(plain.stdout).toMatch(/param simulate\.n 32 → 48/);
+  });
+
+  it('an edited copy of a pipeline (same name, another file) says what changed against the original, not "never run"', async () => {
+    const dir = makeProject();
+    await runJson(dir);
+    const copy = readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace('relative: 0.05', 'relative: 0.1');
+    writeFileSync(join(dir, 'edited.yaml'), copy);
+    const status = await paramflow(dir, ['status', 'edited.yaml', '--json']);
+    const reports = JSON.parse(String(status.stdout)).stages as { stage: string; state: string; reasons: string[] }[];
+    const by = Object.fromEntries(reports.map((r) => [r.stage, r]));
+    expect(by.simulate!.state).toBe('cached');
+    expect(by.noise!.reasons).toEqual([
+      'param noise.gaussian.relative 0.05 → 0.1 (no run of this file yet; compared with the last run of pipeline.yaml)',
+    ]);
   });
 
   it('records the run: hash, keys with details, digests, status and environment', async () => {

@@ -19,13 +19,13 @@ describe('explainStage', () => {
 
   it('a changed implementation version: a new key, and the reason says which versions', () => {
     expect(current.value).not.toBe(previous.value);
-    const { reasons, changes } = explainStage(stage, { hit: false, reason: 'absent' }, previous.details);
+    const { reasons, changes } = explainStage(stage, { hit: false, reason: 'absent' }, { details: previous.details });
     expect(changes).toEqual([{ kind: 'version', from: '1', to: '2' }]);
     expect(reasons).toEqual(['implementation version 1 → 2']);
   });
 
   it('a cache hit needs no reason', () => {
-    expect(explainStage(stage, { hit: true, manifest: {} as never }, previous.details)).toEqual({
+    expect(explainStage(stage, { hit: true, manifest: {} as never }, { details: previous.details })).toEqual({
       reasons: [],
       changes: [],
     });
