@@ -62,6 +62,10 @@ export const RUNS = [
   { flags: '--pipeline <name>', description: 'only runs of this pipeline' },
   { flags: '--sweep [ref]', description: 'the trials of a sweep (default: the newest), best first' },
   { flags: '--sort <metric>', description: 'with --sweep: sort trials by this metric (default: the objective)' },
+  {
+    flags: '--all',
+    description: 'list cached no-op reruns as runs of their own (folded into the run they repeat by default)',
+  },
 ] as const satisfies readonly OptionSpec[];
 export type RunsFlags = FlagsOf<typeof RUNS>;
 

@@ -113,7 +113,7 @@ describe('no credentials in what a run writes or prints', () => {
       double.requests.some((q) => q.authorization === `Basic ${Buffer.from('bob:ENVPASS3x').toString('base64')}`),
     ).toBe(true);
 
-    const listed = await cli('runs', ['runs']);
+    const listed = await cli('runs --all', ['runs', '--all']); // the second run, a no-op rerun, is a row of its own
     expect(listed).toMatch(/tracking\.uri=http:\/\/\*\*\*@127\.0\.0\.1:\d+\/\?token=\*\*\*/); // still says which server
     await cli('runs --json', ['runs', '--json']);
     await cli('show', ['show', second.runId]);

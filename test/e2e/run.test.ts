@@ -54,6 +54,27 @@ describe('paramflow run (end to end)', () => {
     ]);
   });
 
+  it('`runs` folds cached no-op reruns into the run they repeat, and `show <hash>` is the run that computed', async () => {
+    const dir = makeProject();
+    const first = await runJson(dir);
+    const again = await runJson(dir);
+    expect(again.executed).toEqual([]);
+    const listed = String((await paramflow(dir, ['runs'])).stdout)
+      .trim()
+      .split('\n');
+    expect(listed).toHaveLength(2); // the header and one run
+    expect(listed[1]).toContain(first.runId);
+    expect(listed[1]).toMatch(/3\/0 \+1 no-op/);
+    expect(
+      String((await paramflow(dir, ['runs', '--all'])).stdout)
+        .trim()
+        .split('\n'),
+    ).toHaveLength(3);
+    const shown = JSON.parse(String((await paramflow(dir, ['show', first.runHash.slice(0, 10), '--json'])).stdout));
+    expect(JSON.stringify(shown)).toContain(first.runId);
+    expect(JSON.stringify(shown)).not.toContain(again.runId);
+  });
+
   it('records the run: hash, keys with details, digests, status and environment', async () => {
     const dir = makeProject();
     const { runId } = await runJson(dir);

@@ -4,6 +4,7 @@ import { findProjectRoot } from '../../project/root.js';
 import { EXIT, ParamflowError } from '../../util/errors.js';
 import type { RunRecord } from '../../tracking/run-record.js';
 import { resolveRunRef } from '../../tracking/resolve-ref.js';
+import { foldRepeats } from '../../tracking/repeats.js';
 import { RunStore } from '../../tracking/run-store.js';
 import { table } from '../../util/format.js';
 import { mlflowState, refusedText } from '../../tracking/mlflow/index.js';
@@ -20,9 +21,12 @@ export async function listRuns(store: RunStore): Promise<RunRecord[]> {
 export async function runsCommand(flags: RunsFlags): Promise<number> {
   const store = projectStore();
   if (flags.sweep !== undefined) return sweepTableCommand(store, flags.sweep, flags);
-  let runs = await listRuns(store);
-  if (flags.pipeline) runs = runs.filter((r) => r.pipeline.name === flags.pipeline);
-  if (flags.limit) runs = runs.slice(0, flags.limit);
+  let all = await listRuns(store);
+  if (flags.pipeline) all = all.filter((r) => r.pipeline.name === flags.pipeline);
+  // Cached no-op reruns are folded into the run they repeat (JSON and --all list every run).
+  const folded = flags.json || flags.all ? all.map((run) => ({ run, repeats: 0 })) : foldRepeats(all);
+  const listed = flags.limit ? folded.slice(0, flags.limit) : folded;
+  const runs = listed.map((l) => l.run);
   const tracking = await Promise.all(runs.map((r) => mlflowState(store.layout, { kind: 'run', id: r.runId })));
   if (flags.json) {
     const rows = runs.map((r, i) => ({
@@ -52,7 +56,7 @@ export async function runsCommand(flags: RunsFlags): Promise<number> {
       s.pipeline,
       s.status,
       s.started.replace('T', ' ').slice(0, 19),
-      `${s.executed}/${s.cached}`,
+      `${s.executed}/${s.cached}${listed[i]!.repeats > 0 ? ` +${listed[i]!.repeats} no-op` : ''}`,
       mlflow,
       s.params,
       s.metrics,
