@@ -95,7 +95,7 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
       const folds = children(trial);
       expect(folds.length).toBeGreaterThanOrEqual(2);
       for (const fold of folds) {
-        expect(fold.run_name).toMatch(/^fold-\d+$/);
+        expect(fold.run_name).toBe(`${trial.run_name} ${fold.tags.get('paramflow.scope')}`);
         expect(fold.status).toBe('FINISHED');
       }
     }
@@ -147,7 +147,7 @@ describe.skipIf(!hasRedis)('a queued sweep in MLflow (real redis-server, MLflow 
         .filter((x) => x.tags.get('mlflow.parentRunId') === run.run_id)
         .map((f) => f.run_name)
         .sort(),
-    ).toEqual(['fold-0', 'fold-1', 'fold-2', 'fold-3']);
+    ).toEqual(['fold-0', 'fold-1', 'fold-2', 'fold-3'].map((f) => `${run.run_name} ${f}`));
   }, 300_000);
 
   it("with the server down for the whole sweep: `paramflow sync` in the submitter's folder, then in each worker's, builds the same tree", async () => {
