@@ -48,6 +48,10 @@ describe('paramflow repro', () => {
     }
     expect(out).toContain(`run hash ${run.runHash.slice(0, 12)}: the recorded pipeline re-plans to the same hash`);
     expect(out).toMatch(/^✓ reproduced: 5 of 5 stages \(every stage bit-identical\)$/m);
+    // Every run id it prints is one `show` can find: the re-execution's scratch run is not named.
+    const printed = `${out}${String(text.stderr)}`.match(/\d{8}-\d{6}-\d{3}-[0-9a-f]+/g) ?? [];
+    expect([...new Set(printed)]).toEqual([run.runId]);
+    expect(String(text.stderr)).toContain('run in the scratch cache (not recorded)');
     // The user's cache and run store are only read: not one file or folder changed.
     expect(await snapshotTree(join(dir, '.paramflow'))).toEqual(before);
 

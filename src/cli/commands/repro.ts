@@ -5,6 +5,7 @@ import type { StageComparison } from '../../repro/compare-stage.js';
 import { formatTolerance, type EnvironmentDifference } from '../../repro/environment-check.js';
 import { reproduceRun, type ReproReport } from '../../repro/reproduce.js';
 import { plainReporter } from '../../runner/plain-reporter.js';
+import type { Reporter } from '../../runner/reporter.js';
 import { table } from '../../util/format.js';
 import { ttyReporter } from '../output/tty-reporter.js';
 
@@ -23,7 +24,7 @@ export async function reproCommand(ref: string, flags: ReproFlags): Promise<numb
       keep: flags.keep,
       backend: flags.backend,
       jobs: flags.jobs,
-      reporter: process.stderr.isTTY ? ttyReporter() : plainReporter(),
+      reporter: scratchRun(process.stderr.isTTY ? ttyReporter() : plainReporter()),
       signal: controller.signal,
       onPlan: ({ record: run, source }, differences, backend) => {
         // With --json, stdout is the JSON alone: the preamble goes to stderr.
@@ -144,3 +145,16 @@ const indent = (text: string) =>
     .split('\n')
     .map((l) => `  ${l}`)
     .join('\n');
+
+/**
+ * The re-execution's own lines, without its run id: that run lives in the scratch store and is
+ * never recorded, so an id would name nothing `show` could find. Its metrics are in the report.
+ */
+function scratchRun(base: Reporter): Reporter {
+  const id = 'in the scratch cache (not recorded)';
+  return {
+    ...base,
+    runStart: (info) => base.runStart({ ...info, runId: id }),
+    runEnd: ({ metrics: _, ...info }) => base.runEnd({ ...info, runId: id }),
+  };
+}
