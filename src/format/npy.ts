@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 // The .npy format (NumPy format version 1.0): magic, a little-endian header length,
 // a Python-literal header dict padded so the data starts on a 64-byte boundary, then
 // the raw C-order data. Numpy, Julia (NPZ.jl) and others read it directly.
@@ -48,8 +49,8 @@ export function encodeNpy(a: NdArray): Buffer {
   return Buffer.concat([npyHeader(a.dtype, a.shape), npyData(a)]);
 }
 
-/** The array in a .npy file's bytes; its data may be a view of `bytes` (the caller hands them over). */
-export function decodeNpy(bytes: Uint8Array): NdArray {
+/** What a .npy header declares, checked; `dataStart`: where the data begins in the file. */
+function readHeader(bytes: Uint8Array): { dtype: DType; shape: number[]; fortran: boolean; dataStart: number } {
   if (bytes.length < 10 || !MAGIC.every((b, i) => bytes[i] === b)) {
     throw new NpyFormatError('not a .npy file (bad magic)');
   }
@@ -75,7 +76,12 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
     .map(Number);
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0))
     throw new NpyFormatError(`unreadable .npy shape (${shapeText})`);
-  const dataStart = start + headerLen;
+  return { dtype, shape, fortran: fortran === 'True', dataStart: start + headerLen };
+}
+
+/** The array in a .npy file's bytes; its data may be a view of `bytes` (the caller hands them over). */
+export function decodeNpy(bytes: Uint8Array): NdArray {
+  const { dtype, shape, fortran, dataStart } = readHeader(bytes);
   const expected = shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype);
   if (bytes.length - dataStart !== expected) {
     throw new NpyFormatError(
@@ -89,7 +95,7 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
     for (let i = 0; i < raw.length; i += size) raw.subarray(i, i + size).reverse();
   }
   // numpy writes Fortran order for some views (a transpose, fancy indexing): reorder to C.
-  return ndarray(dtype, shape, fortran === 'True' ? fortranToC(data, shape) : data);
+  return ndarray(dtype, shape, fortran ? fortranToC(data, shape) : data);
 }
 
 function fortranToC<T extends Float32Array | Float64Array | Int32Array>(data: T, shape: readonly number[]): T {
@@ -115,22 +121,13 @@ function isLittleEndianHost(): boolean {
 
 /** The shape and dtype a .npy file declares, from its header alone (the data is not read). */
 export async function readNpyHeader(file: string): Promise<{ dtype: string; shape: number[] }> {
-  const { open } = await import('node:fs/promises');
   const handle = await open(file, 'r');
   try {
+    // numpy pads its header to a multiple of 64 bytes: a few hundred at most.
     const head = Buffer.alloc(4096);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    const header = head.subarray(0, bytesRead).toString('latin1');
-    const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-    const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-    if (!MAGIC.every((b, i) => head[i] === b) || descr === undefined || shapeText === undefined)
-      throw new NpyFormatError(`unreadable .npy header in ${file}`);
-    const shape = shapeText
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '')
-      .map(Number);
-    return { dtype: DTYPE_OF_DESCR[descr] ?? descr, shape };
+    const { dtype, shape } = readHeader(head.subarray(0, bytesRead));
+    return { dtype, shape };
   } finally {
     await handle.close();
   }
