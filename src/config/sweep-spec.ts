@@ -19,9 +19,23 @@ export function gridValues(v: GridValues): { values: unknown[]; names?: string[]
 /** The `sweep:` section (validated by the pipeline schema), merged with `--sweep` flags. */
 export interface SweepSpec {
   grid?: Record<string, GridValues>;
-  random?: { trials: number; params: Record<string, Distribution> };
+  /** `trials` is required without `tpe` (checked where it can be located: prepareSweep). */
+  random?: { trials?: number; params: Record<string, Distribution> };
+  /** Model-based search over the grid's keys and the random block's distributions. */
+  tpe?: { startup?: number; candidates?: number };
+  budget?: { trials?: number; minutes?: number };
+  prune?: PruneSpec;
   replicates: number;
   objective: { metric: string; goal: 'minimize' | 'maximize' };
+}
+
+/** `sweep.prune`: stop a trial whose fold 0 trains worse than the others' at the rung epochs. */
+export interface PruneSpec {
+  method: 'asha' | 'median';
+  min_epochs?: number;
+  reduction_factor?: number;
+  interval?: number;
+  startup?: number;
 }
 
 export const DEFAULT_OBJECTIVE: SweepSpec['objective'] = { metric: 'cv_rmse_mean', goal: 'minimize' };
@@ -33,7 +47,8 @@ export type SweepLocations = Record<string, SourceLocation>;
 export const MAX_TRIALS = 100_000;
 
 /** Trials before duplicates are merged: the grid's product times the random draws. Counted, never expanded. */
-export function trialCount(spec: Pick<SweepSpec, 'grid' | 'random'>): number {
+export function trialCount(spec: Pick<SweepSpec, 'grid' | 'random' | 'tpe' | 'budget'>): number {
+  if (spec.tpe) return spec.budget?.trials ?? 1;
   let n = spec.random?.trials ?? 1;
   for (const values of Object.values(spec.grid ?? {})) n *= gridValues(values).values.length;
   return n;
@@ -44,7 +59,7 @@ export function trialCount(spec: Pick<SweepSpec, 'grid' | 'random'>): number {
  * key whose values carry the count past the cap (a `--sweep` flag's is the command line).
  */
 export function checkSweepSize(
-  spec: Pick<SweepSpec, 'grid' | 'random'>,
+  spec: Pick<SweepSpec, 'grid' | 'random' | 'tpe' | 'budget'>,
   locations: Readonly<Record<string, SourceLocation | undefined>>,
   fallback: SourceLocation,
 ): void {
@@ -115,6 +130,9 @@ export function mergeSweep(
   return {
     ...(Object.keys(grid).length > 0 ? { grid } : {}),
     ...(file?.random ? { random: file.random } : {}),
+    ...(file?.tpe ? { tpe: file.tpe } : {}),
+    ...(file?.budget ? { budget: file.budget } : {}),
+    ...(file?.prune ? { prune: file.prune } : {}),
     replicates: file?.replicates ?? 1,
     objective: { ...DEFAULT_OBJECTIVE, ...(file?.objective ?? {}) },
   };

@@ -31,4 +31,6 @@ export interface ExecuteContext {
   remote?: RemoteCache;
   /** Under a queue worker with a remote cache: the cache keys' locks across machines. */
   shared?: SharedKeyLock;
+  /** A sweep's pruner watching training (pruning.ts): resolves once the sweep lets the epoch's fold go on. */
+  watchRung?: (stage: string, fold: number, epoch: number, valLoss: number | undefined) => Promise<void>;
 }

@@ -19,6 +19,7 @@ import { executeStages } from './schedule.js';
 import type { SharedKeyLock } from './shared-lock.js';
 import type { RunTracker } from '../tracking/run-tracker.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
+import { PrunedSignal, rungWatcher, type RunPruner } from './pruning.js';
 
 export interface RunOptions {
   file: string;
@@ -51,6 +52,8 @@ export interface RunOptions {
   remote?: boolean;
   /** A queue worker's cache-key locks across machines; used only when the run has a remote cache. */
   sharedLock?: SharedKeyLock;
+  /** A sweep's pruner (a trial's run): asked at rung epochs, it may stop the run (status PRUNED). */
+  pruner?: RunPruner;
 }
 
 export interface RunSummary {
@@ -152,6 +155,11 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     ...(plan.backend ? { backend: `${plan.backend.name}: ${plan.backend.reason}` } : {}),
   });
 
+  // The run's own signal: Ctrl-C (options.signal) or its sweep's pruner stops it.
+  const stop = new AbortController();
+  const follow = () => stop.abort(options.signal?.reason);
+  if (options.signal?.aborted) follow();
+  else options.signal?.addEventListener('abort', follow, { once: true });
   const profile: StageProfile[] | undefined = options.profile ? [] : undefined;
   if (profile) (await import('../backend/profile.js')).enableKernelProfile();
   const outcome = await executeStages({
@@ -165,14 +173,22 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     reporter,
     noCache: Boolean(options.noCache),
     jobs: Math.max(1, options.jobs ?? availableParallelism()),
-    signal: options.signal ?? new AbortController().signal,
+    signal: stop.signal,
+    ...(options.pruner ? { watchRung: rungWatcher(options.pruner, (why) => stop.abort(why)) } : {}),
     previous,
     tracker,
     ...(remote ? { remote } : {}),
     ...(remote && options.sharedLock ? { shared: options.sharedLock } : {}),
   });
+  options.signal?.removeEventListener('abort', follow);
   record.status = outcome.status;
   if (outcome.error) record.error = outcome.error;
+  const pruned = stop.signal.reason instanceof PrunedSignal && outcome.status === 'KILLED' ? stop.signal.reason : undefined;
+  if (pruned) {
+    record.status = 'PRUNED';
+    record.pruned = { ...pruned.report, reason: pruned.reason };
+    record.error = { code: 'PF_PRUNED', message: pruned.message, stage: pruned.report.stage };
+  }
   record.endedAt = new Date().toISOString();
   for (const s of Object.values(record.stages)) Object.assign(record.metrics, s.metrics ?? {});
   try {

@@ -44,6 +44,8 @@ export function stageContext(
     fold: (event) => {
       c.reporter.stageFold?.(name, event);
       c.tracker?.fold?.(c.record, name, event);
+      if (event.phase === 'epoch' && c.watchRung)
+        return c.watchRung(name, event.fold, event.epoch, event.metrics?.val_loss);
     },
   };
 }

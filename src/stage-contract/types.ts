@@ -120,8 +120,10 @@ export interface StageContext {
    * A fold's training as it goes: MLflow gets the fold's run when it starts and its curves
    * while it trains, the terminal shows the epoch. Optional: a stage that trains in folds
    * calls `ctx.fold?.(…)`; the values must be the ones its result reports (same steps).
+   * A stage that awaits what an `epoch` event returns lets a sweep stop it there (pruning):
+   * `ctx.signal` is then aborted before the promise resolves.
    */
-  fold?(event: FoldEvent): void;
+  fold?(event: FoldEvent): void | Promise<void>;
 }
 
 export interface FoldEvent {

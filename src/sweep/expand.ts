@@ -31,7 +31,7 @@ export function expandTrials(spec: SweepSpec, pipelineSeed: number): Trial[] {
   }
   if (spec.random) {
     const rng = new Rng(deriveSeed(pipelineSeed, 'sweep/random'));
-    const draws = Array.from({ length: spec.random.trials }, () =>
+    const draws = Array.from({ length: spec.random.trials ?? 1 }, () =>
       Object.fromEntries(Object.entries(spec.random!.params).map(([k, d]) => [k, draw(rng, d)])),
     );
     combos = combos.flatMap((c) => draws.map((d) => ({ ...c, ...d })));

@@ -13,13 +13,13 @@ import { HOST } from '../util/process-alive.js';
 import { expandTrials, replicateSeed, type Trial } from './expand.js';
 import { ProcessTrialExecutor } from './executors/process.js';
 import type { TrialExecutor } from './trial-executor.js';
-import {
-  bestTrial,
-  summarize,
-  type ReplicateRecord,
-  type SweepRecord,
-  type TrialRecord,
-} from '../tracking/sweep-record.js';
+import { bestTrial, type ReplicateRecord, type SweepRecord, type TrialRecord } from '../tracking/sweep-record.js';
+import { canonicalJson } from '../hash/canonical-json.js';
+import { sha256 } from '../hash/sha256.js';
+import { listProposer, tpeProposer } from './proposer.js';
+import { searchSpace, type Axis } from './search/space.js';
+import { Pruner, rungRule } from './prune/pruner.js';
+import { driveTrials, earlierPruned, type RunReplicate } from './trial-loop.js';
 import { checkSweepSize, type SweepSpec } from '../config/sweep-spec.js';
 import { loadWithSweep } from './find.js';
 import { SweepStore } from './store.js';
@@ -69,7 +69,9 @@ export async function prepareSweep(
   const locations = sweepKeyLocations(found.base.file, file, flags);
   checkSweepSize(found.spec, locations, locations[SWEEP_AT] ?? { file: '<command line>', line: 1, column: 1 });
   refuseNonFinite(found.spec, locations);
-  const trials = expandTrials(found.spec, found.base.seed);
+  checkSearch(found.spec, locations[SWEEP_AT] ?? { file: '<command line>', line: 1, column: 1 });
+  // A model-based search's trials are proposed as it goes: its axes' ends are validated instead.
+  const trials = found.spec.tpe ? axisProbes(searchSpace(found.spec)) : expandTrials(found.spec, found.base.seed);
   // One read of the file for all trials; loadRunnablePipeline parses it once and copies it per trial.
   const text = readFileSync(found.base.file, 'utf8');
   const registry = await builtinRegistry();
@@ -80,7 +82,31 @@ export async function prepareSweep(
       withoutSweep: true,
       overrides: [...overrides, ...trialOverrides(t, locations)],
     });
-  return { ...found, trials };
+  return { ...found, trials: found.spec.tpe ? [] : trials };
+}
+
+/** What the schema cannot say about a sweep's blocks together. */
+function checkSearch(spec: SweepSpec, at: Override['location'] & object): void {
+  const refuse = (message: string, hint: string) => {
+    throw new ParamflowError('PF_SCHEMA', message, { location: at, hint });
+  };
+  if (spec.tpe) {
+    if (!spec.budget) refuse('sweep.tpe needs a budget: it proposes trials until it is spent', 'add e.g. `budget: { trials: 30 }` to the sweep');
+    if (!spec.grid && !spec.random) refuse('sweep.tpe has no space to search', 'list the keys to search under `grid:` (choices) and `random: { params: … }` (ranges)');
+  } else if (spec.random && spec.random.trials === undefined) {
+    refuse('sweep.random needs `trials`: how many draws', 'add e.g. `trials: 20` under `random:`, or add `tpe: {}` for a model-based search');
+  }
+}
+
+/**
+ * A model-based search's validation probes: each axis at each end (every choice, each range's
+ * low and high) with the other axes at their first value or low end — bad values are found
+ * before a trial runs, as for a grid.
+ */
+function axisProbes(axes: readonly Axis[]): Trial[] {
+  const ends = (a: Axis): unknown[] => (a.kind === 'categorical' ? a.values : [a.low, a.high]);
+  const base = Object.fromEntries(axes.map((a) => [a.key, ends(a)[0]]));
+  return axes.flatMap((a) => ends(a).map((v) => ({ id: '', values: { ...base, [a.key]: v } })));
 }
 
 /** Runs every trial × replicate as its own `paramflow run`, `jobs` at a time; records the sweep. */
@@ -91,6 +117,22 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
 
   const layout = new Layout(base.root);
   const store = new SweepStore(layout);
+  const proposer = spec.tpe ? tpeProposer(spec, base.seed) : listProposer(trials);
+  const newTrial = (t: Trial): TrialRecord => ({
+    id: t.id,
+    values: t.values,
+    ...(t.labels ? { labels: t.labels } : {}),
+    replicates: Array.from(
+      { length: spec.replicates },
+      (_, r) =>
+        ({
+          replicate: r,
+          seed: replicateSeed(trialSeed(t, base), r),
+          status: 'pending',
+          attempts: 0,
+        }) satisfies ReplicateRecord,
+    ),
+  });
   const record: SweepRecord = {
     format: 1,
     sweepId: `sweep-${newRunId()}`,
@@ -101,31 +143,25 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
     pid: process.pid,
     host: HOST,
     startedAt: new Date().toISOString(),
-    trials: trials.map((t) => ({
-      id: t.id,
-      values: t.values,
-      ...(t.labels ? { labels: t.labels } : {}),
-      replicates: Array.from(
-        { length: spec.replicates },
-        (_, r) =>
-          ({
-            replicate: r,
-            seed: replicateSeed(trialSeed(t, base), r),
-            status: 'pending',
-            attempts: 0,
-          }) satisfies ReplicateRecord,
-      ),
-    })),
+    key: sha256(canonicalJson({ resolved: base.resolved, spec })).slice(0, 16),
+    trials: (proposer.planned ?? []).slice(0, spec.budget?.trials ?? Infinity).map(newTrial),
   };
   const log = o.log ?? (() => undefined);
   let writes = store.write(record);
   const save = () => (writes = writes.then(() => store.write(record)));
+  const planned = proposer.planned ? `${record.trials.length} trials` : `tpe, ${describeBudget(spec)}`;
   log(
-    `sweep ${record.sweepId} · ${base.name} · ${trials.length} trials × ${spec.replicates} replicate(s) · objective ${spec.objective.metric} (${spec.objective.goal})`,
+    `sweep ${record.sweepId} · ${base.name} · ${planned} × ${spec.replicates} replicate(s) · objective ${spec.objective.metric} (${spec.objective.goal})${spec.prune ? ` · pruning: ${spec.prune.method}` : ''}`,
   );
-  const tasks = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
-  const slots = Math.max(1, Math.min(o.jobs ?? availableParallelism(), tasks.length));
+  const slots = Math.max(1, Math.min(o.jobs ?? availableParallelism(), spec.budget?.trials ?? Infinity, proposer.planned ? record.trials.length * spec.replicates : Infinity));
   const executor: TrialExecutor = o.executor ?? o.makeExecutor?.(base, layout) ?? new ProcessTrialExecutor(base.root);
+  if (spec.prune && executor.prunes === false) {
+    await executor.close?.();
+    throw new ParamflowError('PF_SCHEMA', `sweep.prune needs to hear from each trial while it trains; ${executor.name ?? 'this executor'} cannot`, {
+      location: { file: relative(process.cwd(), base.file) || base.file },
+      hint: 'run the sweep with --executor process (the default) or queue, or remove sweep.prune',
+    });
+  }
   executor.prepare?.(slots);
   // MLflow: the sweep's parent run, spooled before any trial starts (mlflow-parent.ts).
   const mlflow = base.tracking.uri
@@ -138,21 +174,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   o.signal?.addEventListener('abort', () => controller.abort(o.signal?.reason), { once: true });
   const started = Date.now();
   const runs = new RunStore(layout);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length && !controller.signal.aborted) {
-      const { t, r } = tasks[next++]!;
-      await runReplicate(t, r);
-      t.objective = summarize(t);
-      const best = bestTrial(record.trials, spec.objective.goal);
-      log(formatProgress(record, best, spec.objective.metric, Date.now() - started));
-      await save();
-      if (o.failFast && r.status === 'FAILED') controller.abort(new Error('--fail-fast'));
-    }
-  };
   // Progress lines name a trial as MLflow does: the values that vary, choices by their names.
   const trialName = trialNamer(record.trials, spec.replicates);
-  const runReplicate = async (t: TrialRecord, r: ReplicateRecord) => {
+  const runReplicate: RunReplicate = async (t, r, rung) => {
     r.status = 'running';
     const sets = [
       ...record.overrides,
@@ -176,11 +200,13 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
           noCache: Boolean(o.noCache),
           ...(o.backend ? { backend: o.backend } : {}),
           ...(env ? { env } : {}),
+          ...(rung && spec.prune ? { prune: rungRule(spec.prune) } : {}),
           cwd: process.cwd(),
         },
         controller.signal,
         // What each running trial is doing, between the sweep's progress lines.
         (line) => log(`  ${t.id} ${trialName(t, r.replicate)}: ${line}`),
+        rung,
       );
       if (out.ok) {
         r.runId = out.runId;
@@ -204,11 +230,30 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
     r.status = 'FAILED';
   };
   try {
-    await Promise.all(Array.from({ length: slots }, worker));
+    await driveTrials({
+      record,
+      spec,
+      proposer,
+      newTrial,
+      slots,
+      signal: controller.signal,
+      run: runReplicate,
+      runs,
+      ...(spec.prune ? { pruner: new Pruner(spec.prune) } : {}),
+      earlier: spec.prune ? await earlierPruned(store, record.key!) : new Map(),
+      log,
+      after: async (_t, r) => {
+        const best = bestTrial(record.trials, spec.objective.goal);
+        log(formatProgress(record, best, spec.objective.metric, Date.now() - started));
+        await save();
+        if (o.failFast && r.status === 'FAILED') controller.abort(new Error('--fail-fast'));
+      },
+    });
   } finally {
     await executor.close?.();
   }
-  for (const { r } of tasks) if (r.status === 'pending' || r.status === 'running') r.status = 'KILLED';
+  const replicates = record.trials.flatMap((t) => t.replicates);
+  for (const r of replicates) if (r.status === 'pending' || r.status === 'running') r.status = 'KILLED';
 
   const best = bestTrial(record.trials, spec.objective.goal);
   if (best?.objective)
@@ -218,12 +263,19 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
       ...(best.labels ? { labels: best.labels } : {}),
       objective: best.objective,
     };
-  const failed = tasks.some(({ r }) => r.status === 'FAILED');
+  if (record.stopped) log(`sweep ${record.sweepId}: stopped proposing trials (${record.stopped})`);
+  // Pruned trials are the pruner doing its job: they never make the sweep fail.
+  const failed = replicates.some((r) => r.status === 'FAILED');
   record.status = o.signal?.aborted ? 'KILLED' : failed ? 'FAILED' : 'FINISHED';
   record.endedAt = new Date().toISOString();
   await save();
   await mlflow?.finish(record); // MLflow: best trial, objective and status on the parent run
   return record;
+}
+
+function describeBudget(spec: SweepSpec): string {
+  const b = spec.budget ?? {};
+  return [b.trials ? `at most ${b.trials} trials` : '', b.minutes ? `${b.minutes} minutes` : ''].filter(Boolean).join(', ');
 }
 
 /** `.inf`, `.nan` or `1e400` among a key's values: no param takes them, and a trial id cannot hash them. */

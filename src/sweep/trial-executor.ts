@@ -1,4 +1,5 @@
 import type { TrialTag } from '../tracking/sweep-record.js';
+import type { RungReport, RungRule, Verdict } from '../runner/pruning.js';
 
 export interface TrialTask {
   file: string;
@@ -11,6 +12,8 @@ export interface TrialTask {
   cwd: string;
   /** More environment for the run (the MLflow parent link, see mlflow-parent.ts). */
   env?: Record<string, string>;
+  /** The sweep prunes this run: the epochs where it asks whether to go on (answered through `run`'s `rung`). */
+  prune?: RungRule;
 }
 
 export type TrialOutcome =
@@ -21,8 +24,17 @@ export type TrialOutcome =
 export interface TrialExecutor {
   /** Trials run in other project folders (other machines): what they need of this one travels in the task. */
   readonly elsewhere?: boolean;
+  /** `false`: no way to ask the sweep while a trial trains, so no pruning (Slurm). */
+  readonly prunes?: boolean;
+  /** How errors name it (`--executor slurm`). */
+  readonly name?: string;
   /** `progress`: lines about the trial as it runs (a stage starting, a fold's epochs), where the executor can tell. */
-  run(task: TrialTask, signal: AbortSignal, progress?: (line: string) => void): Promise<TrialOutcome>;
+  run(
+    task: TrialTask,
+    signal: AbortSignal,
+    progress?: (line: string) => void,
+    rung?: (report: RungReport) => Promise<Verdict>,
+  ): Promise<TrialOutcome>;
   /** Called once before the first trial with how many run at once: start what can start early. */
   prepare?(slots: number): void;
   /** Stops whatever the executor keeps between trials. */

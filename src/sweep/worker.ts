@@ -7,6 +7,7 @@ import type { Reporter } from '../runner/reporter.js';
 import { crashPoint, setCrashTrial } from '../util/crash.js';
 import type { FromWorker, ToWorker } from './executors/process.js';
 import type { TrialOutcome, TrialTask } from './trial-executor.js';
+import type { RungReport, Verdict } from '../runner/pruning.js';
 
 /**
  * `paramflow sweep-worker`: runs the trials its sweep sends over IPC, one at a time, each
@@ -30,9 +31,14 @@ export async function serveTrials(): Promise<number> {
   try {
     for await (const raw of getEachMessage()) {
       const msg = raw as ToWorker;
+      if (msg.type === 'verdict') continue; // answered to askSweep's own listener
       if (msg.type === 'stop' || stopping) break;
       current = new AbortController();
-      const outcome = await runTrial(msg.task, current.signal, { reporter: progressReporter() });
+      const prune = msg.task.prune;
+      const outcome = await runTrial(msg.task, current.signal, {
+        reporter: progressReporter(),
+        ...(prune ? { pruner: { rule: prune, ask: askSweep } } : {}),
+      });
       current = undefined;
       await sendMessage({ type: 'outcome', outcome } satisfies FromWorker as unknown as Message<'json'>);
       if (stopping) break;
@@ -43,11 +49,31 @@ export async function serveTrials(): Promise<number> {
   return 0;
 }
 
+let asked = 0;
+
+/** A rung report sent to the sweep over IPC; resolves with its verdict. */
+function askSweep(report: RungReport): Promise<Verdict> {
+  const id = ++asked;
+  return new Promise<Verdict>((resolve, reject) => {
+    const onMessage = (raw: unknown) => {
+      const msg = raw as ToWorker;
+      if (msg?.type !== 'verdict' || msg.id !== id) return;
+      process.off('message', onMessage);
+      resolve(msg.verdict);
+    };
+    process.on('message', onMessage);
+    sendMessage({ type: 'rung', id, report } satisfies FromWorker as unknown as Message<'json'>).catch((err: unknown) => {
+      process.off('message', onMessage);
+      reject(err as Error);
+    });
+  });
+}
+
 /** `sharedLock`: a queue worker's cache-key locks across machines (see src/runner/shared-lock.ts); `reporter`: plain lines on stderr unless given. */
 export async function runTrial(
   task: TrialTask,
   signal: AbortSignal,
-  extra: Pick<RunOptions, 'sharedLock' | 'reporter'> = {},
+  extra: Pick<RunOptions, 'sharedLock' | 'reporter' | 'pruner'> = {},
 ): Promise<TrialOutcome> {
   setCrashTrial(task.tag?.trial);
   try {
@@ -62,7 +88,9 @@ export async function runTrial(
       signal,
       ...extra,
     });
-    if (summary.status === 'FINISHED' && summary.runId) return { ok: true, runId: summary.runId };
+    // A pruned run did what its sweep asked: the sweep reads why from its record.
+    if ((summary.status === 'FINISHED' || summary.status === 'PRUNED') && summary.runId)
+      return { ok: true, runId: summary.runId };
     const err = summary.record?.error;
     const message = err
       ? `${err.code}${err.stage ? ` in ${err.stage}` : ''}: ${err.message}`

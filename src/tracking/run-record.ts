@@ -4,7 +4,8 @@ import type { BackendName, FoldReport, MetricPoint } from '../stage-contract/typ
 // The shape of `.paramflow/runs/<run-id>/run.json`. Bump RUN_FORMAT on breaking changes.
 export const RUN_FORMAT = 1;
 
-export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
+/** PRUNED: a sweep stopped the run while it trained (its trial was doing worse than the others). */
+export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED' | 'PRUNED';
 export type StageStatus = 'pending' | 'running' | 'cached' | 'executed' | 'failed' | 'skipped';
 
 export interface StageRecord {
@@ -52,4 +53,6 @@ export interface RunRecord {
   /** Set when the run is one replicate of a sweep's trial. */
   sweep?: import('./sweep-record.js').TrialTag;
   error?: { code: string; message: string; stage?: string; hint?: string };
+  /** A PRUNED run: where its sweep stopped it and why. */
+  pruned?: { stage: string; epoch: number; value: number; reason: string };
 }

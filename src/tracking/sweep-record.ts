@@ -1,7 +1,8 @@
 import type { RunStatus } from './run-record.js';
 import type { SweepSpec } from '../config/sweep-spec.js';
 
-export type ReplicateStatus = 'pending' | 'running' | 'FINISHED' | 'FAILED' | 'KILLED';
+/** PRUNED: stopped while training by the sweep's pruner (see `pruned`), or not run because its trial was. */
+export type ReplicateStatus = 'pending' | 'running' | 'FINISHED' | 'FAILED' | 'KILLED' | 'PRUNED';
 
 export interface ReplicateRecord {
   replicate: number;
@@ -11,6 +12,10 @@ export interface ReplicateRecord {
   runId?: string;
   objective?: number;
   error?: string;
+  /** Fold 0's best val_loss at each rung epoch it reached while training (pruned sweeps). */
+  rungs?: Record<string, number>;
+  /** Where and why the pruner stopped it (`reused`: decided by an earlier run of the same sweep). */
+  pruned?: { stage: string; epoch: number; value: number; reason: string; reusedFrom?: string };
 }
 
 export interface TrialRecord {
@@ -37,6 +42,10 @@ export interface SweepRecord {
   startedAt: string;
   endedAt?: string;
   trials: TrialRecord[];
+  /** The same pipeline, overrides and sweep give the same key: a rerun continues from its pruning decisions. */
+  key?: string;
+  /** Why the sweep stopped proposing trials before its list or space ran out (a budget). */
+  stopped?: string;
   best?: {
     trial: string;
     values: Record<string, unknown>;

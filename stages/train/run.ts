@@ -89,7 +89,7 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
       onEpoch: async (snapshot) => {
         if (ctx.checkpoint.due?.() ?? true)
           await ctx.checkpoint.save(await checkpointFiles(rt, shape, finished, { fold, snapshot }));
-        tell.epochs(snapshot.state);
+        await tell.epochs(snapshot.state); // a sweep's pruner may stop the run here (ctx.signal)
         ctx.progress(fold * shape.epochs + snapshot.state.epochs.length, total, 'epochs');
       },
       onInterrupt: (snapshot) =>
@@ -126,17 +126,21 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
  */
 function foldTeller(ctx: StageContext, fold: number, epochs: number, told: number) {
   ctx.fold?.({ fold, phase: 'start', epoch: told, epochs, at: Date.now() });
-  const tellEpochs = (state: Pick<FoldState, 'epochs' | 'timestamps'>) => {
+  const tellEpochs = async (state: Pick<FoldState, 'epochs' | 'timestamps'>) => {
+    const answers: (void | Promise<void>)[] = [];
     for (; told < state.epochs.length; told++) {
       const e = state.epochs[told]!;
       const metrics = { loss: e.loss, val_loss: e.val_loss };
-      ctx.fold?.({ fold, phase: 'epoch', epoch: e.epoch, epochs, metrics, at: state.timestamps[told] ?? Date.now() });
+      answers.push(
+        ctx.fold?.({ fold, phase: 'epoch', epoch: e.epoch, epochs, metrics, at: state.timestamps[told] ?? Date.now() }),
+      );
     }
+    await Promise.all(answers);
   };
   return {
     epochs: tellEpochs,
     end: (state: Pick<FoldState, 'epochs' | 'timestamps'>) => {
-      tellEpochs(state);
+      void tellEpochs(state); // the fold is over: nothing left to stop
       ctx.fold?.({ fold, phase: 'end', epoch: state.epochs.length, epochs, at: Date.now() });
     },
   };

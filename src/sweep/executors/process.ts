@@ -3,10 +3,15 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../util/package-root.js';
 import type { TrialExecutor, TrialOutcome, TrialTask } from '../trial-executor.js';
+import type { RungReport, Verdict } from '../../runner/pruning.js';
 
 /** Parent → worker and worker → parent messages (see worker.ts). */
-export type ToWorker = { type: 'trial'; task: TrialTask } | { type: 'stop' };
-export type FromWorker = { type: 'outcome'; outcome: TrialOutcome } | { type: 'progress'; line: string };
+export type ToWorker =
+  { type: 'trial'; task: TrialTask } | { type: 'stop' } | { type: 'verdict'; id: number; verdict: Verdict };
+export type FromWorker =
+  | { type: 'outcome'; outcome: TrialOutcome }
+  | { type: 'progress'; line: string }
+  | { type: 'rung'; id: number; report: RungReport };
 
 const STDERR_TAIL = 4;
 
@@ -41,14 +46,19 @@ export class ProcessTrialExecutor implements TrialExecutor {
     for (let i = this.all.size; i < slots; i++) this.idle.push(this.spawn(process.cwd()));
   }
 
-  async run(task: TrialTask, signal: AbortSignal, progress?: (line: string) => void): Promise<TrialOutcome> {
+  async run(
+    task: TrialTask,
+    signal: AbortSignal,
+    progress?: (line: string) => void,
+    rung?: (report: RungReport) => Promise<Verdict>,
+  ): Promise<TrialOutcome> {
     const w = this.idle.pop() ?? this.spawn(task.cwd);
     w.lines = [];
     const stop = () => void w.proc.kill('SIGTERM');
     signal.addEventListener('abort', stop, { once: true });
     try {
       // Listen before sending: a trial refused at once answers quickly.
-      const answer = outcomeOf(w.proc, progress);
+      const answer = outcomeOf(w.proc, progress, rung);
       await w.proc.sendMessage(asMessage({ type: 'trial', task }));
       const reply = await answer;
       if (reply?.type === 'outcome' && !signal.aborted) {
@@ -129,10 +139,16 @@ const asMessage = (m: ToWorker) => m as unknown as Message<'json'>;
 async function outcomeOf(
   proc: ReturnType<typeof startWorker>,
   progress?: (line: string) => void,
+  rung?: (report: RungReport) => Promise<Verdict>,
 ): Promise<Extract<FromWorker, { type: 'outcome' }> | undefined> {
   const onMessage = (raw: unknown) => {
     const msg = raw as FromWorker;
     if (msg?.type === 'progress') progress?.(msg.line);
+    // The trial waits at its rung for the answer (no pruner here: it goes on).
+    if (msg?.type === 'rung')
+      void (rung ? rung(msg.report) : Promise.resolve({ prune: false }))
+        .then((verdict) => proc.sendMessage(asMessage({ type: 'verdict', id: msg.id, verdict })))
+        .catch(() => undefined); // the worker died meanwhile: its exit is reported
   };
   proc.on('message', onMessage);
   try {

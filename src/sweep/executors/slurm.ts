@@ -48,6 +48,8 @@ export interface SlurmOptions {
  * squeue is done: its result file says how, or sacct says why it has none.
  */
 export class SlurmTrialExecutor implements TrialExecutor {
+  readonly prunes = false; // a batch job has no channel back to the sweep while it trains
+  readonly name = '--executor slurm';
   private queued: Waiting[] = [];
   private readonly batches = new Set<Batch>();
   private polling: Promise<void> | undefined;

@@ -172,7 +172,16 @@ export function mapFinish(record: RunRecord, ctx: MappingContext, state: Mapping
   const end = record.endedAt ? timestampOf(record.endedAt, ctx.now) : ctx.now;
   pushBatches(out, RUN_SCOPE, {
     metrics: scalars(record.metrics, end, RUN_SCOPE, state, out),
-    tags: keepLoggable([{ key: 'mlflow.note.content', value: runDescription(record) }], out, MAX_TAG_VALUE_LENGTH),
+    tags: keepLoggable(
+      [
+        { key: 'mlflow.note.content', value: runDescription(record) },
+        ...(record.pruned
+          ? [{ key: 'paramflow.pruned', value: `epoch ${record.pruned.epoch}: ${record.pruned.reason}` }]
+          : []),
+      ],
+      out,
+      MAX_TAG_VALUE_LENGTH,
+    ),
   });
   out.ops.push(artifactOp(RUN_SCOPE, 'run.json', `${ctx.runDir}/run.json`));
   const status = record.status === 'RUNNING' ? 'KILLED' : record.status;

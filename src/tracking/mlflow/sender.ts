@@ -10,7 +10,7 @@ import { pointKey } from './flatten.js';
 import type { ParentRef, SpooledOp } from './ops.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { writeState, type SyncState } from './spool.js';
-import type { Metric } from './types.js';
+import { mlflowStatus, type Metric } from './types.js';
 
 /**
  * The MLflow id of a parent run that lives in another spool (a sweep's run), or null when
@@ -174,7 +174,7 @@ export class SpoolSender {
         return;
       }
       case 'update-run': {
-        await c.updateRun(this.requireRun(op.scope).runId, { status: op.status, endTime: op.endTime }, call);
+        await c.updateRun(this.requireRun(op.scope).runId, { status: mlflowStatus(op.status), endTime: op.endTime }, call);
         return;
       }
       case 'log-inputs': {

@@ -17,6 +17,11 @@ export interface Metric {
 export type LifecycleStage = 'active' | 'deleted';
 export type MlflowRunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
 
+/** MLflow has no PRUNED: a pruned run ends KILLED (its `paramflow.pruned` tag says why). */
+export function mlflowStatus(status: import('../run-record.js').RunStatus): MlflowRunStatus {
+  return status === 'PRUNED' ? 'KILLED' : status;
+}
+
 export interface Experiment {
   experiment_id: string;
   name: string;
