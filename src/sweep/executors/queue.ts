@@ -3,6 +3,8 @@ import { relative } from 'node:path';
 import type { Layout } from '../../project/layout.js';
 import { RunStore } from '../../tracking/run-store.js';
 import type { TrialExecutor, TrialOutcome, TrialTask } from '../trial-executor.js';
+import type { RungReport, Verdict } from '../../runner/pruning.js';
+import { VerdictSender } from '../queue/verdicts.js';
 import {
   connection,
   isJobProgress,
@@ -34,6 +36,7 @@ export class QueueTrialExecutor implements TrialExecutor {
   private readonly following = new Map<string, (data: unknown) => void>();
   private early: { jobId: string; data: unknown }[] = [];
   private adding = 0;
+  private verdicts: VerdictSender | undefined;
 
   constructor(private readonly o: QueueOptions) {
     const conn = connection(o.settings);
@@ -45,7 +48,12 @@ export class QueueTrialExecutor implements TrialExecutor {
     this.runs = new RunStore(o.layout);
   }
 
-  async run(task: TrialTask, signal: AbortSignal): Promise<TrialOutcome> {
+  async run(
+    task: TrialTask,
+    signal: AbortSignal,
+    _progress?: (line: string) => void,
+    rung?: (report: RungReport) => Promise<Verdict>,
+  ): Promise<TrialOutcome> {
     await this.ready;
     const { file, cwd: _cwd, ...rest } = task;
     const data: QueueJobData = { task: rest, file: relative(this.o.layout.root, file) };
@@ -62,7 +70,7 @@ export class QueueTrialExecutor implements TrialExecutor {
       })
       .finally(() => this.adding--);
     this.o.log(`queue ${this.o.settings.queue}: job ${job.id} = ${what}, waiting for a worker`);
-    const unfollow = this.follow(String(job.id), what);
+    const unfollow = this.follow(String(job.id), what, rung);
     try {
       let stop: (() => void) | undefined;
       const aborted = new Promise<TrialOutcome>((resolve) => {
@@ -101,10 +109,18 @@ export class QueueTrialExecutor implements TrialExecutor {
     else if (this.adding > 0) this.early.push({ jobId, data });
   }
 
-  private follow(jobId: string, what: string): () => void {
+  private follow(jobId: string, what: string, rung?: (report: RungReport) => Promise<Verdict>): () => void {
     let worker: string | undefined;
     const show = (data: unknown) => {
       if (!isJobProgress(data)) return;
+      if (data.rung) {
+        const { id, report } = data.rung;
+        // No pruner for this job (a rung it should not have sent): it goes on.
+        void (rung ? rung(report) : Promise.resolve({ prune: false }))
+          .then((verdict) => (this.verdicts ??= new VerdictSender(this.o.settings)).send(jobId, id, verdict))
+          .catch((err: Error) => this.o.log(`queue ${this.o.settings.queue}: job ${jobId}: no verdict sent (${err.message})`));
+        return;
+      }
       if (data.worker !== worker)
         this.o.log(
           `queue ${this.o.settings.queue}: job ${jobId} (${what}) started on worker ${(worker = data.worker)}`,
@@ -134,6 +150,7 @@ export class QueueTrialExecutor implements TrialExecutor {
   }
 
   async close(): Promise<void> {
+    await this.verdicts?.close();
     await this.events.close();
     await this.queue.close();
   }

@@ -1,3 +1,4 @@
+import type { RungReport } from '../../runner/pruning.js';
 import type { ConnectionOptions } from 'bullmq';
 import { ParamflowError } from '../../util/errors.js';
 import type { RunRecord } from '../../tracking/run-record.js';
@@ -73,6 +74,8 @@ export interface QueueJobResult {
 export interface QueueJobProgress {
   worker: string;
   line?: string;
+  /** A pruned sweep's trial at a rung, waiting for the verdict (verdicts.ts). */
+  rung?: { id: number; report: RungReport };
 }
 
 export function isJobProgress(v: unknown): v is QueueJobProgress {

@@ -8,6 +8,7 @@ import { plainReporter } from '../../runner/plain-reporter.js';
 import type { Reporter } from '../../runner/reporter.js';
 import { runTrial } from '../worker.js';
 import { RedisKeyLock } from './redis-lock.js';
+import { verdictAsker } from './verdicts.js';
 import {
   connection,
   type QueueJobData,
@@ -51,10 +52,17 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
         .then(() => job.updateProgress({ worker: me, line } satisfies QueueJobProgress))
         .catch(() => undefined));
     const reporter = job.data.task.tag ? undefined : forwardingReporter(forward);
+    const rule = job.data.task.prune;
+    const verdicts = rule
+      ? verdictAsker(o.settings, String(job.id), (id, report) =>
+          job.updateProgress({ worker: me, rung: { id, report } } satisfies QueueJobProgress),
+        )
+      : undefined;
     try {
       const outcome = await runTrial({ ...job.data.task, file, cwd: root }, controller.signal, {
         sharedLock: keyLock,
         ...(reporter ? { reporter } : {}),
+        ...(rule && verdicts ? { pruner: { rule, ask: verdicts.ask } } : {}),
       });
       await sent;
       const record = outcome.runId
@@ -64,6 +72,7 @@ export async function serveQueue(o: WorkerOptions): Promise<number> {
       if (controller.signal.aborted) throw new Error(`worker ${me} stopped mid-trial`);
       return { outcome, ...(record ? { record } : {}), worker: me };
     } finally {
+      verdicts?.close();
       controllers.delete(controller);
     }
   };
