@@ -10,6 +10,8 @@ interface TrialRow {
   values: Record<string, unknown>;
   labels?: Record<string, string>;
   status: string;
+  /** Where the sweep's pruner stopped the trial, and why. */
+  pruned?: { epoch: number; value: number; reason: string };
   objective: { mean: number; std: number; n: number } | null;
   /** Metric → mean over the trial's finished replicates. */
   metrics: Record<string, number>;
@@ -90,11 +92,17 @@ async function trialRows(store: RunStore, s: SweepRecord): Promise<TrialRow[]> {
       for (const [k, v] of Object.entries(rec?.metrics ?? {})) (sums[k] ??= []).push(v);
     }
     const statuses = [...new Set(t.replicates.map((r) => r.status))];
+    const pruned = t.replicates[0]?.pruned;
     rows.push({
       trial: t.id,
       values: t.values,
       ...(t.labels ? { labels: t.labels } : {}),
-      status: statuses.length === 1 ? statuses[0]! : statuses.join('/'),
+      status: pruned
+        ? `PRUNED at epoch ${pruned.epoch}`
+        : statuses.length === 1
+          ? statuses[0]!
+          : statuses.join('/'),
+      ...(pruned ? { pruned } : {}),
       objective: t.objective ?? null,
       metrics: Object.fromEntries(
         Object.entries(sums).map(([k, xs]) => [k, xs.reduce((a, b) => a + b, 0) / xs.length]),

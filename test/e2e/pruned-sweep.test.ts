@@ -1,0 +1,142 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SweepRecord } from '../../src/tracking/sweep-record.js';
+import { makeProject, paramflow, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
+import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { startWorker } from '../helpers/queue-worker.js';
+
+/** A small model trained 8 epochs; TPE over batch size and learning rate, ASHA from epoch 1. */
+const STUDY = `${SMALL_PIPELINE}  train:
+    uses: train
+    needs: [noise, folds]
+    with:
+      layers:
+        - dense: { units: 8, activation: relu }
+        - dense: { units: 4 }
+      batch_size: 16
+      epochs: 8
+  evaluate:
+    uses: evaluate
+    needs: [train, noise, folds]
+    with: { plots: false }
+`;
+const SWEEP = `sweep:
+  tpe: { startup: 3 }
+  grid:
+    train.batch_size: [8, 16, 32]
+  random:
+    params:
+      train.optimizer.adam.lr: { loguniform: [0.0001, 0.05] }
+  budget: { trials: 7 }
+  prune: { method: asha, min_epochs: 1, reduction_factor: 2 }
+`;
+
+async function sweep(dir: string, extra: string[] = [], env: Record<string, string> = {}) {
+  const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', '--jobs', '1', ...extra], { env });
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  return { record: JSON.parse(String(r.stdout)) as SweepRecord, stderr: String(r.stderr) };
+}
+
+const pruned = (s: SweepRecord) => s.trials.filter((t) => t.replicates[0]!.status === 'PRUNED');
+const decisions = (s: SweepRecord) =>
+  s.trials.map((t) => [t.id, t.replicates[0]!.status, t.replicates[0]!.pruned?.epoch ?? null]);
+
+describe('a TPE sweep with ASHA pruning (real worker processes)', () => {
+  let dir: string;
+  let first: SweepRecord;
+  let stderr: string;
+  beforeAll(async () => {
+    dir = makeProject(STUDY + SWEEP);
+    ({ record: first, stderr } = await sweep(dir));
+  }, 300_000);
+
+  it('proposes the budget, prunes some trials with the reason, and finishes (exit 0)', async () => {
+    expect(first.status).toBe('FINISHED');
+    expect(first.trials).toHaveLength(7);
+    expect(first.stopped).toBe('budget: 7 trials');
+    const stopped = pruned(first);
+    expect(stopped.length).toBeGreaterThan(0);
+    expect(stopped.length).toBeLessThan(7);
+    for (const t of stopped) {
+      const r = t.replicates[0]!;
+      expect(r.pruned!.reason).toMatch(/^fold 0 val_loss \S+ after \d+ epochs is not among the best \d+ of the \d+ trials/);
+      expect(stderr).toContain(`trial ${t.id} pruned after ${r.pruned!.epoch} epochs`);
+      // Its run says so too: PRUNED, where and why; its training ended at the rung.
+      const run = await runRecord(dir, r.runId!);
+      expect(run.status).toBe('PRUNED');
+      expect(run.pruned).toMatchObject({ stage: 'train', epoch: r.pruned!.epoch, reason: r.pruned!.reason });
+      expect(run.stages.evaluate!.status).not.toBe('executed');
+      // Pruned trials never enter the cache as a finished train stage.
+      expect(existsSync(join(dir, '.paramflow', 'cache', run.stages.train!.key))).toBe(false);
+    }
+    expect(first.best).toBeDefined();
+    expect(pruned(first).map((t) => t.id)).not.toContain(first.best!.trial);
+  });
+
+  it('shows pruned trials in runs --sweep', async () => {
+    const r = await paramflow(dir, ['runs', '--sweep', first.sweepId]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    for (const t of pruned(first)) expect(String(r.stdout)).toMatch(new RegExp(`${t.id}.*PRUNED at epoch ${t.replicates[0]!.pruned!.epoch}`));
+  });
+
+  it('run again: the same proposals in the same order, finished trials from the cache, pruned ones not run again', async () => {
+    const { record: again, stderr: log } = await sweep(dir);
+    expect(decisions(again)).toEqual(decisions(first));
+    for (const t of again.trials) {
+      const r = t.replicates[0]!;
+      if (r.status === 'PRUNED') {
+        expect(r.pruned!.reusedFrom).toBeDefined();
+        expect(log).toContain(`trial ${t.id} was pruned by an earlier run of this sweep`);
+      } else {
+        expect((await runRecord(dir, r.runId!)).stages.train!.status).toBe('cached');
+      }
+    }
+    expect(again.best).toEqual(first.best);
+  }, 300_000);
+
+  it('a pruned trial run in full trains (no cache hit) and finishes', async () => {
+    const t = pruned(first)[0]!;
+    const plain = makeProject(STUDY);
+    writeFileSync(join(plain, 'pipeline.yaml'), readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace(SWEEP, ''));
+    // Same cache as the sweep's: the pruned run's partial training must not pass for a result.
+    const sets = Object.entries(t.values).flatMap(([k, v]) => ['--set', `${k}=${JSON.stringify(v)}`]);
+    const r = await paramflow(dir, ['run', join(plain, 'pipeline.yaml'), '--json', ...sets]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const summary = JSON.parse(String(r.stdout)) as { status: string; executed: string[]; runId: string };
+    expect(summary.status).toBe('FINISHED');
+    expect(summary.executed).toContain('train');
+  }, 120_000);
+
+  describe.skipIf(!hasRedis)('through the queue executor (a real redis-server)', () => {
+    let redis: RedisServer;
+    beforeAll(async () => {
+      redis = await startRedis();
+    }, 30_000);
+    afterAll(async () => {
+      await redis?.stop();
+    });
+
+    it('makes the same decisions, each recorded and explained', async () => {
+      const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'prune' };
+      const workerDir = makeProject(STUDY + SWEEP);
+      const w = startWorker(workerDir, env);
+      try {
+        await w.line(/serving queue/);
+        const submitter = makeProject(STUDY + SWEEP);
+        const { record } = await sweep(submitter, ['--executor', 'queue'], env);
+        expect(record.status).toBe('FINISHED');
+        // One worker takes one trial at a time: the order, and so every decision, is the local sweep's.
+        expect(decisions(record)).toEqual(decisions(first));
+        for (const t of pruned(record)) {
+          const r = t.replicates[0]!;
+          expect(r.pruned!.reason).toBe(pruned(first).find((x) => x.id === t.id)!.replicates[0]!.pruned!.reason);
+          expect((await runRecord(submitter, r.runId!)).status).toBe('PRUNED');
+        }
+      } finally {
+        w.proc.kill('SIGTERM');
+        await w.proc;
+      }
+    }, 300_000);
+  });
+});
