@@ -183,7 +183,8 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   options.signal?.removeEventListener('abort', follow);
   record.status = outcome.status;
   if (outcome.error) record.error = outcome.error;
-  const pruned = stop.signal.reason instanceof PrunedSignal && outcome.status === 'KILLED' ? stop.signal.reason : undefined;
+  const pruned =
+    stop.signal.reason instanceof PrunedSignal && outcome.status === 'KILLED' ? stop.signal.reason : undefined;
   if (pruned) {
     record.status = 'PRUNED';
     record.pruned = { ...pruned.report, reason: pruned.reason };

@@ -26,8 +26,7 @@ export function formatProgress(
   const pruned = all.filter((x) => x.status === 'PRUNED').length;
   // A model-based search proposes as it goes: its total is the budget's (when it counts trials).
   const total = r.spec.tpe ? (r.spec.budget?.trials ?? NaN) * r.spec.replicates : all.length;
-  const eta =
-    done > 0 && done < total ? ` · ETA ${duration((elapsedMs / done) * (total - done))}` : '';
+  const eta = done > 0 && done < total ? ` · ETA ${duration((elapsedMs / done) * (total - done))}` : '';
   const b = best?.objective
     ? ` · best ${best.id} ${metric} ${best.objective.mean.toPrecision(4)}${best.objective.n > 1 ? ` ± ${best.objective.std.toPrecision(2)}` : ''} (${formatValues(best.values, best.labels)})`
     : '';

@@ -62,10 +62,12 @@ function askSweep(report: RungReport): Promise<Verdict> {
       resolve(msg.verdict);
     };
     process.on('message', onMessage);
-    sendMessage({ type: 'rung', id, report } satisfies FromWorker as unknown as Message<'json'>).catch((err: unknown) => {
-      process.off('message', onMessage);
-      reject(err as Error);
-    });
+    sendMessage({ type: 'rung', id, report } satisfies FromWorker as unknown as Message<'json'>).catch(
+      (err: unknown) => {
+        process.off('message', onMessage);
+        reject(err as Error);
+      },
+    );
   });
 }
 

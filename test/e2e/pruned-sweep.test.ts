@@ -60,7 +60,9 @@ describe('a TPE sweep with ASHA pruning (real worker processes)', () => {
     expect(stopped.length).toBeLessThan(7);
     for (const t of stopped) {
       const r = t.replicates[0]!;
-      expect(r.pruned!.reason).toMatch(/^fold 0 val_loss \S+ after \d+ epochs is not among the best \d+ of the \d+ trials/);
+      expect(r.pruned!.reason).toMatch(
+        /^fold 0 val_loss \S+ after \d+ epochs is not among the best \d+ of the \d+ trials/,
+      );
       expect(stderr).toContain(`trial ${t.id} pruned after ${r.pruned!.epoch} epochs`);
       // Its run says so too: PRUNED, where and why; its training ended at the rung.
       const run = await runRecord(dir, r.runId!);
@@ -77,7 +79,8 @@ describe('a TPE sweep with ASHA pruning (real worker processes)', () => {
   it('shows pruned trials in runs --sweep', async () => {
     const r = await paramflow(dir, ['runs', '--sweep', first.sweepId]);
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    for (const t of pruned(first)) expect(String(r.stdout)).toMatch(new RegExp(`${t.id}.*PRUNED at epoch ${t.replicates[0]!.pruned!.epoch}`));
+    for (const t of pruned(first))
+      expect(String(r.stdout)).toMatch(new RegExp(`${t.id}.*PRUNED at epoch ${t.replicates[0]!.pruned!.epoch}`));
   });
 
   it('run again: the same proposals in the same order, finished trials from the cache, pruned ones not run again', async () => {

@@ -31,7 +31,9 @@ describe('ASHA', () => {
     expect(f.prune).toBe(false);
     const g = p.decide('g', at(1, 0.6));
     expect(g.prune).toBe(true);
-    expect(g.reason).toMatch(/not among the best 2 of the 7 trials at this rung \(cut-off 0\.4500, reduction factor 3\)/);
+    expect(g.reason).toMatch(
+      /not among the best 2 of the 7 trials at this rung \(cut-off 0\.4500, reduction factor 3\)/,
+    );
     // Not a rung: nothing is decided.
     expect(p.decide('h', at(2, 99)).prune).toBe(false);
   });
@@ -74,7 +76,13 @@ describe("a run's rung watcher", () => {
       },
       (why) => (stopped = why),
     );
-    for (const [e, v] of [[1, 0.5], [2, 0.7], [3, 0.2], [4, 0.4]] as const) await watch('train', 0, e, v);
+    for (const [e, v] of [
+      [1, 0.5],
+      [2, 0.7],
+      [3, 0.2],
+      [4, 0.4],
+    ] as const)
+      await watch('train', 0, e, v);
     await watch('train', 1, 2, 0.01); // other folds are not watched
     expect(asked).toEqual([
       [2, 0.5],
@@ -124,7 +132,12 @@ describe('what the search learns from a sweep record', () => {
     const run = {
       stages: {
         simulate: {},
-        train: { folds: [{ fold: 1, series: {} }, { fold: 0, metrics: {}, series: { val_loss: [point(2, 0.4), point(1, 0.5)] } }] },
+        train: {
+          folds: [
+            { fold: 1, series: {} },
+            { fold: 0, metrics: {}, series: { val_loss: [point(2, 0.4), point(1, 0.5)] } },
+          ],
+        },
       },
     } as unknown as RunRecord;
     expect(foldZeroCurve(run)).toEqual([0.5, 0.4]);

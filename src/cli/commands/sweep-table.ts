@@ -97,11 +97,7 @@ async function trialRows(store: RunStore, s: SweepRecord): Promise<TrialRow[]> {
       trial: t.id,
       values: t.values,
       ...(t.labels ? { labels: t.labels } : {}),
-      status: pruned
-        ? `PRUNED at epoch ${pruned.epoch}`
-        : statuses.length === 1
-          ? statuses[0]!
-          : statuses.join('/'),
+      status: pruned ? `PRUNED at epoch ${pruned.epoch}` : statuses.length === 1 ? statuses[0]! : statuses.join('/'),
       ...(pruned ? { pruned } : {}),
       objective: t.objective ?? null,
       metrics: Object.fromEntries(

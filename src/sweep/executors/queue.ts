@@ -118,7 +118,9 @@ export class QueueTrialExecutor implements TrialExecutor {
         // No pruner for this job (a rung it should not have sent): it goes on.
         void (rung ? rung(report) : Promise.resolve({ prune: false }))
           .then((verdict) => (this.verdicts ??= new VerdictSender(this.o.settings)).send(jobId, id, verdict))
-          .catch((err: Error) => this.o.log(`queue ${this.o.settings.queue}: job ${jobId}: no verdict sent (${err.message})`));
+          .catch((err: Error) =>
+            this.o.log(`queue ${this.o.settings.queue}: job ${jobId}: no verdict sent (${err.message})`),
+          );
         return;
       }
       if (data.worker !== worker)

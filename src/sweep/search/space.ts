@@ -53,7 +53,8 @@ export function axisValues(a: Axis): unknown[] | undefined {
 /** How many points the space has (Infinity with a continuous axis). */
 export function spaceSize(axes: readonly Axis[]): number {
   let n = 1;
-  for (const a of axes) n *= a.kind === 'categorical' ? a.values.length : a.kind === 'int' ? a.high - a.low + 1 : Infinity;
+  for (const a of axes)
+    n *= a.kind === 'categorical' ? a.values.length : a.kind === 'int' ? a.high - a.low + 1 : Infinity;
   return n;
 }
 

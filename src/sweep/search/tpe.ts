@@ -73,7 +73,8 @@ function estimator(a: Axis, group: readonly Observation[]): Estimator {
       group.map((x) => position(a, x.values[a.key])).filter((i) => i >= 0),
       a.values.length,
     );
-  const [low, high] = a.kind === 'int' ? [a.low - 0.5, a.high + 0.5] : a.log ? [Math.log(a.low), Math.log(a.high)] : [a.low, a.high];
+  const [low, high] =
+    a.kind === 'int' ? [a.low - 0.5, a.high + 0.5] : a.log ? [Math.log(a.low), Math.log(a.high)] : [a.low, a.high];
   const xs = group.map((x) => toAxis(a, x.values[a.key])).filter((x) => Number.isFinite(x));
   return numericEstimator(xs, low, high);
 }

@@ -174,7 +174,11 @@ export class SpoolSender {
         return;
       }
       case 'update-run': {
-        await c.updateRun(this.requireRun(op.scope).runId, { status: mlflowStatus(op.status), endTime: op.endTime }, call);
+        await c.updateRun(
+          this.requireRun(op.scope).runId,
+          { status: mlflowStatus(op.status), endTime: op.endTime },
+          call,
+        );
         return;
       }
       case 'log-inputs': {
