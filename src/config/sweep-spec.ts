@@ -22,7 +22,7 @@ export interface SweepSpec {
   /** `trials` is required without `tpe` (checked where it can be located: prepareSweep). */
   random?: { trials?: number; params: Record<string, Distribution> };
   /** Model-based search over the grid's keys and the random block's distributions. */
-  tpe?: { startup?: number; candidates?: number };
+  tpe?: { startup?: number; candidates?: number; seed?: number };
   budget?: { trials?: number; minutes?: number };
   prune?: PruneSpec;
   replicates: number;

@@ -6,7 +6,7 @@ import type { RunStore } from '../tracking/run-store.js';
 import { facts, figure, htmlPage, htmlTable, note, pre, section } from './html.js';
 import { inlineSvg } from './inline-svg.js';
 import { label } from '../plots/objective.js';
-import { objectiveFigures, sweptKeys } from '../sweep/objective-figures.js';
+import { objectiveFigures, searchFigures, sweptKeys } from '../sweep/objective-figures.js';
 import { renderSvg } from './render.js';
 import { FigureIds, fmt, keptPlots, learningCurvesFigure } from './run-sections.js';
 import { redactSecrets } from '../util/redact.js';
@@ -86,6 +86,7 @@ export async function sweepReportHtml(store: RunStore, sweep: SweepRecord, warn:
       section('Sweep spec', pre(toYaml(sweep.spec))),
       section('Trials (best first)', trialsTable(trials, keys, metric, bestId)),
       section(`${metric} vs each swept param`, ...(await objectivePlots(sweep, ids, warn))),
+      ...(await searchSection(sweep, ids, warn)),
       section(`Best trial${best ? ` ${best.trial.id}` : ''}`, ...(await bestTrialParts(store, best, ids, warn))),
     ],
   );
@@ -126,6 +127,35 @@ function trialsTable(
   const numeric = new Set(Array.from({ length: 2 + targets.length }, (_, i) => first + i));
   const marked = new Set(trials.flatMap((t, i) => (t.trial.id === bestId ? [i] : [])));
   return htmlTable(headers, rows, { numeric, marked });
+}
+
+/** A model-based or pruned search: how it went (searchFigures) and what was pruned, and why. */
+async function searchSection(sweep: SweepRecord, ids: FigureIds, warn: (m: string) => void): Promise<string[]> {
+  const figures = searchFigures(sweep);
+  if (figures.length === 0) return [];
+  const parts: string[] = [];
+  for (const f of figures) {
+    try {
+      parts.push(figure(inlineSvg(await renderSvg(f.spec), ids.next()), f.caption));
+    } catch (err) {
+      warn(`cannot draw ${f.name}: ${(err as Error).message}`);
+    }
+  }
+  const pruned = sweep.trials.filter((t) => t.replicates[0]?.pruned);
+  if (pruned.length > 0)
+    parts.push(
+      '<h3>Pruned trials</h3>',
+      htmlTable(
+        ['trial', 'values', 'epoch', 'fold 0 val_loss', 'why'],
+        pruned.map((t) => {
+          const p = t.replicates[0]!.pruned!;
+          return [t.id, formatValues(t.values, t.labels), String(p.epoch), fmt(p.value), p.reason];
+        }),
+      ),
+    );
+  const how = sweep.spec.tpe ? 'TPE' : 'the listed trials';
+  const stopped = sweep.stopped ? ` It stopped proposing: ${sweep.stopped}.` : '';
+  return [section('The search', note(`Trials came from ${how}.${stopped}`), ...parts)];
 }
 
 async function objectivePlots(sweep: SweepRecord, ids: FigureIds, warn: (m: string) => void): Promise<string[]> {

@@ -42,6 +42,8 @@ export class PrunedSignal extends Error {
   constructor(
     readonly report: RungReport,
     readonly reason: string,
+    /** Fold 0's val_loss per epoch up to the rung (the sweep's report draws it). */
+    readonly curve: readonly number[] = [],
   ) {
     super(`pruned at epoch ${report.epoch}: ${reason}`);
     this.name = 'PrunedSignal';
@@ -54,14 +56,17 @@ export class PrunedSignal extends Error {
  */
 export function rungWatcher(pruner: RunPruner, abort: (reason: PrunedSignal) => void) {
   const best = new Map<string, number>();
+  const curves = new Map<string, number[]>();
   return async (stage: string, fold: number, epoch: number, valLoss: number | undefined): Promise<void> => {
     if (fold !== 0 || valLoss === undefined || !Number.isFinite(valLoss)) return;
     const value = Math.min(best.get(stage) ?? Infinity, valLoss);
     best.set(stage, value);
+    curves.set(stage, [...(curves.get(stage) ?? []), valLoss]);
     if (!isRung(pruner.rule, epoch)) return;
     const report = { stage, epoch, value };
     // A sweep that cannot answer (gone, unreachable) lets the run go on: pruning only saves time.
     const verdict = await pruner.ask(report).catch((): Verdict => ({ prune: false }));
-    if (verdict.prune) abort(new PrunedSignal(report, verdict.reason ?? 'worse than the other trials at this rung'));
+    if (verdict.prune)
+      abort(new PrunedSignal(report, verdict.reason ?? 'worse than the other trials at this rung', curves.get(stage)));
   };
 }

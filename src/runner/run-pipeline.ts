@@ -187,7 +187,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     stop.signal.reason instanceof PrunedSignal && outcome.status === 'KILLED' ? stop.signal.reason : undefined;
   if (pruned) {
     record.status = 'PRUNED';
-    record.pruned = { ...pruned.report, reason: pruned.reason };
+    record.pruned = { ...pruned.report, reason: pruned.reason, curve: [...pruned.curve] };
     record.error = { code: 'PF_PRUNED', message: pruned.message, stage: pruned.report.stage };
   }
   record.endedAt = new Date().toISOString();

@@ -5,6 +5,10 @@ import type { Layout } from '../project/layout.js';
 import type { SweepRecord, TrialRecord } from '../tracking/sweep-record.js';
 import { gridValues } from '../config/sweep-spec.js';
 import { label, objectiveVsParamSpec, type ObjectivePoint } from '../plots/objective.js';
+import { bestSoFarSpec, foldCurvesSpec, importanceSpec } from '../plots/search.js';
+import { isRung } from '../runner/pruning.js';
+import { keyImportance } from './importance.js';
+import { rungRule } from './prune/pruner.js';
 
 // A sweep's objective against each swept key: the figures the HTML report shows and the
 // sweep's MLflow parent run carries (as SVG and PNG files in the sweep's folder).
@@ -62,6 +66,51 @@ export function objectiveFigures(sweep: SweepRecord): ObjectiveFigure[] {
 }
 
 /**
+ * A model-based or pruned search's own figures: the objective by trial order with the best so
+ * far, each key's share of the spread (importance.ts), and fold 0's curves with the pruned marked.
+ */
+export function searchFigures(sweep: SweepRecord): ObjectiveFigure[] {
+  if (!sweep.spec.tpe && !sweep.spec.prune) return [];
+  const { metric, goal } = sweep.spec.objective;
+  const out: ObjectiveFigure[] = [];
+  const scores = sweep.trials.flatMap((t, i) =>
+    t.objective ? [{ index: i + 1, trial: t.id, value: t.objective.mean }] : [],
+  );
+  const pruned = sweep.trials.filter((t) => t.replicates[0]?.status === 'PRUNED').length;
+  if (scores.length >= 2)
+    out.push({
+      key: '(trial)',
+      name: `${metric}-best-so-far`,
+      spec: bestSoFarSpec({ metric, goal, scores, pruned }),
+      caption: `${metric} of each trial in the order the search proposed them, and the best so far`,
+    });
+  const shares = keyImportance(sweep, sweptKeys(sweep));
+  if (shares.length > 0)
+    out.push({
+      key: '(importance)',
+      name: `${metric}-importance`,
+      spec: importanceSpec({ metric, shares }),
+      caption: `each swept key's share of the spread of ${metric} over the ${scores.length} scored trials, on its own (η², main effect; ranges in 4 bins by rank)`,
+    });
+  const curves = sweep.trials.flatMap((t) => {
+    const r = t.replicates[0];
+    return r?.curve?.length ? [{ trial: t.id, pruned: r.status === 'PRUNED', values: r.curve }] : [];
+  });
+  if (curves.length > 0 && sweep.spec.prune) {
+    const rule = rungRule(sweep.spec.prune);
+    const longest = Math.max(...curves.map((c) => c.values.length));
+    const rungs = Array.from({ length: longest }, (_, i) => i + 1).filter((e) => isRung(rule, e));
+    out.push({
+      key: '(curves)',
+      name: 'fold0-val_loss-curves',
+      spec: foldCurvesSpec({ curves, rungs }),
+      caption: `fold 0's val_loss of every trial by epoch; ${pruned} pruned at a rung (${sweep.spec.prune.method})`,
+    });
+  }
+  return out;
+}
+
+/**
  * Renders the figures into `<sweep folder>/plots/<name>.svg|png`; returns the files written,
  * relative to the project root. A figure that cannot be drawn is reported and skipped.
  */
@@ -71,7 +120,7 @@ export async function writeObjectiveFigures(
   dir: string,
   warn: (m: string) => void,
 ): Promise<string[]> {
-  const figures = objectiveFigures(sweep);
+  const figures = [...objectiveFigures(sweep), ...searchFigures(sweep)];
   if (figures.length === 0) return [];
   const { renderFigure } = await import('../plots/render.js');
   const out = join(dir, 'plots');

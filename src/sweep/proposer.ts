@@ -32,7 +32,7 @@ export function tpeProposer(spec: SweepSpec, pipelineSeed: number): Proposer {
   };
   return {
     next(index, history) {
-      const rng = new Rng(deriveSeed(pipelineSeed, `sweep/tpe/${index}`));
+      const rng = new Rng(deriveSeed(spec.tpe?.seed ?? pipelineSeed, `sweep/tpe/${index}`));
       const seen = new Set(history.map((h) => canonicalJson(h.values)));
       if (seen.size >= spaceSize(axes)) return undefined;
       let values = proposeTpe(axes, history, rng, options);

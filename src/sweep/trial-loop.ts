@@ -89,7 +89,7 @@ async function replicate(o: LoopOptions, t: TrialRecord, r: ReplicateRecord): Pr
   }
   const before = r.replicate === 0 ? o.earlier.get(t.id) : undefined;
   if (before?.pruned && o.pruner) {
-    Object.assign(r, { status: 'PRUNED', runId: before.runId, rungs: before.rungs, attempts: 0 });
+    Object.assign(r, { status: 'PRUNED', runId: before.runId, rungs: before.rungs, curve: before.curve, attempts: 0 });
     r.pruned = { ...before.pruned, reusedFrom: before.pruned.reusedFrom ?? 'an earlier run of this sweep' };
     for (const [epoch, value] of Object.entries(before.rungs ?? {})) o.pruner.reported(t.id, Number(epoch), value);
     o.log(`trial ${t.id} was pruned by an earlier run of this sweep (epoch ${before.pruned.epoch}): not run again`);
@@ -109,11 +109,12 @@ async function replicate(o: LoopOptions, t: TrialRecord, r: ReplicateRecord): Pr
   if (r.status !== 'FINISHED' && r.status !== 'PRUNED') return;
   const run = await o.runs.read(r.runId!).catch(() => undefined);
   if (run?.status === 'PRUNED' && run.pruned) {
-    r.status = 'PRUNED';
-    r.pruned = run.pruned;
+    const { curve, ...why } = run.pruned;
+    Object.assign(r, { status: 'PRUNED', pruned: why, ...(curve ? { curve } : {}) });
     delete r.objective;
-  } else if (run && r.replicate === 0) {
-    pruner?.finished(t.id, foldZeroCurve(run));
+  } else if (run && r.replicate === 0 && pruner) {
+    r.curve = foldZeroCurve(run);
+    pruner.finished(t.id, r.curve);
   }
 }
 

@@ -54,5 +54,5 @@ export interface RunRecord {
   sweep?: import('./sweep-record.js').TrialTag;
   error?: { code: string; message: string; stage?: string; hint?: string };
   /** A PRUNED run: where its sweep stopped it and why. */
-  pruned?: { stage: string; epoch: number; value: number; reason: string };
+  pruned?: { stage: string; epoch: number; value: number; reason: string; curve?: number[] };
 }

@@ -14,6 +14,8 @@ export interface ReplicateRecord {
   error?: string;
   /** Fold 0's best val_loss at each rung epoch it reached while training (pruned sweeps). */
   rungs?: Record<string, number>;
+  /** Fold 0's val_loss per epoch (replicate 0 of a pruned sweep: the report draws every trial's). */
+  curve?: number[];
   /** Where and why the pruner stopped it (`reused`: decided by an earlier run of the same sweep). */
   pruned?: { stage: string; epoch: number; value: number; reason: string; reusedFrom?: string };
 }

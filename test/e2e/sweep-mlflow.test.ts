@@ -75,13 +75,14 @@ function checkTree(root: Node, record: SweepRecord) {
   expect(root.tags['paramflow.best_trial']).toBe(best.trial);
   expect(root.params['train.batch_size']).toBe(String(best.values['train.batch_size']));
   expect(root.params['sweep.grid.train.batch_size']).toBe('[16,32]');
-  expect(root.metrics.cv_rmse_mean).toEqual([best.objective.mean]);
+  // The objective's history is the best so far after each trial, in trial order: its last value the best.
+  const means = record.trials.map((t) => t.objective!.mean);
+  expect(root.metrics.cv_rmse_mean).toEqual(means.map((_, i) => Math.min(...means.slice(0, i + 1))));
   // One replicate per trial: no spread to log (a 0 would read as "no spread"), and the count says why.
   expect(best.objective.n).toBe(1);
   expect(root.metrics.cv_rmse_mean_std).toBeUndefined();
   expect(root.tags['paramflow.best_replicates']).toBe('1');
-  const means = record.trials.map((t) => t.objective!.mean);
-  expect(root.metrics.cv_rmse_mean![0]).toBe(Math.min(...means));
+  expect(root.metrics.cv_rmse_mean!.at(-1)).toBe(best.objective.mean);
 
   // the trials: named by the value that varies, the objective on each, folds nested below
   expect(root.children.map((c) => c.name)).toEqual(['batch_size=16', 'batch_size=32']);

@@ -4,6 +4,7 @@ import { EXIT } from '../../util/errors.js';
 import { builtinRegistry } from '../../stage-contract/registry.js';
 import { locateOverrides } from '../../config/locate-overrides.js';
 import { prepareSweep } from '../../sweep/run-sweep.js';
+import { searchSpace } from '../../sweep/search/space.js';
 
 export async function validateCommand(file: string, flags: ValidateFlags): Promise<number> {
   const overrides = locateOverrides(flags.set);
@@ -13,9 +14,11 @@ export async function validateCommand(file: string, flags: ValidateFlags): Promi
     overrides,
     locateOverrides(flags.sweep ?? [], process.argv.slice(2), '--sweep'),
   );
-  const trials = sweep
-    ? `; sweep of ${sweep.trials.length} trials × ${sweep.spec.replicates} replicate(s), all valid`
-    : '';
+  const trials = sweep?.spec.tpe
+    ? `; TPE search of ${searchSpace(sweep.spec).length} keys (${sweep.spec.budget?.trials ? `up to ${sweep.spec.budget.trials} trials` : `${sweep.spec.budget?.minutes} minutes`} × ${sweep.spec.replicates} replicate(s)), every key's ends valid`
+    : sweep
+      ? `; sweep of ${sweep.trials.length} trials × ${sweep.spec.replicates} replicate(s), all valid`
+      : '';
   process.stdout.write(
     `${file}: ok — pipeline ${pipeline.name}, ${pipeline.stages.length} stages (${pipeline.stages.map((s) => s.name).join(', ')})${trials}\n`,
   );

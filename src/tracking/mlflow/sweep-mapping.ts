@@ -3,7 +3,7 @@ import { redactSecrets } from '../../util/redact.js';
 import { stringify } from 'yaml';
 import { canonicalJson } from '../../hash/canonical-json.js';
 import { sha256 } from '../../hash/sha256.js';
-import type { SweepRecord } from '../sweep-record.js';
+import { summarize, type SweepRecord } from '../sweep-record.js';
 import type { Layout } from '../../project/layout.js';
 import { flattenParams, metricValue } from './flatten.js';
 import { MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, truncateChars } from './limits.js';
@@ -126,7 +126,10 @@ export function mapSweepStart(record: SweepRecord, ctx: SweepContext): Mapped {
     ...(ctx.version ? [{ key: 'paramflow.version', value: ctx.version }] : []),
     ...(ctx.git ? [{ key: 'paramflow.git.dirty', value: String(ctx.git.dirty) }] : []),
     { key: 'paramflow.objective', value: `${record.spec.objective.metric} (${record.spec.objective.goal})` },
-    { key: 'paramflow.trials', value: String(record.trials.length) },
+    {
+      key: 'paramflow.trials',
+      value: record.spec.tpe ? `tpe, up to ${record.spec.budget?.trials ?? '–'}` : String(record.trials.length),
+    },
     { key: 'paramflow.replicates', value: String(record.spec.replicates) },
   ];
   const params = flattenParams(record.spec, 'sweep')
@@ -163,9 +166,12 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: re
   const end = record.endedAt ? timestampOf(record.endedAt, ctx.now) : ctx.now;
   const best = record.best;
   const reps = record.trials.flatMap((t) => t.replicates);
+  const pruned = reps.filter((r) => r.status === 'PRUNED').length;
   const tags: KeyValue[] = [
     { key: 'paramflow.trials.finished', value: String(reps.filter((r) => r.status === 'FINISHED').length) },
     { key: 'paramflow.trials.failed', value: String(reps.filter((r) => r.status === 'FAILED').length) },
+    ...(pruned > 0 || record.spec.prune ? [{ key: 'paramflow.trials.pruned', value: String(pruned) }] : []),
+    ...(record.stopped ? [{ key: 'paramflow.stopped', value: record.stopped }] : []),
   ];
   const params: KeyValue[] = [];
   const metrics: Metric[] = [];
@@ -176,12 +182,12 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: re
     for (const [key, value] of byKey)
       if (isLoggableKey(key, out)) params.push({ key, value: truncateChars(value, MAX_PARAM_VALUE_LENGTH) });
     const metric = record.spec.objective.metric;
+    // The objective as the best so far after each trial (step = trial number, in the order run):
+    // its chart is the search's progress, and its last value, the one tables show, is the best.
+    if (isLoggableKey(metric, out)) metrics.push(...bestSoFar(record, end));
     // A spread needs two replicates: one gives no `_std` (a 0 would read as "no spread").
-    const logged: [string, number][] = [[metric, best.objective.mean]];
-    if (best.objective.n >= 2) logged.push([`${metric}_std`, best.objective.std]);
-    for (const [key, v] of logged) {
-      if (isLoggableKey(key, out)) metrics.push({ key, value: metricValue(v), timestamp: end, step: 0 });
-    }
+    if (best.objective.n >= 2 && isLoggableKey(`${metric}_std`, out))
+      metrics.push({ key: `${metric}_std`, value: metricValue(best.objective.std), timestamp: end, step: 0 });
     tags.push({ key: 'paramflow.best_trial', value: best.trial });
     tags.push({ key: 'paramflow.best_replicates', value: String(best.objective.n) });
     const runs =
@@ -225,4 +231,18 @@ function sweepDescription(record: SweepRecord): string {
     `Compare the trials: expand this run, select its trial runs, then Compare (the nested fold runs are not needed).`,
   ];
   return lines.join('\n\n');
+}
+
+/** The best trial objective so far after each scored trial, at step = its 1-based position. */
+function bestSoFar(record: SweepRecord, timestamp: number): Metric[] {
+  const sign = record.spec.objective.goal === 'minimize' ? 1 : -1;
+  let best: number | undefined;
+  const out: Metric[] = [];
+  record.trials.forEach((t, i) => {
+    const objective = t.objective ?? summarize(t);
+    if (!objective) return;
+    if (best === undefined || sign * objective.mean < sign * best) best = objective.mean;
+    out.push({ key: record.spec.objective.metric, value: metricValue(best), timestamp, step: i + 1 });
+  });
+  return out;
 }
