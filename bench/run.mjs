@@ -5,7 +5,7 @@
 //
 //   npm run bench [-- --json FILE] [--quick] [--backends wasm,cpu] [--models M1] [--batches 32]
 //                    [--cores 1,2] [--epoch-seconds 10] [--no-pytorch] [--no-tracking] [--no-sweep]
-//                    [--no-study] [--study-epochs 20] [--tfjs-path]
+//                    [--no-study] [--study-epochs 20] [--tfjs-path] [--no-search]
 //
 // cores = parallel training processes (tfjs-backend-wasm runs on one thread in Node, PERF-NOTES
 // 2); samples/s are summed over them. PyTorch at 2 cores is the better of 1 process × 2 threads
@@ -21,9 +21,10 @@
 // the seed study's real train stage (its data, folds, scalers, all 4 folds, --study-epochs fixed
 // epochs, early stopping off) against bench/torch_study.py, a PyTorch peer on the same cached
 // arrays, with and without flushing denormals, plus paramflow's last/first epoch time
-// (bench/study-train.mjs, a few minutes; --no-study skips it).
+// (bench/study-train.mjs, a few minutes; --no-study skips it); TPE + ASHA against the grid it
+// replaces on an 80-trial space, three TPE seeds (bench/tpe-vs-grid.mjs, a few minutes; --no-search).
 // JSON (--json): { training: rows { backend, model, batch, samples_per_s, pytorch_samples_per_s,
-// ratio, cores, matmul_fix, samples_timed, pytorch_mode, trainer }, sgemm, pipeline, sweep, study,
+// ratio, cores, matmul_fix, samples_timed, pytorch_mode, trainer }, sgemm, pipeline, sweep, study, search,
 // tracking, load_before, load_after, notes }; pytorch fields are null without it, sections null
 // when skipped (study: study-train.mjs's --json report).
 import { execa } from 'execa';
@@ -54,6 +55,7 @@ const { values: opts } = parseArgs({
     'no-pytorch': { type: 'boolean', default: false },
     'no-tracking': { type: 'boolean', default: false },
     'no-sweep': { type: 'boolean', default: false },
+    'no-search': { type: 'boolean', default: false },
     'no-study': { type: 'boolean', default: false },
     'study-epochs': { type: 'string' },
     'no-sgemm': { type: 'boolean', default: false },
@@ -225,6 +227,7 @@ async function main() {
   const tracking = opts['no-tracking'] ? null : await trackingOverhead();
   const sweep = opts['no-sweep'] ? null : await sweepSpeedup();
   const study = opts['no-study'] ? null : await studyTrain();
+  const search = opts['no-search'] ? null : await searchVsGrid();
   const loadAfter = loadavg()[0];
   console.log(
     `- load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (figures mean little above ~1.5 on 2 cores)`,
@@ -236,6 +239,7 @@ async function main() {
     pipeline,
     sweep,
     study,
+    search,
     tracking,
     load_before: loadBefore,
     load_after: loadAfter,
@@ -285,6 +289,30 @@ async function sweepSpeedup() {
   } catch {
     return { summary: r.stdout.trim() };
   }
+}
+
+/** TPE + ASHA against the grid on one space (tpe-vs-grid.mjs; --quick: 300 curves, 6 epochs, one TPE seed). */
+async function searchVsGrid() {
+  const { readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const file = join(tmpdir(), `paramflow-bench-search-${process.pid}.json`);
+  const quick = opts.quick ? ['--n', '300', '--epochs', '6', '--seeds', '1'] : [];
+  const r = await execa(process.execPath, [join(HERE, 'tpe-vs-grid.mjs'), '--json', file, ...quick], {
+    reject: false,
+    stderr: 'inherit',
+  });
+  if (r.exitCode !== 0) {
+    console.log(`- search vs grid not measured: ${r.stderr || r.stdout || r.message}`);
+    return null;
+  }
+  const figures = JSON.parse(readFileSync(file, 'utf8'));
+  rmSync(file, { force: true });
+  const g = figures.grid;
+  const m = figures.median;
+  console.log(
+    `- search: grid ${g.trials} trials, best ${g.best}, ${g.epochs} epochs · TPE + ASHA (median of ${figures.tpe_asha.length} seeds): ${m.gap_pct}% from the grid's best on ${m.epochs_pct}% of its epochs (goal ≤ 2% on ≤ 35%)`,
+  );
+  return figures;
 }
 
 /** The seed study's train stage against the PyTorch peer on the same arrays (study-train.mjs; --quick: a tiny study). */

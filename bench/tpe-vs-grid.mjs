@@ -111,7 +111,17 @@ const out = {
   space: '5 batch sizes × 4 learning rates × 2 output layouts × 2 widths = 80 trials',
   n: Number(opts.n),
   epochs: Number(opts.epochs),
-  grid: { trials: grid.record.trials.length, best: round(gridBest, 5), epochs: gridEpochs, seconds: round(grid.seconds, 0) },
+  grid: {
+    trials: grid.record.trials.length,
+    best: round(gridBest, 5),
+    // How much the space matters: the spread of the grid's objectives (a flat space proves nothing).
+    median_trial: round(median(grid.record.trials.map((t) => t.objective.mean)), 5),
+    worst_trial: round(Math.max(...grid.record.trials.map((t) => t.objective.mean)), 5),
+    // Trials within 2% of the best: what a search must hit by luck or skill.
+    within_2pct: grid.record.trials.filter((t) => t.objective.mean <= gridBest * 1.02).length,
+    epochs: gridEpochs,
+    seconds: round(grid.seconds, 0),
+  },
   tpe_asha: rows,
   median: {
     gap_pct: median(rows.map((r) => r.gap_pct)),

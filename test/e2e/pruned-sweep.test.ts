@@ -98,17 +98,25 @@ describe('a TPE sweep with ASHA pruning (real worker processes)', () => {
     expect(again.best).toEqual(first.best);
   }, 300_000);
 
-  it('a pruned trial run in full trains (no cache hit) and finishes', async () => {
+  it('a pruned trial run in full trains (no cache hit), from its checkpoint, to the same bits as from scratch', async () => {
     const t = pruned(first)[0]!;
-    const plain = makeProject(STUDY);
-    writeFileSync(join(plain, 'pipeline.yaml'), readFileSync(join(dir, 'pipeline.yaml'), 'utf8').replace(SWEEP, ''));
-    // Same cache as the sweep's: the pruned run's partial training must not pass for a result.
     const sets = Object.entries(t.values).flatMap(([k, v]) => ['--set', `${k}=${JSON.stringify(v)}`]);
-    const r = await paramflow(dir, ['run', join(plain, 'pipeline.yaml'), '--json', ...sets]);
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    const summary = JSON.parse(String(r.stdout)) as { status: string; executed: string[]; runId: string };
-    expect(summary.status).toBe('FINISHED');
-    expect(summary.executed).toContain('train');
+    const full = async (project: string) => {
+      // The pipeline without its sweep, in the project whose cache holds the sweep's stages.
+      writeFileSync(join(project, 'plain.yaml'), STUDY);
+      const r = await paramflow(project, ['run', 'plain.yaml', '--json', ...sets]);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const summary = JSON.parse(String(r.stdout)) as { status: string; executed: string[]; runId: string };
+      expect(summary.status).toBe('FINISHED');
+      expect(summary.executed).toContain('train');
+      const log = readFileSync(join(project, '.paramflow', 'runs', summary.runId, 'logs', 'train.log'), 'utf8');
+      return { record: await runRecord(project, summary.runId), log };
+    };
+    const after = await full(dir);
+    expect(after.log).toMatch(/resuming from the checkpoint at fold 0/);
+    const scratch = await full(makeProject(STUDY));
+    expect(scratch.log).not.toMatch(/resuming/);
+    expect(after.record.metrics).toEqual(scratch.record.metrics);
   }, 120_000);
 
   describe.skipIf(!hasRedis)('through the queue executor (a real redis-server)', () => {
