@@ -5,6 +5,7 @@ import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { makeProject, paramflow, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
 import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 import { startWorker } from '../helpers/queue-worker.js';
+import { MlflowDouble } from '../helpers/mlflow-double.js';
 
 /** A small model trained 8 epochs; TPE over batch size and learning rate, ASHA from epoch 1. */
 const STUDY = `${SMALL_PIPELINE}  train:
@@ -38,6 +39,13 @@ async function sweep(dir: string, extra: string[] = [], env: Record<string, stri
   return { record: JSON.parse(String(r.stdout)) as SweepRecord, stderr: String(r.stderr) };
 }
 
+const escape = (text: string) =>
+  text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/'/g, '&#39;')
+    .replace(/"/g, '&quot;');
 const pruned = (s: SweepRecord) => s.trials.filter((t) => t.replicates[0]!.status === 'PRUNED');
 const decisions = (s: SweepRecord) =>
   s.trials.map((t) => [t.id, t.replicates[0]!.status, t.replicates[0]!.pruned?.epoch ?? null]);
@@ -83,6 +91,20 @@ describe('a TPE sweep with ASHA pruning (real worker processes)', () => {
       expect(String(r.stdout)).toMatch(new RegExp(`${t.id}.*PRUNED at epoch ${t.replicates[0]!.pruned!.epoch}`));
   });
 
+  it("the sweep's report shows the search: best so far, importance, fold 0 curves, and the pruned trials with why", async () => {
+    const r = await paramflow(dir, ['report', first.sweepId]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const html = readFileSync(join(dir, '.paramflow', 'reports', `${first.sweepId}.html`), 'utf8');
+    expect(html).toContain('The search');
+    expect(html).toContain('in the order the search proposed them, and the best so far');
+    expect(html).toMatch(/fold 0(&#39;|')s val_loss of every trial/);
+    expect(html).toContain('Pruned trials');
+    for (const t of pruned(first)) {
+      expect(html).toContain(t.id);
+      expect(html).toContain(escape(t.replicates[0]!.pruned!.reason));
+    }
+  });
+
   it('run again: the same proposals in the same order, finished trials from the cache, pruned ones not run again', async () => {
     const { record: again, stderr: log } = await sweep(dir);
     expect(decisions(again)).toEqual(decisions(first));
@@ -118,6 +140,43 @@ describe('a TPE sweep with ASHA pruning (real worker processes)', () => {
     expect(scratch.log).not.toMatch(/resuming/);
     expect(after.record.metrics).toEqual(scratch.record.metrics);
   }, 120_000);
+
+  it('in MLflow: pruned trials KILLED with a paramflow.pruned tag, the parent with the best so far and the search figures', async () => {
+    const double = await MlflowDouble.start();
+    try {
+      const project = makeProject(STUDY + SWEEP);
+      const { record } = await sweep(project, [], { MLFLOW_TRACKING_URI: double.url });
+      const runs = [...double.store.runs.values()];
+      const parent = runs.find(
+        (r) => r.tags.get('paramflow.sweep_id') === record.sweepId && r.tags.get('paramflow.scope') === 'sweep',
+      )!;
+      expect(parent.status).toBe('FINISHED');
+      expect(parent.tags.get('paramflow.trials.pruned')).toBe(String(pruned(record).length));
+      expect(parent.tags.get('paramflow.stopped')).toBe('budget: 7 trials');
+      // The objective by trial number: the best so far, its last value the best trial's.
+      const objective = parent.metrics.filter((m) => m.key === 'cv_rmse_mean').sort((a, b) => a.step - b.step);
+      const scored = record.trials.flatMap((t, i) => (t.objective ? [[i + 1, t.objective.mean] as const] : []));
+      expect(objective.map((m) => [m.step, m.value])).toEqual(
+        scored.map(([step], i) => [step, Math.min(...scored.slice(0, i + 1).map(([, v]) => v))]),
+      );
+      const prefix = `${parent.experiment_id}/${parent.run_id}/artifacts/plots/`;
+      const plots = [...double.store.artifacts.keys()]
+        .filter((k) => k.startsWith(prefix))
+        .map((k) => k.slice(prefix.length));
+      expect(plots).toEqual(expect.arrayContaining(['cv_rmse_mean-best-so-far.png', 'fold0-val_loss-curves.png']));
+      for (const t of pruned(record)) {
+        const run = runs.find(
+          (r) => r.tags.get('paramflow.trial') === t.id && r.tags.get('paramflow.scope') !== 'fold',
+        )!;
+        expect(run.status).toBe('KILLED');
+        expect(run.tags.get('paramflow.pruned')).toBe(
+          `epoch ${t.replicates[0]!.pruned!.epoch}: ${t.replicates[0]!.pruned!.reason}`,
+        );
+      }
+    } finally {
+      await double.down();
+    }
+  }, 300_000);
 
   describe.skipIf(!hasRedis)('through the queue executor (a real redis-server)', () => {
     let redis: RedisServer;
