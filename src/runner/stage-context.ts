@@ -44,8 +44,16 @@ export function stageContext(
     fold: (event) => {
       c.reporter.stageFold?.(name, event);
       c.tracker?.fold?.(c.record, name, event);
-      if (event.phase === 'epoch' && c.watchRung)
-        return c.watchRung(name, event.fold, event.epoch, event.metrics?.val_loss);
+      const watch = c.watchRung;
+      if (!watch) return;
+      if (event.phase === 'epoch') return watch(name, event.fold, event.epoch, event.metrics?.val_loss);
+      // A fold resumed from a checkpoint: its earlier epochs, as the pruner would have seen them.
+      const before = event.phase === 'start' ? event.resumed?.val_loss : undefined;
+      if (before)
+        return before.reduce<Promise<void>>(
+          (p, v, i) => p.then(() => (c.signal.aborted ? undefined : watch(name, event.fold, i + 1, v))),
+          Promise.resolve(),
+        );
     },
   };
 }

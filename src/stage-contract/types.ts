@@ -136,6 +136,8 @@ export interface FoldEvent {
   epochs: number;
   /** `epoch`: the values logged at step `epoch` (`loss`, `val_loss`). */
   metrics?: Record<string, number>;
+  /** `start` of a fold resumed from a checkpoint: each metric at epochs 1…`epoch` (a pruner judges it as if it had watched them). */
+  resumed?: Record<string, number[]>;
   /** When it happened, ms since the Unix epoch (an `epoch` event: the time its curve points carry). */
   at: number;
 }

@@ -76,7 +76,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
     pid: process.pid,
     host: HOST,
     startedAt: new Date().toISOString(),
-    key: sha256(canonicalJson({ resolved: base.resolved, spec })).slice(0, 16),
+    // Not the budget: a larger one continues the same search (its pruning decisions included).
+    key: sha256(canonicalJson({ resolved: base.resolved, spec: { ...spec, budget: null } })).slice(0, 16),
     trials: (proposer.planned ?? []).slice(0, spec.budget?.trials ?? Infinity).map(newTrial),
   };
   const log = o.log ?? (() => undefined);

@@ -71,7 +71,8 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
     const rawT = takeRows(data.targets, train);
     const scaler = fitCurveScaler(data.X, data.Y, train, rawT, inputMode(params), params.standardize.targets);
     const resume = saved?.current?.fold === fold ? saved.current : undefined;
-    const tell = foldTeller(ctx, fold, shape.epochs, resume?.state.epochs.length ?? 0);
+    const tell = foldTeller(ctx, fold, shape.epochs, resume?.state.epochs);
+    await tell.started; // a sweep's pruner may stop a resumed fold at a rung it passed before
 
     const outcome = await trainFold({
       rt,
@@ -124,8 +125,11 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
  * A fold's events for ctx.fold: `start` now, each epoch once (the last one is known only when
  * trainFold returns), `end` after it. Epochs done before a resumed checkpoint were told then.
  */
-function foldTeller(ctx: StageContext, fold: number, epochs: number, told: number) {
-  ctx.fold?.({ fold, phase: 'start', epoch: told, epochs, at: Date.now() });
+function foldTeller(ctx: StageContext, fold: number, epochs: number, before: FoldState['epochs'] = []) {
+  let told = before.length;
+  const resumed =
+    told > 0 ? { resumed: { loss: before.map((e) => e.loss), val_loss: before.map((e) => e.val_loss) } } : {};
+  const started = ctx.fold?.({ fold, phase: 'start', epoch: told, epochs, at: Date.now(), ...resumed });
   const tellEpochs = async (state: Pick<FoldState, 'epochs' | 'timestamps'>) => {
     const answers: (void | Promise<void>)[] = [];
     for (; told < state.epochs.length; told++) {
@@ -138,6 +142,7 @@ function foldTeller(ctx: StageContext, fold: number, epochs: number, told: numbe
     await Promise.all(answers);
   };
   return {
+    started: Promise.resolve(started),
     epochs: tellEpochs,
     end: (state: Pick<FoldState, 'epochs' | 'timestamps'>) => {
       void tellEpochs(state); // the fold is over: nothing left to stop

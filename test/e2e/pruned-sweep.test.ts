@@ -120,6 +120,16 @@ describe('a TPE sweep with ASHA pruning (real worker processes)', () => {
     expect(again.best).toEqual(first.best);
   }, 300_000);
 
+  it('a search stopped early and continued with a larger budget proposes the same trials and decisions', async () => {
+    const project = makeProject(STUDY + SWEEP.replace('trials: 7', 'trials: 4'));
+    const { record: part } = await sweep(project);
+    expect(decisions(part)).toEqual(decisions(first).slice(0, 4));
+    writeFileSync(join(project, 'pipeline.yaml'), STUDY + SWEEP);
+    const { record: rest, stderr: log } = await sweep(project);
+    expect(decisions(rest)).toEqual(decisions(first));
+    for (const t of pruned(part)) expect(log).toContain(`trial ${t.id} was pruned by an earlier run of this sweep`);
+  }, 300_000);
+
   it('a pruned trial run in full trains (no cache hit), from its checkpoint, to the same bits as from scratch', async () => {
     const t = pruned(first)[0]!;
     const sets = Object.entries(t.values).flatMap(([k, v]) => ['--set', `${k}=${JSON.stringify(v)}`]);

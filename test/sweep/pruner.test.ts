@@ -143,3 +143,34 @@ describe('what the search learns from a sweep record', () => {
     expect(foldZeroCurve(run)).toEqual([0.5, 0.4]);
   });
 });
+
+describe("the stage context's fold hook under a pruner", () => {
+  it('replays a resumed fold 0 to the pruner, epoch by epoch, before training goes on', async () => {
+    const { stageContext } = await import('../../src/runner/stage-context.js');
+    const seen: [number, number, number | undefined][] = [];
+    const c = {
+      plan: { backend: undefined, pipeline: { dir: '/p', root: '/p' } },
+      reporter: { stageFold: () => undefined },
+      signal: new AbortController().signal,
+      watchRung: async (_stage: string, fold: number, epoch: number, v: number | undefined) =>
+        void seen.push([fold, epoch, v]),
+    };
+    const s = { spec: { name: 'train', seed: 1 }, def: { name: 'train' } };
+    const ctx = stageContext(s as never, c as never, {} as never, []);
+    await ctx.fold!({
+      fold: 0,
+      phase: 'start',
+      epoch: 3,
+      epochs: 9,
+      at: 0,
+      resumed: { loss: [1, 1, 1], val_loss: [0.5, 0.4, 0.45] },
+    });
+    await ctx.fold!({ fold: 0, phase: 'epoch', epoch: 4, epochs: 9, at: 0, metrics: { loss: 1, val_loss: 0.3 } });
+    expect(seen).toEqual([
+      [0, 1, 0.5],
+      [0, 2, 0.4],
+      [0, 3, 0.45],
+      [0, 4, 0.3],
+    ]);
+  });
+});
