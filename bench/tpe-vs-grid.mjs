@@ -54,7 +54,8 @@ async function sweep(sweepBlock, jobs) {
       reject: false,
       env: { MLFLOW_TRACKING_URI: '' },
     });
-    if (r.exitCode !== 0) throw new Error(`sweep failed (${r.exitCode}):\n${r.stderr.split('\n').slice(-8).join('\n')}`);
+    if (r.exitCode !== 0)
+      throw new Error(`sweep failed (${r.exitCode}):\n${r.stderr.split('\n').slice(-8).join('\n')}`);
     const record = JSON.parse(r.stdout);
     const runs = record.trials.map((t) => {
       const id = t.replicates[0].runId;
@@ -83,7 +84,9 @@ const round = (x, d = 4) => Number(x.toFixed(d));
 const grid = await sweep(SPACE, Number(opts.jobs));
 const gridBest = grid.record.best.objective.mean;
 const gridEpochs = epochs(grid);
-console.error(`grid: ${grid.record.trials.length} trials, best ${gridBest.toFixed(4)}, ${gridEpochs} epochs, ${grid.seconds.toFixed(0)} s`);
+console.error(
+  `grid: ${grid.record.trials.length} trials, best ${gridBest.toFixed(4)}, ${gridEpochs} epochs, ${grid.seconds.toFixed(0)} s`,
+);
 const rows = [];
 for (const seed of opts.seeds.split(',').map(Number)) {
   const block = `  tpe: { seed: ${seed}, startup: 8 }
