@@ -21,3 +21,24 @@ describe('pipelines/seed-bn-study.yaml', () => {
     );
   }, 240_000);
 });
+
+// The shipped TPE search (docs/sweeps.md) runs end to end, shrunk: its budget of proposals,
+// its choices named, ASHA's first rung (epoch 5) reached.
+describe('pipelines/seed-tpe-sweep.yaml', () => {
+  it('proposes its 30 trials (small data, 6 epochs), names the layer choice, and may prune', async () => {
+    const dir = makeProject();
+    copyFileSync(join(REPO, 'pipelines', 'seed-tpe-sweep.yaml'), join(dir, 'pipeline.yaml'));
+    const small = ['simulate.n=160', 'simulate.x.points=20', 'train.epochs=6'].flatMap((s) => ['--set', s]);
+    const r = await paramflow(dir, ['run', 'pipeline.yaml', '--json', '--jobs', '2', ...small]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const sweep = JSON.parse(String(r.stdout)) as SweepRecord;
+    expect(sweep.trials).toHaveLength(30);
+    expect(sweep.stopped).toBe('budget: 30 trials');
+    for (const t of sweep.trials) {
+      expect(['FINISHED', 'PRUNED']).toContain(t.replicates[0]!.status);
+      expect(['linear-output', 'bn-output']).toContain(t.labels?.['train.layers']);
+      expect(t.values['train.layers.0.dense.units']).toBeGreaterThanOrEqual(16);
+    }
+    expect(sweep.best).toBeDefined();
+  }, 240_000);
+});
