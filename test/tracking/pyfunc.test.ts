@@ -120,7 +120,15 @@ describe.skipIf(!withNumpy || !withMlflow)(
         `m = mlflow.pyfunc.load_model(${JSON.stringify(modelDir)})`,
         `print(json.dumps(np.asarray(m.predict(np.asarray(json.load(open(${JSON.stringify(join(modelDir, 'curves.json'))}))))).tolist()))`,
       ].join('\n');
-      const got = JSON.parse((await execa(withMlflow!, ['-c', script])).stdout) as number[][];
+      // In the model's folder, with a tracking store there: MLflow 3 opens ./mlflow.db by default.
+      const got = JSON.parse(
+        (
+          await execa(withMlflow!, ['-c', script], {
+            cwd: modelDir,
+            env: { MLFLOW_TRACKING_URI: `sqlite:///${join(modelDir, 'mlflow.db')}` },
+          })
+        ).stdout,
+      ) as number[][];
       got.forEach((row, i) => row.forEach((v, t) => expect(Math.abs(v - expected[i]![t]!)).toBeLessThan(1e-5)));
     });
   },
