@@ -121,7 +121,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRecord | undefined
   const started = Date.now();
   const runs = new RunStore(layout);
   // Progress lines name a trial as MLflow does: the values that vary, choices by their names.
-  const trialName = trialNamer(record.trials, spec.replicates);
+  const trialName = trialNamer(record.trials, spec.replicates, spec);
   const runReplicate: RunReplicate = async (t, r, rung) => {
     r.status = 'running';
     const sets = [

@@ -1,4 +1,7 @@
-import type { RunStatus } from '../run-record.js';
+import type { RunRecord, RunStatus } from '../run-record.js';
+import { pushBatches, type Mapped } from './mapped-ops.js';
+import { newMappingState, runMetrics } from './mapping.js';
+import type { Metric } from './types.js';
 import type { SpooledOp, TrackOp } from './ops.js';
 import { appendOps } from './spool.js';
 
@@ -9,10 +12,24 @@ export function hasFinalStatus(spool: readonly SpooledOp[], mainScope: string): 
   return spool.some((op) => op.op === 'update-run' && op.scope === mainScope);
 }
 
-export function endOf(record: { status: RunStatus; endedAt?: string }): { status: RunStatus; endTime: number } {
+/** How a run ends in MLflow when its own process could not say: status, time and (a run's) metrics. */
+export interface RunEnd {
+  status: RunStatus;
+  endTime: number;
+  /** A run's metrics (they are logged at its end): a dead run's from the stages it finished. */
+  metrics?: Metric[];
+}
+
+export function endOf(record: { status: RunStatus; endedAt?: string } | RunRecord): RunEnd {
+  const endTime = record.endedAt ? Date.parse(record.endedAt) : Date.now();
+  const metrics =
+    'stages' in record && 'runHash' in record
+      ? runMetrics(record, endTime, newMappingState(), { ops: [], files: [], skipped: [] })
+      : [];
   return {
     status: record.status === 'RUNNING' ? 'KILLED' : record.status,
-    endTime: record.endedAt ? Date.parse(record.endedAt) : Date.now(),
+    endTime,
+    ...(metrics.length > 0 ? { metrics } : {}),
   };
 }
 
@@ -20,14 +37,19 @@ export function endOf(record: { status: RunStatus; endedAt?: string }): { status
 // the status the local store gives it (KILLED, or FAILED), as `finish` would have.
 export async function appendFinalStatus(
   t: { files: { spool: string }; mainScope: string },
-  end: { status: RunStatus; endTime: number },
+  end: RunEnd,
   spool: SpooledOp[],
 ): Promise<SpooledOp[]> {
   const scopes = spool.flatMap((op) => (op.op === 'create-run' ? [op.scope] : []));
+  const metrics: Mapped = { ops: [], files: [], skipped: [] };
+  // Its metrics too, when its run was created (a sweep's status only: its metrics come from its trials).
+  if (end.metrics?.length && scopes.includes(t.mainScope)) pushBatches(metrics, t.mainScope, { metrics: end.metrics });
   const ops: TrackOp[] = [
-    ...scopes.filter((s) => s !== t.mainScope).sort(),
-    ...scopes.filter((s) => s === t.mainScope),
-  ].map((scope) => ({ op: 'update-run', scope, status: end.status, endTime: end.endTime }));
+    ...metrics.ops,
+    ...[...scopes.filter((s) => s !== t.mainScope).sort(), ...scopes.filter((s) => s === t.mainScope)].map(
+      (scope): TrackOp => ({ op: 'update-run', scope, status: end.status, endTime: end.endTime }),
+    ),
+  ];
   let seq = Math.max(0, ...spool.map((o) => o.seq));
   const added = ops.map((op) => ({ ...op, seq: ++seq }) as SpooledOp);
   await appendOps(t.files.spool, added);

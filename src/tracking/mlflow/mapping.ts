@@ -14,7 +14,7 @@ import {
   type FoldNaming,
 } from './fold-mapping.js';
 import type { KeyValue, Metric } from './types.js';
-import { browsableRepoUrl, runDescription } from './description.js';
+import { browsableRepoUrl, OBJECTIVE_METRIC, runDescription } from './description.js';
 
 // How a paramflow run appears in MLflow (docs/mlflow.md): the experiment
 // per docs/conventions.md, one MLflow run per execution, its folds as nested runs, params flattened
@@ -127,12 +127,9 @@ export function mapStage(
   const started = s.startedAt ? timestampOf(s.startedAt, ctx.now) : ctx.now;
   const at = s.startedAt ? started + (s.durationMs ?? 0) : ctx.now;
   const cached = s.status === 'cached';
+  // The run's own metrics wait for its end (mapFinish): MLflow's compare view opens on the
+  // first metric a run logged, and that should be the objective, not the trainer's.
   pushBatches(out, RUN_SCOPE, {
-    metrics: [
-      ...scalars(s.metrics ?? {}, at, RUN_SCOPE, state, out),
-      ...curves(s.series ?? {}, RUN_SCOPE, state, out),
-      ...curves(foldMeanCurves(s.folds ?? []), RUN_SCOPE, state, out),
-    ],
     tags: [
       { key: `paramflow.stage.${stage}.status`, value: s.status },
       ...(s.durationMs !== undefined && !cached
@@ -171,7 +168,7 @@ export function mapFinish(record: RunRecord, ctx: MappingContext, state: Mapping
   const out: Mapped = { ops: [], files: [], skipped: [] };
   const end = record.endedAt ? timestampOf(record.endedAt, ctx.now) : ctx.now;
   pushBatches(out, RUN_SCOPE, {
-    metrics: scalars(record.metrics, end, RUN_SCOPE, state, out),
+    metrics: runMetrics(record, end, state, out),
     tags: keepLoggable(
       [
         { key: 'mlflow.note.content', value: runDescription(record) },
@@ -188,6 +185,28 @@ export function mapFinish(record: RunRecord, ctx: MappingContext, state: Mapping
   const folds = [...state.scopes].filter((sc) => sc !== RUN_SCOPE && !state.ended.has(sc)).sort();
   for (const scope of [...folds, RUN_SCOPE]) out.ops.push({ op: 'update-run', scope, status, endTime: end });
   return out;
+}
+
+/**
+ * The run's own metrics, objective first (MLflow's compare view opens on a run's first metric):
+ * its scalars (a dead run's from its finished stages) and its stages' curves and fold-mean curves.
+ */
+export function runMetrics(record: RunRecord, end: number, state: MappingState, out: Mapped): Metric[] {
+  const scalarsOf: Record<string, number> = Object.assign(
+    {},
+    ...Object.values(record.stages).map((s) => s.metrics ?? {}),
+    record.metrics,
+  );
+  const objective: Record<string, number> =
+    OBJECTIVE_METRIC in scalarsOf ? { [OBJECTIVE_METRIC]: scalarsOf[OBJECTIVE_METRIC]! } : {};
+  return [
+    ...scalars(objective, end, RUN_SCOPE, state, out),
+    ...scalars(scalarsOf, end, RUN_SCOPE, state, out),
+    ...Object.values(record.stages).flatMap((s) => [
+      ...curves(s.series ?? {}, RUN_SCOPE, state, out),
+      ...curves(foldMeanCurves(s.folds ?? []), RUN_SCOPE, state, out),
+    ]),
+  ];
 }
 
 /** Git facts the UI shows (the branch, a link from the commit to the repository) and whether the tree was dirty. */
@@ -268,8 +287,14 @@ function curves(series: Record<string, MetricPoint[]>, scope: string, state: Map
   const res: Metric[] = [];
   for (const [key, points] of Object.entries(series)) {
     if (!isLoggableKey(key, out)) continue;
-    for (const p of unstreamed(scope, key, points, state))
+    for (const p of unstreamed(scope, key, points, state)) {
       res.push({ key, value: metricValue(p.value), timestamp: Math.round(p.timestamp), step: Math.round(p.step) });
+      // Mapped again (a retried finish), the points already out are not sent twice.
+      state.streamed.set(
+        `${scope}\u0000${key}`,
+        Math.max(p.step, state.streamed.get(`${scope}\u0000${key}`) ?? -Infinity),
+      );
+    }
   }
   return res;
 }

@@ -4,6 +4,7 @@ import type { TrackedDataset, TrackedModel } from '../run-tracker.js';
 import { artifactOp, type Mapped } from './mapped-ops.js';
 import { MAX_DIGEST_LENGTH } from './model-api.js';
 import { RUN_SCOPE } from './ops.js';
+import { defaultRunName } from './mapping.js';
 
 // A trained stage's fold models as an MLflow pyfunc model (numpy only: the loader module
 // paramflow ships, python/paramflow_pyfunc.py), and a data stage's arrays as a dataset input.
@@ -22,6 +23,7 @@ export function mapModel(
   model: TrackedModel,
   runDir: string,
   loaderSource: string,
+  runName?: string,
 ): Mapped {
   const out: Mapped = { ops: [], files: [], skipped: [] };
   const dir = `${runDir}/mlflow/model/${stage}`;
@@ -42,7 +44,8 @@ export function mapModel(
     ...Object.entries(model.folds).map(([path, file]) => ({ path: `data/${path}`, file })),
   ];
   for (const f of files) out.ops.push(artifactOp(RUN_SCOPE, `model/${f.path}`, f.file));
-  out.ops.push({ op: 'logged-model', scope: RUN_SCOPE, name: record.pipeline.name, modelType: MODEL_TYPE, files });
+  const name = modelName(runName ? `${record.pipeline.name} ${runName}` : defaultRunName(record));
+  out.ops.push({ op: 'logged-model', scope: RUN_SCOPE, name, modelType: MODEL_TYPE, files });
   return out;
 }
 
@@ -52,7 +55,15 @@ export function mapDataset(stage: string, s: StageRecord, dataset: TrackedDatase
     arrays: Object.fromEntries(Object.entries(dataset.arrays).map(([k, a]) => [k, a.shape])),
     bytes: dataset.bytes,
   };
-  const schema = { arrays: dataset.arrays };
+  // MLflow's UI draws a schema table from `mlflow_colspec` rows (name, type) and nothing useful
+  // from any other form ("Array Datasource" for tensor specs): one row per array, its type
+  // saying its dtype and shape.
+  const schema = {
+    mlflow_colspec: Object.entries(dataset.arrays).map(([name, a]) => ({
+      name,
+      type: `${a.dtype} (${a.shape.join(' × ')})`,
+    })),
+  };
   return {
     ops: [
       {
@@ -76,4 +87,12 @@ export function mapDataset(stage: string, s: StageRecord, dataset: TrackedDatase
     files: [],
     skipped: [],
   };
+}
+
+/**
+ * A logged model's name: its run's, so a sweep's models differ in the Models tab (`<pipeline>
+ * batch_size=16 layers=bn-output`). MLflow refuses / : . % " ' in it: each becomes `_`.
+ */
+export function modelName(runName: string): string {
+  return runName.replace(/[/:.%"']/g, '_');
 }

@@ -54,9 +54,18 @@ export function sweepHash(
  * shortest tail of its key that tells it from the others (`batch_size=16 relative=0.05`),
  * and ` rep=<r>` when the sweep has several replicates.
  */
-export function trialNamer(trials: readonly Named[], replicates: number): (trial: Named, replicate: number) => string {
-  const keys = [...new Set(trials.flatMap((t) => Object.keys(t.values)))];
-  const varying = keys.filter((k) => new Set(trials.map((t) => canonicalJson(t.values[k] ?? null))).size > 1);
+export function trialNamer(
+  trials: readonly Named[],
+  replicates: number,
+  spec?: Pick<SweepRecord['spec'], 'tpe' | 'grid' | 'random'>,
+): (trial: Named, replicate: number) => string {
+  // A search proposes its trials as it goes: every key of its space varies.
+  const searched = spec?.tpe ? [...Object.keys(spec.grid ?? {}), ...Object.keys(spec.random?.params ?? {})] : [];
+  const keys = searched.length > 0 ? searched : [...new Set(trials.flatMap((t) => Object.keys(t.values)))];
+  const varying =
+    searched.length > 0
+      ? searched
+      : keys.filter((k) => new Set(trials.map((t) => canonicalJson(t.values[k] ?? null))).size > 1);
   const shown = varying.length > 0 ? varying : keys;
   const short = shortKeys(shown);
   return (trial, replicate) => {
@@ -215,20 +224,22 @@ export function mapSweepFinish(record: SweepRecord, ctx: SweepContext, plots: re
 /** The sweep run's description in the UI: the best trial and its objective first, then how to compare. */
 function sweepDescription(record: SweepRecord): string {
   const { metric, goal } = record.spec.objective;
+  const name = trialNamer(record.trials, record.spec.replicates, record.spec);
   const reps = record.trials.flatMap((t) => t.replicates);
   const done = reps.filter((r) => r.status === 'FINISHED').length;
   const failed = reps.filter((r) => r.status === 'FAILED').length;
+  const pruned = reps.filter((r) => r.status === 'PRUNED').length;
   const best = record.best;
   const lines = [
     best
-      ? `**best ${metric} = ${best.objective.mean.toPrecision(6)}**${best.objective.n > 1 ? ` ± ${best.objective.std.toPrecision(2)} (${best.objective.n} replicates)` : ''}, trial \`${best.trial}\`: ${Object.entries(
+      ? `**best ${metric} = ${best.objective.mean.toPrecision(6)}**${best.objective.n > 1 ? ` ± ${best.objective.std.toPrecision(2)} (${best.objective.n} replicates)` : ''}, trial **${name({ id: best.trial, values: best.values, ...(best.labels ? { labels: best.labels } : {}) }, 0)}** (\`${best.trial}\`): ${Object.entries(
           best.values,
         )
           .map(([k, v]) => `${k}=${best.labels?.[k] ?? JSON.stringify(v)}`)
           .join(', ')}`
       : `**no trial finished** (${metric}, ${goal})`,
-    `${record.trials.length} trials, ${done} replicate runs finished${failed ? `, ${failed} failed` : ''}; objective: ${metric} (${goal}).`,
-    `Compare the trials: expand this run, select its trial runs, then Compare (the nested fold runs are not needed).`,
+    `${record.trials.length} trials, ${done} replicate runs finished${failed ? `, ${failed} failed` : ''}${pruned ? `, ${pruned} pruned` : ''}; objective: ${metric} (${goal}).${record.stopped ? ` Stopped proposing: ${record.stopped}.` : ''}`,
+    `Compare the trials: with the runs table sorted by Created, expand this run (the ⊞ before its colour dot), tick its trial runs, then Compare (the nested fold runs are not needed).`,
   ];
   return lines.join('\n\n');
 }

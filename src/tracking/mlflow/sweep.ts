@@ -134,7 +134,7 @@ export class SweepTracker {
   async start(record: SweepRecord, resolved?: Record<string, unknown>): Promise<void> {
     const { layout } = this.o;
     this.record = record;
-    this.names = trialNamer(record.trials, record.spec.replicates);
+    this.names = trialNamer(record.trials, record.spec.replicates, record.spec);
     const ctx: SweepContext = {
       user: this.o.user ?? osUser(),
       sweepDir: sweepDirOf(layout, record.sweepId),

@@ -112,7 +112,9 @@ export class MlflowTracker implements RunTracker {
         folds: Object.fromEntries(Object.entries(model.folds).map(([p, f]) => [p, this.projectPath(f)])),
         grid: model.grid,
       };
-      this.queue.enqueue(async () => mapModel(record, stageName, local, this.ctx(record).runDir, await loaderSource()));
+      this.queue.enqueue(async () =>
+        mapModel(record, stageName, local, this.ctx(record).runDir, await loaderSource(), this.o.runName),
+      );
     }
   }
 

@@ -176,11 +176,20 @@ describe('mapStage and mapFinish', () => {
     expect(fold0.find((m) => m.key === 'rmse.A')).toMatchObject({ value: 0.1, step: 0 });
   });
 
-  it('puts stage metrics and stage curves on the pipeline run', () => {
-    const onRun = ofKind([...train.ops, ...evaluate.ops], 'log-batch')
+  // The run's own metrics at its end, the objective first: nothing on the run before it.
+  const ended = { ...record, status: 'FINISHED' as const, endedAt: '2026-11-25T10:00:05.000Z' };
+  const finished = mapFinish(ended, ctx, structuredClone(state));
+  const runMetricsAtEnd = ofKind(finished.ops, 'log-batch')
+    .filter((b) => b.scope === 'run')
+    .flatMap((b) => b.metrics);
+
+  it('puts stage metrics and stage curves on the pipeline run at its end, the objective first', () => {
+    const during = ofKind([...train.ops, ...evaluate.ops], 'log-batch')
       .filter((b) => b.scope === 'run')
       .flatMap((b) => b.metrics);
-    const keys = onRun.map((m) => m.key).sort();
+    expect(during).toEqual([]);
+    expect(runMetricsAtEnd[0]).toMatchObject({ key: 'cv_rmse_mean', step: 0, timestamp: Date.parse(ended.endedAt) });
+    const keys = runMetricsAtEnd.map((m) => m.key).sort();
     expect(keys.filter((k) => !k.endsWith('loss.mean'))).toEqual([
       'cv_rmse_mean',
       'lr',
@@ -189,15 +198,11 @@ describe('mapStage and mapFinish', () => {
       'rmse.A.mean',
       'val_loss_mean',
     ]);
-    expect(onRun.find((m) => m.key === 'cv_rmse_mean')?.timestamp).toBe(Date.parse('2026-11-25T10:00:01.000Z') + 10);
   });
 
   it("logs the folds' mean curve on the run: `<key>.mean` at each epoch, over the folds that ran it", () => {
     const folds = record.stages.train!.folds!;
-    const onRun = ofKind(train.ops, 'log-batch')
-      .filter((b) => b.scope === 'run')
-      .flatMap((b) => b.metrics)
-      .filter((m) => m.key === 'val_loss.mean');
+    const onRun = runMetricsAtEnd.filter((m) => m.key === 'val_loss.mean');
     expect(onRun.map((m) => m.step)).toEqual(folds[0]!.series.val_loss!.map((p) => p.step));
     onRun.forEach((m, i) =>
       expect(m.value).toBeCloseTo(folds.reduce((a, f) => a + f.series.val_loss![i]!.value, 0) / folds.length, 12),
@@ -206,7 +211,7 @@ describe('mapStage and mapFinish', () => {
     const shorter = studyRecord('r9', { epochs: 4, folds: 2 });
     const f1 = shorter.stages.train!.folds![1]!;
     f1.series.val_loss = f1.series.val_loss!.slice(0, 2);
-    const last = ofKind(mapStage(shorter, 'train', [], ctx, newMappingState()).ops, 'log-batch')
+    const last = ofKind(mapFinish(shorter, ctx, newMappingState()).ops, 'log-batch')
       .flatMap((b) => b.metrics)
       .filter((m) => m.key === 'val_loss.mean')
       .at(-1)!;
@@ -243,7 +248,12 @@ describe('mapStage and mapFinish', () => {
       metrics: { cv_rmse_mean: 0.15, extra: 2 },
     };
     const fin = mapFinish(done, ctx, state);
-    expect(ofKind(fin.ops, 'log-batch').flatMap((b) => b.metrics.map((m) => m.key))).toEqual(['extra']);
+    const keys = ofKind(fin.ops, 'log-batch').flatMap((b) => b.metrics.map((m) => m.key));
+    expect(keys[0]).toBe('cv_rmse_mean');
+    expect(keys).toContain('extra');
+    expect(ofKind(fin.ops, 'log-batch').flatMap((b) => b.metrics)[0]!.value).toBe(0.15);
+    // Mapped again (a retried finish): nothing logged twice.
+    expect(ofKind(mapFinish(done, ctx, state).ops, 'log-batch').flatMap((b) => b.metrics)).toEqual([]);
     expect(ofKind(fin.ops, 'artifact').map((a) => [a.path, a.file])).toEqual([
       ['run.json', '.paramflow/runs/r1/run.json'],
     ]);

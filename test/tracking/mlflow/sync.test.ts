@@ -162,6 +162,11 @@ describe('syncTarget edge cases', () => {
     const view = mlflowView(double, 'died-1');
     expect(Object.values(view).map((v) => v.status)).toEqual(['KILLED', 'KILLED', 'KILLED']);
     expect(view['fold-1']!.histories.loss).toHaveLength(5);
+    // The run's own metrics wait for its end, which never came: the sync logs those of its finished stages.
+    const trainMetrics = Object.keys(record.stages.train!.metrics ?? {});
+    expect(trainMetrics.length).toBeGreaterThan(0);
+    for (const key of trainMetrics) expect(view.run!.histories[key], key).toHaveLength(1);
+    expect(view.run!.histories['val_loss.mean']).toHaveLength(5);
   });
 
   it('a run that was never tracked is off; an unreachable server leaves it pending with the reason', async () => {
