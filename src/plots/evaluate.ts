@@ -163,7 +163,8 @@ export function learningCurvesSpec(history: readonly FoldHistory[]): TopLevelSpe
   }));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Learning curves', subtitle: 'dashed: best epoch' },
+    // The colours said in words too: a concat's legend can end up far from the panels, or cut off.
+    title: { text: 'Learning curves', subtitle: 'blue: loss (training folds) · orange: val_loss · dashed: best epoch' },
     columns: gridColumns(panels.length),
     concat: panels,
     config: PLOT_CONFIG,
