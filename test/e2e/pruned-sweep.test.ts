@@ -2,26 +2,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepRecord } from '../../src/tracking/sweep-record.js';
-import { makeProject, paramflow, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
+import { makeProject, paramflow, runRecord, TRAINED_PIPELINE } from '../helpers/project.js';
 import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 import { startWorker } from '../helpers/queue-worker.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 
 /** A small model trained 8 epochs; TPE over batch size and learning rate, ASHA from epoch 1. */
-const STUDY = `${SMALL_PIPELINE}  train:
-    uses: train
-    needs: [noise, folds]
-    with:
-      layers:
-        - dense: { units: 8, activation: relu }
-        - dense: { units: 4 }
-      batch_size: 16
-      epochs: 8
-  evaluate:
-    uses: evaluate
-    needs: [train, noise, folds]
-    with: { plots: false }
-`;
+const STUDY = TRAINED_PIPELINE.replace('epochs: 2', 'epochs: 8');
 const SWEEP = `sweep:
   tpe: { startup: 3 }
   grid:
