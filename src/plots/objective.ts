@@ -34,6 +34,8 @@ export interface ObjectivePlot {
   best?: string;
   /** The legend's title for `group` (default: "other swept values"). */
   groupTitle?: string;
+  /** `false`: points only (no trials share their other values, so no line would join like with like). */
+  lines?: boolean;
 }
 
 /** More groups than this get no colour legend, only a line each. */
@@ -92,7 +94,7 @@ export function objectiveVsParamSpec(plot: ObjectivePlot): TopLevelSpec {
       : {};
   const replicated = plot.points.some((p) => p.n > 1);
   const layer: object[] = [];
-  if (numeric && rows.length > 1)
+  if (numeric && rows.length > 1 && plot.lines !== false)
     layer.push({
       mark: { type: 'line', strokeWidth: 1.5, color: BLUE },
       encoding: { x, y, detail: { field: 'group' }, ...colour },

@@ -66,13 +66,13 @@ export function bestSoFarSpec(o: {
   } as TopLevelSpec;
 }
 
-/** Each key's share of the objective's spread (η²), largest first. */
+/** Each key's share of the objective's spread (ε², the adjusted η²), largest first. */
 export function importanceSpec(o: { metric: string; shares: readonly { key: string; share: number }[] }): TopLevelSpec {
   return {
     $schema: SCHEMA,
     title: {
       text: `What ${o.metric} depends on`,
-      subtitle: "each key's share of the trials' spread on its own (η², main effect)",
+      subtitle: "each key's share of the trials' spread on its own (adjusted η², main effect)",
     },
     data: { values: o.shares.map((s) => ({ key: s.key, share: s.share })) },
     width: 320,

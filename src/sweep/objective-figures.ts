@@ -45,11 +45,15 @@ export function objectiveFigures(sweep: SweepRecord): ObjectiveFigure[] {
       // One other key: its value names the line (the legend's title names the key).
       group: others.length === 1 ? shown(t, others[0]!) : others.map((k) => `${k}=${shown(t, k)}`).join(' ') || 'all',
     }));
+    // Lines join trials that share the other values: a search's trials rarely do (each its own
+    // group would make a legend of every trial), so then there is one group and no legend.
+    const lonely = points.length > 1 && new Set(points.map((p) => p.group)).size === points.length;
+    if (lonely) for (const p of points) p.group = 'all';
     const grid = sweep.spec.grid?.[key];
     const named = grid ? gridValues(grid) : undefined;
     // Named choices by their names; numbers in numeric order, on the axis and in the legend.
     const order = named?.names ?? numericFirst(named?.values ?? sweep.trials.map((t) => t.values[key]));
-    const groupOrder = others.length === 1 ? groupLabels(sweep, others[0]!) : undefined;
+    const groupOrder = others.length === 1 && !lonely ? groupLabels(sweep, others[0]!) : undefined;
     const spec = objectiveVsParamSpec({
       key,
       metric,
@@ -57,10 +61,11 @@ export function objectiveFigures(sweep: SweepRecord): ObjectiveFigure[] {
       points,
       order,
       ...(best ? { best } : {}),
-      ...(others.length === 1 ? { groupTitle: others[0] } : {}),
+      ...(others.length === 1 && !lonely ? { groupTitle: others[0] } : {}),
+      ...(lonely ? { lines: false } : {}),
       ...(groupOrder ? { groupOrder } : {}),
     });
-    const caption = `${metric} of each trial against ${key}${others.length > 0 ? `; lines join trials with the same ${others.join(', ')}` : ''}`;
+    const caption = `${metric} of each trial against ${key}${others.length > 0 && !lonely ? `; lines join trials with the same ${others.join(', ')}` : ''}`;
     return { key, name: `${metric}-vs-${key}`.replace(/[^\w.-]+/g, '_'), spec, caption };
   });
 }
@@ -90,7 +95,7 @@ export function searchFigures(sweep: SweepRecord): ObjectiveFigure[] {
       key: '(importance)',
       name: `${metric}-importance`,
       spec: importanceSpec({ metric, shares }),
-      caption: `each swept key's share of the spread of ${metric} over the ${scores.length} scored trials, on its own (η², main effect; ranges in 4 bins by rank)`,
+      caption: `each swept key's share of the spread of ${metric} over the ${scores.length} scored trials, on its own (η² adjusted for the number of groups, main effect; a range in up to 4 bins by rank)`,
     });
   const curves = sweep.trials.flatMap((t) => {
     const r = t.replicates[0];

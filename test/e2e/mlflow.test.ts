@@ -114,7 +114,8 @@ describe('MLflow tracking from `paramflow run`', () => {
     );
     const models = double.store.models;
     const model = models.models.get(top.tags['paramflow.model_id']!)!;
-    expect(model).toMatchObject({ status: 'LOGGED_MODEL_READY', source_run_id: parent.run_id, name: 'quick' });
+    // Named as its run is (`quick <hash>`): a sweep's models differ in the Models tab.
+    expect(model).toMatchObject({ status: 'LOGGED_MODEL_READY', source_run_id: parent.run_id, name: parent.run_name });
     expect(models.outputs.get(parent.run_id)).toEqual([{ model_id: model.model_id, step: 0 }]);
     const mlmodel = double.store.artifacts.get(`${model.artifact_uri.replace('mlflow-artifacts:/', '')}/MLmodel`);
     expect(String(mlmodel)).toContain(`model_id: ${model.model_id}`);

@@ -17,7 +17,9 @@ export function runDescription(record: RunRecord): string {
       ? `${name} (cached)`
       : s.durationMs !== undefined && s.status === 'executed'
         ? `${name} ${(s.durationMs / 1000).toFixed(1)} s`
-        : `${name} (${s.status})`,
+        : record.pruned?.stage === name
+          ? `${name} (pruned after ${record.pruned.epoch} epochs)`
+          : `${name} (${s.status})`,
   );
   lines.push(`Pipeline \`${record.pipeline.name}\`: ${stages.join(' → ')}.`);
   if (record.sweep)
