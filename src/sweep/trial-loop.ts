@@ -31,6 +31,8 @@ export interface LoopOptions {
   /** After each replicate: progress line, record saved, --fail-fast. */
   after: (t: TrialRecord, r: ReplicateRecord) => Promise<void>;
   log: (line: string) => void;
+  /** The clock the `minutes` budget reads (tests pass their own). */
+  now?: () => number;
 }
 
 /**
@@ -41,9 +43,13 @@ export interface LoopOptions {
 export async function driveTrials(o: LoopOptions): Promise<void> {
   const { record, spec } = o;
   const limit = spec.budget?.trials ?? Infinity;
-  const deadline = spec.budget?.minutes ? Date.now() + spec.budget.minutes * 60_000 : Infinity;
+  const now = o.now ?? Date.now;
+  const deadline = spec.budget?.minutes ? now() + spec.budget.minutes * 60_000 : Infinity;
   const queue = record.trials.flatMap((t) => t.replicates.map((r) => ({ t, r })));
-  const outOfTime = () => Date.now() >= deadline && (record.stopped ??= `budget: ${spec.budget!.minutes} minutes`);
+  // A list longer than the budget: the sweep holds its first `limit` trials.
+  if (o.proposer.planned && o.proposer.planned.length > record.trials.length)
+    record.stopped = `budget: ${limit} trials`;
+  const outOfTime = () => now() >= deadline && (record.stopped ??= `budget: ${spec.budget!.minutes} minutes`);
   const take = (): { t: TrialRecord; r: ReplicateRecord } | undefined => {
     if (o.signal.aborted) return undefined;
     const queued = queue[0];
