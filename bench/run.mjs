@@ -382,7 +382,7 @@ async function pipelineFigures() {
   if (r.exitCode !== 0) return (console.log(`- pipeline figures not measured: ${r.stderr || r.message}`), null);
   const p = JSON.parse(r.stdout);
   console.log(
-    `- ${p.pipeline}: cold ${p.cold_s} s (--jobs 1); simulate + add-noise of ${p.simulate_noise_size} in ${p.simulate_noise_ms} ms; cached no-op rerun ${Math.round(p.cached_noop_ms)} ms = ${p.noop_over_node_start}× a bare \`node -e 0\` (${Math.round(p.node_start_ms)} ms)`,
+    `- ${p.pipeline}: cold ${p.cold_s} s (--jobs 1); simulate + add-noise of ${p.simulate_noise_size} in ${p.simulate_noise_ms} ms; cached no-op rerun as the README calls it (\`./paramflow run\`) ${Math.round(p.cached_noop_ms)} ms = ${p.noop_over_node_start}× a bare \`node -e 0\` (${Math.round(p.node_start_ms)} ms)`,
   );
   return p;
 }
