@@ -83,8 +83,9 @@ export async function driveTrials(o: LoopOptions): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: o.slots }, worker));
-  // Trials the budget never started are not part of the sweep.
-  if (record.stopped) record.trials = record.trials.filter((t) => t.replicates.some((r) => r.status !== 'pending'));
+  // Trials the budget never started are not part of the sweep (on Ctrl-C they are recorded KILLED).
+  if (record.stopped && !o.signal.aborted)
+    record.trials = record.trials.filter((t) => t.replicates.some((r) => r.status !== 'pending'));
 }
 
 async function replicate(o: LoopOptions, t: TrialRecord, r: ReplicateRecord): Promise<void> {
