@@ -136,8 +136,10 @@ export class SpoolQueue {
     this.flushing = true;
     clearTimeout(this.timer);
     // A server that already failed during the run gets one short last try, not the full
-    // wait: the run should not hang on its way out when tracking is off-line anyway.
-    const timeout = Math.min(this.o.flushTimeoutMs ?? 15_000, this.pauseIndex >= 0 ? 2_000 : Infinity);
+    // wait: the run should not hang on its way out when tracking is off-line anyway. That
+    // includes a send still backing off from its first failures (a refused connection).
+    const failed = this.pauseIndex >= 0 || sender.retrying;
+    const timeout = Math.min(this.o.flushTimeoutMs ?? 15_000, failed ? 2_000 : Infinity);
     sender.deadline = this.o.client.http.clock.now() + timeout;
     const stop = setTimeout(() => sender.abort.abort(), timeout);
     try {

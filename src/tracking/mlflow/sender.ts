@@ -56,6 +56,8 @@ const ambiguous = (err: MlflowError): boolean =>
 // Replays spooled ops in seq order against the server, recording each acknowledgement in
 // the sync state so that any later sender resumes exactly where this one stopped.
 export class SpoolSender {
+  /** An op is being retried (the server failed it at least once): a flush then gives it a short last try. */
+  retrying = false;
   /** No retry starts after this (epoch ms); the tracker sets it when it flushes. */
   deadline?: number;
   readonly abort = new AbortController();
@@ -113,8 +115,15 @@ export class SpoolSender {
           throw err;
         }
       },
-      { policy: this.policy, clock: this.o.client.http.clock, deadline: this.deadline, signal: this.abort.signal },
+      {
+        policy: this.policy,
+        clock: this.o.client.http.clock,
+        deadline: this.deadline,
+        signal: this.abort.signal,
+        onRetry: () => void (this.retrying = true),
+      },
     );
+    this.retrying = false;
     crashPoint('mlflow-sent');
     await this.o.afterSend?.(op);
   }

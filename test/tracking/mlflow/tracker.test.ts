@@ -93,6 +93,26 @@ describe('a run logged online', () => {
 });
 
 describe('never in the way', () => {
+  it('a server refusing connections: finish gives the send backing off one short last try, not its whole backoff', async () => {
+    const layout = tempLayout();
+    // A port nothing listens on (the double's, once it is down), and a backoff of 1, 2, 4, 8 s.
+    const closed = await MlflowDouble.start();
+    const uri = closed.url;
+    await closed.down();
+    const t = MlflowTracker.fromEnv({}, uri, {
+      layout,
+      user: 'alice',
+      retry: { retries: 5, baseDelayMs: 2000 },
+      flushTimeoutMs: 60_000,
+    })!;
+    const t0 = Date.now();
+    const { result } = await trackStudyRun(layout, 'refused-1', t);
+    // Bounded by the short window (2 s) plus the run's own work, far below the ~15 s of backoff.
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(result.synced).toBe(false);
+    expect(result.message).toMatch(/^tracking pending \(\d+ operations spooled\)/);
+  });
+
   it('stage() returns at once while the server is slow; finish waits a bounded time and says tracking is pending', async () => {
     const layout = tempLayout();
     double.fault({ kind: 'slow', delayMs: 400, times: 1000 });
