@@ -7,6 +7,7 @@ import { facts, figure, htmlPage, htmlTable, note, pre, section } from './html.j
 import { inlineSvg } from './inline-svg.js';
 import { label } from '../plots/objective.js';
 import { objectiveFigures, searchFigures, sweptKeys } from '../sweep/objective-figures.js';
+import { MIN_TRIALS } from '../sweep/importance.js';
 import { renderSvg } from './render.js';
 import { FigureIds, fmt, keptPlots, learningCurvesFigure } from './run-sections.js';
 import { redactSecrets } from '../util/redact.js';
@@ -121,7 +122,8 @@ function trialsTable(
     String(t.trial.objective?.n ?? 0),
     ...targets.map((k) => fmt(t.metrics[k])),
     t.status,
-    t.run?.runId ?? '–',
+    // A pruned trial has no finished run, but its run (where it stopped) is there to show.
+    t.run?.runId ?? t.trial.replicates.find((r) => r.runId)?.runId ?? '–',
   ]);
   const first = 1 + keys.length;
   const numeric = new Set(Array.from({ length: 2 + targets.length }, (_, i) => first + i));
@@ -141,6 +143,9 @@ async function searchSection(sweep: SweepRecord, ids: FigureIds, warn: (m: strin
       warn(`cannot draw ${f.name}: ${(err as Error).message}`);
     }
   }
+  const scored = sweep.trials.filter((t) => t.objective).length;
+  if (scored < MIN_TRIALS)
+    parts.push(note(`Each key's importance needs ${MIN_TRIALS} scored trials; this sweep has ${scored}.`));
   const pruned = sweep.trials.filter((t) => t.replicates[0]?.pruned);
   if (pruned.length > 0)
     parts.push(
