@@ -1,4 +1,5 @@
 import type { RunnablePipeline } from '../pipeline/load.js';
+import { ParamflowError } from '../util/errors.js';
 import type { Override } from '../config/spec.js';
 import { silentReporter, type Reporter } from '../runner/reporter.js';
 import { runPipeline, type RunSummary } from '../runner/run-pipeline.js';
@@ -41,6 +42,7 @@ export type RunResult =
  * nothing here prints but through `reporter` and `log`.
  */
 export async function run(o: RunOptions): Promise<RunResult> {
+  checkOptions(o);
   const overrides = o.overrides ?? [];
   const log = o.log ?? (() => undefined);
   const signal = o.signal ?? new AbortController().signal;
@@ -95,4 +97,34 @@ export async function run(o: RunOptions): Promise<RunResult> {
     signal,
   });
   return { kind: 'run', run: summary };
+}
+
+const KNOWN: readonly (keyof RunOptions)[] = [
+  'file',
+  'overrides',
+  'sweepFlags',
+  'noCache',
+  'dryRun',
+  'jobs',
+  'backend',
+  'failFast',
+  'profile',
+  'executor',
+  'reporter',
+  'log',
+  'signal',
+];
+
+/** A program's misspelt option (`set` for `overrides`) would be ignored silently: refused, naming the known ones. */
+function checkOptions(o: RunOptions): void {
+  const unknown = Object.keys(o).filter((k) => !(KNOWN as readonly string[]).includes(k));
+  if (unknown.length === 0) return;
+  throw new ParamflowError(
+    'PF_BAD_FLAG',
+    `run(): unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`,
+    {
+      location: { file: '<run() options>' },
+      hint: `the options are ${KNOWN.join(', ')}; --set values go in overrides: [{ text: 'simulate.n=300' }]`,
+    },
+  );
 }

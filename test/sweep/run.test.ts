@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { locateOverrides } from '../../src/config/locate-overrides.js';
 import { run } from '../../src/sweep/run.js';
+import { ParamflowError } from '../../src/util/errors.js';
 import { makeProject, SMALL_PIPELINE } from '../helpers/project.js';
 
 // `run` is what `paramflow run` does, as a library call: the CLI only formats what it returns.
@@ -16,6 +17,15 @@ describe('run (the library API behind `paramflow run`)', () => {
     expect(first.run.executed.sort()).toEqual(['folds', 'noise', 'simulate']);
     const again = await run({ file });
     expect(again.kind === 'run' && again.run.executed).toEqual([]);
+  });
+
+  it('refuses an option it does not know (a misspelt one would be ignored), naming the known ones', async () => {
+    const file = join(makeProject(SMALL_PIPELINE), 'pipeline.yaml');
+    const err = (await run({ file, set: ['simulate.n=300'] } as never).catch((e: unknown) => e)) as ParamflowError;
+    expect(err).toBeInstanceOf(ParamflowError);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe('run(): unknown option set');
+    expect(err.hint).toMatch(/overrides: \[\{ text: 'simulate.n=300' \}\]/);
   });
 
   it('runs the sweep that --sweep values make, and returns the sweep', async () => {
