@@ -15,6 +15,10 @@ describe('paramflow init', () => {
     const schema = /\$schema=(\S+)/.exec(example)![1]!;
     expect(existsSync(join(dir, 'pipelines', schema))).toBe(true);
     expect((await paramflow(dir, ['validate', 'pipelines/example.yaml'])).exitCode).toBe(0);
+    // A whole study: it trains and scores, so its first run ends with a result.
+    expect(example).toMatch(/^name: example$/m);
+    expect(example).toMatch(/uses: train/);
+    expect(example).toMatch(/uses: evaluate/);
 
     // A second init keeps the user's file and does not repeat the .gitignore line.
     await paramflow(dir, ['init']);

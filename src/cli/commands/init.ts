@@ -15,12 +15,10 @@ export async function initCommand(dir: string, flags: ForceFlags): Promise<numbe
   if (existsSync(target) && !flags.force) {
     process.stdout.write(`kept existing ${relative(process.cwd(), target) || target} (--force overwrites)\n`);
   } else {
-    const example = await readFile(join(packageRoot(), 'pipelines', 'data-study.yaml'), 'utf8');
+    // The quick study, whole (simulate → noise → folds → train → evaluate): a run ends with a result.
+    const example = await readFile(join(packageRoot(), 'pipelines', 'quick.yaml'), 'utf8');
     const schema = relative(dirname(target), join(packageRoot(), 'schemas', 'pipeline.schema.json'));
-    await writeFile(
-      target,
-      example.replace(/\$schema=\S+/, `$schema=${schema}`).replace('name: data-study', 'name: example'),
-    );
+    await writeFile(target, exampleOf(example, schema));
     process.stdout.write(`wrote ${relative(process.cwd(), target) || target}\n`);
   }
   const gitignore = join(root, '.gitignore');
@@ -34,4 +32,18 @@ export async function initCommand(dir: string, flags: ForceFlags): Promise<numbe
   }
   process.stdout.write(`next: paramflow run ${relative(process.cwd(), target) || target}\n`);
   return EXIT.ok;
+}
+
+/** quick.yaml as a project's first pipeline: its own name, a schema line that resolves from there, a header for it. */
+function exampleOf(quick: string, schema: string): string {
+  const body = quick.split('\n').filter((l) => !l.startsWith('#'));
+  return [
+    `# yaml-language-server: $schema=${schema}`,
+    '# A small study to start from (runs in seconds): 1,000 curves y = A·exp(-B·x) + C, 4-fold',
+    '# cross-validated training of a small network that predicts A, B and C from a curve.',
+    '# Every key of the file and of each stage: docs/reference.md in paramflow.',
+    ...body,
+  ]
+    .join('\n')
+    .replace('name: quick', 'name: example');
 }
