@@ -16,7 +16,8 @@ const backend = (description: string) => ({ flags: '--backend <name>', descripti
 const force = (description: string) => ({ flags: '--force', description }) as const;
 const jobs = {
   flags: '-j, --jobs <n>',
-  description: 'independent stages to run at once; in a sweep, trials at once (one worker process each)',
+  description:
+    'independent stages to run at once; in a sweep, trials at once (one worker process each); default: the number of cores',
   parse: wholeNumber('--jobs', 1),
 } as const;
 const remote = { flags: '--remote <where>', description: 'a shared folder or s3://bucket/prefix' } as const;
@@ -103,7 +104,7 @@ export const REPRO = [
   { flags: '--strict', description: 'refuse to run (exit 2) when the environment differs from the recorded one' },
   { flags: '--keep', description: 'keep the scratch cache for inspection (its path is printed)' },
   backend('TensorFlow.js backend (default: the recorded one, if it loads)'),
-  jobs,
+  { ...jobs, description: 'independent stages to run at once; default: the number of cores' },
   json('the report'),
 ] as const satisfies readonly OptionSpec[];
 export type ReproFlags = FlagsOf<typeof REPRO>;

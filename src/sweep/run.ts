@@ -33,7 +33,8 @@ export interface RunOptions {
 /** What `run` did: a sweep, a run here, or a run sent elsewhere (Slurm, a queue). */
 export type RunResult =
   | { kind: 'sweep'; sweep: SweepRecord }
-  | { kind: 'run'; run: RunSummary }
+  /** `sweepAside`: a dry run of a pipeline with a sweep explains its base run only. */
+  | { kind: 'run'; run: RunSummary; sweepAside?: boolean }
   | { kind: 'elsewhere'; outcome: ElsewhereResult };
 
 /**
@@ -50,9 +51,12 @@ export async function run(o: RunOptions): Promise<RunResult> {
   // Loaded once, here: a pipeline without a sweep runs from this load, and the sweep machinery
   // (workers, execa, stores) loads only for a sweep.
   let loaded: RunnablePipeline | undefined;
-  if (!o.dryRun) {
-    const found = await loadWithSweep(o.file, overrides, o.sweepFlags ?? []);
-    loaded = found.base;
+  let sweepAside = false;
+  const found = await loadWithSweep(o.file, overrides, o.sweepFlags ?? []);
+  loaded = found.base;
+  // A dry run explains the base run; that a sweep was left aside is said with it.
+  if (o.dryRun) sweepAside = Boolean(found.spec);
+  else {
     if (found.spec) {
       const { runSweep } = await import('./run-sweep.js');
       const sweep = await runSweep({
@@ -96,7 +100,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     reporter: o.reporter ? await o.reporter() : silentReporter,
     signal,
   });
-  return { kind: 'run', run: summary };
+  return { kind: 'run', run: summary, ...(sweepAside ? { sweepAside } : {}) };
 }
 
 const KNOWN: readonly (keyof RunOptions)[] = [

@@ -25,12 +25,23 @@ export async function compareCommand(refs: string[], flags: CompareFlags): Promi
   process.stdout.write(
     table(
       ['', 'RUN', 'PIPELINE', 'STATUS', 'TRIAL', 'SET'],
-      runs.map((r, i) => [name(i), r.runId, r.pipeline.name, r.status, trialOf(r), r.options.overrides.join(' ')]),
+      runs.map((r, i) => [name(i), r.runId, r.pipeline.name, r.status, trialOf(r), setOf(r)]),
     ) + '\n\n',
   );
   process.stdout.write(paramsText(c, runs.length, flags.all === true, name) + '\n\n');
   process.stdout.write(metricsText(c, objective, name) + '\n');
   return EXIT.ok;
+}
+
+/** The run's `--set` texts, a named choice by its name (`train.layers=bn-output`, not its JSON). */
+function setOf(r: RunRecord): string {
+  const labels = r.sweep?.labels ?? {};
+  return r.options.overrides
+    .map((text) => {
+      const key = text.slice(0, text.indexOf('='));
+      return key in labels ? `${key}=${labels[key]}` : text;
+    })
+    .join(' ');
 }
 
 function trialOf(r: RunRecord): string {
