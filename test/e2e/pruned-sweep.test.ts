@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { makeProject, paramflow, runRecord, TRAINED_PIPELINE } from '../helpers/project.js';
-import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { hasRedis, useRedis } from '../helpers/redis.js';
 import { startWorker } from '../helpers/queue-worker.js';
 import { MlflowDouble } from '../helpers/mlflow-double.js';
 
@@ -176,16 +176,10 @@ describe('a TPE sweep with ASHA pruning (real worker processes)', () => {
   }, 300_000);
 
   describe.skipIf(!hasRedis)('through the queue executor (a real redis-server)', () => {
-    let redis: RedisServer;
-    beforeAll(async () => {
-      redis = await startRedis();
-    }, 30_000);
-    afterAll(async () => {
-      await redis?.stop();
-    });
+    const redis = useRedis();
 
     it('makes the same decisions, each recorded and explained', async () => {
-      const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'prune' };
+      const env = { PARAMFLOW_REDIS_URL: redis.url(), PARAMFLOW_QUEUE: 'prune' };
       const workerDir = makeProject(STUDY + SWEEP);
       const w = startWorker(workerDir, env);
       try {

@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SweepRecord } from '../../src/tracking/sweep-record.js';
 import { paramflow, quickProject, runJson, runRecord, SMALL_PIPELINE } from '../helpers/project.js';
-import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { hasRedis, useRedis } from '../helpers/redis.js';
 import { startS3 } from '../helpers/s3.js';
 import { startWorker } from '../helpers/queue-worker.js';
 
@@ -28,13 +28,7 @@ async function records(dir: string, s: SweepRecord) {
 }
 
 describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedis();
-  }, 30_000);
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   // The issue's acceptance: two workers in two folders (as two machines), both serving
   // before the sweep is submitted, so they contend for the shared upstream stages.
@@ -46,7 +40,7 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
   }, 300_000);
 
   async function twoWorkerSweep(queue: string, remoteEnv: Record<string, string>) {
-    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue, ...remoteEnv };
+    const env = { PARAMFLOW_REDIS_URL: redis.url(), PARAMFLOW_QUEUE: queue, ...remoteEnv };
     const [submitter, a, b] = [quickProject(), quickProject(), quickProject()];
     const [wa, wb] = [startWorker(a, env), startWorker(b, env)];
     await Promise.all([wa.line(/serving queue/), wb.line(/serving queue/)]);
@@ -57,7 +51,7 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
     const r = await paramflow(
       submitter,
       ['run', 'pipeline.yaml', '--json', '--executor', 'queue', ...SMALL, ...GRID6],
-      { env: { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: queue } },
+      { env: { PARAMFLOW_REDIS_URL: redis.url(), PARAMFLOW_QUEUE: queue } },
     );
     const logs = () => `${String(r.stderr)}\n--- worker a:\n${wa.log()}\n--- worker b:\n${wb.log()}`;
     expect(r.exitCode, logs()).toBe(0);
@@ -127,7 +121,7 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
   }, 300_000);
 
   it('a worker without a remote cache warns, at start, that stages are not shared', async () => {
-    const w = startWorker(quickProject(), { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'no-remote' });
+    const w = startWorker(quickProject(), { PARAMFLOW_REDIS_URL: redis.url(), PARAMFLOW_QUEUE: 'no-remote' });
     await w.line(/serving queue/);
     expect(w.log()).toMatch(/warning: no remote cache \(PARAMFLOW_CACHE_REMOTE is not set\)[^\n]*not shared/);
     w.proc.kill('SIGTERM');
@@ -137,7 +131,7 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
   it('a worker SIGKILLed mid-trial: its stalled job goes to the other worker and the sweep completes', async () => {
     const shared = mkdtempSync(join(tmpdir(), 'pf-shared-'));
     const env = {
-      PARAMFLOW_REDIS_URL: redis.url,
+      PARAMFLOW_REDIS_URL: redis.url(),
       PARAMFLOW_QUEUE: 'killed',
       PARAMFLOW_CACHE_REMOTE: shared,
       PARAMFLOW_QUEUE_LOCK_MS: '3000',
@@ -167,7 +161,7 @@ describe.skipIf(!hasRedis)('queue executor (BullMQ on a real redis-server)', () 
   }, 300_000);
 
   it('a pipeline without a sweep runs as one job on a worker in another folder: same metrics as here, recorded and listed by the submitter (no sweep tag); a pipeline file that differs there and is bad input gives exit 2 here', async () => {
-    const env = { PARAMFLOW_REDIS_URL: redis.url, PARAMFLOW_QUEUE: 'plain' };
+    const env = { PARAMFLOW_REDIS_URL: redis.url(), PARAMFLOW_QUEUE: 'plain' };
     const [here, submitter, a] = [quickProject(), quickProject(), quickProject()];
     const local = await runJson(here, SMALL);
     const w = startWorker(a, env);

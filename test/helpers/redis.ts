@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const hasRedis = existsSync(REDIS_SERVER);
@@ -75,4 +76,16 @@ export async function startRedis(alsoBind: string[] = []): Promise<RedisServer &
       await proc;
     },
   };
+}
+
+/** A redis-server for the enclosing describe block: started before its tests, stopped after. `url()` once started. */
+export function useRedis(): { url: () => string } {
+  let redis: RedisServer | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  return { url: () => redis!.url };
 }
