@@ -61,7 +61,9 @@ export function rungWatcher(pruner: RunPruner, abort: (reason: PrunedSignal) => 
     if (fold !== 0 || valLoss === undefined || !Number.isFinite(valLoss)) return;
     const value = Math.min(best.get(stage) ?? Infinity, valLoss);
     best.set(stage, value);
-    curves.set(stage, [...(curves.get(stage) ?? []), valLoss]);
+    let curve = curves.get(stage);
+    if (!curve) curves.set(stage, (curve = []));
+    curve.push(valLoss);
     if (!isRung(pruner.rule, epoch)) return;
     const report = { stage, epoch, value };
     // A sweep that cannot answer (gone, unreachable) lets the run go on: pruning only saves time.
