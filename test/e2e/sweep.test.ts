@@ -48,6 +48,14 @@ describe('sweeps', () => {
       /TRIAL\s+train\.batch_size\s+noise\.gaussian\.relative\s+cv_rmse_mean \(minimize\)\s+rmse\.A/,
     );
     expect(String(table.stdout).split('\n')[2]).toContain(best.id);
+    // --sort names a metric the trials have, and sorts a sweep's trials only.
+    const unknown = await paramflow(dir, ['runs', '--sweep', record!.sweepId, '--sort', 'rmse.Z.mean']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/--sort rmse\.Z\.mean: no trial of sweep-\S+ has this metric/);
+    expect(unknown.stderr).toMatch(/hint: sort by one of .*rmse\.A\.mean/);
+    const notSweep = await paramflow(dir, ['runs', '--sort', 'cv_rmse_mean']);
+    expect(notSweep.exitCode).toBe(2);
+    expect(notSweep.stderr).toMatch(/--sort sorts the trials of a sweep/);
   }, 180_000);
 
   it('--jobs 2 and --jobs 1 give identical results on 8 trials', async () => {

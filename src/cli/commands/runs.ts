@@ -21,6 +21,11 @@ export async function listRuns(store: RunStore): Promise<RunRecord[]> {
 export async function runsCommand(flags: RunsFlags): Promise<number> {
   const store = projectStore();
   if (flags.sweep !== undefined) return sweepTableCommand(store, flags.sweep, flags);
+  if (flags.sort !== undefined)
+    throw new ParamflowError('PF_BAD_FLAG', '--sort sorts the trials of a sweep; the run list is newest first', {
+      location: { file: '<command line>' },
+      hint: `add --sweep (the newest sweep) or --sweep <ref>: \`paramflow runs --sweep --sort ${flags.sort}\``,
+    });
   let all = await listRuns(store);
   if (flags.pipeline) all = all.filter((r) => r.pipeline.name === flags.pipeline);
   // Cached no-op reruns are folded into the run they repeat (JSON and --all list every run).

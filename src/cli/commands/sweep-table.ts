@@ -1,4 +1,4 @@
-import { EXIT } from '../../util/errors.js';
+import { EXIT, ParamflowError } from '../../util/errors.js';
 import { formatValues } from '../../sweep/progress.js';
 import type { SweepRecord } from '../../tracking/sweep-record.js';
 import { SweepStore } from '../../sweep/store.js';
@@ -27,6 +27,12 @@ export async function sweepTableCommand(
   const sweep = await new SweepStore(store.layout).resolve(ref === true ? undefined : ref);
   const rows = await trialRows(store, sweep);
   const metric = flags.sort ?? sweep.spec.objective.metric;
+  const known = new Set(rows.flatMap((r) => Object.keys(r.metrics)));
+  if (flags.sort !== undefined && flags.sort !== sweep.spec.objective.metric && !known.has(flags.sort))
+    throw new ParamflowError('PF_BAD_FLAG', `--sort ${flags.sort}: no trial of ${sweep.sweepId} has this metric`, {
+      location: { file: '<command line>' },
+      hint: `sort by one of ${sortable(known).slice(0, 8).join(', ')}${known.size > 8 ? ', …' : ''}`,
+    });
   const value = (r: TrialRow) =>
     (metric === sweep.spec.objective.metric ? r.objective?.mean : r.metrics[metric]) ?? Number.NaN;
   const sign = sweep.spec.objective.goal === 'maximize' && metric === sweep.spec.objective.metric ? -1 : 1;
@@ -107,4 +113,10 @@ async function trialRows(store: RunStore, s: SweepRecord): Promise<TrialRow[]> {
     });
   }
   return rows;
+}
+
+/** Metric keys as a reader looks for them: the RMSE per target first, then the rest alphabetically. */
+function sortable(keys: ReadonlySet<string>): string[] {
+  const rank = (k: string) => (k === 'cv_rmse_mean' ? 0 : /^rmse\.[^.]+\.mean$/.test(k) ? 1 : 2);
+  return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
