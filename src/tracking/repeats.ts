@@ -12,12 +12,14 @@ export function isRepeat(r: RunRecord): boolean {
 
 /**
  * The runs to list (newest first), each with how many no-op reruns of it were folded in. A
- * repeat is folded into the newest run of its hash that computed something; one with no such
- * run (its stages came from other pipelines' runs) stays a row of its own.
+ * repeat is folded into the newest run of its hash that computed something and finished; one
+ * with no such run (its stages came from other pipelines' runs, or the run that computed them
+ * was stopped after its last stage) stays a row of its own: it shows the results complete.
  */
 export function foldRepeats(newestFirst: readonly RunRecord[]): { run: RunRecord; repeats: number }[] {
   const computed = new Map<string, RunRecord>();
   for (const r of newestFirst) if (!isRepeat(r) && !computed.has(r.runHash)) computed.set(r.runHash, r);
+  for (const [hash, r] of computed) if (r.status !== 'FINISHED') computed.delete(hash);
   const repeats = new Map<string, number>();
   const rows: RunRecord[] = [];
   for (const r of newestFirst) {

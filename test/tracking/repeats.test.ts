@@ -38,6 +38,15 @@ describe('cached no-op reruns', () => {
     ]);
   });
 
+  it('do not fold into a computing run that did not finish (Ctrl-C after its last stage): they show the results complete', () => {
+    const killed = { ...run('20261206-1300', 'executed'), status: 'KILLED' as const };
+    const rows = foldRepeats([run('20261206-1500', 'cached'), killed]);
+    expect(rows.map((r) => [r.run.runId, r.run.status, r.repeats])).toEqual([
+      ['20261206-1500', 'FINISHED', 0],
+      ['20261206-1300', 'KILLED', 0],
+    ]);
+  });
+
   it('a run hash or stage key names the run that computed it, not the newest rerun', () => {
     expect(resolveRunRef('ab', runs).runId).toBe('20261206-1300');
     expect(resolveRunRef(KEY.slice(0, 8), runs).runId).toBe('20261206-1400');
