@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ParamflowError } from '../util/errors.js';
 import type { BackendName } from '../stage-contract/types.js';
-import { nativeProblem } from './native/addon.js';
+import { loadAddon, nativeProblem } from './native/addon.js';
 
 export const BACKENDS: readonly BackendName[] = ['tfjs-node', 'native', 'wasm', 'cpu'];
 
@@ -63,6 +63,36 @@ export function tfjsVersion(): string {
 export function chooseBackend(
   requested: string | undefined = process.env.PARAMFLOW_BACKEND || undefined,
 ): BackendChoice {
+  const choice = choose(requested);
+  if (choice.name === 'native' && process.env.PARAMFLOW_GEMM_KERNEL) checkKernel(process.env.PARAMFLOW_GEMM_KERNEL);
+  return choice;
+}
+
+/**
+ * A kernel named by PARAMFLOW_GEMM_KERNEL that this CPU does not run is bad input, found before
+ * any stage runs (the addon refuses to load with it). Only then is the addon loaded to ask:
+ * without the variable a cached no-op run loads no addon.
+ */
+function checkKernel(kernel: string): void {
+  let runs: string[];
+  try {
+    runs = loadAddon().gemmKernels();
+  } catch (err) {
+    const message = (err as Error).message;
+    if (!message.startsWith('PARAMFLOW_GEMM_KERNEL')) return; // another failure: reported where training loads it
+    throw new ParamflowError('PF_BAD_FLAG', message, {
+      location: { file: '<environment>' },
+      hint: 'unset PARAMFLOW_GEMM_KERNEL (the widest kernel this CPU runs is the default), or name one it runs',
+    });
+  }
+  if (!runs.includes(kernel))
+    throw new ParamflowError('PF_BAD_FLAG', `PARAMFLOW_GEMM_KERNEL=${kernel}: this CPU runs ${runs.join(', ')}`, {
+      location: { file: '<environment>' },
+      hint: 'unset PARAMFLOW_GEMM_KERNEL, or name one of those',
+    });
+}
+
+function choose(requested: string | undefined): BackendChoice {
   const version = tfjsVersion();
   if (requested !== undefined) {
     if (!(BACKENDS as readonly string[]).includes(requested)) {

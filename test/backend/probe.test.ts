@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { BACKENDS, backendProblem, chooseBackend } from '../../src/backend/probe.js';
 import { ParamflowError } from '../../src/util/errors.js';
-import { needsNative } from '../helpers/native.js';
+import { NATIVE_PROBLEM, needsNative } from '../helpers/native.js';
+import { loadAddon } from '../../src/backend/native/addon.js';
 import { REPO } from '../helpers/project.js';
 
 // tfjs-node is optional and normally absent here (it needs internet to install, PERF-NOTES 3).
@@ -107,4 +108,19 @@ describe('chooseBackend', () => {
     expect(e.message).toContain(tfjsNodeProblem!);
     expect(e.hint).toMatch(/leave --backend out/);
   });
+
+  it.skipIf(NATIVE_PROBLEM !== undefined)(
+    needsNative('refuses a PARAMFLOW_GEMM_KERNEL this CPU does not run before any stage runs (bad input, its hint)'),
+    () => {
+      const runs = loadAddon().gemmKernels();
+      const foreign = ['avx512', 'avx2', 'neon'].find((k) => !runs.includes(k))!;
+      vi.stubEnv('PARAMFLOW_GEMM_KERNEL', foreign);
+      const e = thrown(() => chooseBackend('native'));
+      expect(e.isBadInput).toBe(true);
+      expect(e.message).toContain(foreign);
+      expect(e.hint).toMatch(/unset PARAMFLOW_GEMM_KERNEL/);
+      vi.stubEnv('PARAMFLOW_GEMM_KERNEL', runs[0]!);
+      expect(chooseBackend('native').name).toBe('native');
+    },
+  );
 });
