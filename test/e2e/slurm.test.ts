@@ -316,4 +316,26 @@ describe(`--executor slurm (${REAL ? 'real cluster' : 'one-node stand-in'})`, ()
     expect(r.stderr).toMatch(/pipeline\.yaml:\d+:\d+/);
     expect(r.stderr).toContain('mem');
   });
+
+  it('a TPE search runs its proposals as tasks, the same trials as locally with --jobs 1; pruning is refused (exit 2, nothing written)', async () => {
+    const search = `sweep:\n  tpe: { startup: 2 }\n  budget: { trials: 3 }\n  grid:\n    train.batch_size: [16, 32, 64, 128]\n`;
+    const withSearch = (dir: string, more = '') => {
+      const file = join(dir, 'pipeline.yaml');
+      writeFileSync(file, `${readFileSync(file, 'utf8')}${search}${more}`);
+      return dir;
+    };
+    const local = await sweep(withSearch(quickProject()), ['--jobs', '1'], {});
+    expect(local.r.exitCode, String(local.r.stderr)).toBe(0);
+    const remote = await sweep(withSearch(slurmProject()), ['--executor', 'slurm', '--jobs', '1'], slurmEnv());
+    expect(remote.r.exitCode, String(remote.r.stderr)).toBe(0);
+    expect(remote.record!.trials.map((t) => t.id)).toEqual(local.record!.trials.map((t) => t.id));
+    expect(objectives(remote.record!)).toEqual(objectives(local.record!));
+
+    const pruned = withSearch(slurmProject(), '  prune: { method: asha, min_epochs: 1 }\n');
+    const r = await paramflow(pruned, ['run', 'pipeline.yaml', ...SMALL, '--executor', 'slurm'], { env: slurmEnv() });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/sweep\.prune needs to hear from each trial while it trains; --executor slurm cannot/);
+    expect(r.stderr).toMatch(/pipeline\.yaml:\d+:\d+/);
+    expect(readdirSync(join(pruned, '.paramflow'))).toEqual([]);
+  }, 300_000);
 });
