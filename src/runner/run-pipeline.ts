@@ -54,6 +54,8 @@ export interface RunOptions {
   sharedLock?: SharedKeyLock;
   /** A sweep's pruner (a trial's run): asked at rung epochs, it may stop the run (status PRUNED). */
   pruner?: RunPruner;
+  /** The environment, as `captureEnvironment(project root)` started earlier (its git processes overlap loading). */
+  environment?: Promise<import('../tracking/run-record.js').Environment>;
 }
 
 export interface RunSummary {
@@ -128,7 +130,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     ),
     metrics: {},
     environment: {
-      ...(await captureEnvironment(pipeline.root)),
+      ...(await (options.environment ?? captureEnvironment(pipeline.root))),
       ...(plan.backend
         ? { backend: { name: plan.backend.name, reason: plan.backend.reason, tfjs: plan.backend.tfjsVersion } }
         : {}),

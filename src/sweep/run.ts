@@ -1,5 +1,8 @@
 import type { RunnablePipeline } from '../pipeline/load.js';
+import { dirname, resolve } from 'node:path';
 import { ParamflowError } from '../util/errors.js';
+import { findProjectRoot } from '../project/root.js';
+import { captureEnvironment } from '../tracking/environment.js';
 import type { Override } from '../config/spec.js';
 import { silentReporter, type Reporter } from '../runner/reporter.js';
 import { runPipeline, type RunSummary } from '../runner/run-pipeline.js';
@@ -50,6 +53,10 @@ export async function run(o: RunOptions): Promise<RunResult> {
   const elsewhere = await chooseExecutor(o.executor, { dryRun: o.dryRun, log });
   // Loaded once, here: a pipeline without a sweep runs from this load, and the sweep machinery
   // (workers, execa, stores) loads only for a sweep.
+  // The run's git state takes two short processes: started now, they run while the pipeline
+  // loads (a cached no-op run is mostly loading). The pipeline's root is where the loader finds it.
+  const environment = o.dryRun || elsewhere ? undefined : captureEnvironment(findProjectRoot(dirname(resolve(o.file))));
+  environment?.catch(() => undefined); // a sweep does not wait for it: never an unhandled rejection
   let loaded: RunnablePipeline | undefined;
   let sweepAside = false;
   const found = await loadWithSweep(o.file, overrides, o.sweepFlags ?? []);
@@ -99,6 +106,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     profile: Boolean(o.profile),
     reporter: o.reporter ? await o.reporter() : silentReporter,
     signal,
+    ...(environment ? { environment } : {}),
   });
   return { kind: 'run', run: summary, ...(sweepAside ? { sweepAside } : {}) };
 }

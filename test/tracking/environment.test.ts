@@ -67,3 +67,24 @@ describe('gitState', () => {
     expect(await gitState(dir)).toBeNull();
   });
 });
+
+describe("origin's URL from .git/config", () => {
+  it('reads the url of [remote "origin"] only, quotes removed, the last one winning', async () => {
+    const { configValue } = await import('../../src/tracking/environment.js');
+    const config = [
+      '[core]',
+      '\turl = not-this',
+      '[remote "upstream"]',
+      '\turl = https://example.org/other.git',
+      '[remote "origin"]',
+      '\turl = "https://example.org/first.git"',
+      '\tfetch = +refs/heads/*:refs/remotes/origin/*',
+      '[Remote  "origin"]',
+      '\tURL = git@example.org:lab/curves.git',
+      '[branch "main"]',
+      '\tremote = origin',
+    ].join('\n');
+    expect(configValue(config, 'remote "origin"', 'url')).toBe('git@example.org:lab/curves.git');
+    expect(configValue('[core]\n\tbare = false\n', 'remote "origin"', 'url')).toBeUndefined();
+  });
+});
