@@ -40,22 +40,9 @@ export function schemaReference(files: ReadonlyMap<string, object>): string {
     '',
     ...table(rows(pipeline, pipeline, '', 0, ['stages', 'sweep']), 'key'),
     '',
-    '## `stages.<name>`',
-    '',
-    ...table(rows(resolve(pipeline, { $ref: '#/definitions/stage' }), pipeline, '', 0, ['with']), 'key'),
-    '',
-    '## `sweep`',
-    '',
-    text(resolve(pipeline, { $ref: '#/definitions/sweep' }).description),
-    '',
-    ...table(rows(resolve(pipeline, { $ref: '#/definitions/sweep' }), pipeline, '', 0), 'key'),
-    '',
-    '### A `distribution` (`random.params`)',
-    '',
-    text(resolve(pipeline, { $ref: '#/definitions/distribution' }).description),
-    '',
-    ...table(rows(resolve(pipeline, { $ref: '#/definitions/distribution' }), pipeline, '', 0), 'key'),
-    '',
+    ...definitionSection(pipeline, '## `stages.<name>`', 'stage', { describe: false, skip: ['with'] }),
+    ...definitionSection(pipeline, '## `sweep`', 'sweep'),
+    ...definitionSection(pipeline, '### A `distribution` (`random.params`)', 'distribution'),
     '## Built-in stages (`uses:` and their `with:`)',
   ];
   const stages = [...files].filter(([rel]) => rel.startsWith('stages/')).sort(([a], [b]) => a.localeCompare(b));
@@ -66,6 +53,23 @@ export function schemaReference(files: ReadonlyMap<string, object>): string {
     lines.push(...(r.length > 0 ? table(r, '`with:` key') : ['No `with:` keys.']));
   }
   return lines.join('\n') + '\n';
+}
+
+/** A definition of the pipeline schema as a section: its heading, its description, its keys. */
+function definitionSection(
+  pipeline: Schema,
+  heading: string,
+  name: string,
+  o: { describe?: boolean; skip?: string[] } = {},
+): string[] {
+  const def = resolve(pipeline, { $ref: `#/definitions/${name}` });
+  return [
+    heading,
+    '',
+    ...(o.describe === false ? [] : [text(def.description), '']),
+    ...table(rows(def, pipeline, '', 0, o.skip), 'key'),
+    '',
+  ];
 }
 
 interface Row {

@@ -16,20 +16,21 @@ export function hasFinalStatus(spool: readonly SpooledOp[], mainScope: string): 
 export interface RunEnd {
   status: RunStatus;
   endTime: number;
-  /** A run's metrics (they are logged at its end): a dead run's from the stages it finished. */
-  metrics?: Metric[];
+  /**
+   * A run's metrics (they are logged at its end): a dead run's from the stages it finished.
+   * Mapped only when the final status is appended, not for every run a sync looks at.
+   */
+  metrics?: () => Metric[];
 }
 
 export function endOf(record: { status: RunStatus; endedAt?: string } | RunRecord): RunEnd {
   const endTime = record.endedAt ? Date.parse(record.endedAt) : Date.now();
-  const metrics =
-    'stages' in record && 'runHash' in record
-      ? runMetrics(record, endTime, newMappingState(), { ops: [], files: [], skipped: [] })
-      : [];
   return {
     status: record.status === 'RUNNING' ? 'KILLED' : record.status,
     endTime,
-    ...(metrics.length > 0 ? { metrics } : {}),
+    ...('stages' in record && 'runHash' in record
+      ? { metrics: () => runMetrics(record, endTime, newMappingState(), { ops: [], files: [], skipped: [] }) }
+      : {}),
   };
 }
 
@@ -43,7 +44,8 @@ export async function appendFinalStatus(
   const scopes = spool.flatMap((op) => (op.op === 'create-run' ? [op.scope] : []));
   const metrics: Mapped = { ops: [], files: [], skipped: [] };
   // Its metrics too, when its run was created (a sweep's status only: its metrics come from its trials).
-  if (end.metrics?.length && scopes.includes(t.mainScope)) pushBatches(metrics, t.mainScope, { metrics: end.metrics });
+  const own = end.metrics && scopes.includes(t.mainScope) ? end.metrics() : [];
+  if (own.length > 0) pushBatches(metrics, t.mainScope, { metrics: own });
   const ops: TrackOp[] = [
     ...metrics.ops,
     ...[...scopes.filter((s) => s !== t.mainScope).sort(), ...scopes.filter((s) => s === t.mainScope)].map(
