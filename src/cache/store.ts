@@ -1,14 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeNpy, npyData, npyHeader } from '../format/npy.js';
 import type { KeyDetails } from '../hash/stage-key.js';
 import { sha256File } from '../hash/sha256.js';
+import { isNpyFile, NpyFile } from '../format/npy-file.js';
 import { jsonArtifact } from '../stage-contract/ndarray.js';
-import type { Artifact, FoldReport, MetricPoint } from '../stage-contract/types.js';
+import { chunkRows } from '../stage-contract/rows.js';
+import type { ArrayFile, Artifact, FoldReport, MetricPoint } from '../stage-contract/types.js';
 import { crashPoint } from '../util/crash.js';
 import { ensureDir, probeWritable, storageError, withPath } from '../util/storage-errors.js';
-import { writeHashed, type WrittenFile } from './entry-writer.js';
+import { HashedFile, writeHashed, type WriteBudget, type WrittenFile } from './entry-writer.js';
 import { CorruptEntryError, type Lineage } from './lineage.js';
 import type { Layout } from '../project/layout.js';
 
@@ -93,8 +95,10 @@ export class CacheStore {
    * decoded (one read, one hash: decoding may return a view of these very bytes).
    * A damaged or missing file throws CorruptEntryError: its bytes are never used.
    */
-  async load(manifest: Manifest): Promise<Record<string, Artifact>> {
+  async load(manifest: Manifest, options: { streamBytes?: number } = {}): Promise<Record<string, Artifact>> {
     const dir = this.layout.entry(manifest.key);
+    const large = (file: string) =>
+      options.streamBytes !== undefined && file.endsWith('.npy') && (manifest.files[file]?.size ?? 0) >= options.streamBytes;
     const read = async (file: string): Promise<Buffer> => {
       const meta = manifest.files[file];
       if (!meta) throw new CorruptEntryError(manifest.key, file, `is not listed in ${MANIFEST}`, manifest.stage);
@@ -127,6 +131,10 @@ export class CacheStore {
         out[name] = { kind: 'folder', files };
         continue;
       }
+      if (large(file)) {
+        out[name] = await this.openChecked(manifest, file);
+        continue;
+      }
       const bytes = await read(file);
       try {
         out[name] = file.endsWith('.npy') ? decodeNpy(bytes) : jsonArtifact(JSON.parse(bytes.toString('utf8')));
@@ -134,6 +142,51 @@ export class CacheStore {
         // Bytes that match their digest but do not decode (written so): name the entry and the file.
         throw new CorruptEntryError(manifest.key, file, `cannot be read: ${(err as Error).message}`, manifest.stage);
       }
+    }
+    return out;
+  }
+
+  /**
+   * A large array of an entry, left in its file (read by rows): checked against its digest by
+   * a streamed read first (bounded memory), so a damaged file is never used.
+   */
+  private async openChecked(manifest: Manifest, file: string): Promise<NpyFile> {
+    const path = join(this.layout.entry(manifest.key), file);
+    const meta = manifest.files[file]!;
+    let digest: string;
+    try {
+      digest = await sha256File(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new CorruptEntryError(manifest.key, file, 'is missing', manifest.stage);
+      throw err;
+    }
+    if (digest !== meta.sha256)
+      throw new CorruptEntryError(
+        manifest.key,
+        file,
+        `digest ${digest.slice(0, 12)}… does not match the recorded ${meta.sha256.slice(0, 12)}…`,
+        manifest.stage,
+      );
+    try {
+      return await NpyFile.open(path, meta);
+    } catch (err) {
+      throw new CorruptEntryError(manifest.key, file, `cannot be read: ${(err as Error).message}`, manifest.stage);
+    }
+  }
+
+  /**
+   * A just-committed entry's outputs for the stages after it: arrays left in files are opened
+   * where the entry now holds them (hashed as they were written: not read again); the rest
+   * are the artifacts the stage returned.
+   */
+  async reopen(manifest: Manifest, outputs: Record<string, Artifact>): Promise<Record<string, Artifact>> {
+    const dir = this.layout.entry(manifest.key);
+    const out: Record<string, Artifact> = {};
+    for (const [name, a] of Object.entries(outputs)) {
+      const file = manifest.outputs[name];
+      out[name] =
+        a.kind === 'array-file' && file ? await NpyFile.open(join(dir, file), manifest.files[file]) : a;
     }
     return out;
   }
@@ -152,6 +205,11 @@ export class CacheStore {
       const files: Record<string, WrittenFile> = {};
       const outputs: Record<string, string> = {};
       for (const [name, artifact] of Object.entries(input.outputs)) {
+        if (artifact.kind === 'array-file') {
+          files[`${name}.npy`] = await this.placeArrayFile(artifact, join(tmp, `${name}.npy`), budget);
+          outputs[name] = `${name}.npy`;
+          continue;
+        }
         for (const [file, parts] of artifactFiles(name, artifact)) {
           await mkdir(dirname(join(tmp, file)), { recursive: true });
           files[file] = await writeHashed(join(tmp, file), parts, budget);
@@ -183,6 +241,33 @@ export class CacheStore {
       await rm(tmp, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * An array output already in a file, into the new entry at `dest`: a file the stage wrote
+   * in the staging area moves by rename; another entry's file (an input passed through) is
+   * hard-linked, or copied; its recorded digest comes along, so neither reads it again. Any
+   * other ArrayFile is copied row by row, hashed as written.
+   */
+  private async placeArrayFile(a: ArrayFile, dest: string, budget: WriteBudget): Promise<WrittenFile> {
+    if (isNpyFile(a) && a.digest) {
+      const digest = a.digest;
+      a.close();
+      if (a.path.startsWith(this.layout.tmpDir)) await rename(a.path, dest);
+      else await link(a.path, dest).catch(() => copyFile(a.path, dest));
+      return { sha256: digest.sha256, size: digest.size };
+    }
+    const file = await HashedFile.create(dest, budget);
+    await file.write(npyHeader(a.dtype, a.shape));
+    try {
+      const [n, step] = [a.shape[0] ?? 0, chunkRows(a)];
+      for (let start = 0; start < n; start += step)
+        await file.write(npyData({ data: a.readRows(start, Math.min(step, n - start)) }));
+    } catch (err) {
+      await file.abandon();
+      throw err;
+    }
+    return file.close();
   }
 
   /** Makes the finished folder `tmp` (under tmpDir) the entry `key`, by rename; also how pulled entries arrive. */
@@ -269,7 +354,7 @@ function sameFiles(a: Record<string, WrittenFile>, b: Record<string, WrittenFile
 }
 
 /** The files an artifact is stored as: `X.npy`, `metrics.json`, or `model/<relpath>` for a folder. */
-function artifactFiles(name: string, a: Artifact): [string, Uint8Array[]][] {
+function artifactFiles(name: string, a: Exclude<Artifact, ArrayFile>): [string, Uint8Array[]][] {
   if (a.kind === 'ndarray') return [[`${name}.npy`, [npyHeader(a.dtype, a.shape), npyData(a)]]];
   if (a.kind === 'json') return [[`${name}.json`, [Buffer.from(JSON.stringify(a.value, null, 2) + '\n')]]];
   return Object.entries(a.files).map(([rel, bytes]) => {

@@ -36,13 +36,17 @@ export function npyHeader(dtype: DType, shape: readonly number[]): Uint8Array {
 }
 
 /** The array's data as little-endian bytes (a view when the host is little-endian). */
-export function npyData(a: NdArray): Uint8Array {
+export function npyData(a: Pick<NdArray, 'data'>): Uint8Array {
   const view = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
   if (isLittleEndianHost()) return view;
   const out = new Uint8Array(view);
-  const size = bytesPerElement(a.dtype);
-  for (let i = 0; i < out.length; i += size) out.subarray(i, i + size).reverse();
+  swapInPlace(out, a.data.BYTES_PER_ELEMENT);
   return out;
+}
+
+/** Reverses each `size`-byte element of `bytes` (little-endian file ↔ big-endian host). */
+export function swapInPlace(bytes: Uint8Array, size: number): void {
+  for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
 }
 
 export function encodeNpy(a: NdArray): Buffer {
@@ -50,7 +54,7 @@ export function encodeNpy(a: NdArray): Buffer {
 }
 
 /** What a .npy header declares, checked; `dataStart`: where the data begins in the file. */
-function readHeader(bytes: Uint8Array): { dtype: DType; shape: number[]; fortran: boolean; dataStart: number } {
+export function readHeader(bytes: Uint8Array): { dtype: DType; shape: number[]; fortran: boolean; dataStart: number } {
   if (bytes.length < 10 || !MAGIC.every((b, i) => bytes[i] === b)) {
     throw new NpyFormatError('not a .npy file (bad magic)');
   }
@@ -89,11 +93,7 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
     );
   }
   const data = typedArrayFromBytes(dtype, bytes.subarray(dataStart));
-  if (!isLittleEndianHost()) {
-    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const size = bytesPerElement(dtype);
-    for (let i = 0; i < raw.length; i += size) raw.subarray(i, i + size).reverse();
-  }
+  if (!isLittleEndianHost()) swapInPlace(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), bytesPerElement(dtype));
   // numpy writes Fortran order for some views (a transpose, fancy indexing): reorder to C.
   return ndarray(dtype, shape, fortran ? fortranToC(data, shape) : data);
 }
@@ -114,7 +114,7 @@ function fortranToC<T extends Float32Array | Float64Array | Int32Array>(data: T,
 }
 
 let littleEndian: boolean | undefined;
-function isLittleEndianHost(): boolean {
+export function isLittleEndianHost(): boolean {
   littleEndian ??= new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   return littleEndian;
 }

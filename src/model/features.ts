@@ -1,3 +1,4 @@
+import { forEachChunk, type ArrayInput } from '../stage-contract/rows.js';
 import type { NdArray } from '../stage-contract/types.js';
 
 /** A row-major float matrix. */
@@ -55,9 +56,11 @@ export function foldCount(folds: NdArray): number {
 }
 
 /** The x grid a model was trained on: the mean over the curves of X (what `predict` interpolates onto). */
-export function trainingGrid(X: NdArray): Float64Array {
+export function trainingGrid(X: ArrayInput): Float64Array {
   const [n, p] = X.shape as [number, number];
   const grid = new Float64Array(p);
-  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) grid[j]! += X.data[i * p + j]! / n;
+  forEachChunk(X, (data, _start, rows) => {
+    for (let i = 0; i < rows; i++) for (let j = 0; j < p; j++) grid[j]! += data[i * p + j]! / n;
+  });
   return grid;
 }

@@ -27,56 +27,82 @@ export interface Scalers {
 const EPS = 1e-12;
 
 function columnStats(m: Matrix): { mean: number[]; std: number[] } {
-  const mean = new Float64Array(m.cols);
-  const sq = new Float64Array(m.cols);
-  for (let r = 0; r < m.rows; r++) {
-    for (let c = 0; c < m.cols; c++) mean[c]! += m.data[r * m.cols + c]!;
-  }
-  for (let c = 0; c < m.cols; c++) mean[c] = mean[c]! / Math.max(1, m.rows);
-  for (let r = 0; r < m.rows; r++) {
-    for (let c = 0; c < m.cols; c++) {
-      const d = m.data[r * m.cols + c]! - mean[c]!;
-      sq[c]! += d * d;
+  return chunkedColumnStats(m.rows, m.cols, (visit) => visit(m));
+}
+
+/** Row chunks of a matrix, first to last, given to `visit` (twice: a mean pass, then a variance pass). */
+export type MatrixChunks = (visit: (m: Matrix) => void) => void;
+
+/**
+ * Each column's mean and std over `rows` rows met in chunks: the same sums in the same order
+ * (row by row) as over one matrix, so the same bits however the rows are chunked.
+ */
+export function chunkedColumnStats(rows: number, cols: number, chunks: MatrixChunks): { mean: number[]; std: number[] } {
+  const mean = new Float64Array(cols);
+  const sq = new Float64Array(cols);
+  chunks((m) => {
+    for (let r = 0; r < m.rows; r++) {
+      for (let c = 0; c < cols; c++) mean[c]! += m.data[r * cols + c]!;
     }
-  }
+  });
+  for (let c = 0; c < cols; c++) mean[c] = mean[c]! / Math.max(1, rows);
+  chunks((m) => {
+    for (let r = 0; r < m.rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const d = m.data[r * cols + c]! - mean[c]!;
+        sq[c]! += d * d;
+      }
+    }
+  });
   // A constant column (std 0) is centred but not scaled.
   const std = Array.from(sq, (s) => {
-    const v = Math.sqrt(s / Math.max(1, m.rows));
+    const v = Math.sqrt(s / Math.max(1, rows));
     return v > EPS ? v : 1;
   });
   return { mean: Array.from(mean), std };
 }
 
-interface Block {
+export interface Block {
   data: Float32Array;
   /** Where each row's `width` values start. */
   starts: ArrayLike<number>;
 }
 
+/** Pairs of blocks (rows of x values, rows of y values) met in chunks, first to last. */
+export type BlockChunks = (visit: (a: Block, b: Block) => void) => void;
+
 /**
  * Mean and std of each of two blocks of values: `width` values from each of their rows' starts,
  * summed in that order (row by row, then along the row), in double. The two sums run side by
  * side, one chain each: the same bits as one block at a time, in about half the time (a chain
- * of dependent additions is bound by their latency).
+ * of dependent additions is bound by their latency). The rows may come in chunks: each chain
+ * goes on from one chunk to the next, so the bits do not depend on the chunks.
  */
-function blockPairStats(a: Block, b: Block, width: number): { mean: number[]; std: number[] } {
-  const rows = a.starts.length;
+export function blockPairStats(rows: number, width: number, chunks: BlockChunks): { mean: number[]; std: number[] } {
   const count = Math.max(1, rows * width);
   let [sa, sb] = [0, 0];
-  for (let r = 0; r < rows; r++)
-    for (let i = a.starts[r]!, k = b.starts[r]!, end = i + width; i < end; i++, k++) {
-      sa += a.data[i]!;
-      sb += b.data[k]!;
-    }
+  chunks((a, b) => {
+    let [x, y] = [sa, sb];
+    for (let r = 0; r < a.starts.length; r++)
+      for (let i = a.starts[r]!, k = b.starts[r]!, end = i + width; i < end; i++, k++) {
+        x += a.data[i]!;
+        y += b.data[k]!;
+      }
+    [sa, sb] = [x, y];
+  });
   const [ma, mb] = [sa / count, sb / count];
   let [qa, qb] = [0, 0];
-  for (let r = 0; r < rows; r++)
-    for (let i = a.starts[r]!, k = b.starts[r]!, end = i + width; i < end; i++, k++) {
-      const da = a.data[i]! - ma;
-      const db = b.data[k]! - mb;
-      qa += da * da;
-      qb += db * db;
-    }
+  chunks((a, b) => {
+    let [x, y] = [qa, qb];
+    for (let r = 0; r < a.starts.length; r++)
+      for (let i = a.starts[r]!, k = b.starts[r]!, end = i + width; i < end; i++, k++) {
+        const da = a.data[i]! - ma;
+        const db = b.data[k]! - mb;
+        x += da * da;
+        y += db * db;
+      }
+    [qa, qb] = [x, y];
+  });
   const std = [qa, qb].map((q) => Math.sqrt(q / count)).map((v) => (v > EPS ? v : 1));
   return { mean: [ma, mb], std };
 }
@@ -85,7 +111,9 @@ function blockPairStats(a: Block, b: Block, width: number): { mean: number[]; st
 function blockStats(m: Matrix): { mean: number[]; std: number[] } {
   const half = m.cols / 2;
   const starts = (offset: number) => Int32Array.from({ length: m.rows }, (_, r) => r * m.cols + offset);
-  return blockPairStats({ data: m.data, starts: starts(0) }, { data: m.data, starts: starts(half) }, half);
+  return blockPairStats(m.rows, half, (visit) =>
+    visit({ data: m.data, starts: starts(0) }, { data: m.data, starts: starts(half) }),
+  );
 }
 
 /** Fits a fold's scaler on its training rows (`features` and `targets` hold only those rows). */
@@ -121,7 +149,9 @@ export function fitCurveScaler(
     return fitScaler(curveFeatures(X, Y, indices), targets, mode, standardizeTargets);
   const p = X.shape[1]!;
   const starts = Int32Array.from(indices, (i) => i * p);
-  const stats = blockPairStats({ data: X.data as Float32Array, starts }, { data: Y.data as Float32Array, starts }, p);
+  const stats = blockPairStats(starts.length, p, (visit) =>
+    visit({ data: X.data as Float32Array, starts }, { data: Y.data as Float32Array, starts }),
+  );
   return { inputs: { mode, ...stats }, targets: { ...columnStats(targets), standardize: standardizeTargets } };
 }
 
@@ -166,9 +196,12 @@ export function scaledCurveFeatures(
   return { rows: take.length, cols: 2 * p, data: out };
 }
 
-/** Standardised copy of the features. `per-curve` scales each curve's x half and y half by their own mean and std. */
-export function scaleInputs(s: FoldScaler, m: Matrix): Matrix {
-  const out = new Float32Array(m.data.length);
+/**
+ * Standardised copy of the features (into `into` when given: it may be `m.data` itself).
+ * `per-curve` scales each curve's x half and y half by their own mean and std.
+ */
+export function scaleInputs(s: FoldScaler, m: Matrix, into?: Float32Array): Matrix {
+  const out = into ? into.subarray(0, m.data.length) : new Float32Array(m.data.length);
   if (s.inputs.mode === 'per-feature') {
     const { mean, std } = s.inputs as { mean: number[]; std: number[] };
     for (let r = 0; r < m.rows; r++) {
@@ -187,7 +220,8 @@ export function scaleInputs(s: FoldScaler, m: Matrix): Matrix {
     const half = m.cols / 2;
     for (let r = 0; r < m.rows; r++) {
       for (const start of [r * m.cols, r * m.cols + half]) {
-        const part = m.data.subarray(start, start + half);
+        // A copy when scaling in place: the row's values are read after the first is written.
+        const part = out === m.data ? m.data.slice(start, start + half) : m.data.subarray(start, start + half);
         let mean = 0;
         for (const v of part) mean += v;
         mean /= half;
@@ -197,7 +231,7 @@ export function scaleInputs(s: FoldScaler, m: Matrix): Matrix {
         for (let j = 0; j < half; j++) out[start + j] = (part[j]! - mean) / std;
       }
     }
-  } else {
+  } else if (out !== m.data) {
     out.set(m.data);
   }
   return { rows: m.rows, cols: m.cols, data: out };

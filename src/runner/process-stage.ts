@@ -3,7 +3,10 @@ import { dirname } from 'node:path';
 import type { Lookup, Manifest } from '../cache/store.js';
 import type { PlannedStage } from '../pipeline/plan.js';
 import type { Artifact, StageInputs } from '../stage-contract/types.js';
+import { bytesPerElement } from '../stage-contract/ndarray.js';
+import { wholeArray } from '../stage-contract/rows.js';
 import { crashPoint } from '../util/crash.js';
+import { ArrayStaging, streamBytes } from './array-staging.js';
 import { ParamflowError } from '../util/errors.js';
 import type { ExecuteContext } from './execute-context.js';
 import type { SharedKeyHold } from './shared-lock.js';
@@ -57,6 +60,7 @@ export async function processStage(
     onWait: (owner) => c.reporter.stageWait(name, owner ? `pid ${owner.pid} on ${owner.host}` : 'another process'),
   });
   let shared: SharedKeyHold | undefined;
+  let staged: ArrayStaging | undefined;
   try {
     const lookup = await usableEntry(s, c, io);
     if (lookup.hit && !c.noCache) return cachedOutcome(c, name, lookup.manifest, startedAt);
@@ -74,21 +78,24 @@ export async function processStage(
     await c.cache.assertWritable(name);
     c.reporter.stageStart(name, reason);
     const inputs: Record<string, Artifact> = {};
+    const threshold = streamBytes();
     for (const [input, from] of Object.entries(s.spec.inputs)) {
       // `noise.Y` (a command's {inputs.noise.Y}) reads output Y of noise.
       const output = input.startsWith(`${from}.`) ? input.slice(from.length + 1) : input;
       const artifact = (await io.load(from))[output];
-      if (artifact) inputs[input] = artifact;
+      if (artifact) inputs[input] = asInput(artifact, s.def.streams === true, threshold);
     }
     crashPoint('stage-start', name);
     if (c.profile) takeKernelProfile(); // kernels of earlier stages are theirs, not this one's
     const checkpoint = new FolderCheckpoints(c.layout, key);
     const scratches: string[] = [];
+    const staging = new ArrayStaging(c.layout.tmpDir, key, threshold, { written: 0, stage: name });
+    staged = staging;
     const result = await c.executor.execute({
       def: s.def,
       inputs: inputs as StageInputs,
       params: s.runParams,
-      ctx: stageContext(s, c, checkpoint, scratches),
+      ctx: { ...stageContext(s, c, checkpoint, scratches), createArray: (n, d, shape) => staging.create(n, d, shape) },
     });
     checkOutputs(s, result.outputs);
     c.signal.throwIfAborted();
@@ -113,13 +120,15 @@ export async function processStage(
       { replace: c.noCache },
     );
     await checkpoint.clear();
+    const outputs = await c.cache.reopen(manifest, result.outputs);
     // Kept when the stage fails (the program's inputs and partial outputs help to debug it).
     for (const d of scratches) await rm(d, { recursive: true, force: true });
     if (scratches.length > 0) await rmdir(dirname(scratches[0]!)).catch(() => undefined);
     if (c.remote && !existed) await pushAfterCommit(c.remote, c.cache, c.reporter, name, key);
     c.reporter.stageEnd(name, 'executed', durationMs);
-    return { cached: false, manifest, outputs: result.outputs, reason, startedAt, durationMs };
+    return { cached: false, manifest, outputs, reason, startedAt, durationMs };
   } finally {
+    await staged?.clear();
     await releaseSharedLock(shared, c.reporter, name);
     await lock.release();
   }
@@ -136,10 +145,21 @@ function cachedOutcome(
   return { cached: true, manifest, reason, startedAt, durationMs: 0 };
 }
 
+/**
+ * An input as the stage takes it: an array left in its file stays there for a stage that
+ * streams when it is at least `threshold` bytes; otherwise it is read into memory.
+ */
+function asInput(a: Artifact, streams: boolean, threshold: number): Artifact {
+  if (a.kind !== 'array-file') return a;
+  const bytes = a.shape.reduce((x, y) => x * y, 1) * bytesPerElement(a.dtype);
+  return streams && bytes >= threshold ? a : wholeArray(a);
+}
+
 function checkOutputs(s: PlannedStage, outputs: Record<string, Artifact>): void {
   for (const o of s.def.outputs) {
     const a = outputs[o.name];
-    if (!a || a.kind !== o.kind) {
+    const kind = a?.kind === 'array-file' ? 'ndarray' : a?.kind;
+    if (!a || kind !== o.kind) {
       throw new ParamflowError(
         'PF_STAGE_FAILED',
         `stage ${s.spec.name} (${s.def.name}) did not return its declared output \`${o.name}\` (${o.kind})`,

@@ -9,6 +9,7 @@ import { storageError } from '../util/storage-errors.js';
 import type { ExecuteContext } from './execute-context.js';
 import { trackedOutputs } from './tracked-outputs.js';
 import { processStage } from './process-stage.js';
+import { streamBytes } from './array-staging.js';
 import { appendLog } from './stage-context.js';
 import { recordFields, stageIo, type StageIo, type StageOutcome } from './stage-io.js';
 
@@ -46,7 +47,7 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
   const loadOutputs = (name: string): Promise<Record<string, Artifact>> => {
     let p = outputs.get(name);
     if (!p) {
-      p = c.cache.load(manifests.get(name)!).catch((err: unknown) => {
+      p = c.cache.load(manifests.get(name)!, { streamBytes: streamBytes() }).catch((err: unknown) => {
         if (!(err instanceof CorruptEntryError)) throw err;
         return recompute(name, err);
       });
@@ -76,7 +77,7 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
     }
     manifests.set(name, result.manifest);
     Object.assign(c.record.stages[name]!, recordFields(result, `cache entry damaged (${damage.file}); recomputed`));
-    return result.outputs ?? c.cache.load(result.manifest);
+    return result.outputs ?? c.cache.load(result.manifest, { streamBytes: streamBytes() });
   };
 
   const runOne = async (s: PlannedStage): Promise<void> => {

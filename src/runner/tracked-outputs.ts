@@ -3,7 +3,6 @@ import type { Manifest } from '../cache/store.js';
 import { readNpyHeader } from '../format/npy.js';
 import { trainingGrid } from '../model/features.js';
 import type { PlannedStage } from '../pipeline/plan.js';
-import type { NdArray } from '../stage-contract/types.js';
 import type { TrackedOutputs } from '../tracking/run-tracker.js';
 import type { ExecuteContext } from './execute-context.js';
 import type { StageIo } from './stage-io.js';
@@ -24,8 +23,8 @@ export async function trackedOutputs(
   const { model, scalers } = m.outputs;
   const xFrom = s.spec.inputs.X;
   if (model && scalers && xFrom) {
-    const X = (await io.load(xFrom)).X as NdArray | undefined;
-    if (!X) return undefined;
+    const X = (await io.load(xFrom)).X;
+    if (X?.kind !== 'ndarray' && X?.kind !== 'array-file') return undefined;
     const folder = model.endsWith('/') ? model : `${model}/`; // a folder output is named `model/`
     const folds = Object.fromEntries(
       Object.keys(m.files)

@@ -35,7 +35,28 @@ export interface FolderArtifact {
   readonly files: Readonly<Record<string, Uint8Array>>;
 }
 
-export type Artifact = NdArray | JsonArtifact | FolderArtifact;
+/**
+ * An ndarray that stays in its `.npy` file: the runner hands one to a stage that declares
+ * `streams` when the array is large, and a stage's ArraySink gives one back. Read it by rows
+ * (everything after the first dimension); never whole.
+ */
+export interface ArrayFile<D extends DType = DType> {
+  readonly kind: 'array-file';
+  readonly dtype: D;
+  readonly shape: readonly number[];
+  /** Rows `start … start + count - 1`, into `into` when given (else a new array). */
+  readRows(start: number, count: number, into?: TypedArrayFor<D>): TypedArrayFor<D>;
+}
+
+/** An array output written as it is computed (ctx.createArray): rows in order, then `finish`. */
+export interface ArraySink<D extends DType = DType> {
+  /** Appends whole rows, in C order. */
+  append(values: TypedArrayFor<D>): Promise<void>;
+  /** The finished output (an error if fewer or more rows came than its shape says). */
+  finish(): Promise<NdArray<D> | ArrayFile<D>>;
+}
+
+export type Artifact = NdArray | ArrayFile | JsonArtifact | FolderArtifact;
 
 /** One point of a metric curve (e.g. `loss` at an epoch). */
 export interface MetricPoint {
@@ -124,6 +145,12 @@ export interface StageContext {
    * `ctx.signal` is then aborted before the promise resolves.
    */
   fold?(event: FoldEvent): void | Promise<void>;
+  /**
+   * A sink for an ndarray output of this shape, written as the stage computes it: to the
+   * cache's staging area when it is large, else gathered in memory. Absent (a test's
+   * context): use `arraySink` (src/stage-contract/rows.ts), which falls back to memory.
+   */
+  createArray?<D extends DType>(name: string, dtype: D, shape: readonly number[]): Promise<ArraySink<D>>;
 }
 
 export interface FoldEvent {
@@ -144,7 +171,8 @@ export interface FoldEvent {
 
 export interface OutputSpec {
   name: string;
-  kind: Artifact['kind'];
+  /** An ndarray output may be returned as an ArrayFile (from ctx.createArray or a streamed input). */
+  kind: 'ndarray' | 'json' | 'folder';
 }
 
 /**
@@ -220,6 +248,12 @@ export interface StageDefinition<P = unknown> {
    * when planning, for stages that use a backend; must be cheap and load nothing heavy.
    */
   keyFacts?(params: P, run: KeyFactsContext): Readonly<Record<string, string>>;
+  /**
+   * The stage reads its large ndarray inputs as ArrayFiles (by rows, never whole); without it
+   * every ndarray input is an NdArray in memory. Which inputs are large is the runner's choice
+   * (PARAMFLOW_STREAM_BYTES): a stage that streams handles both kinds, with the same results.
+   */
+  readonly streams?: boolean;
   /** Top-level params that cannot change results (a timeout): left out of the stage key. */
   readonly keyExcluded?: readonly string[];
   /**

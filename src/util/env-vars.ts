@@ -38,6 +38,10 @@ export const ENV_VARS = {
   PARAMFLOW_PROFILE: flag,
   PARAMFLOW_WASM_MATMUL_FIX: flag,
   PARAMFLOW_QUEUE_LOCK_MS: positiveInt,
+  PARAMFLOW_STREAM_BYTES: {
+    expects: 'a number of bytes ≥ 0 (0: every array is streamed; default 268435456, 256 MiB)',
+    ok: (v) => /^\d+$/.test(v) && Number.isSafeInteger(Number(v)),
+  },
   PARAMFLOW_REDIS_URL: { expects: 'a redis:// or rediss:// URL', ok: (v) => /^rediss?:\/\/\S+$/.test(v) },
   PARAMFLOW_QUEUE: { expects: 'a queue name (letters, digits, `_ . : -`)', ok: (v) => /^[A-Za-z0-9_.:-]+$/.test(v) },
   // Checked where they are used, with a location of their own (backend names, remote specs, a program path).

@@ -1,23 +1,38 @@
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { ParamflowError } from '../../src/util/errors.js';
-import { decodeNpy, encodeNpy } from '../../src/format/npy.js';
+import { decodeNpy, encodeNpy, npyData, npyHeader } from '../../src/format/npy.js';
 import { jsonArtifact } from '../../src/stage-contract/ndarray.js';
-import type { Artifact, JsonValue, OutputSpec } from '../../src/stage-contract/types.js';
+import { chunkRows } from '../../src/stage-contract/rows.js';
+import type { ArrayFile, Artifact, JsonValue, OutputSpec } from '../../src/stage-contract/types.js';
 
 /** Where an artifact is handed to a program: `<name>.npy`, `<name>.json` or `<name>/`. */
 export function artifactPath(dir: string, name: string, kind: Artifact['kind']): string {
-  return join(dir, kind === 'ndarray' ? `${name}.npy` : kind === 'json' ? `${name}.json` : name);
+  return join(dir, kind === 'ndarray' || kind === 'array-file' ? `${name}.npy` : kind === 'json' ? `${name}.json` : name);
 }
 
 /** Writes an input artifact where the program reads it (a copy: the cache stays read-only to programs). */
 export async function writeArtifact(path: string, a: Artifact): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   if (a.kind === 'ndarray') return writeFile(path, encodeNpy(a));
+  if (a.kind === 'array-file') return writeRows(path, a);
   if (a.kind === 'json') return writeFile(path, JSON.stringify(a.value, null, 2) + '\n');
   for (const [rel, bytes] of Object.entries(a.files)) {
     await mkdir(dirname(join(path, rel)), { recursive: true });
     await writeFile(join(path, rel), bytes);
+  }
+}
+
+/** A large input copied to the program's file a chunk of rows at a time (never whole in memory). */
+async function writeRows(path: string, a: ArrayFile): Promise<void> {
+  const fh = await open(path, 'wx');
+  try {
+    await fh.write(npyHeader(a.dtype, a.shape));
+    const [n, step] = [a.shape[0] ?? 0, chunkRows(a)];
+    for (let start = 0; start < n; start += step)
+      await fh.write(npyData({ data: a.readRows(start, Math.min(step, n - start)) }));
+  } finally {
+    await fh.close();
   }
 }
 

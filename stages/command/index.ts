@@ -120,6 +120,8 @@ export const command = defineStage<CommandParams>({
   inputs: [],
   outputs: [],
   keyExcluded: ['timeout'],
+  // A large input reaches the program as a file copied a chunk at a time, never whole in memory.
+  streams: true,
   check: checkCommand,
   ports,
   run: runCommand,

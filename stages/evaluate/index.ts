@@ -24,6 +24,7 @@ export const evaluate = defineStage<EvaluateParams>({
   version: '1',
   schema: 'stages/evaluate.schema.json',
   inputs: ['model', 'scalers', 'history', 'X', 'Y', 'targets', 'folds'],
+  streams: true,
   optionalInputs: ['history'],
   outputs: [
     { name: 'predictions', kind: 'ndarray' },

@@ -1,6 +1,7 @@
 import type { FoldHistory } from '../../src/model/history.js';
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray, requireArray } from '../../src/stage-contract/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
+import { requireArrayInput, wholeArray, type ArrayInput } from '../../src/stage-contract/rows.js';
 import type { FolderArtifact, JsonValue, NdArray, StageInputs } from '../../src/stage-contract/types.js';
 import { foldCount } from '../../src/model/features.js';
 import { MODEL_JSON, WEIGHTS_BIN } from '../../src/model/model-io.js';
@@ -10,8 +11,8 @@ const STAGE = 'evaluate';
 
 /** evaluate's inputs, checked against each other. */
 export interface EvaluateInputs {
-  X: NdArray;
-  Y: NdArray;
+  X: ArrayInput;
+  Y: ArrayInput;
   targets: NdArray;
   folds: NdArray;
   model: FolderArtifact;
@@ -32,14 +33,14 @@ export interface EvaluateInputs {
  * every fold. `measured`: no folds input; every dataset is new to every fold model (fold −1).
  */
 export function readInputs(inputs: StageInputs, measured = false): EvaluateInputs {
-  const X = requireArray(inputs, 'X', STAGE);
-  const Y = requireArray(inputs, 'Y', STAGE);
-  const targets = requireArray(inputs, 'targets', STAGE);
+  const X = requireArrayInput(inputs, 'X', STAGE);
+  const Y = requireArrayInput(inputs, 'Y', STAGE);
+  const targets = wholeArray(requireArrayInput(inputs, 'targets', STAGE));
   const model = requireFolder(inputs, 'model');
   const scalers = requireJson(inputs, 'scalers') as unknown as Scalers;
   const folds = measured
     ? ndarray('int32', [X.shape[0] ?? 0], new Int32Array(X.shape[0] ?? 0).fill(-1))
-    : requireArray(inputs, 'folds', STAGE);
+    : wholeArray(requireArrayInput(inputs, 'folds', STAGE));
   const history = inputs.history === undefined ? undefined : readHistory(requireJson(inputs, 'history'));
 
   const n = X.shape[0] ?? 0;

@@ -5,7 +5,8 @@ import { ndarray } from '../../src/stage-contract/ndarray.js';
 import type { NdArray, StageContext, TfRuntime } from '../../src/stage-contract/types.js';
 import { foldIndices } from '../../src/model/features.js';
 import { foldModelFiles, modelFromFiles } from '../../src/model/model-io.js';
-import { scaledCurveFeatures, unscaleTargets, type FoldScaler } from '../../src/model/scalers.js';
+import { unscaleTargets, type FoldScaler } from '../../src/model/scalers.js';
+import { scaledRows } from '../../src/model/curve-rows.js';
 import { EventLoopTurns } from '../../src/stage-contract/event-loop-turns.js';
 import type { EvaluateInputs } from './inputs.js';
 
@@ -84,7 +85,7 @@ async function predictRows(
   for (let start = 0; start < rows.length; start += batchSize) {
     if (turns.due()) await turns.take();
     const batch = rows.subarray(start, Math.min(rows.length, start + batchSize));
-    const features = scaledCurveFeatures(scaler, input.X, input.Y, batch);
+    const features = scaledRows(scaler, input.X, input.Y, batch);
     const y = rt.tf.tidy(() => model.predict(rt.tf.tensor2d(features.data, [features.rows, features.cols])) as Tensor);
     const scaled = (await y.data()) as Float32Array;
     y.dispose();

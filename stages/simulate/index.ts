@@ -1,5 +1,6 @@
 import { ParamflowError } from '../../src/util/errors.js';
 import { ndarray } from '../../src/stage-contract/ndarray.js';
+import { arraySink, chunkRows } from '../../src/stage-contract/rows.js';
 import { EventLoopTurns } from '../../src/stage-contract/event-loop-turns.js';
 import { Rng } from '../../src/stage-contract/random.js';
 import { defineStage, type StageContext, type StageResult } from '../../src/stage-contract/types.js';
@@ -76,9 +77,16 @@ async function runSimulate(params: SimulateParams, ctx: StageContext, model: Cur
   const k = model.params.length;
   const priors = model.params.map((name) => params.params[name] as Prior);
 
-  const X = ndarray(dtype, [n, points]);
-  const Y = ndarray(dtype, [n, points]);
-  const targets = ndarray(dtype, [n, k]);
+  // Written a chunk of curves at a time: a million curves never sit in memory at once.
+  const sinks = await Promise.all([
+    arraySink(ctx, 'X', dtype, [n, points]),
+    arraySink(ctx, 'Y', dtype, [n, points]),
+    arraySink(ctx, 'targets', dtype, [n, k]),
+  ]);
+  const chunk = Math.min(n, chunkRows({ shape: [n, points], dtype }));
+  const X = ndarray(dtype, [chunk, points]);
+  const Y = ndarray(dtype, [chunk, points]);
+  const targets = ndarray(dtype, [chunk, k]);
 
   const rng = new Rng(ctx.seed);
   const base = linspace(params.x.start, params.x.stop, points);
@@ -93,7 +101,8 @@ async function runSimulate(params: SimulateParams, ctx: StageContext, model: Cur
     for (let c = 0; c < k; c++) p[c] = samplePrior(rng, priors[c] as Prior);
     fillX(xs, base, jitterStd, rng);
 
-    const offset = i * points;
+    const row = i % chunk;
+    const offset = row * points;
     for (let j = 0; j < points; j++) {
       const x = xs[j] as number;
       X.data[offset + j] = x;
@@ -101,11 +110,18 @@ async function runSimulate(params: SimulateParams, ctx: StageContext, model: Cur
       // Check the stored value: a finite float64 can still overflow float32.
       if (!Number.isFinite(Y.data[offset + j])) throw nonFiniteError(model, i, x, p, Y.data[offset + j]);
     }
-    targets.data.set(p, i * k);
+    targets.data.set(p, row * k);
+    if (row === chunk - 1 || i === n - 1) {
+      const rows = row + 1;
+      await sinks[0].append(X.data.subarray(0, rows * points));
+      await sinks[1].append(Y.data.subarray(0, rows * points));
+      await sinks[2].append(targets.data.subarray(0, rows * k));
+    }
     if ((i + 1) % every === 0 && i + 1 < n) ctx.progress(i + 1, n, 'curves');
   }
   ctx.progress(n, n, 'curves');
-  return { outputs: { X, Y, targets } };
+  const [outX, outY, outTargets] = await Promise.all(sinks.map((sink) => sink.finish()));
+  return { outputs: { X: outX!, Y: outY!, targets: outTargets! } };
 }
 
 function nonFiniteError(

@@ -1,5 +1,6 @@
 import { ParamflowError } from '../../src/util/errors.js';
-import { ndarray, requireArray } from '../../src/stage-contract/ndarray.js';
+import { ndarray } from '../../src/stage-contract/ndarray.js';
+import { requireArrayInput } from '../../src/stage-contract/rows.js';
 import { Rng } from '../../src/stage-contract/random.js';
 import {
   defineStage,
@@ -30,6 +31,7 @@ export const splitFolds = defineStage<SplitFoldsParams>({
   schema: 'stages/split-folds.schema.json',
   inputs: ['targets'],
   outputs: [{ name: 'folds', kind: 'ndarray' }],
+  streams: true, // only the number of rows is read
   inferShapes: (params, inputs) => {
     const n = inputs.targets?.shape[0];
     const problem = n === undefined ? undefined : foldsProblem(n, params);
@@ -55,7 +57,7 @@ function foldsProblem(n: number, { k, holdout }: SplitFoldsParams): ParamProblem
 
 function runSplitFolds(inputs: StageInputs, params: SplitFoldsParams, ctx: StageContext): StageResult {
   // Only the number of datasets matters; the values never reach the split (no stratification).
-  const n = requireArray(inputs, 'targets', 'split-folds').shape[0] ?? 0;
+  const n = requireArrayInput(inputs, 'targets', 'split-folds').shape[0] ?? 0;
   const { k, holdout } = params;
   const held = Math.round(holdout * n);
   const problem = foldsProblem(n, params);

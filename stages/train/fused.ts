@@ -4,6 +4,7 @@ import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
 import { addKernelTime, kernelProfileWanted } from '../../src/backend/profile.js';
 import type { TfRuntime } from '../../src/stage-contract/types.js';
 import type { Matrix } from '../../src/model/features.js';
+import { gatherMatrix, type Rows } from '../../src/model/curve-rows.js';
 import { layerName } from './layers.js';
 import { HYPER, HYPER_LENGTH, LAYER, LOSS, OPTIMIZER, STRIDE } from '../../src/backend/native/boundary.js';
 import { ACTIVATIONS } from './fused-problem.js';
@@ -62,13 +63,16 @@ export class FusedTrainer {
   private readonly outputs: number;
   /** `run --profile`: each step is counted as one kernel, FUSED_STEP. */
   private readonly profiled = kernelProfileWanted();
+  /** The most rows one step (or one chunk of a prediction) takes. */
+  readonly maxRows: number;
+  private readonly batch?: { x: Float32Array; t: Float32Array; order: Int32Array };
 
   constructor(
     private readonly rt: TfRuntime,
     model: LayersModel,
     optimizer: Optimizer,
     private readonly params: TrainParams,
-    private readonly data: { x: Matrix; t: Matrix },
+    private readonly data: { x: Rows; t: Matrix },
   ) {
     this.addon = loadAddon();
     const desc = new Float64Array(params.layers.length * STRIDE);
@@ -111,7 +115,16 @@ export class FusedTrainer {
     if (mine.length !== this.trainable.length || mine.some((v, i) => v !== this.trainable[i])) {
       throw new Error("fused trainer: the model's trainable weights are not in layer order (a bug: report it)");
     }
-    this.plan = this.addon.mlpCreate(desc, data.x.cols, Math.min(params.batch_size, data.x.rows));
+    this.maxRows = Math.min(params.batch_size, data.x.rows);
+    this.plan = this.addon.mlpCreate(desc, data.x.cols, this.maxRows);
+    if (!data.x.matrix) {
+      // Rows read from files: each batch is gathered here, then stepped on in order.
+      this.batch = {
+        x: new Float32Array(this.maxRows * data.x.cols),
+        t: new Float32Array(this.maxRows * data.t.cols),
+        order: Int32Array.from({ length: this.maxRows }, (_, i) => i),
+      };
+    }
     this.seeds = new Float64Array(params.layers.filter((l) => 'dropout' in l).length);
     this.outputs = data.t.cols;
     this.opt = optimizer as unknown as OptimizerFields;
@@ -133,12 +146,19 @@ export class FusedTrainer {
     this.setHyper();
     this.seeds.set(seeds);
     const t0 = this.profiled ? performance.now() : 0;
+    let [x, t, o, from] = [this.data.x.matrix?.data, this.data.t.data, order, start];
+    if (this.batch) {
+      const { cols } = this.data.x;
+      this.data.x.gather(order, start, rows, this.batch.x);
+      gatherMatrix(this.data.t, order, start, rows, this.batch.t);
+      [x, t, o, from] = [this.batch.x.subarray(0, rows * cols), this.batch.t.subarray(0, rows * this.outputs), this.batch.order, 0];
+    }
     const loss = this.addon.mlpStep(
       this.plan,
-      this.data.x.data,
-      this.data.t.data,
-      order,
-      start,
+      x!,
+      t,
+      o,
+      from,
       rows,
       params,
       state,

@@ -30,6 +30,7 @@ export const train = defineStage<TrainParams>({
   version: '1',
   schema: 'stages/train.schema.json',
   inputs: ['X', 'Y', 'targets', 'folds'],
+  streams: true,
   outputs: [
     { name: 'model', kind: 'folder' },
     { name: 'scalers', kind: 'json' },

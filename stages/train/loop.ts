@@ -5,6 +5,7 @@ import { crashPoint } from '../../src/util/crash.js';
 import { deriveSeed, Rng } from '../../src/stage-contract/random.js';
 import type { TfRuntime } from '../../src/stage-contract/types.js';
 import type { Matrix } from '../../src/model/features.js';
+import { gatherMatrix, type Rows } from '../../src/model/curve-rows.js';
 import { FusedTrainer } from './fused.js';
 import { buildModel, dropoutLayers } from './layers.js';
 import {
@@ -66,8 +67,8 @@ export interface FoldJob {
   fold: number;
   seed: number;
   /** Standardised training and validation rows (inputs x, targets t). */
-  train: { x: Matrix; t: Matrix };
-  validation: { x: Matrix; t: Matrix };
+  train: { x: Rows; t: Matrix };
+  validation: { x: Rows; t: Matrix };
   signal: AbortSignal;
   /** Train with the fused native trainer (fused.ts: the caller checked fusedProblem), else tfjs-layers' trainOnBatch. */
   fused?: boolean;
@@ -226,7 +227,7 @@ class BatchGatherer {
   private readonly yBuf: Float32Array;
 
   constructor(
-    private readonly xs: Matrix,
+    private readonly xs: Rows,
     private readonly ts: Matrix,
     private readonly size: number,
   ) {
@@ -239,11 +240,8 @@ class BatchGatherer {
     const start = b * this.size;
     const rows = Math.min(this.size, order.length - start);
     const { xs, ts, xBuf, yBuf } = this;
-    for (let r = 0; r < rows; r++) {
-      const i = order[start + r]!;
-      xBuf.set(xs.data.subarray(i * xs.cols, (i + 1) * xs.cols), r * xs.cols);
-      yBuf.set(ts.data.subarray(i * ts.cols, (i + 1) * ts.cols), r * ts.cols);
-    }
+    xs.gather(order, start, rows, xBuf);
+    gatherMatrix(ts, order, start, rows, yBuf);
     // The cpu backend keeps the array it is given: the caller disposes both tensors before the next batch overwrites it.
     const x = rt.tf.tensor2d(xBuf.subarray(0, rows * xs.cols), [rows, xs.cols]);
     const y = rt.tf.tensor2d(yBuf.subarray(0, rows * ts.cols), [rows, ts.cols]);

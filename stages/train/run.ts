@@ -1,5 +1,6 @@
 import { InputErrors, ParamflowError } from '../../src/util/errors.js';
-import { jsonArtifact, requireArray } from '../../src/stage-contract/ndarray.js';
+import { jsonArtifact } from '../../src/stage-contract/ndarray.js';
+import { requireArrayInput, wholeArray, type ArrayInput } from '../../src/stage-contract/rows.js';
 import type {
   FoldReport,
   JsonValue,
@@ -23,11 +24,12 @@ import { fusedProblem } from './fused-problem.js';
 import { trainFold, type FoldState } from './loop.js';
 import { modelToFiles } from '../../src/model/model-io.js';
 import { checkTrainParams, inputMode, outputSizeProblem, type TrainParams } from './params.js';
-import { fitCurveScaler, scaledCurveFeatures, scaleTargets, type Scalers } from '../../src/model/scalers.js';
+import { scaledCurveFeatures, scaleTargets, type FoldScaler, type Scalers } from '../../src/model/scalers.js';
+import { fitScalerStreamed, matrixRows, ScaledCurveRows, streamed, type Rows } from '../../src/model/curve-rows.js';
 
 interface Data {
-  X: NdArray;
-  Y: NdArray;
+  X: ArrayInput;
+  Y: ArrayInput;
   targets: NdArray;
   folds: NdArray;
   shape: ProblemShape;
@@ -63,13 +65,19 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
       ? `training with tfjs-layers (no fused trainer: ${whyNotFused})`
       : 'training with the fused native trainer (one addon call per batch)',
   );
-  // One buffer for every fold's scaled rows, training rows first, then validation rows.
-  const features = new Float32Array(shape.rows * shape.features);
+  // In memory: one buffer for every fold's scaled rows, training rows first, then validation
+  // rows. Left in their files (a large study): rows are read and scaled a batch at a time.
+  const inFiles = streamed(data.X, data.Y);
+  const features = inFiles ? undefined : new Float32Array(shape.rows * shape.features);
+  const rowsOf = (scaler: FoldScaler, subset: Int32Array, offset: number): Rows =>
+    features
+      ? matrixRows(scaledCurveFeatures(scaler, data.X as NdArray, data.Y as NdArray, subset, features.subarray(offset)))
+      : new ScaledCurveRows(scaler, data.X, data.Y, subset);
   for (let fold = finished.length; fold < shape.folds; fold++) {
     const { train, validation } = foldIndices(data.folds, fold);
     if (train.length === 0 || validation.length === 0) throw emptyFoldError(fold, train.length, validation.length);
     const rawT = takeRows(data.targets, train);
-    const scaler = fitCurveScaler(data.X, data.Y, train, rawT, inputMode(params), params.standardize.targets);
+    const scaler = fitScalerStreamed(data.X, data.Y, train, rawT, inputMode(params), params.standardize.targets);
     const resume = saved?.current?.fold === fold ? saved.current : undefined;
     const tell = foldTeller(ctx, fold, shape.epochs, resume?.state.epochs);
     await tell.started; // a sweep's pruner may stop a resumed fold at a rung it passed before
@@ -79,9 +87,9 @@ export async function runTrain(inputs: StageInputs, params: TrainParams, ctx: St
       params,
       fold,
       seed: ctx.seed,
-      train: { x: scaledCurveFeatures(scaler, data.X, data.Y, train, features), t: scaleTargets(scaler, rawT) },
+      train: { x: rowsOf(scaler, train, 0), t: scaleTargets(scaler, rawT) },
       validation: {
-        x: scaledCurveFeatures(scaler, data.X, data.Y, validation, features.subarray(train.length * shape.features)),
+        x: rowsOf(scaler, validation, train.length * shape.features),
         t: scaleTargets(scaler, takeRows(data.targets, validation)),
       },
       signal: ctx.signal,
@@ -219,10 +227,11 @@ function targetNames(k: number): string[] {
 }
 
 function readInputs(inputs: StageInputs, params: TrainParams): Data {
-  const X = requireArray(inputs, 'X', 'train');
-  const Y = requireArray(inputs, 'Y', 'train');
-  const targets = requireArray(inputs, 'targets', 'train');
-  const folds = requireArray(inputs, 'folds', 'train');
+  const X = requireArrayInput(inputs, 'X', 'train');
+  const Y = requireArrayInput(inputs, 'Y', 'train');
+  // A value or a few per dataset: in memory even for a million datasets.
+  const targets = wholeArray(requireArrayInput(inputs, 'targets', 'train'));
+  const folds = wholeArray(requireArrayInput(inputs, 'folds', 'train'));
   const rows = X.shape[0] ?? 0;
   const same = (a: readonly number[], b: readonly number[]): boolean =>
     a.length === b.length && a.every((v, i) => v === b[i]);

@@ -1,6 +1,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Matrix } from '../../src/model/features.js';
+import type { Rows } from '../../src/model/curve-rows.js';
 import type { TfRuntime } from '../../src/stage-contract/types.js';
 import type { FusedTrainer } from './fused.js';
 import type { LossName } from './params.js';
@@ -16,31 +17,47 @@ const VALIDATION_BATCH = 1024;
 export async function validationLoss(
   rt: TfRuntime,
   model: LayersModel,
-  v: { x: Matrix; t: Matrix },
+  v: { x: Rows; t: Matrix },
   loss: LossName,
   delta: number,
   fused?: FusedTrainer,
 ): Promise<number> {
-  let sum = 0;
   const k = v.t.cols;
-  const all = fused?.predict(v.x);
-  if (all) {
-    for (let i = 0; i < all.length; i++) sum += pointLoss(all[i]! - v.t.data[i]!, loss, delta);
-    return sum / Math.max(1, v.x.rows * k);
+  const { rows, cols } = v.x;
+  // Rows in memory are predicted all at once by the addon; rows read from files a chunk at a
+  // time: a multiple of the addon's own chunk, so the same predictions to the bit.
+  const step = v.x.matrix ? rows : fused ? fused.maxRows * Math.ceil(VALIDATION_BATCH / fused.maxRows) : VALIDATION_BATCH;
+  const buffer = v.x.matrix ? undefined : new Float32Array(Math.min(step, rows) * cols);
+  const order = buffer ? Int32Array.from({ length: rows }, (_, i) => i) : undefined;
+  const chunk = (start: number, count: number): Matrix => {
+    if (v.x.matrix) return { rows: count, cols, data: v.x.matrix.data.subarray(start * cols, (start + count) * cols) };
+    v.x.gather(order!, start, count, buffer!);
+    return { rows: count, cols, data: buffer!.subarray(0, count * cols) };
+  };
+  let sum = 0;
+  let byTf = !fused;
+  for (let start = 0; start < rows; ) {
+    const count = Math.min(byTf ? VALIDATION_BATCH : step, rows - start);
+    const x = chunk(start, count);
+    const pred = byTf ? undefined : fused!.predict(x);
+    if (!pred && !byTf) {
+      byTf = true; // the addon does not cover this model: tfjs predicts, in its own chunks
+      continue;
+    }
+    const values = pred ?? (await tfPredict(rt, model, x));
+    for (let i = 0; i < count * k; i++) sum += pointLoss(values[i]! - v.t.data[start * k + i]!, loss, delta);
+    start += count;
   }
-  for (let start = 0; start < v.x.rows; start += VALIDATION_BATCH) {
-    const rows = Math.min(VALIDATION_BATCH, v.x.rows - start);
-    const out = rt.tf.tidy(
-      () =>
-        model.apply(rt.tf.tensor2d(v.x.data.subarray(start * v.x.cols, (start + rows) * v.x.cols), [rows, v.x.cols]), {
-          training: false,
-        }) as Tensor,
-    );
-    const pred = (await out.data()) as Float32Array;
-    out.dispose();
-    for (let i = 0; i < rows * k; i++) sum += pointLoss(pred[i]! - v.t.data[start * k + i]!, loss, delta);
-  }
-  return sum / Math.max(1, v.x.rows * k);
+  return sum / Math.max(1, rows * k);
+}
+
+async function tfPredict(rt: TfRuntime, model: LayersModel, x: Matrix): Promise<Float32Array> {
+  const out = rt.tf.tidy(
+    () => model.apply(rt.tf.tensor2d(x.data, [x.rows, x.cols]), { training: false }) as Tensor,
+  );
+  const pred = (await out.data()) as Float32Array;
+  out.dispose();
+  return pred;
 }
 
 /** The loss of one residual, as tfjs computes it (huber: tf.losses.huberLoss). */

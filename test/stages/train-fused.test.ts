@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/backend/native/addon.js';
 import type { StageResult } from '../../src/stage-contract/types.js';
 import { loadTensorflow } from '../../src/backend/load.js';
+import { matrixRows } from '../../src/model/curve-rows.js';
 import { FusedTrainer } from '../../stages/train/fused.js';
 import { fusedProblem } from '../../stages/train/fused-problem.js';
 import { createFoldModel } from '../../stages/train/loop.js';
@@ -79,7 +80,7 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('FusedTrainer'), () =>
     (model.getLayer('layer_0_dense') as unknown as { kernel: { read(): { assign(t: unknown): void } } }).kernel
       .read()
       .assign(held);
-    const trainer = new FusedTrainer(rt, model, optimizer, params, { x, t });
+    const trainer = new FusedTrainer(rt, model, optimizer, params, { x: matrixRows(x), t });
     trainer.step(
       Int32Array.from({ length: 16 }, (_, i) => i),
       0,
@@ -122,7 +123,7 @@ describe.skipIf(NATIVE_PROBLEM !== undefined)(needsNative('FusedTrainer.predict 
     const predict = (layers: unknown[]) => {
       const params = trainParams({ layers, batch_size: 16, epochs: 1 });
       const { model, optimizer } = createFoldModel(rt, params, 0, 9, x.cols);
-      const trainer = new FusedTrainer(rt, model, optimizer, params, { x, t });
+      const trainer = new FusedTrainer(rt, model, optimizer, params, { x: matrixRows(x), t });
       for (let s = 0; s < 3; s++)
         trainer.step(
           Int32Array.from({ length: 150 }, (_, i) => (i * 7) % 150),
