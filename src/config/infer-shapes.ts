@@ -16,8 +16,9 @@ export function inferShapes(
   definitions: PipelineSpec['definitions'],
   locator: Locator,
   errors: ParamflowError[],
-): void {
+): Record<string, StageShapes> {
   const outputsOf = new Map<string, KnownShapes>();
+  const shapes: Record<string, StageShapes> = {};
   for (const s of ordered) {
     const infer = definitions[s.name]!.inferShapes;
     if (!infer) continue;
@@ -45,6 +46,11 @@ export function inferShapes(
       continue;
     }
     outputsOf.set(s.name, knownShapes(inferred?.outputs));
+    shapes[s.name] = {
+      inputs,
+      outputs: outputsOf.get(s.name)!,
+      passThrough: (inferred?.passThrough ?? []).filter((o) => typeof o === 'string'),
+    };
     for (const p of inferred?.problems ?? []) {
       const at = ['stages', s.name, 'with', ...p.pointer.split('/').slice(1)];
       const read = Object.entries(s.inputs).filter(([input]) => p.message.includes(`\`${input}\``));
@@ -57,6 +63,14 @@ export function inferShapes(
       );
     }
   }
+  return shapes;
+}
+
+/** What validation inferred of a stage's arrays (a stage without inferShapes has none). */
+export interface StageShapes {
+  inputs: KnownShapes;
+  outputs: KnownShapes;
+  passThrough: readonly string[];
 }
 
 // A module's shapes are trusted only as far as they make sense: a dimension that is not a
@@ -65,7 +79,8 @@ function knownShapes(outputs: KnownShapes | undefined): KnownShapes {
   const known: Record<string, ArrayShape> = {};
   for (const [name, out] of Object.entries(outputs ?? {})) {
     if (!Array.isArray(out?.shape)) continue;
-    known[name] = { shape: out.shape.map((d) => (Number.isSafeInteger(d) && d >= 0 ? d : undefined)) };
+    const dtype = ['float32', 'float64', 'int32'].includes(out.dtype as string) ? { dtype: out.dtype } : {};
+    known[name] = { shape: out.shape.map((d) => (Number.isSafeInteger(d) && d >= 0 ? d : undefined)), ...dtype };
   }
   return known;
 }

@@ -12,7 +12,7 @@ import { readPipelineText } from './read-pipeline.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import { mapSchemaErrors, type DocPath, type Locator } from './schema-errors.js';
 import { structuralPipelineValidator } from './schema-registry.js';
-import { inferShapes } from './infer-shapes.js';
+import { inferShapes, type StageShapes } from './infer-shapes.js';
 import { applyPorts, resolveInputs, withValidator } from './stage-ports.js';
 import type { Override, PipelineSpec, StageSpec } from './spec.js';
 import { YamlSource } from './yaml-source.js';
@@ -104,10 +104,11 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
       definitions[name] = stage.def;
     }
   }
+  let shapes: Record<string, StageShapes> = {};
   if (errors.length === 0) {
     const ordered = topologicalOrder(stages, (s) => located.locateKey(['stages', s], 'needs'));
     resolveInputs(stages, definitions, located, errors);
-    if (errors.length === 0) inferShapes(ordered, definitions, located, errors);
+    if (errors.length === 0) shapes = inferShapes(ordered, definitions, located, errors);
   }
   if (errors.length > 0) throw new InputErrors(errors);
 
@@ -134,6 +135,8 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     trackingUriAt: uriFromEnv ? { file: 'MLFLOW_TRACKING_URI' } : located.locate(['tracking', 'uri']),
     stages,
     definitions,
+    shapes,
+    stageAt: Object.fromEntries(stages.map((s) => [s.name, located.locateKey(['stages'], s.name)])),
     resolved,
     ...(raw.sweep ? { sweep: raw.sweep } : {}),
     ...(raw.cache?.remote !== undefined

@@ -47,6 +47,10 @@ export interface PipelineSpec {
    * the loader resolved it to validate `with:`, and planning and the runner use it.
    */
   definitions: Readonly<Record<string, import('../stage-contract/types.js').StageDefinition<any>>>;
+  /** What validation inferred of each stage's arrays (for the run's memory and disk estimates). */
+  shapes?: Readonly<Record<string, import('./infer-shapes.js').StageShapes>>;
+  /** Where each stage is defined in the file (its key under `stages:`), for errors about it. */
+  stageAt?: Readonly<Record<string, import('../util/errors.js').SourceLocation>>;
   /** The pipeline as resolved (overrides applied, defaults filled): what the run hash covers. */
   resolved: Record<string, unknown>;
   /** The `sweep:` section, if any (not part of `resolved`: each trial is a plain run). */

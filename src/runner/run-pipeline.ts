@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { Layout } from '../project/layout.js';
-import { CacheStore } from '../cache/store.js';
+import { CacheStore, COMPLETE } from '../cache/store.js';
 import { loadRunnablePipeline, type RunnablePipeline } from '../pipeline/load.js';
 import type { Override } from '../config/spec.js';
 import { planPipeline, type Plan } from '../pipeline/plan.js';
@@ -20,6 +21,8 @@ import type { SharedKeyLock } from './shared-lock.js';
 import type { RunTracker } from '../tracking/run-tracker.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
 import { PrunedSignal, rungWatcher, type RunPruner } from './pruning.js';
+import { checkResources, diskFree, memoryLimit } from '../pipeline/resources.js';
+import { streamBytes } from './array-staging.js';
 
 export interface RunOptions {
   file: string;
@@ -91,6 +94,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     return { runHash: plan.runHash, status: 'PLANNED', stages: {}, executed: [], cached: [], plan, explained };
   }
 
+  await checkRunResources(plan, layout, options.env ?? process.env);
   const store = new RunStore(layout);
   const reporter = options.reporter ?? silentReporter;
   // Built before anything is written: a bad tracking URI is bad input (exit 2).
@@ -230,6 +234,18 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     plan,
     ...(profile ? { profile } : {}),
   };
+}
+
+/** Refuses, before anything is written, a run whose arrays would not fit (pipeline/resources.ts). */
+async function checkRunResources(plan: Plan, layout: Layout, env: NodeJS.ProcessEnv): Promise<void> {
+  if (!plan.pipeline.shapes) return;
+  // The completion marker alone (a stat): a cached no-op run must stay cheap.
+  const executes = new Set(
+    plan.stages.filter((s) => !existsSync(join(layout.entry(s.key.value), COMPLETE))).map((s) => s.spec.name),
+  );
+  if (executes.size === 0) return;
+  const limits = { memory: memoryLimit(env), disk: await diskFree(layout.cacheDir, env) };
+  checkResources(plan, executes, streamBytes(env), limits);
 }
 
 async function syncEarlier(

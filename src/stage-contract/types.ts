@@ -196,6 +196,8 @@ export type Dim = number | undefined;
 /** What validation knows of an ndarray's shape, dimension by dimension. */
 export interface ArrayShape {
   readonly shape: readonly Dim[];
+  /** When known (float32 is assumed otherwise): for the run's memory and disk estimates. */
+  readonly dtype?: DType;
 }
 
 /** Shapes by input or output name; an absent name is not known. */
@@ -205,6 +207,8 @@ export type KnownShapes = Readonly<Record<string, ArrayShape | undefined>>;
 export interface ShapeInference {
   outputs?: KnownShapes;
   problems?: readonly ParamProblem[];
+  /** Outputs that are an input returned as it is (no new bytes: the cache links the file). */
+  passThrough?: readonly string[];
 }
 
 /** What planning knows of the run when it asks a stage for its key facts. */

@@ -38,6 +38,8 @@ export const ENV_VARS = {
   PARAMFLOW_PROFILE: flag,
   PARAMFLOW_WASM_MATMUL_FIX: flag,
   PARAMFLOW_QUEUE_LOCK_MS: positiveInt,
+  PARAMFLOW_MEMORY_BYTES: positiveInt,
+  PARAMFLOW_DISK_BYTES: positiveInt,
   PARAMFLOW_STREAM_BYTES: {
     expects: 'a number of bytes ≥ 0 (0: every array is streamed; default 268435456, 256 MiB)',
     ok: (v) => /^\d+$/.test(v) && Number.isSafeInteger(Number(v)),

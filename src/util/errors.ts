@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'PF_BAD_FLAG'
   | 'PF_BAD_REF'
   | 'PF_BAD_DATA'
+  /** The run's arrays would not fit on the disk or in memory (pipeline/resources.ts). */
+  | 'PF_TOO_LARGE'
   | 'PF_ENV_MISMATCH'
   | 'PF_STAGE_FAILED'
   | 'PF_CACHE_CORRUPT'
@@ -57,6 +59,7 @@ const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PF_BAD_FLAG',
   'PF_BAD_REF',
   'PF_BAD_DATA',
+  'PF_TOO_LARGE',
   // `repro --strict` refuses to run in another environment: the user asked for exactly this one.
   'PF_ENV_MISMATCH',
 ]);

@@ -52,7 +52,14 @@ export const addNoise = defineStage<AddNoiseParams>({
     { name: 'Y', kind: 'ndarray' },
     { name: 'targets', kind: 'ndarray' },
   ],
-  inferShapes: (_params, inputs) => ({ outputs: { X: inputs.X, Y: inputs.Y, targets: inputs.targets } }),
+  inferShapes: (params, inputs) => ({
+    outputs: { X: inputs.X, Y: inputs.Y, targets: inputs.targets },
+    passThrough: [
+      ...((params.x_jitter?.sigma ?? 0) > 0 ? [] : ['X']),
+      ...(touchesY(params) ? [] : ['Y']),
+      'targets',
+    ],
+  }),
   streams: true,
   run: (inputs, params, ctx) => runAddNoise(inputs, params, ctx),
 });

@@ -42,8 +42,9 @@ export const simulate = defineStage<SimulateParams>({
   check: checkSimulateParams,
   // check() makes params name exactly the model's parameters: one targets column each.
   inferShapes: (params) => {
-    const curves = { shape: [params.n, params.x.points] };
-    return { outputs: { X: curves, Y: curves, targets: { shape: [params.n, Object.keys(params.params).length] } } };
+    const curves = { shape: [params.n, params.x.points], dtype: params.dtype };
+    const targets = { shape: [params.n, Object.keys(params.params).length], dtype: params.dtype };
+    return { outputs: { X: curves, Y: curves, targets } };
   },
   // A custom model's file: its content is in the key, and it must stay inside the project.
   ports: (params) => (isModelFile(params.model) ? { files: [{ path: params.model, pointer: '/model' }] } : {}),

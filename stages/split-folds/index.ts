@@ -35,7 +35,7 @@ export const splitFolds = defineStage<SplitFoldsParams>({
   inferShapes: (params, inputs) => {
     const n = inputs.targets?.shape[0];
     const problem = n === undefined ? undefined : foldsProblem(n, params);
-    return { outputs: { folds: { shape: [n] } }, problems: problem ? [problem] : [] };
+    return { outputs: { folds: { shape: [n], dtype: 'int32' } }, problems: problem ? [problem] : [] };
   },
   run: (inputs, params, ctx) => runSplitFolds(inputs, params, ctx),
 });
