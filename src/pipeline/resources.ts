@@ -96,10 +96,12 @@ export function checkResources(plan: Plan, executes: ReadonlySet<string>, stream
   const disk = written.reduce((a, b) => a + b.bytes, 0);
   if (disk > limits.disk.bytes) {
     const largest = [...written].sort((a, b) => b.bytes - a.bytes);
+    const top = plan.stages.find((s) => s.spec.name === largest[0]!.stage)!;
+    const smaller = top.def.name === 'simulate' ? `--set ${top.spec.name}.n=…, or fewer x.points` : 'fewer datasets';
     throw tooLarge(
-      plan.pipeline.stageAt?.[largest[0]!.stage],
+      plan.pipeline.stageAt?.[top.spec.name],
       `this run would write about ${formatBytes(disk)} to the cache (${list(largest)}), and the disk has ${formatBytes(limits.disk.bytes)} (${limits.disk.source})`,
-      `make the study smaller (fewer datasets: --set ${largest[0]!.stage}.n=…, fewer points), free space (paramflow cache gc), or move the project to a larger disk`,
+      `make the study smaller (${smaller}), free space (paramflow cache gc), or move the project to a larger disk`,
     );
   }
   const memory = BASELINE + held.reduce((a, b) => a + b.bytes, 0) + (working?.bytes ?? 0);
