@@ -5,7 +5,7 @@
 //
 //   npm run bench [-- --json FILE] [--quick] [--backends wasm,cpu] [--models M1] [--batches 32]
 //                    [--cores 1,2] [--epoch-seconds 10] [--no-pytorch] [--no-tracking] [--no-sweep]
-//                    [--no-study] [--study-epochs 20] [--tfjs-path] [--no-search]
+//                    [--no-study] [--study-epochs 20] [--tfjs-path] [--no-search] [--scaling]
 //
 // cores = parallel training processes (tfjs-backend-wasm runs on one thread in Node, PERF-NOTES
 // 2); samples/s are summed over them. PyTorch at 2 cores is the better of 1 process × 2 threads
@@ -22,9 +22,11 @@
 // epochs, early stopping off) against bench/torch_study.py, a PyTorch peer on the same cached
 // arrays, with and without flushing denormals, plus paramflow's last/first epoch time
 // (bench/study-train.mjs, a few minutes; --no-study skips it); TPE + ASHA against the grid it
-// replaces on an 80-trial space, three TPE seeds (bench/tpe-vs-grid.mjs, a few minutes; --no-search).
+// replaces on an 80-trial space, three TPE seeds (bench/tpe-vs-grid.mjs, a few minutes; --no-search);
+// only with --scaling (minutes, and 12 GB of disk at 10⁶): the seed study at n = 10⁴, 10⁵, 10⁶ with
+// time per curve and peak private memory (bench/scaling.mjs; --quick: 10³ and 10⁴).
 // JSON (--json): { training: rows { backend, model, batch, samples_per_s, pytorch_samples_per_s,
-// ratio, cores, matmul_fix, samples_timed, pytorch_mode, trainer }, sgemm, pipeline, sweep, study, search,
+// ratio, cores, matmul_fix, samples_timed, pytorch_mode, trainer }, sgemm, pipeline, sweep, study, search, scaling,
 // tracking, load_before, load_after, notes }; pytorch fields are null without it, sections null
 // when skipped (study: study-train.mjs's --json report).
 import { execa } from 'execa';
@@ -56,6 +58,7 @@ const { values: opts } = parseArgs({
     'no-tracking': { type: 'boolean', default: false },
     'no-sweep': { type: 'boolean', default: false },
     'no-search': { type: 'boolean', default: false },
+    scaling: { type: 'boolean', default: false },
     'no-study': { type: 'boolean', default: false },
     'study-epochs': { type: 'string' },
     'no-sgemm': { type: 'boolean', default: false },
@@ -228,6 +231,7 @@ async function main() {
   const sweep = opts['no-sweep'] ? null : await sweepSpeedup();
   const study = opts['no-study'] ? null : await studyTrain();
   const search = opts['no-search'] ? null : await searchVsGrid();
+  const scaling = opts.scaling ? await scalingRows() : null;
   const loadAfter = loadavg()[0];
   console.log(
     `- load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (figures mean little above ~1.5 on 2 cores)`,
@@ -240,6 +244,7 @@ async function main() {
     sweep,
     study,
     search,
+    scaling,
     tracking,
     load_before: loadBefore,
     load_after: loadAfter,
@@ -289,6 +294,23 @@ async function sweepSpeedup() {
   } catch {
     return { summary: r.stdout.trim() };
   }
+}
+
+/** The seed study at growing n: time per curve and peak private memory (scaling.mjs). */
+async function scalingRows() {
+  const sizes = opts.quick ? ['--sizes', '1000,10000'] : [];
+  const r = await execa(process.execPath, [join(HERE, 'scaling.mjs'), ...sizes], { reject: false, stderr: 'inherit' });
+  if (r.exitCode !== 0) {
+    console.log(`- scaling not measured: ${r.stderr || r.stdout || r.message}`);
+    return null;
+  }
+  const figures = JSON.parse(r.stdout);
+  for (const row of figures.rows)
+    console.log(
+      `- scaling: n = ${row.n}, ${row.epochs} epochs: ${row.wall_s} s, ${row.us_per_curve} µs per curve (${row.per_curve_ratio}× the smallest n's), peak RssAnon ${row.peak_rss_anon_mb} MB`,
+    );
+  for (const why of figures.skipped) console.log(`- scaling skipped: ${why}`);
+  return figures;
 }
 
 /** TPE + ASHA against the grid on one space (tpe-vs-grid.mjs; --quick: 300 curves, 6 epochs, one TPE seed). */
