@@ -4,7 +4,7 @@ import { ParamflowError } from '../util/errors.js';
 import { backendProblem, chooseBackend } from '../backend/probe.js';
 import { loadTensorflow } from '../backend/load.js';
 import { ndarray } from '../stage-contract/ndarray.js';
-import type { Artifact, BackendName, NdArray } from '../stage-contract/types.js';
+import type { Artifact, BackendName } from '../stage-contract/types.js';
 import { resolveRunRef } from '../tracking/resolve-ref.js';
 import type { RunRecord } from '../tracking/run-record.js';
 import { RunStore } from '../tracking/run-store.js';
@@ -120,7 +120,9 @@ async function trainingGrid(
   for (const key of Object.values(inputs)) {
     const found = await cache.lookup(key);
     if (!found.hit || !found.manifest.outputs.X) continue;
-    return gridOf((await cache.load(found.manifest)).X as NdArray);
+    // Read by rows from its file (checked as it is streamed): a million curves are never loaded whole.
+    const X = (await cache.load(found.manifest, { streamBytes: 0 })).X;
+    if (X?.kind === 'ndarray' || X?.kind === 'array-file') return gridOf(X);
   }
   throw new ParamflowError(
     'PF_BAD_REF',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { COMPLETE, MANIFEST } from '../store.js';
@@ -29,8 +30,10 @@ export class FolderRemote implements RemoteCache {
     return out;
   }
 
-  async read(key: string, file: string): Promise<Uint8Array> {
-    return readFile(join(this.root, key, file));
+  async read(key: string, file: string): Promise<AsyncIterable<Uint8Array>> {
+    const path = join(this.root, key, file);
+    await stat(path); // a missing file fails here, not mid-copy
+    return createReadStream(path, { highWaterMark: 1 << 20 });
   }
 
   async write(key: string, dir: string, files: readonly string[]): Promise<void> {

@@ -13,8 +13,8 @@ export interface RemoteCache {
   has(key: string): Promise<boolean>;
   /** Keys of the complete entries. */
   keys(): Promise<string[]>;
-  /** One file of an entry (`manifest.json`, `X.npy`, `model/weights.bin`). */
-  read(key: string, file: string): Promise<Uint8Array>;
+  /** One file of an entry (`manifest.json`, `X.npy`, `model/weights.bin`), in chunks: never whole in memory. */
+  read(key: string, file: string): Promise<AsyncIterable<Uint8Array>>;
   /** Uploads the entry in local folder `dir`: `files`, then manifest.json, then COMPLETE. */
   write(key: string, dir: string, files: readonly string[]): Promise<void>;
 }

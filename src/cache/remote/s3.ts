@@ -2,10 +2,10 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { readFile } from 'node:fs/promises';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { COMPLETE, MANIFEST } from '../store.js';
 import type { RemoteCache } from './remote.js';
@@ -15,6 +15,8 @@ import type { RemoteCache } from './remote.js';
 // object; `has` and `keys` look for COMPLETE only, so a partial upload is no entry.
 // Endpoint, region and credentials come from the AWS SDK's usual sources
 // (AWS_ENDPOINT_URL[_S3], AWS_REGION, AWS_ACCESS_KEY_ID, profiles, instance roles).
+const PART_BYTES = 16 * 2 ** 20;
+
 export class S3Remote implements RemoteCache {
   private readonly client: S3Client;
 
@@ -68,16 +70,22 @@ export class S3Remote implements RemoteCache {
     return out.sort();
   }
 
-  async read(key: string, file: string): Promise<Uint8Array> {
+  async read(key: string, file: string): Promise<AsyncIterable<Uint8Array>> {
     const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.object(key, file) }));
-    return r.Body!.transformToByteArray();
+    // In Node the body is a Readable: read as it arrives, never whole.
+    return r.Body as unknown as AsyncIterable<Uint8Array>;
   }
 
   async write(key: string, dir: string, files: readonly string[]): Promise<void> {
     for (const f of [...files, MANIFEST, COMPLETE]) {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.object(key, f), Body: await readFile(join(dir, f)) }),
-      );
+      // lib-storage's Upload streams the file in parts (multipart above its part size, so an
+      // array past S3's 5 GB single-PUT limit goes too), a few parts in memory at a time.
+      await new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: this.object(key, f), Body: createReadStream(join(dir, f)) },
+        partSize: PART_BYTES,
+        queueSize: 2,
+      }).done();
     }
   }
 }

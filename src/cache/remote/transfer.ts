@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeHashed } from '../entry-writer.js';
+import { HashedFile, writeHashed, type WriteBudget, type WrittenFile } from '../entry-writer.js';
 import { COMPLETE, MANIFEST, type CacheStore, type Manifest } from '../store.js';
 import type { RemoteCache } from './remote.js';
 
@@ -11,7 +11,7 @@ import type { RemoteCache } from './remote.js';
  * against the remote manifest on the way in: a torn or mixed upload is refused, never used.
  */
 export async function pullEntry(remote: RemoteCache, cache: CacheStore, key: string): Promise<Manifest> {
-  const manifestBytes = await remote.read(key, MANIFEST);
+  const manifestBytes = await readAll(await remote.read(key, MANIFEST));
   const manifest = JSON.parse(Buffer.from(manifestBytes).toString('utf8')) as Manifest;
   if (manifest.key !== key)
     throw new Error(`remote entry ${key.slice(0, 12)}: its manifest names key ${String(manifest.key).slice(0, 12)}`);
@@ -24,7 +24,7 @@ export async function pullEntry(remote: RemoteCache, cache: CacheStore, key: str
       if (file.split('/').some((p) => p === '..' || p === '') || file.startsWith('/'))
         throw new Error(`remote entry ${key.slice(0, 12)}: bad file name ${JSON.stringify(file)}`);
       await mkdir(dirname(join(tmp, file)), { recursive: true });
-      const got = await writeHashed(join(tmp, file), [await remote.read(key, file)], budget);
+      const got = await copyHashed(await remote.read(key, file), join(tmp, file), budget);
       if (got.sha256 !== meta.sha256 || got.size !== meta.size) {
         throw new Error(
           `remote entry ${key.slice(0, 12)}: ${file} does not match its manifest (${got.size} bytes, digest ${got.sha256.slice(0, 12)}…)`,
@@ -39,6 +39,24 @@ export async function pullEntry(remote: RemoteCache, cache: CacheStore, key: str
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A remote file into `path` a chunk at a time, hashed as written (a 4 GB array is never whole in memory). */
+async function copyHashed(chunks: AsyncIterable<Uint8Array>, path: string, budget: WriteBudget): Promise<WrittenFile> {
+  const file = await HashedFile.create(path, budget);
+  try {
+    for await (const chunk of chunks) await file.write(chunk);
+  } catch (err) {
+    await file.abandon();
+    throw err;
+  }
+  return file.close();
+}
+
+async function readAll(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return Buffer.concat(parts);
 }
 
 /**
