@@ -8,7 +8,16 @@
 //
 //   node bench/scaling.mjs [--sizes 10000,100000,1000000] [--epochs 2] [--json FILE]
 import { execa } from 'execa';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +49,9 @@ async function measure(n) {
     const free = statfsSync(dir).bavail * statfsSync(dir).bsize;
     const need = n * BYTES_PER_CURVE * 1.1;
     if (free < need)
-      return { skipped: `n = ${n}: needs about ${(need / 1e9).toFixed(1)} GB of disk, ${(free / 1e9).toFixed(1)} GB free` };
+      return {
+        skipped: `n = ${n}: needs about ${(need / 1e9).toFixed(1)} GB of disk, ${(free / 1e9).toFixed(1)} GB free`,
+      };
     mkdirSync(join(dir, '.paramflow'));
     copyFileSync(join(ROOT, 'pipelines', 'seed-study.yaml'), join(dir, 'pipeline.yaml'));
     const args = ['run', 'pipeline.yaml', '--json', '--set', `simulate.n=${n}`, '--set', `train.epochs=${opts.epochs}`];
@@ -51,7 +62,8 @@ async function measure(n) {
     const r = await child;
     clearInterval(poll);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.exitCode !== 0) throw new Error(`n = ${n} failed (${r.exitCode}):\n${r.stderr.split('\n').slice(-5).join('\n')}`);
+    if (r.exitCode !== 0)
+      throw new Error(`n = ${n} failed (${r.exitCode}):\n${r.stderr.split('\n').slice(-5).join('\n')}`);
     const { runId } = JSON.parse(r.stdout);
     const record = JSON.parse(readFileSync(join(dir, '.paramflow', 'runs', runId, 'run.json'), 'utf8'));
     const stages = Object.fromEntries(

@@ -85,7 +85,11 @@ export class HashedFile {
  * Writes parts to `path` in chunks, hashing as it goes (no second read), and syncs
  * the file. `budget` counts bytes across an entry's files for the crash hook.
  */
-export async function writeHashed(path: string, parts: readonly Uint8Array[], budget: WriteBudget): Promise<WrittenFile> {
+export async function writeHashed(
+  path: string,
+  parts: readonly Uint8Array[],
+  budget: WriteBudget,
+): Promise<WrittenFile> {
   const file = await HashedFile.create(path, budget);
   for (const part of parts) await file.write(part);
   return file.close();

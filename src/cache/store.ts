@@ -98,7 +98,9 @@ export class CacheStore {
   async load(manifest: Manifest, options: { streamBytes?: number } = {}): Promise<Record<string, Artifact>> {
     const dir = this.layout.entry(manifest.key);
     const large = (file: string) =>
-      options.streamBytes !== undefined && file.endsWith('.npy') && (manifest.files[file]?.size ?? 0) >= options.streamBytes;
+      options.streamBytes !== undefined &&
+      file.endsWith('.npy') &&
+      (manifest.files[file]?.size ?? 0) >= options.streamBytes;
     const read = async (file: string): Promise<Buffer> => {
       const meta = manifest.files[file];
       if (!meta) throw new CorruptEntryError(manifest.key, file, `is not listed in ${MANIFEST}`, manifest.stage);
@@ -185,8 +187,7 @@ export class CacheStore {
     const out: Record<string, Artifact> = {};
     for (const [name, a] of Object.entries(outputs)) {
       const file = manifest.outputs[name];
-      out[name] =
-        a.kind === 'array-file' && file ? await NpyFile.open(join(dir, file), manifest.files[file]) : a;
+      out[name] = a.kind === 'array-file' && file ? await NpyFile.open(join(dir, file), manifest.files[file]) : a;
     }
     return out;
   }

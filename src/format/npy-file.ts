@@ -6,6 +6,11 @@ import { isLittleEndianHost, NpyFormatError, readHeader, swapInPlace } from './n
 
 const CONSTRUCTORS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
 
+/** A Fortran-order file (numpy writes one for some views): its rows are not contiguous. */
+export class FortranOrderError extends NpyFormatError {
+  override name = 'FortranOrderError';
+}
+
 /** A file's recorded digest and size (as a cache manifest lists them). */
 export interface FileDigest {
   sha256: string;
@@ -40,11 +45,13 @@ export class NpyFile<D extends DType = DType> implements ArrayFile<D> {
       const head = Buffer.alloc(4096);
       const { bytesRead } = await handle.read(head, 0, head.length, 0);
       const { dtype, shape, fortran, dataStart } = readHeader(head.subarray(0, bytesRead));
-      if (fortran) throw new NpyFormatError('a Fortran-order .npy cannot be read by rows');
+      if (fortran) throw new FortranOrderError('a Fortran-order .npy cannot be read by rows');
       const size = (await handle.stat()).size;
       const expected = shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype);
       if (size - dataStart !== expected)
-        throw new NpyFormatError(`.npy data is ${size - dataStart} bytes, shape (${shape.join(', ')}) needs ${expected}`);
+        throw new NpyFormatError(
+          `.npy data is ${size - dataStart} bytes, shape (${shape.join(', ')}) needs ${expected}`,
+        );
       return new NpyFile(path, dtype, shape, dataStart, digest);
     } finally {
       await handle.close();

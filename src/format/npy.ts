@@ -93,7 +93,8 @@ export function decodeNpy(bytes: Uint8Array): NdArray {
     );
   }
   const data = typedArrayFromBytes(dtype, bytes.subarray(dataStart));
-  if (!isLittleEndianHost()) swapInPlace(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), bytesPerElement(dtype));
+  if (!isLittleEndianHost())
+    swapInPlace(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), bytesPerElement(dtype));
   // numpy writes Fortran order for some views (a transpose, fancy indexing): reorder to C.
   return ndarray(dtype, shape, fortran ? fortranToC(data, shape) : data);
 }

@@ -25,7 +25,13 @@ export interface Rows {
 }
 
 /** Rows order[start … start + count - 1] of a matrix into `into`. */
-export function gatherMatrix(m: Matrix, order: ArrayLike<number>, start: number, count: number, into: Float32Array): void {
+export function gatherMatrix(
+  m: Matrix,
+  order: ArrayLike<number>,
+  start: number,
+  count: number,
+  into: Float32Array,
+): void {
   for (let r = 0; r < count; r++) {
     const i = order[start + r]!;
     into.set(m.data.subarray(i * m.cols, (i + 1) * m.cols), r * m.cols);
@@ -34,7 +40,12 @@ export function gatherMatrix(m: Matrix, order: ArrayLike<number>, start: number,
 
 /** Rows of a matrix in memory. */
 export function matrixRows(m: Matrix): Rows {
-  return { rows: m.rows, cols: m.cols, matrix: m, gather: (order, start, count, into) => gatherMatrix(m, order, start, count, into) };
+  return {
+    rows: m.rows,
+    cols: m.cols,
+    matrix: m,
+    gather: (order, start, count, into) => gatherMatrix(m, order, start, count, into),
+  };
 }
 
 /** True when X or Y is left in its file: the rows are then read as needed, never all at once. */
@@ -118,7 +129,10 @@ export function fitScalerStreamed(
   standardizeTargets: boolean,
 ): FoldScaler {
   if (!streamed(X, Y)) return fitCurveScaler(X as never, Y as never, indices, targets, mode, standardizeTargets);
-  const targetStats = { ...chunkedColumnStats(targets.rows, targets.cols, (v) => v(targets)), standardize: standardizeTargets };
+  const targetStats = {
+    ...chunkedColumnStats(targets.rows, targets.cols, (v) => v(targets)),
+    standardize: standardizeTargets,
+  };
   if (mode === 'per-curve' || mode === 'none') return { inputs: { mode, mean: null, std: null }, targets: targetStats };
   const p = X.shape[1]!;
   const step = chunkRows({ shape: [1, 2 * p], dtype: 'float32' });
@@ -136,7 +150,10 @@ export function fitScalerStreamed(
   const starts = Int32Array.from({ length: step }, (_, r) => 2 * r * p);
   const pairs = (visit: (a: Block, b: Block) => void) =>
     each((m, count) =>
-      visit({ data: m.data, starts: starts.subarray(0, count) }, { data: m.data, starts: starts.subarray(0, count).map((s) => s + p) }),
+      visit(
+        { data: m.data, starts: starts.subarray(0, count) },
+        { data: m.data, starts: starts.subarray(0, count).map((s) => s + p) },
+      ),
     );
   return { inputs: { mode, ...blockPairStats(indices.length, p, pairs) }, targets: targetStats };
 }

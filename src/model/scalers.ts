@@ -37,7 +37,11 @@ export type MatrixChunks = (visit: (m: Matrix) => void) => void;
  * Each column's mean and std over `rows` rows met in chunks: the same sums in the same order
  * (row by row) as over one matrix, so the same bits however the rows are chunked.
  */
-export function chunkedColumnStats(rows: number, cols: number, chunks: MatrixChunks): { mean: number[]; std: number[] } {
+export function chunkedColumnStats(
+  rows: number,
+  cols: number,
+  chunks: MatrixChunks,
+): { mean: number[]; std: number[] } {
   const mean = new Float64Array(cols);
   const sq = new Float64Array(cols);
   chunks((m) => {

@@ -63,7 +63,12 @@ export async function diskFree(path: string, env: NodeJS.ProcessEnv = process.en
  * Arrays of at least `streamBytes` are streamed by stages that declare `streams` (and written
  * by sinks): they cost disk, not memory. Unknown shapes count nothing.
  */
-export function checkResources(plan: Plan, executes: ReadonlySet<string>, streamBytes: number, limits: ResourceLimits): void {
+export function checkResources(
+  plan: Plan,
+  executes: ReadonlySet<string>,
+  streamBytes: number,
+  limits: ResourceLimits,
+): void {
   const shapes = plan.pipeline.shapes ?? {};
   const written: ArrayUse[] = [];
   const held: ArrayUse[] = [];
@@ -88,8 +93,7 @@ export function checkResources(plan: Plan, executes: ReadonlySet<string>, stream
     const small = Object.values(sh.inputs)
       .map((shape) => arrayBytes(shape) ?? 0)
       .filter((b) => b < streamBytes);
-    const bytes =
-      whole.reduce((a, b) => a + b.bytes, 0) + (s.def.usesBackend ? small.reduce((a, b) => a + b, 0) : 0);
+    const bytes = whole.reduce((a, b) => a + b.bytes, 0) + (s.def.usesBackend ? small.reduce((a, b) => a + b, 0) : 0);
     if (!working || bytes > working.bytes) working = { stage: name, bytes, inputs: whole };
   }
 

@@ -20,7 +20,7 @@ export function streamBytes(env: NodeJS.ProcessEnv = process.env): number {
  * each file in by rename (hashed once, as written). Smaller arrays are gathered in memory.
  */
 export class ArrayStaging {
-  private dir: string | undefined;
+  private dir: Promise<string> | undefined;
 
   constructor(
     private readonly tmpDir: string,
@@ -32,11 +32,13 @@ export class ArrayStaging {
   async create<D extends DType>(name: string, dtype: D, shape: readonly number[]): Promise<ArraySink<D>> {
     const size = shape.reduce((a, b) => a * b, 1);
     if (size * bytesPerElement(dtype) < this.threshold) return memorySink(dtype, shape);
-    if (!this.dir) {
-      this.dir = join(this.tmpDir, `${this.key}.${process.pid}.${randomBytes(4).toString('hex')}.arrays`);
-      await mkdir(this.dir, { recursive: true });
-    }
-    const path = join(this.dir, `${name}.npy`);
+    // One folder per execution, made once even when a stage opens its sinks at the same time.
+    this.dir ??= (async () => {
+      const dir = join(this.tmpDir, `${this.key}.${process.pid}.${randomBytes(4).toString('hex')}.arrays`);
+      await mkdir(dir, { recursive: true });
+      return dir;
+    })();
+    const path = join(await this.dir, `${name}.npy`);
     const file = await HashedFile.create(path, this.budget);
     await file.write(npyHeader(dtype, shape));
     let filled = 0;
@@ -58,7 +60,7 @@ export class ArrayStaging {
 
   /** Removes what is left (after the entry took its files, or after a failure). */
   async clear(): Promise<void> {
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    if (this.dir) await rm(await this.dir, { recursive: true, force: true });
     this.dir = undefined;
   }
 }

@@ -10,6 +10,7 @@ import type { ExecuteContext } from './execute-context.js';
 import { trackedOutputs } from './tracked-outputs.js';
 import { processStage } from './process-stage.js';
 import { streamBytes } from './array-staging.js';
+import { isNpyFile } from '../format/npy-file.js';
 import { appendLog } from './stage-context.js';
 import { recordFields, stageIo, type StageIo, type StageOutcome } from './stage-io.js';
 
@@ -150,7 +151,19 @@ export async function executeStages(c: ExecuteContext): Promise<ExecuteOutcome> 
   if (c.signal.aborted && !failure)
     failure = { status: 'KILLED', error: { code: 'PF_INTERRUPTED', message: 'interrupted' } };
   for (const s of pending) c.record.stages[s.spec.name]!.status = 'skipped';
+  await closeArrayFiles(outputs.values());
   return failure ?? { status: 'FINISHED' };
+}
+
+/**
+ * Closes the files of the arrays read by rows: a sweep worker runs many trials in one
+ * process, and each run's open descriptors would otherwise add up to the process's limit.
+ */
+async function closeArrayFiles(loaded: Iterable<Promise<Record<string, Artifact>>>): Promise<void> {
+  for (const p of loaded) {
+    const artifacts = await p.catch(() => ({}) as Record<string, Artifact>);
+    for (const a of Object.values(artifacts)) if (isNpyFile(a)) a.close();
+  }
 }
 
 /** A stage's files worth reading after the run: JSON outputs and folders (plots, model); not the big arrays. */

@@ -53,7 +53,11 @@ export function readRows<D extends DType>(
 }
 
 /** Rows `indices` (in that order) into `into`, one after another. */
-export function gatherRows<D extends DType>(a: ArrayInput<D>, indices: ArrayLike<number>, into: TypedArrayFor<D>): void {
+export function gatherRows<D extends DType>(
+  a: ArrayInput<D>,
+  indices: ArrayLike<number>,
+  into: TypedArrayFor<D>,
+): void {
   const w = rowLength(a);
   if (isArrayFile(a)) {
     for (let r = 0; r < indices.length; r++)

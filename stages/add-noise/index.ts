@@ -1,19 +1,8 @@
 import { ParamflowError } from '../../src/util/errors.js';
-import {
-  arraySink,
-  chunkRows,
-  readRows,
-  requireArrayInput,
-  type ArrayInput,
-} from '../../src/stage-contract/rows.js';
+import { arraySink, chunkRows, readRows, requireArrayInput, type ArrayInput } from '../../src/stage-contract/rows.js';
 import { EventLoopTurns } from '../../src/stage-contract/event-loop-turns.js';
 import { deriveSeed, Rng } from '../../src/stage-contract/random.js';
-import {
-  defineStage,
-  type StageContext,
-  type StageInputs,
-  type StageResult,
-} from '../../src/stage-contract/types.js';
+import { defineStage, type StageContext, type StageInputs, type StageResult } from '../../src/stage-contract/types.js';
 import { addGaussian, addOutliers, applyPoisson, rms } from './noise.js';
 
 /** The validated `with:` of add-noise; every key is optional and absent means off. */
@@ -54,11 +43,7 @@ export const addNoise = defineStage<AddNoiseParams>({
   ],
   inferShapes: (params, inputs) => ({
     outputs: { X: inputs.X, Y: inputs.Y, targets: inputs.targets },
-    passThrough: [
-      ...((params.x_jitter?.sigma ?? 0) > 0 ? [] : ['X']),
-      ...(touchesY(params) ? [] : ['Y']),
-      'targets',
-    ],
+    passThrough: [...((params.x_jitter?.sigma ?? 0) > 0 ? [] : ['X']), ...(touchesY(params) ? [] : ['Y']), 'targets'],
   }),
   streams: true,
   run: (inputs, params, ctx) => runAddNoise(inputs, params, ctx),

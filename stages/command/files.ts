@@ -8,7 +8,10 @@ import type { ArrayFile, Artifact, JsonValue, OutputSpec } from '../../src/stage
 
 /** Where an artifact is handed to a program: `<name>.npy`, `<name>.json` or `<name>/`. */
 export function artifactPath(dir: string, name: string, kind: Artifact['kind']): string {
-  return join(dir, kind === 'ndarray' || kind === 'array-file' ? `${name}.npy` : kind === 'json' ? `${name}.json` : name);
+  return join(
+    dir,
+    kind === 'ndarray' || kind === 'array-file' ? `${name}.npy` : kind === 'json' ? `${name}.json` : name,
+  );
 }
 
 /** Writes an input artifact where the program reads it (a copy: the cache stays read-only to programs). */

@@ -4,12 +4,15 @@ import { existsSync } from 'node:fs';
 import { ParamflowError } from '../../src/util/errors.js';
 import { decodeNpy } from '../../src/format/npy.js';
 import type { Curves } from '../../src/format/read-curves.js';
+import { FortranOrderError, NpyFile } from '../../src/format/npy-file.js';
 import { ndarray } from '../../src/stage-contract/ndarray.js';
+import { arraySink, chunkRows } from '../../src/stage-contract/rows.js';
 import {
   defineStage,
   type NdArray,
   type OutputSpec,
   type ParamProblem,
+  type StageContext,
   type StageResult,
 } from '../../src/stage-contract/types.js';
 
@@ -33,6 +36,88 @@ const CURVE_OUTPUTS: OutputSpec[] = [
 // The CSV reader (csv-parse) loads only for a pipeline that has a load stage.
 const readers = () => import('../../src/format/read-curves.js');
 
+/**
+ * A C-order .npy of curves is read by rows: a million measured curves never sit in memory
+ * whole. (A Fortran-order one, rare, is read whole and reordered.)
+ */
+async function rowOrderNpy(file: string): Promise<boolean> {
+  if (extname(file).toLowerCase() !== '.npy') return false;
+  return NpyFile.open(file).then(
+    (f) => (f.close(), true),
+    (err: unknown) => !(err instanceof FortranOrderError),
+  );
+}
+
+/** The curves file as rows [x row, y row] (shape [N, 2, P], or [2, P]: one curve), header checked. */
+async function openCurves(file: string): Promise<{ rows: NpyFile; n: number; points: number }> {
+  let rows: NpyFile;
+  try {
+    rows = await NpyFile.open(file);
+  } catch (err) {
+    throw new ParamflowError('PF_BAD_DATA', `not a readable .npy file: ${(err as Error).message}`, {
+      location: { file },
+      hint: 'save it with numpy.save (C order) as float32 or float64',
+      cause: err,
+    });
+  }
+  const shape = rows.shape.length === 2 ? [1, ...rows.shape] : rows.shape;
+  if (shape.length !== 3 || shape[1] !== 2)
+    throw new ParamflowError('PF_BAD_DATA', `curves array has shape [${rows.shape.join(', ')}]`, {
+      location: { file },
+      hint: 'expected [2, P] (x row, y row) or [N, 2, P]',
+    });
+  return { rows, n: shape[0]!, points: shape[2]! };
+}
+
+/** Curves from a .npy, a chunk of curves at a time, into X and Y sinks. */
+async function loadNpyCurves(params: LoadParams, ctx: StageContext): Promise<StageResult> {
+  const { rows, n, points } = await openCurves(params.curves);
+  try {
+    const [sinkX, sinkY] = await Promise.all(['X', 'Y'].map((name) => arraySink(ctx, name, params.dtype, [n, points])));
+    // A [2, P] file's rows are the x row and the y row of its one curve.
+    const single = rows.shape.length === 2;
+    const step = single ? 1 : chunkRows(rows);
+    const [x, y] = [ndarray(params.dtype, [step, points]).data, ndarray(params.dtype, [step, points]).data];
+    for (let first = 0; first < n; first += step) {
+      const count = Math.min(step, n - first);
+      const values = single ? rows.readRows(0, 2) : rows.readRows(first, count);
+      for (let r = 0; r < count; r++) {
+        x.set(values.subarray(2 * r * points, (2 * r + 1) * points), r * points);
+        y.set(values.subarray((2 * r + 1) * points, (2 * r + 2) * points), r * points);
+      }
+      await sinkX!.append(x.subarray(0, count * points));
+      await sinkY!.append(y.subarray(0, count * points));
+      ctx.progress(first + count, n, 'curves');
+    }
+    const targets = params.targets ? await readTargets(params.targets, params.dtype) : undefined;
+    if (targets) checkTargetRows(targets, n, params);
+    const [X, Y] = [await sinkX!.finish(), await sinkY!.finish()];
+    return { outputs: { X, Y, ...(targets ? { targets } : {}) } };
+  } finally {
+    rows.close();
+  }
+}
+
+function checkTargetRows(targets: NdArray, n: number, params: LoadParams): void {
+  if (targets.shape[0] !== n) {
+    throw new ParamflowError('PF_BAD_DATA', `targets has ${targets.shape[0]} rows but there are ${n} curves`, {
+      location: { file: params.targets! },
+      hint: `one row of parameters per curve of ${params.curves}, in the same order`,
+    });
+  }
+}
+
+/** Checks the files at validation: a .npy of curves by its header and size, the rest by reading them. */
+async function checkData(params: LoadParams): Promise<void> {
+  if (!(await rowOrderNpy(params.curves))) {
+    await loadData(params);
+    return;
+  }
+  const { rows, n } = await openCurves(params.curves);
+  rows.close();
+  if (params.targets) checkTargetRows(await readTargets(params.targets, params.dtype), n, params);
+}
+
 /** Reads and cross-checks the files (paths absolute, or relative to the working folder). */
 export async function loadData(params: LoadParams): Promise<LoadedData> {
   const { readCurves } = await readers();
@@ -51,12 +136,7 @@ export async function loadData(params: LoadParams): Promise<LoadedData> {
   fill(Y.data, curves.y);
   if (!params.targets) return { X, Y };
   const targets = await readTargets(params.targets, params.dtype);
-  if (targets.shape[0] !== n) {
-    throw new ParamflowError('PF_BAD_DATA', `targets has ${targets.shape[0]} rows but there are ${n} curves`, {
-      location: { file: params.targets },
-      hint: `one row of parameters per curve of ${params.curves}, in the same order`,
-    });
-  }
+  checkTargetRows(targets, n, params);
   return { X, Y, targets };
 }
 
@@ -137,11 +217,12 @@ export const load = defineStage<LoadParams>({
         });
       }
     }
-    if (problems.length === 0) await loadData(located(site.dir, params));
+    if (problems.length === 0) await checkData(located(site.dir, params));
     return problems;
   },
   // Params arrive with the paths already absolute (pathParams).
-  run: async (_inputs, params): Promise<StageResult> => {
+  run: async (_inputs, params, ctx): Promise<StageResult> => {
+    if (await rowOrderNpy(params.curves)) return loadNpyCurves(params, ctx);
     const data = await loadData(params);
     return { outputs: { X: data.X, Y: data.Y, ...(data.targets ? { targets: data.targets } : {}) } };
   },

@@ -151,20 +151,14 @@ export class FusedTrainer {
       const { cols } = this.data.x;
       this.data.x.gather(order, start, rows, this.batch.x);
       gatherMatrix(this.data.t, order, start, rows, this.batch.t);
-      [x, t, o, from] = [this.batch.x.subarray(0, rows * cols), this.batch.t.subarray(0, rows * this.outputs), this.batch.order, 0];
+      [x, t, o, from] = [
+        this.batch.x.subarray(0, rows * cols),
+        this.batch.t.subarray(0, rows * this.outputs),
+        this.batch.order,
+        0,
+      ];
     }
-    const loss = this.addon.mlpStep(
-      this.plan,
-      x!,
-      t,
-      o,
-      from,
-      rows,
-      params,
-      state,
-      this.hyper,
-      this.seeds,
-    );
+    const loss = this.addon.mlpStep(this.plan, x!, t, o, from, rows, params, state, this.hyper, this.seeds);
     if (this.profiled) addKernelTime(FUSED_STEP, performance.now() - t0);
     if (this.kind === OPTIMIZER.adam) {
       // tfjs: accBeta.assign(mul(accBeta, beta)), a float32 product.

@@ -26,7 +26,11 @@ export async function validationLoss(
   const { rows, cols } = v.x;
   // Rows in memory are predicted all at once by the addon; rows read from files a chunk at a
   // time: a multiple of the addon's own chunk, so the same predictions to the bit.
-  const step = v.x.matrix ? rows : fused ? fused.maxRows * Math.ceil(VALIDATION_BATCH / fused.maxRows) : VALIDATION_BATCH;
+  const step = v.x.matrix
+    ? rows
+    : fused
+      ? fused.maxRows * Math.ceil(VALIDATION_BATCH / fused.maxRows)
+      : VALIDATION_BATCH;
   const buffer = v.x.matrix ? undefined : new Float32Array(Math.min(step, rows) * cols);
   const order = buffer ? Int32Array.from({ length: rows }, (_, i) => i) : undefined;
   const chunk = (start: number, count: number): Matrix => {
@@ -36,7 +40,7 @@ export async function validationLoss(
   };
   let sum = 0;
   let byTf = !fused;
-  for (let start = 0; start < rows; ) {
+  for (let start = 0; start < rows;) {
     const count = Math.min(byTf ? VALIDATION_BATCH : step, rows - start);
     const x = chunk(start, count);
     const pred = byTf ? undefined : fused!.predict(x);
@@ -52,9 +56,7 @@ export async function validationLoss(
 }
 
 async function tfPredict(rt: TfRuntime, model: LayersModel, x: Matrix): Promise<Float32Array> {
-  const out = rt.tf.tidy(
-    () => model.apply(rt.tf.tensor2d(x.data, [x.rows, x.cols]), { training: false }) as Tensor,
-  );
+  const out = rt.tf.tidy(() => model.apply(rt.tf.tensor2d(x.data, [x.rows, x.cols]), { training: false }) as Tensor);
   const pred = (await out.data()) as Float32Array;
   out.dispose();
   return pred;

@@ -113,26 +113,36 @@ describe('npm run bench -- --quick', () => {
     }
   });
 
-  it('the scaling row: time per curve and peak private memory of the seed study at each size', { timeout: 120_000 }, async () => {
-    const r = await execa(process.execPath, ['bench/scaling.mjs', '--sizes', '300,600', '--epochs', '1'], {
-      cwd: REPO,
-      reject: false,
-    });
-    expect(r.exitCode, r.stderr).toBe(0);
-    const { rows, skipped } = JSON.parse(r.stdout) as {
-      rows: { n: number; us_per_curve: number; per_curve_ratio: number; peak_rss_anon_mb: number | null; cv_rmse_mean: number }[];
-      skipped: string[];
-    };
-    if (existsSync('/proc/self/status')) {
-      expect(skipped).toEqual([]);
-      expect(rows.map((row) => row.n)).toEqual([300, 600]);
-      for (const row of rows) {
-        expect(row.peak_rss_anon_mb).toBeGreaterThan(20);
-        expect(row.cv_rmse_mean).toBeGreaterThan(0);
+  it(
+    'the scaling row: time per curve and peak private memory of the seed study at each size',
+    { timeout: 120_000 },
+    async () => {
+      const r = await execa(process.execPath, ['bench/scaling.mjs', '--sizes', '300,600', '--epochs', '1'], {
+        cwd: REPO,
+        reject: false,
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const { rows, skipped } = JSON.parse(r.stdout) as {
+        rows: {
+          n: number;
+          us_per_curve: number;
+          per_curve_ratio: number;
+          peak_rss_anon_mb: number | null;
+          cv_rmse_mean: number;
+        }[];
+        skipped: string[];
+      };
+      if (existsSync('/proc/self/status')) {
+        expect(skipped).toEqual([]);
+        expect(rows.map((row) => row.n)).toEqual([300, 600]);
+        for (const row of rows) {
+          expect(row.peak_rss_anon_mb).toBeGreaterThan(20);
+          expect(row.cv_rmse_mean).toBeGreaterThan(0);
+        }
+        expect(rows[1]!.per_curve_ratio).toBeCloseTo(rows[1]!.us_per_curve / rows[0]!.us_per_curve, 1);
+      } else {
+        expect(skipped[0]).toMatch(/no \/proc/);
       }
-      expect(rows[1]!.per_curve_ratio).toBeCloseTo(rows[1]!.us_per_curve / rows[0]!.us_per_curve, 1);
-    } else {
-      expect(skipped[0]).toMatch(/no \/proc/);
-    }
-  });
+    },
+  );
 });

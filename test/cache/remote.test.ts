@@ -101,25 +101,29 @@ describe.each(kinds)('remote cache on %s', (_name, open) => {
   beforeAll(async () => ({ remote, close } = await open()));
   afterAll(async () => close());
 
-  it('a 40 MB array goes up in parts and comes down in chunks, never whole, and arrives intact', { timeout: 60_000 }, async () => {
-    const a = freshCache();
-    const big = input(7);
-    const values = Float32Array.from({ length: 10_000_000 }, (_, i) => Math.sin(i));
-    const m = await a.commit({ ...big, outputs: { ...big.outputs, X: ndarray('float32', [10_000, 1000], values) } });
-    expect(await pushEntry(remote, a, m.key)).toBe(true);
-    let chunks = 0;
-    let largest = 0;
-    for await (const c of await remote.read(m.key, 'X.npy')) {
-      chunks++;
-      largest = Math.max(largest, c.length);
-    }
-    expect(chunks).toBeGreaterThan(4);
-    expect(largest).toBeLessThan(20_000_000);
-    const b = freshCache();
-    const pulled = await pullEntry(remote, b, m.key);
-    expect(pulled.files['X.npy']).toEqual(m.files['X.npy']);
-    expect((await b.verify(m.key)).ok).toBe(true);
-  });
+  it(
+    'a 40 MB array goes up in parts and comes down in chunks, never whole, and arrives intact',
+    { timeout: 60_000 },
+    async () => {
+      const a = freshCache();
+      const big = input(7);
+      const values = Float32Array.from({ length: 10_000_000 }, (_, i) => Math.sin(i));
+      const m = await a.commit({ ...big, outputs: { ...big.outputs, X: ndarray('float32', [10_000, 1000], values) } });
+      expect(await pushEntry(remote, a, m.key)).toBe(true);
+      let chunks = 0;
+      let largest = 0;
+      for await (const c of await remote.read(m.key, 'X.npy')) {
+        chunks++;
+        largest = Math.max(largest, c.length);
+      }
+      expect(chunks).toBeGreaterThan(4);
+      expect(largest).toBeLessThan(20_000_000);
+      const b = freshCache();
+      const pulled = await pullEntry(remote, b, m.key);
+      expect(pulled.files['X.npy']).toEqual(m.files['X.npy']);
+      expect((await b.verify(m.key)).ok).toBe(true);
+    },
+  );
 
   it("push then pull into another machine's empty cache gives the same entry, file for file", async () => {
     const a = freshCache();

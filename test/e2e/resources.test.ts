@@ -20,7 +20,9 @@ describe('a run that would not fit', { timeout: 120_000 }, () => {
     const r = await paramflow(dir, ['run', 'pipeline.yaml'], { env: { PARAMFLOW_DISK_BYTES: '100000000' } });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/PF_TOO_LARGE/);
-    expect(r.stderr).toMatch(/write about 114\.\d MiB to the cache \(simulate X 38\.1 MiB, simulate Y 38\.1 MiB, noise Y 38\.1 MiB/);
+    expect(r.stderr).toMatch(
+      /write about 114\.\d MiB to the cache \(simulate X 38\.1 MiB, simulate Y 38\.1 MiB, noise Y 38\.1 MiB/,
+    );
     expect(r.stderr).toMatch(/pipeline\.yaml:\d+:\d+/);
     expect(r.stderr).toMatch(/--set simulate\.n=/);
     nothingWritten(dir);
@@ -36,7 +38,9 @@ describe('a run that would not fit', { timeout: 120_000 }, () => {
     const env = { PARAMFLOW_MEMORY_BYTES: '650000000' };
     const r = await paramflow(dir, ['run', 'pipeline.yaml', '--set', 'train.epochs=1'], { env });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/would need about 70\d\.\d MiB of memory: arrays under PARAMFLOW_STREAM_BYTES \(256\.0 MiB\) are held in memory/);
+    expect(r.stderr).toMatch(
+      /would need about 70\d\.\d MiB of memory: arrays under PARAMFLOW_STREAM_BYTES \(256\.0 MiB\) are held in memory/,
+    );
     expect(r.stderr).toMatch(/lower PARAMFLOW_STREAM_BYTES/);
     nothingWritten(dir);
     const ok = await paramflow(dir, ['run', 'pipeline.yaml', '--set', 'train.epochs=1'], {

@@ -41,10 +41,14 @@ describe('an array read by rows from its file', () => {
     gatherRows(a, picks, fromMemory);
     expect(fromFile).toEqual(fromMemory);
     const seen: number[] = [];
-    forEachChunk(f, (values, start, count) => {
-      expect(Array.from(values.subarray(0, count * 5))).toEqual(Array.from(readRows(a, start, count)));
-      seen.push(start);
-    }, 10);
+    forEachChunk(
+      f,
+      (values, start, count) => {
+        expect(Array.from(values.subarray(0, count * 5))).toEqual(Array.from(readRows(a, start, count)));
+        seen.push(start);
+      },
+      10,
+    );
     expect(seen).toEqual([0, 10, 20, 30]);
     expect(() => f.readRows(35, 3)).toThrow(/rows 35…37 of 37/);
     expect(f.readAll().data).toEqual(a.data);
