@@ -68,7 +68,7 @@ export function checkResources(
   executes: ReadonlySet<string>,
   streamBytes: number,
   limits: ResourceLimits,
-): void {
+): ResourceEstimate {
   const shapes = plan.pipeline.shapes ?? {};
   const written: ArrayUse[] = [];
   const held: ArrayUse[] = [];
@@ -122,6 +122,20 @@ export function checkResources(
         : 'lower PARAMFLOW_STREAM_BYTES so that more arrays are streamed, or make the study smaller',
     );
   }
+  return { diskBytes: disk, memoryBytes: memory, limits };
+}
+
+/** What a run was estimated to write and hold, against what the machine allows. */
+export interface ResourceEstimate {
+  diskBytes: number;
+  memoryBytes: number;
+  limits: ResourceLimits;
+}
+
+/** One line for `run --dry-run`. */
+export function describeEstimate(e: ResourceEstimate): string {
+  const { disk, memory } = e.limits;
+  return `estimate: writes about ${formatBytes(e.diskBytes)} to the cache (${formatBytes(disk.bytes)} ${disk.source.startsWith('free') ? disk.source : `allowed: ${disk.source}`}), holds about ${formatBytes(e.memoryBytes)} in memory (limit ${formatBytes(memory.bytes)}: ${memory.source})`;
 }
 
 function list(uses: readonly ArrayUse[]): string {

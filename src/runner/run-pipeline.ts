@@ -21,7 +21,7 @@ import type { SharedKeyLock } from './shared-lock.js';
 import type { RunTracker } from '../tracking/run-tracker.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
 import { PrunedSignal, rungWatcher, type RunPruner } from './pruning.js';
-import { checkResources, diskFree, memoryLimit } from '../pipeline/resources.js';
+import { checkResources, diskFree, memoryLimit, type ResourceEstimate } from '../pipeline/resources.js';
 import { streamBytes } from './array-staging.js';
 
 export interface RunOptions {
@@ -72,6 +72,8 @@ export interface RunSummary {
   plan: Plan;
   /** Dry runs: what each stage would do and why. */
   explained?: StageStatusReport[];
+  /** A dry run's estimate of what the run would write and hold (when some stage would execute). */
+  resources?: ResourceEstimate;
   /** With `profile`: each executed stage's time and kernel times. */
   profile?: StageProfile[];
 }
@@ -89,12 +91,22 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     }));
   const plan = await planPipeline(pipeline, registry, { backend: options.backend, env: options.env });
   const layout = new Layout(options.stateRoot ?? pipeline.root);
+  // A run that cannot fit is refused before anything is written (a dry run too: it says what a run would do).
+  const resources = await checkRunResources(plan, layout, options.env ?? process.env);
   if (options.dryRun) {
     const explained = await explainStages(plan, layout);
-    return { runHash: plan.runHash, status: 'PLANNED', stages: {}, executed: [], cached: [], plan, explained };
+    return {
+      runHash: plan.runHash,
+      status: 'PLANNED',
+      stages: {},
+      executed: [],
+      cached: [],
+      plan,
+      explained,
+      ...(resources ? { resources } : {}),
+    };
   }
 
-  await checkRunResources(plan, layout, options.env ?? process.env);
   const store = new RunStore(layout);
   const reporter = options.reporter ?? silentReporter;
   // Built before anything is written: a bad tracking URI is bad input (exit 2).
@@ -237,15 +249,19 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
 }
 
 /** Refuses, before anything is written, a run whose arrays would not fit (pipeline/resources.ts). */
-async function checkRunResources(plan: Plan, layout: Layout, env: NodeJS.ProcessEnv): Promise<void> {
-  if (!plan.pipeline.shapes) return;
+async function checkRunResources(
+  plan: Plan,
+  layout: Layout,
+  env: NodeJS.ProcessEnv,
+): Promise<ResourceEstimate | undefined> {
+  if (!plan.pipeline.shapes) return undefined;
   // The completion marker alone (a stat): a cached no-op run must stay cheap.
   const executes = new Set(
     plan.stages.filter((s) => !existsSync(join(layout.entry(s.key.value), COMPLETE))).map((s) => s.spec.name),
   );
-  if (executes.size === 0) return;
+  if (executes.size === 0) return undefined;
   const limits = { memory: memoryLimit(env), disk: await diskFree(layout.cacheDir, env) };
-  checkResources(plan, executes, streamBytes(env), limits);
+  return checkResources(plan, executes, streamBytes(env), limits);
 }
 
 async function syncEarlier(

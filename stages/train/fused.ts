@@ -4,7 +4,7 @@ import { loadAddon, type NativeAddon } from '../../src/backend/native/addon.js';
 import { addKernelTime, kernelProfileWanted } from '../../src/backend/profile.js';
 import type { TfRuntime } from '../../src/stage-contract/types.js';
 import type { Matrix } from '../../src/model/features.js';
-import { gatherMatrix, type Rows } from '../../src/model/curve-rows.js';
+import { gatherMatrix, matrixRows, type Rows } from '../../src/model/curve-rows.js';
 import { layerName } from './layers.js';
 import { HYPER, HYPER_LENGTH, LAYER, LOSS, OPTIMIZER, STRIDE } from '../../src/backend/native/boundary.js';
 import { ACTIVATIONS } from './fused-problem.js';
@@ -66,14 +66,17 @@ export class FusedTrainer {
   /** The most rows one step (or one chunk of a prediction) takes. */
   readonly maxRows: number;
   private readonly batch?: { x: Float32Array; t: Float32Array; order: Int32Array };
+  private readonly data: { x: Rows; t: Matrix };
 
   constructor(
     private readonly rt: TfRuntime,
     model: LayersModel,
     optimizer: Optimizer,
     private readonly params: TrainParams,
-    private readonly data: { x: Rows; t: Matrix },
+    data: { x: Rows | Matrix; t: Matrix },
   ) {
+    // A matrix in memory (the bench, tests) is rows whose batches the addon gathers itself.
+    this.data = { x: 'gather' in data.x ? data.x : matrixRows(data.x), t: data.t };
     this.addon = loadAddon();
     const desc = new Float64Array(params.layers.length * STRIDE);
     this.variables = [];
@@ -117,7 +120,7 @@ export class FusedTrainer {
     }
     this.maxRows = Math.min(params.batch_size, data.x.rows);
     this.plan = this.addon.mlpCreate(desc, data.x.cols, this.maxRows);
-    if (!data.x.matrix) {
+    if (!this.data.x.matrix) {
       // Rows read from files: each batch is gathered here, then stepped on in order.
       this.batch = {
         x: new Float32Array(this.maxRows * data.x.cols),

@@ -49,4 +49,19 @@ describe('a run that would not fit', { timeout: 120_000 }, () => {
     expect(ok.exitCode, String(ok.stderr)).toBe(0);
     expect(existsSync(join(dir, '.paramflow', 'cache'))).toBe(true);
   });
+
+  it('a dry run states the estimate, and refuses what a run would refuse', async () => {
+    const dir = seedProject();
+    const dry = await paramflow(dir, ['run', 'pipeline.yaml', '--dry-run']);
+    expect(dry.exitCode, String(dry.stderr)).toBe(0);
+    expect(dry.stderr).toMatch(
+      /estimate: writes about 114\.\d MiB to the cache \([\d.]+ \w+ free on .+\), holds about 70\d\.\d MiB in memory \(limit [\d.]+ GiB: /,
+    );
+    const refused = await paramflow(dir, ['run', 'pipeline.yaml', '--dry-run'], {
+      env: { PARAMFLOW_DISK_BYTES: '1000000' },
+    });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/PF_TOO_LARGE/);
+    nothingWritten(dir);
+  });
 });

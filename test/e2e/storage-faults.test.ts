@@ -170,10 +170,16 @@ afterAll(() => {
 
 describe('a really full disk', () => {
   it.skipIf(process.platform !== 'linux')(
-    'on a 300 kB tmpfs cache (when one can be mounted): exit 1 with PF_STORAGE, no partial entry left',
+    'on a 300 kB tmpfs cache (when one can be mounted): refused before writing (exit 2); made to try, exit 1 with PF_STORAGE, no partial entry left',
     async (ctx) => {
       if (!tmpfs) ctx.skip();
-      const r = await paramflow(tmpfs!, ['run', 'pipeline.yaml']);
+      // The run's estimate sees that its arrays cannot fit: nothing is written.
+      const refused = await paramflow(tmpfs!, ['run', 'pipeline.yaml']);
+      expect(refused.exitCode, String(refused.stderr)).toBe(2);
+      expect(refused.stderr).toMatch(/error PF_TOO_LARGE: this run would write about [\d.]+ (KiB|MiB) to the cache .*free on /);
+      expect(readdirSync(join(tmpfs!, '.paramflow', 'cache'))).toEqual([]);
+      // Told there is room (the estimate overridden), the run meets the full disk while writing.
+      const r = await paramflow(tmpfs!, ['run', 'pipeline.yaml'], { env: { PARAMFLOW_DISK_BYTES: '1000000000' } });
       expect(r.exitCode, String(r.stderr)).toBe(1);
       expect(r.stderr).toMatch(/error PF_STORAGE: no space left on the device holding \S+ \(ENOSPC\)/);
       const verify = await paramflow(tmpfs!, ['cache', 'verify']);

@@ -48,6 +48,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     if (summary.explained) {
       const { printStatus } = await import('./status.js');
       printStatus(summary.explained, summary.runHash, Boolean(flags.json));
+      if (summary.resources && !flags.json)
+        process.stderr.write(`${(await import('../../pipeline/resources.js')).describeEstimate(summary.resources)}\n`);
       if (result.sweepAside)
         process.stderr.write(
           'note: this pipeline has a sweep; --dry-run explains its base run only (`paramflow validate` checks every trial)\n',
