@@ -176,7 +176,9 @@ describe('a really full disk', () => {
       // The run's estimate sees that its arrays cannot fit: nothing is written.
       const refused = await paramflow(tmpfs!, ['run', 'pipeline.yaml']);
       expect(refused.exitCode, String(refused.stderr)).toBe(2);
-      expect(refused.stderr).toMatch(/error PF_TOO_LARGE: this run would write about [\d.]+ (KiB|MiB) to the cache .*free on /);
+      expect(refused.stderr).toMatch(
+        /error PF_TOO_LARGE: this run would write about [\d.]+ (KiB|MiB) to the cache .*free on /,
+      );
       expect(readdirSync(join(tmpfs!, '.paramflow', 'cache'))).toEqual([]);
       // Told there is room (the estimate overridden), the run meets the full disk while writing.
       const r = await paramflow(tmpfs!, ['run', 'pipeline.yaml'], { env: { PARAMFLOW_DISK_BYTES: '1000000000' } });
