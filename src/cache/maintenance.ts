@@ -163,11 +163,14 @@ async function removeLeftovers(cache: CacheStore): Promise<void> {
   }
 }
 
-/** Temp folders of writers that died: entries (`<key>.<pid>.<rand>`) and checkpoints (`.<key>.<pid>.<rand>[.old]`). */
+/**
+ * Temp folders of writers that died: entries (`<key>.<pid>.<rand>`), the arrays a stage was
+ * streaming (`<key>.<pid>.<rand>.arrays`) and checkpoints (`.<key>.<pid>.<rand>[.old]`).
+ */
 async function removeDeadTemps(cache: CacheStore): Promise<void> {
   for (const dir of [cache.layout.tmpDir, cache.layout.checkpointsDir]) {
     for (const n of await readdir(dir).catch(() => [] as string[])) {
-      const pid = Number(/\.(\d+)\.[0-9a-f]+(\.old)?$/.exec(n)?.[1]);
+      const pid = Number(/\.(\d+)\.[0-9a-f]+(\.old|\.arrays)?$/.exec(n)?.[1]);
       if (Number.isFinite(pid) && isOwnerDead({ pid, host: HOST }))
         await rm(join(dir, n), { recursive: true, force: true });
     }

@@ -8,7 +8,7 @@ const STAGES = ['folds', 'noise', 'simulate'];
 // Each case SIGKILLs a run at one named point (PARAMFLOW_CRASH_AT, see src/util/crash.ts),
 // then checks that the next run recomputes exactly the unfinished stages and produces
 // what an uninterrupted run produces.
-const cases: { at: string; rerun: string[] }[] = [
+const cases: { at: string; rerun: string[]; streamed?: boolean }[] = [
   { at: 'stage-progress:simulate@2', rerun: STAGES },
   { at: 'cache-write:simulate@3000', rerun: STAGES },
   { at: 'cache-write:noise@100', rerun: ['folds', 'noise'] },
@@ -19,23 +19,28 @@ const cases: { at: string; rerun: string[] }[] = [
   { at: 'runstore-write@2', rerun: ['folds', 'noise'] },
   { at: 'runstore-write@3', rerun: ['folds'] },
   { at: 'lock-acquired@2', rerun: ['folds', 'noise'] },
+  // Every array streamed (PARAMFLOW_STREAM_BYTES=0): killed while a stage's sinks were being written.
+  { at: 'stage-progress:simulate@2', rerun: STAGES, streamed: true },
+  { at: 'cache-write:noise@100', rerun: ['folds', 'noise'], streamed: true },
+  { at: 'cache-before-rename:noise', rerun: ['folds', 'noise'], streamed: true },
 ];
 
 describe('crash consistency', () => {
   it.each(cases)(
-    'killed at $at: the next run recomputes $rerun and matches an uninterrupted run',
-    async ({ at, rerun }) => {
+    'killed at $at (streamed: $streamed): the next run recomputes $rerun and matches an uninterrupted run',
+    async ({ at, rerun, streamed }) => {
       const reference = makeProject();
       const ref = await runRecord(reference, (await runJson(reference)).runId);
 
       const dir = makeProject();
-      const killed = await paramflow(dir, ['run', 'pipeline.yaml'], { env: { PARAMFLOW_CRASH_AT: at } });
+      const stream: Record<string, string> = streamed ? { PARAMFLOW_STREAM_BYTES: '0' } : {};
+      const killed = await paramflow(dir, ['run', 'pipeline.yaml'], { env: { PARAMFLOW_CRASH_AT: at, ...stream } });
       expect(killed.signal).toBe('SIGKILL');
 
       const runs = JSON.parse(String((await paramflow(dir, ['runs', '--json'])).stdout)) as { status: string }[];
       expect(runs.map((r) => r.status)).toEqual(['KILLED']);
 
-      const next = await runJson(dir);
+      const next = await runJson(dir, [], stream);
       expect(next.executed.sort()).toEqual(rerun);
       const rec = await runRecord(dir, next.runId);
       for (const s of STAGES) expect(rec.stages[s]!.files, s).toEqual(ref.stages[s]!.files);
