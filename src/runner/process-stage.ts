@@ -168,6 +168,12 @@ function checkOutputs(s: PlannedStage, outputs: Record<string, Artifact>): void 
         },
       );
     }
+    if (a.kind === 'array-file' && (typeof a.readRows !== 'function' || !Array.isArray(a.shape)))
+      throw new ParamflowError(
+        'PF_STAGE_FAILED',
+        `stage ${s.spec.name} (${s.def.name}) returned output \`${o.name}\` as an array file that cannot be read by rows`,
+        { hint: 'return an ndarray, the array of a sink (arraySink, ctx.createArray), or an input as it came' },
+      );
   }
 }
 

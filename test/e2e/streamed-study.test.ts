@@ -169,3 +169,22 @@ describe('measured curves from a .npy (load)', { timeout: 120_000 }, () => {
     expect(digests(fromF.rec).data).toEqual(digests(fromC.rec).data);
   });
 });
+
+describe('an array file a stage module made up', () => {
+  it('is refused by name (exit 1), and nothing is cached for the stage', async () => {
+    const fake = `export default {
+  name: 'fake', version: '1', schema: { type: 'object' },
+  outputs: [{ name: 'Z', kind: 'ndarray' }],
+  run: () => ({ outputs: { Z: { kind: 'array-file', dtype: 'float32', shape: [2, 2] } } }),
+};
+`;
+    const dir = makeProject('name: fake\nseed: 1\nstages:\n  made:\n    uses: ./stages/fake.mjs\n');
+    mkdirSync(join(dir, 'stages'));
+    writeFileSync(join(dir, 'stages', 'fake.mjs'), fake);
+    const r = await paramflow(dir, ['run', 'pipeline.yaml']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/returned output `Z` as an array file that cannot be read by rows/);
+    const cache = join(dir, '.paramflow', 'cache');
+    expect(existsSync(cache) ? readdirSync(cache).filter((e) => /^[0-9a-f]{64}$/.test(e)) : []).toEqual([]);
+  });
+});
