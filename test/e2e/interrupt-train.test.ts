@@ -8,7 +8,16 @@ import { leftCheckpoints, paramflow, quickProject, runJson, runRecord } from '..
 // without yielding to the event loop the SIGINT handler ran only when the stage ended, and the
 // interrupted run kept no checkpoint. Now the first Ctrl-C writes a checkpoint at the batch it
 // lands on and stops; the next run resumes there and gives the uninterrupted run's bits.
-const ARGS = ['--set', 'evaluate.plots=false'];
+// Long enough (seconds, where quick.yaml trains in a third of one) that the Ctrl-C the test
+// sends on seeing training start lands while it trains, however slowly its stderr reaches the test.
+const ARGS = [
+  '--set',
+  'evaluate.plots=false',
+  '--set',
+  'train.epochs=400',
+  '--set',
+  'train.early_stopping.patience=400',
+];
 // No epoch checkpoints: the only one there can be is the one Ctrl-C writes.
 const NO_EPOCH_CHECKPOINTS = { PARAMFLOW_CHECKPOINT_SECONDS: '3600' };
 

@@ -66,12 +66,15 @@ describe('quick.yaml end to end', () => {
   });
 
   it('Ctrl-C during training, then a rerun: resumes from the checkpoint and equals an uninterrupted run', async () => {
+    // Folds 1–3 take seconds, so the Ctrl-C sent on seeing fold 0 end lands while they train,
+    // however slowly the run's stderr reaches the test (12 epochs once ended first on a busy CI).
+    const long = ['--set', 'train.epochs=150', '--set', 'train.early_stopping.patience=150'];
     const reference = quickProject();
-    const ref = await runRecord(reference, (await runJson(reference, ['--set', 'train.epochs=12'])).runId);
+    const ref = await runRecord(reference, (await runJson(reference, long)).runId);
 
     const dir = quickProject();
     // A checkpoint every epoch (the default is at most one per 10 s), so fold 0's end is saved.
-    const proc = paramflow(dir, ['run', 'pipeline.yaml', '--set', 'train.epochs=12'], {
+    const proc = paramflow(dir, ['run', 'pipeline.yaml', ...long], {
       env: { PARAMFLOW_CHECKPOINT_SECONDS: '0' },
     });
     await new Promise<void>((resolve) => {
@@ -85,7 +88,7 @@ describe('quick.yaml end to end', () => {
     const killed = await proc;
     expect(killed.exitCode).toBe(130);
 
-    const resumed = await paramflow(dir, ['run', 'pipeline.yaml', '--set', 'train.epochs=12', '--json']);
+    const resumed = await paramflow(dir, ['run', 'pipeline.yaml', ...long, '--json']);
     expect(resumed.exitCode, String(resumed.stderr)).toBe(0);
     expect(resumed.stderr).toMatch(/train: resuming from the checkpoint/);
     const rec = await runRecord(dir, (JSON.parse(String(resumed.stdout)) as { runId: string }).runId);
