@@ -112,15 +112,7 @@ export class CacheStore {
         if (code === 'ENOENT') throw new CorruptEntryError(manifest.key, file, 'is missing', manifest.stage);
         throw err;
       }
-      const digest = createHash('sha256').update(bytes).digest('hex');
-      if (digest !== meta.sha256) {
-        throw new CorruptEntryError(
-          manifest.key,
-          file,
-          `digest ${digest.slice(0, 12)}… does not match the recorded ${meta.sha256.slice(0, 12)}…`,
-          manifest.stage,
-        );
-      }
+      checkDigest(manifest, file, createHash('sha256').update(bytes).digest('hex'));
       return bytes;
     };
     const out: Record<string, Artifact> = {};
@@ -163,13 +155,7 @@ export class CacheStore {
         throw new CorruptEntryError(manifest.key, file, 'is missing', manifest.stage);
       throw err;
     }
-    if (digest !== meta.sha256)
-      throw new CorruptEntryError(
-        manifest.key,
-        file,
-        `digest ${digest.slice(0, 12)}… does not match the recorded ${meta.sha256.slice(0, 12)}…`,
-        manifest.stage,
-      );
+    checkDigest(manifest, file, digest);
     try {
       return await NpyFile.open(path, meta);
     } catch (err) {
@@ -343,6 +329,18 @@ export class CacheStore {
       );
     return total;
   }
+}
+
+/** A file whose bytes are not the ones its entry recorded is damaged: CorruptEntryError. */
+function checkDigest(manifest: Manifest, file: string, digest: string): void {
+  const recorded = manifest.files[file]!.sha256;
+  if (digest !== recorded)
+    throw new CorruptEntryError(
+      manifest.key,
+      file,
+      `digest ${digest.slice(0, 12)}… does not match the recorded ${recorded.slice(0, 12)}…`,
+      manifest.stage,
+    );
 }
 
 function sameFiles(a: Record<string, WrittenFile>, b: Record<string, WrittenFile>): boolean {

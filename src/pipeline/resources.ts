@@ -3,7 +3,7 @@ import { statfs } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import type { StageShapes } from '../config/infer-shapes.js';
-import { bytesPerElement } from '../stage-contract/ndarray.js';
+import { byteSize } from '../stage-contract/ndarray.js';
 import type { ArrayShape } from '../stage-contract/types.js';
 import { envNumber } from '../util/env-vars.js';
 import { ParamflowError, type SourceLocation } from '../util/errors.js';
@@ -31,7 +31,7 @@ interface ArrayUse {
 /** Bytes of an array of this shape, when every dimension is known. */
 function arrayBytes(a: ArrayShape | undefined): number | undefined {
   if (!a || a.shape.some((d) => d === undefined)) return undefined;
-  return (a.shape as number[]).reduce((x, y) => x * y, 1) * bytesPerElement(a.dtype ?? 'float32');
+  return byteSize({ shape: a.shape as number[], dtype: a.dtype ?? 'float32' });
 }
 
 /** The memory a run may use: PARAMFLOW_MEMORY_BYTES, else the cgroup's limit or the machine's memory. */

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { HashedFile, type WriteBudget } from '../cache/entry-writer.js';
 import { npyData, npyHeader } from '../format/npy.js';
 import { NpyFile } from '../format/npy-file.js';
-import { bytesPerElement } from '../stage-contract/ndarray.js';
+import { byteSize } from '../stage-contract/ndarray.js';
 import { memorySink, sinkOverflow, sinkShort } from '../stage-contract/rows.js';
 import type { ArraySink, DType } from '../stage-contract/types.js';
 import { envNumber } from '../util/env-vars.js';
@@ -31,7 +31,7 @@ export class ArrayStaging {
 
   async create<D extends DType>(name: string, dtype: D, shape: readonly number[]): Promise<ArraySink<D>> {
     const size = shape.reduce((a, b) => a * b, 1);
-    if (size * bytesPerElement(dtype) < this.threshold) return memorySink(dtype, shape);
+    if (byteSize({ shape, dtype }) < this.threshold) return memorySink(dtype, shape);
     // One folder per execution, made once even when a stage opens its sinks at the same time.
     this.dir ??= (async () => {
       const dir = join(this.tmpDir, `${this.key}.${process.pid}.${randomBytes(4).toString('hex')}.arrays`);

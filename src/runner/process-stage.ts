@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Lookup, Manifest } from '../cache/store.js';
 import type { PlannedStage } from '../pipeline/plan.js';
 import type { Artifact, StageInputs } from '../stage-contract/types.js';
-import { bytesPerElement } from '../stage-contract/ndarray.js';
+import { byteSize } from '../stage-contract/ndarray.js';
 import { wholeArray } from '../stage-contract/rows.js';
 import { crashPoint } from '../util/crash.js';
 import { ArrayStaging, streamBytes } from './array-staging.js';
@@ -89,8 +89,7 @@ export async function processStage(
     if (c.profile) takeKernelProfile(); // kernels of earlier stages are theirs, not this one's
     const checkpoint = new FolderCheckpoints(c.layout, key);
     const scratches: string[] = [];
-    const staging = new ArrayStaging(c.layout.tmpDir, key, threshold, { written: 0, stage: name });
-    staged = staging;
+    const staging = (staged = new ArrayStaging(c.layout.tmpDir, key, threshold, { written: 0, stage: name }));
     const result = await c.executor.execute({
       def: s.def,
       inputs: inputs as StageInputs,
@@ -151,8 +150,7 @@ function cachedOutcome(
  */
 function asInput(a: Artifact, streams: boolean, threshold: number): Artifact {
   if (a.kind !== 'array-file') return a;
-  const bytes = a.shape.reduce((x, y) => x * y, 1) * bytesPerElement(a.dtype);
-  return streams && bytes >= threshold ? a : wholeArray(a);
+  return streams && byteSize(a) >= threshold ? a : wholeArray(a);
 }
 
 function checkOutputs(s: PlannedStage, outputs: Record<string, Artifact>): void {

@@ -24,6 +24,11 @@ export function bytesPerElement(dtype: DType): number {
   return CONSTRUCTORS[dtype].BYTES_PER_ELEMENT;
 }
 
+/** Bytes of the data of an array of this shape and dtype. */
+export function byteSize(a: { shape: readonly number[]; dtype: DType }): number {
+  return a.shape.reduce((x, y) => x * y, 1) * bytesPerElement(a.dtype);
+}
+
 /**
  * The values in `bytes` (host byte order), as a view of them when that is safe, which the
  * caller then hands over: the bytes start at a multiple of the element size, and their memory
