@@ -21,7 +21,7 @@ import type { SharedKeyLock } from './shared-lock.js';
 import type { RunTracker } from '../tracking/run-tracker.js';
 import { explainStages, previousDetails, type StageStatusReport } from './status.js';
 import { PrunedSignal, rungWatcher, type RunPruner } from './pruning.js';
-import { checkResources, diskFree, memoryLimit, type ResourceEstimate } from '../pipeline/resources.js';
+import type { ResourceEstimate } from '../pipeline/resources.js';
 import { streamBytes } from './array-staging.js';
 
 export interface RunOptions {
@@ -260,6 +260,8 @@ async function checkRunResources(
     plan.stages.filter((s) => !existsSync(join(layout.entry(s.key.value), COMPLETE))).map((s) => s.spec.name),
   );
   if (executes.size === 0) return undefined;
+  // Loaded only when a stage will execute: a cached no-op run stays as quick to start as it was.
+  const { checkResources, diskFree, memoryLimit } = await import('../pipeline/resources.js');
   const limits = { memory: memoryLimit(env), disk: await diskFree(layout.cacheDir, env) };
   return checkResources(plan, executes, streamBytes(env), limits);
 }
