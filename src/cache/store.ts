@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { decodeNpy, npyData, npyHeader } from '../format/npy.js';
+import { decodeNpy, npyData, npyHeader, npyParts } from '../format/npy.js';
 import type { KeyDetails } from '../hash/stage-key.js';
 import { sha256File } from '../hash/sha256.js';
 import { isNpyFile, NpyFile } from '../format/npy-file.js';
 import { jsonArtifact } from '../stage-contract/ndarray.js';
-import { chunkRows } from '../stage-contract/rows.js';
 import type { ArrayFile, Artifact, FoldReport, MetricPoint } from '../stage-contract/types.js';
 import { crashPoint } from '../util/crash.js';
 import { ensureDir, probeWritable, storageError, withPath } from '../util/storage-errors.js';
@@ -245,11 +244,8 @@ export class CacheStore {
       return { sha256: digest.sha256, size: digest.size };
     }
     const file = await HashedFile.create(dest, budget);
-    await file.write(npyHeader(a.dtype, a.shape));
     try {
-      const [n, step] = [a.shape[0] ?? 0, chunkRows(a)];
-      for (let start = 0; start < n; start += step)
-        await file.write(npyData({ data: a.readRows(start, Math.min(step, n - start)) }));
+      for (const part of npyParts(a)) await file.write(part);
     } catch (err) {
       await file.abandon();
       throw err;

@@ -1,10 +1,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { bytesPerElement, ndarray } from '../stage-contract/ndarray.js';
-import type { ArrayFile, DType, NdArray, TypedArrayFor } from '../stage-contract/types.js';
+import { bytesPerElement, byteSize, ndarray } from '../stage-contract/ndarray.js';
+import type { ArrayFile, DType, TypedArrayFor } from '../stage-contract/types.js';
 import { isLittleEndianHost, NpyFormatError, readHeader, swapInPlace } from './npy.js';
-
-const CONSTRUCTORS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
 
 /** A Fortran-order file (numpy writes one for some views): its rows are not contiguous. */
 export class FortranOrderError extends NpyFormatError {
@@ -47,7 +45,7 @@ export class NpyFile<D extends DType = DType> implements ArrayFile<D> {
       const { dtype, shape, fortran, dataStart } = readHeader(head.subarray(0, bytesRead));
       if (fortran) throw new FortranOrderError('a Fortran-order .npy cannot be read by rows');
       const size = (await handle.stat()).size;
-      const expected = shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype);
+      const expected = byteSize({ shape, dtype });
       if (size - dataStart !== expected)
         throw new NpyFormatError(
           `.npy data is ${size - dataStart} bytes, shape (${shape.join(', ')}) needs ${expected}`,
@@ -63,16 +61,11 @@ export class NpyFile<D extends DType = DType> implements ArrayFile<D> {
     return this.shape[0] ?? 1;
   }
 
-  /** Bytes of data (the header aside). */
-  get bytes(): number {
-    return this.rows * this.rowBytes;
-  }
-
   readRows(start: number, count: number, into?: TypedArrayFor<D>): TypedArrayFor<D> {
     if (start < 0 || count < 0 || start + count > this.rows)
       throw new RangeError(`rows ${start}…${start + count - 1} of ${this.rows} in ${this.path}`);
     const per = this.rowBytes / bytesPerElement(this.dtype);
-    const out = into ?? (new CONSTRUCTORS[this.dtype](count * per) as TypedArrayFor<D>);
+    const out = into ?? ndarray(this.dtype, [count * per]).data;
     if (out.length < count * per) throw new RangeError(`readRows: room for ${out.length} values, ${count * per} asked`);
     const bytes = new Uint8Array(out.buffer, out.byteOffset, count * this.rowBytes);
     this.fd ??= openSync(this.path, 'r');
@@ -84,11 +77,6 @@ export class NpyFile<D extends DType = DType> implements ArrayFile<D> {
     }
     if (!isLittleEndianHost()) swapInPlace(bytes, bytesPerElement(this.dtype));
     return out;
-  }
-
-  /** The whole array in memory (for a stage that does not stream, or a small array). */
-  readAll(): NdArray<D> {
-    return ndarray(this.dtype, this.shape, this.readRows(0, this.rows));
   }
 
   /** Closes the file descriptor (a later read opens it again). */

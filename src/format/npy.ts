@@ -3,7 +3,8 @@ import { open } from 'node:fs/promises';
 // a Python-literal header dict padded so the data starts on a 64-byte boundary, then
 // the raw C-order data. Numpy, Julia (NPZ.jl) and others read it directly.
 import { bytesPerElement, ndarray, typedArrayFromBytes } from '../stage-contract/ndarray.js';
-import type { DType, NdArray } from '../stage-contract/types.js';
+import { chunkRows } from '../stage-contract/rows.js';
+import type { ArrayFile, DType, NdArray } from '../stage-contract/types.js';
 
 const MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 const ALIGN = 64;
@@ -47,6 +48,16 @@ export function npyData(a: Pick<NdArray, 'data'>): Uint8Array {
 /** Reverses each `size`-byte element of `bytes` (little-endian file ↔ big-endian host). */
 export function swapInPlace(bytes: Uint8Array, size: number): void {
   for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
+}
+
+/**
+ * An array file's `.npy` bytes in parts: its header, then its data a chunk of rows at a time
+ * (copied to another file, it is never read whole).
+ */
+export function* npyParts(a: ArrayFile): Generator<Uint8Array> {
+  yield npyHeader(a.dtype, a.shape);
+  const [n, step] = [a.shape[0] ?? 0, chunkRows(a)];
+  for (let start = 0; start < n; start += step) yield npyData({ data: a.readRows(start, Math.min(step, n - start)) });
 }
 
 export function encodeNpy(a: NdArray): Buffer {

@@ -147,13 +147,12 @@ export function fitScalerStreamed(
   };
   if (mode === 'per-feature')
     return { inputs: { mode, ...chunkedColumnStats(indices.length, 2 * p, each) }, targets: targetStats };
-  const starts = Int32Array.from({ length: step }, (_, r) => 2 * r * p);
+  // In a chunk of raw features, row r's x values start at 2·r·p and its y values p later.
+  const xStarts = Int32Array.from({ length: step }, (_, r) => 2 * r * p);
+  const yStarts = xStarts.map((s) => s + p);
   const pairs = (visit: (a: Block, b: Block) => void) =>
     each((m, count) =>
-      visit(
-        { data: m.data, starts: starts.subarray(0, count) },
-        { data: m.data, starts: starts.subarray(0, count).map((s) => s + p) },
-      ),
+      visit({ data: m.data, starts: xStarts.subarray(0, count) }, { data: m.data, starts: yStarts.subarray(0, count) }),
     );
   return { inputs: { mode, ...blockPairStats(indices.length, p, pairs) }, targets: targetStats };
 }

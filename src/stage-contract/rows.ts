@@ -59,15 +59,8 @@ export function gatherRows<D extends DType>(
   into: TypedArrayFor<D>,
 ): void {
   const w = rowLength(a);
-  if (isArrayFile(a)) {
-    for (let r = 0; r < indices.length; r++)
-      a.readRows(indices[r]!, 1, into.subarray(r * w, (r + 1) * w) as TypedArrayFor<D>);
-    return;
-  }
-  for (let r = 0; r < indices.length; r++) {
-    const i = indices[r]!;
-    into.set(a.data.subarray(i * w, (i + 1) * w), r * w);
-  }
+  for (let r = 0; r < indices.length; r++)
+    readRows(a, indices[r]!, 1, into.subarray(r * w, (r + 1) * w) as TypedArrayFor<D>);
 }
 
 /**
@@ -84,10 +77,7 @@ export function forEachChunk<D extends DType>(
     if (n > 0) visit(a.data, 0, n);
     return;
   }
-  const buffer = a.readRows(0, 0);
-  const room = new (buffer.constructor as new (n: number) => TypedArrayFor<D>)(
-    Math.min(n, rowsPerChunk) * rowLength(a),
-  );
+  const room = ndarray(a.dtype, [Math.min(n, rowsPerChunk) * rowLength(a)]).data;
   for (let start = 0; start < n; start += rowsPerChunk) {
     const count = Math.min(rowsPerChunk, n - start);
     visit(a.readRows(start, count, room.subarray(0, count * rowLength(a)) as TypedArrayFor<D>), start, count);

@@ -1,9 +1,8 @@
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { ParamflowError } from '../../src/util/errors.js';
-import { decodeNpy, encodeNpy, npyData, npyHeader } from '../../src/format/npy.js';
+import { decodeNpy, encodeNpy, npyParts } from '../../src/format/npy.js';
 import { jsonArtifact } from '../../src/stage-contract/ndarray.js';
-import { chunkRows } from '../../src/stage-contract/rows.js';
 import type { ArrayFile, Artifact, JsonValue, OutputSpec } from '../../src/stage-contract/types.js';
 
 /** Where an artifact is handed to a program: `<name>.npy`, `<name>.json` or `<name>/`. */
@@ -30,10 +29,7 @@ export async function writeArtifact(path: string, a: Artifact): Promise<void> {
 async function writeRows(path: string, a: ArrayFile): Promise<void> {
   const fh = await open(path, 'wx');
   try {
-    await fh.write(npyHeader(a.dtype, a.shape));
-    const [n, step] = [a.shape[0] ?? 0, chunkRows(a)];
-    for (let start = 0; start < n; start += step)
-      await fh.write(npyData({ data: a.readRows(start, Math.min(step, n - start)) }));
+    for (const part of npyParts(a)) await fh.write(part);
   } finally {
     await fh.close();
   }

@@ -36,24 +36,24 @@ const CURVE_OUTPUTS: OutputSpec[] = [
 // The CSV reader (csv-parse) loads only for a pipeline that has a load stage.
 const readers = () => import('../../src/format/read-curves.js');
 
-/**
- * A C-order .npy of curves is read by rows: a million measured curves never sit in memory
- * whole. (A Fortran-order one, rare, is read whole and reordered.)
- */
-async function rowOrderNpy(file: string): Promise<boolean> {
-  if (extname(file).toLowerCase() !== '.npy') return false;
-  return NpyFile.open(file).then(
-    (f) => (f.close(), true),
-    (err: unknown) => !(err instanceof FortranOrderError),
-  );
+interface NpyCurves {
+  rows: NpyFile;
+  n: number;
+  points: number;
 }
 
-/** The curves file as rows [x row, y row] (shape [N, 2, P], or [2, P]: one curve), header checked. */
-async function openCurves(file: string): Promise<{ rows: NpyFile; n: number; points: number }> {
+/**
+ * The curves file as rows [x row, y row] (shape [N, 2, P], or [2, P]: one curve), its header
+ * checked: a C-order .npy is read by rows, so a million measured curves never sit in memory
+ * whole. Undefined for a CSV or a Fortran-order .npy (rare), which are read whole.
+ */
+async function openCurves(file: string): Promise<NpyCurves | undefined> {
+  if (extname(file).toLowerCase() !== '.npy') return undefined;
   let rows: NpyFile;
   try {
     rows = await NpyFile.open(file);
   } catch (err) {
+    if (err instanceof FortranOrderError) return undefined;
     throw new ParamflowError('PF_BAD_DATA', `not a readable .npy file: ${(err as Error).message}`, {
       location: { file },
       hint: 'save it with numpy.save (C order) as float32 or float64',
@@ -70,8 +70,11 @@ async function openCurves(file: string): Promise<{ rows: NpyFile; n: number; poi
 }
 
 /** Curves from a .npy, a chunk of curves at a time, into X and Y sinks. */
-async function loadNpyCurves(params: LoadParams, ctx: StageContext): Promise<StageResult> {
-  const { rows, n, points } = await openCurves(params.curves);
+async function loadNpyCurves(
+  { rows, n, points }: NpyCurves,
+  params: LoadParams,
+  ctx: StageContext,
+): Promise<StageResult> {
   try {
     const [sinkX, sinkY] = await Promise.all(['X', 'Y'].map((name) => arraySink(ctx, name, params.dtype, [n, points])));
     // A [2, P] file's rows are the x row and the y row of its one curve.
@@ -109,13 +112,12 @@ function checkTargetRows(targets: NdArray, n: number, params: LoadParams): void 
 
 /** Checks the files at validation: a .npy of curves by its header and size, the rest by reading them. */
 async function checkData(params: LoadParams): Promise<void> {
-  if (!(await rowOrderNpy(params.curves))) {
+  const curves = await openCurves(params.curves);
+  if (!curves) {
     await loadData(params);
     return;
   }
-  const { rows, n } = await openCurves(params.curves);
-  rows.close();
-  if (params.targets) checkTargetRows(await readTargets(params.targets, params.dtype), n, params);
+  if (params.targets) checkTargetRows(await readTargets(params.targets, params.dtype), curves.n, params);
 }
 
 /** Reads and cross-checks the files (paths absolute, or relative to the working folder). */
@@ -222,7 +224,8 @@ export const load = defineStage<LoadParams>({
   },
   // Params arrive with the paths already absolute (pathParams).
   run: async (_inputs, params, ctx): Promise<StageResult> => {
-    if (await rowOrderNpy(params.curves)) return loadNpyCurves(params, ctx);
+    const curves = await openCurves(params.curves);
+    if (curves) return loadNpyCurves(curves, params, ctx);
     const data = await loadData(params);
     return { outputs: { X: data.X, Y: data.Y, ...(data.targets ? { targets: data.targets } : {}) } };
   },

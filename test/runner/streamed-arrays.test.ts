@@ -9,7 +9,7 @@ import { curveFeatures } from '../../src/model/features.js';
 import { fitScalerStreamed, scaledRows } from '../../src/model/curve-rows.js';
 import { fitCurveScaler, scaledCurveFeatures, type InputMode } from '../../src/model/scalers.js';
 import { ndarray } from '../../src/stage-contract/ndarray.js';
-import { forEachChunk, gatherRows, memorySink, readRows } from '../../src/stage-contract/rows.js';
+import { forEachChunk, gatherRows, memorySink, readRows, wholeArray } from '../../src/stage-contract/rows.js';
 import type { DType, NdArray } from '../../src/stage-contract/types.js';
 import { ArrayStaging } from '../../src/runner/array-staging.js';
 
@@ -51,7 +51,7 @@ describe('an array read by rows from its file', () => {
     );
     expect(seen).toEqual([0, 10, 20, 30]);
     expect(() => f.readRows(35, 3)).toThrow(/rows 35…37 of 37/);
-    expect(f.readAll().data).toEqual(a.data);
+    expect(wholeArray(f).data).toEqual(a.data);
     f.close();
   });
 
@@ -102,7 +102,7 @@ describe('array sinks', () => {
     expect(out.kind).toBe('array-file');
     const bytes = encodeNpy(ndarray('float64', [4, 3], values));
     expect(out.digest).toEqual({ sha256: sha256(bytes), size: bytes.length });
-    expect(out.readAll().data).toEqual(values);
+    expect(wholeArray(out).data).toEqual(values);
     await staging.clear();
     expect(readdirSync(tmp)).toEqual([]);
   });
